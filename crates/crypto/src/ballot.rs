@@ -88,11 +88,15 @@ impl EncryptedContest {
     ) -> Result<(Self, ContestOpening), ProofError> {
         spec.validate()?;
         if selections.len() != spec.choices as usize {
-            return Err(ProofError::Parameter("one selection per choice is required"));
+            return Err(ProofError::Parameter(
+                "one selection per choice is required",
+            ));
         }
         let count = selections.iter().filter(|s| **s).count() as u64;
         if count < u64::from(spec.min) || count > u64::from(spec.max) {
-            return Err(ProofError::Parameter("number of selections outside [min, max]"));
+            return Err(ProofError::Parameter(
+                "number of selections outside [min, max]",
+            ));
         }
         let mut out = Vec::with_capacity(selections.len());
         let mut nonces = Vec::with_capacity(selections.len());
@@ -182,19 +186,37 @@ impl EncryptedContest {
     }
 
     /// Verifies this contest on its own.
-    pub fn verify(&self, ctx: &ProofContext, pk: &PublicKey, spec: &ContestSpec) -> Result<(), ProofError> {
+    pub fn verify(
+        &self,
+        ctx: &ProofContext,
+        pk: &PublicKey,
+        spec: &ContestSpec,
+    ) -> Result<(), ProofError> {
         let mut b = BatchVerifier::new();
         self.queue(ctx, pk, spec, &mut b)?;
-        b.verify().then_some(()).ok_or(ProofError::Invalid("contest"))
+        b.verify()
+            .then_some(())
+            .ok_or(ProofError::Invalid("contest"))
     }
 
     /// Checks a Benaloh audit: re-encrypting the revealed plaintexts with the revealed nonces
     /// gives exactly these ciphertexts. Returns the plaintext selections.
-    pub fn check_opening(&self, pk: &PublicKey, opening: &ContestOpening) -> Result<Vec<u8>, ProofError> {
-        if opening.selections.len() != self.selections.len() || opening.nonces.len() != self.selections.len() {
+    pub fn check_opening(
+        &self,
+        pk: &PublicKey,
+        opening: &ContestOpening,
+    ) -> Result<Vec<u8>, ProofError> {
+        if opening.selections.len() != self.selections.len()
+            || opening.nonces.len() != self.selections.len()
+        {
             return Err(ProofError::Shape("contest opening"));
         }
-        for ((s, &m), r) in self.selections.iter().zip(&opening.selections).zip(&opening.nonces) {
+        for ((s, &m), r) in self
+            .selections
+            .iter()
+            .zip(&opening.selections)
+            .zip(&opening.nonces)
+        {
             if m > 1 || pk.encrypt_with_nonce(u64::from(m), r) != s.ciphertext {
                 return Err(ProofError::Invalid("contest opening"));
             }
@@ -215,7 +237,9 @@ impl EncryptedContest {
 
     /// Strict decoding of a contest of shape `spec` (the length is fixed by the shape).
     pub fn decode(bytes: &[u8], spec: &ContestSpec) -> Result<Self, DecodeError> {
-        spec.validate().map_err(|_| DecodeError::OutOfRange { what: "contest shape" })?;
+        spec.validate().map_err(|_| DecodeError::OutOfRange {
+            what: "contest shape",
+        })?;
         if bytes.len() != spec.encoded_len() {
             return Err(DecodeError::Length {
                 expected: spec.encoded_len(),

@@ -45,7 +45,10 @@ fn walk<T>(
             chunk.push(current);
             current += delta;
         }
-        for (i, c) in RistrettoPoint::double_and_compress_batch(&chunk).iter().enumerate() {
+        for (i, c) in RistrettoPoint::double_and_compress_batch(&chunk)
+            .iter()
+            .enumerate()
+        {
             if let Some(t) = f(k + i as u64, c.as_bytes()) {
                 return Some(t);
             }

@@ -78,7 +78,11 @@ impl PublicKey {
     }
 
     /// Encrypts `m` with fresh randomness from `rng`; returns the nonce for proofs and audits.
-    pub fn encrypt_with_rng<R: CryptoRng + ?Sized>(&self, m: u64, rng: &mut R) -> (Ciphertext, Nonce) {
+    pub fn encrypt_with_rng<R: CryptoRng + ?Sized>(
+        &self,
+        m: u64,
+        rng: &mut R,
+    ) -> (Ciphertext, Nonce) {
         let r = Nonce(random_nonzero_scalar(rng));
         (self.encrypt_with_nonce(m, &r), r)
     }

@@ -111,7 +111,8 @@ pub fn decode_scalar(bytes: &[u8]) -> Result<Scalar, DecodeError> {
         expected: ENCODED_LEN,
         actual: bytes.len(),
     })?;
-    Option::<Scalar>::from(Scalar::from_canonical_bytes(bytes)).ok_or(DecodeError::NonCanonicalScalar)
+    Option::<Scalar>::from(Scalar::from_canonical_bytes(bytes))
+        .ok_or(DecodeError::NonCanonicalScalar)
 }
 
 /// Strictly decodes a canonical, non-zero scalar.

@@ -30,8 +30,8 @@
 //! `E = e·G` for fresh `e`; `key = SHA-512("hanpyo-share-key-v1" ‖ fingerprint ‖ u32be(i) ‖ u32be(j)
 //! ‖ E ‖ P_j ‖ e·P_j)[0..32]`; ChaCha20-Poly1305 with a zero nonce (the key is single-use) over the
 //! 32-byte share, associated data `"hanpyo-share-v1" ‖ fingerprint ‖ u32be(i) ‖ u32be(j) ‖ E`.
-use chacha20poly1305::aead::{Aead, KeyInit, Payload};
 use chacha20poly1305::ChaCha20Poly1305;
+use chacha20poly1305::aead::{Aead, KeyInit, Payload};
 use curve25519_dalek::constants::RISTRETTO_BASEPOINT_TABLE;
 use curve25519_dalek::ristretto::RistrettoPoint;
 use curve25519_dalek::scalar::Scalar;
@@ -65,7 +65,9 @@ impl ThresholdParams {
     /// Checks `1 ≤ t ≤ n ≤ 32`.
     pub fn new(trustees: u32, threshold: u32) -> Result<Self, ProofError> {
         if threshold == 0 || threshold > trustees || trustees > MAX_TRUSTEES {
-            return Err(ProofError::Parameter("threshold must satisfy 1 ≤ t ≤ n ≤ 32"));
+            return Err(ProofError::Parameter(
+                "threshold must satisfy 1 ≤ t ≤ n ≤ 32",
+            ));
         }
         Ok(Self {
             trustees,
@@ -132,7 +134,11 @@ impl Dealer {
     }
 
     /// The Feldman commitments with proofs of knowledge (publish its digest first).
-    pub fn commitment_with_rng<R: CryptoRng + ?Sized>(&self, ctx: &ProofContext, rng: &mut R) -> DealerCommitment {
+    pub fn commitment_with_rng<R: CryptoRng + ?Sized>(
+        &self,
+        ctx: &ProofContext,
+        rng: &mut R,
+    ) -> DealerCommitment {
         let mut coefficients = Vec::with_capacity(self.coefficients.len());
         let mut proofs = Vec::with_capacity(self.coefficients.len());
         for (k, a) in self.coefficients.iter().enumerate() {
@@ -226,15 +232,25 @@ impl DealerCommitment {
     /// Checks the shape, that no commitment is the identity, and every proof of knowledge.
     pub fn verify(&self, ctx: &ProofContext, params: &ThresholdParams) -> Result<(), ProofError> {
         params.check_index(self.dealer)?;
-        if self.coefficients.len() != params.threshold as usize || self.proofs.len() != self.coefficients.len() {
+        if self.coefficients.len() != params.threshold as usize
+            || self.proofs.len() != self.coefficients.len()
+        {
             return Err(ProofError::Shape("dealer commitment"));
         }
         if self.coefficients.iter().any(Element::is_identity) {
-            return Err(ProofError::Invalid("dealer commitment (identity coefficient)"));
+            return Err(ProofError::Invalid(
+                "dealer commitment (identity coefficient)",
+            ));
         }
         let mut b = BatchVerifier::new();
         for (k, (c, p)) in self.coefficients.iter().zip(&self.proofs).enumerate() {
-            p.queue(labels::COEFFICIENT_POK, &ctx.at(self.dealer, k as u32), c, &[], &mut b);
+            p.queue(
+                labels::COEFFICIENT_POK,
+                &ctx.at(self.dealer, k as u32),
+                c,
+                &[],
+                &mut b,
+            );
         }
         b.verify()
             .then_some(())
@@ -250,7 +266,10 @@ impl DealerCommitment {
             powers.push(power);
             power *= x;
         }
-        RistrettoPoint::vartime_multiscalar_mul(&powers, self.coefficients.iter().map(|c| *c.point()))
+        RistrettoPoint::vartime_multiscalar_mul(
+            &powers,
+            self.coefficients.iter().map(|c| *c.point()),
+        )
     }
 }
 
@@ -334,15 +353,22 @@ fn open_with_dh(
     commitment: &DealerCommitment,
 ) -> Result<Zeroizing<Scalar>, ShareError> {
     let plain = Zeroizing::new(
-        share_cipher(ctx, share.dealer, share.recipient, &share.ephemeral, recipient_key, dh)
-            .decrypt(
-                &Default::default(),
-                Payload {
-                    msg: &share.ciphertext,
-                    aad: &share_aad(ctx, share.dealer, share.recipient, &share.ephemeral),
-                },
-            )
-            .map_err(|_| ShareError::Undecryptable)?,
+        share_cipher(
+            ctx,
+            share.dealer,
+            share.recipient,
+            &share.ephemeral,
+            recipient_key,
+            dh,
+        )
+        .decrypt(
+            &Default::default(),
+            Payload {
+                msg: &share.ciphertext,
+                aad: &share_aad(ctx, share.dealer, share.recipient, &share.ephemeral),
+            },
+        )
+        .map_err(|_| ShareError::Undecryptable)?,
     );
     let s = Zeroizing::new(decode_scalar(&plain).map_err(|_| ShareError::Malformed)?);
     if &*s * RISTRETTO_BASEPOINT_TABLE != commitment.share_commitment(share.recipient) {
@@ -422,7 +448,10 @@ impl Complaint {
         share: &EncryptedShare,
         commitment: &DealerCommitment,
     ) -> Result<ShareError, ProofError> {
-        if share.dealer != self.accused || share.recipient != self.accuser || commitment.dealer != self.accused {
+        if share.dealer != self.accused
+            || share.recipient != self.accuser
+            || commitment.dealer != self.accused
+        {
             return Err(ProofError::Shape("complaint"));
         }
         let statement = DleqStatement {
@@ -431,8 +460,11 @@ impl Complaint {
             g2: share.ephemeral,
             x2: self.dh,
         };
-        self.proof
-            .verify(labels::SHARE_KEY_REVEAL, &ctx.at(self.accused, self.accuser), &statement)?;
+        self.proof.verify(
+            labels::SHARE_KEY_REVEAL,
+            &ctx.at(self.accused, self.accuser),
+            &statement,
+        )?;
         match open_with_dh(ctx, share, accuser_key, &self.dh, commitment) {
             Ok(_) => Err(ProofError::Invalid("complaint: the share is valid")),
             Err(reason) => Ok(reason),
@@ -501,7 +533,10 @@ impl CeremonyOutcome {
 
 /// Determines `QUAL`, the joint key and the verification keys from the public transcript.
 /// Fails if fewer than `t` dealers qualify.
-pub fn resolve_ceremony(ctx: &ProofContext, tr: &CeremonyTranscript<'_>) -> Result<CeremonyOutcome, ProofError> {
+pub fn resolve_ceremony(
+    ctx: &ProofContext,
+    tr: &CeremonyTranscript<'_>,
+) -> Result<CeremonyOutcome, ProofError> {
     let p = tr.params;
     if tr.trustee_keys.len() != p.trustees as usize || tr.digests.len() != p.trustees as usize {
         return Err(ProofError::Shape("ceremony transcript"));
@@ -522,7 +557,13 @@ pub fn resolve_ceremony(ctx: &ProofContext, tr: &CeremonyTranscript<'_>) -> Resu
             }
             c.verify(ctx, &p).map_err(Disqualification::BadCommitment)?;
             for j in (1..=p.trustees).filter(|&j| j != i) {
-                if tr.shares.iter().filter(|s| s.dealer == i && s.recipient == j).count() != 1 {
+                if tr
+                    .shares
+                    .iter()
+                    .filter(|s| s.dealer == i && s.recipient == j)
+                    .count()
+                    != 1
+                {
                     return Err(Disqualification::MissingShare(j));
                 }
             }
@@ -534,7 +575,10 @@ pub fn resolve_ceremony(ctx: &ProofContext, tr: &CeremonyTranscript<'_>) -> Resu
                 else {
                     continue;
                 };
-                let Some(key) = tr.trustee_keys.get((complaint.accuser as usize).wrapping_sub(1)) else {
+                let Some(key) = tr
+                    .trustee_keys
+                    .get((complaint.accuser as usize).wrapping_sub(1))
+                else {
                     continue;
                 };
                 if let Ok(reason) = complaint.adjudicate(ctx, key, share, c) {
@@ -555,18 +599,18 @@ pub fn resolve_ceremony(ctx: &ProofContext, tr: &CeremonyTranscript<'_>) -> Resu
         }
     }
     if qualified.len() < p.threshold as usize {
-        return Err(ProofError::Parameter("fewer than t trustees qualified in the key ceremony"));
+        return Err(ProofError::Parameter(
+            "fewer than t trustees qualified in the key ceremony",
+        ));
     }
-    let joint = accepted
-        .iter()
-        .fold(RistrettoPoint::identity(), |acc, c| acc + c.coefficients[0].point());
+    let joint = accepted.iter().fold(RistrettoPoint::identity(), |acc, c| {
+        acc + c.coefficients[0].point()
+    });
     let verification_keys = (1..=p.trustees)
         .map(|j| {
-            Element::from_point(
-                accepted
-                    .iter()
-                    .fold(RistrettoPoint::identity(), |acc, c| acc + c.share_commitment(j)),
-            )
+            Element::from_point(accepted.iter().fold(RistrettoPoint::identity(), |acc, c| {
+                acc + c.share_commitment(j)
+            }))
         })
         .collect();
     Ok(CeremonyOutcome {
@@ -587,7 +631,9 @@ pub struct KeyShare {
 
 impl core::fmt::Debug for KeyShare {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
-        f.debug_struct("KeyShare").field("index", &self.index).finish_non_exhaustive()
+        f.debug_struct("KeyShare")
+            .field("index", &self.index)
+            .finish_non_exhaustive()
     }
 }
 
@@ -600,14 +646,18 @@ impl KeyShare {
         outcome: &CeremonyOutcome,
     ) -> Result<Self, ProofError> {
         if shares_from_qualified.len() != outcome.qualified.len() {
-            return Err(ProofError::Shape("one share per qualified dealer is required"));
+            return Err(ProofError::Shape(
+                "one share per qualified dealer is required",
+            ));
         }
         let secret: Scalar = shares_from_qualified.iter().map(|s| **s).sum();
         let expected = outcome
             .verification_key(index)
             .ok_or(ProofError::Parameter("trustee index out of range"))?;
         if Element::from_point(&secret * RISTRETTO_BASEPOINT_TABLE) != *expected {
-            return Err(ProofError::Invalid("key share does not match the verification key"));
+            return Err(ProofError::Invalid(
+                "key share does not match the verification key",
+            ));
         }
         Ok(Self { index, secret })
     }
@@ -670,7 +720,13 @@ pub struct PartialDecryption {
 
 impl PartialDecryption {
     /// Queues the proof's equations.
-    pub fn queue(&self, ctx: &ProofContext, verification_key: &Element, ct: &Ciphertext, batch: &mut BatchVerifier) {
+    pub fn queue(
+        &self,
+        ctx: &ProofContext,
+        verification_key: &Element,
+        ct: &Ciphertext,
+        batch: &mut BatchVerifier,
+    ) {
         let statement = DleqStatement {
             g1: Element::generator(),
             x1: *verification_key,
@@ -686,10 +742,17 @@ impl PartialDecryption {
     }
 
     /// Verifies against `Y_j` and the ciphertext.
-    pub fn verify(&self, ctx: &ProofContext, verification_key: &Element, ct: &Ciphertext) -> Result<(), ProofError> {
+    pub fn verify(
+        &self,
+        ctx: &ProofContext,
+        verification_key: &Element,
+        ct: &Ciphertext,
+    ) -> Result<(), ProofError> {
         let mut b = BatchVerifier::new();
         self.queue(ctx, verification_key, ct, &mut b);
-        b.verify().then_some(()).ok_or(ProofError::Invalid("decryption share"))
+        b.verify()
+            .then_some(())
+            .ok_or(ProofError::Invalid("decryption share"))
     }
 }
 
@@ -697,7 +760,9 @@ impl PartialDecryption {
 pub fn lagrange_coefficients(indices: &[u32]) -> Result<Vec<Scalar>, ProofError> {
     for (a, &i) in indices.iter().enumerate() {
         if i == 0 || indices[..a].contains(&i) {
-            return Err(ProofError::Parameter("trustee indices must be distinct and non-zero"));
+            return Err(ProofError::Parameter(
+                "trustee indices must be distinct and non-zero",
+            ));
         }
     }
     Ok(indices
@@ -705,7 +770,12 @@ pub fn lagrange_coefficients(indices: &[u32]) -> Result<Vec<Scalar>, ProofError>
         .map(|&j| {
             let (num, den) = indices.iter().filter(|&&m| m != j).fold(
                 (Scalar::ONE, Scalar::ONE),
-                |(num, den), &m| (num * Scalar::from(m), den * (Scalar::from(m) - Scalar::from(j))),
+                |(num, den), &m| {
+                    (
+                        num * Scalar::from(m),
+                        den * (Scalar::from(m) - Scalar::from(j)),
+                    )
+                },
             );
             num * den.invert()
         })
@@ -719,13 +789,18 @@ pub fn combine_partial_decryptions(
     partials: &[PartialDecryption],
 ) -> Result<RistrettoPoint, ProofError> {
     if partials.len() < params.threshold as usize {
-        return Err(ProofError::Parameter("at least t partial decryptions are required"));
+        return Err(ProofError::Parameter(
+            "at least t partial decryptions are required",
+        ));
     }
     let indices: Vec<u32> = partials.iter().map(|p| p.trustee).collect();
     for &i in &indices {
         params.check_index(i)?;
     }
     let lambdas = lagrange_coefficients(&indices)?;
-    let combined = RistrettoPoint::vartime_multiscalar_mul(&lambdas, partials.iter().map(|p| *p.share.point()));
+    let combined = RistrettoPoint::vartime_multiscalar_mul(
+        &lambdas,
+        partials.iter().map(|p| *p.share.point()),
+    );
     Ok(ct.beta.point() - combined)
 }

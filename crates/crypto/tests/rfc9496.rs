@@ -93,15 +93,27 @@ fn invalid_encodings_from_the_rfc_are_rejected() {
 
 #[test]
 fn identity_is_rejected_where_forbidden() {
-    assert_eq!(Element::decode_nonidentity(&[0u8; 32]), Err(DecodeError::IdentityPoint));
+    assert_eq!(
+        Element::decode_nonidentity(&[0u8; 32]),
+        Err(DecodeError::IdentityPoint)
+    );
     assert!(Element::decode(&[0u8; 32]).is_ok());
 }
 
 #[test]
 fn wrong_lengths_are_rejected() {
-    assert!(matches!(Element::decode(&[0u8; 31]), Err(DecodeError::Length { .. })));
-    assert!(matches!(Element::decode(&[0u8; 33]), Err(DecodeError::Length { .. })));
-    assert!(matches!(decode_scalar(&[0u8; 31]), Err(DecodeError::Length { .. })));
+    assert!(matches!(
+        Element::decode(&[0u8; 31]),
+        Err(DecodeError::Length { .. })
+    ));
+    assert!(matches!(
+        Element::decode(&[0u8; 33]),
+        Err(DecodeError::Length { .. })
+    ));
+    assert!(matches!(
+        decode_scalar(&[0u8; 31]),
+        Err(DecodeError::Length { .. })
+    ));
 }
 
 #[test]
@@ -111,10 +123,22 @@ fn scalars_must_be_canonical() {
     assert_eq!(decode_scalar(&ell), Err(DecodeError::NonCanonicalScalar));
     let mut ell_minus_one = ell;
     ell_minus_one[0] -= 1;
-    assert_eq!(decode_scalar(&ell_minus_one).expect("ℓ−1 is canonical"), -Scalar::ONE);
+    assert_eq!(
+        decode_scalar(&ell_minus_one).expect("ℓ−1 is canonical"),
+        -Scalar::ONE
+    );
     let mut ell_plus_one = ell;
     ell_plus_one[0] += 1;
-    assert_eq!(decode_scalar(&ell_plus_one), Err(DecodeError::NonCanonicalScalar));
-    assert_eq!(decode_scalar(&[0xff; 32]), Err(DecodeError::NonCanonicalScalar));
-    assert_eq!(decode_nonzero_scalar(&[0u8; 32]), Err(DecodeError::ZeroScalar));
+    assert_eq!(
+        decode_scalar(&ell_plus_one),
+        Err(DecodeError::NonCanonicalScalar)
+    );
+    assert_eq!(
+        decode_scalar(&[0xff; 32]),
+        Err(DecodeError::NonCanonicalScalar)
+    );
+    assert_eq!(
+        decode_nonzero_scalar(&[0u8; 32]),
+        Err(DecodeError::ZeroScalar)
+    );
 }

@@ -45,7 +45,13 @@ pub struct ChaumPedersenProof {
 /// Length of an encoded [`ChaumPedersenProof`].
 pub const CHAUM_PEDERSEN_PROOF_LEN: usize = 96;
 
-fn challenge(label: &'static str, ctx: &ProofContext, s: &DleqStatement, a1: &Element, a2: &Element) -> Scalar {
+fn challenge(
+    label: &'static str,
+    ctx: &ProofContext,
+    s: &DleqStatement,
+    a1: &Element,
+    a2: &Element,
+) -> Scalar {
     let mut t = Transcript::new(label, ctx);
     t.points([&s.g1, &s.x1, &s.g2, &s.x2, a1, a2]);
     t.challenge()
@@ -101,7 +107,9 @@ impl ChaumPedersenProof {
     ) -> Result<(), ProofError> {
         let mut b = BatchVerifier::new();
         self.queue(label, ctx, statement, &mut b);
-        b.verify().then_some(()).ok_or(ProofError::Invalid("Chaum-Pedersen"))
+        b.verify()
+            .then_some(())
+            .ok_or(ProofError::Invalid("Chaum-Pedersen"))
     }
 
     /// `A₁ ‖ A₂ ‖ z`.

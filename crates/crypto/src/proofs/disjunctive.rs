@@ -17,8 +17,10 @@
 //! Proof: `(A_ℓ, B_ℓ)_{ℓ=lo..hi}`, `(c_ℓ)_{ℓ=lo..hi−1}`, `(z_ℓ)_{ℓ=lo..hi}`; `c_hi = c − Σ_{ℓ<hi} c_ℓ`.
 //! Verifier, for each `ℓ`: `z_ℓ·G − A_ℓ − c_ℓ·α = 0` and `z_ℓ·K − B_ℓ − c_ℓ·β + c_ℓ·ℓ·G = 0`.
 //! Transcript items: `P(G) P(K) P(α) P(β) U(lo) U(hi)` then `P(A_ℓ) P(B_ℓ)` for `ℓ = lo..hi`.
-use curve25519_dalek::constants::RISTRETTO_BASEPOINT_TABLE;
+use curve25519_dalek::constants::RISTRETTO_BASEPOINT_POINT;
+use curve25519_dalek::ristretto::RistrettoPoint;
 use curve25519_dalek::scalar::Scalar;
+use curve25519_dalek::traits::MultiscalarMul;
 use rand_core::CryptoRng;
 use subtle::{ConditionallySelectable, ConstantTimeEq};
 use zeroize::Zeroizing;
@@ -104,7 +106,8 @@ impl DisjunctiveProof {
         let k_pt = pk.element().point();
         let mut commitments = Vec::with_capacity(n);
         // Per branch: (is_real, k, simulated challenge t (0 if real), simulated response)
-        let mut secrets: Vec<(subtle::Choice, Zeroizing<Scalar>, Scalar, Scalar)> = Vec::with_capacity(n);
+        let mut secrets: Vec<(subtle::Choice, Zeroizing<Scalar>, Scalar, Scalar)> =
+            Vec::with_capacity(n);
         for i in 0..n {
             let l = lo + i as u64;
             let real = l.ct_eq(&m);
@@ -113,9 +116,13 @@ impl DisjunctiveProof {
             let z_sim = Scalar::random(rng);
             let u = Scalar::conditional_select(&z_sim, &k, real);
             let t = Scalar::conditional_select(&c_sim, &Scalar::ZERO, real);
-            let shifted = beta - &Scalar::from(l) * RISTRETTO_BASEPOINT_TABLE;
-            let a = &u * RISTRETTO_BASEPOINT_TABLE - t * alpha;
-            let b = u * k_pt - t * shifted;
+            // A = u·G − t·α and B = u·K − t·(β − ℓ·G), each as one constant-time multiscalar
+            // multiplication (zero scalars take the same time as any other).
+            let a = RistrettoPoint::multiscalar_mul([u, -t], [RISTRETTO_BASEPOINT_POINT, *alpha]);
+            let b = RistrettoPoint::multiscalar_mul(
+                [u, -t, t * Scalar::from(l)],
+                [*k_pt, *beta, RISTRETTO_BASEPOINT_POINT],
+            );
             commitments.push((Element::from_point(a), Element::from_point(b)));
             secrets.push((real, k, t, z_sim));
         }
@@ -151,7 +158,10 @@ impl DisjunctiveProof {
         batch: &mut BatchVerifier,
     ) -> Result<(), ProofError> {
         let n = branches(lo, hi)?;
-        if self.commitments.len() != n || self.challenges.len() != n - 1 || self.responses.len() != n {
+        if self.commitments.len() != n
+            || self.challenges.len() != n - 1
+            || self.responses.len() != n
+        {
             return Err(ProofError::Shape("disjunctive"));
         }
         let c = challenge(label, ctx, pk, ct, lo, hi, &self.commitments);
@@ -191,7 +201,9 @@ impl DisjunctiveProof {
     ) -> Result<(), ProofError> {
         let mut b = BatchVerifier::new();
         self.queue(label, ctx, pk, ct, lo, hi, &mut b)?;
-        b.verify().then_some(()).ok_or(ProofError::Invalid("disjunctive"))
+        b.verify()
+            .then_some(())
+            .ok_or(ProofError::Invalid("disjunctive"))
     }
 
     /// `(A_ℓ ‖ B_ℓ)* ‖ c_ℓ* ‖ z_ℓ*`.

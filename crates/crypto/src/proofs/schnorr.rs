@@ -29,9 +29,18 @@ pub struct SchnorrProof {
 /// Length of an encoded [`SchnorrProof`].
 pub const SCHNORR_PROOF_LEN: usize = 64;
 
-fn challenge(label: &'static str, ctx: &ProofContext, public: &Element, a: &Element, msg: &[u8]) -> Scalar {
+fn challenge(
+    label: &'static str,
+    ctx: &ProofContext,
+    public: &Element,
+    a: &Element,
+    msg: &[u8],
+) -> Scalar {
     let mut t = Transcript::new(label, ctx);
-    t.point(&Element::generator()).point(public).point(a).bytes(msg);
+    t.point(&Element::generator())
+        .point(public)
+        .point(a)
+        .bytes(msg);
     t.challenge()
 }
 
@@ -81,7 +90,9 @@ impl SchnorrProof {
     ) -> Result<(), ProofError> {
         let mut b = BatchVerifier::new();
         self.queue(label, ctx, public, msg, &mut b);
-        b.verify().then_some(()).ok_or(ProofError::Invalid("Schnorr"))
+        b.verify()
+            .then_some(())
+            .ok_or(ProofError::Invalid("Schnorr"))
     }
 
     /// `A ‖ z`.

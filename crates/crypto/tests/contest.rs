@@ -1,0 +1,203 @@
+//! Encrypted contests (1-of-n, k-of-n, referendum), Benaloh openings and batch verification that
+//! names the bad items.
+mod common;
+use common::{ctx, keypair, rng};
+use hanpyo_crypto::ProofError;
+use hanpyo_crypto::ballot::{ContestSpec, EncryptedContest};
+use hanpyo_crypto::batch::{BatchVerifier, Verifiable, find_invalid, verify_batch};
+use hanpyo_crypto::elgamal::{Nonce, PublicKey};
+use hanpyo_crypto::transcript::ProofContext;
+use proptest::prelude::*;
+
+struct Item {
+    ctx: ProofContext,
+    pk: PublicKey,
+    spec: ContestSpec,
+    contest: EncryptedContest,
+}
+
+impl Verifiable for Item {
+    fn queue(&self, batch: &mut BatchVerifier) -> Result<(), ProofError> {
+        self.contest.queue(&self.ctx, &self.pk, &self.spec, batch)
+    }
+}
+
+fn spec(choices: u32, min: u32, max: u32) -> ContestSpec {
+    ContestSpec {
+        index: 0,
+        choices,
+        min,
+        max,
+    }
+}
+
+fn selections(choices: u32, chosen: &[u32]) -> Vec<bool> {
+    (0..choices).map(|j| chosen.contains(&j)).collect()
+}
+
+#[test]
+fn every_allowed_selection_verifies_and_decodes() {
+    let mut r = rng(40);
+    let (_, pk) = keypair(41);
+    let c = ctx().bound_to([1u8; 32]);
+    let cases: &[(ContestSpec, &[u32])] = &[
+        (spec(2, 1, 1), &[0]), // referendum yes
+        (spec(2, 1, 1), &[1]), // referendum no
+        (spec(5, 1, 1), &[3]), // 1 of 5
+        (spec(10, 0, 3), &[]), // up to 3 of 10: blank
+        (spec(10, 0, 3), &[1, 4, 9]),
+        (spec(10, 3, 3), &[0, 1, 2]),
+        (spec(4, 2, 4), &[0, 1, 2, 3]),
+    ];
+    for (s, chosen) in cases {
+        let (contest, opening) =
+            EncryptedContest::encrypt_with_rng(&c, &pk, s, &selections(s.choices, chosen), &mut r)
+                .expect("allowed");
+        contest.verify(&c, &pk, s).expect("valid");
+        let bytes = contest.to_bytes();
+        assert_eq!(bytes.len(), s.encoded_len());
+        assert_eq!(
+            EncryptedContest::decode(&bytes, s).expect("canonical"),
+            contest
+        );
+        let revealed = contest
+            .check_opening(&pk, &opening)
+            .expect("opening matches");
+        assert_eq!(
+            revealed,
+            selections(s.choices, chosen)
+                .iter()
+                .map(|b| u8::from(*b))
+                .collect::<Vec<_>>()
+        );
+    }
+}
+
+#[test]
+fn selections_outside_the_limits_are_refused() {
+    let (_, pk) = keypair(42);
+    let mut r = rng(43);
+    let c = ctx();
+    assert!(
+        EncryptedContest::encrypt_with_rng(
+            &c,
+            &pk,
+            &spec(5, 1, 1),
+            &selections(5, &[0, 1]),
+            &mut r
+        )
+        .is_err()
+    );
+    assert!(
+        EncryptedContest::encrypt_with_rng(&c, &pk, &spec(5, 1, 1), &selections(5, &[]), &mut r)
+            .is_err()
+    );
+    assert!(
+        EncryptedContest::encrypt_with_rng(&c, &pk, &spec(5, 1, 1), &selections(4, &[0]), &mut r)
+            .is_err()
+    );
+    assert!(
+        EncryptedContest::encrypt_with_rng(&c, &pk, &spec(5, 3, 2), &selections(5, &[0]), &mut r)
+            .is_err()
+    );
+    assert!(EncryptedContest::encrypt_with_rng(&c, &pk, &spec(0, 0, 0), &[], &mut r).is_err());
+}
+
+#[test]
+fn a_contest_moved_to_another_voter_or_question_fails() {
+    let mut r = rng(44);
+    let (_, pk) = keypair(45);
+    let c = ctx().bound_to([1u8; 32]);
+    let s = spec(5, 1, 1);
+    let (contest, _) =
+        EncryptedContest::encrypt_with_rng(&c, &pk, &s, &selections(5, &[2]), &mut r).expect("ok");
+    assert!(contest.verify(&c.bound_to([2u8; 32]), &pk, &s).is_err());
+    assert!(
+        contest
+            .verify(&c, &pk, &ContestSpec { index: 1, ..s })
+            .is_err()
+    );
+    assert!(contest.verify(&c, &pk, &spec(5, 1, 2)).is_err());
+    // Two selections swapped: each 0/1 proof is bound to its choice position.
+    let mut swapped = contest.clone();
+    swapped.selections.swap(0, 2);
+    assert!(swapped.verify(&c, &pk, &s).is_err());
+}
+
+#[test]
+fn a_benaloh_opening_with_a_wrong_nonce_or_plaintext_is_rejected() {
+    let mut r = rng(46);
+    let (_, pk) = keypair(47);
+    let c = ctx();
+    let s = spec(3, 1, 1);
+    let (contest, opening) =
+        EncryptedContest::encrypt_with_rng(&c, &pk, &s, &selections(3, &[1]), &mut r).expect("ok");
+    let mut lie = opening.clone();
+    lie.selections = vec![1, 0, 0];
+    assert!(contest.check_opening(&pk, &lie).is_err());
+    let mut wrong_nonce = opening.clone();
+    wrong_nonce.nonces[0] = Nonce::from_scalar(
+        wrong_nonce.nonces[0].as_scalar() + curve25519_dalek::scalar::Scalar::ONE,
+    );
+    assert!(contest.check_opening(&pk, &wrong_nonce).is_err());
+}
+
+#[test]
+fn a_batch_names_exactly_the_invalid_items() {
+    let mut r = rng(48);
+    let (_, pk) = keypair(49);
+    let s = spec(5, 1, 1);
+    let mut items: Vec<Item> = (0..40u8)
+        .map(|v| {
+            let c = ctx().bound_to([v; 32]);
+            let (contest, _) = EncryptedContest::encrypt_with_rng(
+                &c,
+                &pk,
+                &s,
+                &selections(5, &[u32::from(v) % 5]),
+                &mut r,
+            )
+            .expect("ok");
+            Item {
+                ctx: c,
+                pk,
+                spec: s,
+                contest,
+            }
+        })
+        .collect();
+    assert_eq!(verify_batch(&items), Ok(()));
+    assert!(find_invalid(&items).is_empty());
+    // Corrupt three items in different ways: a response, a commitment, a statement (ciphertext).
+    items[3].contest.selections[1].proof.responses[0] += curve25519_dalek::scalar::Scalar::ONE;
+    items[17].contest.count_proof.commitments[0].0 = items[16].contest.count_proof.commitments[0].0;
+    let other = items[30].contest.selections[4].ciphertext;
+    items[29].contest.selections[4].ciphertext = other;
+    assert_eq!(
+        verify_batch(&items),
+        Err(ProofError::BatchFailed(vec![3, 17, 29]))
+    );
+    assert_eq!(find_invalid(&items), vec![3, 17, 29]);
+    // A malformed item (wrong shape) is named too.
+    items[35].contest.selections.pop();
+    assert_eq!(
+        verify_batch(&items),
+        Err(ProofError::BatchFailed(vec![3, 17, 29, 35]))
+    );
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(24))]
+    #[test]
+    fn any_allowed_k_of_n_round_trips(choices in 1u32..8, seed in any::<u8>(), picks in any::<u8>()) {
+        let mut r = rng(seed);
+        let (_, pk) = keypair(seed.wrapping_add(3));
+        let chosen: Vec<u32> = (0..choices).filter(|j| picks & (1 << j) != 0).collect();
+        let k = chosen.len() as u32;
+        let s = spec(choices, k.saturating_sub(1), k);
+        let c = ctx();
+        let (contest, _) = EncryptedContest::encrypt_with_rng(&c, &pk, &s, &selections(choices, &chosen), &mut r).expect("ok");
+        prop_assert!(contest.verify(&c, &pk, &s).is_ok());
+        prop_assert_eq!(EncryptedContest::decode(&contest.to_bytes(), &s).expect("canonical"), contest);
+    }
+}
