@@ -10,7 +10,6 @@ use std::hint::black_box;
 use std::time::{Duration, Instant};
 
 use criterion::{BatchSize, Criterion};
-use curve25519_dalek::constants::RISTRETTO_BASEPOINT_POINT;
 use curve25519_dalek::ristretto::{CompressedRistretto, RistrettoPoint};
 use curve25519_dalek::scalar::Scalar;
 use curve25519_dalek::traits::VartimeMultiscalarMul;
@@ -147,8 +146,9 @@ fn criterion_benches(c: &mut Criterion) {
     }
     let enc = RistrettoPoint::random(&mut hanpyo_crypto::os_rng()).compress();
     g.bench_function("decompress", |b| b.iter(|| black_box(enc).decompress()));
-    let (a, bb) = (Scalar::from(12345u64), Scalar::from(67890u64));
-    let p = RISTRETTO_BASEPOINT_POINT * Scalar::from(99u8);
+    let mut rng = hanpyo_crypto::os_rng();
+    let (a, bb) = (Scalar::random(&mut rng), Scalar::random(&mut rng));
+    let p = RistrettoPoint::random(&mut rng);
     g.bench_function("double-base a*A+b*G", |b| {
         b.iter(|| {
             RistrettoPoint::vartime_double_scalar_mul_basepoint(
