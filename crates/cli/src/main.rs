@@ -2,6 +2,8 @@
 #![forbid(unsafe_code)]
 
 mod crypto_demo;
+mod simulate;
+mod verify;
 
 use std::process::ExitCode;
 
@@ -23,12 +25,19 @@ enum Command {
     /// Runs a whole election in memory with the cryptographic core: threshold key ceremony,
     /// credentials, encrypted ballots, batch verification, homomorphic tally, threshold decryption.
     CryptoDemo(crypto_demo::Args),
+    /// Simulates a complete election offline and writes its record (for tests and benchmarks).
+    Simulate(simulate::Args),
+    /// Verifies an election record: every signature, proof, eligibility, revote, tally,
+    /// decryption and the ledger checkpoint. Exit 0 valid, 1 invalid, 2 usage or I/O error.
+    Verify(verify::Args),
 }
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
         Command::CryptoDemo(args) => crypto_demo::run(&args),
+        Command::Simulate(args) => simulate::run(&args),
+        Command::Verify(args) => verify::run(&args),
     };
     match result {
         Ok(code) => code,

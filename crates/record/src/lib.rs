@@ -1,5 +1,26 @@
-//! hanpyo-record: election entries, their canonical encoding and the independent verifier (DESIGN §4).
+//! # hanpyo-record
 //!
-//! Not built yet: this crate is a placeholder so that the workspace shows its final layout.
-//! It lands with the election record issue.
+//! The public election record: every entry (manifest, key ceremony, credentials, ballots, tally,
+//! decryption, result) in one canonical binary encoding, appended to a `hanpyo-ledger` Merkle log
+//! whose signed checkpoint covers them all; and [`verify`], the independent verifier.
+//!
+//! | module | what |
+//! |---|---|
+//! | [`encoding`] | the canonical encoding primitives |
+//! | [`manifest`] | the election manifest (TOML in, canonical bytes out) |
+//! | [`entry`] | every entry kind, tracking codes |
+//! | [`context`] | election and ceremony fingerprints (what every proof is bound to) |
+//! | [`record_dir`] | the record on disk: framed entries plus the signed checkpoint |
+//! | [`verify`] | the verifier: streaming, parallel, bounded memory |
 #![forbid(unsafe_code)]
+
+pub mod authority;
+pub mod context;
+pub mod encoding;
+pub mod entry;
+pub mod error;
+pub mod manifest;
+pub mod record_dir;
+pub mod verify;
+
+pub use error::RecordError;

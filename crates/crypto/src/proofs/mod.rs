@@ -24,6 +24,8 @@ pub mod labels {
     pub const DECRYPTION_SHARE: &str = "decryption-share";
     /// A trustee's Diffie–Hellman value for a disputed share (used in a complaint).
     pub const SHARE_KEY_REVEAL: &str = "share-key-reveal";
+    /// Knowledge of a trustee's communication secret key (registration).
+    pub const TRUSTEE_KEY: &str = "trustee-key";
     /// A plain Schnorr proof of knowledge of a discrete log (tests and generic use).
     pub const SCHNORR: &str = "schnorr";
     /// A plain equality of discrete logs (tests and generic use).

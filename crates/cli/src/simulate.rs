@@ -1,0 +1,574 @@
+//! `hanpyo simulate`: a complete election, offline, written as a record that `hanpyo verify` checks.
+//!
+//! Key ceremony among the trustees, credentials, every voter's ballot (some audited first, some
+//! revoting), close, tally, partial decryption by exactly `t` trustees (trustee 1 absent when
+//! `t < n`), result. Also writes the plaintext intent (`intent.json`) so tests can compare the
+//! result with the truth, and, for small elections, the intermediate values an outside verifier
+//! implementer needs (`values.json`).
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::time::Instant;
+
+use anyhow::{Context, Result, bail};
+use chacha20::ChaCha20Rng;
+use curve25519_dalek::ristretto::RistrettoPoint;
+use curve25519_dalek::traits::Identity;
+use ed25519_dalek::SigningKey;
+use hanpyo_crypto::ballot::ContestSpec;
+use hanpyo_crypto::credential::SecretCredential;
+use hanpyo_crypto::elgamal::{Ciphertext, PublicKey, SecretKey};
+use hanpyo_crypto::group::Element;
+use hanpyo_crypto::proofs::labels;
+use hanpyo_crypto::proofs::schnorr::SchnorrProof;
+use hanpyo_crypto::threshold::{CeremonyTranscript, Dealer, KeyShare, resolve_ceremony};
+use hanpyo_crypto::transcript::NO_POSITION;
+use hanpyo_ledger::checkpoint::{KeyKind, NoteSigner};
+use hanpyo_ledger::merkle::leaf_hash;
+use hanpyo_record::authority::{
+    combine_result, encrypt_ballot_with_rng, partial_decryption_with_rng,
+};
+use hanpyo_record::context::{ceremony_context, election_context};
+use hanpyo_record::entry::{Entry, Kind, MAX_CREDENTIALS_PER_ENTRY, TrackingCode};
+use hanpyo_record::manifest::{LedgerInfo, Manifest};
+use hanpyo_record::record_dir::RecordWriter;
+use rand_core::{Rng, SeedableRng};
+use rayon::prelude::*;
+use serde::Serialize;
+use sha2::{Digest, Sha256};
+
+/// The manifest used when `--manifest` is not given.
+pub const DEMO_MANIFEST: &str = include_str!("demo-manifest.toml");
+
+/// Options of `hanpyo simulate`.
+#[derive(clap::Args, Debug)]
+pub struct Args {
+    /// Number of eligible voters (each casts at least one ballot).
+    #[arg(long)]
+    voters: u32,
+    /// Output directory (must not exist or be empty); the record goes to OUT/record.
+    #[arg(long)]
+    out: PathBuf,
+    /// Deterministic randomness from this seed. INSECURE: every secret becomes predictable.
+    #[arg(long)]
+    seed: Option<u64>,
+    /// Election manifest (TOML); default: a demo with a referendum, a choose-one and a choose-range question.
+    #[arg(long)]
+    manifest: Option<PathBuf>,
+    /// Override the manifest's number of trustees.
+    #[arg(long)]
+    trustees: Option<u32>,
+    /// Override the manifest's threshold.
+    #[arg(long)]
+    threshold: Option<u32>,
+    /// Percentage of voters who vote again later (only their last ballot counts).
+    #[arg(long, default_value_t = 10)]
+    revote_percent: u32,
+    /// Percentage of voters who audit a ballot (Benaloh) before casting.
+    #[arg(long, default_value_t = 5)]
+    audit_percent: u32,
+}
+
+#[derive(Serialize)]
+struct Intent {
+    election_id: String,
+    voters: u32,
+    ballots_cast: u64,
+    revotes: u64,
+    audited: u64,
+    /// `[question][choice]`: what the voters' last ballots chose.
+    counts: Vec<Vec<u64>>,
+}
+
+#[derive(Serialize)]
+struct EntryValue {
+    index: u64,
+    kind: Kind,
+    leaf_hash: String,
+}
+
+#[derive(Serialize)]
+struct Values {
+    note: &'static str,
+    manifest_hash: String,
+    ceremony_fingerprint: String,
+    election_fingerprint: String,
+    joint_key: String,
+    first_ballot_credential: String,
+    first_ballot_signed_message: String,
+    first_ballot_tracking_code: String,
+    first_ballot_tracking_code_short: String,
+    merkle_root: String,
+    entries: Vec<EntryValue>,
+}
+
+/// Per-voter randomness derived from the master seed: reproducible with `--seed`, and
+/// independent per voter so ballots can be made in parallel.
+fn voter_rng(master: &[u8; 32], voter: u32, purpose: u8) -> ChaCha20Rng {
+    let mut h = Sha256::new();
+    h.update(b"hanpyo-simulate-v1");
+    h.update(master);
+    h.update(voter.to_be_bytes());
+    h.update([purpose]);
+    ChaCha20Rng::from_seed(h.finalize().into())
+}
+
+/// A random allowed selection for each question.
+fn random_selections(specs: &[ContestSpec], rng: &mut ChaCha20Rng) -> Vec<Vec<bool>> {
+    specs
+        .iter()
+        .map(|s| {
+            let k = s.min + rng.next_u32() % (s.max - s.min + 1);
+            let mut order: Vec<u32> = (0..s.choices).collect();
+            for i in (1..order.len()).rev() {
+                order.swap(i, (rng.next_u32() as usize) % (i + 1));
+            }
+            let chosen = &order[..k as usize];
+            (0..s.choices).map(|j| chosen.contains(&j)).collect()
+        })
+        .collect()
+}
+
+struct Progress {
+    label: &'static str,
+    total: u64,
+    last: Instant,
+}
+
+impl Progress {
+    fn new(label: &'static str, total: u64) -> Self {
+        Self {
+            label,
+            total,
+            last: Instant::now(),
+        }
+    }
+    fn update(&mut self, done: u64) {
+        if self.last.elapsed().as_millis() >= 1000 || done == self.total {
+            eprint!(
+                "\r{}: {done}/{} ({:.0}%)   ",
+                self.label,
+                self.total,
+                100.0 * done as f64 / self.total.max(1) as f64
+            );
+            let _ = std::io::stderr().flush();
+            self.last = Instant::now();
+            if done == self.total {
+                eprintln!();
+            }
+        }
+    }
+}
+
+struct Cast {
+    audit: Option<Vec<u8>>,
+    ballot: Vec<u8>,
+    selections: Vec<Vec<bool>>,
+    ciphertexts: Vec<Vec<Ciphertext>>,
+    revotes: bool,
+}
+
+pub fn run(args: &Args) -> Result<ExitCode> {
+    if args.voters == 0 {
+        bail!("--voters must be at least 1");
+    }
+    if args.revote_percent > 100 || args.audit_percent > 100 {
+        bail!("percentages must be between 0 and 100");
+    }
+    if args.out.exists() && std::fs::read_dir(&args.out)?.next().is_some() {
+        bail!("{} exists and is not empty", args.out.display());
+    }
+    let master: [u8; 32] = match args.seed {
+        Some(seed) => {
+            eprintln!(
+                "WARNING: --seed {seed}: every key, credential and nonce is predictable. Never use it for a real election."
+            );
+            Sha256::digest(seed.to_be_bytes()).into()
+        }
+        None => {
+            let mut m = [0u8; 32];
+            hanpyo_crypto::os_rng().fill_bytes(&mut m);
+            m
+        }
+    };
+    let started = Instant::now();
+    let mut rng = voter_rng(&master, u32::MAX, 0);
+
+    // The ledger operator's key and the manifest.
+    let mut log_seed = [0u8; 32];
+    voter_rng(&master, u32::MAX, 1).fill_bytes(&mut log_seed);
+    let log_key = SigningKey::from_bytes(&log_seed);
+    let text = match &args.manifest {
+        Some(p) => {
+            std::fs::read_to_string(p).with_context(|| format!("reading {}", p.display()))?
+        }
+        None => DEMO_MANIFEST.to_string(),
+    };
+    let placeholder = LedgerInfo {
+        origin: "x".into(),
+        key: [0; 32],
+    };
+    let parsed = Manifest::from_toml(&text, placeholder).context("manifest")?;
+    let mut manifest = parsed;
+    manifest.trustees = args.trustees.unwrap_or(manifest.trustees);
+    manifest.threshold = args.threshold.unwrap_or(manifest.threshold);
+    manifest.ledger = LedgerInfo {
+        origin: format!("hanpyo.local/{}", manifest.election_id),
+        key: log_key.verifying_key().to_bytes(),
+    };
+    manifest.validate().context("manifest")?;
+    let params = manifest.threshold_params()?;
+    let specs = manifest.contest_specs();
+    let signer = NoteSigner::new(&manifest.ledger.origin, log_key, KeyKind::Ed25519)?;
+
+    let record_dir = args.out.join("record");
+    let mut w = RecordWriter::create(&record_dir)?;
+    let mut leaves: Vec<(u64, Kind, [u8; 32])> = Vec::new();
+    let small = args.voters <= 1000;
+    let mut put = |w: &mut RecordWriter, e: &[u8]| -> Result<u64> {
+        let i = w.append(e)?;
+        if small {
+            leaves.push((i, Kind::of(e)?, leaf_hash(e)));
+        }
+        Ok(i)
+    };
+    let manifest_bytes = Entry::Manifest(Box::new(manifest.clone())).encode();
+    put(&mut w, &manifest_bytes)?;
+    let manifest_hash = leaf_hash(&manifest_bytes);
+
+    // Key ceremony.
+    let cctx = ceremony_context(&manifest_hash);
+    let comm: Vec<SecretKey> = (0..params.trustees)
+        .map(|_| SecretKey::generate_with_rng(&mut rng))
+        .collect();
+    let comm_pub: Vec<PublicKey> = comm.iter().map(SecretKey::public_key).collect();
+    for (i, sk) in comm.iter().enumerate() {
+        let index = i as u32 + 1;
+        let proof = SchnorrProof::prove_with_rng(
+            labels::TRUSTEE_KEY,
+            &cctx.at(index, NO_POSITION),
+            sk.as_scalar(),
+            comm_pub[i].element(),
+            &[],
+            &mut rng,
+        );
+        put(
+            &mut w,
+            &Entry::TrusteeRegistration {
+                index,
+                key: comm_pub[i],
+                proof,
+            }
+            .encode(),
+        )?;
+    }
+    let dealers = (1..=params.trustees)
+        .map(|i| Dealer::new_with_rng(params, i, &mut rng))
+        .collect::<Result<Vec<_>, _>>()?;
+    let commitments: Vec<_> = dealers
+        .iter()
+        .map(|d| d.commitment_with_rng(&cctx, &mut rng))
+        .collect();
+    let digests: Vec<_> = commitments.iter().map(|c| Some(c.digest(&cctx))).collect();
+    for c in &commitments {
+        put(
+            &mut w,
+            &Entry::CeremonyDigest {
+                dealer: c.dealer,
+                digest: c.digest(&cctx),
+            }
+            .encode(),
+        )?;
+    }
+    for c in &commitments {
+        put(&mut w, &Entry::CeremonyCommitment(c.clone()).encode())?;
+    }
+    let mut shares = Vec::new();
+    for d in &dealers {
+        for j in (1..=params.trustees).filter(|&j| j != d.index()) {
+            let s = d.encrypted_share_with_rng(&cctx, j, &comm_pub[(j - 1) as usize], &mut rng)?;
+            put(&mut w, &Entry::CeremonyShare(s.clone()).encode())?;
+            shares.push(s);
+        }
+    }
+    let outcome = resolve_ceremony(
+        &cctx,
+        &CeremonyTranscript {
+            params,
+            trustee_keys: &comm_pub,
+            digests: &digests,
+            commitments: &commitments,
+            shares: &shares,
+            complaints: &[],
+        },
+    )?;
+    let key_shares = (1..=params.trustees)
+        .map(|j| {
+            let parts = outcome
+                .qualified
+                .iter()
+                .map(|&i| {
+                    if i == j {
+                        Ok(dealers[(i - 1) as usize].share_for(j)?)
+                    } else {
+                        let s = shares
+                            .iter()
+                            .find(|s| s.dealer == i && s.recipient == j)
+                            .context("share")?;
+                        s.open(
+                            &cctx,
+                            &comm[(j - 1) as usize],
+                            &commitments[(i - 1) as usize],
+                        )
+                        .map_err(anyhow::Error::from)
+                    }
+                })
+                .collect::<Result<Vec<_>>>()?;
+            Ok(KeyShare::combine(j, &parts, &outcome)?)
+        })
+        .collect::<Result<Vec<_>>>()?;
+    put(
+        &mut w,
+        &Entry::JointKey {
+            key: outcome.joint_key,
+            qualified: outcome.qualified.clone(),
+            verification_keys: outcome.verification_keys.clone(),
+        }
+        .encode(),
+    )?;
+    let pk = outcome.joint_key;
+    let ectx = election_context(&manifest_hash, &pk);
+
+    // Credentials: the authority generates them; only the sorted public list is published.
+    let election_id = manifest.election_id.as_bytes();
+    let mut publics: Vec<[u8; 32]> = (0..args.voters)
+        .into_par_iter()
+        .map(|i| {
+            *SecretCredential::generate_with_rng(&mut voter_rng(&master, i, 0))
+                .signing_key(election_id)
+                .public()
+                .as_bytes()
+        })
+        .collect();
+    publics.sort_unstable();
+    for chunk in publics.chunks(MAX_CREDENTIALS_PER_ENTRY) {
+        let list = chunk
+            .iter()
+            .map(|b| hanpyo_crypto::credential::PublicCredential::decode(b))
+            .collect::<Result<Vec<_>, _>>()?;
+        put(&mut w, &Entry::CredentialList(list).encode())?;
+    }
+    drop(publics);
+
+    // Voting: every voter casts (some audit first); then some vote again.
+    let revote_pct = args.revote_percent;
+    let audit_pct = args.audit_percent;
+    let make = |i: u32, round: u8| -> Result<Cast> {
+        let key = SecretCredential::generate_with_rng(&mut voter_rng(&master, i, 0))
+            .signing_key(election_id);
+        let mut r = voter_rng(&master, i, 1 + round);
+        let audit = if round == 0 && r.next_u32() % 100 < audit_pct {
+            let sel = random_selections(&specs, &mut r);
+            let (b, openings) = encrypt_ballot_with_rng(&ectx, &pk, &specs, &key, &sel, &mut r)?;
+            Some(Entry::AuditedBallot(Box::new(b), openings).encode())
+        } else {
+            None
+        };
+        let selections = random_selections(&specs, &mut r);
+        let (b, _) = encrypt_ballot_with_rng(&ectx, &pk, &specs, &key, &selections, &mut r)?;
+        let ciphertexts = b
+            .contests
+            .iter()
+            .map(|c| c.selections.iter().map(|s| s.ciphertext).collect())
+            .collect();
+        Ok(Cast {
+            audit,
+            ballot: Entry::Ballot(Box::new(b)).encode(),
+            selections,
+            ciphertexts,
+            revotes: round == 0 && r.next_u32() % 100 < revote_pct,
+        })
+    };
+    let mut counts: Vec<Vec<u64>> = specs.iter().map(|s| vec![0; s.choices as usize]).collect();
+    let mut sums: Vec<Vec<(RistrettoPoint, RistrettoPoint)>> = specs
+        .iter()
+        .map(|s| vec![(RistrettoPoint::identity(), RistrettoPoint::identity()); s.choices as usize])
+        .collect();
+    let add = |sums: &mut Vec<Vec<(RistrettoPoint, RistrettoPoint)>>,
+               cts: &[Vec<Ciphertext>],
+               sign: bool| {
+        for (row, cs) in sums.iter_mut().zip(cts) {
+            for (acc, ct) in row.iter_mut().zip(cs) {
+                if sign {
+                    acc.0 += ct.alpha.point();
+                    acc.1 += ct.beta.point();
+                } else {
+                    acc.0 -= ct.alpha.point();
+                    acc.1 -= ct.beta.point();
+                }
+            }
+        }
+    };
+    let tally_counts = |counts: &mut Vec<Vec<u64>>, sel: &[Vec<bool>], sign: bool| {
+        for (row, s) in counts.iter_mut().zip(sel) {
+            for (c, chosen) in row.iter_mut().zip(s) {
+                if *chosen {
+                    if sign { *c += 1 } else { *c -= 1 }
+                }
+            }
+        }
+    };
+    let mut revoters: Vec<(u32, Vec<Vec<bool>>, Vec<Vec<Ciphertext>>)> = Vec::new();
+    let (mut cast, mut audited) = (0u64, 0u64);
+    let mut first_ballot: Option<Vec<u8>> = None;
+    let mut progress = Progress::new("ballots", u64::from(args.voters));
+    const CHUNK: u32 = 2048;
+    for start in (0..args.voters).step_by(CHUNK as usize) {
+        let end = (start + CHUNK).min(args.voters);
+        let made: Vec<Cast> = (start..end)
+            .into_par_iter()
+            .map(|i| make(i, 0))
+            .collect::<Result<_>>()?;
+        for (i, c) in (start..end).zip(made) {
+            if let Some(a) = &c.audit {
+                put(&mut w, a)?;
+                audited += 1;
+            }
+            put(&mut w, &c.ballot)?;
+            cast += 1;
+            if first_ballot.is_none() {
+                first_ballot = Some(c.ballot.clone());
+            }
+            add(&mut sums, &c.ciphertexts, true);
+            tally_counts(&mut counts, &c.selections, true);
+            if c.revotes {
+                revoters.push((i, c.selections, c.ciphertexts));
+            }
+        }
+        progress.update(u64::from(end));
+    }
+    let revotes = revoters.len() as u64;
+    for chunk in revoters.chunks(CHUNK as usize) {
+        let made: Vec<Cast> = chunk
+            .par_iter()
+            .map(|(i, _, _)| make(*i, 1))
+            .collect::<Result<_>>()?;
+        for ((_, old_sel, old_cts), c) in chunk.iter().zip(made) {
+            put(&mut w, &c.ballot)?;
+            cast += 1;
+            add(&mut sums, old_cts, false);
+            tally_counts(&mut counts, old_sel, false);
+            add(&mut sums, &c.ciphertexts, true);
+            tally_counts(&mut counts, &c.selections, true);
+        }
+    }
+    put(&mut w, &Entry::Close.encode())?;
+
+    // Tally and decryption by exactly t trustees.
+    let counted = u64::from(args.voters);
+    let tally: Vec<Vec<Ciphertext>> = sums
+        .iter()
+        .map(|row| {
+            row.iter()
+                .map(|(a, b)| Ciphertext::from_points(*a, *b))
+                .collect()
+        })
+        .collect();
+    put(
+        &mut w,
+        &Entry::EncryptedTally {
+            counted,
+            tally: tally.clone(),
+        }
+        .encode(),
+    )?;
+    let present = &key_shares[(params.trustees - params.threshold) as usize..];
+    let mut partial_values: Vec<(u32, Vec<Vec<Element>>)> = Vec::new();
+    for s in present {
+        let y = outcome
+            .verification_key(s.index())
+            .context("verification key")?;
+        let entry = partial_decryption_with_rng(&ectx, s, y, &tally, &mut rng);
+        put(&mut w, &entry.encode())?;
+        if let Entry::PartialDecryption { trustee, shares } = entry {
+            partial_values.push((
+                trustee,
+                shares
+                    .into_iter()
+                    .map(|r| r.into_iter().map(|(d, _)| d).collect())
+                    .collect(),
+            ));
+        }
+    }
+    let refs: Vec<(u32, &[Vec<Element>])> = partial_values
+        .iter()
+        .map(|(t, s)| (*t, s.as_slice()))
+        .collect();
+    let result = combine_result(&params, &tally, &refs, counted)?;
+    if result != counts {
+        bail!("internal error: the decrypted result differs from the simulated intent");
+    }
+    let trustees: Vec<u32> = present.iter().map(KeyShare::index).collect();
+    put(
+        &mut w,
+        &Entry::Result {
+            trustees,
+            counts: result.clone(),
+        }
+        .encode(),
+    )?;
+    let checkpoint = w.finish(&signer)?;
+
+    let intent = Intent {
+        election_id: manifest.election_id.clone(),
+        voters: args.voters,
+        ballots_cast: cast,
+        revotes,
+        audited,
+        counts,
+    };
+    write_json(&args.out.join("intent.json"), &intent)?;
+    if small && let Some(fb) = first_ballot {
+        let Entry::Ballot(b) =
+            Entry::decode(&fb, Some(&hanpyo_record::entry::Shapes::of(&manifest)))?
+        else {
+            bail!("internal error: first ballot");
+        };
+        let code = TrackingCode::of(&fb);
+        let values = Values {
+            note: "Intermediate values of this record for implementers of other verifiers; see docs/record-format.md and docs/protocol.md.",
+            manifest_hash: hex::encode(manifest_hash),
+            ceremony_fingerprint: hex::encode(cctx.fingerprint),
+            election_fingerprint: hex::encode(ectx.fingerprint),
+            joint_key: hex::encode(pk.element().as_bytes()),
+            first_ballot_credential: hex::encode(b.credential.as_bytes()),
+            first_ballot_signed_message: hex::encode(b.signed_message()),
+            first_ballot_tracking_code: code.hex(),
+            first_ballot_tracking_code_short: code.short(),
+            merkle_root: hex::encode(checkpoint.root),
+            entries: leaves
+                .iter()
+                .map(|(index, kind, h)| EntryValue {
+                    index: *index,
+                    kind: *kind,
+                    leaf_hash: hex::encode(h),
+                })
+                .collect(),
+        };
+        write_json(&args.out.join("values.json"), &values)?;
+    }
+    println!(
+        "simulated {} voters: {cast} ballots cast ({revotes} revotes), {audited} audited, {} entries, in {:.1} s",
+        args.voters,
+        checkpoint.size,
+        started.elapsed().as_secs_f64()
+    );
+    println!("record: {}", record_dir.display());
+    Ok(ExitCode::SUCCESS)
+}
+
+fn write_json<T: Serialize>(path: &Path, value: &T) -> Result<()> {
+    let mut text = serde_json::to_string_pretty(value)?;
+    text.push('\n');
+    std::fs::write(path, text).with_context(|| format!("writing {}", path.display()))
+}

@@ -1,0 +1,115 @@
+//! `hanpyo verify RECORD`: the independent verifier. Exit 0 valid, 1 invalid, 2 usage or I/O error.
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use anyhow::{Context, Result, bail};
+use hanpyo_record::record_dir::ENTRIES_FILE;
+use hanpyo_record::verify::{Options, Report, verify_record};
+
+/// Options of `hanpyo verify`.
+#[derive(clap::Args, Debug)]
+pub struct Args {
+    /// The record directory (or a directory containing `record/`, as `simulate` writes).
+    record: PathBuf,
+    /// Print the report as JSON.
+    #[arg(long)]
+    json: bool,
+    /// The log operator's Ed25519 key (hex), as published by the election commission; by default
+    /// the key named in the manifest is used and printed so it can be compared.
+    #[arg(long)]
+    log_key: Option<String>,
+}
+
+fn record_dir(p: &Path) -> Result<PathBuf> {
+    if p.join(ENTRIES_FILE).is_file() {
+        return Ok(p.to_path_buf());
+    }
+    if p.join("record").join(ENTRIES_FILE).is_file() {
+        return Ok(p.join("record"));
+    }
+    bail!("{} is not a record (no {ENTRIES_FILE} file)", p.display())
+}
+
+pub fn run(args: &Args) -> Result<ExitCode> {
+    let dir = record_dir(&args.record)?;
+    let log_key = match &args.log_key {
+        Some(h) => Some(
+            hex::decode(h)
+                .ok()
+                .and_then(|v| <[u8; 32]>::try_from(v).ok())
+                .context("--log-key must be 64 hex digits")?,
+        ),
+        None => None,
+    };
+    let report = verify_record(&dir, &Options { log_key })?;
+    if args.json {
+        println!("{}", serde_json::to_string_pretty(&report)?);
+    } else {
+        print_human(&report);
+    }
+    Ok(if report.valid {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(1)
+    })
+}
+
+fn print_human(r: &Report) {
+    let s = &r.summary;
+    println!("election:   {}", s.election_id.as_deref().unwrap_or("?"));
+    if let Some((n, t)) = s.trustees {
+        println!(
+            "trustees:   {t} of {n} (qualified dealers {:?}; decrypted by {:?})",
+            s.qualified, s.decrypting_trustees
+        );
+    }
+    println!("entries:    {}", s.entries);
+    println!("credentials:{:>10}", s.credentials);
+    println!(
+        "ballots:    {} cast, {} superseded by a revote, {} counted, {} audited (never counted)",
+        s.ballots_cast, s.superseded, s.ballots_counted, s.audited
+    );
+    if let Some((origin, size, root)) = &s.checkpoint {
+        println!("checkpoint: {origin} size {size} root {root}");
+    }
+    if let Some(k) = &s.log_key {
+        println!("log key:    {k} (compare with the key the election commission published)");
+    }
+    if let Some(result) = &s.result {
+        for q in result {
+            println!("\n{} / {}", q.title, q.title_ko);
+            for (en, ko, n) in &q.choices {
+                println!("  {n:>10}  {en} / {ko}");
+            }
+        }
+    }
+    println!();
+    for f in &r.failures {
+        let at = f
+            .entry
+            .map(|i| format!("entry {i}"))
+            .unwrap_or_else(|| "record".into());
+        let kind = f.kind.map(|k| format!(" ({k:?})")).unwrap_or_default();
+        println!("FAIL {at}{kind}: {}: {}", f.what, f.why);
+    }
+    if r.more_failures > 0 {
+        println!("… and {} more failures", r.more_failures);
+    }
+    let rate = if r.seconds > 0.0 {
+        s.ballots_cast as f64 / r.seconds
+    } else {
+        0.0
+    };
+    if r.valid {
+        println!(
+            "VALID: every check passed ({:.2} s, {rate:.0} ballots/s)",
+            r.seconds
+        );
+    } else {
+        println!(
+            "INVALID: {} failure(s) ({:.2} s)",
+            r.failures.len() as u64 + r.more_failures,
+            r.seconds
+        );
+    }
+}

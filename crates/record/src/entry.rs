@@ -1,0 +1,556 @@
+//! Record entries and their canonical encoding: `u8(FORMAT_VERSION) ‖ u8(kind) ‖ body`.
+//!
+//! Entries that carry ballots or tallies are decoded against the election's manifest (which fixes
+//! every length), so each value has exactly one encoding. `docs/record-format.md` gives every body
+//! byte for byte.
+use hanpyo_crypto::ballot::{ContestOpening, ContestSpec, EncryptedContest};
+use hanpyo_crypto::credential::PublicCredential;
+use hanpyo_crypto::elgamal::{Ciphertext, Nonce, PublicKey};
+use hanpyo_crypto::group::Element;
+use hanpyo_crypto::proofs::chaum_pedersen::ChaumPedersenProof;
+use hanpyo_crypto::proofs::schnorr::SchnorrProof;
+use hanpyo_crypto::threshold::{Complaint, DealerCommitment, EncryptedShare, MAX_TRUSTEES};
+use hanpyo_ledger::merkle::{Hash, leaf_hash};
+use sha2::{Digest, Sha512};
+
+use crate::encoding::{Reader, Writer};
+use crate::error::RecordError;
+use crate::manifest::Manifest;
+
+/// Version byte that starts every entry.
+pub const FORMAT_VERSION: u8 = 1;
+/// Largest entry accepted (a credential list chunk of 100,000 is 3.2 MB).
+pub const MAX_ENTRY_LEN: usize = 4 * 1024 * 1024;
+/// Most public credentials in one list entry.
+pub const MAX_CREDENTIALS_PER_ENTRY: usize = 100_000;
+
+/// Entry kinds, in the order they may appear in a record.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Kind {
+    /// The manifest (first entry).
+    Manifest = 1,
+    /// A trustee's communication key with proof of possession.
+    TrusteeRegistration = 2,
+    /// DKG round 1: commitment digest.
+    CeremonyDigest = 3,
+    /// DKG round 2: Feldman commitments.
+    CeremonyCommitment = 4,
+    /// DKG round 3: an encrypted share.
+    CeremonyShare = 5,
+    /// DKG round 4: a complaint.
+    CeremonyComplaint = 6,
+    /// The joint key and verification keys.
+    JointKey = 7,
+    /// A chunk of the sorted public credential list.
+    CredentialList = 8,
+    /// A cast ballot.
+    Ballot = 9,
+    /// A Benaloh-audited (spoiled) ballot, never counted.
+    AuditedBallot = 10,
+    /// Voting closed.
+    Close = 11,
+    /// The homomorphic tally of the counted ballots.
+    EncryptedTally = 12,
+    /// One trustee's partial decryption of the tally.
+    PartialDecryption = 13,
+    /// The decrypted result.
+    Result = 14,
+}
+
+impl Kind {
+    fn from_u8(b: u8) -> Result<Self, RecordError> {
+        Ok(match b {
+            1 => Kind::Manifest,
+            2 => Kind::TrusteeRegistration,
+            3 => Kind::CeremonyDigest,
+            4 => Kind::CeremonyCommitment,
+            5 => Kind::CeremonyShare,
+            6 => Kind::CeremonyComplaint,
+            7 => Kind::JointKey,
+            8 => Kind::CredentialList,
+            9 => Kind::Ballot,
+            10 => Kind::AuditedBallot,
+            11 => Kind::Close,
+            12 => Kind::EncryptedTally,
+            13 => Kind::PartialDecryption,
+            14 => Kind::Result,
+            other => return Err(RecordError::Invalid("entry kind", other.to_string())),
+        })
+    }
+
+    /// The kind of an encoded entry, from its header.
+    pub fn of(entry: &[u8]) -> Result<Self, RecordError> {
+        match entry {
+            [FORMAT_VERSION, k, ..] => Self::from_u8(*k),
+            [v, ..] if *v != FORMAT_VERSION => {
+                Err(RecordError::Invalid("format version", v.to_string()))
+            }
+            _ => Err(RecordError::Truncated),
+        }
+    }
+}
+
+/// A cast ballot: the voter's public credential, one encrypted contest per question, and the
+/// credential's signature over [`Ballot::signed_message`].
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Ballot {
+    /// The public credential `S`.
+    pub credential: PublicCredential,
+    /// One per question.
+    pub contests: Vec<EncryptedContest>,
+    /// Schnorr signature by `s`.
+    pub signature: SchnorrProof,
+}
+
+impl Ballot {
+    /// `SHA-512("hanpyo-ballot-v1" ‖ S ‖ contest bytes…)`: what the credential signs.
+    pub fn signed_message(&self) -> [u8; 64] {
+        Self::message(&self.credential, &self.contests)
+    }
+
+    /// The message a ballot with this credential and these contests is signed over.
+    pub fn message(credential: &PublicCredential, contests: &[EncryptedContest]) -> [u8; 64] {
+        let mut h = Sha512::new();
+        h.update(b"hanpyo-ballot-v1");
+        h.update(credential.as_bytes());
+        for c in contests {
+            h.update(c.to_bytes());
+        }
+        h.finalize().into()
+    }
+
+    fn encode(&self, w: &mut Writer) {
+        w.raw(self.credential.as_bytes());
+        for c in &self.contests {
+            w.raw(&c.to_bytes());
+        }
+        w.raw(&self.signature.to_bytes());
+    }
+
+    fn decode(r: &mut Reader<'_>, specs: &[ContestSpec]) -> Result<Self, RecordError> {
+        let credential = PublicCredential::decode(r.raw(32)?)?;
+        let contests = specs
+            .iter()
+            .map(|s| Ok(EncryptedContest::decode(r.raw(s.encoded_len())?, s)?))
+            .collect::<Result<_, RecordError>>()?;
+        let signature = SchnorrProof::decode(r.raw(64)?)?;
+        Ok(Self {
+            credential,
+            contests,
+            signature,
+        })
+    }
+}
+
+/// One decryption share with its proof.
+pub type DecryptionShare = (Element, ChaumPedersenProof);
+
+/// A record entry.
+#[derive(Clone, Debug)]
+pub enum Entry {
+    /// The manifest.
+    Manifest(Box<Manifest>),
+    /// Trustee `index`'s communication key, with a `trustee-key` proof of possession.
+    TrusteeRegistration {
+        /// Trustee index `1..=n`.
+        index: u32,
+        /// Communication key `P_i`.
+        key: PublicKey,
+        /// Schnorr proof of knowledge of its secret.
+        proof: SchnorrProof,
+    },
+    /// DKG round 1.
+    CeremonyDigest {
+        /// Dealer index.
+        dealer: u32,
+        /// Commitment digest.
+        digest: [u8; 32],
+    },
+    /// DKG round 2.
+    CeremonyCommitment(DealerCommitment),
+    /// DKG round 3.
+    CeremonyShare(EncryptedShare),
+    /// DKG round 4.
+    CeremonyComplaint(Complaint),
+    /// The ceremony's outcome (recomputed by verifiers).
+    JointKey {
+        /// `K`.
+        key: PublicKey,
+        /// `QUAL`, ascending.
+        qualified: Vec<u32>,
+        /// `Y_1..Y_n`.
+        verification_keys: Vec<Element>,
+    },
+    /// A chunk of public credentials, strictly ascending (and above every earlier chunk).
+    CredentialList(Vec<PublicCredential>),
+    /// A cast ballot.
+    Ballot(Box<Ballot>),
+    /// A Benaloh-audited ballot: the ballot and its openings (plaintexts and nonces).
+    AuditedBallot(Box<Ballot>, Vec<ContestOpening>),
+    /// Voting is closed.
+    Close,
+    /// The tally: number of counted ballots and, per question and choice, the sum of their ciphertexts.
+    EncryptedTally {
+        /// Counted ballots (each credential's last).
+        counted: u64,
+        /// `[question][choice]`.
+        tally: Vec<Vec<Ciphertext>>,
+    },
+    /// Trustee `trustee`'s shares `D_j` of every tally ciphertext, with proofs.
+    PartialDecryption {
+        /// Trustee index.
+        trustee: u32,
+        /// `[question][choice]`.
+        shares: Vec<Vec<DecryptionShare>>,
+    },
+    /// The result.
+    Result {
+        /// The trustees whose shares were combined, ascending.
+        trustees: Vec<u32>,
+        /// `[question][choice]` vote counts.
+        counts: Vec<Vec<u64>>,
+    },
+}
+
+/// The manifest-derived shapes needed to decode ballot and tally entries.
+#[derive(Clone, Debug)]
+pub struct Shapes {
+    /// Per question.
+    pub specs: Vec<ContestSpec>,
+    /// `n`.
+    pub trustees: u32,
+}
+
+impl Shapes {
+    /// From a manifest.
+    pub fn of(m: &Manifest) -> Self {
+        Self {
+            specs: m.contest_specs(),
+            trustees: m.trustees,
+        }
+    }
+}
+
+fn write_matrix<T>(w: &mut Writer, m: &[Vec<T>], mut f: impl FnMut(&mut Writer, &T)) {
+    for row in m {
+        for v in row {
+            f(w, v);
+        }
+    }
+}
+
+fn read_matrix<T>(
+    r: &mut Reader<'_>,
+    specs: &[ContestSpec],
+    mut f: impl FnMut(&mut Reader<'_>) -> Result<T, RecordError>,
+) -> Result<Vec<Vec<T>>, RecordError> {
+    specs
+        .iter()
+        .map(|s| (0..s.choices).map(|_| f(r)).collect())
+        .collect()
+}
+
+fn check_shape<T>(m: &[Vec<T>], specs: &[ContestSpec]) -> bool {
+    m.len() == specs.len()
+        && m.iter()
+            .zip(specs)
+            .all(|(row, s)| row.len() == s.choices as usize)
+}
+
+fn read_trustee(r: &mut Reader<'_>, n: u32) -> Result<u32, RecordError> {
+    let i = r.u32()?;
+    if i == 0 || i > n.min(MAX_TRUSTEES) {
+        return Err(RecordError::Invalid("trustee index", i.to_string()));
+    }
+    Ok(i)
+}
+
+impl Entry {
+    /// The kind.
+    pub fn kind(&self) -> Kind {
+        match self {
+            Entry::Manifest(_) => Kind::Manifest,
+            Entry::TrusteeRegistration { .. } => Kind::TrusteeRegistration,
+            Entry::CeremonyDigest { .. } => Kind::CeremonyDigest,
+            Entry::CeremonyCommitment(_) => Kind::CeremonyCommitment,
+            Entry::CeremonyShare(_) => Kind::CeremonyShare,
+            Entry::CeremonyComplaint(_) => Kind::CeremonyComplaint,
+            Entry::JointKey { .. } => Kind::JointKey,
+            Entry::CredentialList(_) => Kind::CredentialList,
+            Entry::Ballot(_) => Kind::Ballot,
+            Entry::AuditedBallot(..) => Kind::AuditedBallot,
+            Entry::Close => Kind::Close,
+            Entry::EncryptedTally { .. } => Kind::EncryptedTally,
+            Entry::PartialDecryption { .. } => Kind::PartialDecryption,
+            Entry::Result { .. } => Kind::Result,
+        }
+    }
+
+    /// The canonical encoding.
+    pub fn encode(&self) -> Vec<u8> {
+        let mut w = Writer::new();
+        w.u8(FORMAT_VERSION).u8(self.kind() as u8);
+        match self {
+            Entry::Manifest(m) => m.encode(&mut w),
+            Entry::TrusteeRegistration { index, key, proof } => {
+                w.u32(*index).point(key.element()).raw(&proof.to_bytes());
+            }
+            Entry::CeremonyDigest { dealer, digest } => {
+                w.u32(*dealer).raw(digest);
+            }
+            Entry::CeremonyCommitment(c) => {
+                w.u32(c.dealer).u32(c.coefficients.len() as u32);
+                for (p, proof) in c.coefficients.iter().zip(&c.proofs) {
+                    w.point(p).raw(&proof.to_bytes());
+                }
+            }
+            Entry::CeremonyShare(s) => {
+                w.u32(s.dealer)
+                    .u32(s.recipient)
+                    .point(&s.ephemeral)
+                    .bytes(&s.ciphertext);
+            }
+            Entry::CeremonyComplaint(c) => {
+                w.u32(c.accuser)
+                    .u32(c.accused)
+                    .point(&c.dh)
+                    .raw(&c.proof.to_bytes());
+            }
+            Entry::JointKey {
+                key,
+                qualified,
+                verification_keys,
+            } => {
+                w.point(key.element()).u32(qualified.len() as u32);
+                for q in qualified {
+                    w.u32(*q);
+                }
+                w.u32(verification_keys.len() as u32);
+                for y in verification_keys {
+                    w.point(y);
+                }
+            }
+            Entry::CredentialList(list) => {
+                w.u32(list.len() as u32);
+                for c in list {
+                    w.raw(c.as_bytes());
+                }
+            }
+            Entry::Ballot(b) => b.encode(&mut w),
+            Entry::AuditedBallot(b, openings) => {
+                b.encode(&mut w);
+                for o in openings {
+                    for s in &o.selections {
+                        w.u8(*s);
+                    }
+                    for n in &o.nonces {
+                        w.scalar(n.as_scalar());
+                    }
+                }
+            }
+            Entry::Close => {}
+            Entry::EncryptedTally { counted, tally } => {
+                w.u64(*counted);
+                write_matrix(&mut w, tally, |w, ct| {
+                    w.raw(&ct.to_bytes());
+                });
+            }
+            Entry::PartialDecryption { trustee, shares } => {
+                w.u32(*trustee);
+                write_matrix(&mut w, shares, |w, (d, proof)| {
+                    w.point(d).raw(&proof.to_bytes());
+                });
+            }
+            Entry::Result { trustees, counts } => {
+                w.u32(trustees.len() as u32);
+                for t in trustees {
+                    w.u32(*t);
+                }
+                write_matrix(&mut w, counts, |w, c| {
+                    w.u64(*c);
+                });
+            }
+        }
+        w.into_bytes()
+    }
+
+    /// Strict decoding. `shapes` is required for every kind but the manifest.
+    pub fn decode(bytes: &[u8], shapes: Option<&Shapes>) -> Result<Self, RecordError> {
+        if bytes.len() > MAX_ENTRY_LEN {
+            return Err(RecordError::TooLarge("entry"));
+        }
+        let kind = Kind::of(bytes)?;
+        let mut r = Reader::new(&bytes[2..]);
+        let need = || {
+            shapes.ok_or(RecordError::Invalid(
+                "entry order",
+                "the manifest must come first".into(),
+            ))
+        };
+        let entry = match kind {
+            Kind::Manifest => Entry::Manifest(Box::new(Manifest::decode(&mut r)?)),
+            Kind::TrusteeRegistration => {
+                let n = need()?.trustees;
+                Entry::TrusteeRegistration {
+                    index: read_trustee(&mut r, n)?,
+                    key: PublicKey(r.nonidentity_point()?),
+                    proof: SchnorrProof::decode(r.raw(64)?)?,
+                }
+            }
+            Kind::CeremonyDigest => Entry::CeremonyDigest {
+                dealer: read_trustee(&mut r, need()?.trustees)?,
+                digest: r.array()?,
+            },
+            Kind::CeremonyCommitment => {
+                let dealer = read_trustee(&mut r, need()?.trustees)?;
+                let t = r.count(MAX_TRUSTEES as usize, "coefficients")?;
+                let mut coefficients = Vec::with_capacity(t);
+                let mut proofs = Vec::with_capacity(t);
+                for _ in 0..t {
+                    coefficients.push(r.point()?);
+                    proofs.push(SchnorrProof::decode(r.raw(64)?)?);
+                }
+                Entry::CeremonyCommitment(DealerCommitment {
+                    dealer,
+                    coefficients,
+                    proofs,
+                })
+            }
+            Kind::CeremonyShare => {
+                let n = need()?.trustees;
+                Entry::CeremonyShare(EncryptedShare {
+                    dealer: read_trustee(&mut r, n)?,
+                    recipient: read_trustee(&mut r, n)?,
+                    ephemeral: r.nonidentity_point()?,
+                    ciphertext: r.bytes(48, "share ciphertext")?.to_vec(),
+                })
+            }
+            Kind::CeremonyComplaint => {
+                let n = need()?.trustees;
+                Entry::CeremonyComplaint(Complaint {
+                    accuser: read_trustee(&mut r, n)?,
+                    accused: read_trustee(&mut r, n)?,
+                    dh: r.point()?,
+                    proof: ChaumPedersenProof::decode(r.raw(96)?)?,
+                })
+            }
+            Kind::JointKey => {
+                let n = need()?.trustees;
+                let key = PublicKey(r.nonidentity_point()?);
+                let q = r.count(n as usize, "qualified")?;
+                let qualified = (0..q)
+                    .map(|_| read_trustee(&mut r, n))
+                    .collect::<Result<_, _>>()?;
+                let y = r.count(n as usize, "verification keys")?;
+                let verification_keys = (0..y).map(|_| r.point()).collect::<Result<_, _>>()?;
+                Entry::JointKey {
+                    key,
+                    qualified,
+                    verification_keys,
+                }
+            }
+            Kind::CredentialList => {
+                need()?;
+                let n = r.count(MAX_CREDENTIALS_PER_ENTRY, "credential list")?;
+                let list = (0..n)
+                    .map(|_| Ok(PublicCredential::decode(r.raw(32)?)?))
+                    .collect::<Result<Vec<_>, RecordError>>()?;
+                Entry::CredentialList(list)
+            }
+            Kind::Ballot => Entry::Ballot(Box::new(Ballot::decode(&mut r, &need()?.specs)?)),
+            Kind::AuditedBallot => {
+                let specs = &need()?.specs;
+                let ballot = Ballot::decode(&mut r, specs)?;
+                let mut openings = Vec::with_capacity(specs.len());
+                for s in specs {
+                    let selections = r.raw(s.choices as usize)?.to_vec();
+                    if selections.iter().any(|&v| v > 1) {
+                        return Err(RecordError::Invalid(
+                            "audited selection",
+                            "not 0 or 1".into(),
+                        ));
+                    }
+                    let nonces = (0..s.choices)
+                        .map(|_| Ok(Nonce::from_scalar(r.scalar()?)))
+                        .collect::<Result<_, RecordError>>()?;
+                    openings.push(ContestOpening { selections, nonces });
+                }
+                Entry::AuditedBallot(Box::new(ballot), openings)
+            }
+            Kind::Close => Entry::Close,
+            Kind::EncryptedTally => {
+                let specs = &need()?.specs;
+                let counted = r.u64()?;
+                let tally = read_matrix(&mut r, specs, |r| Ok(Ciphertext::decode(r.raw(64)?)?))?;
+                Entry::EncryptedTally { counted, tally }
+            }
+            Kind::PartialDecryption => {
+                let sh = need()?;
+                let trustee = read_trustee(&mut r, sh.trustees)?;
+                let shares = read_matrix(&mut r, &sh.specs, |r| {
+                    Ok((r.point()?, ChaumPedersenProof::decode(r.raw(96)?)?))
+                })?;
+                Entry::PartialDecryption { trustee, shares }
+            }
+            Kind::Result => {
+                let sh = need()?;
+                let k = r.count(sh.trustees as usize, "result trustees")?;
+                let trustees = (0..k)
+                    .map(|_| read_trustee(&mut r, sh.trustees))
+                    .collect::<Result<_, _>>()?;
+                let counts = read_matrix(&mut r, &sh.specs, |r| r.u64())?;
+                Entry::Result { trustees, counts }
+            }
+        };
+        r.finish()?;
+        Ok(entry)
+    }
+
+    /// Whether a tally/share/result matrix has the manifest's shape (used when building entries).
+    pub fn has_shape(&self, shapes: &Shapes) -> bool {
+        match self {
+            Entry::EncryptedTally { tally, .. } => check_shape(tally, &shapes.specs),
+            Entry::PartialDecryption { shares, .. } => check_shape(shares, &shapes.specs),
+            Entry::Result { counts, .. } => check_shape(counts, &shapes.specs),
+            _ => true,
+        }
+    }
+}
+
+/// A ballot's tracking code: its RFC 9162 leaf hash `SHA-256(0x00 ‖ entry)`, so the code a voter
+/// keeps is exactly what the ledger's inclusion proof is about.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct TrackingCode(pub Hash);
+
+const CROCKFORD: &[u8; 32] = b"0123456789ABCDEFGHJKMNPQRSTVWXYZ";
+
+impl TrackingCode {
+    /// The code of an encoded entry.
+    pub fn of(entry: &[u8]) -> Self {
+        Self(leaf_hash(entry))
+    }
+
+    /// The short form shown to people: the first 100 bits in Crockford base32, four groups of five.
+    pub fn short(&self) -> String {
+        let mut acc: u128 = 0;
+        for b in &self.0[..13] {
+            acc = (acc << 8) | u128::from(*b);
+        }
+        acc >>= 4; // 104 → 100 bits
+        let mut out = String::with_capacity(23);
+        for i in 0..20 {
+            if i > 0 && i % 5 == 0 {
+                out.push('-');
+            }
+            let v = (acc >> (5 * (19 - i))) & 31;
+            out.push(char::from(CROCKFORD[v as usize]));
+        }
+        out
+    }
+
+    /// Full hex.
+    pub fn hex(&self) -> String {
+        hex::encode(self.0)
+    }
+}

@@ -1,0 +1,431 @@
+//! The election manifest: what is being voted on, when, by whom it is decrypted, and which ledger
+//! carries it. Administrators write it as TOML ([`Manifest::from_toml`]); the record holds its
+//! canonical binary form (entry kind `manifest`).
+use hanpyo_crypto::ballot::{ContestSpec, MAX_CHOICES};
+use hanpyo_crypto::threshold::{MAX_TRUSTEES, ThresholdParams};
+use serde::Deserialize;
+
+use crate::encoding::{Reader, Writer};
+use crate::error::RecordError;
+
+/// Most questions in one election.
+pub const MAX_QUESTIONS: usize = 64;
+/// Longest text (bytes of UTF-8) of a title or choice.
+pub const MAX_TEXT: usize = 1024;
+/// Longest election id.
+pub const MAX_ID: usize = 64;
+
+/// A text in Korean and English.
+#[derive(Clone, Debug, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Text {
+    /// Korean.
+    pub ko: String,
+    /// English.
+    pub en: String,
+}
+
+impl Text {
+    fn encode(&self, w: &mut Writer) {
+        w.str(&self.ko).str(&self.en);
+    }
+    fn decode(r: &mut Reader<'_>) -> Result<Self, RecordError> {
+        let t = Self {
+            ko: r.str(MAX_TEXT, "text")?,
+            en: r.str(MAX_TEXT, "text")?,
+        };
+        t.validate()?;
+        Ok(t)
+    }
+    fn validate(&self) -> Result<(), RecordError> {
+        for s in [&self.ko, &self.en] {
+            if s.trim().is_empty() || s.len() > MAX_TEXT {
+                return Err(RecordError::Invalid(
+                    "text",
+                    "empty or longer than 1024 bytes".into(),
+                ));
+            }
+            if s.chars().any(|c| c.is_control() && c != '\n') || s.trim() != s {
+                return Err(RecordError::Invalid(
+                    "text",
+                    "control characters or surrounding spaces".into(),
+                ));
+            }
+        }
+        Ok(())
+    }
+}
+
+/// The kind of a question.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum QuestionKind {
+    /// Yes or no (two choices, choose exactly one).
+    Referendum,
+    /// Choose exactly one of n.
+    ChooseOne,
+    /// Choose between `min` and `max` of n.
+    ChooseRange {
+        /// Fewest selections.
+        min: u32,
+        /// Most selections.
+        max: u32,
+    },
+}
+
+/// One question.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Question {
+    /// Its kind.
+    pub kind: QuestionKind,
+    /// Its title.
+    pub title: Text,
+    /// Its choices, in ballot order.
+    pub choices: Vec<Text>,
+}
+
+impl Question {
+    /// `[min, max]` selections.
+    pub fn limits(&self) -> (u32, u32) {
+        match self.kind {
+            QuestionKind::Referendum | QuestionKind::ChooseOne => (1, 1),
+            QuestionKind::ChooseRange { min, max } => (min, max),
+        }
+    }
+}
+
+/// Where the election's ledger is and who signs its checkpoints.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct LedgerInfo {
+    /// The log origin (checkpoint first line and key name).
+    pub origin: String,
+    /// The log operator's Ed25519 public key.
+    pub key: [u8; 32],
+}
+
+/// An election manifest.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Manifest {
+    /// Unique id: `[a-z0-9-]`, 1–64 characters.
+    pub election_id: String,
+    /// Title.
+    pub title: Text,
+    /// Voting opens (Unix seconds, UTC).
+    pub opens_at: i64,
+    /// Voting closes (Unix seconds, UTC).
+    pub closes_at: i64,
+    /// Number of trustees `n`.
+    pub trustees: u32,
+    /// Threshold `t`.
+    pub threshold: u32,
+    /// Questions, in ballot order.
+    pub questions: Vec<Question>,
+    /// The ledger.
+    pub ledger: LedgerInfo,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct TomlManifest {
+    election_id: String,
+    title: Text,
+    opens_at: toml::value::Datetime,
+    closes_at: toml::value::Datetime,
+    trustees: u32,
+    threshold: u32,
+    questions: Vec<TomlQuestion>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct TomlQuestion {
+    kind: String,
+    title: Text,
+    #[serde(default)]
+    choices: Option<Vec<Text>>,
+    #[serde(default)]
+    min: Option<u32>,
+    #[serde(default)]
+    max: Option<u32>,
+}
+
+/// Days since 1970-01-01 of a proleptic Gregorian date (Howard Hinnant's algorithm).
+fn days_from_civil(y: i64, m: i64, d: i64) -> i64 {
+    let y = if m <= 2 { y - 1 } else { y };
+    let era = if y >= 0 { y } else { y - 399 } / 400;
+    let yoe = y - era * 400;
+    let mp = (m + 9) % 12;
+    let doy = (153 * mp + 2) / 5 + d - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    era * 146_097 + doe - 719_468
+}
+
+fn unix_seconds(dt: &toml::value::Datetime, what: &'static str) -> Result<i64, RecordError> {
+    let bad = |why: &str| RecordError::Invalid(what, why.to_string());
+    let (Some(date), Some(time), Some(offset)) = (dt.date, dt.time, dt.offset) else {
+        return Err(bad(
+            "needs a date, a time and a UTC offset, e.g. 2026-12-01T09:00:00+09:00",
+        ));
+    };
+    let offset_minutes = match offset {
+        toml::value::Offset::Z => 0,
+        toml::value::Offset::Custom { minutes } => i64::from(minutes),
+    };
+    let days = days_from_civil(
+        i64::from(date.year),
+        i64::from(date.month),
+        i64::from(date.day),
+    );
+    let secs = i64::from(time.hour) * 3600
+        + i64::from(time.minute) * 60
+        + i64::from(time.second.unwrap_or(0));
+    Ok(days * 86_400 + secs - offset_minutes * 60)
+}
+
+fn yes_no() -> Vec<Text> {
+    vec![
+        Text {
+            ko: "찬성".into(),
+            en: "Yes".into(),
+        },
+        Text {
+            ko: "반대".into(),
+            en: "No".into(),
+        },
+    ]
+}
+
+impl Manifest {
+    /// Parses and validates an administrator's TOML manifest; `ledger` is set by the system.
+    pub fn from_toml(text: &str, ledger: LedgerInfo) -> Result<Self, RecordError> {
+        let t: TomlManifest =
+            toml::from_str(text).map_err(|e| RecordError::Invalid("manifest", e.to_string()))?;
+        let mut questions = Vec::with_capacity(t.questions.len());
+        for q in t.questions {
+            let (kind, choices) = match q.kind.as_str() {
+                "referendum" => {
+                    if q.min.is_some() || q.max.is_some() {
+                        return Err(RecordError::Invalid(
+                            "question",
+                            "a referendum has no min/max".into(),
+                        ));
+                    }
+                    (QuestionKind::Referendum, q.choices.unwrap_or_else(yes_no))
+                }
+                "choose-one" => {
+                    if q.min.is_some() || q.max.is_some() {
+                        return Err(RecordError::Invalid(
+                            "question",
+                            "choose-one has no min/max".into(),
+                        ));
+                    }
+                    (QuestionKind::ChooseOne, q.choices.unwrap_or_default())
+                }
+                "choose-range" => (
+                    QuestionKind::ChooseRange {
+                        min: q.min.unwrap_or(0),
+                        max: q.max.ok_or_else(|| {
+                            RecordError::Invalid("question", "choose-range needs max".into())
+                        })?,
+                    },
+                    q.choices.unwrap_or_default(),
+                ),
+                other => {
+                    return Err(RecordError::Invalid(
+                        "question",
+                        format!("unknown kind {other:?} (referendum, choose-one, choose-range)"),
+                    ));
+                }
+            };
+            questions.push(Question {
+                kind,
+                title: q.title,
+                choices,
+            });
+        }
+        let m = Self {
+            election_id: t.election_id,
+            title: t.title,
+            opens_at: unix_seconds(&t.opens_at, "opens_at")?,
+            closes_at: unix_seconds(&t.closes_at, "closes_at")?,
+            trustees: t.trustees,
+            threshold: t.threshold,
+            questions,
+            ledger,
+        };
+        m.validate()?;
+        Ok(m)
+    }
+
+    /// Checks every rule of the format.
+    pub fn validate(&self) -> Result<(), RecordError> {
+        let id = &self.election_id;
+        if id.is_empty()
+            || id.len() > MAX_ID
+            || !id
+                .bytes()
+                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+        {
+            return Err(RecordError::Invalid(
+                "election_id",
+                "1-64 characters of a-z, 0-9 and -".into(),
+            ));
+        }
+        self.title.validate()?;
+        if self.closes_at <= self.opens_at {
+            return Err(RecordError::Invalid(
+                "voting window",
+                "closes_at must be after opens_at".into(),
+            ));
+        }
+        ThresholdParams::new(self.trustees, self.threshold).map_err(|_| {
+            RecordError::Invalid(
+                "trustees",
+                format!("need 1 ≤ threshold ≤ trustees ≤ {MAX_TRUSTEES}"),
+            )
+        })?;
+        if self.questions.is_empty() || self.questions.len() > MAX_QUESTIONS {
+            return Err(RecordError::Invalid(
+                "questions",
+                "1 to 64 questions".into(),
+            ));
+        }
+        for (i, q) in self.questions.iter().enumerate() {
+            q.title.validate()?;
+            for c in &q.choices {
+                c.validate()?;
+            }
+            let n = q.choices.len() as u32;
+            let ok = match q.kind {
+                QuestionKind::Referendum => n == 2,
+                QuestionKind::ChooseOne => (2..=MAX_CHOICES).contains(&n),
+                QuestionKind::ChooseRange { min, max } => {
+                    (1..=MAX_CHOICES).contains(&n) && min <= max && max >= 1 && max <= n
+                }
+            };
+            if !ok {
+                return Err(RecordError::Invalid(
+                    "question",
+                    format!(
+                        "question {i}: wrong number of choices or limits (referendum: 2; choose-one: 2-64; choose-range: 0 ≤ min ≤ max ≤ choices, max ≥ 1)"
+                    ),
+                ));
+            }
+        }
+        if self.ledger.origin.is_empty()
+            || self.ledger.origin.len() > 256
+            || self
+                .ledger
+                .origin
+                .chars()
+                .any(|c| c.is_whitespace() || c == '+' || c.is_control())
+        {
+            return Err(RecordError::Invalid(
+                "ledger origin",
+                "1-256 characters, no spaces or +".into(),
+            ));
+        }
+        Ok(())
+    }
+
+    /// The cryptographic shape of each question.
+    pub fn contest_specs(&self) -> Vec<ContestSpec> {
+        self.questions
+            .iter()
+            .enumerate()
+            .map(|(i, q)| {
+                let (min, max) = q.limits();
+                ContestSpec {
+                    index: i as u32,
+                    choices: q.choices.len() as u32,
+                    min,
+                    max,
+                }
+            })
+            .collect()
+    }
+
+    /// Threshold parameters (validated by [`Manifest::validate`]).
+    pub fn threshold_params(&self) -> Result<ThresholdParams, RecordError> {
+        Ok(ThresholdParams::new(self.trustees, self.threshold)?)
+    }
+
+    pub(crate) fn encode(&self, w: &mut Writer) {
+        w.str(&self.election_id);
+        self.title.encode(w);
+        w.i64(self.opens_at)
+            .i64(self.closes_at)
+            .u32(self.trustees)
+            .u32(self.threshold);
+        w.u32(self.questions.len() as u32);
+        for q in &self.questions {
+            match q.kind {
+                QuestionKind::Referendum => w.u8(0),
+                QuestionKind::ChooseOne => w.u8(1),
+                QuestionKind::ChooseRange { min, max } => w.u8(2).u32(min).u32(max),
+            };
+            q.title.encode(w);
+            w.u32(q.choices.len() as u32);
+            for c in &q.choices {
+                c.encode(w);
+            }
+        }
+        w.str(&self.ledger.origin).raw(&self.ledger.key);
+    }
+
+    pub(crate) fn decode(r: &mut Reader<'_>) -> Result<Self, RecordError> {
+        let election_id = r.str(MAX_ID, "election_id")?;
+        let title = Text::decode(r)?;
+        let opens_at = r.i64()?;
+        let closes_at = r.i64()?;
+        let trustees = r.u32()?;
+        let threshold = r.u32()?;
+        let nq = r.count(MAX_QUESTIONS, "questions")?;
+        let mut questions = Vec::with_capacity(nq);
+        for _ in 0..nq {
+            let kind = match r.u8()? {
+                0 => QuestionKind::Referendum,
+                1 => QuestionKind::ChooseOne,
+                2 => QuestionKind::ChooseRange {
+                    min: r.u32()?,
+                    max: r.u32()?,
+                },
+                k => return Err(RecordError::Invalid("question kind", k.to_string())),
+            };
+            let title = Text::decode(r)?;
+            let nc = r.count(MAX_CHOICES as usize, "choices")?;
+            let choices = (0..nc).map(|_| Text::decode(r)).collect::<Result<_, _>>()?;
+            questions.push(Question {
+                kind,
+                title,
+                choices,
+            });
+        }
+        let origin = r.str(256, "ledger origin")?;
+        let key = r.array()?;
+        let m = Self {
+            election_id,
+            title,
+            opens_at,
+            closes_at,
+            trustees,
+            threshold,
+            questions,
+            ledger: LedgerInfo { origin, key },
+        };
+        m.validate()?;
+        Ok(m)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn unix_time_conversion() {
+        assert_eq!(days_from_civil(1970, 1, 1), 0);
+        assert_eq!(days_from_civil(2000, 3, 1), 11_017);
+        let dt: toml::value::Datetime = "2026-12-01T09:00:00+09:00".parse().expect("datetime");
+        assert_eq!(unix_seconds(&dt, "t").expect("ok"), 1_796_083_200);
+    }
+}

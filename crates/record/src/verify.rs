@@ -1,0 +1,929 @@
+//! The independent verifier.
+//!
+//! One streaming pass over the record's entries, in ledger order, checks: the encoding of every
+//! entry; the order of the election's phases; the manifest; the key ceremony (registrations, digests,
+//! commitments, shares and complaints are re-adjudicated and the joint key recomputed); the sorted
+//! credential list; every ballot's credential, signature and proofs (in parallel batches on all
+//! cores); the revote rule (each credential's last ballot counts); audited ballots (their openings
+//! re-encrypt to the ballot, and they are never counted); the encrypted tally (recomputed); every
+//! partial decryption proof; the result (re-derived from `t` valid shares); and the Merkle root and
+//! signature of the checkpoint over all entries.
+//!
+//! Memory is bounded by the credential list (40 bytes per voter) plus a fixed window of ballots:
+//! the tally is accumulated as ballots stream by, and ballots later superseded by a revote are
+//! re-read at the end and subtracted.
+use std::path::Path;
+use std::time::Instant;
+
+use curve25519_dalek::ristretto::RistrettoPoint;
+use curve25519_dalek::scalar::Scalar;
+use curve25519_dalek::traits::Identity;
+use ed25519_dalek::VerifyingKey;
+use hanpyo_crypto::ProofError;
+use hanpyo_crypto::ballot::ContestSpec;
+use hanpyo_crypto::batch::{BatchVerifier, Verifiable, verify_batch};
+use hanpyo_crypto::elgamal::{Ciphertext, PublicKey};
+use hanpyo_crypto::group::Element;
+use hanpyo_crypto::proofs::labels;
+use hanpyo_crypto::threshold::{
+    CeremonyOutcome, CeremonyTranscript, Complaint, DealerCommitment, EncryptedShare,
+    ThresholdParams, lagrange_coefficients, resolve_ceremony,
+};
+use hanpyo_crypto::transcript::{NO_POSITION, ProofContext};
+use hanpyo_ledger::checkpoint::{Checkpoint, KeyKind, NoteVerifier, SignedNote};
+use hanpyo_ledger::merkle::{Frontier, Hash, leaf_hash};
+use rayon::prelude::*;
+use serde::Serialize;
+
+use crate::context::{ceremony_context, election_context};
+use crate::entry::{Ballot, Entry, Kind, Shapes};
+use crate::error::RecordError;
+use crate::manifest::{LedgerInfo, Manifest};
+use crate::record_dir::{CHECKPOINT_FILE, Frame, RecordReader, read_frame_at};
+
+/// Ballots decoded and verified together (per parallel task).
+const BATCH: usize = 64;
+/// Ballots held in memory before they are verified.
+const WINDOW: usize = 4096;
+/// Failures kept in the report (the rest are counted).
+const MAX_FAILURES: usize = 1000;
+
+/// Verifier options.
+#[derive(Clone, Debug, Default)]
+pub struct Options {
+    /// Pin the log operator's key instead of trusting the one in the manifest.
+    pub log_key: Option<[u8; 32]>,
+}
+
+/// One reason the record is invalid.
+#[derive(Clone, Debug, Serialize)]
+pub struct Failure {
+    /// Index of the entry concerned, if any.
+    pub entry: Option<u64>,
+    /// Its kind, if known.
+    pub kind: Option<Kind>,
+    /// What was checked.
+    pub what: String,
+    /// Why it failed.
+    pub why: String,
+}
+
+/// Per-question result.
+#[derive(Clone, Debug, Serialize)]
+pub struct QuestionResult {
+    /// Question title (English).
+    pub title: String,
+    /// Question title (Korean).
+    pub title_ko: String,
+    /// `(choice in English, choice in Korean, votes)`.
+    pub choices: Vec<(String, String, u64)>,
+}
+
+/// What the record contains.
+#[derive(Clone, Debug, Default, Serialize)]
+pub struct Summary {
+    /// Election id.
+    pub election_id: Option<String>,
+    /// Entries read.
+    pub entries: u64,
+    /// `n`, `t`.
+    pub trustees: Option<(u32, u32)>,
+    /// Dealers in `QUAL`.
+    pub qualified: Vec<u32>,
+    /// Public credentials listed.
+    pub credentials: u64,
+    /// Ballot entries.
+    pub ballots_cast: u64,
+    /// Ballots superseded by a later ballot of the same credential.
+    pub superseded: u64,
+    /// Ballots counted (each credential's last).
+    pub ballots_counted: u64,
+    /// Benaloh-audited ballots (never counted).
+    pub audited: u64,
+    /// Trustees whose shares made the result.
+    pub decrypting_trustees: Vec<u32>,
+    /// The verified result.
+    pub result: Option<Vec<QuestionResult>>,
+    /// The checkpoint `(origin, size, root hex)`.
+    pub checkpoint: Option<(String, u64, String)>,
+    /// The log key the checkpoint was checked with (hex).
+    pub log_key: Option<String>,
+}
+
+/// The verifier's verdict.
+#[derive(Clone, Debug, Serialize)]
+pub struct Report {
+    /// True iff there are no failures.
+    pub valid: bool,
+    /// Every failure found (up to 1000).
+    pub failures: Vec<Failure>,
+    /// Failures not listed.
+    pub more_failures: u64,
+    /// What the record contains.
+    pub summary: Summary,
+    /// Wall-clock seconds.
+    pub seconds: f64,
+}
+
+struct Election {
+    manifest: Manifest,
+    manifest_hash: Hash,
+    shapes: Shapes,
+    params: ThresholdParams,
+}
+
+struct Keys {
+    outcome: CeremonyOutcome,
+    ctx: ProofContext,
+    pk: PublicKey,
+}
+
+/// A ballot or audited ballot after parallel checking.
+struct Checked {
+    index: u64,
+    offset: u64,
+    kind: Kind,
+    credential: [u8; 32],
+    /// `[question][choice]` (cast ballots only).
+    ciphertexts: Vec<Vec<Ciphertext>>,
+}
+
+struct BallotItem<'a> {
+    ballot: &'a Ballot,
+    ctx: &'a ProofContext,
+    pk: &'a PublicKey,
+    specs: &'a [ContestSpec],
+}
+
+impl Verifiable for BallotItem<'_> {
+    fn queue(&self, batch: &mut BatchVerifier) -> Result<(), ProofError> {
+        let bound = self.ctx.bound_to(*self.ballot.credential.as_bytes());
+        if self.ballot.contests.len() != self.specs.len() {
+            return Err(ProofError::Shape("ballot"));
+        }
+        for (c, s) in self.ballot.contests.iter().zip(self.specs) {
+            c.queue(&bound, self.pk, s, batch)?;
+        }
+        self.ballot.credential.queue(
+            self.ctx,
+            &self.ballot.signed_message(),
+            &self.ballot.signature,
+            batch,
+        );
+        Ok(())
+    }
+}
+
+struct Verifier<'a> {
+    dir: &'a Path,
+    options: &'a Options,
+    f: Failures,
+    summary: Summary,
+    tree: Frontier,
+    last_kind: Option<Kind>,
+    election: Option<Election>,
+    registrations: Vec<Option<PublicKey>>,
+    digests: Vec<Option<[u8; 32]>>,
+    commitments: Vec<DealerCommitment>,
+    shares: Vec<EncryptedShare>,
+    complaints: Vec<Complaint>,
+    keys: Option<Keys>,
+    credentials: Vec<[u8; 32]>,
+    /// Per credential: 1 + offset of its last valid ballot, or 0.
+    last_ballot: Vec<u64>,
+    superseded: Vec<u64>,
+    pending: Vec<Frame>,
+    sums: Vec<Vec<(RistrettoPoint, RistrettoPoint)>>,
+    tally: Option<(u64, Vec<Vec<Ciphertext>>)>,
+    partials: Vec<(u32, Vec<Vec<Element>>)>,
+    seen_result: bool,
+}
+
+/// Verifies the record in directory `dir`.
+pub fn verify_record(dir: &Path, options: &Options) -> Result<Report, RecordError> {
+    let start = Instant::now();
+    let mut reader = RecordReader::open(dir)?;
+    let mut v = Verifier {
+        dir,
+        options,
+        f: Failures::default(),
+        summary: Summary::default(),
+        tree: Frontier::new(),
+        last_kind: None,
+        election: None,
+        registrations: Vec::new(),
+        digests: Vec::new(),
+        commitments: Vec::new(),
+        shares: Vec::new(),
+        complaints: Vec::new(),
+        keys: None,
+        credentials: Vec::new(),
+        last_ballot: Vec::new(),
+        superseded: Vec::new(),
+        pending: Vec::new(),
+        sums: Vec::new(),
+        tally: None,
+        partials: Vec::new(),
+        seen_result: false,
+    };
+    loop {
+        let frame = match reader.next_frame() {
+            Ok(Some(f)) => f,
+            Ok(None) => break,
+            Err(e) => {
+                v.f.fail(None, None, "entries file", e.to_string());
+                break;
+            }
+        };
+        v.tree.push(leaf_hash(&frame.bytes));
+        v.summary.entries += 1;
+        if !v.entry(frame) {
+            break;
+        }
+    }
+    v.flush_ballots();
+    v.finish();
+    let seconds = start.elapsed().as_secs_f64();
+    Ok(Report {
+        valid: v.f.list.is_empty(),
+        failures: v.f.list,
+        more_failures: v.f.more,
+        summary: v.summary,
+        seconds,
+    })
+}
+
+/// The kinds an entry of kind `k` may directly follow.
+fn may_follow(k: Kind) -> &'static [Kind] {
+    use Kind::*;
+    match k {
+        Manifest => &[],
+        TrusteeRegistration => &[Manifest, TrusteeRegistration],
+        CeremonyDigest => &[TrusteeRegistration, CeremonyDigest],
+        CeremonyCommitment => &[CeremonyDigest, CeremonyCommitment],
+        CeremonyShare => &[CeremonyCommitment, CeremonyShare],
+        CeremonyComplaint => &[CeremonyShare, CeremonyComplaint],
+        // With one trustee there are no shares to send.
+        JointKey => &[CeremonyCommitment, CeremonyShare, CeremonyComplaint],
+        CredentialList => &[JointKey, CredentialList],
+        Ballot | AuditedBallot | Close => &[CredentialList, Ballot, AuditedBallot],
+        EncryptedTally => &[Close],
+        PartialDecryption => &[EncryptedTally, PartialDecryption],
+        Result => &[PartialDecryption],
+    }
+}
+
+#[derive(Default)]
+struct Failures {
+    list: Vec<Failure>,
+    more: u64,
+}
+
+impl Failures {
+    fn fail(&mut self, entry: Option<u64>, kind: Option<Kind>, what: &str, why: impl Into<String>) {
+        if self.list.len() < MAX_FAILURES {
+            self.list.push(Failure {
+                entry,
+                kind,
+                what: what.to_string(),
+                why: why.into(),
+            });
+        } else {
+            self.more += 1;
+        }
+    }
+}
+
+impl Verifier<'_> {
+    /// Handles one entry; false stops reading (nothing more can be checked).
+    fn entry(&mut self, frame: Frame) -> bool {
+        let idx = Some(frame.index);
+        let kind = match Kind::of(&frame.bytes) {
+            Ok(k) => k,
+            Err(e) => {
+                self.f.fail(idx, None, "entry header", e.to_string());
+                return self.election.is_some();
+            }
+        };
+        // The record's grammar: each kind may only follow the kinds listed by `may_follow`.
+        match self.last_kind {
+            None if kind != Kind::Manifest => {
+                self.f.fail(
+                    idx,
+                    Some(kind),
+                    "entry order",
+                    "the first entry must be the manifest",
+                );
+                return false;
+            }
+            Some(last) if !may_follow(kind).contains(&last) => {
+                self.f.fail(
+                    idx,
+                    Some(kind),
+                    "entry order",
+                    format!("{kind:?} may not follow {last:?}"),
+                );
+                return true;
+            }
+            _ => {}
+        }
+        self.last_kind = Some(kind);
+        if matches!(kind, Kind::Ballot | Kind::AuditedBallot) {
+            self.pending.push(frame);
+            if self.pending.len() >= WINDOW {
+                self.flush_ballots();
+            }
+            return true;
+        }
+        self.flush_ballots();
+        let decoded = Entry::decode(&frame.bytes, self.election.as_ref().map(|e| &e.shapes));
+        let entry = match decoded {
+            Ok(e) => e,
+            Err(e) => {
+                self.f.fail(idx, Some(kind), "encoding", e.to_string());
+                return kind != Kind::Manifest;
+            }
+        };
+        match entry {
+            Entry::Manifest(m) => self.manifest(*m, &frame.bytes),
+            Entry::TrusteeRegistration { index, key, proof } => {
+                if let Some(e) = &self.election {
+                    let ctx = ceremony_context(&e.manifest_hash).at(index, NO_POSITION);
+                    let slot = (index - 1) as usize;
+                    if self.registrations[slot].is_some() {
+                        self.f.fail(
+                            idx,
+                            Some(kind),
+                            "trustee registration",
+                            format!("trustee {index} registered twice"),
+                        );
+                    } else if proof
+                        .verify(labels::TRUSTEE_KEY, &ctx, key.element(), &[])
+                        .is_err()
+                    {
+                        self.f.fail(
+                            idx,
+                            Some(kind),
+                            "trustee registration",
+                            format!("trustee {index}: invalid proof of possession"),
+                        );
+                    } else {
+                        self.registrations[slot] = Some(key);
+                    }
+                }
+            }
+            Entry::CeremonyDigest { dealer, digest } => {
+                let slot = (dealer - 1) as usize;
+                if self.digests[slot].replace(digest).is_some() {
+                    self.f.fail(
+                        idx,
+                        Some(kind),
+                        "key ceremony",
+                        format!("dealer {dealer} published two digests"),
+                    );
+                }
+            }
+            Entry::CeremonyCommitment(c) => self.commitments.push(c),
+            Entry::CeremonyShare(s) => self.shares.push(s),
+            Entry::CeremonyComplaint(c) => self.complaints.push(c),
+            Entry::JointKey {
+                key,
+                qualified,
+                verification_keys,
+            } => self.joint_key(frame.index, key, qualified, verification_keys),
+            Entry::CredentialList(list) => {
+                for c in list {
+                    let bytes = *c.as_bytes();
+                    if self.credentials.last().is_some_and(|last| *last >= bytes) {
+                        self.f.fail(
+                            idx,
+                            Some(kind),
+                            "credential list",
+                            "credentials must be strictly ascending (sorted, no duplicates)",
+                        );
+                        break;
+                    }
+                    self.credentials.push(bytes);
+                }
+                self.last_ballot.resize(self.credentials.len(), 0);
+                self.summary.credentials = self.credentials.len() as u64;
+            }
+            Entry::Ballot(_) | Entry::AuditedBallot(..) => {}
+            Entry::Close => {}
+            Entry::EncryptedTally { counted, tally } => {
+                self.encrypted_tally(frame.index, counted, tally)
+            }
+            Entry::PartialDecryption { trustee, shares } => {
+                self.partial(frame.index, trustee, shares)
+            }
+            Entry::Result { trustees, counts } => self.result(frame.index, trustees, counts),
+        }
+        true
+    }
+
+    fn manifest(&mut self, m: Manifest, bytes: &[u8]) {
+        let shapes = Shapes::of(&m);
+        let Ok(params) = m.threshold_params() else {
+            return;
+        };
+        let n = m.trustees as usize;
+        self.registrations = vec![None; n];
+        self.digests = vec![None; n];
+        self.sums = shapes
+            .specs
+            .iter()
+            .map(|s| {
+                vec![(RistrettoPoint::identity(), RistrettoPoint::identity()); s.choices as usize]
+            })
+            .collect();
+        self.summary.election_id = Some(m.election_id.clone());
+        self.summary.trustees = Some((m.trustees, m.threshold));
+        self.election = Some(Election {
+            manifest_hash: leaf_hash(bytes),
+            manifest: m,
+            shapes,
+            params,
+        });
+    }
+
+    fn joint_key(
+        &mut self,
+        index: u64,
+        key: PublicKey,
+        qualified: Vec<u32>,
+        verification_keys: Vec<Element>,
+    ) {
+        let Some(e) = &self.election else { return };
+        let kind = Some(Kind::JointKey);
+        let Some(trustee_keys) = self
+            .registrations
+            .iter()
+            .copied()
+            .collect::<Option<Vec<_>>>()
+        else {
+            self.f.fail(
+                Some(index),
+                kind,
+                "key ceremony",
+                "not every trustee registered a key",
+            );
+            return;
+        };
+        let ctx = ceremony_context(&e.manifest_hash);
+        let transcript = CeremonyTranscript {
+            params: e.params,
+            trustee_keys: &trustee_keys,
+            digests: &self.digests,
+            commitments: &self.commitments,
+            shares: &self.shares,
+            complaints: &self.complaints,
+        };
+        let outcome = match resolve_ceremony(&ctx, &transcript) {
+            Ok(o) => o,
+            Err(err) => {
+                self.f
+                    .fail(Some(index), kind, "key ceremony", err.to_string());
+                return;
+            }
+        };
+        if outcome.joint_key != key
+            || outcome.qualified != qualified
+            || outcome.verification_keys != verification_keys
+        {
+            self.f.fail(
+                Some(index),
+                kind,
+                "joint key",
+                "does not match the key ceremony's transcript",
+            );
+        }
+        self.summary.qualified = outcome.qualified.clone();
+        let ectx = election_context(&e.manifest_hash, &outcome.joint_key);
+        self.keys = Some(Keys {
+            pk: outcome.joint_key,
+            outcome,
+            ctx: ectx,
+        });
+    }
+
+    /// Decodes and verifies the pending ballots in parallel, then applies them in order.
+    fn flush_ballots(&mut self) {
+        if self.pending.is_empty() {
+            return;
+        }
+        let pending = std::mem::take(&mut self.pending);
+        let (Some(e), Some(k)) = (&self.election, &self.keys) else {
+            for f in &pending {
+                self.f.fail(
+                    Some(f.index),
+                    Kind::of(&f.bytes).ok(),
+                    "entry order",
+                    "ballot before the joint key",
+                );
+            }
+            return;
+        };
+        let results: Vec<Vec<Result<Checked, (u64, Kind, String)>>> = pending
+            .par_chunks(BATCH)
+            .map(|chunk| check_ballots(chunk, &e.shapes, &k.ctx, &k.pk))
+            .collect();
+        for r in results.into_iter().flatten() {
+            match r {
+                Ok(c) => self.apply(c),
+                Err((i, kind, why)) => self.f.fail(Some(i), Some(kind), "ballot", why),
+            }
+        }
+    }
+
+    fn apply(&mut self, c: Checked) {
+        let Ok(pos) = self.credentials.binary_search(&c.credential) else {
+            self.f.fail(
+                Some(c.index),
+                Some(c.kind),
+                "eligibility",
+                "the ballot's credential is not on the credential list",
+            );
+            return;
+        };
+        if c.kind == Kind::AuditedBallot {
+            self.summary.audited += 1;
+            return;
+        }
+        self.summary.ballots_cast += 1;
+        let prev = std::mem::replace(&mut self.last_ballot[pos], c.offset + 1);
+        if prev != 0 {
+            self.superseded.push(prev - 1);
+        }
+        for (row, cts) in self.sums.iter_mut().zip(&c.ciphertexts) {
+            for (acc, ct) in row.iter_mut().zip(cts) {
+                acc.0 += ct.alpha.point();
+                acc.1 += ct.beta.point();
+            }
+        }
+    }
+
+    fn encrypted_tally(&mut self, index: u64, counted: u64, tally: Vec<Vec<Ciphertext>>) {
+        let kind = Some(Kind::EncryptedTally);
+        let Some(e) = &self.election else { return };
+        // Subtract every superseded ballot (re-read from disk: they were verified when first seen).
+        let superseded = std::mem::take(&mut self.superseded);
+        for offset in &superseded {
+            let decoded =
+                read_frame_at(self.dir, *offset).and_then(|b| Entry::decode(&b, Some(&e.shapes)));
+            match decoded {
+                Ok(Entry::Ballot(b)) => {
+                    for (row, contest) in self.sums.iter_mut().zip(&b.contests) {
+                        for (acc, sel) in row.iter_mut().zip(&contest.selections) {
+                            acc.0 -= sel.ciphertext.alpha.point();
+                            acc.1 -= sel.ciphertext.beta.point();
+                        }
+                    }
+                }
+                _ => self.f.fail(
+                    None,
+                    Some(Kind::Ballot),
+                    "revote",
+                    format!("cannot re-read superseded ballot at offset {offset}"),
+                ),
+            }
+        }
+        self.summary.superseded = superseded.len() as u64;
+        let expected_count = self.last_ballot.iter().filter(|&&l| l != 0).count() as u64;
+        self.summary.ballots_counted = expected_count;
+        if counted != expected_count {
+            self.f.fail(
+                Some(index),
+                kind,
+                "encrypted tally",
+                format!("claims {counted} counted ballots; the record has {expected_count}"),
+            );
+        }
+        let computed: Vec<Vec<Ciphertext>> = self
+            .sums
+            .iter()
+            .map(|row| {
+                row.iter()
+                    .map(|(a, b)| Ciphertext::from_points(*a, *b))
+                    .collect()
+            })
+            .collect();
+        for (q, (mine, theirs)) in computed.iter().zip(&tally).enumerate() {
+            for (j, (a, b)) in mine.iter().zip(theirs).enumerate() {
+                if a != b {
+                    self.f.fail(
+                        Some(index),
+                        kind,
+                        "encrypted tally",
+                        format!("question {q} choice {j} is not the sum of the counted ballots"),
+                    );
+                }
+            }
+        }
+        self.tally = Some((counted, tally));
+    }
+
+    fn partial(
+        &mut self,
+        index: u64,
+        trustee: u32,
+        shares: Vec<
+            Vec<(
+                Element,
+                hanpyo_crypto::proofs::chaum_pedersen::ChaumPedersenProof,
+            )>,
+        >,
+    ) {
+        let kind = Some(Kind::PartialDecryption);
+        let (Some(k), Some((_, tally))) = (&self.keys, &self.tally) else {
+            self.f.fail(
+                Some(index),
+                kind,
+                "entry order",
+                "partial decryption before the tally",
+            );
+            return;
+        };
+        if self.partials.iter().any(|(t, _)| *t == trustee) {
+            self.f.fail(
+                Some(index),
+                kind,
+                "partial decryption",
+                format!("trustee {trustee} decrypted twice"),
+            );
+            return;
+        }
+        let Some(y) = k.outcome.verification_key(trustee) else {
+            return;
+        };
+        let mut batch = BatchVerifier::new();
+        for (q, (row, cts)) in shares.iter().zip(tally).enumerate() {
+            for (j, ((d, proof), ct)) in row.iter().zip(cts).enumerate() {
+                let p = hanpyo_crypto::threshold::PartialDecryption {
+                    trustee,
+                    share: *d,
+                    proof: *proof,
+                };
+                p.queue(&k.ctx.at(q as u32, j as u32), y, ct, &mut batch);
+            }
+        }
+        if batch.verify() {
+            self.partials.push((
+                trustee,
+                shares
+                    .into_iter()
+                    .map(|r| r.into_iter().map(|(d, _)| d).collect())
+                    .collect(),
+            ));
+        } else {
+            self.f.fail(
+                Some(index),
+                kind,
+                "partial decryption",
+                format!("trustee {trustee}: a decryption share proof does not verify"),
+            );
+        }
+    }
+
+    fn result(&mut self, index: u64, trustees: Vec<u32>, counts: Vec<Vec<u64>>) {
+        self.seen_result = true;
+        let kind = Some(Kind::Result);
+        let (Some(e), Some((counted, tally))) = (&self.election, &self.tally) else {
+            return;
+        };
+        let mut fails = Vec::new();
+        if trustees.len() < e.params.threshold as usize || trustees.windows(2).any(|w| w[0] >= w[1])
+        {
+            fails.push(format!(
+                "needs at least {} distinct trustees, ascending",
+                e.params.threshold
+            ));
+        }
+        let shares: Option<Vec<&Vec<Vec<Element>>>> = trustees
+            .iter()
+            .map(|t| self.partials.iter().find(|(p, _)| p == t).map(|(_, s)| s))
+            .collect();
+        match (shares, lagrange_coefficients(&trustees)) {
+            (Some(shares), Ok(lambdas)) if fails.is_empty() => {
+                for (q, row) in counts.iter().enumerate() {
+                    for (j, count) in row.iter().enumerate() {
+                        if count > counted {
+                            fails.push(format!("question {q} choice {j}: more votes than ballots"));
+                            continue;
+                        }
+                        let combined: RistrettoPoint = lambdas
+                            .iter()
+                            .zip(&shares)
+                            .map(|(l, s)| l * s[q][j].point())
+                            .sum();
+                        let m = tally[q][j].beta.point() - combined;
+                        if m != RistrettoPoint::mul_base(&Scalar::from(*count)) {
+                            fails.push(format!("question {q} choice {j}: {count} is not the decryption of the tally"));
+                        }
+                    }
+                }
+            }
+            (None, _) => fails.push("a listed trustee has no valid partial decryption".into()),
+            _ => {}
+        }
+        for f in fails {
+            self.f.fail(Some(index), kind, "result", f);
+        }
+        self.summary.decrypting_trustees = trustees;
+        self.summary.result = Some(
+            e.manifest
+                .questions
+                .iter()
+                .zip(&counts)
+                .map(|(q, row)| QuestionResult {
+                    title: q.title.en.clone(),
+                    title_ko: q.title.ko.clone(),
+                    choices: q
+                        .choices
+                        .iter()
+                        .zip(row)
+                        .map(|(c, n)| (c.en.clone(), c.ko.clone(), *n))
+                        .collect(),
+                })
+                .collect(),
+        );
+    }
+
+    fn finish(&mut self) {
+        for (what, missing) in [
+            ("manifest", self.election.is_none()),
+            ("joint key", self.keys.is_none()),
+            ("credential list", self.credentials.is_empty()),
+            ("encrypted tally", self.tally.is_none()),
+            ("result", !self.seen_result),
+        ] {
+            if missing {
+                self.f.fail(
+                    None,
+                    None,
+                    "completeness",
+                    format!("the record has no {what}"),
+                );
+            }
+        }
+        if let Some(ledger) = self.election.as_ref().map(|e| e.manifest.ledger.clone()) {
+            if self.last_kind.is_some_and(|k| k < Kind::Close) {
+                self.f
+                    .fail(None, None, "completeness", "voting was never closed");
+            }
+            self.checkpoint(&ledger);
+        }
+    }
+
+    fn checkpoint(&mut self, ledger: &LedgerInfo) {
+        let key_bytes = self.options.log_key.unwrap_or(ledger.key);
+        self.summary.log_key = Some(hex::encode(key_bytes));
+        let text = match std::fs::read(self.dir.join(CHECKPOINT_FILE)) {
+            Ok(t) => t,
+            Err(e) => return self.f.fail(None, None, "checkpoint", e.to_string()),
+        };
+        let Ok(text) = String::from_utf8(text) else {
+            return self.f.fail(None, None, "checkpoint", "not UTF-8");
+        };
+        let verifier = VerifyingKey::from_bytes(&key_bytes)
+            .map_err(|e| e.to_string())
+            .and_then(|k| {
+                NoteVerifier::new(&ledger.origin, k, KeyKind::Ed25519).map_err(|e| e.to_string())
+            });
+        let verifier = match verifier {
+            Ok(v) => v,
+            Err(e) => {
+                return self
+                    .f
+                    .fail(None, None, "checkpoint", format!("log key: {e}"));
+            }
+        };
+        let note = match SignedNote::parse(&text) {
+            Ok(n) => n,
+            Err(e) => return self.f.fail(None, None, "checkpoint", e.to_string()),
+        };
+        if let Err(e) = note.verify(&verifier) {
+            self.f.fail(None, None, "checkpoint", e.to_string());
+        }
+        if note
+            .signatures
+            .iter()
+            .any(|s| s.name != verifier.name() || s.key_id != verifier.key_id())
+        {
+            self.f.fail(
+                None,
+                None,
+                "checkpoint",
+                "carries a signature by an unknown key",
+            );
+        }
+        match Checkpoint::parse_body(&note.body) {
+            Ok(cp) => {
+                if cp.origin != ledger.origin {
+                    self.f.fail(
+                        None,
+                        None,
+                        "checkpoint",
+                        "origin differs from the manifest's ledger",
+                    );
+                }
+                if cp.size != self.tree.size() || cp.root != self.tree.root() {
+                    self.f.fail(
+                        None,
+                        None,
+                        "checkpoint",
+                        format!("signed tree (size {}) does not match the entries (size {}): entries were changed, added, dropped or reordered", cp.size, self.tree.size()),
+                    );
+                }
+                self.summary.checkpoint = Some((cp.origin, cp.size, hex::encode(cp.root)));
+            }
+            Err(e) => self.f.fail(None, None, "checkpoint", e.to_string()),
+        }
+    }
+}
+
+fn check_ballots(
+    frames: &[Frame],
+    shapes: &Shapes,
+    ctx: &ProofContext,
+    pk: &PublicKey,
+) -> Vec<Result<Checked, (u64, Kind, String)>> {
+    let mut out: Vec<Option<Result<Checked, (u64, Kind, String)>>> =
+        Vec::with_capacity(frames.len());
+    let mut decoded: Vec<(usize, Entry)> = Vec::with_capacity(frames.len());
+    for (i, f) in frames.iter().enumerate() {
+        let kind = Kind::of(&f.bytes).unwrap_or(Kind::Ballot);
+        match Entry::decode(&f.bytes, Some(shapes)) {
+            Ok(e) => {
+                decoded.push((i, e));
+                out.push(None);
+            }
+            Err(e) => out.push(Some(Err((f.index, kind, format!("encoding: {e}"))))),
+        }
+    }
+    let items: Vec<BallotItem<'_>> = decoded
+        .iter()
+        .filter_map(|(_, e)| match e {
+            Entry::Ballot(b) | Entry::AuditedBallot(b, _) => Some(BallotItem {
+                ballot: b,
+                ctx,
+                pk,
+                specs: &shapes.specs,
+            }),
+            _ => None,
+        })
+        .collect();
+    let bad: Vec<usize> = match verify_batch(&items) {
+        Ok(()) => Vec::new(),
+        Err(ProofError::BatchFailed(bad)) => bad,
+        Err(_) => (0..items.len()).collect(),
+    };
+    for (n, (i, e)) in decoded.into_iter().enumerate() {
+        let f = &frames[i];
+        let kind = e.kind();
+        out[i] = Some(if bad.contains(&n) {
+            Err((
+                f.index,
+                kind,
+                "invalid credential signature or proof".to_string(),
+            ))
+        } else {
+            match e {
+                Entry::Ballot(b) => Ok(Checked {
+                    index: f.index,
+                    offset: f.offset,
+                    kind,
+                    credential: *b.credential.as_bytes(),
+                    ciphertexts: b
+                        .contests
+                        .iter()
+                        .map(|c| c.selections.iter().map(|s| s.ciphertext).collect())
+                        .collect(),
+                }),
+                Entry::AuditedBallot(b, openings) => {
+                    let opened = b
+                        .contests
+                        .iter()
+                        .zip(&openings)
+                        .all(|(c, o)| c.check_opening(pk, o).is_ok());
+                    if opened {
+                        Ok(Checked {
+                            index: f.index,
+                            offset: f.offset,
+                            kind,
+                            credential: *b.credential.as_bytes(),
+                            ciphertexts: Vec::new(),
+                        })
+                    } else {
+                        Err((
+                            f.index,
+                            kind,
+                            "the audit's openings do not re-encrypt to the ballot".to_string(),
+                        ))
+                    }
+                }
+                _ => Err((f.index, kind, "not a ballot".to_string())),
+            }
+        });
+    }
+    out.into_iter().flatten().collect()
+}
