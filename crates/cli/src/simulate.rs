@@ -160,6 +160,13 @@ impl Progress {
     }
 }
 
+/// What a revoter's first ballot contributed, to be replaced by the second.
+struct FirstBallot {
+    voter: u32,
+    selections: Vec<Vec<bool>>,
+    ciphertexts: Vec<Vec<Ciphertext>>,
+}
+
 struct Cast {
     audit: Option<Vec<u8>>,
     ballot: Vec<u8>,
@@ -418,7 +425,7 @@ pub fn run(args: &Args) -> Result<ExitCode> {
             }
         }
     };
-    let mut revoters: Vec<(u32, Vec<Vec<bool>>, Vec<Vec<Ciphertext>>)> = Vec::new();
+    let mut revoters: Vec<FirstBallot> = Vec::new();
     let (mut cast, mut audited) = (0u64, 0u64);
     let mut first_ballot: Option<Vec<u8>> = None;
     let mut progress = Progress::new("ballots", u64::from(args.voters));
@@ -442,7 +449,11 @@ pub fn run(args: &Args) -> Result<ExitCode> {
             add(&mut sums, &c.ciphertexts, true);
             tally_counts(&mut counts, &c.selections, true);
             if c.revotes {
-                revoters.push((i, c.selections, c.ciphertexts));
+                revoters.push(FirstBallot {
+                    voter: i,
+                    selections: c.selections,
+                    ciphertexts: c.ciphertexts,
+                });
             }
         }
         progress.update(u64::from(end));
@@ -451,9 +462,10 @@ pub fn run(args: &Args) -> Result<ExitCode> {
     for chunk in revoters.chunks(CHUNK as usize) {
         let made: Vec<Cast> = chunk
             .par_iter()
-            .map(|(i, _, _)| make(*i, 1))
+            .map(|f| make(f.voter, 1))
             .collect::<Result<_>>()?;
-        for ((_, old_sel, old_cts), c) in chunk.iter().zip(made) {
+        for (first, c) in chunk.iter().zip(made) {
+            let (old_sel, old_cts) = (&first.selections, &first.ciphertexts);
             put(&mut w, &c.ballot)?;
             cast += 1;
             add(&mut sums, old_cts, false);
@@ -528,6 +540,19 @@ pub fn run(args: &Args) -> Result<ExitCode> {
         counts,
     };
     write_json(&args.out.join("intent.json"), &intent)?;
+    if small {
+        // The parties' secrets, for tests of this simulation only (never part of the record).
+        let secrets = args.out.join("secrets");
+        std::fs::create_dir_all(&secrets)?;
+        let codes: Vec<String> = (0..args.voters)
+            .map(|i| SecretCredential::generate_with_rng(&mut voter_rng(&master, i, 0)).code())
+            .collect();
+        write_json(&secrets.join("credentials.json"), &codes)?;
+        std::fs::write(
+            secrets.join("log-signing-key"),
+            format!("{}\n", hex::encode(log_seed)),
+        )?;
+    }
     if small && let Some(fb) = first_ballot {
         let Entry::Ballot(b) =
             Entry::decode(&fb, Some(&hanpyo_record::entry::Shapes::of(&manifest)))?

@@ -90,6 +90,8 @@ pub struct Summary {
     pub trustees: Option<(u32, u32)>,
     /// Dealers in `QUAL`.
     pub qualified: Vec<u32>,
+    /// Dealers left out of the key by the ceremony, with why (a legitimate outcome, not a failure).
+    pub disqualified: Vec<(u32, String)>,
     /// Public credentials listed.
     pub credentials: u64,
     /// Ballot entries.
@@ -138,11 +140,16 @@ struct Keys {
     pk: PublicKey,
 }
 
+/// A checked ballot, or `(entry index, kind, why)` it was rejected.
+type CheckResult = Result<Checked, (u64, Kind, String)>;
+
 /// A ballot or audited ballot after parallel checking.
 struct Checked {
     index: u64,
     offset: u64,
     kind: Kind,
+    /// The entry's leaf hash (its tracking code).
+    hash: Hash,
     credential: [u8; 32],
     /// `[question][choice]` (cast ballots only).
     ciphertexts: Vec<Vec<Ciphertext>>,
@@ -192,6 +199,8 @@ struct Verifier<'a> {
     /// Per credential: 1 + offset of its last valid ballot, or 0.
     last_ballot: Vec<u64>,
     superseded: Vec<u64>,
+    /// First 8 bytes of every ballot's hash → its offset (replays are identical entries).
+    seen_ballots: std::collections::HashMap<u64, u64>,
     pending: Vec<Frame>,
     sums: Vec<Vec<(RistrettoPoint, RistrettoPoint)>>,
     tally: Option<(u64, Vec<Vec<Ciphertext>>)>,
@@ -220,6 +229,7 @@ pub fn verify_record(dir: &Path, options: &Options) -> Result<Report, RecordErro
         credentials: Vec::new(),
         last_ballot: Vec::new(),
         superseded: Vec::new(),
+        seen_ballots: std::collections::HashMap::new(),
         pending: Vec::new(),
         sums: Vec::new(),
         tally: None,
@@ -498,6 +508,11 @@ impl Verifier<'_> {
             );
         }
         self.summary.qualified = outcome.qualified.clone();
+        self.summary.disqualified = outcome
+            .disqualified
+            .iter()
+            .map(|(i, why)| (*i, format!("{why:?}")))
+            .collect();
         let ectx = election_context(&e.manifest_hash, &outcome.joint_key);
         self.keys = Some(Keys {
             pk: outcome.joint_key,
@@ -517,13 +532,13 @@ impl Verifier<'_> {
                 self.f.fail(
                     Some(f.index),
                     Kind::of(&f.bytes).ok(),
-                    "entry order",
-                    "ballot before the joint key",
+                    "ballot",
+                    "cannot be verified: the record has no valid joint key",
                 );
             }
             return;
         };
-        let results: Vec<Vec<Result<Checked, (u64, Kind, String)>>> = pending
+        let results: Vec<Vec<CheckResult>> = pending
             .par_chunks(BATCH)
             .map(|chunk| check_ballots(chunk, &e.shapes, &k.ctx, &k.pk))
             .collect();
@@ -545,6 +560,23 @@ impl Verifier<'_> {
             );
             return;
         };
+        let mut prefix = [0u8; 8];
+        prefix.copy_from_slice(&c.hash[..8]);
+        let prefix = u64::from_be_bytes(prefix);
+        if let Some(&earlier) = self.seen_ballots.get(&prefix) {
+            // Confirm on the full hash (a 64-bit prefix may collide).
+            if read_frame_at(self.dir, earlier).is_ok_and(|b| leaf_hash(&b) == c.hash) {
+                self.f.fail(
+                    Some(c.index),
+                    Some(c.kind),
+                    "replay",
+                    format!("identical to the ballot at byte offset {earlier}; a replayed ballot is not counted"),
+                );
+                return;
+            }
+        } else {
+            self.seen_ballots.insert(prefix, c.offset);
+        }
         if c.kind == Kind::AuditedBallot {
             self.summary.audited += 1;
             return;
@@ -846,9 +878,8 @@ fn check_ballots(
     shapes: &Shapes,
     ctx: &ProofContext,
     pk: &PublicKey,
-) -> Vec<Result<Checked, (u64, Kind, String)>> {
-    let mut out: Vec<Option<Result<Checked, (u64, Kind, String)>>> =
-        Vec::with_capacity(frames.len());
+) -> Vec<CheckResult> {
+    let mut out: Vec<Option<CheckResult>> = Vec::with_capacity(frames.len());
     let mut decoded: Vec<(usize, Entry)> = Vec::with_capacity(frames.len());
     for (i, f) in frames.iter().enumerate() {
         let kind = Kind::of(&f.bytes).unwrap_or(Kind::Ballot);
@@ -892,6 +923,7 @@ fn check_ballots(
                     index: f.index,
                     offset: f.offset,
                     kind,
+                    hash: leaf_hash(&f.bytes),
                     credential: *b.credential.as_bytes(),
                     ciphertexts: b
                         .contests
@@ -910,6 +942,7 @@ fn check_ballots(
                             index: f.index,
                             offset: f.offset,
                             kind,
+                            hash: leaf_hash(&f.bytes),
                             credential: *b.credential.as_bytes(),
                             ciphertexts: Vec::new(),
                         })

@@ -1,0 +1,525 @@
+//! `hanpyo simulate` → `hanpyo verify`, and the tamper suite: every alteration of a record makes
+//! `verify` exit 1 and name the problem.
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use ed25519_dalek::SigningKey;
+use hanpyo_crypto::credential::SecretCredential;
+use hanpyo_ledger::checkpoint::{KeyKind, NoteSigner};
+use hanpyo_ledger::merkle::leaf_hash;
+use hanpyo_record::authority::encrypt_ballot_with_rng;
+use hanpyo_record::context::election_context;
+use hanpyo_record::entry::{Entry, Kind, Shapes};
+use hanpyo_record::manifest::Manifest;
+use hanpyo_record::record_dir::{CHECKPOINT_FILE, RecordReader, RecordWriter};
+use serde_json::Value;
+
+fn hanpyo(args: &[&str]) -> std::process::Output {
+    Command::new(env!("CARGO_BIN_EXE_hanpyo"))
+        .args(args)
+        .output()
+        .expect("runs")
+}
+
+fn scratch(name: &str) -> PathBuf {
+    let d = std::env::temp_dir().join(format!("hanpyo-test-{}-{name}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&d);
+    d
+}
+
+fn simulate(name: &str, voters: u32, seed: u64, extra: &[&str]) -> PathBuf {
+    let out = scratch(name);
+    let v = voters.to_string();
+    let s = seed.to_string();
+    let mut args = vec![
+        "simulate",
+        "--voters",
+        &v,
+        "--seed",
+        &s,
+        "--out",
+        out.to_str().expect("utf8"),
+    ];
+    args.extend_from_slice(extra);
+    let o = hanpyo(&args);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    out
+}
+
+fn verify(dir: &Path) -> (i32, Value) {
+    let o = hanpyo(&["verify", "--json", dir.to_str().expect("utf8")]);
+    let v: Value = serde_json::from_slice(&o.stdout).unwrap_or(Value::Null);
+    (o.status.code().unwrap_or(-1), v)
+}
+
+fn entries(dir: &Path) -> Vec<Vec<u8>> {
+    let mut r = RecordReader::open(&dir.join("record")).expect("record");
+    let mut out = Vec::new();
+    while let Some(f) = r.next_frame().expect("frame") {
+        out.push(f.bytes);
+    }
+    out
+}
+
+fn manifest_of(entries: &[Vec<u8>]) -> Manifest {
+    match Entry::decode(&entries[0], None).expect("manifest") {
+        Entry::Manifest(m) => *m,
+        _ => panic!("first entry is not the manifest"),
+    }
+}
+
+/// Writes `entries` as a record under `name`: signed again by the operator's key when `resign`
+/// (a malicious operator), else with the original checkpoint (anyone else tampering with a copy).
+fn write(name: &str, original: &Path, entries: &[Vec<u8>], resign: bool) -> PathBuf {
+    let out = scratch(name);
+    let mut w = RecordWriter::create(&out.join("record")).expect("create");
+    for e in entries {
+        w.append(e).expect("append");
+    }
+    if resign {
+        let seed = std::fs::read_to_string(original.join("secrets/log-signing-key")).expect("key");
+        let seed: [u8; 32] = hex::decode(seed.trim())
+            .expect("hex")
+            .try_into()
+            .expect("32");
+        let origin = manifest_of(entries).ledger.origin;
+        let signer = NoteSigner::new(&origin, SigningKey::from_bytes(&seed), KeyKind::Ed25519)
+            .expect("signer");
+        w.finish(&signer).expect("finish");
+    } else {
+        drop(w);
+        std::fs::copy(
+            original.join("record").join(CHECKPOINT_FILE),
+            out.join("record").join(CHECKPOINT_FILE),
+        )
+        .expect("copy checkpoint");
+    }
+    out
+}
+
+/// `(entry index, what)` of every failure.
+fn failures(report: &Value) -> Vec<(Option<u64>, String)> {
+    report["failures"]
+        .as_array()
+        .map(|a| {
+            a.iter()
+                .map(|f| {
+                    (
+                        f["entry"].as_u64(),
+                        f["what"].as_str().unwrap_or("").to_string(),
+                    )
+                })
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+fn assert_invalid(dir: &Path, expect: &[(Option<u64>, &str)]) -> Vec<(Option<u64>, String)> {
+    let (code, report) = verify(dir);
+    assert_eq!(code, 1, "verify must exit 1: {report}");
+    assert_eq!(report["valid"], Value::Bool(false));
+    let got = failures(&report);
+    for (entry, what) in expect {
+        assert!(
+            got.iter()
+                .any(|(e, w)| w == what && (entry.is_none() || e == entry)),
+            "expected failure {what:?} at {entry:?}; got {got:?}"
+        );
+    }
+    got
+}
+
+fn intent_counts(dir: &Path) -> Value {
+    let intent: Value =
+        serde_json::from_slice(&std::fs::read(dir.join("intent.json")).expect("intent"))
+            .expect("json");
+    intent["counts"].clone()
+}
+
+fn result_counts(report: &Value) -> Value {
+    Value::Array(
+        report["summary"]["result"]
+            .as_array()
+            .expect("result")
+            .iter()
+            .map(|q| {
+                Value::Array(
+                    q["choices"]
+                        .as_array()
+                        .expect("choices")
+                        .iter()
+                        .map(|c| c[2].clone())
+                        .collect(),
+                )
+            })
+            .collect(),
+    )
+}
+
+fn index_of(entries: &[Vec<u8>], kind: Kind, nth: usize) -> usize {
+    entries
+        .iter()
+        .enumerate()
+        .filter(|(_, e)| Kind::of(e).ok() == Some(kind))
+        .nth(nth)
+        .map(|(i, _)| i)
+        .unwrap_or_else(|| panic!("no {kind:?} #{nth}"))
+}
+
+#[test]
+fn simulated_elections_verify_and_match_the_intent_for_every_question_kind() {
+    for (name, extra) in [
+        ("default", vec![]),
+        ("one-of-one", vec!["--trustees", "1", "--threshold", "1"]),
+        (
+            "three-of-five",
+            vec![
+                "--trustees",
+                "5",
+                "--threshold",
+                "3",
+                "--revote-percent",
+                "30",
+                "--audit-percent",
+                "20",
+            ],
+        ),
+    ] {
+        let dir = simulate(name, 60, 3, &extra);
+        let (code, report) = verify(&dir);
+        assert_eq!(code, 0, "{name}: {report}");
+        assert_eq!(report["valid"], Value::Bool(true));
+        assert_eq!(result_counts(&report), intent_counts(&dir), "{name}");
+        assert_eq!(report["summary"]["ballots_counted"], Value::from(60));
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+}
+
+#[test]
+fn a_custom_manifest_with_minimum_selections_verifies() {
+    let dir = scratch("custom-manifest");
+    std::fs::create_dir_all(&dir).expect("dir");
+    let manifest = dir.join("m.toml");
+    std::fs::write(
+        &manifest,
+        r#"
+election_id = "custom-1"
+opens_at = 2026-12-01T09:00:00Z
+closes_at = 2026-12-02T09:00:00Z
+trustees = 2
+threshold = 2
+title = { ko = "시험", en = "Test" }
+[[questions]]
+kind = "choose-range"
+min = 2
+max = 3
+title = { ko = "둘에서 셋", en = "Two to three" }
+choices = [{ ko = "가", en = "A" }, { ko = "나", en = "B" }, { ko = "다", en = "C" }, { ko = "라", en = "D" }]
+"#,
+    )
+    .expect("write");
+    let out = dir.join("out");
+    let o = hanpyo(&[
+        "simulate",
+        "--voters",
+        "30",
+        "--seed",
+        "5",
+        "--manifest",
+        manifest.to_str().expect("p"),
+        "--out",
+        out.to_str().expect("p"),
+    ]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let (code, report) = verify(&out);
+    assert_eq!(code, 0, "{report}");
+    assert_eq!(result_counts(&report), intent_counts(&out));
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn a_byte_flipped_in_any_entry_kind_is_detected_and_named() {
+    let dir = simulate("flip", 40, 7, &["--audit-percent", "30"]);
+    let es = entries(&dir);
+    let kinds = [
+        Kind::Manifest,
+        Kind::TrusteeRegistration,
+        Kind::CeremonyDigest,
+        Kind::CeremonyCommitment,
+        Kind::CeremonyShare,
+        Kind::JointKey,
+        Kind::CredentialList,
+        Kind::Ballot,
+        Kind::AuditedBallot,
+        Kind::Close,
+        Kind::EncryptedTally,
+        Kind::PartialDecryption,
+        Kind::Result,
+    ];
+    for kind in kinds {
+        let i = index_of(&es, kind, 0);
+        for pos in [es[i].len() - 1, es[i].len() / 2, 1] {
+            let mut t = es.clone();
+            t[i][pos] ^= 0x04;
+            // Anyone altering a copy: the operator's checkpoint no longer matches.
+            let raw = write("flip-raw", &dir, &t, false);
+            let got = assert_invalid(&raw, &[]);
+            // The signed checkpoint no longer matches — or, for the manifest, which names the log
+            // key, the entry itself no longer decodes.
+            assert!(
+                got.iter()
+                    .any(|(e, w)| w == "checkpoint" || *e == Some(i as u64)),
+                "{kind:?} byte {pos}: {got:?}"
+            );
+        }
+    }
+    // A malicious operator who re-signs: the entry's own checks still name it.
+    for (kind, what) in [
+        (Kind::Manifest, "trustee registration"), // the flip lands in the ledger key: every ceremony proof is bound to the manifest
+        (Kind::CeremonyCommitment, "joint key"), // the dealer is disqualified, so the published key is not the transcript's
+        (Kind::JointKey, "joint key"),
+        (Kind::Ballot, "ballot"),
+        (Kind::AuditedBallot, "ballot"),
+        (Kind::EncryptedTally, "encrypted tally"),
+        (Kind::PartialDecryption, "partial decryption"),
+    ] {
+        let i = index_of(&es, kind, 0);
+        let mut t = es.clone();
+        // Flip a bit inside the last 32-byte field (a proof response, a point, or a scalar).
+        let pos = t[i].len() - 5;
+        t[i][pos] ^= 0x01;
+        let resigned = write("flip-resigned", &dir, &t, true);
+        let got = assert_invalid(&resigned, &[]);
+        assert!(
+            got.iter()
+                .any(|(e, w)| w == what || (*e == Some(i as u64) && w == "encoding")),
+            "{kind:?}: expected {what}, got {got:?}"
+        );
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn structural_changes_are_detected() {
+    let dir = simulate("structure", 30, 8, &[]);
+    let es = entries(&dir);
+    let b0 = index_of(&es, Kind::Ballot, 0);
+    let b1 = index_of(&es, Kind::Ballot, 1);
+    let mut swapped = es.clone();
+    swapped.swap(b0, b1);
+    let mut dropped = es.clone();
+    dropped.remove(b1);
+    let mut duplicated = es.clone();
+    duplicated.insert(b1, es[b1].clone());
+    let mut truncated = es.clone();
+    truncated.pop();
+    for (name, t) in [
+        ("swap", swapped),
+        ("drop", dropped),
+        ("dup", duplicated),
+        ("truncate", truncated.clone()),
+    ] {
+        let raw = write(name, &dir, &t, false);
+        assert_invalid(&raw, &[(None, "checkpoint")]);
+    }
+    // Re-signed by the operator: a truncated record lacks its result; a replayed ballot is named.
+    let r = write("truncate-resigned", &dir, &truncated, true);
+    assert_invalid(&r, &[(None, "completeness")]);
+    let mut replay = es.clone();
+    let close = index_of(&es, Kind::Close, 0);
+    replay.insert(close, es[b0].clone());
+    let r = write("replay-resigned", &dir, &replay, true);
+    assert_invalid(&r, &[(Some(close as u64), "replay")]);
+    // Entries out of the election's order.
+    let mut early = es.clone();
+    let tally = early.remove(index_of(&es, Kind::EncryptedTally, 0));
+    early.insert(b0, tally);
+    let r = write("order-resigned", &dir, &early, true);
+    assert_invalid(&r, &[(Some(b0 as u64), "entry order")]);
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn foreign_unlisted_and_resigned_ballots_are_rejected() {
+    let dir = simulate("ballots", 30, 9, &[]);
+    let other = simulate("ballots-other", 30, 10, &[]);
+    let es = entries(&dir);
+    let close = index_of(&es, Kind::Close, 0);
+    let m = manifest_of(&es);
+    let shapes = Shapes::of(&m);
+    let Entry::JointKey { key, .. } =
+        Entry::decode(&es[index_of(&es, Kind::JointKey, 0)], Some(&shapes)).expect("key")
+    else {
+        panic!("joint key")
+    };
+    let ctx = election_context(&leaf_hash(&es[0]), &key);
+    let specs = m.contest_specs();
+    let sel: Vec<Vec<bool>> = specs
+        .iter()
+        .map(|s| {
+            (0..s.choices)
+                .map(|j| j < s.max.max(1).min(s.max))
+                .collect()
+        })
+        .collect();
+    let mut rng = hanpyo_crypto::os_rng();
+
+    // A ballot from another election (same manifest, other keys).
+    let foreign = entries(&other)[index_of(&entries(&other), Kind::Ballot, 0)].clone();
+    let mut t = es.clone();
+    t.insert(close, foreign);
+    assert_invalid(
+        &write("foreign", &dir, &t, true),
+        &[(Some(close as u64), "ballot")],
+    );
+
+    // A well-formed ballot whose credential is not on the list.
+    let stranger = SecretCredential::generate().signing_key(m.election_id.as_bytes());
+    let (b, _) =
+        encrypt_ballot_with_rng(&ctx, &key, &specs, &stranger, &sel, &mut rng).expect("ballot");
+    let mut t = es.clone();
+    t.insert(close, Entry::Ballot(Box::new(b.clone())).encode());
+    assert_invalid(
+        &write("unlisted", &dir, &t, true),
+        &[(Some(close as u64), "eligibility")],
+    );
+
+    // A voter's valid ballot re-signed by another listed voter's credential.
+    let codes: Vec<String> = serde_json::from_slice(
+        &std::fs::read(dir.join("secrets/credentials.json")).expect("codes"),
+    )
+    .expect("json");
+    let thief = SecretCredential::parse(&codes[1])
+        .expect("code")
+        .signing_key(m.election_id.as_bytes());
+    let victim = SecretCredential::parse(&codes[0])
+        .expect("code")
+        .signing_key(m.election_id.as_bytes());
+    let (mut b, _) =
+        encrypt_ballot_with_rng(&ctx, &key, &specs, &victim, &sel, &mut rng).expect("ballot");
+    b.credential = *thief.public();
+    b.signature = thief.sign_with_rng(&ctx, &b.signed_message(), &mut rng);
+    let mut t = es.clone();
+    t.insert(close, Entry::Ballot(Box::new(b)).encode());
+    assert_invalid(
+        &write("resigned", &dir, &t, true),
+        &[(Some(close as u64), "ballot")],
+    );
+
+    // An audited ballot sneaked into the count (after the voter's cast ballot).
+    let a = index_of(&es, Kind::AuditedBallot, 0);
+    let Entry::AuditedBallot(ab, _) = Entry::decode(&es[a], Some(&shapes)).expect("audited") else {
+        panic!("audited")
+    };
+    let mut t = es.clone();
+    t.insert(close, Entry::Ballot(ab).encode());
+    assert_invalid(
+        &write("sneak", &dir, &t, true),
+        &[(None, "encrypted tally")],
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+    let _ = std::fs::remove_dir_all(&other);
+}
+
+#[test]
+fn wrong_tally_decryption_or_result_are_named() {
+    let dir = simulate("results", 30, 11, &[]);
+    let es = entries(&dir);
+    let shapes = Shapes::of(&manifest_of(&es));
+    let ti = index_of(&es, Kind::EncryptedTally, 0);
+    let pi = index_of(&es, Kind::PartialDecryption, 0);
+    let ri = index_of(&es, Kind::Result, 0);
+
+    let Entry::EncryptedTally { counted, mut tally } =
+        Entry::decode(&es[ti], Some(&shapes)).expect("tally")
+    else {
+        panic!()
+    };
+    tally[0].swap(0, 1);
+    let mut t = es.clone();
+    t[ti] = Entry::EncryptedTally { counted, tally }.encode();
+    assert_invalid(
+        &write("tally", &dir, &t, true),
+        &[(Some(ti as u64), "encrypted tally")],
+    );
+
+    let Entry::PartialDecryption {
+        trustee,
+        mut shares,
+    } = Entry::decode(&es[pi], Some(&shapes)).expect("pd")
+    else {
+        panic!()
+    };
+    shares[1].swap(0, 1);
+    let mut t = es.clone();
+    t[pi] = Entry::PartialDecryption { trustee, shares }.encode();
+    assert_invalid(
+        &write("partial", &dir, &t, true),
+        &[(Some(pi as u64), "partial decryption")],
+    );
+
+    let Entry::Result {
+        trustees,
+        mut counts,
+    } = Entry::decode(&es[ri], Some(&shapes)).expect("result")
+    else {
+        panic!()
+    };
+    counts[1][0] += 1;
+    counts[1][1] -= 1;
+    let mut t = es.clone();
+    t[ri] = Entry::Result {
+        trustees: trustees.clone(),
+        counts: counts.clone(),
+    }
+    .encode();
+    assert_invalid(
+        &write("result", &dir, &t, true),
+        &[(Some(ri as u64), "result")],
+    );
+
+    // Claiming a trustee that did not decrypt.
+    let Entry::Result { counts, .. } = Entry::decode(&es[ri], Some(&shapes)).expect("result")
+    else {
+        panic!()
+    };
+    let mut t = es.clone();
+    t[ri] = Entry::Result {
+        trustees: vec![1, 2],
+        counts,
+    }
+    .encode();
+    assert_invalid(
+        &write("result-trustees", &dir, &t, true),
+        &[(Some(ri as u64), "result")],
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn usage_and_io_errors_exit_2() {
+    let o = hanpyo(&["verify", "/nonexistent/record"]);
+    assert_eq!(o.status.code(), Some(2));
+    let o = hanpyo(&["verify"]);
+    assert_eq!(o.status.code(), Some(2));
+    let o = hanpyo(&["simulate", "--voters", "0", "--out", "/tmp/x"]);
+    assert_eq!(o.status.code(), Some(2));
+}
+
+#[test]
+fn a_pinned_log_key_must_match() {
+    let dir = simulate("pinned", 10, 12, &[]);
+    let o = hanpyo(&[
+        "verify",
+        dir.to_str().expect("p"),
+        "--log-key",
+        &"11".repeat(32),
+    ]);
+    assert_eq!(
+        o.status.code(),
+        Some(1),
+        "{}",
+        String::from_utf8_lossy(&o.stdout)
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}
