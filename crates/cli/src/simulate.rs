@@ -98,6 +98,10 @@ struct Values {
     first_ballot_signed_message: String,
     first_ballot_tracking_code: String,
     first_ballot_tracking_code_short: String,
+    /// `c` of the first ballot's selection proof for question 0, choice 0.
+    first_ballot_selection_challenge: String,
+    /// `c` of the first ballot's credential signature.
+    first_ballot_signature_challenge: String,
     merkle_root: String,
     entries: Vec<EntryValue>,
 }
@@ -570,6 +574,29 @@ pub fn run(args: &Args) -> Result<ExitCode> {
             first_ballot_signed_message: hex::encode(b.signed_message()),
             first_ballot_tracking_code: code.hex(),
             first_ballot_tracking_code_short: code.short(),
+            first_ballot_selection_challenge: {
+                let sel = &b.contests[0].selections[0];
+                let c = hanpyo_crypto::proofs::disjunctive::challenge(
+                    labels::SELECTION,
+                    &ectx.bound_to(*b.credential.as_bytes()).at(0, 0),
+                    &pk,
+                    &sel.ciphertext,
+                    0,
+                    1,
+                    &sel.proof.commitments,
+                );
+                hex::encode(c.as_bytes())
+            },
+            first_ballot_signature_challenge: {
+                let c = hanpyo_crypto::proofs::schnorr::challenge(
+                    labels::CREDENTIAL_SIGNATURE,
+                    &ectx.bound_to(*b.credential.as_bytes()),
+                    &b.credential.0,
+                    &b.signature.commitment,
+                    &b.signed_message(),
+                );
+                hex::encode(c.as_bytes())
+            },
             merkle_root: hex::encode(checkpoint.root),
             entries: leaves
                 .iter()

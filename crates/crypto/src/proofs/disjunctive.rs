@@ -62,7 +62,9 @@ pub fn encoded_len(branches: usize) -> usize {
     64 * branches + 32 * (branches - 1) + 32 * branches
 }
 
-fn challenge(
+/// The Fiat–Shamir challenge `c` of a proof with these commitments (exposed for test vectors and
+/// independent implementations; verification recomputes it itself).
+pub fn challenge(
     label: &'static str,
     ctx: &ProofContext,
     pk: &PublicKey,

@@ -29,7 +29,8 @@ pub struct SchnorrProof {
 /// Length of an encoded [`SchnorrProof`].
 pub const SCHNORR_PROOF_LEN: usize = 64;
 
-fn challenge(
+/// The Fiat–Shamir challenge `c` (exposed for test vectors and independent implementations).
+pub fn challenge(
     label: &'static str,
     ctx: &ProofContext,
     public: &Element,
