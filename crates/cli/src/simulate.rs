@@ -24,6 +24,7 @@ use hanpyo_crypto::proofs::schnorr::SchnorrProof;
 use hanpyo_crypto::threshold::{CeremonyTranscript, Dealer, KeyShare, resolve_ceremony};
 use hanpyo_crypto::transcript::NO_POSITION;
 use hanpyo_ledger::checkpoint::{KeyKind, NoteSigner};
+use hanpyo_ledger::export::ExportWriter;
 use hanpyo_ledger::merkle::leaf_hash;
 use hanpyo_record::authority::{
     combine_result, encrypt_ballot_with_rng, partial_decryption_with_rng,
@@ -31,7 +32,6 @@ use hanpyo_record::authority::{
 use hanpyo_record::context::{ceremony_context, election_context};
 use hanpyo_record::entry::{Entry, Kind, MAX_CREDENTIALS_PER_ENTRY, TrackingCode};
 use hanpyo_record::manifest::{LedgerInfo, Manifest};
-use hanpyo_record::record_dir::RecordWriter;
 use rand_core::{Rng, SeedableRng};
 use rayon::prelude::*;
 use serde::Serialize;
@@ -233,10 +233,10 @@ pub fn run(args: &Args) -> Result<ExitCode> {
     let signer = NoteSigner::new(&manifest.ledger.origin, log_key, KeyKind::Ed25519)?;
 
     let record_dir = args.out.join("record");
-    let mut w = RecordWriter::create(&record_dir)?;
+    let mut w = ExportWriter::create(&record_dir)?;
     let mut leaves: Vec<(u64, Kind, [u8; 32])> = Vec::new();
     let small = args.voters <= 1000;
-    let mut put = |w: &mut RecordWriter, e: &[u8]| -> Result<u64> {
+    let mut put = |w: &mut ExportWriter, e: &[u8]| -> Result<u64> {
         let i = w.append(e)?;
         if small {
             leaves.push((i, Kind::of(e)?, leaf_hash(e)));

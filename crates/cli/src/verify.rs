@@ -3,7 +3,7 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use anyhow::{Context, Result, bail};
-use hanpyo_record::record_dir::ENTRIES_FILE;
+use hanpyo_ledger::export::ENTRIES_FILE;
 use hanpyo_record::verify::{Options, Report, verify_record};
 
 /// Options of `hanpyo verify`.

@@ -6,12 +6,12 @@ use std::process::Command;
 use ed25519_dalek::SigningKey;
 use hanpyo_crypto::credential::SecretCredential;
 use hanpyo_ledger::checkpoint::{KeyKind, NoteSigner};
+use hanpyo_ledger::export::{CHECKPOINT_FILE, ExportReader, ExportWriter};
 use hanpyo_ledger::merkle::leaf_hash;
 use hanpyo_record::authority::encrypt_ballot_with_rng;
 use hanpyo_record::context::election_context;
 use hanpyo_record::entry::{Entry, Kind, Shapes};
 use hanpyo_record::manifest::Manifest;
-use hanpyo_record::record_dir::{CHECKPOINT_FILE, RecordReader, RecordWriter};
 use serde_json::Value;
 
 fn hanpyo(args: &[&str]) -> std::process::Output {
@@ -53,7 +53,7 @@ fn verify(dir: &Path) -> (i32, Value) {
 }
 
 fn entries(dir: &Path) -> Vec<Vec<u8>> {
-    let mut r = RecordReader::open(&dir.join("record")).expect("record");
+    let mut r = ExportReader::open(&dir.join("record")).expect("record");
     let mut out = Vec::new();
     while let Some(f) = r.next_frame().expect("frame") {
         out.push(f.bytes);
@@ -72,7 +72,7 @@ fn manifest_of(entries: &[Vec<u8>]) -> Manifest {
 /// (a malicious operator), else with the original checkpoint (anyone else tampering with a copy).
 fn write(name: &str, original: &Path, entries: &[Vec<u8>], resign: bool) -> PathBuf {
     let out = scratch(name);
-    let mut w = RecordWriter::create(&out.join("record")).expect("create");
+    let mut w = ExportWriter::create(&out.join("record")).expect("create");
     for e in entries {
         w.append(e).expect("append");
     }

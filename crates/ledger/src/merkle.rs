@@ -50,6 +50,12 @@ impl Frontier {
         self.size
     }
 
+    /// A frontier from its parts: `size` and the roots of its perfect subtrees, largest first
+    /// (one per 1-bit of `size`, as stored tiles give them).
+    pub fn from_parts(size: u64, stack: Vec<Hash>) -> Self {
+        Self { size, stack }
+    }
+
     /// Appends a leaf hash.
     pub fn push(&mut self, leaf: Hash) {
         let mut node = leaf;
@@ -80,24 +86,31 @@ impl Frontier {
     }
 }
 
-fn split_point(n: usize) -> usize {
-    // Largest power of two strictly smaller than n (n ≥ 2).
-    let mut k = 1;
-    while k * 2 < n {
-        k *= 2;
-    }
-    k
-}
-
 /// `MTH` of `leaves` (leaf hashes), recursively.
 pub fn root_of(leaves: &[Hash]) -> Hash {
     match leaves.len() {
         0 => empty_root(),
         1 => leaves[0],
         n => {
-            let k = split_point(n);
+            let k = split_point_u64(n as u64) as usize;
             node_hash(&root_of(&leaves[..k]), &root_of(&leaves[k..]))
         }
+    }
+}
+
+/// A source of subtree hashes: `MTH(D[start:end])` for the ranges the RFC 9162 recursions ask for
+/// (an in-memory slice of leaf hashes, or the ledger's stored tiles).
+pub trait RangeHasher {
+    /// Why a hash could not be read.
+    type Error;
+    /// `MTH` of leaves `start..end` (`start < end`).
+    fn range_hash(&self, start: u64, end: u64) -> Result<Hash, Self::Error>;
+}
+
+impl RangeHasher for [Hash] {
+    type Error = core::convert::Infallible;
+    fn range_hash(&self, start: u64, end: u64) -> Result<Hash, Self::Error> {
+        Ok(root_of(&self[start as usize..end as usize]))
     }
 }
 
@@ -106,24 +119,48 @@ pub fn inclusion_proof(leaves: &[Hash], index: usize) -> Option<Vec<Hash>> {
     if index >= leaves.len() {
         return None;
     }
-    let mut out = Vec::new();
-    path(leaves, index, &mut out);
-    Some(out)
+    match inclusion_proof_from(leaves, index as u64, leaves.len() as u64) {
+        Ok(p) => Some(p),
+        Err(never) => match never {},
+    }
 }
 
-fn path(leaves: &[Hash], m: usize, out: &mut Vec<Hash>) {
-    let n = leaves.len();
+/// `PATH(index, D[size])` from any [`RangeHasher`] (`index < size`).
+pub fn inclusion_proof_from<S: RangeHasher + ?Sized>(
+    s: &S,
+    index: u64,
+    size: u64,
+) -> Result<Vec<Hash>, S::Error> {
+    let mut out = Vec::new();
+    path(s, 0, size, index, &mut out)?;
+    Ok(out)
+}
+
+fn split_point_u64(n: u64) -> u64 {
+    // Largest power of two strictly smaller than n (n ≥ 2).
+    1 << (63 - (n - 1).leading_zeros())
+}
+
+/// `PATH(m, D[start:start+n])`, sibling hashes bottom-up.
+fn path<S: RangeHasher + ?Sized>(
+    s: &S,
+    start: u64,
+    n: u64,
+    m: u64,
+    out: &mut Vec<Hash>,
+) -> Result<(), S::Error> {
     if n <= 1 {
-        return;
+        return Ok(());
     }
-    let k = split_point(n);
+    let k = split_point_u64(n);
     if m < k {
-        path(&leaves[..k], m, out);
-        out.push(root_of(&leaves[k..]));
+        path(s, start, k, m, out)?;
+        out.push(s.range_hash(start + k, start + n)?);
     } else {
-        path(&leaves[k..], m - k, out);
-        out.push(root_of(&leaves[..k]));
+        path(s, start + k, n - k, m - k, out)?;
+        out.push(s.range_hash(start, start + k)?);
     }
+    Ok(())
 }
 
 /// RFC 9162 §2.1.3.2: does `proof` show `leaf` at `index` in the tree of `size` with `root`?
@@ -159,27 +196,46 @@ pub fn consistency_proof(leaves: &[Hash], m: usize) -> Option<Vec<Hash>> {
     if m == 0 || m > leaves.len() {
         return None;
     }
-    let mut out = Vec::new();
-    subproof(m, leaves, true, &mut out);
-    Some(out)
+    match consistency_proof_from(leaves, m as u64, leaves.len() as u64) {
+        Ok(p) => Some(p),
+        Err(never) => match never {},
+    }
 }
 
-fn subproof(m: usize, leaves: &[Hash], b: bool, out: &mut Vec<Hash>) {
-    let n = leaves.len();
+/// `PROOF(m, D[n])` from any [`RangeHasher`] (`0 < m ≤ n`).
+pub fn consistency_proof_from<S: RangeHasher + ?Sized>(
+    s: &S,
+    m: u64,
+    n: u64,
+) -> Result<Vec<Hash>, S::Error> {
+    let mut out = Vec::new();
+    subproof(s, 0, n, m, true, &mut out)?;
+    Ok(out)
+}
+
+fn subproof<S: RangeHasher + ?Sized>(
+    s: &S,
+    start: u64,
+    n: u64,
+    m: u64,
+    b: bool,
+    out: &mut Vec<Hash>,
+) -> Result<(), S::Error> {
     if m == n {
         if !b {
-            out.push(root_of(leaves));
+            out.push(s.range_hash(start, start + n)?);
         }
-        return;
+        return Ok(());
     }
-    let k = split_point(n);
+    let k = split_point_u64(n);
     if m <= k {
-        subproof(m, &leaves[..k], b, out);
-        out.push(root_of(&leaves[k..]));
+        subproof(s, start, k, m, b, out)?;
+        out.push(s.range_hash(start + k, start + n)?);
     } else {
-        subproof(m - k, &leaves[k..], false, out);
-        out.push(root_of(&leaves[..k]));
+        subproof(s, start + k, n - k, m - k, false, out)?;
+        out.push(s.range_hash(start, start + k)?);
     }
+    Ok(())
 }
 
 /// RFC 9162 §2.1.4.2: does `proof` show the tree of size `m` with `root_m` is a prefix of the tree of

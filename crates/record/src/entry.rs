@@ -20,7 +20,7 @@ use crate::manifest::Manifest;
 /// Version byte that starts every entry.
 pub const FORMAT_VERSION: u8 = 1;
 /// Largest entry accepted (a credential list chunk of 100,000 is 3.2 MB).
-pub const MAX_ENTRY_LEN: usize = 4 * 1024 * 1024;
+pub const MAX_ENTRY_LEN: usize = hanpyo_ledger::export::MAX_ENTRY_LEN;
 /// Most public credentials in one list entry.
 pub const MAX_CREDENTIALS_PER_ENTRY: usize = 100_000;
 

@@ -25,4 +25,7 @@ pub enum RecordError {
     /// Reading or writing files.
     #[error("{0}")]
     Io(#[from] std::io::Error),
+    /// Reading or writing the log export.
+    #[error(transparent)]
+    Export(#[from] hanpyo_ledger::export::ExportError),
 }

@@ -10,7 +10,6 @@
 //! | [`manifest`] | the election manifest (TOML in, canonical bytes out) |
 //! | [`entry`] | every entry kind, tracking codes |
 //! | [`context`] | election and ceremony fingerprints (what every proof is bound to) |
-//! | [`record_dir`] | the record on disk: framed entries plus the signed checkpoint |
 //! | [`verify`] | the verifier: streaming, parallel, bounded memory |
 #![forbid(unsafe_code)]
 
@@ -20,7 +19,6 @@ pub mod encoding;
 pub mod entry;
 pub mod error;
 pub mod manifest;
-pub mod record_dir;
 pub mod verify;
 
 pub use error::RecordError;

@@ -39,7 +39,9 @@ use crate::context::{ceremony_context, election_context};
 use crate::entry::{Ballot, Entry, Kind, Shapes};
 use crate::error::RecordError;
 use crate::manifest::{LedgerInfo, Manifest};
-use crate::record_dir::{CHECKPOINT_FILE, Frame, RecordReader, read_frame_at};
+use hanpyo_ledger::export::{
+    CHECKPOINT_FILE, ExportReader, Frame, read_checkpoints, read_frame_at,
+};
 
 /// Ballots decoded and verified together (per parallel task).
 const BATCH: usize = 64;
@@ -106,6 +108,8 @@ pub struct Summary {
     pub decrypting_trustees: Vec<u32>,
     /// The verified result.
     pub result: Option<Vec<QuestionResult>>,
+    /// Signed checkpoints checked (the latest and the earlier ones).
+    pub checkpoints: u64,
     /// The checkpoint `(origin, size, root hex)`.
     pub checkpoint: Option<(String, u64, String)>,
     /// The log key the checkpoint was checked with (hex).
@@ -206,12 +210,14 @@ struct Verifier<'a> {
     tally: Option<(u64, Vec<Vec<Ciphertext>>)>,
     partials: Vec<(u32, Vec<Vec<Element>>)>,
     seen_result: bool,
+    /// Earlier checkpoints `(note, size, root of the entries at that size once reached)`.
+    history: Vec<(SignedNote, Checkpoint, Option<Hash>)>,
 }
 
 /// Verifies the record in directory `dir`.
 pub fn verify_record(dir: &Path, options: &Options) -> Result<Report, RecordError> {
     let start = Instant::now();
-    let mut reader = RecordReader::open(dir)?;
+    let mut reader = ExportReader::open(dir)?;
     let mut v = Verifier {
         dir,
         options,
@@ -235,7 +241,30 @@ pub fn verify_record(dir: &Path, options: &Options) -> Result<Report, RecordErro
         tally: None,
         partials: Vec::new(),
         seen_result: false,
+        history: Vec::new(),
     };
+    match read_checkpoints(dir) {
+        Ok(notes) => {
+            for (i, text) in notes.iter().enumerate() {
+                match SignedNote::parse(text)
+                    .and_then(|n| Ok((Checkpoint::parse_body(&n.body)?, n)))
+                {
+                    Ok((cp, n)) => v.history.push((n, cp, None)),
+                    Err(e) => v.f.fail(
+                        None,
+                        None,
+                        "checkpoint history",
+                        format!("checkpoint {i}: {e}"),
+                    ),
+                }
+            }
+            if v.history.windows(2).any(|w| w[0].1.size >= w[1].1.size) {
+                v.f.fail(None, None, "checkpoint history", "sizes must increase");
+            }
+        }
+        Err(e) => v.f.fail(None, None, "checkpoint history", e.to_string()),
+    }
+    let mut next_history = 0;
     loop {
         let frame = match reader.next_frame() {
             Ok(Some(f)) => f,
@@ -247,6 +276,15 @@ pub fn verify_record(dir: &Path, options: &Options) -> Result<Report, RecordErro
         };
         v.tree.push(leaf_hash(&frame.bytes));
         v.summary.entries += 1;
+        while let Some(h) = v.history.get_mut(next_history) {
+            if h.1.size > v.tree.size() {
+                break;
+            }
+            if h.1.size == v.tree.size() {
+                h.2 = Some(v.tree.root());
+            }
+            next_history += 1;
+        }
         if !v.entry(frame) {
             break;
         }
@@ -600,8 +638,9 @@ impl Verifier<'_> {
         // Subtract every superseded ballot (re-read from disk: they were verified when first seen).
         let superseded = std::mem::take(&mut self.superseded);
         for offset in &superseded {
-            let decoded =
-                read_frame_at(self.dir, *offset).and_then(|b| Entry::decode(&b, Some(&e.shapes)));
+            let decoded = read_frame_at(self.dir, *offset)
+                .map_err(RecordError::from)
+                .and_then(|b| Entry::decode(&b, Some(&e.shapes)));
             match decoded {
                 Ok(Entry::Ballot(b)) => {
                     for (row, contest) in self.sums.iter_mut().zip(&b.contests) {
@@ -848,6 +887,28 @@ impl Verifier<'_> {
                 "carries a signature by an unknown key",
             );
         }
+        for (i, (n, cp, root)) in self.history.iter().enumerate() {
+            let why = if n.verify(&verifier).is_err()
+                || n.signatures.iter().any(|s| s.name != verifier.name())
+            {
+                Some("not signed by the log")
+            } else if cp.origin != ledger.origin {
+                Some("origin differs from the manifest's ledger")
+            } else if root.is_none_or(|r| r != cp.root) {
+                Some("does not match the entries: the log's history was rewritten")
+            } else {
+                None
+            };
+            if let Some(why) = why {
+                self.f.fail(
+                    None,
+                    None,
+                    "checkpoint history",
+                    format!("checkpoint {i} (size {}): {why}", cp.size),
+                );
+            }
+        }
+        self.summary.checkpoints = self.history.len() as u64 + 1;
         match Checkpoint::parse_body(&note.body) {
             Ok(cp) => {
                 if cp.origin != ledger.origin {

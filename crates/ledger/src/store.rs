@@ -1,0 +1,567 @@
+//! Durable storage: one embedded SQLite database (WAL, `synchronous=FULL`, 16 KiB pages).
+//!
+//! [`Ledger::append_batch`] is a group commit: the batch's entries, their leaf-hash index, the tree
+//! tiles that changed and the new signed checkpoint are written in **one transaction**, so after a
+//! crash either all of them are there or none. Nothing is acknowledged (no [`Commit`] returned, no
+//! receipt possible) before that transaction is durable. On open, the stored tree is re-derived
+//! from its tiles and checked against the latest checkpoint.
+use std::path::Path;
+
+use rusqlite::{Connection, OptionalExtension, params};
+
+use crate::checkpoint::{Checkpoint, NoteError, NoteSigner, SignedNote};
+use crate::export::{ExportError, ExportWriter, MAX_ENTRY_LEN};
+use crate::merkle::{
+    Frontier, Hash, RangeHasher, consistency_proof_from, empty_root, inclusion_proof_from,
+    leaf_hash, node_hash,
+};
+use crate::receipt::Receipt;
+use crate::tiles::{TILE_HEIGHT, TILE_WIDTH, TileEdge, TileWrite, reduce};
+
+/// Most entries in one group commit.
+pub const MAX_BATCH: usize = 10_000;
+
+/// Why a ledger operation failed. Nothing was changed when an append fails.
+#[derive(Debug, thiserror::Error)]
+pub enum LedgerError {
+    /// The database.
+    #[error("storage: {0}")]
+    Storage(#[from] rusqlite::Error),
+    /// The log was closed; it accepts no more entries.
+    #[error("the log is closed")]
+    Closed,
+    /// An entry is empty or larger than [`MAX_ENTRY_LEN`].
+    #[error("entry {index} of the batch has {len} bytes (allowed: 1 to {MAX_ENTRY_LEN})")]
+    BadEntry {
+        /// Position in the batch.
+        index: usize,
+        /// Its length.
+        len: usize,
+    },
+    /// A batch is empty or larger than [`MAX_BATCH`].
+    #[error("a batch holds 1 to {MAX_BATCH} entries, not {0}")]
+    BadBatch(usize),
+    /// The database belongs to another log.
+    #[error("this database holds log {stored}, not {requested}")]
+    WrongLog {
+        /// Its origin.
+        stored: String,
+        /// The signer's origin.
+        requested: String,
+    },
+    /// Stored data is inconsistent.
+    #[error("corrupt ledger: {0}")]
+    Corrupt(String),
+    /// A requested index, size or hash is not in the log.
+    #[error("not found: {0}")]
+    NotFound(String),
+    /// A checkpoint note.
+    #[error(transparent)]
+    Note(#[from] NoteError),
+    /// Exporting.
+    #[error(transparent)]
+    Export(#[from] ExportError),
+}
+
+/// What a group commit made durable.
+#[derive(Clone, Debug)]
+pub struct Commit {
+    /// Index of the batch's first entry.
+    pub first_index: u64,
+    /// Leaf hashes of the batch's entries, in order.
+    pub leaf_hashes: Vec<Hash>,
+    /// The signed checkpoint covering them.
+    pub checkpoint: String,
+    /// Tree size after the commit.
+    pub size: u64,
+}
+
+/// An append-only log in one SQLite database.
+#[derive(Debug)]
+pub struct Ledger {
+    conn: Connection,
+    signer: NoteSigner,
+    size: u64,
+    edge: TileEdge,
+    frontier: Frontier,
+    closed: bool,
+}
+
+const SCHEMA: &str = "
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value BLOB NOT NULL);
+CREATE TABLE IF NOT EXISTS entries (idx INTEGER PRIMARY KEY, data BLOB NOT NULL);
+CREATE TABLE IF NOT EXISTS leaves (hash BLOB PRIMARY KEY, idx INTEGER NOT NULL) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS tiles (level INTEGER NOT NULL, idx INTEGER NOT NULL, data BLOB NOT NULL,
+                                  PRIMARY KEY (level, idx)) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS checkpoints (size INTEGER PRIMARY KEY, note TEXT NOT NULL);
+";
+
+fn hashes_of(blob: &[u8]) -> Result<Vec<Hash>, LedgerError> {
+    if blob.len() % 32 != 0 || blob.is_empty() || blob.len() as u64 > 32 * TILE_WIDTH {
+        return Err(LedgerError::Corrupt("tile size".into()));
+    }
+    Ok(blob
+        .chunks(32)
+        .map(|c| {
+            let mut h = [0u8; 32];
+            h.copy_from_slice(c);
+            h
+        })
+        .collect())
+}
+
+fn blob_of(hashes: &[Hash]) -> Vec<u8> {
+    hashes.iter().flatten().copied().collect()
+}
+
+impl Ledger {
+    /// Opens (or creates) the log in `path`, signing checkpoints with `signer` (whose key name is
+    /// the log's origin). Checks the stored tree against the latest checkpoint.
+    pub fn open(path: &Path, signer: NoteSigner) -> Result<Self, LedgerError> {
+        let conn = Connection::open(path)?;
+        // page_size only takes effect on a new database, before WAL is enabled.
+        conn.pragma_update(None, "page_size", 16384)?;
+        conn.pragma_update(None, "journal_mode", "WAL")?;
+        conn.pragma_update(None, "synchronous", "FULL")?;
+        conn.execute_batch(SCHEMA)?;
+        let origin = signer.verifier().name().to_string();
+        let stored: Option<Vec<u8>> = conn
+            .query_row("SELECT value FROM meta WHERE key = 'origin'", [], |r| {
+                r.get(0)
+            })
+            .optional()?;
+        match stored {
+            None => {
+                conn.execute(
+                    "INSERT INTO meta (key, value) VALUES ('origin', ?1)",
+                    params![origin.as_bytes()],
+                )?;
+            }
+            Some(s) if s == origin.as_bytes() => {}
+            Some(s) => {
+                return Err(LedgerError::WrongLog {
+                    stored: String::from_utf8_lossy(&s).into_owned(),
+                    requested: origin,
+                });
+            }
+        }
+        let closed = conn
+            .query_row("SELECT 1 FROM meta WHERE key = 'closed'", [], |_| Ok(()))
+            .optional()?
+            .is_some();
+        let size: u64 =
+            conn.query_row("SELECT COALESCE(MAX(idx) + 1, 0) FROM entries", [], |r| {
+                r.get(0)
+            })?;
+        let mut ledger = Self {
+            conn,
+            signer,
+            size,
+            edge: TileEdge::default(),
+            frontier: Frontier::new(),
+            closed,
+        };
+        ledger.load_tree()?;
+        Ok(ledger)
+    }
+
+    /// Rebuilds the in-memory right edge from the stored tiles and checks it.
+    fn load_tree(&mut self) -> Result<(), LedgerError> {
+        let mut edge = TileEdge::default();
+        let mut level = 0u32;
+        loop {
+            let last: Option<(u64, Vec<u8>)> = self
+                .conn
+                .query_row(
+                    "SELECT idx, data FROM tiles WHERE level = ?1 ORDER BY idx DESC LIMIT 1",
+                    params![level],
+                    |r| Ok((r.get(0)?, r.get(1)?)),
+                )
+                .optional()?;
+            let Some((idx, data)) = last else { break };
+            let hashes = hashes_of(&data)?;
+            if hashes.len() as u64 == TILE_WIDTH {
+                edge.rows.push(Vec::new());
+                edge.full.push(idx + 1);
+            } else {
+                edge.rows.push(hashes);
+                edge.full.push(idx);
+            }
+            level += 1;
+        }
+        let leaves = edge.full.first().copied().unwrap_or(0) * TILE_WIDTH
+            + edge.rows.first().map_or(0, |r| r.len() as u64);
+        if leaves != self.size {
+            return Err(LedgerError::Corrupt(format!(
+                "{} entries but {leaves} leaf hashes",
+                self.size
+            )));
+        }
+        self.edge = edge;
+        // The frontier: roots of the perfect subtrees making up the tree, largest first.
+        let mut frontier_stack = Vec::new();
+        let mut start = 0u64;
+        for bit in (0..64).rev() {
+            let k = 1u64 << bit;
+            if self.size & k != 0 {
+                frontier_stack.push(self.perfect_hash(bit, start >> bit)?);
+                start += k;
+            }
+        }
+        self.frontier = Frontier::from_parts(self.size, frontier_stack);
+        let latest = self.latest_checkpoint_parsed()?;
+        match latest {
+            None if self.size == 0 => Ok(()),
+            None => Err(LedgerError::Corrupt("entries without a checkpoint".into())),
+            Some(cp) if cp.size == self.size && cp.root == self.frontier.root() => Ok(()),
+            Some(cp) => Err(LedgerError::Corrupt(format!(
+                "latest checkpoint (size {}) does not match the stored tree (size {})",
+                cp.size, self.size
+            ))),
+        }
+    }
+
+    /// The log's origin.
+    pub fn origin(&self) -> &str {
+        self.signer.verifier().name()
+    }
+
+    /// Number of entries.
+    pub fn size(&self) -> u64 {
+        self.size
+    }
+
+    /// Whether the log was closed.
+    pub fn is_closed(&self) -> bool {
+        self.closed
+    }
+
+    /// The root at the current size.
+    pub fn root(&self) -> Hash {
+        self.frontier.root()
+    }
+
+    /// Appends `entries` in one durable transaction and signs the new checkpoint.
+    pub fn append_batch<E: AsRef<[u8]>>(&mut self, entries: &[E]) -> Result<Commit, LedgerError> {
+        if self.closed {
+            return Err(LedgerError::Closed);
+        }
+        if entries.is_empty() || entries.len() > MAX_BATCH {
+            return Err(LedgerError::BadBatch(entries.len()));
+        }
+        for (index, e) in entries.iter().enumerate() {
+            let len = e.as_ref().len();
+            if len == 0 || len > MAX_ENTRY_LEN {
+                return Err(LedgerError::BadEntry { index, len });
+            }
+        }
+        let first = self.size;
+        let origin = self.origin().to_string();
+        let mut edge = self.edge.clone();
+        let mut frontier = self.frontier.clone();
+        let mut completed: Vec<TileWrite> = Vec::new();
+        let mut leaf_hashes = Vec::with_capacity(entries.len());
+        let tx = self.conn.transaction()?;
+        {
+            let mut put_entry =
+                tx.prepare_cached("INSERT INTO entries (idx, data) VALUES (?1, ?2)")?;
+            let mut put_leaf =
+                tx.prepare_cached("INSERT OR IGNORE INTO leaves (hash, idx) VALUES (?1, ?2)")?;
+            for (i, e) in entries.iter().enumerate() {
+                let idx = first + i as u64;
+                let h = leaf_hash(e.as_ref());
+                put_entry.execute(params![idx, e.as_ref()])?;
+                put_leaf.execute(params![&h[..], idx])?;
+                edge.push(h, &mut completed);
+                frontier.push(h);
+                leaf_hashes.push(h);
+            }
+            let mut put_tile = tx.prepare_cached(
+                "INSERT OR REPLACE INTO tiles (level, idx, data) VALUES (?1, ?2, ?3)",
+            )?;
+            for (level, idx, hashes) in completed.iter().chain(edge.partial_tiles().iter()) {
+                put_tile.execute(params![level, idx, blob_of(hashes)])?;
+            }
+        }
+        let size = first + entries.len() as u64;
+        let cp = Checkpoint {
+            origin,
+            size,
+            root: frontier.root(),
+        };
+        let body = cp.body();
+        let mut note = SignedNote::new(body.clone());
+        note.add_signature_line(&self.signer.signature_line(&body, 0))?;
+        let note = note.to_text();
+        tx.execute(
+            "INSERT INTO checkpoints (size, note) VALUES (?1, ?2)",
+            params![size, note],
+        )?;
+        tx.commit()?;
+        // Only now, durably committed, does the in-memory state move on.
+        self.size = size;
+        self.edge = edge;
+        self.frontier = frontier;
+        Ok(Commit {
+            first_index: first,
+            leaf_hashes,
+            checkpoint: note,
+            size,
+        })
+    }
+
+    /// Closes the log: every later append is refused.
+    pub fn close(&mut self) -> Result<(), LedgerError> {
+        self.conn.execute(
+            "INSERT OR REPLACE INTO meta (key, value) VALUES ('closed', x'01')",
+            [],
+        )?;
+        self.closed = true;
+        Ok(())
+    }
+
+    /// The signed checkpoint of size `size`, with its cosignatures.
+    pub fn checkpoint_at(&self, size: u64) -> Result<String, LedgerError> {
+        self.conn
+            .query_row(
+                "SELECT note FROM checkpoints WHERE size = ?1",
+                params![size],
+                |r| r.get(0),
+            )
+            .optional()?
+            .ok_or_else(|| LedgerError::NotFound(format!("checkpoint of size {size}")))
+    }
+
+    /// The latest signed checkpoint (`None` for an empty log).
+    pub fn latest_checkpoint(&self) -> Result<Option<String>, LedgerError> {
+        Ok(self
+            .conn
+            .query_row(
+                "SELECT note FROM checkpoints ORDER BY size DESC LIMIT 1",
+                [],
+                |r| r.get(0),
+            )
+            .optional()?)
+    }
+
+    fn latest_checkpoint_parsed(&self) -> Result<Option<Checkpoint>, LedgerError> {
+        match self.latest_checkpoint()? {
+            None => Ok(None),
+            Some(n) => Ok(Some(Checkpoint::parse_body(&SignedNote::parse(&n)?.body)?)),
+        }
+    }
+
+    /// Sizes of every stored checkpoint, ascending.
+    pub fn checkpoint_sizes(&self) -> Result<Vec<u64>, LedgerError> {
+        let mut st = self
+            .conn
+            .prepare_cached("SELECT size FROM checkpoints ORDER BY size")?;
+        let rows = st.query_map([], |r| r.get(0))?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    /// Adds a witness's cosignature line to the checkpoint of size `size`.
+    pub fn add_cosignature(&mut self, size: u64, line: &str) -> Result<(), LedgerError> {
+        let mut note = SignedNote::parse(&self.checkpoint_at(size)?)?;
+        note.add_signature_line(line)?;
+        self.conn.execute(
+            "UPDATE checkpoints SET note = ?1 WHERE size = ?2",
+            params![note.to_text(), size],
+        )?;
+        Ok(())
+    }
+
+    /// Entry `index`.
+    pub fn entry(&self, index: u64) -> Result<Vec<u8>, LedgerError> {
+        self.conn
+            .query_row(
+                "SELECT data FROM entries WHERE idx = ?1",
+                params![index],
+                |r| r.get(0),
+            )
+            .optional()?
+            .ok_or_else(|| LedgerError::NotFound(format!("entry {index}")))
+    }
+
+    /// Entries `start..end` (at most [`MAX_BATCH`]).
+    pub fn entries(&self, start: u64, end: u64) -> Result<Vec<Vec<u8>>, LedgerError> {
+        if end < start || end > self.size || end - start > MAX_BATCH as u64 {
+            return Err(LedgerError::NotFound(format!("range {start}..{end}")));
+        }
+        let mut st = self
+            .conn
+            .prepare_cached("SELECT data FROM entries WHERE idx >= ?1 AND idx < ?2 ORDER BY idx")?;
+        let rows = st.query_map(params![start, end], |r| r.get(0))?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    /// The index of the entry with this leaf hash (a ballot's tracking code).
+    pub fn index_of(&self, leaf: &Hash) -> Result<Option<u64>, LedgerError> {
+        Ok(self
+            .conn
+            .query_row(
+                "SELECT idx FROM leaves WHERE hash = ?1",
+                params![&leaf[..]],
+                |r| r.get(0),
+            )
+            .optional()?)
+    }
+
+    /// The stored tile `(level, index)`, cut to `width` hashes (tiles only grow, so a narrower
+    /// request is the tile as it was at an earlier size).
+    pub fn tile(&self, level: u32, index: u64, width: u64) -> Result<Vec<u8>, LedgerError> {
+        let data: Option<Vec<u8>> = self
+            .conn
+            .query_row(
+                "SELECT data FROM tiles WHERE level = ?1 AND idx = ?2",
+                params![level, index],
+                |r| r.get(0),
+            )
+            .optional()?;
+        match data {
+            Some(d) if width >= 1 && width <= TILE_WIDTH && d.len() as u64 >= 32 * width => {
+                Ok(d[..32 * width as usize].to_vec())
+            }
+            _ => Err(LedgerError::NotFound(format!(
+                "tile {level}/{index} width {width}"
+            ))),
+        }
+    }
+
+    /// Entry bundle `index` (entries `256·index ..`, `width` of them), each `u32be(len) ‖ entry`.
+    pub fn entry_bundle(&self, index: u64, width: u64) -> Result<Vec<u8>, LedgerError> {
+        let start = index * TILE_WIDTH;
+        if width == 0 || width > TILE_WIDTH || start + width > self.size {
+            return Err(LedgerError::NotFound(format!(
+                "entry bundle {index} width {width}"
+            )));
+        }
+        let mut out = Vec::new();
+        for e in self.entries(start, start + width)? {
+            out.extend_from_slice(&(e.len() as u32).to_be_bytes());
+            out.extend_from_slice(&e);
+        }
+        Ok(out)
+    }
+
+    /// The hash of the perfect subtree of height `h` with index `i` (leaves `i·2^h .. (i+1)·2^h`).
+    fn perfect_hash(&self, h: u32, i: u64) -> Result<Hash, LedgerError> {
+        let level = h / TILE_HEIGHT;
+        let r = h % TILE_HEIGHT;
+        let first = i << r;
+        let count = 1u64 << r;
+        let tile_idx = first / TILE_WIDTH;
+        let offset = (first % TILE_WIDTH) as usize;
+        let data: Vec<u8> = self
+            .conn
+            .prepare_cached("SELECT data FROM tiles WHERE level = ?1 AND idx = ?2")?
+            .query_row(params![level, tile_idx], |row| row.get(0))
+            .optional()?
+            .ok_or_else(|| LedgerError::Corrupt(format!("missing tile {level}/{tile_idx}")))?;
+        let hashes = hashes_of(&data)?;
+        let row = hashes
+            .get(offset..offset + count as usize)
+            .ok_or_else(|| LedgerError::Corrupt(format!("short tile {level}/{tile_idx}")))?;
+        Ok(reduce(row))
+    }
+
+    /// Inclusion proof of entry `index` in the tree of size `size`.
+    pub fn inclusion_proof(&self, index: u64, size: u64) -> Result<Vec<Hash>, LedgerError> {
+        if index >= size || size > self.size {
+            return Err(LedgerError::NotFound(format!(
+                "entry {index} in size {size}"
+            )));
+        }
+        inclusion_proof_from(self, index, size)
+    }
+
+    /// Consistency proof from size `m` to size `n`.
+    pub fn consistency_proof(&self, m: u64, n: u64) -> Result<Vec<Hash>, LedgerError> {
+        if m == 0 || m > n || n > self.size {
+            return Err(LedgerError::NotFound(format!("sizes {m} → {n}")));
+        }
+        consistency_proof_from(self, m, n)
+    }
+
+    /// A receipt for the entry with leaf hash `leaf`, against the latest checkpoint.
+    pub fn receipt(&self, leaf: &Hash) -> Result<Receipt, LedgerError> {
+        let index = self
+            .index_of(leaf)?
+            .ok_or_else(|| LedgerError::NotFound("no entry with that hash".into()))?;
+        let note = self
+            .latest_checkpoint()?
+            .ok_or_else(|| LedgerError::NotFound("no checkpoint".into()))?;
+        let size = Checkpoint::parse_body(&SignedNote::parse(&note)?.body)?.size;
+        let proof = self.inclusion_proof(index, size)?;
+        Ok(Receipt::new(self.origin(), index, leaf, &proof, &note))
+    }
+
+    /// Recomputes the root of every stored checkpoint from the tiles and checks each signature
+    /// covers the stored tree. Returns the number of checkpoints checked.
+    pub fn verify_history(&self) -> Result<usize, LedgerError> {
+        let sizes = self.checkpoint_sizes()?;
+        for &size in &sizes {
+            let note = SignedNote::parse(&self.checkpoint_at(size)?)?;
+            note.verify(self.signer.verifier())?;
+            let cp = Checkpoint::parse_body(&note.body)?;
+            let root = if size == 0 {
+                empty_root()
+            } else {
+                self.range_hash(0, size)?
+            };
+            if cp.size != size || cp.root != root {
+                return Err(LedgerError::Corrupt(format!(
+                    "checkpoint of size {size} does not match the tree"
+                )));
+            }
+        }
+        Ok(sizes.len())
+    }
+
+    /// Writes the whole log as an export directory (entries, latest checkpoint, earlier ones).
+    pub fn export(&self, dir: &Path) -> Result<(), LedgerError> {
+        let mut w = ExportWriter::create(dir)?;
+        let mut start = 0;
+        while start < self.size {
+            let end = (start + MAX_BATCH as u64).min(self.size);
+            for e in self.entries(start, end)? {
+                w.append(&e)?;
+            }
+            start = end;
+        }
+        let sizes = self.checkpoint_sizes()?;
+        let mut notes = sizes
+            .iter()
+            .map(|&s| self.checkpoint_at(s))
+            .collect::<Result<Vec<_>, _>>()?;
+        let latest = notes
+            .pop()
+            .ok_or_else(|| LedgerError::NotFound("no checkpoint".into()))?;
+        w.finish_with_notes(&latest, &notes)?;
+        Ok(())
+    }
+}
+
+impl RangeHasher for Ledger {
+    type Error = LedgerError;
+
+    /// `MTH` of leaves `start..end`: the perfect subtrees covering the range, largest first, folded
+    /// from the right (the RFC 9162 shape of any range the proof recursions ask for).
+    fn range_hash(&self, start: u64, end: u64) -> Result<Hash, LedgerError> {
+        let mut parts = Vec::new();
+        let mut at = start;
+        while at < end {
+            let mut h = if at == 0 { 63 } else { at.trailing_zeros() };
+            while h > 0 && (at + (1u64 << h) > end) {
+                h -= 1;
+            }
+            parts.push(self.perfect_hash(h, at >> h)?);
+            at += 1u64 << h;
+        }
+        let mut it = parts.into_iter().rev();
+        let last = it
+            .next()
+            .ok_or_else(|| LedgerError::NotFound("empty range".into()))?;
+        Ok(it.fold(last, |acc, left| node_hash(&left, &acc)))
+    }
+}
