@@ -2,8 +2,10 @@
 #![forbid(unsafe_code)]
 
 mod crypto_demo;
+mod receipt;
 mod simulate;
 mod verify;
+mod witness;
 
 use std::process::ExitCode;
 
@@ -30,6 +32,12 @@ enum Command {
     /// Verifies an election record: every signature, proof, eligibility, revote, tally,
     /// decryption and the ledger checkpoint. Exit 0 valid, 1 invalid, 2 usage or I/O error.
     Verify(verify::Args),
+    /// Voter receipts.
+    #[command(subcommand)]
+    Receipt(receipt::Command),
+    /// An independent witness: co-signs a log's checkpoints only when consistent.
+    #[command(subcommand)]
+    Witness(witness::Command),
 }
 
 fn main() -> ExitCode {
@@ -38,6 +46,8 @@ fn main() -> ExitCode {
         Command::CryptoDemo(args) => crypto_demo::run(&args),
         Command::Simulate(args) => simulate::run(&args),
         Command::Verify(args) => verify::run(&args),
+        Command::Receipt(cmd) => receipt::run(&cmd),
+        Command::Witness(cmd) => witness::run(&cmd),
     };
     match result {
         Ok(code) => code,

@@ -24,14 +24,15 @@ use hanpyo_crypto::proofs::schnorr::SchnorrProof;
 use hanpyo_crypto::threshold::{CeremonyTranscript, Dealer, KeyShare, resolve_ceremony};
 use hanpyo_crypto::transcript::NO_POSITION;
 use hanpyo_ledger::checkpoint::{KeyKind, NoteSigner};
-use hanpyo_ledger::export::ExportWriter;
 use hanpyo_ledger::merkle::leaf_hash;
+use hanpyo_ledger::store::Ledger;
+use hanpyo_ledger::witness::{Witness, WitnessState};
 use hanpyo_record::authority::{
     combine_result, encrypt_ballot_with_rng, partial_decryption_with_rng,
 };
 use hanpyo_record::context::{ceremony_context, election_context};
 use hanpyo_record::entry::{Entry, Kind, MAX_CREDENTIALS_PER_ENTRY, TrackingCode};
-use hanpyo_record::manifest::{LedgerInfo, Manifest};
+use hanpyo_record::manifest::{LedgerInfo, Manifest, WitnessInfo};
 use rand_core::{Rng, SeedableRng};
 use rayon::prelude::*;
 use serde::Serialize;
@@ -67,6 +68,58 @@ pub struct Args {
     /// Percentage of voters who audit a ballot (Benaloh) before casting.
     #[arg(long, default_value_t = 5)]
     audit_percent: u32,
+    /// Number of independent witnesses co-signing every checkpoint (all are required).
+    #[arg(long, default_value_t = 2, value_parser = clap::value_parser!(u8).range(0..=16))]
+    witnesses: u8,
+    /// Entries per block (group commit, one signed and witnessed checkpoint each).
+    #[arg(long, default_value_t = 1000, value_parser = clap::value_parser!(u32).range(1..=10_000))]
+    block_size: u32,
+}
+
+/// Entries go to the ledger in blocks (group commits); each block's checkpoint is co-signed by
+/// every witness after it checks consistency with the last one it signed.
+struct Blocks {
+    ledger: Ledger,
+    block: usize,
+    pending: Vec<Vec<u8>>,
+    witnesses: Vec<Witness>,
+    timestamp: u64,
+}
+
+impl Blocks {
+    fn append(&mut self, entry: &[u8]) -> Result<u64> {
+        let index = self.ledger.size() + self.pending.len() as u64;
+        self.pending.push(entry.to_vec());
+        if self.pending.len() >= self.block {
+            self.commit()?;
+        }
+        Ok(index)
+    }
+
+    fn commit(&mut self) -> Result<()> {
+        if self.pending.is_empty() {
+            return Ok(());
+        }
+        let old = self.ledger.size();
+        let c = self.ledger.append_batch(&self.pending)?;
+        self.pending.clear();
+        let proof = if old == 0 {
+            Vec::new()
+        } else {
+            self.ledger.consistency_proof(old, c.size)?
+        };
+        self.timestamp += 1;
+        for w in &mut self.witnesses {
+            let line = w.cosign(&c.checkpoint, old, &proof, self.timestamp)?;
+            self.ledger.add_cosignature(c.size, &line)?;
+        }
+        Ok(())
+    }
+
+    fn finish(mut self) -> Result<Ledger> {
+        self.commit()?;
+        Ok(self.ledger)
+    }
 }
 
 #[derive(Serialize)]
@@ -218,14 +271,36 @@ pub fn run(args: &Args) -> Result<ExitCode> {
     let placeholder = LedgerInfo {
         origin: "x".into(),
         key: [0; 32],
+        witnesses: Vec::new(),
+        witness_quorum: 0,
     };
     let parsed = Manifest::from_toml(&text, placeholder).context("manifest")?;
     let mut manifest = parsed;
     manifest.trustees = args.trustees.unwrap_or(manifest.trustees);
     manifest.threshold = args.threshold.unwrap_or(manifest.threshold);
+    // Independent witnesses co-sign every checkpoint; the manifest names them.
+    let mut witnesses = Vec::new();
+    for i in 0..args.witnesses {
+        let mut seed = [0u8; 32];
+        voter_rng(&master, u32::MAX, 2 + i).fill_bytes(&mut seed);
+        let name = format!("witness-{}.hanpyo.local", i + 1);
+        witnesses.push(Witness::new(
+            &name,
+            SigningKey::from_bytes(&seed),
+            WitnessState::default(),
+        )?);
+    }
     manifest.ledger = LedgerInfo {
         origin: format!("hanpyo.local/{}", manifest.election_id),
         key: log_key.verifying_key().to_bytes(),
+        witnesses: witnesses
+            .iter()
+            .map(|w| WitnessInfo {
+                name: w.verifier().name().to_string(),
+                key: w.verifier().key().to_bytes(),
+            })
+            .collect(),
+        witness_quorum: u32::from(args.witnesses),
     };
     manifest.validate().context("manifest")?;
     let params = manifest.threshold_params()?;
@@ -233,10 +308,21 @@ pub fn run(args: &Args) -> Result<ExitCode> {
     let signer = NoteSigner::new(&manifest.ledger.origin, log_key, KeyKind::Ed25519)?;
 
     let record_dir = args.out.join("record");
-    let mut w = ExportWriter::create(&record_dir)?;
+    for w in &mut witnesses {
+        w.add_log(&manifest.ledger.origin, signer.verifier().key());
+    }
+    std::fs::create_dir_all(&args.out)?;
+    let ledger = Ledger::open(&args.out.join("ledger.db"), signer)?;
+    let mut w = Blocks {
+        ledger,
+        block: args.block_size as usize,
+        pending: Vec::new(),
+        witnesses,
+        timestamp: manifest.opens_at.max(0) as u64,
+    };
     let mut leaves: Vec<(u64, Kind, [u8; 32])> = Vec::new();
     let small = args.voters <= 1000;
-    let mut put = |w: &mut ExportWriter, e: &[u8]| -> Result<u64> {
+    let mut put = |w: &mut Blocks, e: &[u8]| -> Result<u64> {
         let i = w.append(e)?;
         if small {
             leaves.push((i, Kind::of(e)?, leaf_hash(e)));
@@ -533,7 +619,14 @@ pub fn run(args: &Args) -> Result<ExitCode> {
         }
         .encode(),
     )?;
-    let checkpoint = w.finish(&signer)?;
+    let mut ledger = w.finish()?;
+    ledger.close()?;
+    ledger.export(&record_dir)?;
+    let checkpoint = hanpyo_ledger::checkpoint::Checkpoint {
+        origin: ledger.origin().to_string(),
+        size: ledger.size(),
+        root: ledger.root(),
+    };
 
     let intent = Intent {
         election_id: manifest.election_id.clone(),
@@ -555,6 +648,16 @@ pub fn run(args: &Args) -> Result<ExitCode> {
         std::fs::write(
             secrets.join("log-signing-key"),
             format!("{}\n", hex::encode(log_seed)),
+        )?;
+    }
+    if small && let Some(fb) = &first_ballot {
+        // What the first voter keeps: the receipt of their ballot (tracking code, inclusion proof,
+        // witnessed checkpoint).
+        let receipts = args.out.join("receipts");
+        std::fs::create_dir_all(&receipts)?;
+        write_json(
+            &receipts.join("first-ballot.json"),
+            &ledger.receipt(&leaf_hash(fb))?,
         )?;
     }
     if small && let Some(fb) = first_ballot {

@@ -20,7 +20,8 @@ pub struct Args {
     log_key: Option<String>,
 }
 
-fn record_dir(p: &Path) -> Result<PathBuf> {
+/// The record directory at `p` (or at `p/record`, as `simulate` writes it).
+pub fn record_dir(p: &Path) -> Result<PathBuf> {
     if p.join(ENTRIES_FILE).is_file() {
         return Ok(p.to_path_buf());
     }

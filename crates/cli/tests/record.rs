@@ -551,3 +551,188 @@ fn the_committed_test_vectors_verify_and_are_reproducible() {
     }
     let _ = std::fs::remove_dir_all(&again);
 }
+
+#[test]
+fn witnessed_history_is_checked_entry_by_entry() {
+    let dir = simulate(
+        "history",
+        40,
+        13,
+        &["--block-size", "10", "--witnesses", "3"],
+    );
+    let (code, report) = verify(&dir);
+    assert_eq!(code, 0, "{report}");
+    assert!(report["summary"]["checkpoints"].as_u64().expect("count") > 5);
+    assert_eq!(report["summary"]["cosignatures"], Value::from(3));
+    let es = entries(&dir);
+    // Rewrite an early entry and re-sign only the final checkpoint (the operator's key): the
+    // earlier witnessed checkpoints no longer match, and the witnesses' quorum is missing.
+    let mut t = es.clone();
+    let i = index_of(&es, Kind::CredentialList, 0);
+    t[i] = es[i].clone();
+    let b = index_of(&es, Kind::Ballot, 2);
+    t.remove(b);
+    let out = write("history-rewritten", &dir, &t, true);
+    std::fs::copy(
+        dir.join("record/checkpoints"),
+        out.join("record/checkpoints"),
+    )
+    .expect("history");
+    let got = assert_invalid(&out, &[(None, "checkpoint history"), (None, "checkpoint")]);
+    assert!(got.iter().any(|(_, w)| w == "checkpoint"), "{got:?}");
+    // A flipped byte in a witness's cosignature.
+    let cp = std::fs::read_to_string(dir.join("record/checkpoint")).expect("cp");
+    let flipped = cp
+        .replacen("witness-2.hanpyo.local ", "witness-2.hanpyo.local A", 1)
+        .replacen(" A", " ", 0);
+    let mut bytes = flipped.into_bytes();
+    let at = bytes.len() - 6;
+    bytes[at] = if bytes[at] == b'A' { b'B' } else { b'A' };
+    let copy = write("cosig-flip", &dir, &es, false);
+    std::fs::write(copy.join("record/checkpoint"), bytes).expect("write");
+    std::fs::copy(
+        dir.join("record/checkpoints"),
+        copy.join("record/checkpoints"),
+    )
+    .expect("history");
+    assert_invalid(&copy, &[(None, "checkpoint")]);
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn receipts_verify_against_the_record_and_nothing_else() {
+    let dir = simulate("receipt", 30, 14, &["--block-size", "7"]);
+    let receipt = dir.join("receipts/first-ballot.json");
+    let o = hanpyo(&[
+        "receipt",
+        "verify",
+        receipt.to_str().expect("p"),
+        "--record",
+        dir.to_str().expect("p"),
+    ]);
+    assert_eq!(
+        o.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&o.stdout)
+    );
+    assert!(String::from_utf8_lossy(&o.stdout).starts_with("VALID"));
+    // Another election's record does not hold it.
+    let other = simulate("receipt-other", 30, 15, &[]);
+    let o = hanpyo(&[
+        "receipt",
+        "verify",
+        receipt.to_str().expect("p"),
+        "--record",
+        other.to_str().expect("p"),
+    ]);
+    assert_eq!(
+        o.status.code(),
+        Some(1),
+        "{}",
+        String::from_utf8_lossy(&o.stdout)
+    );
+    // A tampered receipt.
+    let mut r: Value =
+        serde_json::from_slice(&std::fs::read(&receipt).expect("read")).expect("json");
+    r["index"] = Value::from(r["index"].as_u64().expect("index") + 1);
+    let bad = dir.join("bad-receipt.json");
+    std::fs::write(&bad, serde_json::to_vec(&r).expect("json")).expect("write");
+    let o = hanpyo(&[
+        "receipt",
+        "verify",
+        bad.to_str().expect("p"),
+        "--record",
+        dir.to_str().expect("p"),
+    ]);
+    assert_eq!(o.status.code(), Some(1));
+    let o = hanpyo(&[
+        "receipt",
+        "verify",
+        "/nonexistent",
+        "--record",
+        dir.to_str().expect("p"),
+    ]);
+    assert_eq!(o.status.code(), Some(2));
+    let _ = std::fs::remove_dir_all(&dir);
+    let _ = std::fs::remove_dir_all(&other);
+}
+
+#[test]
+fn the_witness_command_cosigns_consistent_checkpoints_and_refuses_a_rollback() {
+    use hanpyo_ledger::store::Ledger;
+    let dir = simulate("witness-cli", 20, 16, &["--block-size", "5"]);
+    let wdir = scratch("witness-cli-state");
+    let w = wdir.to_str().expect("p");
+    let o = hanpyo(&["witness", "init", "--dir", w, "--name", "observer.example"]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let es = entries(&dir);
+    let m = manifest_of(&es);
+    let o = hanpyo(&[
+        "witness",
+        "follow",
+        "--dir",
+        w,
+        "--origin",
+        &m.ledger.origin,
+        "--log-key",
+        &hex::encode(m.ledger.key),
+    ]);
+    assert!(o.status.success());
+    let seed = std::fs::read_to_string(dir.join("secrets/log-signing-key")).expect("key");
+    let seed: [u8; 32] = hex::decode(seed.trim())
+        .expect("hex")
+        .try_into()
+        .expect("32");
+    let signer = NoteSigner::new(
+        &m.ledger.origin,
+        SigningKey::from_bytes(&seed),
+        KeyKind::Ed25519,
+    )
+    .expect("signer");
+    let ledger = Ledger::open(&dir.join("ledger.db"), signer).expect("ledger");
+    let sizes = ledger.checkpoint_sizes().expect("sizes");
+    let (a, b) = (sizes[1], sizes[3]);
+    let file = |name: &str, text: String| {
+        let p = wdir.join(name);
+        std::fs::write(&p, text).expect("write");
+        p
+    };
+    let cp_a = file("a.note", ledger.checkpoint_at(a).expect("cp"));
+    let cp_b = file("b.note", ledger.checkpoint_at(b).expect("cp"));
+    let proof = ledger.consistency_proof(a, b).expect("proof");
+    let proof = file(
+        "proof",
+        proof
+            .iter()
+            .map(|h| format!("{}\n", hex::encode(h)))
+            .collect(),
+    );
+    let cosign = |cp: &Path, old: u64, proof: Option<&Path>| {
+        let old = old.to_string();
+        let mut args = vec![
+            "witness",
+            "cosign",
+            "--dir",
+            w,
+            "--checkpoint",
+            cp.to_str().expect("p"),
+            "--old-size",
+            &old,
+        ];
+        if let Some(p) = proof {
+            args.extend(["--proof", p.to_str().expect("p")]);
+        }
+        hanpyo(&args)
+    };
+    let o = cosign(&cp_a, 0, None);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    assert!(String::from_utf8_lossy(&o.stdout).starts_with("\u{2014} observer.example "));
+    let o = cosign(&cp_b, a, Some(&proof));
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let o = cosign(&cp_a, b, None);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("rollback"));
+    let _ = std::fs::remove_dir_all(&dir);
+    let _ = std::fs::remove_dir_all(&wdir);
+}

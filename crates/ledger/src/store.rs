@@ -97,7 +97,7 @@ CREATE TABLE IF NOT EXISTS checkpoints (size INTEGER PRIMARY KEY, note TEXT NOT 
 ";
 
 fn hashes_of(blob: &[u8]) -> Result<Vec<Hash>, LedgerError> {
-    if blob.len() % 32 != 0 || blob.is_empty() || blob.len() as u64 > 32 * TILE_WIDTH {
+    if !blob.len().is_multiple_of(32) || blob.is_empty() || blob.len() as u64 > 32 * TILE_WIDTH {
         return Err(LedgerError::Corrupt("tile size".into()));
     }
     Ok(blob
@@ -419,7 +419,7 @@ impl Ledger {
             )
             .optional()?;
         match data {
-            Some(d) if width >= 1 && width <= TILE_WIDTH && d.len() as u64 >= 32 * width => {
+            Some(d) if (1..=TILE_WIDTH).contains(&width) && d.len() as u64 >= 32 * width => {
                 Ok(d[..32 * width as usize].to_vec())
             }
             _ => Err(LedgerError::NotFound(format!(

@@ -93,13 +93,29 @@ impl Question {
     }
 }
 
-/// Where the election's ledger is and who signs its checkpoints.
+/// Most witnesses one election may name.
+pub const MAX_WITNESSES: usize = 16;
+
+/// An independent witness that co-signs the ledger's checkpoints.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct WitnessInfo {
+    /// Its key name (no whitespace or `+`).
+    pub name: String,
+    /// Its Ed25519 public key.
+    pub key: [u8; 32],
+}
+
+/// Where the election's ledger is, who signs its checkpoints and who witnesses them.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct LedgerInfo {
     /// The log origin (checkpoint first line and key name).
     pub origin: String,
     /// The log operator's Ed25519 public key.
     pub key: [u8; 32],
+    /// The witnesses.
+    pub witnesses: Vec<WitnessInfo>,
+    /// How many witness cosignatures the final checkpoint needs.
+    pub witness_quorum: u32,
 }
 
 /// An election manifest.
@@ -133,6 +149,18 @@ struct TomlManifest {
     trustees: u32,
     threshold: u32,
     questions: Vec<TomlQuestion>,
+    #[serde(default)]
+    witnesses: Option<Vec<TomlWitness>>,
+    #[serde(default)]
+    witness_quorum: Option<u32>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct TomlWitness {
+    name: String,
+    /// Ed25519 public key, 64 hex digits.
+    key: String,
 }
 
 #[derive(Deserialize)]
@@ -241,6 +269,27 @@ impl Manifest {
                 title: q.title,
                 choices,
             });
+        }
+        let mut ledger = ledger;
+        if let Some(ws) = t.witnesses {
+            ledger.witnesses = ws
+                .into_iter()
+                .map(|w| {
+                    let key = hex::decode(&w.key)
+                        .ok()
+                        .and_then(|k| <[u8; 32]>::try_from(k).ok())
+                        .ok_or_else(|| {
+                            RecordError::Invalid("witness key", "64 hex digits".into())
+                        })?;
+                    Ok(WitnessInfo { name: w.name, key })
+                })
+                .collect::<Result<_, RecordError>>()?;
+            ledger.witness_quorum = t.witness_quorum.unwrap_or(ledger.witnesses.len() as u32);
+        } else if t.witness_quorum.is_some() {
+            return Err(RecordError::Invalid(
+                "witness_quorum",
+                "given without witnesses".into(),
+            ));
         }
         let m = Self {
             election_id: t.election_id,
@@ -370,6 +419,11 @@ impl Manifest {
             }
         }
         w.str(&self.ledger.origin).raw(&self.ledger.key);
+        w.u32(self.ledger.witnesses.len() as u32);
+        for x in &self.ledger.witnesses {
+            w.str(&x.name).raw(&x.key);
+        }
+        w.u32(self.ledger.witness_quorum);
     }
 
     pub(crate) fn decode(r: &mut Reader<'_>) -> Result<Self, RecordError> {
@@ -402,6 +456,15 @@ impl Manifest {
         }
         let origin = r.str(256, "ledger origin")?;
         let key = r.array()?;
+        let nw = r.count(MAX_WITNESSES, "witnesses")?;
+        let mut witnesses = Vec::with_capacity(nw);
+        for _ in 0..nw {
+            witnesses.push(WitnessInfo {
+                name: r.str(256, "witness name")?,
+                key: r.array()?,
+            });
+        }
+        let witness_quorum = r.u32()?;
         let m = Self {
             election_id,
             title,
@@ -410,7 +473,12 @@ impl Manifest {
             trustees,
             threshold,
             questions,
-            ledger: LedgerInfo { origin, key },
+            ledger: LedgerInfo {
+                origin,
+                key,
+                witnesses,
+                witness_quorum,
+            },
         };
         m.validate()?;
         Ok(m)

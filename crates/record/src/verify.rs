@@ -112,6 +112,8 @@ pub struct Summary {
     pub checkpoints: u64,
     /// The checkpoint `(origin, size, root hex)`.
     pub checkpoint: Option<(String, u64, String)>,
+    /// Valid witness cosignatures on the final checkpoint.
+    pub cosignatures: u64,
     /// The log key the checkpoint was checked with (hex).
     pub log_key: Option<String>,
 }
@@ -868,6 +870,22 @@ impl Verifier<'_> {
                     .fail(None, None, "checkpoint", format!("log key: {e}"));
             }
         };
+        let mut witnesses = Vec::new();
+        for w in &ledger.witnesses {
+            match VerifyingKey::from_bytes(&w.key)
+                .map_err(|e| e.to_string())
+                .and_then(|k| {
+                    NoteVerifier::new(&w.name, k, KeyKind::Cosignature).map_err(|e| e.to_string())
+                }) {
+                Ok(v) => witnesses.push(v),
+                Err(e) => self.f.fail(
+                    None,
+                    None,
+                    "checkpoint",
+                    format!("witness {} key: {e}", w.name),
+                ),
+            }
+        }
         let note = match SignedNote::parse(&text) {
             Ok(n) => n,
             Err(e) => return self.f.fail(None, None, "checkpoint", e.to_string()),
@@ -875,23 +893,29 @@ impl Verifier<'_> {
         if let Err(e) = note.verify(&verifier) {
             self.f.fail(None, None, "checkpoint", e.to_string());
         }
-        if note
-            .signatures
-            .iter()
-            .any(|s| s.name != verifier.name() || s.key_id != verifier.key_id())
-        {
+        if let Err(why) = check_signature_lines(&note, &verifier, &witnesses) {
+            self.f.fail(None, None, "checkpoint", why);
+        }
+        let cosigned = witnesses.iter().filter(|w| note.verify(w).is_ok()).count();
+        self.summary.cosignatures = cosigned as u64;
+        if cosigned < ledger.witness_quorum as usize {
             self.f.fail(
                 None,
                 None,
                 "checkpoint",
-                "carries a signature by an unknown key",
+                format!(
+                    "{cosigned} valid witness cosignature(s); the manifest requires {}",
+                    ledger.witness_quorum
+                ),
             );
         }
         for (i, (n, cp, root)) in self.history.iter().enumerate() {
-            let why = if n.verify(&verifier).is_err()
-                || n.signatures.iter().any(|s| s.name != verifier.name())
-            {
+            let why = if n.verify(&verifier).is_err() {
                 Some("not signed by the log")
+            } else if check_signature_lines(n, &verifier, &witnesses).is_err() {
+                Some(
+                    "carries a signature that is not the log's or a listed witness's valid cosignature",
+                )
             } else if cp.origin != ledger.origin {
                 Some("origin differs from the manifest's ledger")
             } else if root.is_none_or(|r| r != cp.root) {
@@ -932,6 +956,33 @@ impl Verifier<'_> {
             Err(e) => self.f.fail(None, None, "checkpoint", e.to_string()),
         }
     }
+}
+
+/// Every signature line must be the log's or a listed witness's, and valid: a line nobody can
+/// check would let bytes of the record change unnoticed.
+fn check_signature_lines(
+    note: &SignedNote,
+    log: &NoteVerifier,
+    witnesses: &[NoteVerifier],
+) -> Result<(), String> {
+    for s in &note.signatures {
+        let known = std::iter::once(log)
+            .chain(witnesses)
+            .find(|v| v.name() == s.name && v.key_id() == s.key_id);
+        match known {
+            None => return Err(format!("signature by an unknown key {:?}", s.name)),
+            Some(v) => {
+                let single = SignedNote {
+                    body: note.body.clone(),
+                    signatures: vec![s.clone()],
+                };
+                if single.verify(v).is_err() {
+                    return Err(format!("invalid signature by {}", s.name));
+                }
+            }
+        }
+    }
+    Ok(())
 }
 
 fn check_ballots(

@@ -1,0 +1,192 @@
+//! `hanpyo witness`: an independent witness's own key and state, on its own machine.
+//!
+//! - `init --dir DIR --name NAME`: creates the signing key (`DIR/witness.key`, owner-only) and an
+//!   empty state (`DIR/state.json`); prints the public key to publish.
+//! - `follow --dir DIR --origin ORIGIN --log-key HEX`: starts following a log.
+//! - `cosign --dir DIR --checkpoint FILE --old-size N [--proof FILE]`: co-signs the checkpoint if the
+//!   consistency proof (hex hashes, one per line) links it to the last one co-signed; the new state
+//!   is written (atomically, fsync'ed) before the cosignature line is printed. Refusals (rollback,
+//!   fork, conflict, bad signature) exit 1 with the reason.
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use anyhow::{Context, Result, bail};
+use ed25519_dalek::{SigningKey, VerifyingKey};
+use hanpyo_ledger::merkle::Hash;
+use hanpyo_ledger::witness::{Witness, WitnessState};
+use rand_core::Rng;
+
+/// `hanpyo witness ...`
+#[derive(clap::Subcommand, Debug)]
+pub enum Command {
+    /// Creates a witness identity.
+    Init {
+        /// The witness's directory.
+        #[arg(long)]
+        dir: PathBuf,
+        /// Its key name (no whitespace or +).
+        #[arg(long)]
+        name: String,
+    },
+    /// Follows a log.
+    Follow {
+        /// The witness's directory.
+        #[arg(long)]
+        dir: PathBuf,
+        /// The log's origin.
+        #[arg(long)]
+        origin: String,
+        /// The log's Ed25519 key (hex).
+        #[arg(long)]
+        log_key: String,
+    },
+    /// Co-signs a checkpoint if it is consistent with the last one co-signed.
+    Cosign {
+        /// The witness's directory.
+        #[arg(long)]
+        dir: PathBuf,
+        /// The signed checkpoint (note) file.
+        #[arg(long)]
+        checkpoint: PathBuf,
+        /// The size the consistency proof starts from (the witness's last co-signed size).
+        #[arg(long)]
+        old_size: u64,
+        /// The consistency proof: hex hashes, one per line.
+        #[arg(long)]
+        proof: Option<PathBuf>,
+    },
+}
+
+#[derive(serde::Serialize, serde::Deserialize)]
+struct Identity {
+    name: String,
+    key: String,
+}
+
+fn write_atomically(path: &Path, bytes: &[u8]) -> Result<()> {
+    let tmp = path.with_extension("tmp");
+    let mut f = std::fs::File::create(&tmp)?;
+    f.write_all(bytes)?;
+    f.sync_all()?;
+    std::fs::rename(&tmp, path)?;
+    if let Some(dir) = path.parent() {
+        std::fs::File::open(dir)?.sync_all()?;
+    }
+    Ok(())
+}
+
+fn load(dir: &Path) -> Result<Witness> {
+    let id: Identity = serde_json::from_slice(
+        &std::fs::read(dir.join("witness.key")).context("reading witness.key")?,
+    )?;
+    let seed: [u8; 32] = hex::decode(&id.key)
+        .ok()
+        .and_then(|k| k.try_into().ok())
+        .context("witness.key is corrupt")?;
+    let state: WitnessState = serde_json::from_slice(
+        &std::fs::read(dir.join("state.json")).context("reading state.json")?,
+    )?;
+    Ok(Witness::new(
+        &id.name,
+        SigningKey::from_bytes(&seed),
+        state,
+    )?)
+}
+
+fn save_state(dir: &Path, w: &Witness) -> Result<()> {
+    write_atomically(
+        &dir.join("state.json"),
+        serde_json::to_string_pretty(w.state())?.as_bytes(),
+    )
+}
+
+pub fn run(cmd: &Command) -> Result<ExitCode> {
+    match cmd {
+        Command::Init { dir, name } => {
+            if dir.join("witness.key").exists() {
+                bail!("{} already holds a witness", dir.display());
+            }
+            std::fs::create_dir_all(dir)?;
+            let mut seed = [0u8; 32];
+            hanpyo_crypto::os_rng().fill_bytes(&mut seed);
+            let w = Witness::new(name, SigningKey::from_bytes(&seed), WitnessState::default())?;
+            let id = Identity {
+                name: name.clone(),
+                key: hex::encode(seed),
+            };
+            let path = dir.join("witness.key");
+            write_atomically(&path, serde_json::to_string(&id)?.as_bytes())?;
+            restrict(&path)?;
+            save_state(dir, &w)?;
+            println!(
+                "witness {name} public key: {}",
+                hex::encode(w.verifier().key().as_bytes())
+            );
+        }
+        Command::Follow {
+            dir,
+            origin,
+            log_key,
+        } => {
+            let mut w = load(dir)?;
+            let key: [u8; 32] = hex::decode(log_key)
+                .ok()
+                .and_then(|k| k.try_into().ok())
+                .context("--log-key must be 64 hex digits")?;
+            w.add_log(origin, &VerifyingKey::from_bytes(&key)?);
+            save_state(dir, &w)?;
+            println!("following {origin}");
+        }
+        Command::Cosign {
+            dir,
+            checkpoint,
+            old_size,
+            proof,
+        } => {
+            let mut w = load(dir)?;
+            let note = std::fs::read_to_string(checkpoint)
+                .with_context(|| format!("reading {}", checkpoint.display()))?;
+            let proof: Vec<Hash> = match proof {
+                None => Vec::new(),
+                Some(p) => std::fs::read_to_string(p)?
+                    .lines()
+                    .filter(|l| !l.trim().is_empty())
+                    .map(|l| {
+                        hex::decode(l.trim())
+                            .ok()
+                            .and_then(|h| h.try_into().ok())
+                            .context("the proof holds one 64-hex-digit hash per line")
+                    })
+                    .collect::<Result<_>>()?,
+            };
+            let now = std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map(|d| d.as_secs())
+                .unwrap_or(0);
+            match w.cosign(&note, *old_size, &proof, now) {
+                Ok(line) => {
+                    save_state(dir, &w)?;
+                    print!("{line}");
+                }
+                Err(e) => {
+                    eprintln!("refused: {e}");
+                    return Ok(ExitCode::from(1));
+                }
+            }
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+#[cfg(unix)]
+fn restrict(path: &Path) -> Result<()> {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600))?;
+    Ok(())
+}
+
+#[cfg(not(unix))]
+fn restrict(_: &Path) -> Result<()> {
+    Ok(())
+}
