@@ -85,7 +85,12 @@ pub struct Ledger {
     edge: TileEdge,
     frontier: Frontier,
     closed: bool,
+    /// Full tiles never change: keep the most recently read ones (upper levels are shared by every proof).
+    tile_cache: std::cell::RefCell<std::collections::HashMap<(u32, u64), std::rc::Rc<Vec<Hash>>>>,
 }
+
+/// Full tiles kept in memory (8 KiB each).
+const TILE_CACHE: usize = 4096;
 
 const SCHEMA: &str = "
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value BLOB NOT NULL);
@@ -160,6 +165,7 @@ impl Ledger {
             edge: TileEdge::default(),
             frontier: Frontier::new(),
             closed,
+            tile_cache: Default::default(),
         };
         ledger.load_tree()?;
         Ok(ledger)
@@ -452,17 +458,33 @@ impl Ledger {
         let count = 1u64 << r;
         let tile_idx = first / TILE_WIDTH;
         let offset = (first % TILE_WIDTH) as usize;
-        let data: Vec<u8> = self
-            .conn
-            .prepare_cached("SELECT data FROM tiles WHERE level = ?1 AND idx = ?2")?
-            .query_row(params![level, tile_idx], |row| row.get(0))
-            .optional()?
-            .ok_or_else(|| LedgerError::Corrupt(format!("missing tile {level}/{tile_idx}")))?;
-        let hashes = hashes_of(&data)?;
+        let hashes = self.read_tile(level, tile_idx)?;
         let row = hashes
             .get(offset..offset + count as usize)
             .ok_or_else(|| LedgerError::Corrupt(format!("short tile {level}/{tile_idx}")))?;
         Ok(reduce(row))
+    }
+
+    /// The hashes of tile `(level, index)`, from the cache when it is full.
+    fn read_tile(&self, level: u32, index: u64) -> Result<std::rc::Rc<Vec<Hash>>, LedgerError> {
+        if let Some(t) = self.tile_cache.borrow().get(&(level, index)) {
+            return Ok(t.clone());
+        }
+        let data: Vec<u8> = self
+            .conn
+            .prepare_cached("SELECT data FROM tiles WHERE level = ?1 AND idx = ?2")?
+            .query_row(params![level, index], |row| row.get(0))
+            .optional()?
+            .ok_or_else(|| LedgerError::Corrupt(format!("missing tile {level}/{index}")))?;
+        let hashes = std::rc::Rc::new(hashes_of(&data)?);
+        if hashes.len() as u64 == TILE_WIDTH {
+            let mut cache = self.tile_cache.borrow_mut();
+            if cache.len() >= TILE_CACHE {
+                cache.clear();
+            }
+            cache.insert((level, index), hashes.clone());
+        }
+        Ok(hashes)
     }
 
     /// Inclusion proof of entry `index` in the tree of size `size`.
