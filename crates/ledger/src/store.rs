@@ -5,7 +5,10 @@
 //! crash either all of them are there or none. Nothing is acknowledged (no [`Commit`] returned, no
 //! receipt possible) before that transaction is durable. On open, the stored tree is re-derived
 //! from its tiles and checked against the latest checkpoint.
+use std::cell::RefCell;
+use std::collections::HashMap;
 use std::path::Path;
+use std::rc::Rc;
 
 use rusqlite::{Connection, OptionalExtension, params};
 
@@ -86,7 +89,7 @@ pub struct Ledger {
     frontier: Frontier,
     closed: bool,
     /// Full tiles never change: keep the most recently read ones (upper levels are shared by every proof).
-    tile_cache: std::cell::RefCell<std::collections::HashMap<(u32, u64), std::rc::Rc<Vec<Hash>>>>,
+    tile_cache: RefCell<HashMap<(u32, u64), Rc<Vec<Hash>>>>,
 }
 
 /// Full tiles kept in memory (8 KiB each).
@@ -466,7 +469,7 @@ impl Ledger {
     }
 
     /// The hashes of tile `(level, index)`, from the cache when it is full.
-    fn read_tile(&self, level: u32, index: u64) -> Result<std::rc::Rc<Vec<Hash>>, LedgerError> {
+    fn read_tile(&self, level: u32, index: u64) -> Result<Rc<Vec<Hash>>, LedgerError> {
         if let Some(t) = self.tile_cache.borrow().get(&(level, index)) {
             return Ok(t.clone());
         }
@@ -476,7 +479,7 @@ impl Ledger {
             .query_row(params![level, index], |row| row.get(0))
             .optional()?
             .ok_or_else(|| LedgerError::Corrupt(format!("missing tile {level}/{index}")))?;
-        let hashes = std::rc::Rc::new(hashes_of(&data)?);
+        let hashes = Rc::new(hashes_of(&data)?);
         if hashes.len() as u64 == TILE_WIDTH {
             let mut cache = self.tile_cache.borrow_mut();
             if cache.len() >= TILE_CACHE {
