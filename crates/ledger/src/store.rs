@@ -89,8 +89,11 @@ pub struct Ledger {
     frontier: Frontier,
     closed: bool,
     /// Full tiles never change: keep the most recently read ones (upper levels are shared by every proof).
-    tile_cache: RefCell<HashMap<(u32, u64), Rc<Vec<Hash>>>>,
+    tile_cache: RefCell<TileCache>,
 }
+
+/// Full tiles by `(level, index)`.
+type TileCache = HashMap<(u32, u64), Rc<Vec<Hash>>>;
 
 /// Full tiles kept in memory (8 KiB each).
 const TILE_CACHE: usize = 4096;
