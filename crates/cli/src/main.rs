@@ -3,6 +3,7 @@
 
 mod crypto_demo;
 mod receipt;
+mod setup;
 mod simulate;
 mod verify;
 mod witness;

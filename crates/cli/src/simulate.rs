@@ -14,32 +14,26 @@ use anyhow::{Context, Result, bail};
 use chacha20::ChaCha20Rng;
 use curve25519_dalek::ristretto::RistrettoPoint;
 use curve25519_dalek::traits::Identity;
-use ed25519_dalek::SigningKey;
 use hanpyo_crypto::ballot::ContestSpec;
 use hanpyo_crypto::credential::SecretCredential;
-use hanpyo_crypto::elgamal::{Ciphertext, PublicKey, SecretKey};
+use hanpyo_crypto::elgamal::Ciphertext;
 use hanpyo_crypto::group::Element;
 use hanpyo_crypto::proofs::labels;
-use hanpyo_crypto::proofs::schnorr::SchnorrProof;
-use hanpyo_crypto::threshold::{CeremonyTranscript, Dealer, KeyShare, resolve_ceremony};
-use hanpyo_crypto::transcript::NO_POSITION;
-use hanpyo_ledger::checkpoint::{KeyKind, NoteSigner};
+use hanpyo_crypto::threshold::KeyShare;
 use hanpyo_ledger::merkle::leaf_hash;
 use hanpyo_ledger::store::Ledger;
-use hanpyo_ledger::witness::{Witness, WitnessState};
+use hanpyo_ledger::witness::Witness;
 use hanpyo_record::authority::{
     combine_result, encrypt_ballot_with_rng, partial_decryption_with_rng,
 };
 use hanpyo_record::context::{ceremony_context, election_context};
 use hanpyo_record::entry::{Entry, Kind, MAX_CREDENTIALS_PER_ENTRY, TrackingCode};
-use hanpyo_record::manifest::{LedgerInfo, Manifest, WitnessInfo};
-use rand_core::{Rng, SeedableRng};
+use rand_core::Rng;
 use rayon::prelude::*;
 use serde::Serialize;
 use sha2::{Digest, Sha256};
 
-/// The manifest used when `--manifest` is not given.
-pub const DEMO_MANIFEST: &str = include_str!("demo-manifest.toml");
+use crate::setup::voter_rng;
 
 /// Options of `hanpyo simulate`.
 #[derive(clap::Args, Debug)]
@@ -100,19 +94,11 @@ impl Blocks {
         if self.pending.is_empty() {
             return Ok(());
         }
-        let old = self.ledger.size();
-        let c = self.ledger.append_batch(&self.pending)?;
+        self.ledger.append_batch(&self.pending)?;
         self.pending.clear();
-        let proof = if old == 0 {
-            Vec::new()
-        } else {
-            self.ledger.consistency_proof(old, c.size)?
-        };
         self.timestamp += 1;
-        for w in &mut self.witnesses {
-            let line = w.cosign(&c.checkpoint, old, &proof, self.timestamp)?;
-            self.ledger.add_cosignature(c.size, &line)?;
-        }
+        self.ledger
+            .collect_cosignatures(&mut self.witnesses, self.timestamp)?;
         Ok(())
     }
 
@@ -157,17 +143,6 @@ struct Values {
     first_ballot_signature_challenge: String,
     merkle_root: String,
     entries: Vec<EntryValue>,
-}
-
-/// Per-voter randomness derived from the master seed: reproducible with `--seed`, and
-/// independent per voter so ballots can be made in parallel.
-fn voter_rng(master: &[u8; 32], voter: u32, purpose: u8) -> ChaCha20Rng {
-    let mut h = Sha256::new();
-    h.update(b"hanpyo-simulate-v1");
-    h.update(master);
-    h.update(voter.to_be_bytes());
-    h.update([purpose]);
-    ChaCha20Rng::from_seed(h.finalize().into())
 }
 
 /// A random allowed selection for each question.
@@ -256,61 +231,28 @@ pub fn run(args: &Args) -> Result<ExitCode> {
         }
     };
     let started = Instant::now();
-    let mut rng = voter_rng(&master, u32::MAX, 0);
 
-    // The ledger operator's key and the manifest.
-    let mut log_seed = [0u8; 32];
-    voter_rng(&master, u32::MAX, 1).fill_bytes(&mut log_seed);
-    let log_key = SigningKey::from_bytes(&log_seed);
-    let text = match &args.manifest {
-        Some(p) => {
-            std::fs::read_to_string(p).with_context(|| format!("reading {}", p.display()))?
-        }
-        None => DEMO_MANIFEST.to_string(),
-    };
-    let placeholder = LedgerInfo {
-        origin: "x".into(),
-        key: [0; 32],
-        witnesses: Vec::new(),
-        witness_quorum: 0,
-    };
-    let parsed = Manifest::from_toml(&text, placeholder).context("manifest")?;
-    let mut manifest = parsed;
-    manifest.trustees = args.trustees.unwrap_or(manifest.trustees);
-    manifest.threshold = args.threshold.unwrap_or(manifest.threshold);
-    // Independent witnesses co-sign every checkpoint; the manifest names them.
-    let mut witnesses = Vec::new();
-    for i in 0..args.witnesses {
-        let mut seed = [0u8; 32];
-        voter_rng(&master, u32::MAX, 2 + i).fill_bytes(&mut seed);
-        let name = format!("witness-{}.hanpyo.local", i + 1);
-        witnesses.push(Witness::new(
-            &name,
-            SigningKey::from_bytes(&seed),
-            WitnessState::default(),
-        )?);
-    }
-    manifest.ledger = LedgerInfo {
-        origin: format!("hanpyo.local/{}", manifest.election_id),
-        key: log_key.verifying_key().to_bytes(),
-        witnesses: witnesses
-            .iter()
-            .map(|w| WitnessInfo {
-                name: w.verifier().name().to_string(),
-                key: w.verifier().key().to_bytes(),
-            })
-            .collect(),
-        witness_quorum: u32::from(args.witnesses),
-    };
-    manifest.validate().context("manifest")?;
+    let s = crate::setup::setup(
+        &master,
+        args.manifest.as_deref(),
+        args.trustees,
+        args.threshold,
+        args.witnesses,
+    )?;
+    let crate::setup::Setup {
+        manifest,
+        manifest_hash,
+        log_seed,
+        signer,
+        witnesses,
+        outcome,
+        key_shares,
+        entries: setup_entries,
+        mut rng,
+    } = s;
     let params = manifest.threshold_params()?;
     let specs = manifest.contest_specs();
-    let signer = NoteSigner::new(&manifest.ledger.origin, log_key, KeyKind::Ed25519)?;
-
     let record_dir = args.out.join("record");
-    for w in &mut witnesses {
-        w.add_log(&manifest.ledger.origin, signer.verifier().key());
-    }
     std::fs::create_dir_all(&args.out)?;
     let ledger = Ledger::open(&args.out.join("ledger.db"), signer)?;
     let mut w = Blocks {
@@ -329,110 +271,10 @@ pub fn run(args: &Args) -> Result<ExitCode> {
         }
         Ok(i)
     };
-    let manifest_bytes = Entry::Manifest(Box::new(manifest.clone())).encode();
-    put(&mut w, &manifest_bytes)?;
-    let manifest_hash = leaf_hash(&manifest_bytes);
-
-    // Key ceremony.
+    for e in &setup_entries {
+        put(&mut w, e)?;
+    }
     let cctx = ceremony_context(&manifest_hash);
-    let comm: Vec<SecretKey> = (0..params.trustees)
-        .map(|_| SecretKey::generate_with_rng(&mut rng))
-        .collect();
-    let comm_pub: Vec<PublicKey> = comm.iter().map(SecretKey::public_key).collect();
-    for (i, sk) in comm.iter().enumerate() {
-        let index = i as u32 + 1;
-        let proof = SchnorrProof::prove_with_rng(
-            labels::TRUSTEE_KEY,
-            &cctx.at(index, NO_POSITION),
-            sk.as_scalar(),
-            comm_pub[i].element(),
-            &[],
-            &mut rng,
-        );
-        put(
-            &mut w,
-            &Entry::TrusteeRegistration {
-                index,
-                key: comm_pub[i],
-                proof,
-            }
-            .encode(),
-        )?;
-    }
-    let dealers = (1..=params.trustees)
-        .map(|i| Dealer::new_with_rng(params, i, &mut rng))
-        .collect::<Result<Vec<_>, _>>()?;
-    let commitments: Vec<_> = dealers
-        .iter()
-        .map(|d| d.commitment_with_rng(&cctx, &mut rng))
-        .collect();
-    let digests: Vec<_> = commitments.iter().map(|c| Some(c.digest(&cctx))).collect();
-    for c in &commitments {
-        put(
-            &mut w,
-            &Entry::CeremonyDigest {
-                dealer: c.dealer,
-                digest: c.digest(&cctx),
-            }
-            .encode(),
-        )?;
-    }
-    for c in &commitments {
-        put(&mut w, &Entry::CeremonyCommitment(c.clone()).encode())?;
-    }
-    let mut shares = Vec::new();
-    for d in &dealers {
-        for j in (1..=params.trustees).filter(|&j| j != d.index()) {
-            let s = d.encrypted_share_with_rng(&cctx, j, &comm_pub[(j - 1) as usize], &mut rng)?;
-            put(&mut w, &Entry::CeremonyShare(s.clone()).encode())?;
-            shares.push(s);
-        }
-    }
-    let outcome = resolve_ceremony(
-        &cctx,
-        &CeremonyTranscript {
-            params,
-            trustee_keys: &comm_pub,
-            digests: &digests,
-            commitments: &commitments,
-            shares: &shares,
-            complaints: &[],
-        },
-    )?;
-    let key_shares = (1..=params.trustees)
-        .map(|j| {
-            let parts = outcome
-                .qualified
-                .iter()
-                .map(|&i| {
-                    if i == j {
-                        Ok(dealers[(i - 1) as usize].share_for(j)?)
-                    } else {
-                        let s = shares
-                            .iter()
-                            .find(|s| s.dealer == i && s.recipient == j)
-                            .context("share")?;
-                        s.open(
-                            &cctx,
-                            &comm[(j - 1) as usize],
-                            &commitments[(i - 1) as usize],
-                        )
-                        .map_err(anyhow::Error::from)
-                    }
-                })
-                .collect::<Result<Vec<_>>>()?;
-            Ok(KeyShare::combine(j, &parts, &outcome)?)
-        })
-        .collect::<Result<Vec<_>>>()?;
-    put(
-        &mut w,
-        &Entry::JointKey {
-            key: outcome.joint_key,
-            qualified: outcome.qualified.clone(),
-            verification_keys: outcome.verification_keys.clone(),
-        }
-        .encode(),
-    )?;
     let pk = outcome.joint_key;
     let ectx = election_context(&manifest_hash, &pk);
 

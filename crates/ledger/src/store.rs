@@ -20,6 +20,7 @@ use crate::merkle::{
 };
 use crate::receipt::Receipt;
 use crate::tiles::{TILE_HEIGHT, TILE_WIDTH, TileEdge, TileWrite, reduce};
+use crate::witness::Witness;
 
 /// Most entries in one group commit.
 pub const MAX_BATCH: usize = 10_000;
@@ -380,6 +381,33 @@ impl Ledger {
             "UPDATE checkpoints SET note = ?1 WHERE size = ?2",
             params![note.to_text(), size],
         )?;
+        Ok(())
+    }
+
+    /// Has every in-process witness co-sign the latest checkpoint (consistency from each witness's
+    /// last co-signed size) and stores the cosignatures. For demos, tests and co-located witnesses;
+    /// remote witnesses get the checkpoint and proof over the network and return the line.
+    pub fn collect_cosignatures(
+        &mut self,
+        witnesses: &mut [Witness],
+        timestamp: u64,
+    ) -> Result<(), LedgerError> {
+        let Some(note) = self.latest_checkpoint()? else {
+            return Ok(());
+        };
+        let size = self.size;
+        for w in witnesses {
+            let old = w.state().logs.get(self.origin()).map_or(0, |l| l.size);
+            let proof = if old == 0 || old == size {
+                Vec::new()
+            } else {
+                self.consistency_proof(old, size)?
+            };
+            let line = w.cosign(&note, old, &proof, timestamp).map_err(|e| {
+                LedgerError::Corrupt(format!("witness {} refused: {e}", w.verifier().name()))
+            })?;
+            self.add_cosignature(size, &line)?;
+        }
         Ok(())
     }
 
