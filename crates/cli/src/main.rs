@@ -2,10 +2,13 @@
 #![forbid(unsafe_code)]
 
 mod crypto_demo;
+mod http;
 mod receipt;
+mod serve;
 mod setup;
 mod simulate;
 mod verify;
+mod vote;
 mod witness;
 
 use std::process::ExitCode;
@@ -25,6 +28,14 @@ struct Cli {
 
 #[derive(Subcommand, Debug)]
 enum Command {
+    /// Starts a local server with a demo election on a fresh embedded data directory.
+    Demo(serve::DemoArgs),
+    /// The voting service on a data directory.
+    Serve(serve::ServeArgs),
+    /// A command-line voter: encrypts locally, casts, checks and keeps the receipt.
+    Vote(vote::VoteArgs),
+    /// Downloads a server's election record for `hanpyo verify`.
+    Download(vote::DownloadArgs),
     /// Runs a whole election in memory with the cryptographic core: threshold key ceremony,
     /// credentials, encrypted ballots, batch verification, homomorphic tally, threshold decryption.
     CryptoDemo(crypto_demo::Args),
@@ -44,6 +55,10 @@ enum Command {
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
+        Command::Demo(args) => serve::demo(&args),
+        Command::Serve(args) => serve::serve(&args),
+        Command::Vote(args) => vote::vote(&args),
+        Command::Download(args) => vote::download(&args),
         Command::CryptoDemo(args) => crypto_demo::run(&args),
         Command::Simulate(args) => simulate::run(&args),
         Command::Verify(args) => verify::run(&args),

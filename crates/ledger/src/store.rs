@@ -8,7 +8,7 @@
 use std::cell::RefCell;
 use std::collections::HashMap;
 use std::path::Path;
-use std::rc::Rc;
+use std::sync::Arc;
 
 use rusqlite::{Connection, OptionalExtension, params};
 
@@ -94,7 +94,7 @@ pub struct Ledger {
 }
 
 /// Full tiles by `(level, index)`.
-type TileCache = HashMap<(u32, u64), Rc<Vec<Hash>>>;
+type TileCache = HashMap<(u32, u64), Arc<Vec<Hash>>>;
 
 /// Full tiles kept in memory (8 KiB each).
 const TILE_CACHE: usize = 4096;
@@ -500,7 +500,7 @@ impl Ledger {
     }
 
     /// The hashes of tile `(level, index)`, from the cache when it is full.
-    fn read_tile(&self, level: u32, index: u64) -> Result<Rc<Vec<Hash>>, LedgerError> {
+    fn read_tile(&self, level: u32, index: u64) -> Result<Arc<Vec<Hash>>, LedgerError> {
         if let Some(t) = self.tile_cache.borrow().get(&(level, index)) {
             return Ok(t.clone());
         }
@@ -510,7 +510,7 @@ impl Ledger {
             .query_row(params![level, index], |row| row.get(0))
             .optional()?
             .ok_or_else(|| LedgerError::Corrupt(format!("missing tile {level}/{index}")))?;
-        let hashes = Rc::new(hashes_of(&data)?);
+        let hashes = Arc::new(hashes_of(&data)?);
         if hashes.len() as u64 == TILE_WIDTH {
             let mut cache = self.tile_cache.borrow_mut();
             if cache.len() >= TILE_CACHE {

@@ -120,6 +120,40 @@ impl Ballot {
         h.finalize().into()
     }
 
+    /// Queues the signature and every proof of this ballot (contests bound to its credential).
+    pub fn queue(
+        &self,
+        ctx: &hanpyo_crypto::transcript::ProofContext,
+        pk: &PublicKey,
+        specs: &[ContestSpec],
+        batch: &mut hanpyo_crypto::batch::BatchVerifier,
+    ) -> Result<(), hanpyo_crypto::ProofError> {
+        if self.contests.len() != specs.len() {
+            return Err(hanpyo_crypto::ProofError::Shape("ballot"));
+        }
+        let bound = ctx.bound_to(*self.credential.as_bytes());
+        for (c, s) in self.contests.iter().zip(specs) {
+            c.queue(&bound, pk, s, batch)?;
+        }
+        self.credential
+            .queue(ctx, &self.signed_message(), &self.signature, batch);
+        Ok(())
+    }
+
+    /// Verifies this ballot on its own.
+    pub fn verify(
+        &self,
+        ctx: &hanpyo_crypto::transcript::ProofContext,
+        pk: &PublicKey,
+        specs: &[ContestSpec],
+    ) -> Result<(), hanpyo_crypto::ProofError> {
+        let mut b = hanpyo_crypto::batch::BatchVerifier::new();
+        self.queue(ctx, pk, specs, &mut b)?;
+        b.verify()
+            .then_some(())
+            .ok_or(hanpyo_crypto::ProofError::Invalid("ballot"))
+    }
+
     fn encode(&self, w: &mut Writer) {
         w.raw(self.credential.as_bytes());
         for c in &self.contests {

@@ -170,20 +170,7 @@ struct BallotItem<'a> {
 
 impl Verifiable for BallotItem<'_> {
     fn queue(&self, batch: &mut BatchVerifier) -> Result<(), ProofError> {
-        let bound = self.ctx.bound_to(*self.ballot.credential.as_bytes());
-        if self.ballot.contests.len() != self.specs.len() {
-            return Err(ProofError::Shape("ballot"));
-        }
-        for (c, s) in self.ballot.contests.iter().zip(self.specs) {
-            c.queue(&bound, self.pk, s, batch)?;
-        }
-        self.ballot.credential.queue(
-            self.ctx,
-            &self.ballot.signed_message(),
-            &self.ballot.signature,
-            batch,
-        );
-        Ok(())
+        self.ballot.queue(self.ctx, self.pk, self.specs, batch)
     }
 }
 

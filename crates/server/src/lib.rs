@@ -1,5 +1,222 @@
-//! hanpyo-server: the HTTP API, voter roll, ingest pipeline and static web (DESIGN §6).
+//! # hanpyo-server
 //!
-//! Not built yet: this crate is a placeholder so that the workspace shows its final layout.
-//! It lands with the voting server issue.
+//! The voting service: ballot intake (strict decoding, eligibility, proofs, replay), the ledger's
+//! sequencer with group commit and receipts, the public board, and the administrator's close and
+//! tally steps. One data directory holds everything:
+//!
+//! | file | what |
+//! |---|---|
+//! | `ledger.db` | the ledger (SQLite) — every public entry |
+//! | `log.json` | the ledger operator's origin and signing key (secret) |
+//! | `admin-token.sha256` | SHA-256 of the administrator token |
+//! | `witnesses.json` | co-located witnesses (demo only; real witnesses run `hanpyo witness`) |
+//! | `demo-trustees.json` | the demo trustees' key shares (**demo only**; real trustees keep their own) |
 #![forbid(unsafe_code)]
+// Handles and files here hold keys and channels; a derived Debug would print secrets.
+#![allow(missing_debug_implementations)]
+
+pub mod api;
+pub mod election;
+pub mod error;
+pub mod sequencer;
+
+use std::future::Future;
+use std::path::Path;
+use std::sync::{Arc, Mutex};
+
+use ed25519_dalek::SigningKey;
+use hanpyo_crypto::threshold::KeyShare;
+use hanpyo_ledger::checkpoint::{KeyKind, NoteSigner};
+use hanpyo_ledger::store::Ledger;
+use hanpyo_ledger::witness::{Witness, WitnessState};
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+
+use crate::election::ElectionState;
+use crate::sequencer::{Demo, Sequencer};
+
+/// `SHA-256("hanpyo-admin-token-v1" ‖ token)`: the server stores only this.
+pub fn token_digest(token: &str) -> [u8; 32] {
+    let mut h = Sha256::new();
+    h.update(b"hanpyo-admin-token-v1");
+    h.update(token.as_bytes());
+    h.finalize().into()
+}
+
+/// Why the server could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum ServerError {
+    /// A data-directory file.
+    #[error("{path}: {why}")]
+    DataDir {
+        /// Which file.
+        path: String,
+        /// What is wrong.
+        why: String,
+    },
+    /// The ledger.
+    #[error(transparent)]
+    Ledger(#[from] hanpyo_ledger::store::LedgerError),
+    /// Network.
+    #[error(transparent)]
+    Io(#[from] std::io::Error),
+}
+
+fn data_err(path: &Path, why: impl ToString) -> ServerError {
+    ServerError::DataDir {
+        path: path.display().to_string(),
+        why: why.to_string(),
+    }
+}
+
+/// `log.json`.
+#[derive(Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LogKeyFile {
+    /// The ledger origin.
+    pub origin: String,
+    /// Ed25519 seed (hex). Secret.
+    pub key: String,
+}
+
+/// One co-located witness in `witnesses.json`.
+#[derive(Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct WitnessFile {
+    /// Name.
+    pub name: String,
+    /// Ed25519 seed (hex). Secret.
+    pub key: String,
+    /// Its state.
+    pub state: WitnessState,
+}
+
+/// `demo-trustees.json`: `(index, secret share hex)`.
+#[derive(Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DemoTrusteesFile {
+    /// Shares.
+    pub shares: Vec<(u32, String)>,
+}
+
+fn read_json<T: for<'de> Deserialize<'de>>(path: &Path) -> Result<T, ServerError> {
+    let bytes = std::fs::read(path).map_err(|e| data_err(path, e))?;
+    serde_json::from_slice(&bytes).map_err(|e| data_err(path, e))
+}
+
+/// Writes a file atomically (temporary file, fsync, rename).
+pub fn write_atomically(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    use std::io::Write;
+    let tmp = path.with_extension("tmp");
+    let mut f = std::fs::File::create(&tmp)?;
+    f.write_all(bytes)?;
+    f.sync_all()?;
+    std::fs::rename(&tmp, path)
+}
+
+fn seed(hex_str: &str, path: &Path) -> Result<[u8; 32], ServerError> {
+    hex::decode(hex_str)
+        .ok()
+        .and_then(|v| v.try_into().ok())
+        .ok_or_else(|| data_err(path, "key must be 64 hex digits"))
+}
+
+/// Opens the data directory and serves on `listener` until `shutdown` completes; then finishes
+/// the in-flight commit and stops.
+pub async fn serve(
+    data: &Path,
+    listener: tokio::net::TcpListener,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> Result<(), ServerError> {
+    let log_path = data.join("log.json");
+    let log: LogKeyFile = read_json(&log_path)?;
+    let signer = NoteSigner::new(
+        &log.origin,
+        SigningKey::from_bytes(&seed(&log.key, &log_path)?),
+        KeyKind::Ed25519,
+    )
+    .map_err(|e| data_err(&log_path, e))?;
+    let ledger = Ledger::open(&data.join("ledger.db"), signer)?;
+    let witnesses_path = data.join("witnesses.json");
+    let witnesses: Vec<Witness> = if witnesses_path.exists() {
+        let files: Vec<WitnessFile> = read_json(&witnesses_path)?;
+        files
+            .into_iter()
+            .map(|w| {
+                Witness::new(
+                    &w.name,
+                    SigningKey::from_bytes(&seed(&w.key, &witnesses_path)?),
+                    w.state,
+                )
+                .map_err(|e| data_err(&witnesses_path, e))
+            })
+            .collect::<Result<_, _>>()?
+    } else {
+        Vec::new()
+    };
+    let trustees_path = data.join("demo-trustees.json");
+    let demo = if trustees_path.exists() {
+        let f: DemoTrusteesFile = read_json(&trustees_path)?;
+        let trustees = f
+            .shares
+            .iter()
+            .map(|(i, h)| {
+                let s = hanpyo_crypto::group::decode_scalar(&seed(h, &trustees_path)?)
+                    .map_err(|e| data_err(&trustees_path, e))?;
+                Ok(KeyShare::from_parts(*i, s))
+            })
+            .collect::<Result<Vec<_>, ServerError>>()?;
+        Some(Demo { trustees })
+    } else {
+        None
+    };
+    let token_path = data.join("admin-token.sha256");
+    let admin_token_hash = seed(
+        std::fs::read_to_string(&token_path)
+            .map_err(|e| data_err(&token_path, e))?
+            .trim(),
+        &token_path,
+    )?;
+    let state =
+        ElectionState::rebuild(&ledger).map_err(|e| data_err(&data.join("ledger.db"), e))?;
+    let election = Arc::new(Mutex::new(state));
+    let witness_file_path = witnesses_path.clone();
+    let keys: Vec<(String, String)> = if witnesses_path.exists() {
+        let files: Vec<WitnessFile> = read_json(&witnesses_path)?;
+        files.into_iter().map(|w| (w.name, w.key)).collect()
+    } else {
+        Vec::new()
+    };
+    let after_commit: sequencer::AfterCommit = Box::new(move |ws: &[Witness]| {
+        if ws.is_empty() {
+            return;
+        }
+        let files: Vec<WitnessFile> = ws
+            .iter()
+            .zip(&keys)
+            .map(|(w, (name, key))| WitnessFile {
+                name: name.clone(),
+                key: key.clone(),
+                state: w.state().clone(),
+            })
+            .collect();
+        if let Ok(bytes) = serde_json::to_vec_pretty(&files)
+            && let Err(e) = write_atomically(&witness_file_path, &bytes)
+        {
+            tracing::error!(error = %e, "persisting witness state");
+        }
+    });
+    let (sequencer, thread) =
+        Sequencer::start(ledger, election.clone(), witnesses, demo, after_commit);
+    let app = api::router(api::AppState {
+        election,
+        sequencer,
+        admin_token_hash,
+    });
+    axum::serve(listener, app)
+        .with_graceful_shutdown(shutdown)
+        .await?;
+    // The router (and with it the last sequencer handle) is gone: the thread drains and exits.
+    let _ = tokio::task::spawn_blocking(move || thread.join()).await;
+    Ok(())
+}

@@ -1,0 +1,85 @@
+//! A small blocking HTTP client for the command-line roles (voter, auditor).
+use anyhow::{Context, Result, bail};
+
+/// GET/POST against a Hanpyo server; non-2xx answers come back as `{code, message}` errors.
+#[derive(Debug)]
+pub struct Client {
+    agent: ureq::Agent,
+    base: String,
+}
+
+/// An API error answer.
+#[derive(Debug, serde::Deserialize)]
+pub struct ApiError {
+    /// Stable code.
+    pub code: String,
+    /// Human message.
+    pub message: String,
+}
+
+/// The outcome of a request: the body, or the server's error.
+pub type Answer = std::result::Result<Vec<u8>, (u16, ApiError)>;
+
+impl Client {
+    /// A client for `base` (e.g. `http://127.0.0.1:8080`).
+    pub fn new(base: &str) -> Self {
+        let agent: ureq::Agent = ureq::Agent::config_builder()
+            .http_status_as_error(false)
+            .timeout_global(Some(std::time::Duration::from_secs(60)))
+            .build()
+            .into();
+        Self {
+            agent,
+            base: base.trim_end_matches('/').to_string(),
+        }
+    }
+
+    fn finish(mut resp: ureq::http::Response<ureq::Body>) -> Result<Answer> {
+        let status = resp.status().as_u16();
+        let body = resp
+            .body_mut()
+            .with_config()
+            .limit(16 * 1024 * 1024 * 1024)
+            .read_to_vec()
+            .context("reading the answer")?;
+        if (200..300).contains(&status) {
+            return Ok(Ok(body));
+        }
+        let err: ApiError = serde_json::from_slice(&body).unwrap_or(ApiError {
+            code: "http".into(),
+            message: String::from_utf8_lossy(&body).into_owned(),
+        });
+        Ok(Err((status, err)))
+    }
+
+    /// `GET path`.
+    pub fn get(&self, path: &str) -> Result<Answer> {
+        let resp = self
+            .agent
+            .get(format!("{}{path}", self.base))
+            .call()
+            .with_context(|| format!("GET {path}"))?;
+        Self::finish(resp)
+    }
+
+    /// `POST path` with a binary body.
+    pub fn post(&self, path: &str, body: &[u8], bearer: Option<&str>) -> Result<Answer> {
+        let mut req = self
+            .agent
+            .post(format!("{}{path}", self.base))
+            .header("content-type", "application/octet-stream");
+        if let Some(t) = bearer {
+            req = req.header("authorization", format!("Bearer {t}"));
+        }
+        let resp = req.send(body).with_context(|| format!("POST {path}"))?;
+        Self::finish(resp)
+    }
+
+    /// `GET path`, failing on an error answer.
+    pub fn get_ok(&self, path: &str) -> Result<Vec<u8>> {
+        match self.get(path)? {
+            Ok(b) => Ok(b),
+            Err((status, e)) => bail!("{path}: {status} {}: {}", e.code, e.message),
+        }
+    }
+}

@@ -1,0 +1,195 @@
+//! `hanpyo vote` (a command-line voter: encrypts locally, optionally audits, casts, checks and keeps
+//! its receipt) and `hanpyo download` (fetches a server's record for `hanpyo verify`).
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use anyhow::{Context, Result, bail};
+use ed25519_dalek::VerifyingKey;
+use hanpyo_crypto::elgamal::PublicKey;
+use hanpyo_ledger::checkpoint::{KeyKind, NoteVerifier};
+use hanpyo_ledger::merkle::leaf_hash;
+use hanpyo_ledger::receipt::Receipt;
+use hanpyo_record::authority::encrypt_ballot_with_rng;
+use hanpyo_record::context::election_context;
+use hanpyo_record::entry::{Entry, TrackingCode};
+use hanpyo_record::manifest::Manifest;
+
+use crate::http::Client;
+
+/// Options of `hanpyo vote`.
+#[derive(clap::Args, Debug)]
+pub struct VoteArgs {
+    /// The server, e.g. http://127.0.0.1:8080
+    #[arg(long)]
+    url: String,
+    /// The voter's secret credential code.
+    #[arg(long)]
+    credential: String,
+    /// Selections: per question (in order, separated by ';') the chosen choice indices separated
+    /// by ','; e.g. "0;2;1,4". An empty part selects nothing.
+    #[arg(long)]
+    choices: String,
+    /// First make an audited (Benaloh) ballot, check the server accepted it as encrypted, then cast
+    /// a fresh one.
+    #[arg(long)]
+    audit: bool,
+    /// Where to store the receipt (JSON).
+    #[arg(long)]
+    receipt_out: Option<PathBuf>,
+}
+
+/// Options of `hanpyo download`.
+#[derive(clap::Args, Debug)]
+pub struct DownloadArgs {
+    /// The server.
+    #[arg(long)]
+    url: String,
+    /// Directory to write the record to (entries, checkpoint, checkpoints).
+    #[arg(long)]
+    out: PathBuf,
+}
+
+#[derive(serde::Deserialize)]
+struct ElectionInfo {
+    manifest_entry: String,
+    joint_key: Option<String>,
+}
+
+#[derive(serde::Deserialize)]
+struct CastOut {
+    tracking_code_short: String,
+    receipt: Receipt,
+}
+
+fn parse_choices(s: &str, m: &Manifest) -> Result<Vec<Vec<bool>>> {
+    let parts: Vec<&str> = s.split(';').collect();
+    if parts.len() != m.questions.len() {
+        bail!(
+            "--choices has {} part(s); the election has {} question(s)",
+            parts.len(),
+            m.questions.len()
+        );
+    }
+    parts
+        .iter()
+        .zip(&m.questions)
+        .enumerate()
+        .map(|(qi, (p, q))| {
+            let mut sel = vec![false; q.choices.len()];
+            for c in p.split(',').map(str::trim).filter(|c| !c.is_empty()) {
+                let j: usize = c
+                    .parse()
+                    .with_context(|| format!("question {qi}: {c:?} is not a number"))?;
+                *sel.get_mut(j)
+                    .with_context(|| format!("question {qi} has no choice {j}"))? = true;
+            }
+            Ok(sel)
+        })
+        .collect()
+}
+
+/// `hanpyo vote`.
+pub fn vote(a: &VoteArgs) -> Result<ExitCode> {
+    let client = Client::new(&a.url);
+    let info: ElectionInfo = serde_json::from_slice(&client.get_ok("/api/v1/election")?)?;
+    let manifest_entry = hex::decode(&info.manifest_entry)?;
+    let Entry::Manifest(m) = Entry::decode(&manifest_entry, None)? else {
+        bail!("the server's manifest is not a manifest entry")
+    };
+    let pk_bytes = hex::decode(
+        info.joint_key
+            .context("the election has no joint key yet")?,
+    )?;
+    let pk = PublicKey::decode(&pk_bytes)?;
+    let ctx = election_context(&leaf_hash(&manifest_entry), &pk);
+    let specs = m.contest_specs();
+    let selections = parse_choices(&a.choices, &m)?;
+    let code = hanpyo_crypto::credential::SecretCredential::parse(&a.credential)
+        .context("credential code")?;
+    let key = code.signing_key(m.election_id.as_bytes());
+    let mut rng = hanpyo_crypto::os_rng();
+    if a.audit {
+        let (b, openings) =
+            encrypt_ballot_with_rng(&ctx, &pk, &specs, &key, &selections, &mut rng)?;
+        // Check locally what any second device would check: the openings give back the choices.
+        for ((c, o), want) in b.contests.iter().zip(&openings).zip(&selections) {
+            let got = c.check_opening(&pk, o)?;
+            if got.iter().map(|&v| v == 1).collect::<Vec<_>>() != *want {
+                bail!("the audit revealed a different choice: do not cast from this device");
+            }
+        }
+        let entry = Entry::AuditedBallot(Box::new(b), openings).encode();
+        match client.post("/api/v1/ballots", &entry, None)? {
+            Ok(_) => println!(
+                "audit: the encryption of your choices checked out; that ballot is discarded (never counted)"
+            ),
+            Err((status, e)) => {
+                println!("rejected ({status} {}): {}", e.code, e.message);
+                return Ok(ExitCode::from(1));
+            }
+        }
+    }
+    let (b, _) = encrypt_ballot_with_rng(&ctx, &pk, &specs, &key, &selections, &mut rng)?;
+    let entry = Entry::Ballot(Box::new(b)).encode();
+    let local_code = TrackingCode::of(&entry);
+    let out: CastOut = match client.post("/api/v1/ballots", &entry, None)? {
+        Ok(body) => serde_json::from_slice(&body)?,
+        Err((status, e)) => {
+            println!("rejected ({status} {}): {}", e.code, e.message);
+            return Ok(ExitCode::from(1));
+        }
+    };
+    // Check the receipt before believing it: our own ballot, the log's signature, the witnesses.
+    let log = NoteVerifier::new(
+        &m.ledger.origin,
+        VerifyingKey::from_bytes(&m.ledger.key)?,
+        KeyKind::Ed25519,
+    )?;
+    let witnesses = m
+        .ledger
+        .witnesses
+        .iter()
+        .map(|w| {
+            Ok(NoteVerifier::new(
+                &w.name,
+                VerifyingKey::from_bytes(&w.key)?,
+                KeyKind::Cosignature,
+            )?)
+        })
+        .collect::<Result<Vec<_>>>()?;
+    if out.receipt.leaf()? != local_code.0 {
+        bail!("the receipt is for another ballot than the one sent");
+    }
+    let cp = out
+        .receipt
+        .verify(&log, &witnesses, m.ledger.witness_quorum as usize)
+        .context("the server's receipt does not verify")?;
+    if let Some(p) = &a.receipt_out {
+        std::fs::write(p, serde_json::to_vec_pretty(&out.receipt)?)?;
+    }
+    println!(
+        "cast: tracking code {} (entry {} of {}, checkpoint size {} verified, {} witness cosignature(s))",
+        out.tracking_code_short, out.receipt.index, cp.origin, cp.size, m.ledger.witness_quorum
+    );
+    println!("you may vote again; only your last vote counts");
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `hanpyo download`.
+pub fn download(a: &DownloadArgs) -> Result<ExitCode> {
+    let client = Client::new(&a.url);
+    std::fs::create_dir_all(&a.out)?;
+    for f in ["entries", "checkpoint", "checkpoints"] {
+        let body = client.get_ok(&format!("/api/v1/record/{f}"))?;
+        if f == "checkpoints" && body.is_empty() {
+            continue;
+        }
+        std::fs::write(a.out.join(f), body)?;
+    }
+    println!(
+        "record written to {}; check it with: hanpyo verify {}",
+        a.out.display(),
+        a.out.display()
+    );
+    Ok(ExitCode::SUCCESS)
+}

@@ -1,0 +1,313 @@
+//! The HTTP API, `/api/v1` (see `docs/api.md`).
+use std::sync::{Arc, Mutex};
+
+use axum::body::Bytes;
+use axum::extract::{Path, Query, State};
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use hanpyo_ledger::merkle::Hash;
+use hanpyo_record::entry::TrackingCode;
+use serde::{Deserialize, Serialize};
+use tokio::sync::oneshot;
+
+use crate::election::{ElectionState, Phase};
+use crate::error::ApiError;
+use crate::sequencer::{AdminAction, Request, Sequencer};
+
+/// Largest request body (a ballot of 64 choices is ≈ 20 KiB).
+pub const MAX_BODY: usize = 256 * 1024;
+
+/// Shared by every handler.
+#[derive(Clone)]
+pub struct AppState {
+    /// The election.
+    pub election: Arc<Mutex<ElectionState>>,
+    /// The ledger's sequencer.
+    pub sequencer: Sequencer,
+    /// SHA-256 of the administrator token.
+    pub admin_token_hash: [u8; 32],
+}
+
+/// The router.
+pub fn router(state: AppState) -> Router {
+    Router::new()
+        .route("/healthz", get(|| async { "ok" }))
+        .route("/api/v1/election", get(election))
+        .route("/api/v1/ballots", post(cast))
+        .route("/api/v1/board/checkpoint", get(checkpoint))
+        .route("/api/v1/board/entries", get(entries))
+        .route("/api/v1/board/receipts/{hash}", get(receipt))
+        .route("/api/v1/board/consistency", get(consistency))
+        .route("/api/v1/record/{file}", get(record_file))
+        .route("/api/v1/admin/close", post(close))
+        .route("/api/v1/admin/tally", post(tally))
+        .layer(axum::extract::DefaultBodyLimit::max(MAX_BODY))
+        .layer(tower_http::timeout::TimeoutLayer::with_status_code(
+            StatusCode::SERVICE_UNAVAILABLE,
+            std::time::Duration::from_secs(30),
+        ))
+        .with_state(state)
+}
+
+fn lock(s: &AppState) -> std::sync::MutexGuard<'_, ElectionState> {
+    s.election.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+#[derive(Serialize)]
+struct TextOut {
+    ko: String,
+    en: String,
+}
+
+#[derive(Serialize)]
+struct QuestionOut {
+    title: TextOut,
+    min: u32,
+    max: u32,
+    choices: Vec<TextOut>,
+}
+
+#[derive(Serialize)]
+struct ElectionOut {
+    election_id: String,
+    title: TextOut,
+    phase: Phase,
+    questions: Vec<QuestionOut>,
+    /// The manifest entry (hex): clients derive the shapes and the election fingerprint from it.
+    manifest_entry: String,
+    joint_key: Option<String>,
+    ballots: u64,
+    audited: u64,
+    counted: u64,
+}
+
+fn text(t: &hanpyo_record::manifest::Text) -> TextOut {
+    TextOut {
+        ko: t.ko.clone(),
+        en: t.en.clone(),
+    }
+}
+
+async fn election(State(s): State<AppState>) -> Json<ElectionOut> {
+    let st = lock(&s);
+    let m = &st.params.manifest;
+    Json(ElectionOut {
+        election_id: m.election_id.clone(),
+        title: text(&m.title),
+        phase: st.phase,
+        questions: m
+            .questions
+            .iter()
+            .map(|q| {
+                let (min, max) = q.limits();
+                QuestionOut {
+                    title: text(&q.title),
+                    min,
+                    max,
+                    choices: q.choices.iter().map(text).collect(),
+                }
+            })
+            .collect(),
+        manifest_entry: hex::encode(&st.params.manifest_entry),
+        joint_key: st
+            .params
+            .joint_key
+            .map(|k| hex::encode(k.element().as_bytes())),
+        ballots: st.ballots,
+        audited: st.audited,
+        counted: st.counted(),
+    })
+}
+
+#[derive(Serialize)]
+struct CastOut {
+    tracking_code: String,
+    tracking_code_short: String,
+    receipt: hanpyo_ledger::receipt::Receipt,
+}
+
+/// `POST /api/v1/ballots`: the body is one encoded ballot or audited-ballot entry.
+async fn cast(State(s): State<AppState>, body: Bytes) -> Result<Json<CastOut>, ApiError> {
+    let params = lock(&s).params.clone();
+    let bytes = body.to_vec();
+    let checked = tokio::task::spawn_blocking(move || ElectionState::check(&params, bytes))
+        .await
+        .map_err(|_| ApiError::internal())??;
+    lock(&s).admit(&checked)?;
+    let hash = checked.hash;
+    let (tx, rx) = oneshot::channel();
+    if let Err(e) = s.sequencer.submit(Request::Ballot(Box::new(checked), tx)) {
+        lock(&s).release(&hash);
+        return Err(e);
+    }
+    let receipt = rx.await.map_err(|_| ApiError::internal())??;
+    let code = TrackingCode(hash);
+    Ok(Json(CastOut {
+        tracking_code: code.hex(),
+        tracking_code_short: code.short(),
+        receipt,
+    }))
+}
+
+async fn checkpoint(State(s): State<AppState>) -> Result<Response, ApiError> {
+    let note = s
+        .sequencer
+        .read(|l| l.latest_checkpoint())
+        .await?
+        .map_err(|_| ApiError::internal())?
+        .ok_or_else(|| ApiError::not_found("no checkpoint yet"))?;
+    Ok(([(header::CONTENT_TYPE, "text/plain; charset=utf-8")], note).into_response())
+}
+
+#[derive(Deserialize)]
+struct Range {
+    start: u64,
+    end: u64,
+}
+
+fn framed(entries: Vec<Vec<u8>>) -> Vec<u8> {
+    let mut out = Vec::new();
+    for e in entries {
+        out.extend_from_slice(&(e.len() as u32).to_be_bytes());
+        out.extend_from_slice(&e);
+    }
+    out
+}
+
+async fn entries(State(s): State<AppState>, Query(r): Query<Range>) -> Result<Response, ApiError> {
+    let entries = s
+        .sequencer
+        .read(move |l| l.entries(r.start, r.end))
+        .await?
+        .map_err(|e| ApiError::not_found(e.to_string()))?;
+    Ok((
+        [(header::CONTENT_TYPE, "application/octet-stream")],
+        framed(entries),
+    )
+        .into_response())
+}
+
+async fn receipt(
+    State(s): State<AppState>,
+    Path(hash): Path<String>,
+) -> Result<Response, ApiError> {
+    let h: Hash = hex::decode(&hash)
+        .ok()
+        .and_then(|v| v.try_into().ok())
+        .ok_or_else(|| ApiError::malformed("a tracking code is 64 hex digits"))?;
+    let r = s
+        .sequencer
+        .read(move |l| l.receipt(&h))
+        .await?
+        .map_err(|_| ApiError::not_found("no entry with that tracking code"))?;
+    Ok(Json(r).into_response())
+}
+
+#[derive(Deserialize)]
+struct Sizes {
+    old: u64,
+    new: u64,
+}
+
+async fn consistency(
+    State(s): State<AppState>,
+    Query(q): Query<Sizes>,
+) -> Result<Json<Vec<String>>, ApiError> {
+    let p = s
+        .sequencer
+        .read(move |l| l.consistency_proof(q.old, q.new))
+        .await?
+        .map_err(|e| ApiError::not_found(e.to_string()))?;
+    Ok(Json(p.iter().map(hex::encode).collect()))
+}
+
+/// The record as files `hanpyo verify` reads: `entries`, `checkpoint`, `checkpoints`.
+async fn record_file(
+    State(s): State<AppState>,
+    Path(file): Path<String>,
+) -> Result<Response, ApiError> {
+    let bytes = s
+        .sequencer
+        .read(move |l| -> Result<Vec<u8>, String> {
+            let err = |e: hanpyo_ledger::store::LedgerError| e.to_string();
+            match file.as_str() {
+                "entries" => {
+                    let mut out = Vec::new();
+                    let mut start = 0;
+                    while start < l.size() {
+                        let end = (start + 1000).min(l.size());
+                        out.extend(framed(l.entries(start, end).map_err(err)?));
+                        start = end;
+                    }
+                    Ok(out)
+                }
+                "checkpoint" => Ok(l
+                    .latest_checkpoint()
+                    .map_err(err)?
+                    .unwrap_or_default()
+                    .into_bytes()),
+                "checkpoints" => {
+                    let mut sizes = l.checkpoint_sizes().map_err(err)?;
+                    sizes.pop();
+                    let mut out = Vec::new();
+                    for size in sizes {
+                        let n = l.checkpoint_at(size).map_err(err)?;
+                        out.extend_from_slice(&(n.len() as u32).to_be_bytes());
+                        out.extend_from_slice(n.as_bytes());
+                    }
+                    Ok(out)
+                }
+                _ => Err("unknown record file (entries, checkpoint, checkpoints)".into()),
+            }
+        })
+        .await?
+        .map_err(ApiError::not_found)?;
+    Ok(([(header::CONTENT_TYPE, "application/octet-stream")], bytes).into_response())
+}
+
+fn authorize(s: &AppState, headers: &HeaderMap) -> Result<(), ApiError> {
+    let token = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .ok_or_else(ApiError::unauthorized)?;
+    // Compare digests in constant time.
+    let given = crate::token_digest(token);
+    let equal = given
+        .iter()
+        .zip(&s.admin_token_hash)
+        .fold(0u8, |acc, (a, b)| acc | (a ^ b))
+        == 0;
+    equal.then_some(()).ok_or_else(ApiError::unauthorized)
+}
+
+async fn admin(
+    s: AppState,
+    headers: HeaderMap,
+    action: AdminAction,
+) -> Result<Json<serde_json::Value>, ApiError> {
+    authorize(&s, &headers)?;
+    let (tx, rx) = oneshot::channel();
+    s.sequencer.submit(Request::Admin(action, tx))?;
+    let size = rx.await.map_err(|_| ApiError::internal())??;
+    let phase = lock(&s).phase;
+    Ok(Json(
+        serde_json::json!({ "phase": phase, "ledger_size": size }),
+    ))
+}
+
+async fn close(
+    State(s): State<AppState>,
+    headers: HeaderMap,
+) -> Result<Json<serde_json::Value>, ApiError> {
+    admin(s, headers, AdminAction::Close).await
+}
+
+async fn tally(
+    State(s): State<AppState>,
+    headers: HeaderMap,
+) -> Result<Json<serde_json::Value>, ApiError> {
+    admin(s, headers, AdminAction::Tally).await
+}

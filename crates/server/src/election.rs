@@ -1,0 +1,303 @@
+//! The election as the server tracks it, rebuilt from the ledger on start: manifest, keys,
+//! credentials, phase, each credential's last ballot, the running encrypted tally.
+use std::collections::HashSet;
+
+use curve25519_dalek::ristretto::RistrettoPoint;
+use curve25519_dalek::traits::Identity;
+use hanpyo_crypto::ballot::ContestSpec;
+use hanpyo_crypto::elgamal::{Ciphertext, PublicKey};
+use hanpyo_crypto::transcript::ProofContext;
+use hanpyo_ledger::merkle::{Hash, leaf_hash};
+use hanpyo_ledger::store::Ledger;
+use hanpyo_record::context::election_context;
+use hanpyo_record::entry::{Entry, Kind, Shapes};
+use hanpyo_record::manifest::Manifest;
+
+use crate::error::ApiError;
+
+/// Where the election is in its life.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Phase {
+    /// Key ceremony or credentials not complete.
+    Setup,
+    /// Accepting ballots.
+    Open,
+    /// Closed; tally pending.
+    Closed,
+    /// Result published.
+    Published,
+}
+
+/// The election's public parameters (immutable once open).
+#[derive(Clone, Debug)]
+pub struct Parameters {
+    /// Manifest.
+    pub manifest: Manifest,
+    /// Manifest entry bytes.
+    pub manifest_entry: Vec<u8>,
+    /// Manifest hash.
+    pub manifest_hash: Hash,
+    /// Decoding shapes.
+    pub shapes: Shapes,
+    /// Joint key.
+    pub joint_key: Option<PublicKey>,
+    /// Proof context (once the key exists).
+    pub ctx: Option<ProofContext>,
+    /// Trustees' verification keys `Y_j` (once the key exists).
+    pub verification_keys: Vec<hanpyo_crypto::group::Element>,
+}
+
+/// The mutable state.
+#[derive(Debug)]
+pub struct ElectionState {
+    /// Parameters.
+    pub params: Parameters,
+    /// Phase.
+    pub phase: Phase,
+    /// Sorted public credentials.
+    pub credentials: Vec<[u8; 32]>,
+    /// Per credential: 1 + index of its last ballot entry, or 0.
+    pub last_ballot: Vec<u64>,
+    /// Hashes of every ballot received (replay detection), including those being committed.
+    pub seen: HashSet<Hash>,
+    /// Running sums `[question][choice]` of the counted ballots.
+    pub sums: Vec<Vec<(RistrettoPoint, RistrettoPoint)>>,
+    /// Ballot entries in the ledger.
+    pub ballots: u64,
+    /// Audited ballots in the ledger.
+    pub audited: u64,
+}
+
+/// A ballot checked statelessly, ready to be admitted.
+#[derive(Debug)]
+pub struct CheckedBallot {
+    /// The entry bytes.
+    pub bytes: Vec<u8>,
+    /// Its leaf hash.
+    pub hash: Hash,
+    /// Ballot or audited ballot.
+    pub kind: Kind,
+    /// Its credential.
+    pub credential: [u8; 32],
+    /// `[question][choice]` ciphertexts.
+    pub ciphertexts: Vec<Vec<Ciphertext>>,
+}
+
+fn ciphertexts(b: &hanpyo_record::entry::Ballot) -> Vec<Vec<Ciphertext>> {
+    b.contests
+        .iter()
+        .map(|c| c.selections.iter().map(|s| s.ciphertext).collect())
+        .collect()
+}
+
+impl ElectionState {
+    /// Rebuilds the state from the ledger's entries.
+    pub fn rebuild(ledger: &Ledger) -> Result<Self, String> {
+        let manifest_entry = ledger.entry(0).map_err(|e| e.to_string())?;
+        let Ok(Entry::Manifest(m)) = Entry::decode(&manifest_entry, None) else {
+            return Err("the ledger does not start with a manifest".into());
+        };
+        let shapes = Shapes::of(&m);
+        let manifest_hash = leaf_hash(&manifest_entry);
+        let sums = shapes
+            .specs
+            .iter()
+            .map(|s| {
+                vec![(RistrettoPoint::identity(), RistrettoPoint::identity()); s.choices as usize]
+            })
+            .collect();
+        let mut st = Self {
+            params: Parameters {
+                manifest: *m,
+                manifest_entry,
+                manifest_hash,
+                shapes,
+                joint_key: None,
+                ctx: None,
+                verification_keys: Vec::new(),
+            },
+            phase: Phase::Setup,
+            credentials: Vec::new(),
+            last_ballot: Vec::new(),
+            seen: HashSet::new(),
+            sums,
+            ballots: 0,
+            audited: 0,
+        };
+        let size = ledger.size();
+        let mut start = 1;
+        while start < size {
+            let end = (start + 1000).min(size);
+            let entries = ledger.entries(start, end).map_err(|e| e.to_string())?;
+            for (i, bytes) in entries.iter().enumerate() {
+                st.replay_entry(ledger, start + i as u64, bytes)?;
+            }
+            start = end;
+        }
+        Ok(st)
+    }
+
+    fn replay_entry(&mut self, ledger: &Ledger, index: u64, bytes: &[u8]) -> Result<(), String> {
+        let e = Entry::decode(bytes, Some(&self.params.shapes))
+            .map_err(|e| format!("entry {index}: {e}"))?;
+        match e {
+            Entry::JointKey {
+                key,
+                verification_keys,
+                ..
+            } => {
+                self.params.verification_keys = verification_keys;
+                self.params.ctx = Some(election_context(&self.params.manifest_hash, &key));
+                self.params.joint_key = Some(key);
+            }
+            Entry::CredentialList(list) => {
+                self.credentials.extend(list.iter().map(|c| *c.as_bytes()));
+                self.last_ballot.resize(self.credentials.len(), 0);
+                self.phase = Phase::Open;
+            }
+            Entry::Ballot(b) => {
+                let c = CheckedBallot {
+                    hash: leaf_hash(bytes),
+                    kind: Kind::Ballot,
+                    credential: *b.credential.as_bytes(),
+                    ciphertexts: ciphertexts(&b),
+                    bytes: Vec::new(),
+                };
+                self.seen.insert(c.hash);
+                self.apply(ledger, index, &c)?;
+            }
+            Entry::AuditedBallot(..) => {
+                self.seen.insert(leaf_hash(bytes));
+                self.audited += 1;
+            }
+            Entry::Close | Entry::EncryptedTally { .. } | Entry::PartialDecryption { .. } => {
+                self.phase = Phase::Closed
+            }
+            Entry::Result { .. } => self.phase = Phase::Published,
+            _ => {}
+        }
+        Ok(())
+    }
+
+    /// Decodes and verifies a submitted ballot (no state needed: run it off the async runtime).
+    pub fn check(params: &Parameters, bytes: Vec<u8>) -> Result<CheckedBallot, ApiError> {
+        let kind = Kind::of(&bytes).map_err(|e| ApiError::malformed(e.to_string()))?;
+        if !matches!(kind, Kind::Ballot | Kind::AuditedBallot) {
+            return Err(ApiError::malformed(
+                "only ballot and audited-ballot entries may be submitted",
+            ));
+        }
+        let (Some(pk), Some(ctx)) = (&params.joint_key, &params.ctx) else {
+            return Err(ApiError::closed());
+        };
+        let entry = Entry::decode(&bytes, Some(&params.shapes))
+            .map_err(|e| ApiError::malformed(e.to_string()))?;
+        let (ballot, openings) = match &entry {
+            Entry::Ballot(b) => (b, None),
+            Entry::AuditedBallot(b, o) => (b, Some(o)),
+            _ => return Err(ApiError::malformed("not a ballot")),
+        };
+        ballot
+            .verify(ctx, pk, &params.shapes.specs)
+            .map_err(|_| ApiError::bad_proof())?;
+        if let Some(openings) = openings {
+            let ok = ballot
+                .contests
+                .iter()
+                .zip(openings)
+                .all(|(c, o)| c.check_opening(pk, o).is_ok());
+            if !ok {
+                return Err(ApiError::new(
+                    422,
+                    "bad-opening",
+                    "the audit's openings do not re-encrypt to the ballot",
+                ));
+            }
+        }
+        Ok(CheckedBallot {
+            hash: leaf_hash(&bytes),
+            kind,
+            credential: *ballot.credential.as_bytes(),
+            ciphertexts: ciphertexts(ballot),
+            bytes,
+        })
+    }
+
+    /// Admits a checked ballot (phase, eligibility, replay); reserves its hash.
+    pub fn admit(&mut self, c: &CheckedBallot) -> Result<(), ApiError> {
+        if self.phase != Phase::Open {
+            return Err(ApiError::closed());
+        }
+        if self.credentials.binary_search(&c.credential).is_err() {
+            return Err(ApiError::not_eligible());
+        }
+        if !self.seen.insert(c.hash) {
+            return Err(ApiError::replay());
+        }
+        Ok(())
+    }
+
+    /// Releases a reserved hash whose append failed.
+    pub fn release(&mut self, hash: &Hash) {
+        self.seen.remove(hash);
+    }
+
+    /// Applies a committed ballot at `index`: the revote rule and the running tally.
+    pub fn apply(&mut self, ledger: &Ledger, index: u64, c: &CheckedBallot) -> Result<(), String> {
+        if c.kind == Kind::AuditedBallot {
+            self.audited += 1;
+            return Ok(());
+        }
+        let pos = self
+            .credentials
+            .binary_search(&c.credential)
+            .map_err(|_| "ballot with an unlisted credential in the ledger".to_string())?;
+        self.ballots += 1;
+        let prev = std::mem::replace(&mut self.last_ballot[pos], index + 1);
+        if prev != 0 {
+            let old = ledger.entry(prev - 1).map_err(|e| e.to_string())?;
+            if let Ok(Entry::Ballot(b)) = Entry::decode(&old, Some(&self.params.shapes)) {
+                add(&mut self.sums, &ciphertexts(&b), false);
+            }
+        }
+        add(&mut self.sums, &c.ciphertexts, true);
+        Ok(())
+    }
+
+    /// The encrypted tally now.
+    pub fn tally(&self) -> Vec<Vec<Ciphertext>> {
+        self.sums
+            .iter()
+            .map(|row| {
+                row.iter()
+                    .map(|(a, b)| Ciphertext::from_points(*a, *b))
+                    .collect()
+            })
+            .collect()
+    }
+
+    /// Ballots counted (credentials with a ballot).
+    pub fn counted(&self) -> u64 {
+        self.last_ballot.iter().filter(|&&l| l != 0).count() as u64
+    }
+
+    /// The contest shapes.
+    pub fn specs(&self) -> &[ContestSpec] {
+        &self.params.shapes.specs
+    }
+}
+
+fn add(sums: &mut [Vec<(RistrettoPoint, RistrettoPoint)>], cts: &[Vec<Ciphertext>], plus: bool) {
+    for (row, cs) in sums.iter_mut().zip(cts) {
+        for (acc, ct) in row.iter_mut().zip(cs) {
+            if plus {
+                acc.0 += ct.alpha.point();
+                acc.1 += ct.beta.point();
+            } else {
+                acc.0 -= ct.alpha.point();
+                acc.1 -= ct.beta.point();
+            }
+        }
+    }
+}

@@ -1,0 +1,104 @@
+//! API errors: a stable machine code, a human message and an HTTP status, sent as
+//! `{"code": "...", "message": "..."}`.
+use axum::Json;
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use serde::Serialize;
+
+/// An error returned by the API.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{code}: {message}")]
+pub struct ApiError {
+    /// HTTP status.
+    pub status: u16,
+    /// Stable code (see `docs/api.md`).
+    pub code: &'static str,
+    /// Human-readable explanation.
+    pub message: String,
+}
+
+impl ApiError {
+    /// An error with `status` and `code`.
+    pub fn new(status: u16, code: &'static str, message: impl Into<String>) -> Self {
+        Self {
+            status,
+            code,
+            message: message.into(),
+        }
+    }
+    /// The body is not a well-formed entry of the right kind.
+    pub fn malformed(m: impl Into<String>) -> Self {
+        Self::new(400, "malformed", m)
+    }
+    /// The election does not accept ballots now.
+    pub fn closed() -> Self {
+        Self::new(
+            409,
+            "election-closed",
+            "the election is not open for voting",
+        )
+    }
+    /// The credential is not on the list.
+    pub fn not_eligible() -> Self {
+        Self::new(
+            403,
+            "not-eligible",
+            "the ballot's credential is not on the election's credential list",
+        )
+    }
+    /// A signature or proof does not verify.
+    pub fn bad_proof() -> Self {
+        Self::new(
+            422,
+            "bad-proof",
+            "the ballot's signature or a proof does not verify (another election's ballot?)",
+        )
+    }
+    /// This exact ballot was already received.
+    pub fn replay() -> Self {
+        Self::new(409, "replay", "this exact ballot was already received")
+    }
+    /// Not found.
+    pub fn not_found(m: impl Into<String>) -> Self {
+        Self::new(404, "not-found", m)
+    }
+    /// Missing or wrong administrator token.
+    pub fn unauthorized() -> Self {
+        Self::new(401, "unauthorized", "administrator authentication required")
+    }
+    /// An unexpected failure (details are logged, not sent).
+    pub fn internal() -> Self {
+        Self::new(500, "internal", "internal error; nothing was recorded")
+    }
+    /// Overloaded: retry later.
+    pub fn busy() -> Self {
+        Self::new(503, "busy", "the server is busy; retry shortly")
+    }
+}
+
+#[derive(Serialize)]
+struct Body<'a> {
+    code: &'a str,
+    message: &'a str,
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let status = StatusCode::from_u16(self.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+        let mut r = (
+            status,
+            Json(Body {
+                code: self.code,
+                message: &self.message,
+            }),
+        )
+            .into_response();
+        if self.status == 503 {
+            r.headers_mut().insert(
+                axum::http::header::RETRY_AFTER,
+                axum::http::HeaderValue::from_static("1"),
+            );
+        }
+        r
+    }
+}
