@@ -115,10 +115,7 @@ fn run(
 ) {
     let mut clock = 0u64;
     while let Ok(first) = rx.recv() {
-        let mut ballots: Vec<(
-            Box<CheckedBallot>,
-            oneshot::Sender<Result<Receipt, ApiError>>,
-        )> = Vec::new();
+        let mut ballots: Pending = Vec::new();
         let mut admin = None;
         let mut next = Some(first);
         while let Some(r) = next.take() {
