@@ -19,6 +19,9 @@ pub struct DemoArgs {
     /// Address to listen on (port 0 picks a free port).
     #[arg(long, default_value = "127.0.0.1:8080")]
     listen: SocketAddr,
+    /// A separate address for `/metrics` (Prometheus).
+    #[arg(long)]
+    metrics_listen: Option<SocketAddr>,
     /// Data directory (created; must not already exist). Default: a fresh temporary directory.
     #[arg(long)]
     data: Option<PathBuf>,
@@ -27,15 +30,33 @@ pub struct DemoArgs {
     voters: u32,
 }
 
-/// Options of `hanpyo serve`.
+/// Options of `hanpyo serve`. Each setting comes from, in increasing priority: its default, the
+/// TOML file given by `--config`, the `HANPYO_*` environment variable, the flag.
 #[derive(clap::Args, Debug)]
 pub struct ServeArgs {
+    /// TOML configuration file (keys: data, listen, metrics_listen, client_rate, voter_rate).
+    #[arg(long, env = "HANPYO_CONFIG")]
+    config: Option<PathBuf>,
     /// The data directory.
-    #[arg(long)]
-    data: PathBuf,
-    /// Address to listen on.
-    #[arg(long, default_value = "127.0.0.1:8080")]
-    listen: SocketAddr,
+    #[arg(long, env = "HANPYO_DATA")]
+    data: Option<PathBuf>,
+    /// Address to listen on [default: 127.0.0.1:8080].
+    #[arg(long, env = "HANPYO_LISTEN")]
+    listen: Option<SocketAddr>,
+    /// A separate address for `/metrics` (Prometheus); none by default.
+    #[arg(long, env = "HANPYO_METRICS_LISTEN")]
+    metrics_listen: Option<SocketAddr>,
+}
+
+/// The `--config` file.
+#[derive(serde::Deserialize, Default, Debug)]
+#[serde(deny_unknown_fields)]
+struct ConfigFile {
+    data: Option<PathBuf>,
+    listen: Option<SocketAddr>,
+    metrics_listen: Option<SocketAddr>,
+    client_rate: Option<hanpyo_server::limits::Rate>,
+    voter_rate: Option<hanpyo_server::limits::Rate>,
 }
 
 async fn shutdown_signal() {
@@ -59,11 +80,30 @@ async fn shutdown_signal() {
     }
 }
 
+/// Logs to stderr; `HANPYO_LOG` = error, warn, info (default), debug or trace. Nothing personal
+/// or secret is ever logged (no credentials, ballots, roll data or tokens).
+fn init_logging() {
+    let level = match std::env::var("HANPYO_LOG").as_deref() {
+        Ok("error") => tracing::Level::ERROR,
+        Ok("warn") => tracing::Level::WARN,
+        Ok("debug") => tracing::Level::DEBUG,
+        Ok("trace") => tracing::Level::TRACE,
+        _ => tracing::Level::INFO,
+    };
+    let _ = tracing_subscriber::fmt()
+        .with_max_level(level)
+        .with_writer(std::io::stderr)
+        .try_init();
+}
+
 fn run_server(
     data: &Path,
     listen: SocketAddr,
-    banner: impl FnOnce(SocketAddr),
+    metrics_listen: Option<SocketAddr>,
+    mut options: hanpyo_server::Options,
+    banner: impl FnOnce(SocketAddr, Option<SocketAddr>),
 ) -> Result<ExitCode> {
+    init_logging();
     let rt = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
@@ -72,8 +112,19 @@ fn run_server(
         let listener = tokio::net::TcpListener::bind(listen)
             .await
             .with_context(|| format!("listening on {listen}"))?;
-        banner(listener.local_addr()?);
-        hanpyo_server::serve(data, listener, shutdown_signal()).await?;
+        let metrics_addr = match metrics_listen {
+            Some(a) => {
+                let l = tokio::net::TcpListener::bind(a)
+                    .await
+                    .with_context(|| format!("listening on {a}"))?;
+                let addr = l.local_addr()?;
+                options.metrics = Some(l);
+                Some(addr)
+            }
+            None => None,
+        };
+        banner(listener.local_addr()?, metrics_addr);
+        hanpyo_server::serve(data, listener, options, shutdown_signal()).await?;
         eprintln!(
             "stopped; every acknowledged ballot is in {}",
             data.join("ledger.db").display()
@@ -84,8 +135,35 @@ fn run_server(
 
 /// `hanpyo serve`.
 pub fn serve(args: &ServeArgs) -> Result<ExitCode> {
-    run_server(&args.data, args.listen, |addr| {
+    let file: ConfigFile = match &args.config {
+        Some(p) => toml::from_str(
+            &std::fs::read_to_string(p).with_context(|| format!("reading {}", p.display()))?,
+        )
+        .with_context(|| format!("{}", p.display()))?,
+        None => ConfigFile::default(),
+    };
+    let data = args
+        .data
+        .clone()
+        .or(file.data)
+        .context("no data directory (--data, HANPYO_DATA or data = in --config)")?;
+    let listen = args
+        .listen
+        .or(file.listen)
+        .unwrap_or_else(|| SocketAddr::from(([127, 0, 0, 1], 8080)));
+    let metrics_listen = args.metrics_listen.or(file.metrics_listen);
+    let mut options = hanpyo_server::Options::defaults();
+    if let Some(r) = file.client_rate {
+        options.client_rate = r;
+    }
+    if let Some(r) = file.voter_rate {
+        options.voter_rate = r;
+    }
+    run_server(&data, listen, metrics_listen, options, |addr, metrics| {
         println!("url: http://{addr}/");
+        if let Some(m) = metrics {
+            println!("metrics: http://{m}/metrics");
+        }
     })
 }
 
@@ -176,25 +254,34 @@ pub fn demo(args: &DemoArgs) -> Result<ExitCode> {
     std::fs::write(data.join("demo-voters.txt"), codes.join("\n") + "\n")?;
     let shown: Vec<String> = codes.iter().take(5).cloned().collect();
     let shown_dir = data.clone();
-    run_server(&data, args.listen, move |addr| {
-        let data = shown_dir;
-        println!(
-            "Hanpyo demo election {election_id} (DEMO: the trustees' key shares are in the data directory)"
-        );
-        println!("url: http://{addr}/");
-        println!("data: {}", data.display());
-        println!("admin token: {token}");
-        println!(
-            "voters: {} credentials in {}",
-            codes.len(),
-            data.join("demo-voters.txt").display()
-        );
-        for c in &shown {
-            println!("voter credential: {c}");
-        }
-        println!(
-            "vote:  hanpyo vote --url http://{addr} --credential {} --choices '0;1;2,3'",
-            shown[0]
-        );
-    })
+    run_server(
+        &data,
+        args.listen,
+        args.metrics_listen,
+        hanpyo_server::Options::defaults(),
+        move |addr, metrics| {
+            let data = shown_dir;
+            println!(
+                "Hanpyo demo election {election_id} (DEMO: the trustees' key shares are in the data directory)"
+            );
+            println!("url: http://{addr}/");
+            println!("data: {}", data.display());
+            if let Some(m) = metrics {
+                println!("metrics: http://{m}/metrics");
+            }
+            println!("admin token: {token}");
+            println!(
+                "voters: {} credentials in {}",
+                codes.len(),
+                data.join("demo-voters.txt").display()
+            );
+            for c in &shown {
+                println!("voter credential: {c}");
+            }
+            println!(
+                "vote:  hanpyo vote --url http://{addr} --credential {} --choices '0;1;2,3'",
+                shown[0]
+            );
+        },
+    )
 }

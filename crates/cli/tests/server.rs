@@ -373,3 +373,130 @@ fn bad_requests_get_their_code_and_record_nothing() {
     drop(server);
     let _ = std::fs::remove_dir_all(&data);
 }
+
+#[test]
+fn metrics_headers_rate_limits_and_configuration() {
+    let data = scratch("ops");
+    let d = data.to_str().expect("p");
+    let mut child = Command::new(bin())
+        .args([
+            "demo",
+            "--listen",
+            "127.0.0.1:0",
+            "--metrics-listen",
+            "127.0.0.1:0",
+            "--data",
+            d,
+            "--voters",
+            "3",
+        ])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("spawn");
+    let mut lines = BufReader::new(child.stdout.take().expect("stdout")).lines();
+    let (mut url, mut metrics) = (String::new(), String::new());
+    for line in lines.by_ref() {
+        let line = line.expect("line");
+        if let Some(u) = line.strip_prefix("url: ") {
+            url = u.trim_end_matches('/').to_string();
+        }
+        if let Some(m) = line.strip_prefix("metrics: ") {
+            metrics = m.to_string();
+        }
+        if line.starts_with("vote:") {
+            break;
+        }
+    }
+    std::thread::spawn(move || for _ in lines {});
+    let server = Server {
+        child,
+        url: url.clone(),
+        token: None,
+    };
+    // Security headers on every answer.
+    let r = agent()
+        .get(format!("{url}/api/v1/election"))
+        .call()
+        .expect("get");
+    for h in [
+        "x-content-type-options",
+        "x-frame-options",
+        "referrer-policy",
+        "content-security-policy",
+    ] {
+        assert!(r.headers().contains_key(h), "missing {h}");
+    }
+    // One credential may revote, but not flood: the 6th ballot in a burst is refused.
+    let codes = codes(&data);
+    let mut statuses = Vec::new();
+    for _ in 0..6 {
+        let o = vote(&url, &codes[0], "0;0;", &[]);
+        statuses.push(o.status.code());
+        if !o.status.success() {
+            assert!(
+                String::from_utf8_lossy(&o.stdout).contains("rate-limited"),
+                "{}",
+                String::from_utf8_lossy(&o.stdout)
+            );
+        }
+    }
+    assert_eq!(
+        statuses,
+        vec![Some(0), Some(0), Some(0), Some(0), Some(0), Some(1)]
+    );
+    // Metrics on their own listener, not on the public one.
+    let text = agent()
+        .get(&metrics)
+        .call()
+        .expect("metrics")
+        .body_mut()
+        .read_to_string()
+        .expect("text");
+    assert!(text.contains("hanpyo_ballots_accepted_total 5"), "{text}");
+    assert!(
+        text.contains("hanpyo_ballots_rejected_total{code=\"rate-limited\"} 1"),
+        "{text}"
+    );
+    let public = agent().get(format!("{url}/metrics")).call().expect("get");
+    assert_eq!(public.status().as_u16(), 404);
+    drop(server);
+    // `serve` takes its settings from a config file, overridden by environment and flags.
+    let cfg = data.join("hanpyo.toml");
+    std::fs::write(&cfg, format!("data = {:?}\nlisten = \"127.0.0.1:1\"\nvoter_rate = {{ per_second = 100.0, burst = 100.0 }}\n", d)).expect("cfg");
+    let mut child = Command::new(bin())
+        .args(["serve", "--config", cfg.to_str().expect("p")])
+        .env("HANPYO_LISTEN", "127.0.0.1:0")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("spawn");
+    let mut lines = BufReader::new(child.stdout.take().expect("stdout")).lines();
+    let url = lines
+        .by_ref()
+        .map_while(Result::ok)
+        .find_map(|l| {
+            l.strip_prefix("url: ")
+                .map(|u| u.trim_end_matches('/').to_string())
+        })
+        .expect("url");
+    let server = Server {
+        child,
+        url: url.clone(),
+        token: None,
+    };
+    assert!(
+        !url.ends_with(":1"),
+        "the environment overrides the file's listen address"
+    );
+    for _ in 0..6 {
+        let o = vote(&url, &codes[1], "1;0;", &[]);
+        assert!(
+            o.status.success(),
+            "the file's voter rate applies: {}",
+            String::from_utf8_lossy(&o.stdout)
+        );
+    }
+    drop(server);
+    let _ = std::fs::remove_dir_all(&data);
+}

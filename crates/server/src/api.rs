@@ -28,6 +28,12 @@ pub struct AppState {
     pub sequencer: Sequencer,
     /// SHA-256 of the administrator token.
     pub admin_token_hash: [u8; 32],
+    /// Counters.
+    pub metrics: Arc<crate::metrics::Metrics>,
+    /// Per client address.
+    pub client_limits: Arc<Mutex<crate::limits::Buckets<std::net::IpAddr>>>,
+    /// Per voter credential.
+    pub voter_limits: Arc<Mutex<crate::limits::Buckets<[u8; 32]>>>,
 }
 
 /// The router.
@@ -43,12 +49,36 @@ pub fn router(state: AppState) -> Router {
         .route("/api/v1/record/{file}", get(record_file))
         .route("/api/v1/admin/close", post(close))
         .route("/api/v1/admin/tally", post(tally))
+        .layer(axum::middleware::map_response(security_headers))
         .layer(axum::extract::DefaultBodyLimit::max(MAX_BODY))
         .layer(tower_http::timeout::TimeoutLayer::with_status_code(
             StatusCode::SERVICE_UNAVAILABLE,
             std::time::Duration::from_secs(30),
         ))
         .with_state(state)
+}
+
+/// Headers on every answer: no sniffing, no framing, no referrer, no caching of API answers.
+async fn security_headers(mut r: Response) -> Response {
+    let h = r.headers_mut();
+    for (k, v) in [
+        ("x-content-type-options", "nosniff"),
+        ("x-frame-options", "DENY"),
+        ("referrer-policy", "no-referrer"),
+        (
+            "content-security-policy",
+            "default-src 'self'; frame-ancestors 'none'",
+        ),
+        ("cache-control", "no-store"),
+    ] {
+        h.insert(k, axum::http::HeaderValue::from_static(v));
+    }
+    r
+}
+
+fn limited(wait: f64) -> ApiError {
+    let _ = wait;
+    ApiError::new(429, "rate-limited", "too many requests; retry shortly")
 }
 
 fn lock(s: &AppState) -> std::sync::MutexGuard<'_, ElectionState> {
@@ -129,17 +159,44 @@ struct CastOut {
 }
 
 /// `POST /api/v1/ballots`: the body is one encoded ballot or audited-ballot entry.
-async fn cast(State(s): State<AppState>, body: Bytes) -> Result<Json<CastOut>, ApiError> {
-    let params = lock(&s).params.clone();
+async fn cast(
+    State(s): State<AppState>,
+    axum::extract::ConnectInfo(peer): axum::extract::ConnectInfo<std::net::SocketAddr>,
+    body: Bytes,
+) -> Result<Json<CastOut>, ApiError> {
+    let r = cast_inner(&s, peer, body).await;
+    if let Err(e) = &r {
+        s.metrics.reject(e.code);
+        tracing::debug!(code = e.code, "ballot rejected");
+    }
+    r
+}
+
+async fn cast_inner(
+    s: &AppState,
+    peer: std::net::SocketAddr,
+    body: Bytes,
+) -> Result<Json<CastOut>, ApiError> {
+    s.client_limits
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .take(peer.ip())
+        .map_err(limited)?;
+    let params = lock(s).params.clone();
     let bytes = body.to_vec();
     let checked = tokio::task::spawn_blocking(move || ElectionState::check(&params, bytes))
         .await
         .map_err(|_| ApiError::internal())??;
-    lock(&s).admit(&checked)?;
+    s.voter_limits
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .take(checked.credential)
+        .map_err(limited)?;
+    lock(s).admit(&checked)?;
     let hash = checked.hash;
     let (tx, rx) = oneshot::channel();
     if let Err(e) = s.sequencer.submit(Request::Ballot(Box::new(checked), tx)) {
-        lock(&s).release(&hash);
+        lock(s).release(&hash);
         return Err(e);
     }
     let receipt = rx.await.map_err(|_| ApiError::internal())??;

@@ -18,6 +18,8 @@
 pub mod api;
 pub mod election;
 pub mod error;
+pub mod limits;
+pub mod metrics;
 pub mod sequencer;
 
 use std::future::Future;
@@ -121,11 +123,41 @@ fn seed(hex_str: &str, path: &Path) -> Result<[u8; 32], ServerError> {
         .ok_or_else(|| data_err(path, "key must be 64 hex digits"))
 }
 
+/// Runtime options (see `hanpyo serve --help` for how they are configured).
+#[derive(Debug)]
+pub struct Options {
+    /// A separate listener for `/metrics` (none: no metrics endpoint).
+    pub metrics: Option<tokio::net::TcpListener>,
+    /// Requests per client address.
+    pub client_rate: limits::Rate,
+    /// Ballots per voter credential.
+    pub voter_rate: limits::Rate,
+}
+
+impl Options {
+    /// No metrics listener; 200 requests/s per client (burst 400); 1 ballot per 10 s per
+    /// credential (burst 5).
+    pub fn defaults() -> Self {
+        Self {
+            metrics: None,
+            client_rate: limits::Rate {
+                per_second: 200.0,
+                burst: 400.0,
+            },
+            voter_rate: limits::Rate {
+                per_second: 0.1,
+                burst: 5.0,
+            },
+        }
+    }
+}
+
 /// Opens the data directory and serves on `listener` until `shutdown` completes; then finishes
 /// the in-flight commit and stops.
 pub async fn serve(
     data: &Path,
     listener: tokio::net::TcpListener,
+    options: Options,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> Result<(), ServerError> {
     let log_path = data.join("log.json");
@@ -206,16 +238,44 @@ pub async fn serve(
             tracing::error!(error = %e, "persisting witness state");
         }
     });
-    let (sequencer, thread) =
-        Sequencer::start(ledger, election.clone(), witnesses, demo, after_commit);
+    let metrics = Arc::new(metrics::Metrics::default());
+    let (sequencer, thread) = Sequencer::start(
+        ledger,
+        election.clone(),
+        witnesses,
+        demo,
+        after_commit,
+        metrics.clone(),
+    );
+    if let Some(ml) = options.metrics {
+        let m = metrics.clone();
+        let app = axum::Router::new().route(
+            "/metrics",
+            axum::routing::get(move || {
+                let m = m.clone();
+                async move { m.render() }
+            }),
+        );
+        tokio::spawn(async move {
+            let _ = axum::serve(ml, app).await;
+        });
+    }
     let app = api::router(api::AppState {
         election,
         sequencer,
         admin_token_hash,
+        metrics,
+        client_limits: Arc::new(Mutex::new(limits::Buckets::new(options.client_rate))),
+        voter_limits: Arc::new(Mutex::new(limits::Buckets::new(options.voter_rate))),
     });
-    axum::serve(listener, app)
-        .with_graceful_shutdown(shutdown)
-        .await?;
+    tracing::info!(addr = %listener.local_addr()?, "serving");
+    axum::serve(
+        listener,
+        app.into_make_service_with_connect_info::<std::net::SocketAddr>(),
+    )
+    .with_graceful_shutdown(shutdown)
+    .await?;
+    tracing::info!("shutting down: finishing the last commit");
     // The router (and with it the last sequencer handle) is gone: the thread drains and exits.
     let _ = tokio::task::spawn_blocking(move || thread.join()).await;
     Ok(())

@@ -2,6 +2,7 @@
 //! commit (group commit); each submitter gets its receipt only after that commit, and the election
 //! state moves on in ledger order. Administrative steps (close, tally) go through the same queue,
 //! so no ballot can be recorded after the close.
+use std::sync::atomic::Ordering;
 use std::sync::mpsc::{Receiver, SyncSender, TrySendError};
 use std::sync::{Arc, Mutex};
 
@@ -15,6 +16,7 @@ use tokio::sync::oneshot;
 
 use crate::election::{CheckedBallot, ElectionState, Phase};
 use crate::error::ApiError;
+use crate::metrics::Metrics;
 
 /// Most entries in one group commit.
 const MAX_GROUP: usize = 512;
@@ -70,10 +72,12 @@ impl Sequencer {
         witnesses: Vec<Witness>,
         demo: Option<Demo>,
         after_commit: AfterCommit,
+        metrics: Arc<Metrics>,
     ) -> (Self, std::thread::JoinHandle<()>) {
         let (tx, rx) = std::sync::mpsc::sync_channel(QUEUE);
-        let handle =
-            std::thread::spawn(move || run(ledger, state, witnesses, demo, after_commit, rx));
+        let handle = std::thread::spawn(move || {
+            run(ledger, state, witnesses, demo, after_commit, rx, metrics)
+        });
         (Self { tx }, handle)
     }
 
@@ -112,6 +116,7 @@ fn run(
     demo: Option<Demo>,
     mut after_commit: AfterCommit,
     rx: Receiver<Request>,
+    metrics: Arc<Metrics>,
 ) {
     let mut clock = 0u64;
     while let Ok(first) = rx.recv() {
@@ -133,11 +138,34 @@ fn run(
         }
         clock = clock.max(now()) + 1;
         if !ballots.is_empty() {
-            commit_ballots(&mut ledger, &state, &mut witnesses, ballots, clock);
+            let started = std::time::Instant::now();
+            let n = ballots.len() as u64;
+            commit_ballots(
+                &mut ledger,
+                &state,
+                &mut witnesses,
+                ballots,
+                clock,
+                &metrics,
+            );
             after_commit(&witnesses);
+            metrics.commits.fetch_add(1, Ordering::Relaxed);
+            metrics.committed_entries.fetch_add(n, Ordering::Relaxed);
+            metrics
+                .commit_micros
+                .fetch_add(started.elapsed().as_micros() as u64, Ordering::Relaxed);
+            metrics.ledger_size.store(ledger.size(), Ordering::Relaxed);
+            tracing::debug!(
+                entries = n,
+                size = ledger.size(),
+                micros = started.elapsed().as_micros() as u64,
+                "group commit"
+            );
         }
         if let Some((action, reply)) = admin {
             let r = administer(&mut ledger, &state, demo.as_ref(), action);
+            tracing::info!(action = ?action, ok = r.is_ok(), "administrator action");
+            metrics.ledger_size.store(ledger.size(), Ordering::Relaxed);
             if r.is_ok() {
                 let _ = ledger.collect_cosignatures(&mut witnesses, clock);
                 after_commit(&witnesses);
@@ -165,6 +193,7 @@ fn commit_ballots(
     witnesses: &mut [Witness],
     ballots: Pending,
     clock: u64,
+    metrics: &Metrics,
 ) {
     let open = lock(state).phase == Phase::Open;
     if !open {
@@ -200,6 +229,12 @@ fn commit_ballots(
         }
     }
     for (b, reply) in ballots {
+        let counter = if b.kind == hanpyo_record::entry::Kind::AuditedBallot {
+            &metrics.audits_accepted
+        } else {
+            &metrics.ballots_accepted
+        };
+        counter.fetch_add(1, Ordering::Relaxed);
         let r = ledger.receipt(&b.hash).map_err(|e| {
             tracing::error!(error = %e, "receipt");
             ApiError::internal()
