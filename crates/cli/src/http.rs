@@ -75,6 +75,17 @@ impl Client {
         Self::finish(resp)
     }
 
+    /// `POST path` with a JSON body.
+    pub fn post_json(&self, path: &str, json: &str) -> Result<Answer> {
+        let resp = self
+            .agent
+            .post(format!("{}{path}", self.base))
+            .header("content-type", "application/json")
+            .send(json.as_bytes())
+            .with_context(|| format!("POST {path}"))?;
+        Self::finish(resp)
+    }
+
     /// `GET path`, failing on an error answer.
     pub fn get_ok(&self, path: &str) -> Result<Vec<u8>> {
         match self.get(path)? {

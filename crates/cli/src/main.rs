@@ -1,6 +1,7 @@
 //! `hanpyo`: the command line of the Hanpyo voting system (DESIGN §7).
 #![forbid(unsafe_code)]
 
+mod ca;
 mod crypto_demo;
 mod http;
 mod receipt;
@@ -44,6 +45,9 @@ enum Command {
     /// Verifies an election record: every signature, proof, eligibility, revote, tally,
     /// decryption and the ledger checkpoint. Exit 0 valid, 1 invalid, 2 usage or I/O error.
     Verify(verify::Args),
+    /// The credential authority (offline).
+    #[command(subcommand)]
+    Ca(ca::Command),
     /// Voter receipts.
     #[command(subcommand)]
     Receipt(receipt::Command),
@@ -63,6 +67,7 @@ fn main() -> ExitCode {
         Command::Simulate(args) => simulate::run(&args),
         Command::Verify(args) => verify::run(&args),
         Command::Receipt(cmd) => receipt::run(&cmd),
+        Command::Ca(cmd) => ca::run(&cmd),
         Command::Witness(cmd) => witness::run(&cmd),
     };
     match result {

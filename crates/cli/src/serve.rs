@@ -189,6 +189,7 @@ pub fn demo(args: &DemoArgs) -> Result<ExitCode> {
     let codes: Vec<String> = (0..args.voters)
         .map(|i| SecretCredential::generate_with_rng(&mut voter_rng(&master, i, 0)).code())
         .collect();
+    let roll: Vec<hanpyo_server::roll::Voter> = (0..args.voters).map(demo_voter).collect();
     let mut publics: Vec<PublicCredential> = codes
         .iter()
         .map(|c| {
@@ -251,8 +252,21 @@ pub fn demo(args: &DemoArgs) -> Result<ExitCode> {
         &data.join("admin-token.sha256"),
         hex::encode(token_digest(&token)).as_bytes(),
     )?;
-    std::fs::write(data.join("demo-voters.txt"), codes.join("\n") + "\n")?;
-    let shown: Vec<String> = codes.iter().take(5).cloned().collect();
+    // The demo roll, sealed under a fresh roll key: demo voters log in with resident id and birth
+    // date, receive a one-time code in the outbox, and vote with their credential.
+    let mut roll_key = [0u8; 32];
+    hanpyo_crypto::os_rng().fill_bytes(&mut roll_key);
+    hanpyo_server::write_secret(&data.join("roll.key"), hex::encode(roll_key).as_bytes())?;
+    hanpyo_server::identity::Identity::open(&data.join("state.db"), &roll_key)?
+        .import(&roll)
+        .map_err(|e| anyhow::anyhow!("{e}"))?;
+    let lines: Vec<String> = roll
+        .iter()
+        .zip(&codes)
+        .map(|(v, c)| format!("{},{},{}", v.resident_id, v.birth_date, c))
+        .collect();
+    std::fs::write(data.join("demo-voters.txt"), lines.join("\n") + "\n")?;
+    let shown: Vec<String> = lines.iter().take(5).cloned().collect();
     let shown_dir = data.clone();
     run_server(
         &data,
@@ -284,4 +298,19 @@ pub fn demo(args: &DemoArgs) -> Result<ExitCode> {
             );
         },
     )
+}
+
+/// A fictitious resident for the demo roll.
+fn demo_voter(i: u32) -> hanpyo_server::roll::Voter {
+    let year = 1950 + i % 50;
+    let month = 1 + i % 12;
+    let day = 1 + i % 28;
+    let districts = ["종로구", "중구", "용산구", "성동구"];
+    hanpyo_server::roll::Voter {
+        name: format!("주민 {}", i + 1),
+        birth_date: format!("{year:04}-{month:02}-{day:02}"),
+        resident_id: format!("{:02}{month:02}{day:02}-{}{:06}", year % 100, 1 + i % 2, i),
+        contact: format!("010-{:04}-{:04}", i / 10_000, i % 10_000),
+        district: districts[(i % 4) as usize].to_string(),
+    }
 }

@@ -25,6 +25,16 @@ pub struct VoteArgs {
     /// The voter's secret credential code.
     #[arg(long)]
     credential: String,
+    /// Log in first (when the server has a voter roll): resident registration number.
+    #[arg(long, requires = "birth_date")]
+    resident_id: Option<String>,
+    /// Log in first: birth date, YYYY-MM-DD.
+    #[arg(long, requires = "resident_id")]
+    birth_date: Option<String>,
+    /// Read the one-time code from this outbox file (the demo's delivery backend) instead of
+    /// asking for it on the terminal.
+    #[arg(long)]
+    outbox: Option<PathBuf>,
     /// Selections: per question (in order, separated by ';') the chosen choice indices separated
     /// by ','; e.g. "0;2;1,4". An empty part selects nothing.
     #[arg(long)]
@@ -108,6 +118,11 @@ pub fn vote(a: &VoteArgs) -> Result<ExitCode> {
         .context("credential code")?;
     let key = code.signing_key(m.election_id.as_bytes());
     let mut rng = hanpyo_crypto::os_rng();
+    let session = match (&a.resident_id, &a.birth_date) {
+        (Some(id), Some(birth)) => Some(login(&client, id, birth, a.outbox.as_deref())?),
+        _ => None,
+    };
+    let bearer = session.as_deref();
     if a.audit {
         let (b, openings) =
             encrypt_ballot_with_rng(&ctx, &pk, &specs, &key, &selections, &mut rng)?;
@@ -119,7 +134,7 @@ pub fn vote(a: &VoteArgs) -> Result<ExitCode> {
             }
         }
         let entry = Entry::AuditedBallot(Box::new(b), openings).encode();
-        match client.post("/api/v1/ballots", &entry, None)? {
+        match client.post("/api/v1/ballots", &entry, bearer)? {
             Ok(_) => println!(
                 "audit: the encryption of your choices checked out; that ballot is discarded (never counted)"
             ),
@@ -132,7 +147,7 @@ pub fn vote(a: &VoteArgs) -> Result<ExitCode> {
     let (b, _) = encrypt_ballot_with_rng(&ctx, &pk, &specs, &key, &selections, &mut rng)?;
     let entry = Entry::Ballot(Box::new(b)).encode();
     let local_code = TrackingCode::of(&entry);
-    let out: CastOut = match client.post("/api/v1/ballots", &entry, None)? {
+    let out: CastOut = match client.post("/api/v1/ballots", &entry, bearer)? {
         Ok(body) => serde_json::from_slice(&body)?,
         Err((status, e)) => {
             println!("rejected ({status} {}): {}", e.code, e.message);
@@ -173,6 +188,57 @@ pub fn vote(a: &VoteArgs) -> Result<ExitCode> {
     );
     println!("you may vote again; only your last vote counts");
     Ok(ExitCode::SUCCESS)
+}
+
+/// Logs in: asks for a one-time code, reads it (outbox file or terminal), returns the session.
+fn login(
+    client: &Client,
+    resident_id: &str,
+    birth_date: &str,
+    outbox: Option<&std::path::Path>,
+) -> Result<String> {
+    let start =
+        serde_json::json!({ "resident_id": resident_id, "birth_date": birth_date }).to_string();
+    let before = outbox
+        .and_then(|p| std::fs::read_to_string(p).ok())
+        .map_or(0, |t| t.lines().count());
+    if let Err((status, e)) = client.post_json("/api/v1/login/start", &start)? {
+        bail!("login refused ({status} {}): {}", e.code, e.message);
+    }
+    let code = match outbox {
+        Some(p) => {
+            let text =
+                std::fs::read_to_string(p).with_context(|| format!("reading {}", p.display()))?;
+            let line = text
+                .lines()
+                .nth(before)
+                .context("no code was delivered (not on the roll?)")?;
+            let v: serde_json::Value = serde_json::from_str(line)?;
+            v["code"]
+                .as_str()
+                .context("outbox line without a code")?
+                .to_string()
+        }
+        None => {
+            eprint!("one-time code: ");
+            let mut s = String::new();
+            std::io::stdin().read_line(&mut s)?;
+            s.trim().to_string()
+        }
+    };
+    let verify =
+        serde_json::json!({ "resident_id": resident_id, "birth_date": birth_date, "code": code })
+            .to_string();
+    match client.post_json("/api/v1/login/verify", &verify)? {
+        Ok(body) => {
+            let v: serde_json::Value = serde_json::from_slice(&body)?;
+            Ok(v["session"]
+                .as_str()
+                .context("no session in the answer")?
+                .to_string())
+        }
+        Err((status, e)) => bail!("login failed ({status} {}): {}", e.code, e.message),
+    }
 }
 
 /// `hanpyo download`.

@@ -113,18 +113,63 @@ fn ledger_size(url: &str) -> u64 {
         .expect("size line")
 }
 
-fn vote(url: &str, code: &str, choices: &str, extra: &[&str]) -> std::process::Output {
+/// A demo voter: resident id, birth date, credential code.
+#[derive(Clone, Debug)]
+struct Voter {
+    id: String,
+    birth: String,
+    code: String,
+}
+
+fn vote(url: &str, data: &Path, v: &Voter, choices: &str, extra: &[&str]) -> std::process::Output {
+    let outbox = data.join("outbox.jsonl");
     let mut args = vec![
         "vote",
         "--url",
         url,
+        "--resident-id",
+        &v.id,
+        "--birth-date",
+        &v.birth,
+        "--outbox",
+        outbox.to_str().expect("p"),
         "--credential",
-        code,
+        &v.code,
         "--choices",
         choices,
     ];
     args.extend_from_slice(extra);
     Command::new(bin()).args(&args).output().expect("vote")
+}
+
+/// Logs `v` in over HTTP (reading the code from the outbox); returns the session token.
+fn session(url: &str, data: &Path, v: &Voter) -> String {
+    let outbox = data.join("outbox.jsonl");
+    let before = std::fs::read_to_string(&outbox).map_or(0, |t| t.lines().count());
+    let start = serde_json::json!({"resident_id": v.id, "birth_date": v.birth}).to_string();
+    let (s, _) = post_json(&format!("{url}/api/v1/login/start"), &start);
+    assert_eq!(s, 202);
+    let text = std::fs::read_to_string(&outbox).expect("outbox");
+    let line: Value =
+        serde_json::from_str(text.lines().nth(before).expect("a code was sent")).expect("json");
+    let verify =
+        serde_json::json!({"resident_id": v.id, "birth_date": v.birth, "code": line["code"]})
+            .to_string();
+    let (s, body) = post_json(&format!("{url}/api/v1/login/verify"), &verify);
+    assert_eq!(s, 200, "{body}");
+    body["session"].as_str().expect("session").to_string()
+}
+
+fn post_json(url: &str, json: &str) -> (u16, Value) {
+    let mut resp = agent()
+        .post(url)
+        .header("content-type", "application/json")
+        .send(json.as_bytes())
+        .expect("post");
+    (
+        resp.status().as_u16(),
+        resp.body_mut().read_json().unwrap_or(Value::Null),
+    )
 }
 
 /// The choices string for voter `i` (deterministic, valid for the demo manifest) and its
@@ -144,11 +189,18 @@ fn choices_for(i: u32) -> (String, Vec<Vec<u32>>) {
     (s, vec![vec![q0], vec![q1], q2])
 }
 
-fn codes(data: &Path) -> Vec<String> {
+fn codes(data: &Path) -> Vec<Voter> {
     std::fs::read_to_string(data.join("demo-voters.txt"))
-        .expect("codes")
+        .expect("voters")
         .lines()
-        .map(str::to_string)
+        .map(|l| {
+            let f: Vec<&str> = l.split(',').collect();
+            Voter {
+                id: f[0].to_string(),
+                birth: f[1].to_string(),
+                code: f[2].to_string(),
+            }
+        })
         .collect()
 }
 
@@ -187,7 +239,7 @@ fn a_full_election_over_http_with_revotes_audits_and_a_restart() {
     let mut last: Vec<Option<Vec<Vec<u32>>>> = vec![None; 200];
     let mut cast = |i: u32, round: u32, url: &str, extra: &[&str]| {
         let (s, sel) = choices_for(i + 7 * round);
-        let o = vote(url, &codes[i as usize], &s, extra);
+        let o = vote(url, &data, &codes[i as usize], &s, extra);
         assert!(
             o.status.success(),
             "voter {i}: {}{}",
@@ -290,11 +342,12 @@ fn bad_requests_get_their_code_and_record_nothing() {
                 .expect("ballot");
         Entry::Ballot(Box::new(b)).encode()
     };
-    let good = make(&codes[0], &ctx);
+    let good = make(&codes[0].code, &ctx);
+    let token0 = session(&url, &data, &codes[0]);
     let size = ledger_size(&url);
 
     let expect = |body: &[u8], status: u16, code: &str| {
-        let (s, v) = post(&ballots, body, None);
+        let (s, v) = post(&ballots, body, Some(&token0));
         assert_eq!((s, v["code"].as_str().unwrap_or("")), (status, code), "{v}");
         assert!(v["message"].as_str().is_some_and(|m| !m.is_empty()));
     };
@@ -303,17 +356,17 @@ fn bad_requests_get_their_code_and_record_nothing() {
     let mut truncated = good.clone();
     truncated.pop();
     expect(&truncated, 400, "malformed");
-    let (s, _) = post(&ballots, &vec![1u8; 300 * 1024], None);
+    let (s, _) = post(&ballots, &vec![1u8; 300 * 1024], Some(&token0));
     assert_eq!(s, 413, "oversized body");
     // Another election's ballot (same credential code, other fingerprint) fails its proofs.
     let mut other = ctx;
     other.fingerprint[0] ^= 1;
-    expect(&make(&codes[0], &other), 422, "bad-proof");
+    expect(&make(&codes[0].code, &other), 422, "bad-proof");
     // A tampered proof response.
     let mut bad = good.clone();
     let at = bad.len() - 70;
     bad[at] ^= 1;
-    let (s, v) = post(&ballots, &bad, None);
+    let (s, v) = post(&ballots, &bad, Some(&token0));
     assert!(
         matches!(
             (s, v["code"].as_str()),
@@ -330,8 +383,13 @@ fn bad_requests_get_their_code_and_record_nothing() {
     // A setup entry instead of a ballot.
     expect(&manifest_entry, 400, "malformed");
     assert_eq!(ledger_size(&url), size, "nothing was recorded");
-    // The valid ballot, then its replay.
+    // Without a session, or with a made-up one.
     let (s, v) = post(&ballots, &good, None);
+    assert_eq!((s, v["code"].as_str()), (401, Some("no-session")));
+    let (s, v) = post(&ballots, &good, Some("00"));
+    assert_eq!((s, v["code"].as_str()), (401, Some("no-session")));
+    // The valid ballot, then its replay.
+    let (s, v) = post(&ballots, &good, Some(&token0));
     assert_eq!(s, 200, "{v}");
     assert_eq!(ledger_size(&url), size + 1);
     expect(&good, 409, "replay");
@@ -345,7 +403,7 @@ fn bad_requests_get_their_code_and_record_nothing() {
     let (s, _) = post(&format!("{url}/api/v1/admin/close"), b"", Some(&token));
     assert_eq!(s, 200);
     let closed_size = ledger_size(&url);
-    expect(&make(&codes[1], &ctx), 409, "election-closed");
+    expect(&make(&codes[0].code, &ctx), 409, "election-closed");
     assert_eq!(
         ledger_size(&url),
         closed_size,
@@ -431,7 +489,7 @@ fn metrics_headers_rate_limits_and_configuration() {
     let codes = codes(&data);
     let mut statuses = Vec::new();
     for _ in 0..6 {
-        let o = vote(&url, &codes[0], "0;0;", &[]);
+        let o = vote(&url, &data, &codes[0], "0;0;", &[]);
         statuses.push(o.status.code());
         if !o.status.success() {
             assert!(
@@ -490,7 +548,7 @@ fn metrics_headers_rate_limits_and_configuration() {
         "the environment overrides the file's listen address"
     );
     for _ in 0..6 {
-        let o = vote(&url, &codes[1], "1;0;", &[]);
+        let o = vote(&url, &data, &codes[1], "1;0;", &[]);
         assert!(
             o.status.success(),
             "the file's voter rate applies: {}",
@@ -499,4 +557,195 @@ fn metrics_headers_rate_limits_and_configuration() {
     }
     drop(server);
     let _ = std::fs::remove_dir_all(&data);
+}
+
+#[test]
+fn the_roll_logins_and_credential_binding() {
+    let data = scratch("roll");
+    let server = start(&[
+        "demo",
+        "--listen",
+        "127.0.0.1:0",
+        "--data",
+        data.to_str().expect("p"),
+        "--voters",
+        "4",
+    ]);
+    let url = server.url.clone();
+    let token = server.token.clone().expect("token");
+    let voters = codes(&data);
+    // Logins: a stranger gets the same answer and no code; a wrong code fails; five lock it.
+    let outbox = data.join("outbox.jsonl");
+    let start = serde_json::json!({"resident_id": "990101-1999999", "birth_date": "1999-01-01"})
+        .to_string();
+    assert_eq!(
+        post_json(&format!("{url}/api/v1/login/start"), &start).0,
+        202
+    );
+    assert!(!outbox.exists(), "no code for someone not on the roll");
+    let v = &voters[2];
+    let start = serde_json::json!({"resident_id": v.id, "birth_date": v.birth}).to_string();
+    assert_eq!(
+        post_json(&format!("{url}/api/v1/login/start"), &start).0,
+        202
+    );
+    let wrong = serde_json::json!({"resident_id": v.id, "birth_date": v.birth, "code": "not-it"})
+        .to_string();
+    for _ in 0..5 {
+        let (s, b) = post_json(&format!("{url}/api/v1/login/verify"), &wrong);
+        assert_eq!((s, b["code"].as_str()), (401, Some("bad-code")));
+    }
+    let (s, b) = post_json(&format!("{url}/api/v1/login/verify"), &wrong);
+    assert_eq!((s, b["code"].as_str()), (429, Some("locked")));
+    let (s, _) = post_json(
+        &format!("{url}/api/v1/login/verify"),
+        "{\"resident_id\": 1}",
+    );
+    assert_eq!(s, 400);
+    // One login, one credential: voter 0 votes with its credential, then cannot switch to voter 1's;
+    // voter 1 cannot use voter 0's.
+    let o = vote(&url, &data, &voters[0], "0;0;", &[]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stdout));
+    let swapped = Voter {
+        code: voters[1].code.clone(),
+        ..voters[0].clone()
+    };
+    let o = vote(&url, &data, &swapped, "0;0;", &[]);
+    assert!(
+        String::from_utf8_lossy(&o.stdout).contains("credential-mismatch"),
+        "{}",
+        String::from_utf8_lossy(&o.stdout)
+    );
+    let thief = Voter {
+        code: voters[0].code.clone(),
+        ..voters[1].clone()
+    };
+    let o = vote(&url, &data, &thief, "0;0;", &[]);
+    assert!(
+        String::from_utf8_lossy(&o.stdout).contains("credential-mismatch"),
+        "{}",
+        String::from_utf8_lossy(&o.stdout)
+    );
+    let o = vote(&url, &data, &voters[1], "1;1;", &[]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stdout));
+    // A roll with bad lines: every one reported with its line number; nothing imported.
+    let csv = "name,birth_date,resident_id,contact,district\n새주민,1980-02-30,800230-1234567,010-1111-2222,중구\n또주민,1981-01-01,810101-2345678,nowhere,중구\n";
+    let mut r = agent()
+        .post(format!("{url}/api/v1/admin/roll"))
+        .header("authorization", format!("Bearer {token}"))
+        .send(csv.as_bytes())
+        .expect("post");
+    assert_eq!(r.status().as_u16(), 422);
+    let body: Value = r.body_mut().read_json().expect("json");
+    let lines: Vec<u64> = body["errors"]
+        .as_array()
+        .expect("errors")
+        .iter()
+        .map(|e| e["line"].as_u64().expect("n"))
+        .collect();
+    assert_eq!(lines, vec![2, 3]);
+    let good = "name,birth_date,resident_id,contact,district\n새주민,1980-02-28,800228-1234567,010-1111-2222,중구\n";
+    let mut r = agent()
+        .post(format!("{url}/api/v1/admin/roll"))
+        .header("authorization", format!("Bearer {token}"))
+        .send(good.as_bytes())
+        .expect("post");
+    assert_eq!(
+        r.status().as_u16(),
+        200,
+        "{:?}",
+        r.body_mut().read_to_string()
+    );
+    // After the close, the roll can be purged: nobody can log in any more.
+    let (s, _) = post(&format!("{url}/api/v1/admin/purge-roll"), b"", Some(&token));
+    assert_eq!(s, 409, "not while voting is open");
+    assert_eq!(
+        post(&format!("{url}/api/v1/admin/close"), b"", Some(&token)).0,
+        200
+    );
+    assert_eq!(
+        post(&format!("{url}/api/v1/admin/purge-roll"), b"", Some(&token)).0,
+        200
+    );
+    let lines_before = std::fs::read_to_string(&outbox).map_or(0, |t| t.lines().count());
+    let start =
+        serde_json::json!({"resident_id": voters[3].id, "birth_date": voters[3].birth}).to_string();
+    assert_eq!(
+        post_json(&format!("{url}/api/v1/login/start"), &start).0,
+        202
+    );
+    assert_eq!(
+        std::fs::read_to_string(&outbox).map_or(0, |t| t.lines().count()),
+        lines_before,
+        "purged"
+    );
+    drop(server);
+    let _ = std::fs::remove_dir_all(&data);
+}
+
+#[test]
+fn the_credential_authority_makes_one_credential_per_voter() {
+    let dir = scratch("ca");
+    std::fs::create_dir_all(&dir).expect("dir");
+    let roll = dir.join("roll.csv");
+    std::fs::write(
+        &roll,
+        "name,birth_date,resident_id,contact,district\n홍길동,1990-01-31,900131-1234567,010-1234-5678,종로구\n김영희,1985-07-04,850704-2345678,kim@example.kr,중구\n",
+    )
+    .expect("write");
+    let out = dir.join("ca");
+    let o = Command::new(bin())
+        .args([
+            "ca",
+            "generate",
+            "--roll",
+            roll.to_str().expect("p"),
+            "--election-id",
+            "demo-2026",
+            "--out",
+            out.to_str().expect("p"),
+        ])
+        .output()
+        .expect("ca");
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let delivery =
+        std::fs::read_to_string(out.join("credentials-for-delivery.csv")).expect("delivery");
+    let publics: Vec<String> = std::fs::read_to_string(out.join("public-credentials.txt"))
+        .expect("publics")
+        .lines()
+        .map(str::to_string)
+        .collect();
+    assert_eq!(publics.len(), 2);
+    assert!(publics.windows(2).all(|w| w[0] < w[1]), "sorted");
+    let public_text = publics.join("\n");
+    assert!(
+        !public_text.contains("홍길동") && !public_text.contains("900131"),
+        "no identities in the public list"
+    );
+    for line in delivery.lines().skip(1) {
+        let code = line.rsplit(',').next().expect("code");
+        let key = SecretCredential::parse(code)
+            .expect("code")
+            .signing_key(b"demo-2026");
+        assert!(publics.contains(&hex::encode(key.public().as_bytes())));
+    }
+    // A roll with a bad line makes nothing.
+    std::fs::write(&roll, "name,birth_date,resident_id,contact,district\n홍길동,1990-13-31,900131-1234567,010-1234-5678,종로구\n").expect("write");
+    let o = Command::new(bin())
+        .args([
+            "ca",
+            "generate",
+            "--roll",
+            roll.to_str().expect("p"),
+            "--election-id",
+            "x",
+            "--out",
+            dir.join("ca2").to_str().expect("p"),
+        ])
+        .output()
+        .expect("ca");
+    assert_eq!(o.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&o.stderr).contains(":2: birth_date"));
+    assert!(!dir.join("ca2").exists());
+    let _ = std::fs::remove_dir_all(&dir);
 }

@@ -34,6 +34,10 @@ pub struct AppState {
     pub client_limits: Arc<Mutex<crate::limits::Buckets<std::net::IpAddr>>>,
     /// Per voter credential.
     pub voter_limits: Arc<Mutex<crate::limits::Buckets<[u8; 32]>>>,
+    /// Roll, login codes, sessions and credential bindings.
+    pub identity: Arc<Mutex<crate::identity::Identity>>,
+    /// The development delivery backend for one-time codes: lines appended to this file.
+    pub outbox: std::path::PathBuf,
 }
 
 /// The router.
@@ -47,6 +51,10 @@ pub fn router(state: AppState) -> Router {
         .route("/api/v1/board/receipts/{hash}", get(receipt))
         .route("/api/v1/board/consistency", get(consistency))
         .route("/api/v1/record/{file}", get(record_file))
+        .route("/api/v1/login/start", post(login_start))
+        .route("/api/v1/login/verify", post(login_verify))
+        .route("/api/v1/admin/roll", post(import_roll))
+        .route("/api/v1/admin/purge-roll", post(purge_roll))
         .route("/api/v1/admin/close", post(close))
         .route("/api/v1/admin/tally", post(tally))
         .layer(axum::middleware::map_response(security_headers))
@@ -162,9 +170,10 @@ struct CastOut {
 async fn cast(
     State(s): State<AppState>,
     axum::extract::ConnectInfo(peer): axum::extract::ConnectInfo<std::net::SocketAddr>,
+    headers: HeaderMap,
     body: Bytes,
 ) -> Result<Json<CastOut>, ApiError> {
-    let r = cast_inner(&s, peer, body).await;
+    let r = cast_inner(&s, peer, &headers, body).await;
     if let Err(e) = &r {
         s.metrics.reject(e.code);
         tracing::debug!(code = e.code, "ballot rejected");
@@ -172,9 +181,21 @@ async fn cast(
     r
 }
 
+fn bearer(headers: &HeaderMap) -> Option<&str> {
+    headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+}
+
+fn identity(s: &AppState) -> std::sync::MutexGuard<'_, crate::identity::Identity> {
+    s.identity.lock().unwrap_or_else(|e| e.into_inner())
+}
+
 async fn cast_inner(
     s: &AppState,
     peer: std::net::SocketAddr,
+    headers: &HeaderMap,
     body: Bytes,
 ) -> Result<Json<CastOut>, ApiError> {
     s.client_limits
@@ -182,6 +203,14 @@ async fn cast_inner(
         .unwrap_or_else(|e| e.into_inner())
         .take(peer.ip())
         .map_err(limited)?;
+    // With a roll, only a logged-in voter may cast, and only with the credential bound to them.
+    let login = if identity(s).roll_size()? > 0 {
+        let token =
+            bearer(headers).ok_or_else(|| ApiError::new(401, "no-session", "log in first"))?;
+        Some(identity(s).session(token)?)
+    } else {
+        None
+    };
     let params = lock(s).params.clone();
     let bytes = body.to_vec();
     let checked = tokio::task::spawn_blocking(move || ElectionState::check(&params, bytes))
@@ -194,6 +223,12 @@ async fn cast_inner(
         .map_err(limited)?;
     lock(s).admit(&checked)?;
     let hash = checked.hash;
+    if let Some(roll_id) = login
+        && let Err(e) = identity(s).bind(roll_id, &checked.credential)
+    {
+        lock(s).release(&hash);
+        return Err(e);
+    }
     let (tx, rx) = oneshot::channel();
     if let Err(e) = s.sequencer.submit(Request::Ballot(Box::new(checked), tx)) {
         lock(s).release(&hash);
@@ -325,11 +360,7 @@ async fn record_file(
 }
 
 fn authorize(s: &AppState, headers: &HeaderMap) -> Result<(), ApiError> {
-    let token = headers
-        .get(header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.strip_prefix("Bearer "))
-        .ok_or_else(ApiError::unauthorized)?;
+    let token = bearer(headers).ok_or_else(ApiError::unauthorized)?;
     // Compare digests in constant time.
     let given = crate::token_digest(token);
     let equal = given
@@ -367,4 +398,118 @@ async fn tally(
     headers: HeaderMap,
 ) -> Result<Json<serde_json::Value>, ApiError> {
     admin(s, headers, AdminAction::Tally).await
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct LoginStart {
+    resident_id: String,
+    birth_date: String,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct LoginVerify {
+    resident_id: String,
+    birth_date: String,
+    code: String,
+}
+
+fn parse_json<T: for<'de> Deserialize<'de>>(body: &Bytes) -> Result<T, ApiError> {
+    serde_json::from_slice(body).map_err(|e| ApiError::malformed(format!("JSON: {e}")))
+}
+
+/// Appends a code to the outbox (the development delivery backend).
+fn deliver_to_outbox(path: &std::path::Path, to: &str, code: &str) -> std::io::Result<()> {
+    use std::io::Write;
+    let mut f = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(path)?;
+    let line = serde_json::json!({ "to": to, "code": code });
+    writeln!(f, "{line}")?;
+    f.sync_all()
+}
+
+async fn login_start(
+    State(s): State<AppState>,
+    axum::extract::ConnectInfo(peer): axum::extract::ConnectInfo<std::net::SocketAddr>,
+    body: Bytes,
+) -> Result<(StatusCode, Json<serde_json::Value>), ApiError> {
+    s.client_limits
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .take(peer.ip())
+        .map_err(limited)?;
+    let req: LoginStart = parse_json(&body)?;
+    let outbox = s.outbox.clone();
+    identity(&s).start_login(&req.resident_id, &req.birth_date, &|to, code| {
+        deliver_to_outbox(&outbox, to, code)
+    })?;
+    Ok((
+        StatusCode::ACCEPTED,
+        Json(
+            serde_json::json!({ "status": "if you are on the roll, a code was sent to your contact" }),
+        ),
+    ))
+}
+
+async fn login_verify(
+    State(s): State<AppState>,
+    axum::extract::ConnectInfo(peer): axum::extract::ConnectInfo<std::net::SocketAddr>,
+    body: Bytes,
+) -> Result<Json<serde_json::Value>, ApiError> {
+    s.client_limits
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .take(peer.ip())
+        .map_err(limited)?;
+    let req: LoginVerify = parse_json(&body)?;
+    let session = identity(&s).finish_login(&req.resident_id, &req.birth_date, &req.code)?;
+    Ok(Json(
+        serde_json::json!({ "session": session, "expires_in": crate::identity::SESSION_SECONDS }),
+    ))
+}
+
+async fn import_roll(
+    State(s): State<AppState>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<Response, ApiError> {
+    authorize(&s, &headers)?;
+    let text = std::str::from_utf8(&body)
+        .map_err(|_| ApiError::malformed("the roll must be UTF-8 CSV"))?;
+    match crate::roll::parse_roll(text) {
+        Ok(voters) => {
+            let n = identity(&s).import(&voters)?;
+            tracing::info!(voters = n, "roll imported");
+            Ok(Json(serde_json::json!({ "imported": n })).into_response())
+        }
+        Err(errors) => Ok((
+            StatusCode::UNPROCESSABLE_ENTITY,
+            Json(serde_json::json!({
+                "code": "bad-roll",
+                "message": format!("{} problem(s); nothing was imported", errors.len()),
+                "errors": errors,
+            })),
+        )
+            .into_response()),
+    }
+}
+
+async fn purge_roll(
+    State(s): State<AppState>,
+    headers: HeaderMap,
+) -> Result<Json<serde_json::Value>, ApiError> {
+    authorize(&s, &headers)?;
+    if lock(&s).phase == Phase::Open {
+        return Err(ApiError::new(
+            409,
+            "wrong-phase",
+            "the roll is needed until voting closes",
+        ));
+    }
+    identity(&s).purge()?;
+    tracing::info!("roll, sessions and bindings purged");
+    Ok(Json(serde_json::json!({ "purged": true })))
 }

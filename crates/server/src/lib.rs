@@ -11,6 +11,9 @@
 //! | `admin-token.sha256` | SHA-256 of the administrator token |
 //! | `witnesses.json` | co-located witnesses (demo only; real witnesses run `hanpyo witness`) |
 //! | `demo-trustees.json` | the demo trustees' key shares (**demo only**; real trustees keep their own) |
+//! | `roll.key` | the key sealing the roll and bindings (owner-only; or `HANPYO_ROLL_KEY_FILE`) |
+//! | `state.db` | personal data: the sealed roll, login codes, sessions, credential bindings |
+//! | `outbox.jsonl` | the development delivery backend for one-time codes |
 #![forbid(unsafe_code)]
 // Handles and files here hold keys and channels; a derived Debug would print secrets.
 #![allow(missing_debug_implementations)]
@@ -18,8 +21,10 @@
 pub mod api;
 pub mod election;
 pub mod error;
+pub mod identity;
 pub mod limits;
 pub mod metrics;
+pub mod roll;
 pub mod sequencer;
 
 use std::future::Future;
@@ -114,6 +119,17 @@ pub fn write_atomically(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
     f.write_all(bytes)?;
     f.sync_all()?;
     std::fs::rename(&tmp, path)
+}
+
+/// Writes a secret file readable by its owner only.
+pub fn write_secret(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    write_atomically(path, bytes)?;
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600))?;
+    }
+    Ok(())
 }
 
 fn seed(hex_str: &str, path: &Path) -> Result<[u8; 32], ServerError> {
@@ -212,6 +228,22 @@ pub async fn serve(
     let state =
         ElectionState::rebuild(&ledger).map_err(|e| data_err(&data.join("ledger.db"), e))?;
     let election = Arc::new(Mutex::new(state));
+    let key_path = std::env::var_os("HANPYO_ROLL_KEY_FILE")
+        .map(std::path::PathBuf::from)
+        .unwrap_or_else(|| data.join("roll.key"));
+    if !key_path.exists() {
+        let mut k = [0u8; 32];
+        rand_core::Rng::fill_bytes(&mut hanpyo_crypto::os_rng(), &mut k);
+        write_secret(&key_path, hex::encode(k).as_bytes())?;
+    }
+    let roll_key = seed(
+        std::fs::read_to_string(&key_path)
+            .map_err(|e| data_err(&key_path, e))?
+            .trim(),
+        &key_path,
+    )?;
+    let identity = identity::Identity::open(&data.join("state.db"), &roll_key)
+        .map_err(|e| data_err(&data.join("state.db"), e))?;
     let witness_file_path = witnesses_path.clone();
     let keys: Vec<(String, String)> = if witnesses_path.exists() {
         let files: Vec<WitnessFile> = read_json(&witnesses_path)?;
@@ -267,6 +299,8 @@ pub async fn serve(
         metrics,
         client_limits: Arc::new(Mutex::new(limits::Buckets::new(options.client_rate))),
         voter_limits: Arc::new(Mutex::new(limits::Buckets::new(options.voter_rate))),
+        identity: Arc::new(Mutex::new(identity)),
+        outbox: data.join("outbox.jsonl"),
     });
     tracing::info!(addr = %listener.local_addr()?, "serving");
     axum::serve(

@@ -1,0 +1,338 @@
+//! Personal data, kept apart from the ledger in `state.db` and never logged:
+//!
+//! - the roll: each voter sealed with ChaCha20-Poly1305 under the roll key, found by a keyed hash
+//!   (HMAC-SHA-256) of resident id and birth date — matching needs no plaintext index;
+//! - one-time login codes (hashed, expiring, attempts limited) and sessions (hashed tokens);
+//! - the binding of a login to the credential it first voted with (sealed; a keyed hash of the
+//!   credential makes "one credential, one login" checkable): one login cannot use several
+//!   credentials, as in Belenios.
+//!
+//! `purge` erases all of it after the election. The roll key lives in the data directory
+//! (`roll.key`, owner-only) or wherever `HANPYO_ROLL_KEY_FILE` points.
+use std::path::Path;
+
+use chacha20poly1305::ChaCha20Poly1305;
+use chacha20poly1305::aead::{Aead, KeyInit};
+use hmac::{Hmac, Mac};
+use rand_core::Rng;
+use rusqlite::{Connection, OptionalExtension, params};
+use sha2::Sha256;
+
+use crate::error::ApiError;
+use crate::roll::Voter;
+
+/// How long a one-time code is valid.
+const CODE_SECONDS: i64 = 600;
+/// Wrong codes before a login attempt is locked.
+const MAX_ATTEMPTS: i64 = 5;
+/// Session lifetime.
+pub const SESSION_SECONDS: i64 = 1800;
+
+/// The identity store.
+pub struct Identity {
+    conn: Connection,
+    seal: ChaCha20Poly1305,
+    mac_key: [u8; 32],
+}
+
+impl std::fmt::Debug for Identity {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Identity(<sealed>)")
+    }
+}
+
+fn now() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs() as i64)
+        .unwrap_or(0)
+}
+
+fn db_err(e: rusqlite::Error) -> ApiError {
+    tracing::error!(error = %e, "identity store");
+    ApiError::internal()
+}
+
+impl Identity {
+    /// Opens (or creates) `state.db` with the 32-byte roll key.
+    pub fn open(path: &Path, roll_key: &[u8; 32]) -> Result<Self, rusqlite::Error> {
+        let conn = Connection::open(path)?;
+        conn.pragma_update(None, "journal_mode", "WAL")?;
+        conn.pragma_update(None, "synchronous", "FULL")?;
+        conn.execute_batch(
+            "CREATE TABLE IF NOT EXISTS roll (id INTEGER PRIMARY KEY, lookup BLOB NOT NULL UNIQUE, sealed BLOB NOT NULL);
+             CREATE TABLE IF NOT EXISTS codes (roll_id INTEGER PRIMARY KEY, code_hash BLOB NOT NULL, expires INTEGER NOT NULL, attempts INTEGER NOT NULL);
+             CREATE TABLE IF NOT EXISTS sessions (token_hash BLOB PRIMARY KEY, roll_id INTEGER NOT NULL, expires INTEGER NOT NULL) WITHOUT ROWID;
+             CREATE TABLE IF NOT EXISTS bindings (roll_id INTEGER PRIMARY KEY, credential_lookup BLOB NOT NULL UNIQUE, sealed BLOB NOT NULL);",
+        )?;
+        let derive = |label: &[u8]| -> [u8; 32] {
+            let mut m = new_mac(roll_key);
+            m.update(label);
+            m.finalize().into_bytes().into()
+        };
+        let seal_key = derive(b"hanpyo-roll-seal-v1");
+        Ok(Self {
+            conn,
+            seal: ChaCha20Poly1305::new(&seal_key.into()),
+            mac_key: derive(b"hanpyo-roll-lookup-v1"),
+        })
+    }
+
+    fn mac(&self, parts: &[&[u8]]) -> [u8; 32] {
+        let mut m = new_mac(&self.mac_key);
+        for p in parts {
+            m.update(&(p.len() as u32).to_be_bytes());
+            m.update(p);
+        }
+        m.finalize().into_bytes().into()
+    }
+
+    fn lookup(&self, resident_id: &str, birth_date: &str) -> [u8; 32] {
+        self.mac(&[
+            b"voter",
+            resident_id.trim().as_bytes(),
+            birth_date.trim().as_bytes(),
+        ])
+    }
+
+    fn seal_bytes(&self, plain: &[u8]) -> Vec<u8> {
+        let mut nonce = [0u8; 12];
+        hanpyo_crypto::os_rng().fill_bytes(&mut nonce);
+        let mut out = nonce.to_vec();
+        // Encryption with a fresh random nonce cannot fail for these sizes.
+        out.extend(self.seal.encrypt(&nonce.into(), plain).unwrap_or_default());
+        out
+    }
+
+    fn open_bytes(&self, sealed: &[u8]) -> Option<Vec<u8>> {
+        let (nonce, ct) = sealed.split_at_checked(12)?;
+        let nonce: [u8; 12] = nonce.try_into().ok()?;
+        self.seal.decrypt(&nonce.into(), ct).ok()
+    }
+
+    /// Voters on the roll.
+    pub fn roll_size(&self) -> Result<u64, ApiError> {
+        self.conn
+            .query_row("SELECT COUNT(*) FROM roll", [], |r| r.get(0))
+            .map_err(db_err)
+    }
+
+    /// Adds `voters` in one transaction; refuses (adding nothing) if any is already on the roll.
+    pub fn import(&mut self, voters: &[Voter]) -> Result<usize, ApiError> {
+        let rows: Vec<([u8; 32], Vec<u8>)> = voters
+            .iter()
+            .map(|v| {
+                let json = serde_json::to_vec(v).unwrap_or_default();
+                (
+                    self.lookup(&v.resident_id, &v.birth_date),
+                    self.seal_bytes(&json),
+                )
+            })
+            .collect();
+        let tx = self.conn.transaction().map_err(db_err)?;
+        for (i, (lookup, sealed)) in rows.iter().enumerate() {
+            let r = tx.execute(
+                "INSERT INTO roll (lookup, sealed) VALUES (?1, ?2)",
+                params![&lookup[..], sealed],
+            );
+            if let Err(rusqlite::Error::SqliteFailure(e, _)) = &r
+                && e.code == rusqlite::ErrorCode::ConstraintViolation
+            {
+                return Err(ApiError::new(
+                    409,
+                    "already-on-roll",
+                    format!("voter on line {} is already on the roll", i + 2),
+                ));
+            }
+            r.map_err(db_err)?;
+        }
+        tx.commit().map_err(db_err)?;
+        Ok(rows.len())
+    }
+
+    /// Starts a login: if the person is on the roll, a fresh code goes to their contact through
+    /// `deliver`. The answer never says whether they are (no roll enumeration).
+    pub fn start_login(
+        &mut self,
+        resident_id: &str,
+        birth_date: &str,
+        deliver: &dyn Fn(&str, &str) -> std::io::Result<()>,
+    ) -> Result<(), ApiError> {
+        let lookup = self.lookup(resident_id, birth_date);
+        let row: Option<(i64, Vec<u8>)> = self
+            .conn
+            .query_row(
+                "SELECT id, sealed FROM roll WHERE lookup = ?1",
+                params![&lookup[..]],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )
+            .optional()
+            .map_err(db_err)?;
+        let Some((id, sealed)) = row else {
+            return Ok(());
+        };
+        let voter: Voter = self
+            .open_bytes(&sealed)
+            .and_then(|p| serde_json::from_slice(&p).ok())
+            .ok_or_else(ApiError::internal)?;
+        let code = format!("{:06}", hanpyo_crypto::os_rng().next_u32() % 1_000_000);
+        let code_hash = self.mac(&[b"code", &id.to_be_bytes(), code.as_bytes()]);
+        self.conn
+            .execute(
+                "INSERT OR REPLACE INTO codes (roll_id, code_hash, expires, attempts) VALUES (?1, ?2, ?3, 0)",
+                params![id, &code_hash[..], now() + CODE_SECONDS],
+            )
+            .map_err(db_err)?;
+        deliver(&voter.contact, &code).map_err(|e| {
+            tracing::error!(error = %e, "code delivery failed");
+            ApiError::internal()
+        })
+    }
+
+    /// Completes a login with the code; returns a session token.
+    pub fn finish_login(
+        &mut self,
+        resident_id: &str,
+        birth_date: &str,
+        code: &str,
+    ) -> Result<String, ApiError> {
+        let bad = || {
+            ApiError::new(
+                401,
+                "bad-code",
+                "wrong or expired code (or not on the roll)",
+            )
+        };
+        let lookup = self.lookup(resident_id, birth_date);
+        let id: Option<i64> = self
+            .conn
+            .query_row(
+                "SELECT id FROM roll WHERE lookup = ?1",
+                params![&lookup[..]],
+                |r| r.get(0),
+            )
+            .optional()
+            .map_err(db_err)?;
+        let Some(id) = id else { return Err(bad()) };
+        let row: Option<(Vec<u8>, i64, i64)> = self
+            .conn
+            .query_row(
+                "SELECT code_hash, expires, attempts FROM codes WHERE roll_id = ?1",
+                params![id],
+                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+            )
+            .optional()
+            .map_err(db_err)?;
+        let Some((hash, expires, attempts)) = row else {
+            return Err(bad());
+        };
+        if attempts >= MAX_ATTEMPTS {
+            return Err(ApiError::new(
+                429,
+                "locked",
+                "too many wrong codes; ask for a new one later",
+            ));
+        }
+        let given = self.mac(&[b"code", &id.to_be_bytes(), code.trim().as_bytes()]);
+        let equal =
+            given.iter().zip(&hash).fold(0u8, |a, (x, y)| a | (x ^ y)) == 0 && hash.len() == 32;
+        if !equal || expires < now() {
+            self.conn
+                .execute(
+                    "UPDATE codes SET attempts = attempts + 1 WHERE roll_id = ?1",
+                    params![id],
+                )
+                .map_err(db_err)?;
+            return Err(bad());
+        }
+        self.conn
+            .execute("DELETE FROM codes WHERE roll_id = ?1", params![id])
+            .map_err(db_err)?;
+        let mut token = [0u8; 32];
+        hanpyo_crypto::os_rng().fill_bytes(&mut token);
+        let token = hex::encode(token);
+        let th = self.mac(&[b"session", token.as_bytes()]);
+        self.conn
+            .execute(
+                "INSERT INTO sessions (token_hash, roll_id, expires) VALUES (?1, ?2, ?3)",
+                params![&th[..], id, now() + SESSION_SECONDS],
+            )
+            .map_err(db_err)?;
+        Ok(token)
+    }
+
+    /// The roll entry of a live session.
+    pub fn session(&self, token: &str) -> Result<i64, ApiError> {
+        let th = self.mac(&[b"session", token.as_bytes()]);
+        let row: Option<(i64, i64)> = self
+            .conn
+            .query_row(
+                "SELECT roll_id, expires FROM sessions WHERE token_hash = ?1",
+                params![&th[..]],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )
+            .optional()
+            .map_err(db_err)?;
+        match row {
+            Some((id, exp)) if exp >= now() => Ok(id),
+            _ => Err(ApiError::new(
+                401,
+                "no-session",
+                "log in first (or again: the session expired)",
+            )),
+        }
+    }
+
+    /// Binds the login to `credential` on its first ballot; later ballots must use the same one,
+    /// and no other login may use it.
+    pub fn bind(&mut self, roll_id: i64, credential: &[u8; 32]) -> Result<(), ApiError> {
+        let cl = self.mac(&[b"credential", credential]);
+        let existing: Option<Vec<u8>> = self
+            .conn
+            .query_row(
+                "SELECT credential_lookup FROM bindings WHERE roll_id = ?1",
+                params![roll_id],
+                |r| r.get(0),
+            )
+            .optional()
+            .map_err(db_err)?;
+        let mismatch = || {
+            ApiError::new(
+                403,
+                "credential-mismatch",
+                "this login already voted with another credential (or this credential belongs to another login)",
+            )
+        };
+        match existing {
+            Some(e) if e == cl => Ok(()),
+            Some(_) => Err(mismatch()),
+            None => {
+                let sealed = self.seal_bytes(credential);
+                match self.conn.execute(
+                    "INSERT INTO bindings (roll_id, credential_lookup, sealed) VALUES (?1, ?2, ?3)",
+                    params![roll_id, &cl[..], sealed],
+                ) {
+                    Ok(_) => Ok(()),
+                    Err(rusqlite::Error::SqliteFailure(e, _))
+                        if e.code == rusqlite::ErrorCode::ConstraintViolation =>
+                    {
+                        Err(mismatch())
+                    }
+                    Err(e) => Err(db_err(e)),
+                }
+            }
+        }
+    }
+
+    /// Erases the roll, codes, sessions and bindings, and compacts the file.
+    pub fn purge(&mut self) -> Result<(), ApiError> {
+        self.conn
+            .execute_batch("DELETE FROM roll; DELETE FROM codes; DELETE FROM sessions; DELETE FROM bindings; VACUUM;")
+            .map_err(db_err)
+    }
+}
+
+fn new_mac(key: &[u8; 32]) -> Hmac<Sha256> {
+    #[allow(clippy::expect_used)]
+    <Hmac<Sha256> as KeyInit>::new_from_slice(key).expect("HMAC accepts keys of any length")
+}
