@@ -1,6 +1,7 @@
 //! `hanpyo`: the command line of the Hanpyo voting system (DESIGN §7).
 #![forbid(unsafe_code)]
 
+mod admin;
 mod ca;
 mod crypto_demo;
 mod http;
@@ -45,6 +46,9 @@ enum Command {
     /// Verifies an election record: every signature, proof, eligibility, revote, tally,
     /// decryption and the ledger checkpoint. Exit 0 valid, 1 invalid, 2 usage or I/O error.
     Verify(verify::Args),
+    /// Administration of a data directory (accounts, purging the roll).
+    #[command(subcommand)]
+    Admin(admin::Command),
     /// The credential authority (offline).
     #[command(subcommand)]
     Ca(ca::Command),
@@ -68,6 +72,7 @@ fn main() -> ExitCode {
         Command::Verify(args) => verify::run(&args),
         Command::Receipt(cmd) => receipt::run(&cmd),
         Command::Ca(cmd) => ca::run(&cmd),
+        Command::Admin(cmd) => admin::run(&cmd),
         Command::Witness(cmd) => witness::run(&cmd),
     };
     match result {

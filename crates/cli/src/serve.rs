@@ -8,7 +8,7 @@ use ed25519_dalek::SigningKey;
 use hanpyo_crypto::credential::{PublicCredential, SecretCredential};
 use hanpyo_ledger::store::Ledger;
 use hanpyo_record::entry::Entry;
-use hanpyo_server::{DemoTrusteesFile, LogKeyFile, WitnessFile, token_digest, write_atomically};
+use hanpyo_server::{DemoTrusteesFile, LogKeyFile, WitnessFile, write_atomically};
 use rand_core::Rng;
 
 use crate::setup::{setup, voter_rng};
@@ -245,13 +245,16 @@ pub fn demo(args: &DemoArgs) -> Result<ExitCode> {
         &data.join("demo-trustees.json"),
         &serde_json::to_vec_pretty(&trustees)?,
     )?;
-    let mut token = [0u8; 24];
-    hanpyo_crypto::os_rng().fill_bytes(&mut token);
-    let token = hex::encode(token);
-    write_atomically(
-        &data.join("admin-token.sha256"),
-        hex::encode(token_digest(&token)).as_bytes(),
-    )?;
+    let mut pw = [0u8; 12];
+    hanpyo_crypto::os_rng().fill_bytes(&mut pw);
+    let password = hex::encode(pw);
+    hanpyo_server::accounts::Accounts::open(&data)?
+        .create_user(
+            "admin",
+            hanpyo_server::accounts::Role::Administrator,
+            &password,
+        )
+        .map_err(|e| anyhow::anyhow!("{e}"))?;
     // The demo roll, sealed under a fresh roll key: demo voters log in with resident id and birth
     // date, receive a one-time code in the outbox, and vote with their credential.
     let mut roll_key = [0u8; 32];
@@ -283,7 +286,7 @@ pub fn demo(args: &DemoArgs) -> Result<ExitCode> {
             if let Some(m) = metrics {
                 println!("metrics: http://{m}/metrics");
             }
-            println!("admin token: {token}");
+            println!("admin login: admin {password}");
             println!(
                 "voters: {} credentials in {}",
                 codes.len(),

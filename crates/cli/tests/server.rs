@@ -50,7 +50,7 @@ fn start(args: &[&str]) -> Server {
     let (mut url, mut token) = (None, None);
     for line in lines.by_ref() {
         let line = line.expect("line");
-        if let Some(t) = line.strip_prefix("admin token: ") {
+        if let Some(t) = line.strip_prefix("admin login: admin ") {
             token = Some(t.to_string());
         }
         if let Some(u) = line.strip_prefix("url: ") {
@@ -62,11 +62,18 @@ fn start(args: &[&str]) -> Server {
     }
     // Keep draining stdout so the server never blocks on a full pipe.
     std::thread::spawn(move || for _ in lines {});
-    Server {
-        child,
-        url: url.expect("the server printed its url"),
-        token,
-    }
+    let url = url.expect("the server printed its url");
+    // The demo prints the administrator's password; the tests work with a session.
+    let token = token.map(|password| admin_login(&url, "admin", &password));
+    Server { child, url, token }
+}
+
+/// Logs an administrator in; returns the session token.
+fn admin_login(url: &str, name: &str, password: &str) -> String {
+    let body = serde_json::json!({"name": name, "password": password}).to_string();
+    let (s, v) = post_json(&format!("{url}/api/v1/admin/login"), &body);
+    assert_eq!(s, 200, "{v}");
+    v["session"].as_str().expect("session").to_string()
 }
 
 fn agent() -> ureq::Agent {
@@ -256,8 +263,26 @@ fn a_full_election_over_http_with_revotes_audits_and_a_restart() {
     // Restart mid-election: everything acknowledged is still there; voting continues.
     let before = ledger_size(&url);
     drop(server);
+    // A second administrator, created offline while the server is down.
+    let pw = data.join("pw");
+    std::fs::write(&pw, "a long enough password\n").expect("pw");
+    let o = Command::new(bin())
+        .args([
+            "admin",
+            "create-user",
+            "--data",
+            d,
+            "--name",
+            "clerk",
+            "--password-file",
+            pw.to_str().expect("p"),
+        ])
+        .output()
+        .expect("create-user");
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
     let server = start(&["serve", "--data", d, "--listen", "127.0.0.1:0"]);
     let url = server.url.clone();
+    let token = admin_login(&url, "clerk", "a long enough password");
     assert_eq!(ledger_size(&url), before, "nothing acknowledged was lost");
     for i in 120..200 {
         cast(i, 0, &url, &[]);
@@ -748,4 +773,122 @@ fn the_credential_authority_makes_one_credential_per_voter() {
     assert!(String::from_utf8_lossy(&o.stderr).contains(":2: birth_date"));
     assert!(!dir.join("ca2").exists());
     let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn administrator_accounts_roles_lockout_and_audit_log() {
+    let data = scratch("admins");
+    let d = data.to_str().expect("p");
+    let server = start(&[
+        "demo",
+        "--listen",
+        "127.0.0.1:0",
+        "--data",
+        d,
+        "--voters",
+        "2",
+    ]);
+    let url = server.url.clone();
+    let admin = server.token.clone().expect("session");
+    let pw = data.join("pw");
+    std::fs::write(&pw, "observer password 1\n").expect("pw");
+    let o = Command::new(bin())
+        .args([
+            "admin",
+            "create-user",
+            "--data",
+            d,
+            "--name",
+            "watcher",
+            "--role",
+            "observer",
+            "--password-file",
+            pw.to_str().expect("p"),
+        ])
+        .output()
+        .expect("create-user");
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    std::fs::write(&pw, "short\n").expect("pw");
+    let o = Command::new(bin())
+        .args([
+            "admin",
+            "create-user",
+            "--data",
+            d,
+            "--name",
+            "weak",
+            "--password-file",
+            pw.to_str().expect("p"),
+        ])
+        .output()
+        .expect("create-user");
+    assert_eq!(o.status.code(), Some(2), "a short password is refused");
+    let observer = admin_login(&url, "watcher", "observer password 1");
+    let get = |path: &str, token: &str| {
+        let mut r = agent()
+            .get(format!("{url}{path}"))
+            .header("authorization", format!("Bearer {token}"))
+            .call()
+            .expect("get");
+        (
+            r.status().as_u16(),
+            r.body_mut().read_json::<Value>().unwrap_or(Value::Null),
+        )
+    };
+    let (s, status) = get("/api/v1/admin/status", &observer);
+    assert_eq!(s, 200);
+    assert_eq!(
+        (status["roll"].as_u64(), status["phase"].as_str()),
+        (Some(2), Some("open"))
+    );
+    let (s, v) = post(&format!("{url}/api/v1/admin/close"), b"", Some(&observer));
+    assert_eq!(
+        (s, v["code"].as_str()),
+        (403, Some("forbidden")),
+        "an observer cannot close"
+    );
+    assert_eq!(
+        post(&format!("{url}/api/v1/admin/close"), b"", Some(&admin)).0,
+        200
+    );
+    // Wrong passwords: refused, then locked.
+    let wrong = serde_json::json!({"name": "watcher", "password": "not the password"}).to_string();
+    for _ in 0..5 {
+        assert_eq!(
+            post_json(&format!("{url}/api/v1/admin/login"), &wrong).0,
+            401
+        );
+    }
+    let (s, v) = post_json(&format!("{url}/api/v1/admin/login"), &wrong);
+    assert_eq!((s, v["code"].as_str()), (429, Some("locked")));
+    // Every administrative action is in the audit log.
+    let (s, log) = get("/api/v1/admin/audit-log", &observer);
+    assert_eq!(s, 200);
+    let lines: Vec<(String, String, String)> = log
+        .as_array()
+        .expect("lines")
+        .iter()
+        .map(|l| {
+            (
+                l["account"].as_str().unwrap_or("").into(),
+                l["action"].as_str().unwrap_or("").into(),
+                l["outcome"].as_str().unwrap_or("").into(),
+            )
+        })
+        .collect();
+    assert!(
+        lines.contains(&("admin".into(), "close".into(), "ok".into())),
+        "{lines:?}"
+    );
+    assert!(
+        lines.contains(&("watcher".into(), "login".into(), "refused".into())),
+        "{lines:?}"
+    );
+    let text = std::fs::read_to_string(data.join("audit.log")).expect("audit.log");
+    assert!(
+        !text.contains("not the password") && !text.contains("observer password"),
+        "no secrets in the audit log"
+    );
+    drop(server);
+    let _ = std::fs::remove_dir_all(&data);
 }

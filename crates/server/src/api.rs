@@ -26,8 +26,8 @@ pub struct AppState {
     pub election: Arc<Mutex<ElectionState>>,
     /// The ledger's sequencer.
     pub sequencer: Sequencer,
-    /// SHA-256 of the administrator token.
-    pub admin_token_hash: [u8; 32],
+    /// Administrator accounts and sessions.
+    pub accounts: Arc<Mutex<crate::accounts::Accounts>>,
     /// Counters.
     pub metrics: Arc<crate::metrics::Metrics>,
     /// Per client address.
@@ -53,6 +53,9 @@ pub fn router(state: AppState) -> Router {
         .route("/api/v1/record/{file}", get(record_file))
         .route("/api/v1/login/start", post(login_start))
         .route("/api/v1/login/verify", post(login_verify))
+        .route("/api/v1/admin/login", post(admin_login))
+        .route("/api/v1/admin/status", get(admin_status))
+        .route("/api/v1/admin/audit-log", get(audit_log))
         .route("/api/v1/admin/roll", post(import_roll))
         .route("/api/v1/admin/purge-roll", post(purge_roll))
         .route("/api/v1/admin/close", post(close))
@@ -359,16 +362,17 @@ async fn record_file(
     Ok(([(header::CONTENT_TYPE, "application/octet-stream")], bytes).into_response())
 }
 
-fn authorize(s: &AppState, headers: &HeaderMap) -> Result<(), ApiError> {
-    let token = bearer(headers).ok_or_else(ApiError::unauthorized)?;
-    // Compare digests in constant time.
-    let given = crate::token_digest(token);
-    let equal = given
-        .iter()
-        .zip(&s.admin_token_hash)
-        .fold(0u8, |acc, (a, b)| acc | (a ^ b))
-        == 0;
-    equal.then_some(()).ok_or_else(ApiError::unauthorized)
+fn accounts(s: &AppState) -> std::sync::MutexGuard<'_, crate::accounts::Accounts> {
+    s.accounts.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+/// The administrator behind the request's session, with at least `role`.
+fn authorize(s: &AppState, headers: &HeaderMap) -> Result<crate::accounts::Admin, ApiError> {
+    accounts(s).authorize(bearer(headers), crate::accounts::Role::Administrator)
+}
+
+fn audit(s: &AppState, who: &crate::accounts::Admin, action: &str, outcome: &str) {
+    accounts(s).audit(&who.name, action, outcome);
 }
 
 async fn admin(
@@ -376,10 +380,13 @@ async fn admin(
     headers: HeaderMap,
     action: AdminAction,
 ) -> Result<Json<serde_json::Value>, ApiError> {
-    authorize(&s, &headers)?;
+    let who = authorize(&s, &headers)?;
     let (tx, rx) = oneshot::channel();
     s.sequencer.submit(Request::Admin(action, tx))?;
-    let size = rx.await.map_err(|_| ApiError::internal())??;
+    let r = rx.await.map_err(|_| ApiError::internal())?;
+    let name = format!("{action:?}").to_lowercase();
+    audit(&s, &who, &name, if r.is_ok() { "ok" } else { "refused" });
+    let size = r?;
     let phase = lock(&s).phase;
     Ok(Json(
         serde_json::json!({ "phase": phase, "ledger_size": size }),
@@ -476,24 +483,28 @@ async fn import_roll(
     headers: HeaderMap,
     body: Bytes,
 ) -> Result<Response, ApiError> {
-    authorize(&s, &headers)?;
+    let who = authorize(&s, &headers)?;
     let text = std::str::from_utf8(&body)
         .map_err(|_| ApiError::malformed("the roll must be UTF-8 CSV"))?;
     match crate::roll::parse_roll(text) {
         Ok(voters) => {
             let n = identity(&s).import(&voters)?;
             tracing::info!(voters = n, "roll imported");
+            audit(&s, &who, "import-roll", &format!("{n} voters"));
             Ok(Json(serde_json::json!({ "imported": n })).into_response())
         }
-        Err(errors) => Ok((
-            StatusCode::UNPROCESSABLE_ENTITY,
-            Json(serde_json::json!({
-                "code": "bad-roll",
-                "message": format!("{} problem(s); nothing was imported", errors.len()),
-                "errors": errors,
-            })),
-        )
-            .into_response()),
+        Err(errors) => Ok({
+            audit(&s, &who, "import-roll", "refused");
+            (
+                StatusCode::UNPROCESSABLE_ENTITY,
+                Json(serde_json::json!({
+                    "code": "bad-roll",
+                    "message": format!("{} problem(s); nothing was imported", errors.len()),
+                    "errors": errors,
+                })),
+            )
+                .into_response()
+        }),
     }
 }
 
@@ -501,7 +512,7 @@ async fn purge_roll(
     State(s): State<AppState>,
     headers: HeaderMap,
 ) -> Result<Json<serde_json::Value>, ApiError> {
-    authorize(&s, &headers)?;
+    let who = authorize(&s, &headers)?;
     if lock(&s).phase == Phase::Open {
         return Err(ApiError::new(
             409,
@@ -511,5 +522,62 @@ async fn purge_roll(
     }
     identity(&s).purge()?;
     tracing::info!("roll, sessions and bindings purged");
+    audit(&s, &who, "purge-roll", "ok");
     Ok(Json(serde_json::json!({ "purged": true })))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct AdminLogin {
+    name: String,
+    password: String,
+}
+
+async fn admin_login(
+    State(s): State<AppState>,
+    axum::extract::ConnectInfo(peer): axum::extract::ConnectInfo<std::net::SocketAddr>,
+    body: Bytes,
+) -> Result<Json<serde_json::Value>, ApiError> {
+    s.client_limits
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .take(peer.ip())
+        .map_err(limited)?;
+    let req: AdminLogin = parse_json(&body)?;
+    // Argon2id takes tens of milliseconds: keep it off the async workers.
+    let accounts = s.accounts.clone();
+    let (token, role) = tokio::task::spawn_blocking(move || {
+        accounts
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .login(&req.name, &req.password)
+    })
+    .await
+    .map_err(|_| ApiError::internal())??;
+    Ok(Json(serde_json::json!({ "session": token, "role": role })))
+}
+
+async fn admin_status(
+    State(s): State<AppState>,
+    headers: HeaderMap,
+) -> Result<Json<serde_json::Value>, ApiError> {
+    accounts(&s).authorize(bearer(&headers), crate::accounts::Role::Observer)?;
+    let roll = identity(&s).roll_size()?;
+    let st = lock(&s);
+    Ok(Json(serde_json::json!({
+        "phase": st.phase,
+        "roll": roll,
+        "credentials": st.credentials.len(),
+        "ballots": st.ballots,
+        "counted": st.counted(),
+        "audited": st.audited,
+    })))
+}
+
+async fn audit_log(
+    State(s): State<AppState>,
+    headers: HeaderMap,
+) -> Result<Json<Vec<serde_json::Value>>, ApiError> {
+    accounts(&s).authorize(bearer(&headers), crate::accounts::Role::Observer)?;
+    Ok(Json(accounts(&s).audit_log()))
 }

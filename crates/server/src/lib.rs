@@ -8,16 +8,17 @@
 //! |---|---|
 //! | `ledger.db` | the ledger (SQLite) — every public entry |
 //! | `log.json` | the ledger operator's origin and signing key (secret) |
-//! | `admin-token.sha256` | SHA-256 of the administrator token |
 //! | `witnesses.json` | co-located witnesses (demo only; real witnesses run `hanpyo witness`) |
 //! | `demo-trustees.json` | the demo trustees' key shares (**demo only**; real trustees keep their own) |
 //! | `roll.key` | the key sealing the roll and bindings (owner-only; or `HANPYO_ROLL_KEY_FILE`) |
-//! | `state.db` | personal data: the sealed roll, login codes, sessions, credential bindings |
+//! | `state.db` | personal data (the sealed roll, login codes, sessions, credential bindings) and administrator accounts (Argon2id) |
+//! | `audit.log` | every administrative action: time, account, action, outcome |
 //! | `outbox.jsonl` | the development delivery backend for one-time codes |
 #![forbid(unsafe_code)]
 // Handles and files here hold keys and channels; a derived Debug would print secrets.
 #![allow(missing_debug_implementations)]
 
+pub mod accounts;
 pub mod api;
 pub mod election;
 pub mod error;
@@ -37,18 +38,9 @@ use hanpyo_ledger::checkpoint::{KeyKind, NoteSigner};
 use hanpyo_ledger::store::Ledger;
 use hanpyo_ledger::witness::{Witness, WitnessState};
 use serde::{Deserialize, Serialize};
-use sha2::{Digest, Sha256};
 
 use crate::election::ElectionState;
 use crate::sequencer::{Demo, Sequencer};
-
-/// `SHA-256("hanpyo-admin-token-v1" ‖ token)`: the server stores only this.
-pub fn token_digest(token: &str) -> [u8; 32] {
-    let mut h = Sha256::new();
-    h.update(b"hanpyo-admin-token-v1");
-    h.update(token.as_bytes());
-    h.finalize().into()
-}
 
 /// Why the server could not start.
 #[derive(Debug, thiserror::Error)]
@@ -218,13 +210,6 @@ pub async fn serve(
     } else {
         None
     };
-    let token_path = data.join("admin-token.sha256");
-    let admin_token_hash = seed(
-        std::fs::read_to_string(&token_path)
-            .map_err(|e| data_err(&token_path, e))?
-            .trim(),
-        &token_path,
-    )?;
     let state =
         ElectionState::rebuild(&ledger).map_err(|e| data_err(&data.join("ledger.db"), e))?;
     let election = Arc::new(Mutex::new(state));
@@ -295,7 +280,9 @@ pub async fn serve(
     let app = api::router(api::AppState {
         election,
         sequencer,
-        admin_token_hash,
+        accounts: Arc::new(Mutex::new(
+            accounts::Accounts::open(data).map_err(|e| data_err(&data.join("state.db"), e))?,
+        )),
         metrics,
         client_limits: Arc::new(Mutex::new(limits::Buckets::new(options.client_rate))),
         voter_limits: Arc::new(Mutex::new(limits::Buckets::new(options.voter_rate))),
