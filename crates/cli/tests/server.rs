@@ -240,7 +240,6 @@ fn a_full_election_over_http_with_revotes_audits_and_a_restart() {
         "200",
     ]);
     let url = server.url.clone();
-    let token = server.token.clone().expect("token");
     let codes = codes(&data);
     assert_eq!(codes.len(), 200);
     let mut last: Vec<Option<Vec<Vec<u32>>>> = vec![None; 200];
