@@ -891,3 +891,48 @@ fn administrator_accounts_roles_lockout_and_audit_log() {
     drop(server);
     let _ = std::fs::remove_dir_all(&data);
 }
+
+#[test]
+fn the_openapi_document_describes_served_routes() {
+    let data = scratch("openapi");
+    let server = start(&[
+        "demo",
+        "--listen",
+        "127.0.0.1:0",
+        "--data",
+        data.to_str().expect("p"),
+        "--voters",
+        "1",
+    ]);
+    let url = server.url.clone();
+    let doc = get_json(&format!("{url}/api/v1/openapi.json"));
+    assert_eq!(doc["openapi"], Value::from("3.1.0"));
+    let paths = doc["paths"].as_object().expect("paths");
+    assert!(paths.len() >= 15);
+    for (path, ops) in paths {
+        let concrete = path
+            .replace("{hash}", &"00".repeat(32))
+            .replace("{file}", "checkpoint");
+        for method in ops.as_object().expect("ops").keys() {
+            let mut resp = match method.as_str() {
+                "get" => agent()
+                    .get(format!("{url}{concrete}?start=0&end=1&old=1&new=1"))
+                    .call()
+                    .expect("get"),
+                _ => agent()
+                    .post(format!("{url}{concrete}"))
+                    .send(&b"{}"[..])
+                    .expect("post"),
+            };
+            let status = resp.status().as_u16();
+            let body = resp.body_mut().read_to_string().unwrap_or_default();
+            assert_ne!(status, 405, "{method} {path} is not served");
+            assert!(
+                status != 404 || body.contains("\"code\""),
+                "{method} {path} is not routed"
+            );
+        }
+    }
+    drop(server);
+    let _ = std::fs::remove_dir_all(&data);
+}

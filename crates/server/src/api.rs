@@ -44,6 +44,10 @@ pub struct AppState {
 pub fn router(state: AppState) -> Router {
     Router::new()
         .route("/healthz", get(|| async { "ok" }))
+        .route(
+            "/api/v1/openapi.json",
+            get(|| async { Json(crate::openapi::document()) }),
+        )
         .route("/api/v1/election", get(election))
         .route("/api/v1/ballots", post(cast))
         .route("/api/v1/board/checkpoint", get(checkpoint))

@@ -25,6 +25,7 @@ pub mod error;
 pub mod identity;
 pub mod limits;
 pub mod metrics;
+pub mod openapi;
 pub mod roll;
 pub mod sequencer;
 
