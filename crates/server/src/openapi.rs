@@ -2,8 +2,18 @@
 //! that every route in the table is served and every served route is in the table, so the
 //! document cannot drift from the handlers.
 
-/// `(method, path, summary, security, success status, error codes)` of every route.
-pub const ROUTES: &[(&str, &str, &str, &str, u16, &[&str])] = &[
+/// `(method, path, summary, security, success status, error codes)`.
+pub type Route = (
+    &'static str,
+    &'static str,
+    &'static str,
+    &'static str,
+    u16,
+    &'static [&'static str],
+);
+
+/// Every route.
+pub const ROUTES: &[Route] = &[
     ("get", "/healthz", "Liveness", "none", 200, &[]),
     (
         "get",
