@@ -24,6 +24,16 @@ pub enum Command {
         #[arg(long)]
         password_file: Option<PathBuf>,
     },
+    /// Creates a data directory for a new election from a manifest (TOML): a fresh ledger key, the
+    /// manifest as the ledger's first entry. Trustees then run the key ceremony through the server.
+    Init {
+        /// The data directory (created; must not exist).
+        #[arg(long)]
+        data: PathBuf,
+        /// The manifest (TOML; see examples/manifests).
+        #[arg(long)]
+        manifest: PathBuf,
+    },
     /// Erases the voter roll, login codes, sessions and credential bindings after the election.
     PurgeRoll {
         /// The data directory.
@@ -72,6 +82,43 @@ pub fn run(cmd: &Command) -> Result<ExitCode> {
                 .create_user(name, role, &password)
                 .map_err(|e| anyhow::anyhow!("{}", e.message))?;
             println!("account {name} ({role:?}) created");
+        }
+        Command::Init { data, manifest } => {
+            if data.exists() {
+                bail!("{} already exists", data.display());
+            }
+            let text = std::fs::read_to_string(manifest).with_context(|| format!("reading {}", manifest.display()))?;
+            let mut seed = [0u8; 32];
+            rand_core::Rng::fill_bytes(&mut hanpyo_crypto::os_rng(), &mut seed);
+            let key = ed25519_dalek::SigningKey::from_bytes(&seed);
+            let placeholder = hanpyo_record::manifest::LedgerInfo {
+                origin: "x".into(),
+                key: [0; 32],
+                witnesses: Vec::new(),
+                witness_quorum: 0,
+            };
+            let mut m = hanpyo_record::manifest::Manifest::from_toml(&text, placeholder).context("manifest")?;
+            m.ledger.origin = format!("hanpyo/{}", m.election_id);
+            m.ledger.key = key.verifying_key().to_bytes();
+            m.validate().context("manifest")?;
+            std::fs::create_dir_all(data)?;
+            let signer = hanpyo_ledger::checkpoint::NoteSigner::new(&m.ledger.origin, key, hanpyo_ledger::checkpoint::KeyKind::Ed25519)?;
+            hanpyo_ledger::store::Ledger::open(&data.join("ledger.db"), signer)?
+                .append_batch(&[hanpyo_record::entry::Entry::Manifest(Box::new(m.clone())).encode()])?;
+            let log = hanpyo_server::LogKeyFile {
+                origin: m.ledger.origin.clone(),
+                key: hex::encode(seed),
+            };
+            hanpyo_server::write_secret(&data.join("log.json"), &serde_json::to_vec_pretty(&log)?)?;
+            Accounts::open(data)?.audit("(command line)", "init", &m.election_id);
+            println!(
+                "election {} created in {}: ledger {} key {}; next: hanpyo admin create-user, hanpyo serve, invite the {} trustees",
+                m.election_id,
+                data.display(),
+                m.ledger.origin,
+                hex::encode(m.ledger.key),
+                m.trustees
+            );
         }
         Command::PurgeRoll { data } => {
             let key_path = data.join("roll.key");

@@ -248,13 +248,12 @@ pub fn demo(args: &DemoArgs) -> Result<ExitCode> {
     let mut pw = [0u8; 12];
     hanpyo_crypto::os_rng().fill_bytes(&mut pw);
     let password = hex::encode(pw);
-    hanpyo_server::accounts::Accounts::open(&data)?
-        .create_user(
-            "admin",
-            hanpyo_server::accounts::Role::Administrator,
-            &password,
-        )
+    let mut accounts = hanpyo_server::accounts::Accounts::open(&data)?;
+    accounts
+        .create_user("admin", hanpyo_server::accounts::Role::Administrator, &password)
         .map_err(|e| anyhow::anyhow!("{e}"))?;
+    // The demo's ceremony and credentials are done: voting is open.
+    accounts.set_opened().map_err(|e| anyhow::anyhow!("{e}"))?;
     // The demo roll, sealed under a fresh roll key: demo voters log in with resident id and birth
     // date, receive a one-time code in the outbox, and vote with their credential.
     let mut roll_key = [0u8; 32];

@@ -83,7 +83,9 @@ impl Accounts {
         conn.pragma_update(None, "journal_mode", "WAL")?;
         conn.pragma_update(None, "synchronous", "FULL")?;
         conn.execute_batch(
-            "CREATE TABLE IF NOT EXISTS admins (name TEXT PRIMARY KEY, role TEXT NOT NULL, phc TEXT NOT NULL);",
+            "CREATE TABLE IF NOT EXISTS admins (name TEXT PRIMARY KEY, role TEXT NOT NULL, phc TEXT NOT NULL);
+             CREATE TABLE IF NOT EXISTS trustee_tokens (trustee INTEGER PRIMARY KEY, token_hash BLOB NOT NULL UNIQUE);
+             CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);",
         )?;
         Ok(Self {
             conn,
@@ -196,6 +198,54 @@ impl Accounts {
             ));
         }
         Ok(admin.clone())
+    }
+
+    /// A new access token for trustee `index` (replacing any earlier one).
+    pub fn invite_trustee(&mut self, index: u32) -> Result<String, ApiError> {
+        let mut t = [0u8; 32];
+        hanpyo_crypto::os_rng().fill_bytes(&mut t);
+        let token = hex::encode(t);
+        self.conn
+            .execute(
+                "INSERT OR REPLACE INTO trustee_tokens (trustee, token_hash) VALUES (?1, ?2)",
+                params![index, &token_hash(&token)[..]],
+            )
+            .map_err(db_err)?;
+        Ok(token)
+    }
+
+    /// The trustee a token belongs to.
+    pub fn trustee(&self, token: Option<&str>) -> Result<u32, ApiError> {
+        let unauthorized = || ApiError::new(401, "unauthorized", "a trustee access token is required");
+        let token = token.ok_or_else(unauthorized)?;
+        self.conn
+            .query_row(
+                "SELECT trustee FROM trustee_tokens WHERE token_hash = ?1",
+                params![&token_hash(token)[..]],
+                |r| r.get(0),
+            )
+            .optional()
+            .map_err(db_err)?
+            .ok_or_else(unauthorized)
+    }
+
+    /// Whether voting was opened (opening writes no ledger entry; it is recorded here and in the
+    /// audit log).
+    pub fn opened(&self) -> Result<bool, ApiError> {
+        Ok(self
+            .conn
+            .query_row("SELECT 1 FROM meta WHERE key = 'opened'", [], |_| Ok(()))
+            .optional()
+            .map_err(db_err)?
+            .is_some())
+    }
+
+    /// Records that voting is open.
+    pub fn set_opened(&mut self) -> Result<(), ApiError> {
+        self.conn
+            .execute("INSERT OR REPLACE INTO meta (key, value) VALUES ('opened', '1')", [])
+            .map_err(db_err)?;
+        Ok(())
     }
 
     /// Appends a line to the audit log (time, account, action, outcome) and syncs it.

@@ -62,6 +62,13 @@ pub fn router(state: AppState) -> Router {
         .route("/api/v1/admin/audit-log", get(audit_log))
         .route("/api/v1/admin/roll", post(import_roll))
         .route("/api/v1/admin/purge-roll", post(purge_roll))
+        .route("/api/v1/progress", get(progress))
+        .route("/api/v1/trustee/entries", post(trustee_post))
+        .route("/api/v1/admin/trustees/{index}/invite", post(invite_trustee))
+        .route("/api/v1/admin/finish-ceremony", post(finish_ceremony))
+        .route("/api/v1/admin/credentials", post(upload_credentials))
+        .route("/api/v1/admin/open", post(open))
+        .route("/api/v1/admin/publish", post(publish))
         .route("/api/v1/admin/close", post(close))
         .route("/api/v1/admin/tally", post(tally))
         .layer(axum::middleware::map_response(security_headers))
@@ -385,11 +392,11 @@ async fn admin(
     action: AdminAction,
 ) -> Result<Json<serde_json::Value>, ApiError> {
     let who = authorize(&s, &headers)?;
+    let name = action.name();
     let (tx, rx) = oneshot::channel();
     s.sequencer.submit(Request::Admin(action, tx))?;
     let r = rx.await.map_err(|_| ApiError::internal())?;
-    let name = format!("{action:?}").to_lowercase();
-    audit(&s, &who, &name, if r.is_ok() { "ok" } else { "refused" });
+    audit(&s, &who, name, if r.is_ok() { "ok" } else { "refused" });
     let size = r?;
     let phase = lock(&s).phase;
     Ok(Json(
@@ -584,4 +591,99 @@ async fn audit_log(
 ) -> Result<Json<Vec<serde_json::Value>>, ApiError> {
     accounts(&s).authorize(bearer(&headers), crate::accounts::Role::Observer)?;
     Ok(Json(accounts(&s).audit_log()))
+}
+
+async fn finish_ceremony(State(s): State<AppState>, headers: HeaderMap) -> Result<Json<serde_json::Value>, ApiError> {
+    admin(s, headers, AdminAction::FinishCeremony).await
+}
+
+async fn publish(State(s): State<AppState>, headers: HeaderMap) -> Result<Json<serde_json::Value>, ApiError> {
+    admin(s, headers, AdminAction::Publish).await
+}
+
+/// Body: public credentials, one 64-hex-digit line each, sorted.
+async fn upload_credentials(
+    State(s): State<AppState>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<Json<serde_json::Value>, ApiError> {
+    authorize(&s, &headers)?;
+    let text = std::str::from_utf8(&body).map_err(|_| ApiError::malformed("hex lines expected"))?;
+    let list = text
+        .lines()
+        .filter(|l| !l.trim().is_empty())
+        .enumerate()
+        .map(|(i, l)| {
+            hex::decode(l.trim())
+                .ok()
+                .and_then(|v| <[u8; 32]>::try_from(v).ok())
+                .ok_or_else(|| ApiError::malformed(format!("line {}: not a 64-hex-digit credential", i + 1)))
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    admin(s, headers, AdminAction::Credentials(list)).await
+}
+
+async fn open(State(s): State<AppState>, headers: HeaderMap) -> Result<Json<serde_json::Value>, ApiError> {
+    let who = authorize(&s, &headers)?;
+    let mut st = lock(&s);
+    if st.phase != Phase::Credentials || st.credentials.is_empty() {
+        drop(st);
+        audit(&s, &who, "open", "refused");
+        return Err(ApiError::new(409, "wrong-phase", "open after the key ceremony and the credential upload"));
+    }
+    accounts(&s).set_opened()?;
+    st.phase = Phase::Open;
+    drop(st);
+    audit(&s, &who, "open", "ok");
+    Ok(Json(serde_json::json!({ "phase": Phase::Open })))
+}
+
+async fn invite_trustee(
+    State(s): State<AppState>,
+    headers: HeaderMap,
+    Path(index): Path<u32>,
+) -> Result<Json<serde_json::Value>, ApiError> {
+    let who = authorize(&s, &headers)?;
+    let n = lock(&s).params.manifest.trustees;
+    if index == 0 || index > n {
+        return Err(ApiError::not_found(format!("trustees are numbered 1 to {n}")));
+    }
+    let token = accounts(&s).invite_trustee(index)?;
+    audit(&s, &who, "invite-trustee", &index.to_string());
+    Ok(Json(serde_json::json!({ "trustee": index, "token": token })))
+}
+
+/// Body: one encoded ceremony or partial-decryption entry of the authenticated trustee.
+async fn trustee_post(State(s): State<AppState>, headers: HeaderMap, body: Bytes) -> Result<Json<serde_json::Value>, ApiError> {
+    let index = accounts(&s).trustee(bearer(&headers))?;
+    let (tx, rx) = oneshot::channel();
+    s.sequencer.submit(Request::Trustee(index, body.to_vec(), tx))?;
+    let size = rx.await.map_err(|_| ApiError::internal())??;
+    Ok(Json(serde_json::json!({ "ledger_size": size })))
+}
+
+/// The ceremony's and the tally's progress per trustee.
+async fn progress(State(s): State<AppState>) -> Json<serde_json::Value> {
+    let st = lock(&s);
+    let c = &st.ceremony;
+    let n = st.params.manifest.trustees;
+    let trustees: Vec<serde_json::Value> = (1..=n)
+        .map(|i| {
+            let slot = (i - 1) as usize;
+            serde_json::json!({
+                "trustee": i,
+                "registered": c.registrations[slot].is_some(),
+                "digest": c.digests[slot].is_some(),
+                "commitment": c.commitments.iter().any(|x| x.dealer == i),
+                "shares_sent": c.shares.iter().filter(|x| x.dealer == i).count(),
+                "complaints_filed": c.complaints.iter().filter(|x| x.accuser == i).count(),
+                "partial_decryption": c.partials.iter().any(|p| p.0 == i),
+            })
+        })
+        .collect();
+    Json(serde_json::json!({
+        "phase": st.phase,
+        "threshold": st.params.manifest.threshold,
+        "trustees": trustees,
+    }))
 }

@@ -15,18 +15,43 @@ use hanpyo_record::manifest::Manifest;
 
 use crate::error::ApiError;
 
-/// Where the election is in its life.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
+/// Where the election is in its life. Transitions only go forward, each by one action:
+/// ceremony → (finish-ceremony) credentials → (credentials, open) open → (close) closed →
+/// (tally) tallied → (trustees' shares, publish) published.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, serde::Serialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum Phase {
-    /// Key ceremony or credentials not complete.
-    Setup,
+    /// The trustees' key ceremony is under way.
+    Ceremony,
+    /// The joint key exists; public credentials are being uploaded.
+    Credentials,
     /// Accepting ballots.
     Open,
     /// Closed; tally pending.
     Closed,
+    /// The encrypted tally is published; trustees' partial decryptions are being collected.
+    Tallied,
     /// Result published.
     Published,
+}
+
+/// The key ceremony's and the decryption's public transcript so far.
+#[derive(Debug, Default)]
+pub struct Ceremony {
+    /// Registered communication keys, by trustee index − 1.
+    pub registrations: Vec<Option<PublicKey>>,
+    /// Round-1 digests.
+    pub digests: Vec<Option<[u8; 32]>>,
+    /// Round-2 commitments.
+    pub commitments: Vec<hanpyo_crypto::threshold::DealerCommitment>,
+    /// Round-3 shares.
+    pub shares: Vec<hanpyo_crypto::threshold::EncryptedShare>,
+    /// Round-4 complaints.
+    pub complaints: Vec<hanpyo_crypto::threshold::Complaint>,
+    /// The published tally `(counted, ciphertexts)`.
+    pub tally: Option<(u64, Vec<Vec<Ciphertext>>)>,
+    /// Valid partial decryptions `(trustee, D[q][c])`.
+    pub partials: Vec<(u32, Vec<Vec<hanpyo_crypto::group::Element>>)>,
 }
 
 /// The election's public parameters (immutable once open).
@@ -67,6 +92,8 @@ pub struct ElectionState {
     pub ballots: u64,
     /// Audited ballots in the ledger.
     pub audited: u64,
+    /// The ceremony and decryption transcript.
+    pub ceremony: Ceremony,
 }
 
 /// A ballot checked statelessly, ready to be admitted.
@@ -117,14 +144,18 @@ impl ElectionState {
                 ctx: None,
                 verification_keys: Vec::new(),
             },
-            phase: Phase::Setup,
+            phase: Phase::Ceremony,
             credentials: Vec::new(),
             last_ballot: Vec::new(),
             seen: HashSet::new(),
             sums,
             ballots: 0,
             audited: 0,
+            ceremony: Ceremony::default(),
         };
+        let n = st.params.manifest.trustees as usize;
+        st.ceremony.registrations = vec![None; n];
+        st.ceremony.digests = vec![None; n];
         let size = ledger.size();
         let mut start = 1;
         while start < size {
@@ -139,23 +170,8 @@ impl ElectionState {
     }
 
     fn replay_entry(&mut self, ledger: &Ledger, index: u64, bytes: &[u8]) -> Result<(), String> {
-        let e = Entry::decode(bytes, Some(&self.params.shapes))
-            .map_err(|e| format!("entry {index}: {e}"))?;
+        let e = Entry::decode(bytes, Some(&self.params.shapes)).map_err(|e| format!("entry {index}: {e}"))?;
         match e {
-            Entry::JointKey {
-                key,
-                verification_keys,
-                ..
-            } => {
-                self.params.verification_keys = verification_keys;
-                self.params.ctx = Some(election_context(&self.params.manifest_hash, &key));
-                self.params.joint_key = Some(key);
-            }
-            Entry::CredentialList(list) => {
-                self.credentials.extend(list.iter().map(|c| *c.as_bytes()));
-                self.last_ballot.resize(self.credentials.len(), 0);
-                self.phase = Phase::Open;
-            }
             Entry::Ballot(b) => {
                 let c = CheckedBallot {
                     hash: leaf_hash(bytes),
@@ -165,19 +181,59 @@ impl ElectionState {
                     bytes: Vec::new(),
                 };
                 self.seen.insert(c.hash);
+                self.phase = Phase::Open;
                 self.apply(ledger, index, &c)?;
             }
             Entry::AuditedBallot(..) => {
                 self.seen.insert(leaf_hash(bytes));
+                self.phase = Phase::Open;
                 self.audited += 1;
             }
-            Entry::Close | Entry::EncryptedTally { .. } | Entry::PartialDecryption { .. } => {
-                self.phase = Phase::Closed
-            }
-            Entry::Result { .. } => self.phase = Phase::Published,
-            _ => {}
+            other => self.record(other),
         }
         Ok(())
+    }
+
+    /// Takes a committed non-ballot entry into the state.
+    pub fn record(&mut self, e: Entry) {
+        let c = &mut self.ceremony;
+        match e {
+            Entry::TrusteeRegistration { index, key, .. } => {
+                if let Some(slot) = c.registrations.get_mut((index as usize).wrapping_sub(1)) {
+                    *slot = Some(key);
+                }
+            }
+            Entry::CeremonyDigest { dealer, digest } => {
+                if let Some(slot) = c.digests.get_mut((dealer as usize).wrapping_sub(1)) {
+                    *slot = Some(digest);
+                }
+            }
+            Entry::CeremonyCommitment(x) => c.commitments.push(x),
+            Entry::CeremonyShare(x) => c.shares.push(x),
+            Entry::CeremonyComplaint(x) => c.complaints.push(x),
+            Entry::JointKey {
+                key, verification_keys, ..
+            } => {
+                self.params.verification_keys = verification_keys;
+                self.params.ctx = Some(election_context(&self.params.manifest_hash, &key));
+                self.params.joint_key = Some(key);
+                self.phase = Phase::Credentials;
+            }
+            Entry::CredentialList(list) => {
+                self.credentials.extend(list.iter().map(|c| *c.as_bytes()));
+                self.last_ballot.resize(self.credentials.len(), 0);
+            }
+            Entry::Close => self.phase = Phase::Closed,
+            Entry::EncryptedTally { counted, tally } => {
+                c.tally = Some((counted, tally));
+                self.phase = Phase::Tallied;
+            }
+            Entry::PartialDecryption { trustee, shares } => {
+                c.partials.push((trustee, shares.into_iter().map(|r| r.into_iter().map(|(d, _)| d).collect()).collect()));
+            }
+            Entry::Result { .. } => self.phase = Phase::Published,
+            Entry::Manifest(_) | Entry::Ballot(_) | Entry::AuditedBallot(..) => {}
+        }
     }
 
     /// Decodes and verifies a submitted ballot (no state needed: run it off the async runtime).

@@ -213,6 +213,14 @@ pub async fn serve(
     };
     let state =
         ElectionState::rebuild(&ledger).map_err(|e| data_err(&data.join("ledger.db"), e))?;
+    let accounts =
+        accounts::Accounts::open(data).map_err(|e| data_err(&data.join("state.db"), e))?;
+    let mut state = state;
+    if state.phase == election::Phase::Credentials
+        && accounts.opened().map_err(|e| data_err(&data.join("state.db"), e))?
+    {
+        state.phase = election::Phase::Open;
+    }
     let election = Arc::new(Mutex::new(state));
     let key_path = std::env::var_os("HANPYO_ROLL_KEY_FILE")
         .map(std::path::PathBuf::from)
@@ -281,9 +289,7 @@ pub async fn serve(
     let app = api::router(api::AppState {
         election,
         sequencer,
-        accounts: Arc::new(Mutex::new(
-            accounts::Accounts::open(data).map_err(|e| data_err(&data.join("state.db"), e))?,
-        )),
+        accounts: Arc::new(Mutex::new(accounts)),
         metrics,
         client_limits: Arc::new(Mutex::new(limits::Buckets::new(options.client_rate))),
         voter_limits: Arc::new(Mutex::new(limits::Buckets::new(options.voter_rate))),

@@ -23,13 +23,32 @@ const MAX_GROUP: usize = 512;
 /// Queue depth before submitters get 503.
 pub const QUEUE: usize = 4096;
 
-/// An administrative step.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// An administrative step that writes to the ledger.
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum AdminAction {
+    /// End the key ceremony: resolve it from the transcript and publish the joint key.
+    FinishCeremony,
+    /// Publish a chunk of the public credential list (sorted, above every earlier one).
+    Credentials(Vec<[u8; 32]>),
     /// Close voting.
     Close,
-    /// Publish the encrypted tally, the partial decryptions of the (demo) trustees and the result.
+    /// Publish the encrypted tally (and, in a demo, the demo trustees' decryption and the result).
     Tally,
+    /// Publish the result from the trustees' valid partial decryptions.
+    Publish,
+}
+
+impl AdminAction {
+    /// A short name for logs and the audit log.
+    pub fn name(&self) -> &'static str {
+        match self {
+            AdminAction::FinishCeremony => "finish-ceremony",
+            AdminAction::Credentials(_) => "credentials",
+            AdminAction::Close => "close",
+            AdminAction::Tally => "tally",
+            AdminAction::Publish => "publish",
+        }
+    }
 }
 
 /// A read on the ledger, run on the sequencer thread.
@@ -44,6 +63,8 @@ pub enum Request {
     ),
     /// An administrative step; replies with the new ledger size.
     Admin(AdminAction, oneshot::Sender<Result<u64, ApiError>>),
+    /// A trustee's ceremony or decryption entry, from the authenticated trustee `index`.
+    Trustee(u32, Vec<u8>, oneshot::Sender<Result<u64, ApiError>>),
     /// A read.
     Read(ReadFn),
 }
@@ -128,7 +149,11 @@ fn run(
                 Request::Read(f) => f(&ledger),
                 Request::Ballot(b, reply) => ballots.push((b, reply)),
                 Request::Admin(a, reply) => {
-                    admin = Some((a, reply));
+                    admin = Some(Err((a, reply)));
+                    break;
+                }
+                Request::Trustee(i, e, reply) => {
+                    admin = Some(Ok((i, e, reply)));
                     break;
                 }
             }
@@ -162,9 +187,20 @@ fn run(
                 "group commit"
             );
         }
-        if let Some((action, reply)) = admin {
-            let r = administer(&mut ledger, &state, demo.as_ref(), action);
-            tracing::info!(action = ?action, ok = r.is_ok(), "administrator action");
+        if let Some(req) = admin {
+            let (r, reply) = match req {
+                Err((action, reply)) => {
+                    let name = action.name();
+                    let r = administer(&mut ledger, &state, demo.as_ref(), action);
+                    tracing::info!(action = name, ok = r.is_ok(), "administrator action");
+                    (r, reply)
+                }
+                Ok((index, entry, reply)) => {
+                    let r = trustee_entry(&mut ledger, &state, index, entry);
+                    tracing::info!(trustee = index, ok = r.is_ok(), "trustee entry");
+                    (r, reply)
+                }
+            };
             metrics.ledger_size.store(ledger.size(), Ordering::Relaxed);
             if r.is_ok() {
                 let _ = ledger.collect_cosignatures(&mut witnesses, clock);
@@ -243,6 +279,23 @@ fn commit_ballots(
     }
 }
 
+fn wrong_phase(what: &str) -> ApiError {
+    ApiError::new(409, "wrong-phase", what.to_string())
+}
+
+fn commit_entries(ledger: &mut Ledger, st: &mut ElectionState, entries: Vec<Vec<u8>>) -> Result<u64, ApiError> {
+    let c = ledger.append_batch(&entries).map_err(|e| {
+        tracing::error!(error = %e, "commit failed");
+        ApiError::internal()
+    })?;
+    for e in &entries {
+        if let Ok(entry) = Entry::decode(e, Some(&st.params.shapes)) {
+            st.record(entry);
+        }
+    }
+    Ok(c.size)
+}
+
 fn administer(
     ledger: &mut Ledger,
     state: &Arc<Mutex<ElectionState>>,
@@ -251,43 +304,213 @@ fn administer(
 ) -> Result<u64, ApiError> {
     let mut st = lock(state);
     let entries = match action {
+        AdminAction::FinishCeremony => {
+            if st.phase != Phase::Ceremony {
+                return Err(wrong_phase("the key ceremony is over"));
+            }
+            let c = &st.ceremony;
+            let keys: Option<Vec<_>> = c.registrations.iter().copied().collect();
+            let keys = keys.ok_or_else(|| wrong_phase("not every trustee has registered"))?;
+            let params = st.params.manifest.threshold_params().map_err(|_| ApiError::internal())?;
+            let ctx = hanpyo_record::context::ceremony_context(&st.params.manifest_hash);
+            let outcome = hanpyo_crypto::threshold::resolve_ceremony(
+                &ctx,
+                &hanpyo_crypto::threshold::CeremonyTranscript {
+                    params,
+                    trustee_keys: &keys,
+                    digests: &c.digests,
+                    commitments: &c.commitments,
+                    shares: &c.shares,
+                    complaints: &c.complaints,
+                },
+            )
+            .map_err(|e| ApiError::new(409, "ceremony-failed", e.to_string()))?;
+            vec![
+                Entry::JointKey {
+                    key: outcome.joint_key,
+                    qualified: outcome.qualified,
+                    verification_keys: outcome.verification_keys,
+                }
+                .encode(),
+            ]
+        }
+        AdminAction::Credentials(list) => {
+            if st.phase != Phase::Credentials {
+                return Err(wrong_phase("credentials are uploaded after the key ceremony, before opening"));
+            }
+            let mut last = st.credentials.last().copied();
+            let mut chunk = Vec::with_capacity(list.len());
+            for c in &list {
+                if last.is_some_and(|l| l >= *c) {
+                    return Err(ApiError::malformed("credentials must be strictly ascending, above every earlier one"));
+                }
+                last = Some(*c);
+                chunk.push(
+                    hanpyo_crypto::credential::PublicCredential::decode(c)
+                        .map_err(|e| ApiError::malformed(format!("credential: {e}")))?,
+                );
+            }
+            chunk
+                .chunks(hanpyo_record::entry::MAX_CREDENTIALS_PER_ENTRY)
+                .map(|c| Entry::CredentialList(c.to_vec()).encode())
+                .collect()
+        }
         AdminAction::Close => {
             if st.phase != Phase::Open {
-                return Err(ApiError::new(
-                    409,
-                    "wrong-phase",
-                    "only an open election can be closed",
-                ));
+                return Err(wrong_phase("only an open election can be closed"));
             }
             vec![Entry::Close.encode()]
         }
         AdminAction::Tally => {
             if st.phase != Phase::Closed {
+                return Err(wrong_phase("the election must be closed (and not yet tallied)"));
+            }
+            match demo {
+                Some(demo) => tally_entries(&st, demo)?,
+                None => vec![
+                    Entry::EncryptedTally {
+                        counted: st.counted(),
+                        tally: st.tally(),
+                    }
+                    .encode(),
+                ],
+            }
+        }
+        AdminAction::Publish => {
+            if st.phase != Phase::Tallied {
+                return Err(wrong_phase("the tally must be published first"));
+            }
+            let params = st.params.manifest.threshold_params().map_err(|_| ApiError::internal())?;
+            let (counted, tally) = st.ceremony.tally.clone().ok_or_else(ApiError::internal)?;
+            let mut partials = st.ceremony.partials.clone();
+            partials.sort_by_key(|p| p.0);
+            if partials.len() < params.threshold as usize {
                 return Err(ApiError::new(
                     409,
-                    "wrong-phase",
-                    "the election must be closed (and not yet tallied)",
+                    "shares-missing",
+                    format!("{} of the {} partial decryptions needed", partials.len(), params.threshold),
                 ));
             }
-            let Some(demo) = demo else {
-                return Err(ApiError::new(
-                    409,
-                    "trustees-required",
-                    "the trustees decrypt the tally themselves (hanpyo trustee decrypt)",
-                ));
-            };
-            tally_entries(&st, demo)?
+            let used = &partials[..params.threshold as usize];
+            let refs: Vec<(u32, &[Vec<hanpyo_crypto::group::Element>])> =
+                used.iter().map(|(t, s)| (*t, s.as_slice())).collect();
+            let counts = combine_result(&params, &tally, &refs, counted).map_err(|_| ApiError::internal())?;
+            vec![
+                Entry::Result {
+                    trustees: used.iter().map(|p| p.0).collect(),
+                    counts,
+                }
+                .encode(),
+            ]
         }
     };
-    let c = ledger.append_batch(&entries).map_err(|e| {
-        tracing::error!(error = %e, "admin commit failed");
-        ApiError::internal()
-    })?;
-    st.phase = match action {
-        AdminAction::Close => Phase::Closed,
-        AdminAction::Tally => Phase::Published,
-    };
-    Ok(c.size)
+    commit_entries(ledger, &mut st, entries)
+}
+
+/// Validates a trustee's entry against the transcript so far (the ledger's grammar and the
+/// commit-before-reveal order hold by construction), then commits it.
+fn trustee_entry(
+    ledger: &mut Ledger,
+    state: &Arc<Mutex<ElectionState>>,
+    index: u32,
+    bytes: Vec<u8>,
+) -> Result<u64, ApiError> {
+    let mut st = lock(state);
+    let entry = Entry::decode(&bytes, Some(&st.params.shapes)).map_err(|e| ApiError::malformed(e.to_string()))?;
+    let ctx = hanpyo_record::context::ceremony_context(&st.params.manifest_hash);
+    let n = st.params.manifest.trustees as usize;
+    let c = &st.ceremony;
+    let slot = (index - 1) as usize;
+    let not_yours = || ApiError::new(403, "not-your-entry", "a trustee may only post its own entries");
+    let order = |what: &str| wrong_phase(what);
+    let ceremony = st.phase == Phase::Ceremony;
+    match &entry {
+        Entry::TrusteeRegistration { index: i, key, proof } => {
+            if *i != index {
+                return Err(not_yours());
+            }
+            if !ceremony || c.registrations[slot].is_some() || c.digests.iter().any(Option::is_some) {
+                return Err(order("registrations come first, once per trustee"));
+            }
+            proof
+                .verify(
+                    hanpyo_crypto::proofs::labels::TRUSTEE_KEY,
+                    &ctx.at(index, hanpyo_crypto::transcript::NO_POSITION),
+                    key.element(),
+                    &[],
+                )
+                .map_err(|_| ApiError::bad_proof())?;
+        }
+        Entry::CeremonyDigest { dealer, .. } => {
+            if *dealer != index {
+                return Err(not_yours());
+            }
+            if !ceremony || c.registrations.iter().any(Option::is_none) || c.digests[slot].is_some() || !c.commitments.is_empty() {
+                return Err(order("digests follow every registration, once per trustee"));
+            }
+        }
+        Entry::CeremonyCommitment(x) => {
+            if x.dealer != index {
+                return Err(not_yours());
+            }
+            if !ceremony || c.digests.iter().any(Option::is_none) || c.commitments.iter().any(|y| y.dealer == index) || !c.shares.is_empty() {
+                return Err(order("commitments are revealed after every digest, once per trustee"));
+            }
+            if c.digests[slot] != Some(x.digest(&ctx)) {
+                return Err(ApiError::new(422, "digest-mismatch", "the commitment does not match the published digest"));
+            }
+            let params = st.params.manifest.threshold_params().map_err(|_| ApiError::internal())?;
+            x.verify(&ctx, &params).map_err(|_| ApiError::bad_proof())?;
+        }
+        Entry::CeremonyShare(x) => {
+            if x.dealer != index {
+                return Err(not_yours());
+            }
+            if !ceremony || c.commitments.len() < n || !c.complaints.is_empty() {
+                return Err(order("shares are sent after every commitment"));
+            }
+            if x.recipient == index || x.recipient as usize > n || c.shares.iter().any(|y| y.dealer == index && y.recipient == x.recipient) {
+                return Err(ApiError::malformed("one share per other trustee"));
+            }
+        }
+        Entry::CeremonyComplaint(x) => {
+            if x.accuser != index {
+                return Err(not_yours());
+            }
+            if !ceremony || c.shares.len() < n * (n - 1) {
+                return Err(order("complaints come after every share"));
+            }
+        }
+        Entry::PartialDecryption { trustee, shares } => {
+            if *trustee != index {
+                return Err(not_yours());
+            }
+            if st.phase != Phase::Tallied || c.partials.iter().any(|p| p.0 == index) {
+                return Err(order("partial decryptions follow the tally, once per trustee"));
+            }
+            let (Some(ectx), Some(y), Some((_, tally))) =
+                (&st.params.ctx, st.params.verification_keys.get(slot), &c.tally)
+            else {
+                return Err(ApiError::internal());
+            };
+            let mut batch = hanpyo_crypto::batch::BatchVerifier::new();
+            for (q, (row, cts)) in shares.iter().zip(tally).enumerate() {
+                for (j, ((d, proof), ct)) in row.iter().zip(cts).enumerate() {
+                    hanpyo_crypto::threshold::PartialDecryption {
+                        trustee: index,
+                        share: *d,
+                        proof: *proof,
+                    }
+                    .queue(&ectx.at(q as u32, j as u32), y, ct, &mut batch);
+                }
+            }
+            if !batch.verify() {
+                return Err(ApiError::new(422, "bad-share", format!("trustee {index}'s decryption share does not verify")));
+            }
+        }
+        _ => return Err(ApiError::malformed("not a trustee entry")),
+    }
+    commit_entries(ledger, &mut st, vec![bytes])
 }
 
 fn tally_entries(st: &ElectionState, demo: &Demo) -> Result<Vec<Vec<u8>>, ApiError> {
