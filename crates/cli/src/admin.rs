@@ -87,7 +87,8 @@ pub fn run(cmd: &Command) -> Result<ExitCode> {
             if data.exists() {
                 bail!("{} already exists", data.display());
             }
-            let text = std::fs::read_to_string(manifest).with_context(|| format!("reading {}", manifest.display()))?;
+            let text = std::fs::read_to_string(manifest)
+                .with_context(|| format!("reading {}", manifest.display()))?;
             let mut seed = [0u8; 32];
             rand_core::Rng::fill_bytes(&mut hanpyo_crypto::os_rng(), &mut seed);
             let key = ed25519_dalek::SigningKey::from_bytes(&seed);
@@ -97,14 +98,20 @@ pub fn run(cmd: &Command) -> Result<ExitCode> {
                 witnesses: Vec::new(),
                 witness_quorum: 0,
             };
-            let mut m = hanpyo_record::manifest::Manifest::from_toml(&text, placeholder).context("manifest")?;
+            let mut m = hanpyo_record::manifest::Manifest::from_toml(&text, placeholder)
+                .context("manifest")?;
             m.ledger.origin = format!("hanpyo/{}", m.election_id);
             m.ledger.key = key.verifying_key().to_bytes();
             m.validate().context("manifest")?;
             std::fs::create_dir_all(data)?;
-            let signer = hanpyo_ledger::checkpoint::NoteSigner::new(&m.ledger.origin, key, hanpyo_ledger::checkpoint::KeyKind::Ed25519)?;
-            hanpyo_ledger::store::Ledger::open(&data.join("ledger.db"), signer)?
-                .append_batch(&[hanpyo_record::entry::Entry::Manifest(Box::new(m.clone())).encode()])?;
+            let signer = hanpyo_ledger::checkpoint::NoteSigner::new(
+                &m.ledger.origin,
+                key,
+                hanpyo_ledger::checkpoint::KeyKind::Ed25519,
+            )?;
+            hanpyo_ledger::store::Ledger::open(&data.join("ledger.db"), signer)?.append_batch(
+                &[hanpyo_record::entry::Entry::Manifest(Box::new(m.clone())).encode()],
+            )?;
             let log = hanpyo_server::LogKeyFile {
                 origin: m.ledger.origin.clone(),
                 key: hex::encode(seed),

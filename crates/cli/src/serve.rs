@@ -250,7 +250,11 @@ pub fn demo(args: &DemoArgs) -> Result<ExitCode> {
     let password = hex::encode(pw);
     let mut accounts = hanpyo_server::accounts::Accounts::open(&data)?;
     accounts
-        .create_user("admin", hanpyo_server::accounts::Role::Administrator, &password)
+        .create_user(
+            "admin",
+            hanpyo_server::accounts::Role::Administrator,
+            &password,
+        )
         .map_err(|e| anyhow::anyhow!("{e}"))?;
     // The demo's ceremony and credentials are done: voting is open.
     accounts.set_opened().map_err(|e| anyhow::anyhow!("{e}"))?;

@@ -936,3 +936,324 @@ fn the_openapi_document_describes_served_routes() {
     drop(server);
     let _ = std::fs::remove_dir_all(&data);
 }
+
+/// The real life cycle: `admin init` from a manifest, trustees (simulated here with the crypto
+/// library, as `hanpyo trustee` will) run the key ceremony through the server with their own access
+/// tokens, credentials are uploaded, voting opens and closes, the trustees decrypt the tally
+/// (one first sends a wrong share), the result is published and the record verifies.
+#[test]
+fn an_election_from_manifest_to_result_with_trustees_over_http() {
+    use hanpyo_crypto::elgamal::SecretKey;
+    use hanpyo_crypto::proofs::{labels, schnorr::SchnorrProof};
+    use hanpyo_crypto::threshold::{Dealer, KeyShare, ThresholdParams};
+    use hanpyo_crypto::transcript::NO_POSITION;
+    use hanpyo_record::authority::partial_decryption_with_rng;
+    use hanpyo_record::context::ceremony_context;
+    use hanpyo_record::entry::Shapes;
+
+    let dir = scratch("lifecycle");
+    std::fs::create_dir_all(&dir).expect("dir");
+    let manifest = dir.join("m.toml");
+    std::fs::write(
+        &manifest,
+        "election_id = \"town-1\"\nopens_at = 2026-12-01T09:00:00+09:00\ncloses_at = 2026-12-02T09:00:00+09:00\n\
+         trustees = 3\nthreshold = 2\ntitle = { ko = \"마을 투표\", en = \"Town vote\" }\n\
+         [[questions]]\nkind = \"referendum\"\ntitle = { ko = \"찬성?\", en = \"Approve?\" }\n",
+    )
+    .expect("manifest");
+    let data = dir.join("data");
+    let d = data.to_str().expect("p");
+    let run = |args: &[&str]| {
+        let o = Command::new(bin()).args(args).output().expect("run");
+        assert!(
+            o.status.success(),
+            "{args:?}: {}",
+            String::from_utf8_lossy(&o.stderr)
+        );
+    };
+    run(&[
+        "admin",
+        "init",
+        "--data",
+        d,
+        "--manifest",
+        manifest.to_str().expect("p"),
+    ]);
+    let pw = dir.join("pw");
+    std::fs::write(&pw, "commission password\n").expect("pw");
+    run(&[
+        "admin",
+        "create-user",
+        "--data",
+        d,
+        "--name",
+        "commission",
+        "--password-file",
+        pw.to_str().expect("p"),
+    ]);
+    let server = start(&["serve", "--data", d, "--listen", "127.0.0.1:0"]);
+    let url = server.url.clone();
+    let admin = admin_login(&url, "commission", "commission password");
+    let admin_post =
+        |path: &str, body: &[u8]| post(&format!("{url}/api/v1/admin/{path}"), body, Some(&admin));
+    let tokens: Vec<String> = (1..=3)
+        .map(|i| {
+            let (s, v) = admin_post(&format!("trustees/{i}/invite"), b"");
+            assert_eq!(s, 200, "{v}");
+            v["token"].as_str().expect("token").to_string()
+        })
+        .collect();
+    let trustee_post = |i: usize, entry: &[u8]| {
+        post(
+            &format!("{url}/api/v1/trustee/entries"),
+            entry,
+            Some(&tokens[i - 1]),
+        )
+    };
+
+    let info = get_json(&format!("{url}/api/v1/election"));
+    assert_eq!(info["phase"], Value::from("ceremony"));
+    let manifest_entry = hex::decode(info["manifest_entry"].as_str().expect("m")).expect("hex");
+    let Entry::Manifest(m) = Entry::decode(&manifest_entry, None).expect("manifest") else {
+        panic!()
+    };
+    let cctx = ceremony_context(&leaf_hash(&manifest_entry));
+    let params = ThresholdParams::new(3, 2).expect("params");
+    let mut rng = hanpyo_crypto::os_rng();
+    // Registration (a trustee cannot post for another; digests wait for every registration).
+    let comm: Vec<SecretKey> = (0..3).map(|_| SecretKey::generate()).collect();
+    let registration = |i: usize, rng: &mut _| {
+        let proof = SchnorrProof::prove_with_rng(
+            labels::TRUSTEE_KEY,
+            &cctx.at(i as u32, NO_POSITION),
+            comm[i - 1].as_scalar(),
+            comm[i - 1].public_key().element(),
+            &[],
+            rng,
+        );
+        Entry::TrusteeRegistration {
+            index: i as u32,
+            key: comm[i - 1].public_key(),
+            proof,
+        }
+        .encode()
+    };
+    assert_eq!(
+        trustee_post(2, &registration(1, &mut rng)).1["code"],
+        Value::from("not-your-entry")
+    );
+    let dealers: Vec<Dealer> = (1..=3)
+        .map(|i| Dealer::new_with_rng(params, i, &mut rng).expect("dealer"))
+        .collect();
+    let commitments: Vec<_> = dealers
+        .iter()
+        .map(|x| x.commitment_with_rng(&cctx, &mut rng))
+        .collect();
+    assert_eq!(trustee_post(1, &registration(1, &mut rng)).0, 200);
+    let early = Entry::CeremonyDigest {
+        dealer: 1,
+        digest: commitments[0].digest(&cctx),
+    }
+    .encode();
+    assert_eq!(
+        trustee_post(1, &early).1["code"],
+        Value::from("wrong-phase")
+    );
+    for i in 2..=3 {
+        assert_eq!(trustee_post(i, &registration(i, &mut rng)).0, 200);
+    }
+    // Commit before reveal.
+    for (i, c) in commitments.iter().enumerate() {
+        let (s, v) = trustee_post(
+            i + 1,
+            &Entry::CeremonyDigest {
+                dealer: c.dealer,
+                digest: c.digest(&cctx),
+            }
+            .encode(),
+        );
+        assert_eq!(s, 200, "{v}");
+    }
+    let other = Dealer::new_with_rng(params, 3, &mut rng)
+        .expect("dealer")
+        .commitment_with_rng(&cctx, &mut rng);
+    assert_eq!(
+        trustee_post(3, &Entry::CeremonyCommitment(other).encode()).1["code"],
+        Value::from("digest-mismatch")
+    );
+    for (i, c) in commitments.iter().enumerate() {
+        assert_eq!(
+            trustee_post(i + 1, &Entry::CeremonyCommitment(c.clone()).encode()).0,
+            200
+        );
+    }
+    let mut shares = Vec::new();
+    for d in &dealers {
+        for j in (1..=3u32).filter(|&j| j != d.index()) {
+            let s = d
+                .encrypted_share_with_rng(&cctx, j, &comm[(j - 1) as usize].public_key(), &mut rng)
+                .expect("share");
+            assert_eq!(
+                trustee_post(
+                    d.index() as usize,
+                    &Entry::CeremonyShare(s.clone()).encode()
+                )
+                .0,
+                200
+            );
+            shares.push(s);
+        }
+    }
+    let progress = get_json(&format!("{url}/api/v1/progress"));
+    assert_eq!(progress["trustees"][0]["shares_sent"], Value::from(2));
+    let (s, v) = admin_post("finish-ceremony", b"");
+    assert_eq!(s, 200, "{v}");
+    // Each trustee's key share, from its own polynomial and the shares addressed to it.
+    let info = get_json(&format!("{url}/api/v1/election"));
+    assert_eq!(info["phase"], Value::from("credentials"));
+    let outcome = {
+        let keys: Vec<_> = comm.iter().map(SecretKey::public_key).collect();
+        let digests: Vec<_> = commitments.iter().map(|c| Some(c.digest(&cctx))).collect();
+        hanpyo_crypto::threshold::resolve_ceremony(
+            &cctx,
+            &hanpyo_crypto::threshold::CeremonyTranscript {
+                params,
+                trustee_keys: &keys,
+                digests: &digests,
+                commitments: &commitments,
+                shares: &shares,
+                complaints: &[],
+            },
+        )
+        .expect("resolves")
+    };
+    assert_eq!(
+        info["joint_key"],
+        Value::from(hex::encode(outcome.joint_key.element().as_bytes()))
+    );
+    let key_shares: Vec<KeyShare> = (1..=3u32)
+        .map(|j| {
+            let parts: Vec<_> = (1..=3u32)
+                .map(|i| {
+                    if i == j {
+                        dealers[(i - 1) as usize].share_for(j).expect("own")
+                    } else {
+                        shares
+                            .iter()
+                            .find(|s| s.dealer == i && s.recipient == j)
+                            .expect("share")
+                            .open(
+                                &cctx,
+                                &comm[(j - 1) as usize],
+                                &commitments[(i - 1) as usize],
+                            )
+                            .expect("valid")
+                    }
+                })
+                .collect();
+            KeyShare::combine(j, &parts, &outcome).expect("share")
+        })
+        .collect();
+    // Credentials, then open; voting is refused before.
+    let creds: Vec<SecretCredential> = (0..5).map(|_| SecretCredential::generate()).collect();
+    let mut publics: Vec<String> = creds
+        .iter()
+        .map(|c| hex::encode(c.signing_key(b"town-1").public().as_bytes()))
+        .collect();
+    publics.sort();
+    assert_eq!(
+        admin_post("open", b"").1["code"],
+        Value::from("wrong-phase")
+    );
+    assert_eq!(
+        admin_post("credentials", publics.join("\n").as_bytes()).0,
+        200
+    );
+    assert_eq!(admin_post("open", b"").0, 200);
+    let choices = ["0", "1", "0", "0", "1"];
+    for (c, ch) in creds.iter().zip(choices) {
+        let o = Command::new(bin())
+            .args([
+                "vote",
+                "--url",
+                &url,
+                "--credential",
+                &c.code(),
+                "--choices",
+                ch,
+            ])
+            .output()
+            .expect("vote");
+        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stdout));
+    }
+    assert_eq!(admin_post("close", b"").0, 200);
+    assert_eq!(admin_post("tally", b"").0, 200);
+    assert_eq!(
+        admin_post("publish", b"").1["code"],
+        Value::from("shares-missing")
+    );
+    // The trustees read the tally from the board and decrypt it.
+    let size = ledger_size(&url);
+    let framed = agent()
+        .get(format!(
+            "{url}/api/v1/board/entries?start={}&end={size}",
+            size - 1
+        ))
+        .call()
+        .expect("get")
+        .body_mut()
+        .read_to_vec()
+        .expect("body");
+    let shapes = Shapes::of(&m);
+    let Entry::EncryptedTally { tally, .. } =
+        Entry::decode(&framed[4..], Some(&shapes)).expect("tally")
+    else {
+        panic!("the last entry is the tally")
+    };
+    let ectx = election_context(&leaf_hash(&manifest_entry), &outcome.joint_key);
+    let partial = |j: usize, rng: &mut _| {
+        partial_decryption_with_rng(
+            &ectx,
+            &key_shares[j - 1],
+            outcome.verification_key(j as u32).expect("y"),
+            &tally,
+            rng,
+        )
+    };
+    // Trustee 1 first sends trustee 3's share as its own: refused and named.
+    let Entry::PartialDecryption { shares: wrong, .. } = partial(3, &mut rng) else {
+        panic!()
+    };
+    let (s, v) = trustee_post(
+        1,
+        &Entry::PartialDecryption {
+            trustee: 1,
+            shares: wrong,
+        }
+        .encode(),
+    );
+    assert_eq!((s, v["code"].as_str()), (422, Some("bad-share")), "{v}");
+    assert!(v["message"].as_str().expect("m").contains("trustee 1"));
+    assert_eq!(trustee_post(1, &partial(1, &mut rng).encode()).0, 200);
+    assert_eq!(
+        admin_post("publish", b"").1["code"],
+        Value::from("shares-missing")
+    );
+    assert_eq!(trustee_post(3, &partial(3, &mut rng).encode()).0, 200);
+    let (s, v) = admin_post("publish", b"");
+    assert_eq!(s, 200, "{v}");
+    let report = verify_download(&url, &dir.join("record"));
+    let counts: Vec<u64> = report["summary"]["result"][0]["choices"]
+        .as_array()
+        .expect("c")
+        .iter()
+        .map(|c| c[2].as_u64().expect("n"))
+        .collect();
+    assert_eq!(counts, vec![3, 2]);
+    assert_eq!(
+        report["summary"]["decrypting_trustees"],
+        serde_json::json!([1, 3])
+    );
+    drop(server);
+    let _ = std::fs::remove_dir_all(&dir);
+}

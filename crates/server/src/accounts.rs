@@ -216,7 +216,8 @@ impl Accounts {
 
     /// The trustee a token belongs to.
     pub fn trustee(&self, token: Option<&str>) -> Result<u32, ApiError> {
-        let unauthorized = || ApiError::new(401, "unauthorized", "a trustee access token is required");
+        let unauthorized =
+            || ApiError::new(401, "unauthorized", "a trustee access token is required");
         let token = token.ok_or_else(unauthorized)?;
         self.conn
             .query_row(
@@ -243,7 +244,10 @@ impl Accounts {
     /// Records that voting is open.
     pub fn set_opened(&mut self) -> Result<(), ApiError> {
         self.conn
-            .execute("INSERT OR REPLACE INTO meta (key, value) VALUES ('opened', '1')", [])
+            .execute(
+                "INSERT OR REPLACE INTO meta (key, value) VALUES ('opened', '1')",
+                [],
+            )
             .map_err(db_err)?;
         Ok(())
     }

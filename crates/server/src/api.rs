@@ -64,7 +64,10 @@ pub fn router(state: AppState) -> Router {
         .route("/api/v1/admin/purge-roll", post(purge_roll))
         .route("/api/v1/progress", get(progress))
         .route("/api/v1/trustee/entries", post(trustee_post))
-        .route("/api/v1/admin/trustees/{index}/invite", post(invite_trustee))
+        .route(
+            "/api/v1/admin/trustees/{index}/invite",
+            post(invite_trustee),
+        )
         .route("/api/v1/admin/finish-ceremony", post(finish_ceremony))
         .route("/api/v1/admin/credentials", post(upload_credentials))
         .route("/api/v1/admin/open", post(open))
@@ -593,11 +596,17 @@ async fn audit_log(
     Ok(Json(accounts(&s).audit_log()))
 }
 
-async fn finish_ceremony(State(s): State<AppState>, headers: HeaderMap) -> Result<Json<serde_json::Value>, ApiError> {
+async fn finish_ceremony(
+    State(s): State<AppState>,
+    headers: HeaderMap,
+) -> Result<Json<serde_json::Value>, ApiError> {
     admin(s, headers, AdminAction::FinishCeremony).await
 }
 
-async fn publish(State(s): State<AppState>, headers: HeaderMap) -> Result<Json<serde_json::Value>, ApiError> {
+async fn publish(
+    State(s): State<AppState>,
+    headers: HeaderMap,
+) -> Result<Json<serde_json::Value>, ApiError> {
     admin(s, headers, AdminAction::Publish).await
 }
 
@@ -617,19 +626,28 @@ async fn upload_credentials(
             hex::decode(l.trim())
                 .ok()
                 .and_then(|v| <[u8; 32]>::try_from(v).ok())
-                .ok_or_else(|| ApiError::malformed(format!("line {}: not a 64-hex-digit credential", i + 1)))
+                .ok_or_else(|| {
+                    ApiError::malformed(format!("line {}: not a 64-hex-digit credential", i + 1))
+                })
         })
         .collect::<Result<Vec<_>, _>>()?;
     admin(s, headers, AdminAction::Credentials(list)).await
 }
 
-async fn open(State(s): State<AppState>, headers: HeaderMap) -> Result<Json<serde_json::Value>, ApiError> {
+async fn open(
+    State(s): State<AppState>,
+    headers: HeaderMap,
+) -> Result<Json<serde_json::Value>, ApiError> {
     let who = authorize(&s, &headers)?;
     let mut st = lock(&s);
     if st.phase != Phase::Credentials || st.credentials.is_empty() {
         drop(st);
         audit(&s, &who, "open", "refused");
-        return Err(ApiError::new(409, "wrong-phase", "open after the key ceremony and the credential upload"));
+        return Err(ApiError::new(
+            409,
+            "wrong-phase",
+            "open after the key ceremony and the credential upload",
+        ));
     }
     accounts(&s).set_opened()?;
     st.phase = Phase::Open;
@@ -646,18 +664,27 @@ async fn invite_trustee(
     let who = authorize(&s, &headers)?;
     let n = lock(&s).params.manifest.trustees;
     if index == 0 || index > n {
-        return Err(ApiError::not_found(format!("trustees are numbered 1 to {n}")));
+        return Err(ApiError::not_found(format!(
+            "trustees are numbered 1 to {n}"
+        )));
     }
     let token = accounts(&s).invite_trustee(index)?;
     audit(&s, &who, "invite-trustee", &index.to_string());
-    Ok(Json(serde_json::json!({ "trustee": index, "token": token })))
+    Ok(Json(
+        serde_json::json!({ "trustee": index, "token": token }),
+    ))
 }
 
 /// Body: one encoded ceremony or partial-decryption entry of the authenticated trustee.
-async fn trustee_post(State(s): State<AppState>, headers: HeaderMap, body: Bytes) -> Result<Json<serde_json::Value>, ApiError> {
+async fn trustee_post(
+    State(s): State<AppState>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<Json<serde_json::Value>, ApiError> {
     let index = accounts(&s).trustee(bearer(&headers))?;
     let (tx, rx) = oneshot::channel();
-    s.sequencer.submit(Request::Trustee(index, body.to_vec(), tx))?;
+    s.sequencer
+        .submit(Request::Trustee(index, body.to_vec(), tx))?;
     let size = rx.await.map_err(|_| ApiError::internal())??;
     Ok(Json(serde_json::json!({ "ledger_size": size })))
 }

@@ -170,7 +170,8 @@ impl ElectionState {
     }
 
     fn replay_entry(&mut self, ledger: &Ledger, index: u64, bytes: &[u8]) -> Result<(), String> {
-        let e = Entry::decode(bytes, Some(&self.params.shapes)).map_err(|e| format!("entry {index}: {e}"))?;
+        let e = Entry::decode(bytes, Some(&self.params.shapes))
+            .map_err(|e| format!("entry {index}: {e}"))?;
         match e {
             Entry::Ballot(b) => {
                 let c = CheckedBallot {
@@ -212,7 +213,9 @@ impl ElectionState {
             Entry::CeremonyShare(x) => c.shares.push(x),
             Entry::CeremonyComplaint(x) => c.complaints.push(x),
             Entry::JointKey {
-                key, verification_keys, ..
+                key,
+                verification_keys,
+                ..
             } => {
                 self.params.verification_keys = verification_keys;
                 self.params.ctx = Some(election_context(&self.params.manifest_hash, &key));
@@ -229,7 +232,13 @@ impl ElectionState {
                 self.phase = Phase::Tallied;
             }
             Entry::PartialDecryption { trustee, shares } => {
-                c.partials.push((trustee, shares.into_iter().map(|r| r.into_iter().map(|(d, _)| d).collect()).collect()));
+                c.partials.push((
+                    trustee,
+                    shares
+                        .into_iter()
+                        .map(|r| r.into_iter().map(|(d, _)| d).collect())
+                        .collect(),
+                ));
             }
             Entry::Result { .. } => self.phase = Phase::Published,
             Entry::Manifest(_) | Entry::Ballot(_) | Entry::AuditedBallot(..) => {}

@@ -217,7 +217,9 @@ pub async fn serve(
         accounts::Accounts::open(data).map_err(|e| data_err(&data.join("state.db"), e))?;
     let mut state = state;
     if state.phase == election::Phase::Credentials
-        && accounts.opened().map_err(|e| data_err(&data.join("state.db"), e))?
+        && accounts
+            .opened()
+            .map_err(|e| data_err(&data.join("state.db"), e))?
     {
         state.phase = election::Phase::Open;
     }

@@ -283,7 +283,11 @@ fn wrong_phase(what: &str) -> ApiError {
     ApiError::new(409, "wrong-phase", what.to_string())
 }
 
-fn commit_entries(ledger: &mut Ledger, st: &mut ElectionState, entries: Vec<Vec<u8>>) -> Result<u64, ApiError> {
+fn commit_entries(
+    ledger: &mut Ledger,
+    st: &mut ElectionState,
+    entries: Vec<Vec<u8>>,
+) -> Result<u64, ApiError> {
     let c = ledger.append_batch(&entries).map_err(|e| {
         tracing::error!(error = %e, "commit failed");
         ApiError::internal()
@@ -311,7 +315,11 @@ fn administer(
             let c = &st.ceremony;
             let keys: Option<Vec<_>> = c.registrations.iter().copied().collect();
             let keys = keys.ok_or_else(|| wrong_phase("not every trustee has registered"))?;
-            let params = st.params.manifest.threshold_params().map_err(|_| ApiError::internal())?;
+            let params = st
+                .params
+                .manifest
+                .threshold_params()
+                .map_err(|_| ApiError::internal())?;
             let ctx = hanpyo_record::context::ceremony_context(&st.params.manifest_hash);
             let outcome = hanpyo_crypto::threshold::resolve_ceremony(
                 &ctx,
@@ -336,13 +344,17 @@ fn administer(
         }
         AdminAction::Credentials(list) => {
             if st.phase != Phase::Credentials {
-                return Err(wrong_phase("credentials are uploaded after the key ceremony, before opening"));
+                return Err(wrong_phase(
+                    "credentials are uploaded after the key ceremony, before opening",
+                ));
             }
             let mut last = st.credentials.last().copied();
             let mut chunk = Vec::with_capacity(list.len());
             for c in &list {
                 if last.is_some_and(|l| l >= *c) {
-                    return Err(ApiError::malformed("credentials must be strictly ascending, above every earlier one"));
+                    return Err(ApiError::malformed(
+                        "credentials must be strictly ascending, above every earlier one",
+                    ));
                 }
                 last = Some(*c);
                 chunk.push(
@@ -363,7 +375,9 @@ fn administer(
         }
         AdminAction::Tally => {
             if st.phase != Phase::Closed {
-                return Err(wrong_phase("the election must be closed (and not yet tallied)"));
+                return Err(wrong_phase(
+                    "the election must be closed (and not yet tallied)",
+                ));
             }
             match demo {
                 Some(demo) => tally_entries(&st, demo)?,
@@ -380,7 +394,11 @@ fn administer(
             if st.phase != Phase::Tallied {
                 return Err(wrong_phase("the tally must be published first"));
             }
-            let params = st.params.manifest.threshold_params().map_err(|_| ApiError::internal())?;
+            let params = st
+                .params
+                .manifest
+                .threshold_params()
+                .map_err(|_| ApiError::internal())?;
             let (counted, tally) = st.ceremony.tally.clone().ok_or_else(ApiError::internal)?;
             let mut partials = st.ceremony.partials.clone();
             partials.sort_by_key(|p| p.0);
@@ -388,13 +406,18 @@ fn administer(
                 return Err(ApiError::new(
                     409,
                     "shares-missing",
-                    format!("{} of the {} partial decryptions needed", partials.len(), params.threshold),
+                    format!(
+                        "{} of the {} partial decryptions needed",
+                        partials.len(),
+                        params.threshold
+                    ),
                 ));
             }
             let used = &partials[..params.threshold as usize];
             let refs: Vec<(u32, &[Vec<hanpyo_crypto::group::Element>])> =
                 used.iter().map(|(t, s)| (*t, s.as_slice())).collect();
-            let counts = combine_result(&params, &tally, &refs, counted).map_err(|_| ApiError::internal())?;
+            let counts = combine_result(&params, &tally, &refs, counted)
+                .map_err(|_| ApiError::internal())?;
             vec![
                 Entry::Result {
                     trustees: used.iter().map(|p| p.0).collect(),
@@ -416,20 +439,32 @@ fn trustee_entry(
     bytes: Vec<u8>,
 ) -> Result<u64, ApiError> {
     let mut st = lock(state);
-    let entry = Entry::decode(&bytes, Some(&st.params.shapes)).map_err(|e| ApiError::malformed(e.to_string()))?;
+    let entry = Entry::decode(&bytes, Some(&st.params.shapes))
+        .map_err(|e| ApiError::malformed(e.to_string()))?;
     let ctx = hanpyo_record::context::ceremony_context(&st.params.manifest_hash);
     let n = st.params.manifest.trustees as usize;
     let c = &st.ceremony;
     let slot = (index - 1) as usize;
-    let not_yours = || ApiError::new(403, "not-your-entry", "a trustee may only post its own entries");
+    let not_yours = || {
+        ApiError::new(
+            403,
+            "not-your-entry",
+            "a trustee may only post its own entries",
+        )
+    };
     let order = |what: &str| wrong_phase(what);
     let ceremony = st.phase == Phase::Ceremony;
     match &entry {
-        Entry::TrusteeRegistration { index: i, key, proof } => {
+        Entry::TrusteeRegistration {
+            index: i,
+            key,
+            proof,
+        } => {
             if *i != index {
                 return Err(not_yours());
             }
-            if !ceremony || c.registrations[slot].is_some() || c.digests.iter().any(Option::is_some) {
+            if !ceremony || c.registrations[slot].is_some() || c.digests.iter().any(Option::is_some)
+            {
                 return Err(order("registrations come first, once per trustee"));
             }
             proof
@@ -445,7 +480,11 @@ fn trustee_entry(
             if *dealer != index {
                 return Err(not_yours());
             }
-            if !ceremony || c.registrations.iter().any(Option::is_none) || c.digests[slot].is_some() || !c.commitments.is_empty() {
+            if !ceremony
+                || c.registrations.iter().any(Option::is_none)
+                || c.digests[slot].is_some()
+                || !c.commitments.is_empty()
+            {
                 return Err(order("digests follow every registration, once per trustee"));
             }
         }
@@ -453,13 +492,27 @@ fn trustee_entry(
             if x.dealer != index {
                 return Err(not_yours());
             }
-            if !ceremony || c.digests.iter().any(Option::is_none) || c.commitments.iter().any(|y| y.dealer == index) || !c.shares.is_empty() {
-                return Err(order("commitments are revealed after every digest, once per trustee"));
+            if !ceremony
+                || c.digests.iter().any(Option::is_none)
+                || c.commitments.iter().any(|y| y.dealer == index)
+                || !c.shares.is_empty()
+            {
+                return Err(order(
+                    "commitments are revealed after every digest, once per trustee",
+                ));
             }
             if c.digests[slot] != Some(x.digest(&ctx)) {
-                return Err(ApiError::new(422, "digest-mismatch", "the commitment does not match the published digest"));
+                return Err(ApiError::new(
+                    422,
+                    "digest-mismatch",
+                    "the commitment does not match the published digest",
+                ));
             }
-            let params = st.params.manifest.threshold_params().map_err(|_| ApiError::internal())?;
+            let params = st
+                .params
+                .manifest
+                .threshold_params()
+                .map_err(|_| ApiError::internal())?;
             x.verify(&ctx, &params).map_err(|_| ApiError::bad_proof())?;
         }
         Entry::CeremonyShare(x) => {
@@ -469,7 +522,12 @@ fn trustee_entry(
             if !ceremony || c.commitments.len() < n || !c.complaints.is_empty() {
                 return Err(order("shares are sent after every commitment"));
             }
-            if x.recipient == index || x.recipient as usize > n || c.shares.iter().any(|y| y.dealer == index && y.recipient == x.recipient) {
+            if x.recipient == index
+                || x.recipient as usize > n
+                || c.shares
+                    .iter()
+                    .any(|y| y.dealer == index && y.recipient == x.recipient)
+            {
                 return Err(ApiError::malformed("one share per other trustee"));
             }
         }
@@ -486,11 +544,15 @@ fn trustee_entry(
                 return Err(not_yours());
             }
             if st.phase != Phase::Tallied || c.partials.iter().any(|p| p.0 == index) {
-                return Err(order("partial decryptions follow the tally, once per trustee"));
+                return Err(order(
+                    "partial decryptions follow the tally, once per trustee",
+                ));
             }
-            let (Some(ectx), Some(y), Some((_, tally))) =
-                (&st.params.ctx, st.params.verification_keys.get(slot), &c.tally)
-            else {
+            let (Some(ectx), Some(y), Some((_, tally))) = (
+                &st.params.ctx,
+                st.params.verification_keys.get(slot),
+                &c.tally,
+            ) else {
                 return Err(ApiError::internal());
             };
             let mut batch = hanpyo_crypto::batch::BatchVerifier::new();
@@ -505,7 +567,11 @@ fn trustee_entry(
                 }
             }
             if !batch.verify() {
-                return Err(ApiError::new(422, "bad-share", format!("trustee {index}'s decryption share does not verify")));
+                return Err(ApiError::new(
+                    422,
+                    "bad-share",
+                    format!("trustee {index}'s decryption share does not verify"),
+                ));
             }
         }
         _ => return Err(ApiError::malformed("not a trustee entry")),
