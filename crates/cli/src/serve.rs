@@ -34,7 +34,8 @@ pub struct DemoArgs {
 /// TOML file given by `--config`, the `HANPYO_*` environment variable, the flag.
 #[derive(clap::Args, Debug)]
 pub struct ServeArgs {
-    /// TOML configuration file (keys: data, listen, metrics_listen, client_rate, voter_rate).
+    /// TOML configuration file (keys: data, listen, metrics_listen, client_rate, voter_rate,
+    /// smtp_relay, smtp_from).
     #[arg(long, env = "HANPYO_CONFIG")]
     config: Option<PathBuf>,
     /// The data directory.
@@ -46,6 +47,12 @@ pub struct ServeArgs {
     /// A separate address for `/metrics` (Prometheus); none by default.
     #[arg(long, env = "HANPYO_METRICS_LISTEN")]
     metrics_listen: Option<SocketAddr>,
+    /// Send login codes by e-mail through this SMTP relay (default: the outbox file).
+    #[arg(long, env = "HANPYO_SMTP_RELAY", requires = "smtp_from")]
+    smtp_relay: Option<SocketAddr>,
+    /// The sender address of login-code e-mails.
+    #[arg(long, env = "HANPYO_SMTP_FROM")]
+    smtp_from: Option<String>,
 }
 
 /// The `--config` file.
@@ -57,6 +64,8 @@ struct ConfigFile {
     metrics_listen: Option<SocketAddr>,
     client_rate: Option<hanpyo_server::limits::Rate>,
     voter_rate: Option<hanpyo_server::limits::Rate>,
+    smtp_relay: Option<SocketAddr>,
+    smtp_from: Option<String>,
 }
 
 async fn shutdown_signal() {
@@ -158,6 +167,13 @@ pub fn serve(args: &ServeArgs) -> Result<ExitCode> {
     }
     if let Some(r) = file.voter_rate {
         options.voter_rate = r;
+    }
+    let relay = args.smtp_relay.or(file.smtp_relay);
+    let from = args.smtp_from.clone().or(file.smtp_from);
+    if let Some(relay) = relay {
+        let from =
+            from.context("an SMTP relay needs a sender address (--smtp-from / smtp_from)")?;
+        options.delivery = Some(hanpyo_server::delivery::Delivery::Smtp { relay, from });
     }
     run_server(&data, listen, metrics_listen, options, |addr, metrics| {
         println!("url: http://{addr}/");

@@ -1257,3 +1257,116 @@ fn an_election_from_manifest_to_result_with_trustees_over_http() {
     drop(server);
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// Login codes by e-mail: a fake SMTP relay on loopback receives the message.
+#[test]
+fn login_codes_can_go_out_by_smtp() {
+    use std::io::Write;
+    use std::net::TcpListener;
+    let relay = TcpListener::bind("127.0.0.1:0").expect("bind");
+    let relay_addr = relay.local_addr().expect("addr");
+    let (tx, rx) = std::sync::mpsc::channel::<String>();
+    std::thread::spawn(move || {
+        let Ok((stream, _)) = relay.accept() else {
+            return;
+        };
+        let mut w = stream.try_clone().expect("clone");
+        let mut r = BufReader::new(stream);
+        let mut transcript = String::new();
+        let _ = w.write_all(b"220 fake relay\r\n");
+        let mut in_data = false;
+        let mut line = String::new();
+        while r.read_line(&mut line).unwrap_or(0) > 0 {
+            transcript.push_str(&line);
+            let reply: &[u8] = if in_data {
+                if line == ".\r\n" {
+                    in_data = false;
+                    b"250 queued\r\n"
+                } else {
+                    b""
+                }
+            } else if line.starts_with("EHLO") {
+                b"250-fake\r\n250 8BITMIME\r\n"
+            } else if line.starts_with("DATA") {
+                in_data = true;
+                b"354 go on\r\n"
+            } else if line.starts_with("QUIT") {
+                let _ = w.write_all(b"221 bye\r\n");
+                break;
+            } else {
+                b"250 ok\r\n"
+            };
+            let _ = w.write_all(reply);
+            line.clear();
+        }
+        let _ = tx.send(transcript);
+    });
+    let data = scratch("smtp");
+    let d = data.to_str().expect("p");
+    // A demo data dir, restarted with the SMTP backend; a voter with an e-mail contact is added.
+    let server = start(&[
+        "demo",
+        "--listen",
+        "127.0.0.1:0",
+        "--data",
+        d,
+        "--voters",
+        "1",
+    ]);
+    let admin = server.token.clone().expect("session");
+    let csv = "name,birth_date,resident_id,contact,district\n메일주민,1970-05-05,700505-1234567,resident@example.kr,중구\n";
+    assert_eq!(
+        post(
+            &format!("{}/api/v1/admin/roll", server.url),
+            csv.as_bytes(),
+            Some(&admin)
+        )
+        .0,
+        200
+    );
+    drop(server);
+    let relay_s = relay_addr.to_string();
+    let server = start(&[
+        "serve",
+        "--data",
+        d,
+        "--listen",
+        "127.0.0.1:0",
+        "--smtp-relay",
+        &relay_s,
+        "--smtp-from",
+        "no-reply@hanpyo.example",
+    ]);
+    let start_body =
+        serde_json::json!({"resident_id": "700505-1234567", "birth_date": "1970-05-05"})
+            .to_string();
+    let (s, v) = post_json(&format!("{}/api/v1/login/start", server.url), &start_body);
+    assert_eq!(s, 202, "{v}");
+    let transcript = rx
+        .recv_timeout(std::time::Duration::from_secs(10))
+        .expect("the relay got a message");
+    assert!(
+        transcript.contains("RCPT TO:<resident@example.kr>"),
+        "{transcript}"
+    );
+    let code = transcript
+        .split("login code: ")
+        .nth(1)
+        .map(|t| t[..6].to_string())
+        .expect("the code is in the message");
+    let verify = serde_json::json!({"resident_id": "700505-1234567", "birth_date": "1970-05-05", "code": code}).to_string();
+    let (s, v) = post_json(&format!("{}/api/v1/login/verify", server.url), &verify);
+    assert_eq!(s, 200, "{v}");
+    // A phone contact cannot be reached by e-mail: a clear error, not a silent loss.
+    let voters = codes(&data);
+    let phone =
+        serde_json::json!({"resident_id": voters[0].id, "birth_date": voters[0].birth}).to_string();
+    let (s, v) = post_json(&format!("{}/api/v1/login/start", server.url), &phone);
+    assert_eq!(
+        (s, v["code"].as_str()),
+        (502, Some("delivery-failed")),
+        "{v}"
+    );
+    drop(server);
+    let _ = std::fs::remove_dir_all(&data);
+}

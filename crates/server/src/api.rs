@@ -36,8 +36,8 @@ pub struct AppState {
     pub voter_limits: Arc<Mutex<crate::limits::Buckets<[u8; 32]>>>,
     /// Roll, login codes, sessions and credential bindings.
     pub identity: Arc<Mutex<crate::identity::Identity>>,
-    /// The development delivery backend for one-time codes: lines appended to this file.
-    pub outbox: std::path::PathBuf,
+    /// Where one-time codes go.
+    pub delivery: crate::delivery::Delivery,
 }
 
 /// The router.
@@ -440,18 +440,6 @@ fn parse_json<T: for<'de> Deserialize<'de>>(body: &Bytes) -> Result<T, ApiError>
     serde_json::from_slice(body).map_err(|e| ApiError::malformed(format!("JSON: {e}")))
 }
 
-/// Appends a code to the outbox (the development delivery backend).
-fn deliver_to_outbox(path: &std::path::Path, to: &str, code: &str) -> std::io::Result<()> {
-    use std::io::Write;
-    let mut f = std::fs::OpenOptions::new()
-        .create(true)
-        .append(true)
-        .open(path)?;
-    let line = serde_json::json!({ "to": to, "code": code });
-    writeln!(f, "{line}")?;
-    f.sync_all()
-}
-
 async fn login_start(
     State(s): State<AppState>,
     axum::extract::ConnectInfo(peer): axum::extract::ConnectInfo<std::net::SocketAddr>,
@@ -463,10 +451,21 @@ async fn login_start(
         .take(peer.ip())
         .map_err(limited)?;
     let req: LoginStart = parse_json(&body)?;
-    let outbox = s.outbox.clone();
-    identity(&s).start_login(&req.resident_id, &req.birth_date, &|to, code| {
-        deliver_to_outbox(&outbox, to, code)
-    })?;
+    let pending = identity(&s).start_login(&req.resident_id, &req.birth_date)?;
+    if let Some((to, code)) = pending {
+        let delivery = s.delivery.clone();
+        tokio::task::spawn_blocking(move || delivery.send(&to, &code))
+            .await
+            .map_err(|_| ApiError::internal())?
+            .map_err(|e| {
+                tracing::error!(error = %e, "code delivery failed");
+                ApiError::new(
+                    502,
+                    "delivery-failed",
+                    "the login code could not be delivered; try again later",
+                )
+            })?;
+    }
     Ok((
         StatusCode::ACCEPTED,
         Json(

@@ -150,14 +150,14 @@ impl Identity {
         Ok(rows.len())
     }
 
-    /// Starts a login: if the person is on the roll, a fresh code goes to their contact through
-    /// `deliver`. The answer never says whether they are (no roll enumeration).
+    /// Starts a login: if the person is on the roll, a fresh code is stored and returned with
+    /// their contact, for delivery (outside any lock). The caller's answer never says whether they
+    /// are on the roll (no enumeration).
     pub fn start_login(
         &mut self,
         resident_id: &str,
         birth_date: &str,
-        deliver: &dyn Fn(&str, &str) -> std::io::Result<()>,
-    ) -> Result<(), ApiError> {
+    ) -> Result<Option<(String, String)>, ApiError> {
         let lookup = self.lookup(resident_id, birth_date);
         let row: Option<(i64, Vec<u8>)> = self
             .conn
@@ -169,7 +169,7 @@ impl Identity {
             .optional()
             .map_err(db_err)?;
         let Some((id, sealed)) = row else {
-            return Ok(());
+            return Ok(None);
         };
         let voter: Voter = self
             .open_bytes(&sealed)
@@ -183,10 +183,7 @@ impl Identity {
                 params![id, &code_hash[..], now() + CODE_SECONDS],
             )
             .map_err(db_err)?;
-        deliver(&voter.contact, &code).map_err(|e| {
-            tracing::error!(error = %e, "code delivery failed");
-            ApiError::internal()
-        })
+        Ok(Some((voter.contact, code)))
     }
 
     /// Completes a login with the code; returns a session token.

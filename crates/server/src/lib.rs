@@ -20,6 +20,7 @@
 
 pub mod accounts;
 pub mod api;
+pub mod delivery;
 pub mod election;
 pub mod error;
 pub mod identity;
@@ -141,6 +142,8 @@ pub struct Options {
     pub client_rate: limits::Rate,
     /// Ballots per voter credential.
     pub voter_rate: limits::Rate,
+    /// Login-code delivery (default: the outbox file in the data directory).
+    pub delivery: Option<delivery::Delivery>,
 }
 
 impl Options {
@@ -157,6 +160,7 @@ impl Options {
                 per_second: 0.1,
                 burst: 5.0,
             },
+            delivery: None,
         }
     }
 }
@@ -296,7 +300,9 @@ pub async fn serve(
         client_limits: Arc::new(Mutex::new(limits::Buckets::new(options.client_rate))),
         voter_limits: Arc::new(Mutex::new(limits::Buckets::new(options.voter_rate))),
         identity: Arc::new(Mutex::new(identity)),
-        outbox: data.join("outbox.jsonl"),
+        delivery: options
+            .delivery
+            .unwrap_or_else(|| delivery::Delivery::Outbox(data.join("outbox.jsonl"))),
     });
     tracing::info!(addr = %listener.local_addr()?, "serving");
     axum::serve(
