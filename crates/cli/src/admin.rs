@@ -30,7 +30,7 @@ pub enum Command {
         /// The data directory (created; must not exist).
         #[arg(long)]
         data: PathBuf,
-        /// The manifest (TOML; see examples/manifests).
+        /// The manifest: TOML (see examples/manifests) or, with a `.json` name, the same as JSON.
         #[arg(long)]
         manifest: PathBuf,
     },

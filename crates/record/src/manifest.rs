@@ -144,8 +144,8 @@ pub struct Manifest {
 struct TomlManifest {
     election_id: String,
     title: Text,
-    opens_at: toml::value::Datetime,
-    closes_at: toml::value::Datetime,
+    opens_at: When,
+    closes_at: When,
     trustees: u32,
     threshold: u32,
     questions: Vec<TomlQuestion>,
@@ -153,6 +153,28 @@ struct TomlManifest {
     witnesses: Option<Vec<TomlWitness>>,
     #[serde(default)]
     witness_quorum: Option<u32>,
+}
+
+/// A date-time: a TOML datetime, or (in JSON) an RFC 3339 string.
+#[derive(Deserialize)]
+#[serde(untagged)]
+enum When {
+    Datetime(toml::value::Datetime),
+    Text(String),
+}
+
+impl When {
+    fn unix(&self, what: &'static str) -> Result<i64, RecordError> {
+        match self {
+            When::Datetime(d) => unix_seconds(d, what),
+            When::Text(t) => {
+                let d: toml::value::Datetime = t
+                    .parse()
+                    .map_err(|_| RecordError::Invalid(what, "not an RFC 3339 date-time".into()))?;
+                unix_seconds(&d, what)
+            }
+        }
+    }
 }
 
 #[derive(Deserialize)]
@@ -227,6 +249,17 @@ impl Manifest {
     pub fn from_toml(text: &str, ledger: LedgerInfo) -> Result<Self, RecordError> {
         let t: TomlManifest =
             toml::from_str(text).map_err(|e| RecordError::Invalid("manifest", e.to_string()))?;
+        Self::from_parsed(t, ledger)
+    }
+
+    /// The same manifest as JSON (date-times as RFC 3339 strings).
+    pub fn from_json(text: &str, ledger: LedgerInfo) -> Result<Self, RecordError> {
+        let t: TomlManifest = serde_json::from_str(text)
+            .map_err(|e| RecordError::Invalid("manifest", e.to_string()))?;
+        Self::from_parsed(t, ledger)
+    }
+
+    fn from_parsed(t: TomlManifest, ledger: LedgerInfo) -> Result<Self, RecordError> {
         let mut questions = Vec::with_capacity(t.questions.len());
         for q in t.questions {
             let (kind, choices) = match q.kind.as_str() {
@@ -294,8 +327,8 @@ impl Manifest {
         let m = Self {
             election_id: t.election_id,
             title: t.title,
-            opens_at: unix_seconds(&t.opens_at, "opens_at")?,
-            closes_at: unix_seconds(&t.closes_at, "closes_at")?,
+            opens_at: t.opens_at.unix("opens_at")?,
+            closes_at: t.closes_at.unix("closes_at")?,
             trustees: t.trustees,
             threshold: t.threshold,
             questions,
@@ -488,6 +521,26 @@ impl Manifest {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn json_and_toml_manifests_agree() {
+        let ledger = LedgerInfo {
+            origin: "o".into(),
+            key: [0; 32],
+            witnesses: Vec::new(),
+            witness_quorum: 0,
+        };
+        let toml = "election_id = \"e\"\nopens_at = 2026-12-01T09:00:00+09:00\ncloses_at = 2026-12-02T09:00:00+09:00\n\
+                    trustees = 1\nthreshold = 1\ntitle = { ko = \"가\", en = \"A\" }\n\
+                    [[questions]]\nkind = \"referendum\"\ntitle = { ko = \"가\", en = \"A\" }\n";
+        let json = r#"{"election_id": "e", "opens_at": "2026-12-01T09:00:00+09:00", "closes_at": "2026-12-02T09:00:00+09:00",
+            "trustees": 1, "threshold": 1, "title": {"ko": "가", "en": "A"},
+            "questions": [{"kind": "referendum", "title": {"ko": "가", "en": "A"}}]}"#;
+        let a = Manifest::from_toml(toml, ledger.clone()).expect("toml");
+        let b = Manifest::from_json(json, ledger.clone()).expect("json");
+        assert_eq!(a, b);
+        assert!(Manifest::from_json(&json.replace("2026-12-01T09", "yesterday"), ledger).is_err());
+    }
 
     #[test]
     fn unix_time_conversion() {
