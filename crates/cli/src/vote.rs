@@ -22,6 +22,9 @@ pub struct VoteArgs {
     /// The server, e.g. http://127.0.0.1:8080
     #[arg(long)]
     url: String,
+    /// The election (default: the server's only election).
+    #[arg(long)]
+    election: Option<String>,
     /// The voter's secret credential code.
     #[arg(long)]
     credential: String,
@@ -101,7 +104,26 @@ fn parse_choices(s: &str, m: &Manifest) -> Result<Vec<Vec<bool>>> {
 /// `hanpyo vote`.
 pub fn vote(a: &VoteArgs) -> Result<ExitCode> {
     let client = Client::new(&a.url);
-    let info: ElectionInfo = serde_json::from_slice(&client.get_ok("/api/v1/election")?)?;
+    let id = match &a.election {
+        Some(id) => id.clone(),
+        None => {
+            let list: Vec<serde_json::Value> =
+                serde_json::from_slice(&client.get_ok("/api/v1/elections")?)?;
+            match list.as_slice() {
+                [one] => one["election_id"]
+                    .as_str()
+                    .context("election list")?
+                    .to_string(),
+                _ => bail!(
+                    "the server has {} elections: choose one with --election",
+                    list.len()
+                ),
+            }
+        }
+    };
+    let base = format!("/api/v1/elections/{id}");
+    let info: ElectionInfo = serde_json::from_slice(&client.get_ok(&base)?)?;
+    let ballots = format!("{base}/ballots");
     let manifest_entry = hex::decode(&info.manifest_entry)?;
     let Entry::Manifest(m) = Entry::decode(&manifest_entry, None)? else {
         bail!("the server's manifest is not a manifest entry")
@@ -134,7 +156,7 @@ pub fn vote(a: &VoteArgs) -> Result<ExitCode> {
             }
         }
         let entry = Entry::AuditedBallot(Box::new(b), openings).encode();
-        match client.post("/api/v1/ballots", &entry, bearer)? {
+        match client.post(&ballots, &entry, bearer)? {
             Ok(_) => println!(
                 "audit: the encryption of your choices checked out; that ballot is discarded (never counted)"
             ),
@@ -147,7 +169,7 @@ pub fn vote(a: &VoteArgs) -> Result<ExitCode> {
     let (b, _) = encrypt_ballot_with_rng(&ctx, &pk, &specs, &key, &selections, &mut rng)?;
     let entry = Entry::Ballot(Box::new(b)).encode();
     let local_code = TrackingCode::of(&entry);
-    let out: CastOut = match client.post("/api/v1/ballots", &entry, bearer)? {
+    let out: CastOut = match client.post(&ballots, &entry, bearer)? {
         Ok(body) => serde_json::from_slice(&body)?,
         Err((status, e)) => {
             println!("rejected ({status} {}): {}", e.code, e.message);

@@ -76,6 +76,16 @@ fn admin_login(url: &str, name: &str, password: &str) -> String {
     v["session"].as_str().expect("session").to_string()
 }
 
+/// `{url}/api/v1/elections/{id}` of the server's only election.
+fn election_url(url: &str) -> String {
+    let list = get_json(&format!("{url}/api/v1/elections"));
+    let id = list[0]["election_id"]
+        .as_str()
+        .expect("one election")
+        .to_string();
+    format!("{url}/api/v1/elections/{id}")
+}
+
 fn agent() -> ureq::Agent {
     ureq::Agent::config_builder()
         .http_status_as_error(false)
@@ -289,7 +299,7 @@ fn a_full_election_over_http_with_revotes_audits_and_a_restart() {
     for i in (0..200).step_by(10) {
         cast(i, 1, &url, &[]); // revotes: only the last counts
     }
-    let info = get_json(&format!("{url}/api/v1/election"));
+    let info = get_json(&election_url(&url));
     assert_eq!(info["counted"], Value::from(200));
     let (status, v) = post(&format!("{url}/api/v1/admin/close"), b"", Some(&token));
     assert_eq!(status, 200, "{v}");
@@ -340,9 +350,9 @@ fn bad_requests_get_their_code_and_record_nothing() {
     let url = server.url.clone();
     let token = server.token.clone().expect("token");
     let codes = codes(&data);
-    let ballots = format!("{url}/api/v1/ballots");
+    let ballots = format!("{}/ballots", election_url(&url));
     // A valid ballot built here, to replay and to tamper with.
-    let info = get_json(&format!("{url}/api/v1/election"));
+    let info = get_json(&election_url(&url));
     let manifest_entry = hex::decode(info["manifest_entry"].as_str().expect("m")).expect("hex");
     let Entry::Manifest(m) = Entry::decode(&manifest_entry, None).expect("manifest") else {
         panic!()
@@ -404,6 +414,13 @@ fn bad_requests_get_their_code_and_record_nothing() {
         403,
         "not-eligible",
     );
+    // An unknown election.
+    let (s, v) = post(
+        &format!("{url}/api/v1/elections/no-such-election/ballots"),
+        &good,
+        Some(&token0),
+    );
+    assert_eq!((s, v["code"].as_str()), (404, Some("unknown-election")));
     // A setup entry instead of a ballot.
     expect(&manifest_entry, 400, "malformed");
     assert_eq!(ledger_size(&url), size, "nothing was recorded");
@@ -497,10 +514,7 @@ fn metrics_headers_rate_limits_and_configuration() {
         token: None,
     };
     // Security headers on every answer.
-    let r = agent()
-        .get(format!("{url}/api/v1/election"))
-        .call()
-        .expect("get");
+    let r = agent().get(election_url(&url)).call().expect("get");
     for h in [
         "x-content-type-options",
         "x-frame-options",
@@ -911,6 +925,8 @@ fn the_openapi_document_describes_served_routes() {
     assert!(paths.len() >= 15);
     for (path, ops) in paths {
         let concrete = path
+            .replace("{id}", "demo-2026")
+            .replace("{index}", "1")
             .replace("{hash}", &"00".repeat(32))
             .replace("{file}", "checkpoint");
         for method in ops.as_object().expect("ops").keys() {
@@ -1011,7 +1027,7 @@ fn an_election_from_manifest_to_result_with_trustees_over_http() {
         )
     };
 
-    let info = get_json(&format!("{url}/api/v1/election"));
+    let info = get_json(&election_url(&url));
     assert_eq!(info["phase"], Value::from("ceremony"));
     let manifest_entry = hex::decode(info["manifest_entry"].as_str().expect("m")).expect("hex");
     let Entry::Manifest(m) = Entry::decode(&manifest_entry, None).expect("manifest") else {
@@ -1109,7 +1125,7 @@ fn an_election_from_manifest_to_result_with_trustees_over_http() {
     let (s, v) = admin_post("finish-ceremony", b"");
     assert_eq!(s, 200, "{v}");
     // Each trustee's key share, from its own polynomial and the shares addressed to it.
-    let info = get_json(&format!("{url}/api/v1/election"));
+    let info = get_json(&election_url(&url));
     assert_eq!(info["phase"], Value::from("credentials"));
     let outcome = {
         let keys: Vec<_> = comm.iter().map(SecretKey::public_key).collect();

@@ -48,8 +48,9 @@ pub fn router(state: AppState) -> Router {
             "/api/v1/openapi.json",
             get(|| async { Json(crate::openapi::document()) }),
         )
-        .route("/api/v1/election", get(election))
-        .route("/api/v1/ballots", post(cast))
+        .route("/api/v1/elections", get(elections))
+        .route("/api/v1/elections/{id}", get(election))
+        .route("/api/v1/elections/{id}/ballots", post(cast))
         .route("/api/v1/board/checkpoint", get(checkpoint))
         .route("/api/v1/board/entries", get(entries))
         .route("/api/v1/board/receipts/{hash}", get(receipt))
@@ -145,10 +146,37 @@ fn text(t: &hanpyo_record::manifest::Text) -> TextOut {
     }
 }
 
-async fn election(State(s): State<AppState>) -> Json<ElectionOut> {
+/// This server's elections (one per data directory).
+async fn elections(State(s): State<AppState>) -> Json<Vec<serde_json::Value>> {
     let st = lock(&s);
     let m = &st.params.manifest;
-    Json(ElectionOut {
+    Json(vec![serde_json::json!({
+        "election_id": m.election_id,
+        "title": text(&m.title),
+        "phase": st.phase,
+    })])
+}
+
+fn known(s: &AppState, id: &str) -> Result<(), ApiError> {
+    if lock(s).params.manifest.election_id == id {
+        Ok(())
+    } else {
+        Err(ApiError::new(
+            404,
+            "unknown-election",
+            format!("no election {id:?} here"),
+        ))
+    }
+}
+
+async fn election(
+    State(s): State<AppState>,
+    Path(id): Path<String>,
+) -> Result<Json<ElectionOut>, ApiError> {
+    known(&s, &id)?;
+    let st = lock(&s);
+    let m = &st.params.manifest;
+    Ok(Json(ElectionOut {
         election_id: m.election_id.clone(),
         title: text(&m.title),
         phase: st.phase,
@@ -173,7 +201,7 @@ async fn election(State(s): State<AppState>) -> Json<ElectionOut> {
         ballots: st.ballots,
         audited: st.audited,
         counted: st.counted(),
-    })
+    }))
 }
 
 #[derive(Serialize)]
@@ -183,14 +211,18 @@ struct CastOut {
     receipt: hanpyo_ledger::receipt::Receipt,
 }
 
-/// `POST /api/v1/ballots`: the body is one encoded ballot or audited-ballot entry.
+/// `POST /api/v1/elections/{id}/ballots`: the body is one encoded ballot or audited-ballot entry.
 async fn cast(
     State(s): State<AppState>,
+    Path(id): Path<String>,
     axum::extract::ConnectInfo(peer): axum::extract::ConnectInfo<std::net::SocketAddr>,
     headers: HeaderMap,
     body: Bytes,
 ) -> Result<Json<CastOut>, ApiError> {
-    let r = cast_inner(&s, peer, &headers, body).await;
+    let r = match known(&s, &id) {
+        Ok(()) => cast_inner(&s, peer, &headers, body).await,
+        Err(e) => Err(e),
+    };
     if let Err(e) = &r {
         s.metrics.reject(e.code);
         tracing::debug!(code = e.code, "ballot rejected");

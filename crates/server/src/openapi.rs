@@ -16,6 +16,14 @@ pub type Route = (
 pub const ROUTES: &[Route] = &[
     (
         "get",
+        "/api/v1/elections",
+        "This server's elections",
+        "none",
+        200,
+        &[],
+    ),
+    (
+        "get",
         "/api/v1/progress",
         "Key ceremony and decryption progress per trustee",
         "none",
@@ -94,7 +102,7 @@ pub const ROUTES: &[Route] = &[
     ),
     (
         "get",
-        "/api/v1/election",
+        "/api/v1/elections/{id}",
         "The election: manifest summary, phase, joint key, counts",
         "none",
         200,
@@ -118,7 +126,7 @@ pub const ROUTES: &[Route] = &[
     ),
     (
         "post",
-        "/api/v1/ballots",
+        "/api/v1/elections/{id}/ballots",
         "Cast or audit a ballot (body: one encoded entry); answers with the receipt after the durable commit",
         "voter",
         200,
@@ -131,6 +139,7 @@ pub const ROUTES: &[Route] = &[
             "bad-opening",
             "replay",
             "election-closed",
+            "unknown-election",
             "rate-limited",
             "busy",
         ],
