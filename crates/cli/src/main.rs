@@ -5,6 +5,7 @@ mod admin;
 mod ca;
 mod crypto_demo;
 mod http;
+mod loadtest;
 mod receipt;
 mod serve;
 mod setup;
@@ -36,6 +37,8 @@ enum Command {
     Serve(serve::ServeArgs),
     /// A command-line voter: encrypts locally, casts, checks and keeps the receipt.
     Vote(vote::VoteArgs),
+    /// Real HTTP voters against a (demo) server: ingest throughput and latency percentiles.
+    Loadtest(loadtest::Args),
     /// Downloads a server's election record for `hanpyo verify`.
     Download(vote::DownloadArgs),
     /// Runs a whole election in memory with the cryptographic core: threshold key ceremony,
@@ -67,6 +70,7 @@ fn main() -> ExitCode {
         Command::Serve(args) => serve::serve(&args),
         Command::Vote(args) => vote::vote(&args),
         Command::Download(args) => vote::download(&args),
+        Command::Loadtest(args) => loadtest::run(&args),
         Command::CryptoDemo(args) => crypto_demo::run(&args),
         Command::Simulate(args) => simulate::run(&args),
         Command::Verify(args) => verify::run(&args),

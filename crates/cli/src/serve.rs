@@ -28,6 +28,9 @@ pub struct DemoArgs {
     /// Number of demo voters (credentials).
     #[arg(long, default_value_t = 100)]
     voters: u32,
+    /// Another manifest (TOML) instead of the demo's.
+    #[arg(long)]
+    manifest: Option<PathBuf>,
 }
 
 /// Options of `hanpyo serve`. Each setting comes from, in increasing priority: its default, the
@@ -198,7 +201,7 @@ pub fn demo(args: &DemoArgs) -> Result<ExitCode> {
     std::fs::create_dir_all(&data)?;
     let mut master = [0u8; 32];
     hanpyo_crypto::os_rng().fill_bytes(&mut master);
-    let s = setup(&master, None, None, None, 2)?;
+    let s = setup(&master, args.manifest.as_deref(), None, None, 2)?;
     let election_id = s.manifest.election_id.clone();
     // Demo voters: credentials made here, as the credential authority would; only the public list
     // goes on the ledger.
@@ -285,7 +288,7 @@ pub fn demo(args: &DemoArgs) -> Result<ExitCode> {
     let lines: Vec<String> = roll
         .iter()
         .zip(&codes)
-        .map(|(v, c)| format!("{},{},{}", v.resident_id, v.birth_date, c))
+        .map(|(v, c)| format!("{},{},{},{}", v.resident_id, v.birth_date, c, v.contact))
         .collect();
     std::fs::write(data.join("demo-voters.txt"), lines.join("\n") + "\n")?;
     let shown: Vec<String> = lines.iter().take(5).cloned().collect();

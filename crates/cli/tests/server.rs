@@ -212,6 +212,7 @@ fn codes(data: &Path) -> Vec<Voter> {
         .lines()
         .map(|l| {
             let f: Vec<&str> = l.split(',').collect();
+            assert_eq!(f.len(), 4, "resident id, birth date, credential, contact");
             Voter {
                 id: f[0].to_string(),
                 birth: f[1].to_string(),

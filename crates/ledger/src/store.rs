@@ -552,6 +552,38 @@ impl Ledger {
         Ok(Receipt::new(self.origin(), index, leaf, &proof, &note))
     }
 
+    /// Receipts for the consecutive entries `first_index..` with these leaf hashes, against the
+    /// latest checkpoint (with its cosignatures). Subtree hashes shared between the proofs (all the
+    /// upper levels) are computed once for the whole batch.
+    pub fn receipts_for(
+        &self,
+        first_index: u64,
+        leaves: &[Hash],
+    ) -> Result<Vec<Receipt>, LedgerError> {
+        let note = self
+            .latest_checkpoint()?
+            .ok_or_else(|| LedgerError::NotFound("no checkpoint".into()))?;
+        let size = Checkpoint::parse_body(&SignedNote::parse(&note)?.body)?.size;
+        let memo = Memo {
+            ledger: self,
+            cache: RefCell::new(HashMap::new()),
+        };
+        leaves
+            .iter()
+            .enumerate()
+            .map(|(i, leaf)| {
+                let index = first_index + i as u64;
+                if index >= size {
+                    return Err(LedgerError::NotFound(format!(
+                        "entry {index} in size {size}"
+                    )));
+                }
+                let proof = inclusion_proof_from(&memo, index, size)?;
+                Ok(Receipt::new(self.origin(), index, leaf, &proof, &note))
+            })
+            .collect()
+    }
+
     /// Recomputes the root of every stored checkpoint from the tiles and checks each signature
     /// covers the stored tree. Returns the number of checkpoints checked.
     pub fn verify_history(&self) -> Result<usize, LedgerError> {
@@ -595,6 +627,24 @@ impl Ledger {
             .ok_or_else(|| LedgerError::NotFound("no checkpoint".into()))?;
         w.finish_with_notes(&latest, &notes)?;
         Ok(())
+    }
+}
+
+/// Range hashes memoized for one batch of proofs.
+struct Memo<'a> {
+    ledger: &'a Ledger,
+    cache: RefCell<HashMap<(u64, u64), Hash>>,
+}
+
+impl RangeHasher for Memo<'_> {
+    type Error = LedgerError;
+    fn range_hash(&self, start: u64, end: u64) -> Result<Hash, LedgerError> {
+        if let Some(h) = self.cache.borrow().get(&(start, end)) {
+            return Ok(*h);
+        }
+        let h = self.ledger.range_hash(start, end)?;
+        self.cache.borrow_mut().insert((start, end), h);
+        Ok(h)
     }
 }
 

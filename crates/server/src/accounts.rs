@@ -266,7 +266,7 @@ impl Accounts {
             .append(true)
             .open(&self.audit)
             .and_then(|mut f| {
-                writeln!(f, "{line}")?;
+                f.write_all(format!("{line}\n").as_bytes())?;
                 f.sync_all()
             });
         if let Err(e) = r {

@@ -62,8 +62,9 @@ impl Delivery {
                     .create(true)
                     .append(true)
                     .open(path)?;
-                let line = serde_json::json!({ "to": to, "code": code });
-                writeln!(f, "{line}")?;
+                // One write per line: concurrent deliveries append whole lines (O_APPEND).
+                let line = format!("{}\n", serde_json::json!({ "to": to, "code": code }));
+                f.write_all(line.as_bytes())?;
                 f.sync_all()
             }
             Delivery::Smtp { relay, from } => {

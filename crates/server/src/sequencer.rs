@@ -264,18 +264,27 @@ fn commit_ballots(
             }
         }
     }
-    for (b, reply) in ballots {
-        let counter = if b.kind == hanpyo_record::entry::Kind::AuditedBallot {
-            &metrics.audits_accepted
-        } else {
-            &metrics.ballots_accepted
-        };
-        counter.fetch_add(1, Ordering::Relaxed);
-        let r = ledger.receipt(&b.hash).map_err(|e| {
-            tracing::error!(error = %e, "receipt");
-            ApiError::internal()
-        });
-        let _ = reply.send(r);
+    let receipts = ledger.receipts_for(commit.first_index, &commit.leaf_hashes);
+    match receipts {
+        Ok(receipts) => {
+            for ((b, reply), r) in ballots.into_iter().zip(receipts) {
+                let counter = if b.kind == hanpyo_record::entry::Kind::AuditedBallot {
+                    &metrics.audits_accepted
+                } else {
+                    &metrics.ballots_accepted
+                };
+                counter.fetch_add(1, Ordering::Relaxed);
+                let _ = reply.send(Ok(r));
+            }
+        }
+        Err(e) => {
+            // Committed, but the receipts could not be built: the ballots count; the voters can
+            // fetch their receipts by tracking code.
+            tracing::error!(error = %e, "receipts");
+            for (_, reply) in ballots {
+                let _ = reply.send(Err(ApiError::internal()));
+            }
+        }
     }
 }
 

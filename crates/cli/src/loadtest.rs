@@ -1,0 +1,236 @@
+//! `hanpyo loadtest`: real HTTP voters against a server, measuring ballot ingest (throughput and
+//! latency percentiles) — each ballot verified, durably committed and receipted by the server.
+//!
+//! Works with a demo data directory (`--data`), whose voter list and code outbox it uses to log
+//! every voter in before the timed phase. Ballots are encrypted before the timed phase too, so the
+//! measurement is the server's, not the voters' devices'.
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::Mutex;
+use std::time::Instant;
+
+use anyhow::{Context, Result, bail};
+use hanpyo_crypto::credential::SecretCredential;
+use hanpyo_crypto::elgamal::PublicKey;
+use hanpyo_ledger::merkle::leaf_hash;
+use hanpyo_record::authority::encrypt_ballot_with_rng;
+use hanpyo_record::context::election_context;
+use hanpyo_record::entry::Entry;
+use rayon::prelude::*;
+
+use crate::http::Client;
+
+/// Options of `hanpyo loadtest`.
+#[derive(clap::Args, Debug)]
+pub struct Args {
+    /// The server.
+    #[arg(long)]
+    url: String,
+    /// Number of voters (each casts one ballot).
+    #[arg(long)]
+    voters: usize,
+    /// Concurrent connections.
+    #[arg(long, default_value_t = 100)]
+    concurrency: usize,
+    /// The demo data directory (voter list and code outbox).
+    #[arg(long)]
+    data: PathBuf,
+}
+
+struct Voter {
+    id: String,
+    birth: String,
+    code: String,
+    contact: String,
+}
+
+fn percentile(sorted: &[f64], p: f64) -> f64 {
+    if sorted.is_empty() {
+        return 0.0;
+    }
+    sorted[((sorted.len() as f64 - 1.0) * p).round() as usize]
+}
+
+/// Runs `f(i)` for `0..n` on `threads` threads.
+fn parallel<T: Send>(n: usize, threads: usize, f: impl Fn(usize) -> T + Sync) -> Vec<T> {
+    let next = std::sync::atomic::AtomicUsize::new(0);
+    let out: Mutex<Vec<(usize, T)>> = Mutex::new(Vec::with_capacity(n));
+    std::thread::scope(|s| {
+        for _ in 0..threads.max(1) {
+            let (next, out, f) = (&next, &out, &f);
+            std::thread::Builder::new()
+                .stack_size(256 * 1024)
+                .spawn_scoped(s, move || {
+                    loop {
+                        let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                        if i >= n {
+                            break;
+                        }
+                        let r = f(i);
+                        out.lock().unwrap_or_else(|e| e.into_inner()).push((i, r));
+                    }
+                })
+                .map(|_| ())
+                .unwrap_or_else(|e| eprintln!("could not start a worker thread: {e}"));
+        }
+    });
+    let mut v = out.into_inner().unwrap_or_else(|e| e.into_inner());
+    v.sort_by_key(|(i, _)| *i);
+    v.into_iter().map(|(_, t)| t).collect()
+}
+
+pub fn run(a: &Args) -> Result<ExitCode> {
+    let voters: Vec<Voter> = std::fs::read_to_string(a.data.join("demo-voters.txt"))
+        .context("reading demo-voters.txt")?
+        .lines()
+        .filter_map(|l| {
+            let f: Vec<&str> = l.split(',').collect();
+            (f.len() == 4).then(|| Voter {
+                id: f[0].into(),
+                birth: f[1].into(),
+                code: f[2].into(),
+                contact: f[3].into(),
+            })
+        })
+        .take(a.voters)
+        .collect();
+    if voters.len() < a.voters {
+        bail!("the data directory has only {} demo voters", voters.len());
+    }
+    let client = Client::new(&a.url);
+    let list: Vec<serde_json::Value> =
+        serde_json::from_slice(&client.get_ok("/api/v1/elections")?)?;
+    let id = list
+        .first()
+        .and_then(|e| e["election_id"].as_str())
+        .context("no election")?
+        .to_string();
+    let info: serde_json::Value =
+        serde_json::from_slice(&client.get_ok(&format!("/api/v1/elections/{id}"))?)?;
+    let manifest_entry = hex::decode(info["manifest_entry"].as_str().context("manifest")?)?;
+    let Entry::Manifest(m) = Entry::decode(&manifest_entry, None)? else {
+        bail!("manifest")
+    };
+    let pk = PublicKey::decode(&hex::decode(
+        info["joint_key"].as_str().context("no joint key")?,
+    )?)?;
+    let ctx = election_context(&leaf_hash(&manifest_entry), &pk);
+    let specs = m.contest_specs();
+
+    eprintln!("encrypting {} ballots (not timed)…", voters.len());
+    let ballots: Vec<Vec<u8>> = voters
+        .par_iter()
+        .enumerate()
+        .map(|(i, v)| {
+            let key = SecretCredential::parse(&v.code)?.signing_key(m.election_id.as_bytes());
+            // An allowed selection: k = max(min, 1) choices (capped at max), rotating with i.
+            let sel: Vec<Vec<bool>> = specs
+                .iter()
+                .map(|s| {
+                    let k = s.min.max(1).min(s.max);
+                    (0..s.choices)
+                        .map(|j| (j + s.choices - (i as u32 % s.choices)) % s.choices < k)
+                        .collect()
+                })
+                .collect();
+            let (b, _) = encrypt_ballot_with_rng(
+                &ctx,
+                &pk,
+                &specs,
+                &key,
+                &sel,
+                &mut hanpyo_crypto::os_rng(),
+            )?;
+            Ok(Entry::Ballot(Box::new(b)).encode())
+        })
+        .collect::<Result<_>>()?;
+
+    eprintln!("logging {} voters in (not timed)…", voters.len());
+    let outbox = a.data.join("outbox.jsonl");
+    let starts: Vec<Result<()>> = parallel(voters.len(), a.concurrency.min(64), |i| {
+        let v = &voters[i];
+        let body = serde_json::json!({"resident_id": v.id, "birth_date": v.birth}).to_string();
+        match client.post_json("/api/v1/login/start", &body)? {
+            Ok(_) => Ok(()),
+            Err((s, e)) => bail!("login/start {s} {}", e.code),
+        }
+    });
+    starts.into_iter().collect::<Result<Vec<_>>>()?;
+    let mut codes = std::collections::HashMap::new();
+    for line in std::fs::read_to_string(&outbox)
+        .context("reading the outbox")?
+        .lines()
+    {
+        let v: serde_json::Value = serde_json::from_str(line)?;
+        if let (Some(to), Some(code)) = (v["to"].as_str(), v["code"].as_str()) {
+            codes.insert(to.to_string(), code.to_string());
+        }
+    }
+    let sessions: Vec<Result<String>> = parallel(voters.len(), a.concurrency.min(64), |i| {
+        let v = &voters[i];
+        let code = codes.get(&v.contact).context("no code delivered")?;
+        let body = serde_json::json!({"resident_id": v.id, "birth_date": v.birth, "code": code})
+            .to_string();
+        match client.post_json("/api/v1/login/verify", &body)? {
+            Ok(b) => Ok(serde_json::from_slice::<serde_json::Value>(&b)?["session"]
+                .as_str()
+                .context("session")?
+                .to_string()),
+            Err((s, e)) => bail!("login/verify {s} {}", e.code),
+        }
+    });
+    let sessions = sessions.into_iter().collect::<Result<Vec<_>>>()?;
+
+    eprintln!(
+        "casting {} ballots with {} concurrent voters (timed)…",
+        voters.len(),
+        a.concurrency
+    );
+    let path = format!("/api/v1/elections/{id}/ballots");
+    let started = Instant::now();
+    let results: Vec<(f64, std::result::Result<(), String>)> =
+        parallel(voters.len(), a.concurrency, |i| {
+            let t = Instant::now();
+            let r = match client.post(&path, &ballots[i], Some(&sessions[i])) {
+                Ok(Ok(_)) => Ok(()),
+                Ok(Err((s, e))) => Err(format!("{s} {}", e.code)),
+                Err(e) => Err(format!("{e:#}")),
+            };
+            (t.elapsed().as_secs_f64(), r)
+        });
+    let elapsed = started.elapsed();
+    let mut lat: Vec<f64> = results
+        .iter()
+        .filter(|(_, r)| r.is_ok())
+        .map(|(l, _)| *l * 1e3)
+        .collect();
+    lat.sort_by(f64::total_cmp);
+    let mut errors: std::collections::BTreeMap<String, usize> = Default::default();
+    for (_, r) in &results {
+        if let Err(e) = r {
+            *errors.entry(e.clone()).or_default() += 1;
+        }
+    }
+    println!(
+        "{} ballots accepted in {:.2} s = {:.0} ballots/s with {} concurrent voters",
+        lat.len(),
+        elapsed.as_secs_f64(),
+        lat.len() as f64 / elapsed.as_secs_f64().max(1e-9),
+        a.concurrency
+    );
+    println!(
+        "latency ms: p50 {:.1}, p90 {:.1}, p99 {:.1}, max {:.1} (each answer = verified, durably committed, receipted)",
+        percentile(&lat, 0.5),
+        percentile(&lat, 0.9),
+        percentile(&lat, 0.99),
+        percentile(&lat, 1.0)
+    );
+    for (e, n) in &errors {
+        println!("rejected {n}: {e}");
+    }
+    Ok(if errors.is_empty() {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(1)
+    })
+}
