@@ -128,6 +128,30 @@ pub fn run(cmd: &Command) -> Result<ExitCode> {
             );
         }
         Command::PurgeRoll { data } => {
+            // Not while voting is open: the roll is needed to log voters in.
+            let log: hanpyo_server::LogKeyFile = serde_json::from_slice(
+                &std::fs::read(data.join("log.json")).context("reading log.json")?,
+            )?;
+            let seed: [u8; 32] = hex::decode(&log.key)
+                .ok()
+                .and_then(|k| k.try_into().ok())
+                .context("log.json is corrupt")?;
+            let signer = hanpyo_ledger::checkpoint::NoteSigner::new(
+                &log.origin,
+                ed25519_dalek::SigningKey::from_bytes(&seed),
+                hanpyo_ledger::checkpoint::KeyKind::Ed25519,
+            )?;
+            let ledger = hanpyo_ledger::store::Ledger::open(&data.join("ledger.db"), signer)?;
+            let state = hanpyo_server::election::ElectionState::rebuild(&ledger)
+                .map_err(|e| anyhow::anyhow!(e))?;
+            let opened = Accounts::open(data)?
+                .opened()
+                .map_err(|e| anyhow::anyhow!("{}", e.message))?;
+            let phase = state.phase;
+            use hanpyo_server::election::Phase;
+            if phase == Phase::Open || (phase == Phase::Credentials && opened) {
+                bail!("voting is open: close the election before purging the roll");
+            }
             let key_path = data.join("roll.key");
             let key: [u8; 32] = hex::decode(
                 std::fs::read_to_string(&key_path)
