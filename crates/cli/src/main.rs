@@ -10,6 +10,7 @@ mod receipt;
 mod serve;
 mod setup;
 mod simulate;
+mod trustee;
 mod verify;
 mod vote;
 mod witness;
@@ -58,6 +59,9 @@ enum Command {
     /// Voter receipts.
     #[command(subcommand)]
     Receipt(receipt::Command),
+    /// A trustee: key file, key ceremony, decryption of the tally.
+    #[command(subcommand)]
+    Trustee(trustee::Command),
     /// An independent witness: co-signs a log's checkpoints only when consistent.
     #[command(subcommand)]
     Witness(witness::Command),
@@ -78,6 +82,7 @@ fn main() -> ExitCode {
         Command::Ca(cmd) => ca::run(&cmd),
         Command::Admin(cmd) => admin::run(&cmd),
         Command::Witness(cmd) => witness::run(&cmd),
+        Command::Trustee(cmd) => trustee::run(&cmd),
     };
     match result {
         Ok(code) => code,

@@ -133,6 +133,35 @@ impl Dealer {
         self.index
     }
 
+    /// The secret coefficients, for sealing into a trustee's key file.
+    pub fn secret_coefficients(&self) -> Zeroizing<Vec<[u8; 32]>> {
+        Zeroizing::new(self.coefficients.iter().map(Scalar::to_bytes).collect())
+    }
+
+    /// Restores a dealer from sealed coefficients (canonical, non-zero, exactly `t`).
+    pub fn from_secret_coefficients(
+        params: ThresholdParams,
+        index: u32,
+        coefficients: &[[u8; 32]],
+    ) -> Result<Self, ProofError> {
+        params.check_index(index)?;
+        if coefficients.len() != params.threshold as usize {
+            return Err(ProofError::Shape("dealer coefficients"));
+        }
+        let coefficients = coefficients
+            .iter()
+            .map(|c| {
+                crate::group::decode_nonzero_scalar(c)
+                    .map_err(|_| ProofError::Parameter("coefficient"))
+            })
+            .collect::<Result<_, _>>()?;
+        Ok(Self {
+            params,
+            index,
+            coefficients,
+        })
+    }
+
     /// The Feldman commitments with proofs of knowledge (publish its digest first).
     pub fn commitment_with_rng<R: CryptoRng + ?Sized>(
         &self,

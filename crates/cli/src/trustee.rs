@@ -1,0 +1,672 @@
+//! `hanpyo trustee`: what an independent trustee runs on its own computer.
+//!
+//! - `init`: a communication key, sealed in a key file with a passphrase (Argon2id → ChaCha20-
+//!   Poly1305). The passphrase is typed at the terminal (not echoed) or read from a file — never
+//!   taken from the command line.
+//! - `ceremony`: the key ceremony through the server — registration, commitment digest, the
+//!   commitments once every digest is public, encrypted shares, checking the shares received and
+//!   filing complaints — resumable at any point (every secret is sealed before anything is sent), and
+//!   finally the trustee's key share, checked against its public verification key.
+//! - `decrypt`: recomputes the encrypted tally itself from the public ballots (it never trusts the
+//!   server's sum), then publishes its partial decryption with proofs.
+use std::collections::HashSet;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, Result, bail};
+use argon2::{Algorithm, Argon2, Params, Version};
+use chacha20poly1305::ChaCha20Poly1305;
+use chacha20poly1305::aead::{Aead, KeyInit};
+use curve25519_dalek::ristretto::RistrettoPoint;
+use curve25519_dalek::traits::Identity;
+use hanpyo_crypto::batch::{BatchVerifier, Verifiable};
+use hanpyo_crypto::elgamal::{Ciphertext, PublicKey, SecretKey};
+use hanpyo_crypto::group::decode_scalar;
+use hanpyo_crypto::proofs::labels;
+use hanpyo_crypto::proofs::schnorr::SchnorrProof;
+use hanpyo_crypto::threshold::{Complaint, Dealer, KeyShare, ThresholdParams, resolve_ceremony};
+use hanpyo_crypto::transcript::NO_POSITION;
+use hanpyo_ledger::merkle::leaf_hash;
+use hanpyo_record::authority::partial_decryption_with_rng;
+use hanpyo_record::context::{ceremony_context, election_context};
+use hanpyo_record::entry::{Ballot, Entry, Shapes};
+use hanpyo_record::manifest::Manifest;
+use rand_core::Rng;
+use serde::{Deserialize, Serialize};
+use zeroize::Zeroizing;
+
+use crate::http::Client;
+
+/// `hanpyo trustee ...`
+#[derive(clap::Subcommand, Debug)]
+pub enum Command {
+    /// Creates the trustee's key file.
+    Init {
+        /// The key file to create.
+        #[arg(long)]
+        key: PathBuf,
+        /// Read the passphrase from this file instead of the terminal.
+        #[arg(long)]
+        passphrase_file: Option<PathBuf>,
+    },
+    /// Takes part in the key ceremony (resumable).
+    Ceremony(Session),
+    /// Decrypts the tally (after recomputing it from the public ballots).
+    Decrypt(Session),
+}
+
+/// Options shared by `ceremony` and `decrypt`.
+#[derive(clap::Args, Debug)]
+pub struct Session {
+    /// The key file.
+    #[arg(long)]
+    key: PathBuf,
+    /// Read the passphrase from this file instead of the terminal.
+    #[arg(long)]
+    passphrase_file: Option<PathBuf>,
+    /// The server.
+    #[arg(long)]
+    url: String,
+    /// This trustee's number (1..n) in the election.
+    #[arg(long)]
+    index: u32,
+    /// The access token the administrator issued to this trustee (or a file holding it, with @).
+    #[arg(long)]
+    token: String,
+    /// Keep polling until the step is complete, at most this many seconds.
+    #[arg(long, default_value_t = 600)]
+    wait: u64,
+}
+
+/// The sealed contents of a key file.
+#[derive(Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Secrets {
+    comm_key: String,
+    #[serde(default)]
+    election: Option<String>,
+    #[serde(default)]
+    coefficients: Option<Vec<String>>,
+    #[serde(default)]
+    key_share: Option<String>,
+}
+
+impl Drop for Secrets {
+    fn drop(&mut self) {
+        use zeroize::Zeroize;
+        self.comm_key.zeroize();
+        if let Some(c) = &mut self.coefficients {
+            c.iter_mut().for_each(Zeroize::zeroize);
+        }
+        if let Some(k) = &mut self.key_share {
+            k.zeroize();
+        }
+    }
+}
+
+/// The key file on disk.
+#[derive(Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct KeyFile {
+    format: String,
+    kdf: String,
+    salt: String,
+    m_cost: u32,
+    t_cost: u32,
+    p_cost: u32,
+    nonce: String,
+    ciphertext: String,
+}
+
+const FORMAT: &str = "hanpyo-trustee-v1";
+
+fn passphrase(file: Option<&Path>, confirm: bool) -> Result<Zeroizing<String>> {
+    let p = match file {
+        Some(f) => Zeroizing::new(
+            std::fs::read_to_string(f)
+                .with_context(|| format!("reading {}", f.display()))?
+                .lines()
+                .next()
+                .unwrap_or("")
+                .to_string(),
+        ),
+        None => {
+            let p = Zeroizing::new(rpassword::prompt_password("passphrase: ")?);
+            if confirm && *p != rpassword::prompt_password("again: ")? {
+                bail!("the passphrases differ");
+            }
+            p
+        }
+    };
+    if p.chars().count() < 12 {
+        bail!("a passphrase has at least 12 characters");
+    }
+    Ok(p)
+}
+
+fn derive(pass: &str, salt: &[u8], m: u32, t: u32, p: u32) -> Result<Zeroizing<[u8; 32]>> {
+    let params =
+        Params::new(m, t, p, Some(32)).map_err(|e| anyhow::anyhow!("argon2 parameters: {e}"))?;
+    let mut key = Zeroizing::new([0u8; 32]);
+    Argon2::new(Algorithm::Argon2id, Version::V0x13, params)
+        .hash_password_into(pass.as_bytes(), salt, &mut *key)
+        .map_err(|e| anyhow::anyhow!("argon2: {e}"))?;
+    Ok(key)
+}
+
+fn seal(path: &Path, pass: &str, secrets: &Secrets) -> Result<()> {
+    let mut rng = hanpyo_crypto::os_rng();
+    let mut salt = [0u8; 16];
+    let mut nonce = [0u8; 12];
+    rng.fill_bytes(&mut salt);
+    rng.fill_bytes(&mut nonce);
+    let (m, t, p) = (65_536, 3, 1);
+    let key = derive(pass, &salt, m, t, p)?;
+    let plain = Zeroizing::new(serde_json::to_vec(secrets)?);
+    let ct = ChaCha20Poly1305::new(&(*key).into())
+        .encrypt(&nonce.into(), plain.as_slice())
+        .map_err(|_| anyhow::anyhow!("sealing failed"))?;
+    let file = KeyFile {
+        format: FORMAT.into(),
+        kdf: "argon2id".into(),
+        salt: hex::encode(salt),
+        m_cost: m,
+        t_cost: t,
+        p_cost: p,
+        nonce: hex::encode(nonce),
+        ciphertext: hex::encode(ct),
+    };
+    hanpyo_server::write_secret(path, &serde_json::to_vec_pretty(&file)?)?;
+    Ok(())
+}
+
+fn unseal(path: &Path, pass: &str) -> Result<Secrets> {
+    let file: KeyFile = serde_json::from_slice(
+        &std::fs::read(path).with_context(|| format!("reading {}", path.display()))?,
+    )
+    .context("not a trustee key file")?;
+    if file.format != FORMAT
+        || file.kdf != "argon2id"
+        || file.m_cost > 1 << 21
+        || file.t_cost > 64
+        || file.p_cost > 16
+    {
+        bail!("unsupported key file");
+    }
+    let key = derive(
+        pass,
+        &hex::decode(&file.salt)?,
+        file.m_cost,
+        file.t_cost,
+        file.p_cost,
+    )?;
+    let nonce: [u8; 12] = hex::decode(&file.nonce)?
+        .try_into()
+        .map_err(|_| anyhow::anyhow!("bad nonce"))?;
+    let plain = Zeroizing::new(
+        ChaCha20Poly1305::new(&(*key).into())
+            .decrypt(&nonce.into(), hex::decode(&file.ciphertext)?.as_slice())
+            .map_err(|_| anyhow::anyhow!("wrong passphrase (or a damaged key file)"))?,
+    );
+    Ok(serde_json::from_slice(&plain)?)
+}
+
+fn scalar(h: &str) -> Result<curve25519_dalek::scalar::Scalar> {
+    Ok(decode_scalar(&hex::decode(h)?)?)
+}
+
+/// The election as the board shows it.
+struct Board {
+    manifest: Manifest,
+    manifest_entry: Vec<u8>,
+    entries: Vec<Entry>,
+}
+
+fn fetch(client: &Client) -> Result<Board> {
+    let list: Vec<serde_json::Value> =
+        serde_json::from_slice(&client.get_ok("/api/v1/elections")?)?;
+    let id = list
+        .first()
+        .and_then(|e| e["election_id"].as_str())
+        .context("no election")?
+        .to_string();
+    let info: serde_json::Value =
+        serde_json::from_slice(&client.get_ok(&format!("/api/v1/elections/{id}"))?)?;
+    let manifest_entry = hex::decode(info["manifest_entry"].as_str().context("manifest")?)?;
+    let Entry::Manifest(manifest) = Entry::decode(&manifest_entry, None)? else {
+        bail!("not a manifest")
+    };
+    let note = String::from_utf8(client.get_ok("/api/v1/board/checkpoint")?)?;
+    let size: u64 = note
+        .lines()
+        .nth(1)
+        .and_then(|l| l.parse().ok())
+        .context("checkpoint")?;
+    let shapes = Shapes::of(&manifest);
+    let mut entries = Vec::new();
+    let mut start = 0;
+    while start < size {
+        let end = (start + 10_000).min(size);
+        let framed = client.get_ok(&format!("/api/v1/board/entries?start={start}&end={end}"))?;
+        let mut rest = &framed[..];
+        while rest.len() >= 4 {
+            let len = u32::from_be_bytes([rest[0], rest[1], rest[2], rest[3]]) as usize;
+            let e = rest.get(4..4 + len).context("truncated board")?;
+            entries.push(Entry::decode(e, Some(&shapes))?);
+            rest = &rest[4 + len..];
+        }
+        start = end;
+    }
+    if entries
+        .first()
+        .is_none_or(|e| !matches!(e, Entry::Manifest(_)))
+    {
+        bail!("the board does not start with the manifest");
+    }
+    Ok(Board {
+        manifest: *manifest,
+        manifest_entry,
+        entries,
+    })
+}
+
+fn post(client: &Client, token: &str, entry: &Entry) -> Result<()> {
+    match client.post("/api/v1/trustee/entries", &entry.encode(), Some(token))? {
+        Ok(_) => Ok(()),
+        Err((status, e)) => bail!("the server refused ({status} {}): {}", e.code, e.message),
+    }
+}
+
+fn token_of(t: &str) -> Result<String> {
+    match t.strip_prefix('@') {
+        Some(f) => Ok(std::fs::read_to_string(f)?.trim().to_string()),
+        None => Ok(t.to_string()),
+    }
+}
+
+pub fn run(cmd: &Command) -> Result<ExitCode> {
+    match cmd {
+        Command::Init {
+            key,
+            passphrase_file,
+        } => {
+            if key.exists() {
+                bail!("{} already exists", key.display());
+            }
+            let pass = passphrase(passphrase_file.as_deref(), true)?;
+            let comm = SecretKey::generate();
+            let secrets = Secrets {
+                comm_key: hex::encode(comm.as_scalar().as_bytes()),
+                election: None,
+                coefficients: None,
+                key_share: None,
+            };
+            seal(key, &pass, &secrets)?;
+            println!(
+                "trustee key file {} created (keep the passphrase apart from it)",
+                key.display()
+            );
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Ceremony(s) => ceremony(s),
+        Command::Decrypt(s) => decrypt(s),
+    }
+}
+
+fn ceremony(s: &Session) -> Result<ExitCode> {
+    let pass = passphrase(s.passphrase_file.as_deref(), false)?;
+    let mut secrets = unseal(&s.key, &pass)?;
+    let client = Client::new(&s.url);
+    let token = token_of(&s.token)?;
+    let comm = SecretKey::from_scalar(scalar(&secrets.comm_key)?);
+    let deadline = Instant::now() + Duration::from_secs(s.wait);
+    let i = s.index;
+    loop {
+        let board = fetch(&client)?;
+        let m = &board.manifest;
+        match &secrets.election {
+            Some(e) if *e != m.election_id => bail!("this key file belongs to election {e}"),
+            None => secrets.election = Some(m.election_id.clone()),
+            _ => {}
+        }
+        let params = ThresholdParams::new(m.trustees, m.threshold)?;
+        let n = m.trustees as usize;
+        if i == 0 || i as usize > n {
+            bail!("--index must be 1 to {n}");
+        }
+        let cctx = ceremony_context(&leaf_hash(&board.manifest_entry));
+        let (mut regs, mut digests) = (vec![None; n], vec![None; n]);
+        let (mut commitments, mut shares, mut complaints) = (Vec::new(), Vec::new(), Vec::new());
+        let mut joint = None;
+        for e in &board.entries {
+            match e {
+                Entry::TrusteeRegistration { index, key, .. } => {
+                    regs[(*index - 1) as usize] = Some(*key)
+                }
+                Entry::CeremonyDigest { dealer, digest } => {
+                    digests[(*dealer - 1) as usize] = Some(*digest)
+                }
+                Entry::CeremonyCommitment(c) => commitments.push(c.clone()),
+                Entry::CeremonyShare(x) => shares.push(x.clone()),
+                Entry::CeremonyComplaint(x) => complaints.push(x.clone()),
+                Entry::JointKey { .. } => joint = Some(()),
+                _ => {}
+            }
+        }
+        let me = (i - 1) as usize;
+        if joint.is_some() {
+            // The ceremony is over: derive and check this trustee's key share.
+            let keys: Vec<PublicKey> = regs
+                .iter()
+                .copied()
+                .collect::<Option<_>>()
+                .context("registrations")?;
+            let outcome = resolve_ceremony(
+                &cctx,
+                &hanpyo_crypto::threshold::CeremonyTranscript {
+                    params,
+                    trustee_keys: &keys,
+                    digests: &digests,
+                    commitments: &commitments,
+                    shares: &shares,
+                    complaints: &complaints,
+                },
+            )?;
+            let coeffs: Vec<[u8; 32]> = secrets
+                .coefficients
+                .as_ref()
+                .context("this key file never dealt in this ceremony")?
+                .iter()
+                .map(|h| Ok(scalar(h)?.to_bytes()))
+                .collect::<Result<_>>()?;
+            let dealer = Dealer::from_secret_coefficients(params, i, &coeffs)?;
+            let parts = outcome
+                .qualified
+                .iter()
+                .map(|&d| {
+                    if d == i {
+                        Ok(dealer.share_for(i)?)
+                    } else {
+                        let sh = shares
+                            .iter()
+                            .find(|x| x.dealer == d && x.recipient == i)
+                            .context("share")?;
+                        let c = commitments
+                            .iter()
+                            .find(|c| c.dealer == d)
+                            .context("commitment")?;
+                        Ok(sh.open(&cctx, &comm, c)?)
+                    }
+                })
+                .collect::<Result<Vec<_>>>()?;
+            let share = KeyShare::combine(i, &parts, &outcome)?;
+            secrets.key_share = Some(hex::encode(*share.secret_bytes()));
+            seal(&s.key, &pass, &secrets)?;
+            println!(
+                "ceremony complete: dealers {:?} qualified{}; joint key {}; my key share matches my verification key",
+                outcome.qualified,
+                if outcome.disqualified.is_empty() {
+                    String::new()
+                } else {
+                    format!(", left out {:?}", outcome.disqualified)
+                },
+                hex::encode(outcome.joint_key.element().as_bytes())
+            );
+            return Ok(ExitCode::SUCCESS);
+        }
+        let dealer = match &secrets.coefficients {
+            Some(c) => {
+                let c: Vec<[u8; 32]> = c
+                    .iter()
+                    .map(|h| Ok(scalar(h)?.to_bytes()))
+                    .collect::<Result<_>>()?;
+                Some(Dealer::from_secret_coefficients(params, i, &c)?)
+            }
+            None => None,
+        };
+        let mut acted = false;
+        if regs[me].is_none() {
+            let proof = SchnorrProof::prove_with_rng(
+                labels::TRUSTEE_KEY,
+                &cctx.at(i, NO_POSITION),
+                comm.as_scalar(),
+                comm.public_key().element(),
+                &[],
+                &mut hanpyo_crypto::os_rng(),
+            );
+            seal(&s.key, &pass, &secrets)?;
+            post(
+                &client,
+                &token,
+                &Entry::TrusteeRegistration {
+                    index: i,
+                    key: comm.public_key(),
+                    proof,
+                },
+            )?;
+            println!("registered as trustee {i}");
+            acted = true;
+        } else if regs.iter().all(Option::is_some) && digests[me].is_none() {
+            // Seal the polynomial before publishing anything about it.
+            let d = match dealer {
+                Some(d) => d,
+                None => {
+                    let d = Dealer::new_with_rng(params, i, &mut hanpyo_crypto::os_rng())?;
+                    secrets.coefficients =
+                        Some(d.secret_coefficients().iter().map(hex::encode).collect());
+                    seal(&s.key, &pass, &secrets)?;
+                    d
+                }
+            };
+            let c = d.commitment_with_rng(&cctx, &mut hanpyo_crypto::os_rng());
+            post(
+                &client,
+                &token,
+                &Entry::CeremonyDigest {
+                    dealer: i,
+                    digest: c.digest(&cctx),
+                },
+            )?;
+            // The commitment itself (same polynomial, fresh proofs would change the digest) is kept.
+            std::fs::write(
+                s.key.with_extension("commitment"),
+                Entry::CeremonyCommitment(c).encode(),
+            )?;
+            println!("published my commitment digest");
+            acted = true;
+        } else if digests.iter().all(Option::is_some) && !commitments.iter().any(|c| c.dealer == i)
+        {
+            let bytes = std::fs::read(s.key.with_extension("commitment"))
+                .context("the commitment kept with the key file")?;
+            let shapes = Shapes::of(m);
+            let e = Entry::decode(&bytes, Some(&shapes))?;
+            post(&client, &token, &e)?;
+            println!("revealed my commitments");
+            acted = true;
+        } else if commitments.len() == n {
+            let d = dealer.context("no polynomial in the key file")?;
+            let sent: HashSet<u32> = shares
+                .iter()
+                .filter(|x| x.dealer == i)
+                .map(|x| x.recipient)
+                .collect();
+            for j in (1..=n as u32).filter(|&j| j != i && !sent.contains(&j)) {
+                let pk = regs[(j - 1) as usize].context("registration")?;
+                let sh = d.encrypted_share_with_rng(&cctx, j, &pk, &mut hanpyo_crypto::os_rng())?;
+                post(&client, &token, &Entry::CeremonyShare(sh))?;
+                println!("sent my share to trustee {j}");
+                acted = true;
+            }
+            if shares.len() == n * (n - 1) {
+                for sh in shares.iter().filter(|x| x.recipient == i) {
+                    let c = commitments
+                        .iter()
+                        .find(|c| c.dealer == sh.dealer)
+                        .context("commitment")?;
+                    if let Err(why) = sh.open(&cctx, &comm, c)
+                        && !complaints
+                            .iter()
+                            .any(|k| k.accuser == i && k.accused == sh.dealer)
+                    {
+                        let k =
+                            Complaint::new_with_rng(&cctx, &comm, sh, &mut hanpyo_crypto::os_rng());
+                        post(&client, &token, &Entry::CeremonyComplaint(k))?;
+                        println!(
+                            "COMPLAINT: trustee {}'s share to me is bad ({why}); published with proof",
+                            sh.dealer
+                        );
+                        acted = true;
+                    }
+                }
+                if !acted {
+                    println!(
+                        "all shares checked; waiting for the administrator to finish the ceremony"
+                    );
+                }
+            }
+        }
+        if Instant::now() > deadline {
+            println!(
+                "stopping: run again later to continue (every secret is sealed in the key file)"
+            );
+            return Ok(ExitCode::from(1));
+        }
+        if !acted {
+            std::thread::sleep(Duration::from_millis(300));
+        }
+    }
+}
+
+struct Item<'a> {
+    ballot: &'a Ballot,
+    ctx: &'a hanpyo_crypto::transcript::ProofContext,
+    pk: &'a PublicKey,
+    specs: &'a [hanpyo_crypto::ballot::ContestSpec],
+}
+
+impl Verifiable for Item<'_> {
+    fn queue(
+        &self,
+        batch: &mut BatchVerifier,
+    ) -> std::result::Result<(), hanpyo_crypto::ProofError> {
+        self.ballot.queue(self.ctx, self.pk, self.specs, batch)
+    }
+}
+
+fn decrypt(s: &Session) -> Result<ExitCode> {
+    let pass = passphrase(s.passphrase_file.as_deref(), false)?;
+    let secrets = unseal(&s.key, &pass)?;
+    let share = KeyShare::from_parts(
+        s.index,
+        scalar(
+            secrets
+                .key_share
+                .as_deref()
+                .context("no key share: run the ceremony first")?,
+        )?,
+    );
+    let client = Client::new(&s.url);
+    let token = token_of(&s.token)?;
+    let deadline = Instant::now() + Duration::from_secs(s.wait);
+    loop {
+        let board = fetch(&client)?;
+        let m = &board.manifest;
+        let shapes = Shapes::of(m);
+        let mut pk = None;
+        let mut ys = Vec::new();
+        let mut credentials: Vec<[u8; 32]> = Vec::new();
+        let mut last: std::collections::HashMap<[u8; 32], usize> = Default::default();
+        let mut tally_entry = None;
+        for (k, e) in board.entries.iter().enumerate() {
+            match e {
+                Entry::JointKey {
+                    key,
+                    verification_keys,
+                    ..
+                } => {
+                    pk = Some(*key);
+                    ys = verification_keys.clone();
+                }
+                Entry::CredentialList(l) => credentials.extend(l.iter().map(|c| *c.as_bytes())),
+                Entry::Ballot(b) => {
+                    last.insert(*b.credential.as_bytes(), k);
+                }
+                Entry::EncryptedTally { counted, tally } => {
+                    tally_entry = Some((*counted, tally.clone()))
+                }
+                _ => {}
+            }
+        }
+        let Some((counted, published)) = tally_entry else {
+            if Instant::now() > deadline {
+                println!("no tally published yet; run again later");
+                return Ok(ExitCode::from(1));
+            }
+            std::thread::sleep(Duration::from_millis(500));
+            continue;
+        };
+        let pk = pk.context("no joint key")?;
+        let ctx = election_context(&leaf_hash(&board.manifest_entry), &pk);
+        credentials.sort_unstable();
+        // Recompute the tally: every counted ballot eligible and valid, summed by this trustee.
+        let mut counted_ballots: Vec<&Ballot> = Vec::new();
+        for (cred, &k) in &last {
+            if credentials.binary_search(cred).is_err() {
+                bail!("the board counts a ballot with an unlisted credential: refusing to decrypt");
+            }
+            if let Entry::Ballot(b) = &board.entries[k] {
+                counted_ballots.push(b);
+            }
+        }
+        let items: Vec<Item<'_>> = counted_ballots
+            .iter()
+            .map(|b| Item {
+                ballot: b,
+                ctx: &ctx,
+                pk: &pk,
+                specs: &shapes.specs,
+            })
+            .collect();
+        if let Err(e) = hanpyo_crypto::batch::verify_batch(&items) {
+            bail!("the board holds invalid ballots ({e}): refusing to decrypt");
+        }
+        let mut sums: Vec<Vec<(RistrettoPoint, RistrettoPoint)>> = shapes
+            .specs
+            .iter()
+            .map(|sp| {
+                vec![(RistrettoPoint::identity(), RistrettoPoint::identity()); sp.choices as usize]
+            })
+            .collect();
+        for b in &counted_ballots {
+            for (row, c) in sums.iter_mut().zip(&b.contests) {
+                for (acc, sel) in row.iter_mut().zip(&c.selections) {
+                    acc.0 += sel.ciphertext.alpha.point();
+                    acc.1 += sel.ciphertext.beta.point();
+                }
+            }
+        }
+        let mine: Vec<Vec<Ciphertext>> = sums
+            .iter()
+            .map(|r| {
+                r.iter()
+                    .map(|(a, b)| Ciphertext::from_points(*a, *b))
+                    .collect()
+            })
+            .collect();
+        if mine != published || counted != counted_ballots.len() as u64 {
+            bail!("the published tally is not the sum of the counted ballots: refusing to decrypt");
+        }
+        let y = ys
+            .get((s.index - 1) as usize)
+            .context("no verification key for this trustee")?;
+        let entry =
+            partial_decryption_with_rng(&ctx, &share, y, &mine, &mut hanpyo_crypto::os_rng());
+        post(&client, &token, &entry)?;
+        println!(
+            "recomputed the tally from {} counted ballots (it matches the published one) and published my partial decryption",
+            counted_ballots.len()
+        );
+        return Ok(ExitCode::SUCCESS);
+    }
+}

@@ -1,0 +1,593 @@
+//! Trustees as they would run: key files with passphrases, a 3-of-5 key ceremony over HTTP with
+//! five `hanpyo trustee` processes, a cheating dealer named in a complaint and left out, the tally
+//! decrypted by exactly three trustees after one first sends a wrong share, and a stolen key file.
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+
+use hanpyo_crypto::credential::SecretCredential;
+use hanpyo_crypto::elgamal::SecretKey;
+use hanpyo_crypto::proofs::{labels, schnorr::SchnorrProof};
+use hanpyo_crypto::threshold::{Dealer, KeyShare, ThresholdParams};
+use hanpyo_crypto::transcript::NO_POSITION;
+use hanpyo_ledger::merkle::leaf_hash;
+use hanpyo_record::authority::partial_decryption_with_rng;
+use hanpyo_record::context::{ceremony_context, election_context};
+use hanpyo_record::entry::{Entry, Shapes};
+use serde_json::Value;
+
+fn bin() -> &'static str {
+    env!("CARGO_BIN_EXE_hanpyo")
+}
+
+fn scratch(name: &str) -> PathBuf {
+    let d = std::env::temp_dir().join(format!("hanpyo-trustee-{}-{name}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&d);
+    std::fs::create_dir_all(&d).expect("dir");
+    d
+}
+
+fn agent() -> ureq::Agent {
+    ureq::Agent::config_builder()
+        .http_status_as_error(false)
+        .build()
+        .into()
+}
+
+fn get_json(url: &str) -> Value {
+    agent()
+        .get(url)
+        .call()
+        .expect("get")
+        .body_mut()
+        .read_json()
+        .expect("json")
+}
+
+fn post(url: &str, body: &[u8], token: Option<&str>) -> (u16, Value) {
+    let mut req = agent().post(url);
+    if let Some(t) = token {
+        req = req.header("authorization", format!("Bearer {t}"));
+    }
+    let mut resp = req.send(body).expect("post");
+    (
+        resp.status().as_u16(),
+        resp.body_mut().read_json().unwrap_or(Value::Null),
+    )
+}
+
+fn run(args: &[&str]) -> std::process::Output {
+    Command::new(bin()).args(args).output().expect("run")
+}
+
+struct Election {
+    dir: PathBuf,
+    server: Child,
+    url: String,
+    admin: String,
+    tokens: Vec<String>,
+}
+
+impl Drop for Election {
+    fn drop(&mut self) {
+        let _ = self.server.kill();
+        let _ = self.server.wait();
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
+fn election(name: &str, n: u32, t: u32) -> Election {
+    let dir = scratch(name);
+    let manifest = dir.join("m.toml");
+    std::fs::write(
+        &manifest,
+        format!(
+            "election_id = \"{name}\"\nopens_at = 2026-12-01T09:00:00+09:00\ncloses_at = 2026-12-02T09:00:00+09:00\n\
+             trustees = {n}\nthreshold = {t}\ntitle = {{ ko = \"투표\", en = \"Vote\" }}\n\
+             [[questions]]\nkind = \"referendum\"\ntitle = {{ ko = \"찬성?\", en = \"Approve?\" }}\n"
+        ),
+    )
+    .expect("manifest");
+    let data = dir.join("data");
+    let d = data.to_str().expect("p");
+    assert!(
+        run(&[
+            "admin",
+            "init",
+            "--data",
+            d,
+            "--manifest",
+            manifest.to_str().expect("p")
+        ])
+        .status
+        .success()
+    );
+    let pw = dir.join("admin-pw");
+    std::fs::write(&pw, "commission password\n").expect("pw");
+    assert!(
+        run(&[
+            "admin",
+            "create-user",
+            "--data",
+            d,
+            "--name",
+            "commission",
+            "--password-file",
+            pw.to_str().expect("p")
+        ])
+        .status
+        .success()
+    );
+    let mut server = Command::new(bin())
+        .args(["serve", "--data", d, "--listen", "127.0.0.1:0"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("serve");
+    let mut lines = BufReader::new(server.stdout.take().expect("stdout")).lines();
+    let url = lines
+        .by_ref()
+        .map_while(Result::ok)
+        .find_map(|l| {
+            l.strip_prefix("url: ")
+                .map(|u| u.trim_end_matches('/').to_string())
+        })
+        .expect("url");
+    std::thread::spawn(move || for _ in lines {});
+    let (s, v) = post(
+        &format!("{url}/api/v1/admin/login"),
+        br#"{"name":"commission","password":"commission password"}"#,
+        None,
+    );
+    assert_eq!(s, 200, "{v}");
+    let admin = v["session"].as_str().expect("session").to_string();
+    let tokens = (1..=n)
+        .map(|i| {
+            let (s, v) = post(
+                &format!("{url}/api/v1/admin/trustees/{i}/invite"),
+                b"",
+                Some(&admin),
+            );
+            assert_eq!(s, 200);
+            v["token"].as_str().expect("token").to_string()
+        })
+        .collect();
+    Election {
+        dir,
+        server,
+        url,
+        admin,
+        tokens,
+    }
+}
+
+impl Election {
+    fn key(&self, i: u32) -> PathBuf {
+        self.dir.join(format!("trustee-{i}.key"))
+    }
+    fn pass(&self) -> PathBuf {
+        self.dir.join("trustee-passphrase")
+    }
+    fn init_trustee(&self, i: u32) {
+        std::fs::write(self.pass(), "a trustee's long passphrase\n").expect("pass");
+        let o = run(&[
+            "trustee",
+            "init",
+            "--key",
+            self.key(i).to_str().expect("p"),
+            "--passphrase-file",
+            self.pass().to_str().expect("p"),
+        ]);
+        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    }
+    fn trustee(&self, step: &str, i: u32) -> Child {
+        Command::new(bin())
+            .args([
+                "trustee",
+                step,
+                "--key",
+                self.key(i).to_str().expect("p"),
+                "--passphrase-file",
+                self.pass().to_str().expect("p"),
+                "--url",
+                &self.url,
+                "--index",
+                &i.to_string(),
+                "--token",
+                &self.tokens[(i - 1) as usize],
+                "--wait",
+                "120",
+            ])
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("trustee")
+    }
+    fn admin(&self, action: &str, body: &[u8]) -> (u16, Value) {
+        post(
+            &format!("{}/api/v1/admin/{action}", self.url),
+            body,
+            Some(&self.admin),
+        )
+    }
+    fn progress(&self) -> Value {
+        get_json(&format!("{}/api/v1/progress", self.url))
+    }
+    fn wait_for(&self, what: &str, ok: impl Fn(&Value) -> bool) {
+        let start = std::time::Instant::now();
+        while !ok(&self.progress()) {
+            assert!(
+                start.elapsed().as_secs() < 120,
+                "timed out waiting for {what}: {}",
+                self.progress()
+            );
+            std::thread::sleep(std::time::Duration::from_millis(200));
+        }
+    }
+}
+
+fn finished(child: Child) -> (bool, String) {
+    let o = child.wait_with_output().expect("wait");
+    (
+        o.status.success(),
+        format!(
+            "{}{}",
+            String::from_utf8_lossy(&o.stdout),
+            String::from_utf8_lossy(&o.stderr)
+        ),
+    )
+}
+
+fn shares_sent(p: &Value) -> u64 {
+    p["trustees"]
+        .as_array()
+        .expect("t")
+        .iter()
+        .map(|t| t["shares_sent"].as_u64().expect("n"))
+        .sum()
+}
+
+#[test]
+fn three_of_five_ceremony_and_tally_with_trustee_processes() {
+    let e = election("three-of-five", 5, 3);
+    for i in 1..=5 {
+        e.init_trustee(i);
+    }
+    let ceremony: Vec<Child> = (1..=5).map(|i| e.trustee("ceremony", i)).collect();
+    e.wait_for("every share", |p| shares_sent(p) == 20);
+    let (s, v) = e.admin("finish-ceremony", b"");
+    assert_eq!(s, 200, "{v}");
+    for c in ceremony {
+        let (ok, out) = finished(c);
+        assert!(ok, "{out}");
+        assert!(
+            out.contains("my key share matches my verification key"),
+            "{out}"
+        );
+    }
+    // Voters.
+    let creds: Vec<SecretCredential> = (0..7).map(|_| SecretCredential::generate()).collect();
+    let mut publics: Vec<String> = creds
+        .iter()
+        .map(|c| hex::encode(c.signing_key(b"three-of-five").public().as_bytes()))
+        .collect();
+    publics.sort();
+    assert_eq!(e.admin("credentials", publics.join("\n").as_bytes()).0, 200);
+    assert_eq!(e.admin("open", b"").0, 200);
+    for (k, c) in creds.iter().enumerate() {
+        let choice = if k < 4 { "0" } else { "1" };
+        let o = run(&[
+            "vote",
+            "--url",
+            &e.url,
+            "--credential",
+            &c.code(),
+            "--choices",
+            choice,
+        ]);
+        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stdout));
+    }
+    assert_eq!(e.admin("close", b"").0, 200);
+    assert_eq!(e.admin("tally", b"").0, 200);
+    // Trustee 1 first sends a wrong share (made with a wrong key): refused, named.
+    let info = get_json(&format!("{}/api/v1/elections/three-of-five", e.url));
+    let manifest_entry = hex::decode(info["manifest_entry"].as_str().expect("m")).expect("hex");
+    let pk = hanpyo_crypto::elgamal::PublicKey::decode(
+        &hex::decode(info["joint_key"].as_str().expect("k")).expect("hex"),
+    )
+    .expect("pk");
+    let Entry::Manifest(m) = Entry::decode(&manifest_entry, None).expect("m") else {
+        panic!()
+    };
+    let note = agent()
+        .get(format!("{}/api/v1/board/checkpoint", e.url))
+        .call()
+        .expect("cp")
+        .body_mut()
+        .read_to_string()
+        .expect("t");
+    let size: u64 = note.lines().nth(1).expect("size").parse().expect("n");
+    let framed = agent()
+        .get(format!(
+            "{}/api/v1/board/entries?start={}&end={size}",
+            e.url,
+            size - 1
+        ))
+        .call()
+        .expect("g")
+        .body_mut()
+        .read_to_vec()
+        .expect("b");
+    let Entry::EncryptedTally { tally, .. } =
+        Entry::decode(&framed[4..], Some(&Shapes::of(&m))).expect("tally")
+    else {
+        panic!()
+    };
+    let ectx = election_context(&leaf_hash(&manifest_entry), &pk);
+    let liar = KeyShare::from_parts(1, curve25519_dalek::scalar::Scalar::from(12345u64));
+    let y1 = hanpyo_crypto::group::Element::from_point(
+        curve25519_dalek::constants::RISTRETTO_BASEPOINT_POINT,
+    );
+    let wrong =
+        partial_decryption_with_rng(&ectx, &liar, &y1, &tally, &mut hanpyo_crypto::os_rng());
+    let (s, v) = post(
+        &format!("{}/api/v1/trustee/entries", e.url),
+        &wrong.encode(),
+        Some(&e.tokens[0]),
+    );
+    assert_eq!((s, v["code"].as_str()), (422, Some("bad-share")), "{v}");
+    // Exactly three trustees decrypt (each recomputes the tally from the ballots itself).
+    for i in [1, 2, 4] {
+        let (ok, out) = finished(e.trustee("decrypt", i));
+        assert!(ok, "{out}");
+        assert!(out.contains("matches the published one"), "{out}");
+    }
+    let (s, v) = e.admin("publish", b"");
+    assert_eq!(s, 200, "{v}");
+    let rec = e.dir.join("record");
+    assert!(
+        run(&[
+            "download",
+            "--url",
+            &e.url,
+            "--out",
+            rec.to_str().expect("p")
+        ])
+        .status
+        .success()
+    );
+    let o = run(&["verify", "--json", rec.to_str().expect("p")]);
+    let report: Value = serde_json::from_slice(&o.stdout).expect("report");
+    assert_eq!(o.status.code(), Some(0), "{report}");
+    let counts: Vec<u64> = report["summary"]["result"][0]["choices"]
+        .as_array()
+        .expect("c")
+        .iter()
+        .map(|c| c[2].as_u64().expect("n"))
+        .collect();
+    assert_eq!(counts, vec![4, 3]);
+    assert_eq!(
+        report["summary"]["decrypting_trustees"],
+        serde_json::json!([1, 2, 4])
+    );
+    assert_eq!(
+        report["summary"]["qualified"],
+        serde_json::json!([1, 2, 3, 4, 5])
+    );
+}
+
+/// Trustee 5 (played here with the crypto library) sends trustee 2 a share from another
+/// polynomial. Trustee 2's `hanpyo trustee ceremony` files a complaint; the ceremony leaves
+/// trustee 5 out when enough remain, and fails with the reason when not.
+fn cheating_dealer(n: u32, t: u32) -> (Election, Vec<(bool, String)>, (u16, Value)) {
+    let e = election(&format!("cheat-{n}-{t}"), n, t);
+    for i in 1..n {
+        e.init_trustee(i);
+    }
+    let honest: Vec<Child> = (1..n).map(|i| e.trustee("ceremony", i)).collect();
+    let info = get_json(&format!("{}/api/v1/elections/cheat-{n}-{t}", e.url));
+    let manifest_entry = hex::decode(info["manifest_entry"].as_str().expect("m")).expect("hex");
+    let cctx = ceremony_context(&leaf_hash(&manifest_entry));
+    let params = ThresholdParams::new(n, t).expect("params");
+    let mut rng = hanpyo_crypto::os_rng();
+    let me = n;
+    let tok = e.tokens[(me - 1) as usize].clone();
+    let send = |entry: Entry| {
+        let (s, v) = post(
+            &format!("{}/api/v1/trustee/entries", e.url),
+            &entry.encode(),
+            Some(&tok),
+        );
+        assert_eq!(s, 200, "{v}");
+    };
+    let comm = SecretKey::generate();
+    e.wait_for("the others' registrations", |p| {
+        p["trustees"]
+            .as_array()
+            .expect("t")
+            .iter()
+            .filter(|t| t["registered"] == Value::Bool(true))
+            .count()
+            == (n - 1) as usize
+    });
+    let proof = SchnorrProof::prove_with_rng(
+        labels::TRUSTEE_KEY,
+        &cctx.at(me, NO_POSITION),
+        comm.as_scalar(),
+        comm.public_key().element(),
+        &[],
+        &mut rng,
+    );
+    send(Entry::TrusteeRegistration {
+        index: me,
+        key: comm.public_key(),
+        proof,
+    });
+    let dealer = Dealer::new_with_rng(params, me, &mut rng).expect("dealer");
+    let commitment = dealer.commitment_with_rng(&cctx, &mut rng);
+    e.wait_for("the others' digests", |p| {
+        p["trustees"]
+            .as_array()
+            .expect("t")
+            .iter()
+            .filter(|t| t["digest"] == Value::Bool(true))
+            .count()
+            == (n - 1) as usize
+    });
+    send(Entry::CeremonyDigest {
+        dealer: me,
+        digest: commitment.digest(&cctx),
+    });
+    e.wait_for("the others' commitments", |p| {
+        p["trustees"]
+            .as_array()
+            .expect("t")
+            .iter()
+            .filter(|t| t["commitment"] == Value::Bool(true))
+            .count()
+            == (n - 1) as usize
+    });
+    send(Entry::CeremonyCommitment(commitment));
+    // Registration keys of the others, from the board.
+    let note = agent()
+        .get(format!("{}/api/v1/board/checkpoint", e.url))
+        .call()
+        .expect("cp")
+        .body_mut()
+        .read_to_string()
+        .expect("t");
+    let size: u64 = note.lines().nth(1).expect("size").parse().expect("n");
+    let framed = agent()
+        .get(format!("{}/api/v1/board/entries?start=0&end={size}", e.url))
+        .call()
+        .expect("g")
+        .body_mut()
+        .read_to_vec()
+        .expect("b");
+    let Entry::Manifest(m) = Entry::decode(&manifest_entry, None).expect("m") else {
+        panic!()
+    };
+    let shapes = Shapes::of(&m);
+    let mut keys = vec![None; n as usize];
+    let mut rest = &framed[..];
+    while rest.len() >= 4 {
+        let len = u32::from_be_bytes([rest[0], rest[1], rest[2], rest[3]]) as usize;
+        if let Ok(Entry::TrusteeRegistration { index, key, .. }) =
+            Entry::decode(&rest[4..4 + len], Some(&shapes))
+        {
+            keys[(index - 1) as usize] = Some(key);
+        }
+        rest = &rest[4 + len..];
+    }
+    let other_poly = Dealer::new_with_rng(params, me, &mut rng).expect("dealer");
+    for j in 1..n {
+        let pk = keys[(j - 1) as usize].expect("registered");
+        let sh = if j == 2 {
+            other_poly.encrypted_share_with_rng(&cctx, j, &pk, &mut rng)
+        } else {
+            dealer.encrypted_share_with_rng(&cctx, j, &pk, &mut rng)
+        };
+        send(Entry::CeremonyShare(sh.expect("share")));
+    }
+    e.wait_for("trustee 2's complaint", |p| {
+        p["trustees"][1]["complaints_filed"] == 1
+    });
+    let finish = e.admin("finish-ceremony", b"");
+    let outs = if finish.0 == 200 {
+        honest.into_iter().map(finished).collect()
+    } else {
+        honest
+            .into_iter()
+            .map(|mut c| {
+                let _ = c.kill();
+                finished(c)
+            })
+            .collect()
+    };
+    (e, outs, finish)
+}
+
+#[test]
+fn a_cheating_dealer_is_named_and_left_out() {
+    let (e, outs, (s, v)) = cheating_dealer(5, 3);
+    assert_eq!(s, 200, "{v}");
+    for (ok, out) in &outs {
+        assert!(ok, "{out}");
+        assert!(
+            out.contains("qualified") && out.contains("left out"),
+            "{out}"
+        );
+    }
+    assert!(outs[1].1.contains("COMPLAINT: trustee 5"), "{}", outs[1].1);
+    let info = get_json(&format!("{}/api/v1/elections/cheat-5-3", e.url));
+    assert_eq!(info["phase"], Value::from("credentials"));
+}
+
+#[test]
+fn too_few_honest_trustees_make_the_ceremony_fail_with_the_reason() {
+    let (_e, _outs, (s, v)) = cheating_dealer(3, 3);
+    assert_eq!(
+        (s, v["code"].as_str()),
+        (409, Some("ceremony-failed")),
+        "{v}"
+    );
+    assert!(
+        v["message"].as_str().expect("m").contains("fewer than t"),
+        "{v}"
+    );
+}
+
+#[test]
+fn a_stolen_key_file_reveals_nothing_without_the_passphrase() {
+    let dir = scratch("stolen");
+    let key = dir.join("t.key");
+    let pass = dir.join("pass");
+    std::fs::write(&pass, "the right passphrase\n").expect("pass");
+    let o = run(&[
+        "trustee",
+        "init",
+        "--key",
+        key.to_str().expect("p"),
+        "--passphrase-file",
+        pass.to_str().expect("p"),
+    ]);
+    assert!(o.status.success());
+    let text = std::fs::read_to_string(&key).expect("key file");
+    let file: Value = serde_json::from_str(&text).expect("json");
+    assert_eq!(file["kdf"], Value::from("argon2id"));
+    assert!(!text.contains("comm_key"), "the secrets are sealed");
+    std::fs::write(&pass, "not the right passphrase\n").expect("pass");
+    let o = run(&[
+        "trustee",
+        "decrypt",
+        "--key",
+        key.to_str().expect("p"),
+        "--passphrase-file",
+        pass.to_str().expect("p"),
+        "--url",
+        "http://127.0.0.1:9",
+        "--index",
+        "1",
+        "--token",
+        "x",
+    ]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(
+        String::from_utf8_lossy(&o.stderr).contains("wrong passphrase"),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    // A short passphrase is refused at creation.
+    std::fs::write(&pass, "short\n").expect("pass");
+    let o = run(&[
+        "trustee",
+        "init",
+        "--key",
+        dir.join("u.key").to_str().expect("p"),
+        "--passphrase-file",
+        pass.to_str().expect("p"),
+    ]);
+    assert_eq!(o.status.code(), Some(2));
+    let _ = Path::new(&dir);
+    let _ = std::fs::remove_dir_all(&dir);
+}
