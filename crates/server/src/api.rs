@@ -38,6 +38,8 @@ pub struct AppState {
     pub identity: Arc<Mutex<crate::identity::Identity>>,
     /// Where one-time codes go.
     pub delivery: crate::delivery::Delivery,
+    /// Ballot verification workers.
+    pub intake: crate::intake::Intake,
 }
 
 /// The router.
@@ -260,11 +262,8 @@ async fn cast_inner(
     } else {
         None
     };
-    let params = lock(s).params.clone();
-    let bytes = body.to_vec();
-    let checked = tokio::task::spawn_blocking(move || ElectionState::check(&params, bytes))
-        .await
-        .map_err(|_| ApiError::internal())??;
+    let params = Arc::new(lock(s).params.clone());
+    let checked = s.intake.check(params, body.to_vec()).await?;
     s.voter_limits
         .lock()
         .unwrap_or_else(|e| e.into_inner())

@@ -247,25 +247,87 @@ impl ElectionState {
 
     /// Decodes and verifies a submitted ballot (no state needed: run it off the async runtime).
     pub fn check(params: &Parameters, bytes: Vec<u8>) -> Result<CheckedBallot, ApiError> {
-        let kind = Kind::of(&bytes).map_err(|e| ApiError::malformed(e.to_string()))?;
+        let mut r = Self::check_batch(vec![(params, bytes)]);
+        r.pop().unwrap_or_else(|| Err(ApiError::internal()))
+    }
+
+    /// Decodes and verifies many submitted ballots at once: their signatures and proofs in one
+    /// random-weight batch (bisected to name the bad ones), so concurrent voters share the cost.
+    pub fn check_batch(jobs: Vec<(&Parameters, Vec<u8>)>) -> Vec<Result<CheckedBallot, ApiError>> {
+        let mut out: Vec<Option<Result<CheckedBallot, ApiError>>> = Vec::with_capacity(jobs.len());
+        let mut decoded = Vec::with_capacity(jobs.len());
+        for (k, (params, bytes)) in jobs.into_iter().enumerate() {
+            match Self::decode(params, &bytes) {
+                Ok((kind, entry)) => {
+                    decoded.push((k, params, kind, entry, bytes));
+                    out.push(None);
+                }
+                Err(e) => out.push(Some(Err(e))),
+            }
+        }
+        let items: Vec<Item<'_>> = decoded
+            .iter()
+            .filter_map(|(_, p, _, e, _)| {
+                let (Some(pk), Some(ctx)) = (&p.joint_key, &p.ctx) else {
+                    return None;
+                };
+                match e {
+                    Entry::Ballot(b) | Entry::AuditedBallot(b, _) => Some(Item {
+                        ballot: b,
+                        ctx,
+                        pk,
+                        specs: &p.shapes.specs,
+                    }),
+                    _ => None,
+                }
+            })
+            .collect();
+        let bad: Vec<usize> = match hanpyo_crypto::batch::verify_batch(&items) {
+            Ok(()) => Vec::new(),
+            Err(hanpyo_crypto::ProofError::BatchFailed(b)) => b,
+            Err(_) => (0..items.len()).collect(),
+        };
+        drop(items);
+        for (n, (k, params, kind, entry, bytes)) in decoded.into_iter().enumerate() {
+            let r = if bad.contains(&n) {
+                Err(ApiError::bad_proof())
+            } else {
+                Self::finish(params, kind, &entry, bytes)
+            };
+            out[k] = Some(r);
+        }
+        out.into_iter()
+            .map(|r| r.unwrap_or_else(|| Err(ApiError::internal())))
+            .collect()
+    }
+
+    fn decode(params: &Parameters, bytes: &[u8]) -> Result<(Kind, Entry), ApiError> {
+        let kind = Kind::of(bytes).map_err(|e| ApiError::malformed(e.to_string()))?;
         if !matches!(kind, Kind::Ballot | Kind::AuditedBallot) {
             return Err(ApiError::malformed(
                 "only ballot and audited-ballot entries may be submitted",
             ));
         }
-        let (Some(pk), Some(ctx)) = (&params.joint_key, &params.ctx) else {
+        if params.joint_key.is_none() || params.ctx.is_none() {
             return Err(ApiError::closed());
-        };
-        let entry = Entry::decode(&bytes, Some(&params.shapes))
+        }
+        let entry = Entry::decode(bytes, Some(&params.shapes))
             .map_err(|e| ApiError::malformed(e.to_string()))?;
-        let (ballot, openings) = match &entry {
+        Ok((kind, entry))
+    }
+
+    fn finish(
+        params: &Parameters,
+        kind: Kind,
+        entry: &Entry,
+        bytes: Vec<u8>,
+    ) -> Result<CheckedBallot, ApiError> {
+        let pk = params.joint_key.as_ref().ok_or_else(ApiError::closed)?;
+        let (ballot, openings) = match entry {
             Entry::Ballot(b) => (b, None),
             Entry::AuditedBallot(b, o) => (b, Some(o)),
             _ => return Err(ApiError::malformed("not a ballot")),
         };
-        ballot
-            .verify(ctx, pk, &params.shapes.specs)
-            .map_err(|_| ApiError::bad_proof())?;
         if let Some(openings) = openings {
             let ok = ballot
                 .contests
@@ -350,6 +412,23 @@ impl ElectionState {
     /// The contest shapes.
     pub fn specs(&self) -> &[ContestSpec] {
         &self.params.shapes.specs
+    }
+}
+
+/// A ballot queued for batch verification.
+struct Item<'a> {
+    ballot: &'a hanpyo_record::entry::Ballot,
+    ctx: &'a ProofContext,
+    pk: &'a PublicKey,
+    specs: &'a [ContestSpec],
+}
+
+impl hanpyo_crypto::batch::Verifiable for Item<'_> {
+    fn queue(
+        &self,
+        batch: &mut hanpyo_crypto::batch::BatchVerifier,
+    ) -> Result<(), hanpyo_crypto::ProofError> {
+        self.ballot.queue(self.ctx, self.pk, self.specs, batch)
     }
 }
 

@@ -24,6 +24,7 @@ pub mod delivery;
 pub mod election;
 pub mod error;
 pub mod identity;
+pub mod intake;
 pub mod limits;
 pub mod metrics;
 pub mod openapi;
@@ -300,6 +301,7 @@ pub async fn serve(
         client_limits: Arc::new(Mutex::new(limits::Buckets::new(options.client_rate))),
         voter_limits: Arc::new(Mutex::new(limits::Buckets::new(options.voter_rate))),
         identity: Arc::new(Mutex::new(identity)),
+        intake: intake::Intake::start(2),
         delivery: options
             .delivery
             .unwrap_or_else(|| delivery::Delivery::Outbox(data.join("outbox.jsonl"))),
