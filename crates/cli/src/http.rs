@@ -1,5 +1,9 @@
 //! A small blocking HTTP client for the command-line roles (voter, auditor).
 use anyhow::{Context, Result, bail};
+use hanpyo_crypto::elgamal::PublicKey;
+use hanpyo_ledger::merkle::leaf_hash;
+use hanpyo_record::entry::Entry;
+use hanpyo_record::manifest::Manifest;
 
 /// GET/POST against a Hanpyo server; non-2xx answers come back as `{code, message}` errors.
 #[derive(Debug)]
@@ -92,5 +96,71 @@ impl Client {
             Ok(b) => Ok(b),
             Err((status, e)) => bail!("{path}: {status} {}: {}", e.code, e.message),
         }
+    }
+}
+
+/// An election as a client sees it: its manifest entry (from which the client derives the shapes and
+/// the fingerprint itself) and its joint key, once the ceremony is over.
+#[derive(Debug)]
+pub struct ElectionView {
+    /// The election id.
+    pub id: String,
+    /// The manifest.
+    pub manifest: Manifest,
+    /// The manifest entry's bytes.
+    pub manifest_entry: Vec<u8>,
+    /// The joint key, once it exists.
+    pub joint_key: Option<PublicKey>,
+}
+
+impl ElectionView {
+    /// The election's proof context (needs the joint key).
+    pub fn context(&self) -> Result<(PublicKey, hanpyo_crypto::transcript::ProofContext)> {
+        let pk = self
+            .joint_key
+            .context("the election has no joint key yet")?;
+        Ok((
+            pk,
+            hanpyo_record::context::election_context(&leaf_hash(&self.manifest_entry), &pk),
+        ))
+    }
+}
+
+impl Client {
+    /// The election `id`, or the server's only election.
+    pub fn election(&self, id: Option<&str>) -> Result<ElectionView> {
+        let id = match id {
+            Some(id) => id.to_string(),
+            None => {
+                let list: Vec<serde_json::Value> =
+                    serde_json::from_slice(&self.get_ok("/api/v1/elections")?)?;
+                match list.as_slice() {
+                    [one] => one["election_id"]
+                        .as_str()
+                        .context("election list")?
+                        .to_string(),
+                    _ => bail!(
+                        "the server has {} elections: choose one with --election",
+                        list.len()
+                    ),
+                }
+            }
+        };
+        let info: serde_json::Value =
+            serde_json::from_slice(&self.get_ok(&format!("/api/v1/elections/{id}"))?)?;
+        let manifest_entry = hex::decode(info["manifest_entry"].as_str().context("no manifest")?)?;
+        let Entry::Manifest(manifest) = Entry::decode(&manifest_entry, None)? else {
+            bail!("the server's manifest is not a manifest entry")
+        };
+        let joint_key = match info["joint_key"].as_str() {
+            Some(h) => Some(PublicKey::decode(&hex::decode(h)?)?),
+            None => None,
+        };
+        Ok(ElectionView {
+            id,
+            manifest: *manifest,
+            manifest_entry,
+            joint_key,
+        })
     }
 }

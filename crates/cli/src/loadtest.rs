@@ -11,10 +11,7 @@ use std::time::Instant;
 
 use anyhow::{Context, Result, bail};
 use hanpyo_crypto::credential::SecretCredential;
-use hanpyo_crypto::elgamal::PublicKey;
-use hanpyo_ledger::merkle::leaf_hash;
 use hanpyo_record::authority::encrypt_ballot_with_rng;
-use hanpyo_record::context::election_context;
 use hanpyo_record::entry::Entry;
 use rayon::prelude::*;
 
@@ -98,23 +95,10 @@ pub fn run(a: &Args) -> Result<ExitCode> {
         bail!("the data directory has only {} demo voters", voters.len());
     }
     let client = Client::new(&a.url);
-    let list: Vec<serde_json::Value> =
-        serde_json::from_slice(&client.get_ok("/api/v1/elections")?)?;
-    let id = list
-        .first()
-        .and_then(|e| e["election_id"].as_str())
-        .context("no election")?
-        .to_string();
-    let info: serde_json::Value =
-        serde_json::from_slice(&client.get_ok(&format!("/api/v1/elections/{id}"))?)?;
-    let manifest_entry = hex::decode(info["manifest_entry"].as_str().context("manifest")?)?;
-    let Entry::Manifest(m) = Entry::decode(&manifest_entry, None)? else {
-        bail!("manifest")
-    };
-    let pk = PublicKey::decode(&hex::decode(
-        info["joint_key"].as_str().context("no joint key")?,
-    )?)?;
-    let ctx = election_context(&leaf_hash(&manifest_entry), &pk);
+    let view = client.election(None)?;
+    let id = view.id.clone();
+    let (pk, ctx) = view.context()?;
+    let m = &view.manifest;
     let specs = m.contest_specs();
 
     eprintln!("encrypting {} ballots (not timed)…", voters.len());

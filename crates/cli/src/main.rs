@@ -3,7 +3,6 @@
 
 mod admin;
 mod ca;
-mod crypto_demo;
 mod http;
 mod loadtest;
 mod receipt;
@@ -42,9 +41,6 @@ enum Command {
     Loadtest(loadtest::Args),
     /// Downloads a server's election record for `hanpyo verify`.
     Download(vote::DownloadArgs),
-    /// Runs a whole election in memory with the cryptographic core: threshold key ceremony,
-    /// credentials, encrypted ballots, batch verification, homomorphic tally, threshold decryption.
-    CryptoDemo(crypto_demo::Args),
     /// Simulates a complete election offline and writes its record (for tests and benchmarks).
     Simulate(simulate::Args),
     /// Verifies an election record: every signature, proof, eligibility, revote, tally,
@@ -75,7 +71,6 @@ fn main() -> ExitCode {
         Command::Vote(args) => vote::vote(&args),
         Command::Download(args) => vote::download(&args),
         Command::Loadtest(args) => loadtest::run(&args),
-        Command::CryptoDemo(args) => crypto_demo::run(&args),
         Command::Simulate(args) => simulate::run(&args),
         Command::Verify(args) => verify::run(&args),
         Command::Receipt(cmd) => receipt::run(&cmd),

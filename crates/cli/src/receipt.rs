@@ -6,8 +6,6 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use anyhow::{Context, Result, bail};
-use ed25519_dalek::VerifyingKey;
-use hanpyo_ledger::checkpoint::{KeyKind, NoteVerifier};
 use hanpyo_ledger::export::ExportReader;
 use hanpyo_ledger::merkle::{Frontier, leaf_hash};
 use hanpyo_ledger::receipt::Receipt;
@@ -49,23 +47,8 @@ fn verify(a: &VerifyArgs) -> Result<ExitCode> {
     else {
         bail!("the record does not start with a manifest")
     };
-    let log = NoteVerifier::new(
-        &m.ledger.origin,
-        VerifyingKey::from_bytes(&m.ledger.key)?,
-        KeyKind::Ed25519,
-    )?;
-    let witnesses = m
-        .ledger
-        .witnesses
-        .iter()
-        .map(|w| {
-            Ok(NoteVerifier::new(
-                &w.name,
-                VerifyingKey::from_bytes(&w.key)?,
-                KeyKind::Cosignature,
-            )?)
-        })
-        .collect::<Result<Vec<_>>>()?;
+    let log = m.ledger.log_verifier()?;
+    let witnesses = m.ledger.witness_verifiers()?;
     let leaf = receipt.leaf()?;
     let code = TrackingCode(leaf);
     let checkpoint = match receipt.verify(&log, &witnesses, m.ledger.witness_quorum as usize) {

@@ -224,19 +224,8 @@ struct Board {
 }
 
 fn fetch(client: &Client) -> Result<Board> {
-    let list: Vec<serde_json::Value> =
-        serde_json::from_slice(&client.get_ok("/api/v1/elections")?)?;
-    let id = list
-        .first()
-        .and_then(|e| e["election_id"].as_str())
-        .context("no election")?
-        .to_string();
-    let info: serde_json::Value =
-        serde_json::from_slice(&client.get_ok(&format!("/api/v1/elections/{id}"))?)?;
-    let manifest_entry = hex::decode(info["manifest_entry"].as_str().context("manifest")?)?;
-    let Entry::Manifest(manifest) = Entry::decode(&manifest_entry, None)? else {
-        bail!("not a manifest")
-    };
+    let view = client.election(None)?;
+    let (manifest, manifest_entry) = (view.manifest, view.manifest_entry);
     let note = String::from_utf8(client.get_ok("/api/v1/board/checkpoint")?)?;
     let size: u64 = note
         .lines()
@@ -265,7 +254,7 @@ fn fetch(client: &Client) -> Result<Board> {
         bail!("the board does not start with the manifest");
     }
     Ok(Board {
-        manifest: *manifest,
+        manifest,
         manifest_entry,
         entries,
     })

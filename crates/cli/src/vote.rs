@@ -4,13 +4,8 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use anyhow::{Context, Result, bail};
-use ed25519_dalek::VerifyingKey;
-use hanpyo_crypto::elgamal::PublicKey;
-use hanpyo_ledger::checkpoint::{KeyKind, NoteVerifier};
-use hanpyo_ledger::merkle::leaf_hash;
 use hanpyo_ledger::receipt::Receipt;
 use hanpyo_record::authority::encrypt_ballot_with_rng;
-use hanpyo_record::context::election_context;
 use hanpyo_record::entry::{Entry, TrackingCode};
 use hanpyo_record::manifest::Manifest;
 
@@ -63,12 +58,6 @@ pub struct DownloadArgs {
 }
 
 #[derive(serde::Deserialize)]
-struct ElectionInfo {
-    manifest_entry: String,
-    joint_key: Option<String>,
-}
-
-#[derive(serde::Deserialize)]
 struct CastOut {
     tracking_code_short: String,
     receipt: Receipt,
@@ -104,38 +93,12 @@ fn parse_choices(s: &str, m: &Manifest) -> Result<Vec<Vec<bool>>> {
 /// `hanpyo vote`.
 pub fn vote(a: &VoteArgs) -> Result<ExitCode> {
     let client = Client::new(&a.url);
-    let id = match &a.election {
-        Some(id) => id.clone(),
-        None => {
-            let list: Vec<serde_json::Value> =
-                serde_json::from_slice(&client.get_ok("/api/v1/elections")?)?;
-            match list.as_slice() {
-                [one] => one["election_id"]
-                    .as_str()
-                    .context("election list")?
-                    .to_string(),
-                _ => bail!(
-                    "the server has {} elections: choose one with --election",
-                    list.len()
-                ),
-            }
-        }
-    };
-    let base = format!("/api/v1/elections/{id}");
-    let info: ElectionInfo = serde_json::from_slice(&client.get_ok(&base)?)?;
-    let ballots = format!("{base}/ballots");
-    let manifest_entry = hex::decode(&info.manifest_entry)?;
-    let Entry::Manifest(m) = Entry::decode(&manifest_entry, None)? else {
-        bail!("the server's manifest is not a manifest entry")
-    };
-    let pk_bytes = hex::decode(
-        info.joint_key
-            .context("the election has no joint key yet")?,
-    )?;
-    let pk = PublicKey::decode(&pk_bytes)?;
-    let ctx = election_context(&leaf_hash(&manifest_entry), &pk);
+    let view = client.election(a.election.as_deref())?;
+    let ballots = format!("/api/v1/elections/{}/ballots", view.id);
+    let (pk, ctx) = view.context()?;
+    let m = &view.manifest;
     let specs = m.contest_specs();
-    let selections = parse_choices(&a.choices, &m)?;
+    let selections = parse_choices(&a.choices, m)?;
     let code = hanpyo_crypto::credential::SecretCredential::parse(&a.credential)
         .context("credential code")?;
     let key = code.signing_key(m.election_id.as_bytes());
@@ -177,23 +140,8 @@ pub fn vote(a: &VoteArgs) -> Result<ExitCode> {
         }
     };
     // Check the receipt before believing it: our own ballot, the log's signature, the witnesses.
-    let log = NoteVerifier::new(
-        &m.ledger.origin,
-        VerifyingKey::from_bytes(&m.ledger.key)?,
-        KeyKind::Ed25519,
-    )?;
-    let witnesses = m
-        .ledger
-        .witnesses
-        .iter()
-        .map(|w| {
-            Ok(NoteVerifier::new(
-                &w.name,
-                VerifyingKey::from_bytes(&w.key)?,
-                KeyKind::Cosignature,
-            )?)
-        })
-        .collect::<Result<Vec<_>>>()?;
+    let log = m.ledger.log_verifier()?;
+    let witnesses = m.ledger.witness_verifiers()?;
     if out.receipt.leaf()? != local_code.0 {
         bail!("the receipt is for another ballot than the one sent");
     }

@@ -118,6 +118,39 @@ pub struct LedgerInfo {
     pub witness_quorum: u32,
 }
 
+impl LedgerInfo {
+    /// The verifier of the log operator's checkpoint signatures.
+    pub fn log_verifier(&self) -> Result<hanpyo_ledger::checkpoint::NoteVerifier, RecordError> {
+        let key = ed25519_dalek::VerifyingKey::from_bytes(&self.key)
+            .map_err(|e| RecordError::Invalid("ledger key", e.to_string()))?;
+        hanpyo_ledger::checkpoint::NoteVerifier::new(
+            &self.origin,
+            key,
+            hanpyo_ledger::checkpoint::KeyKind::Ed25519,
+        )
+        .map_err(|e| RecordError::Invalid("ledger origin", e.to_string()))
+    }
+
+    /// The verifiers of the witnesses' cosignatures.
+    pub fn witness_verifiers(
+        &self,
+    ) -> Result<Vec<hanpyo_ledger::checkpoint::NoteVerifier>, RecordError> {
+        self.witnesses
+            .iter()
+            .map(|w| {
+                let key = ed25519_dalek::VerifyingKey::from_bytes(&w.key)
+                    .map_err(|e| RecordError::Invalid("witness key", e.to_string()))?;
+                hanpyo_ledger::checkpoint::NoteVerifier::new(
+                    &w.name,
+                    key,
+                    hanpyo_ledger::checkpoint::KeyKind::Cosignature,
+                )
+                .map_err(|e| RecordError::Invalid("witness name", e.to_string()))
+            })
+            .collect()
+    }
+}
+
 /// An election manifest.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Manifest {

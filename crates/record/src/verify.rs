@@ -18,7 +18,6 @@ use std::time::Instant;
 use curve25519_dalek::ristretto::RistrettoPoint;
 use curve25519_dalek::scalar::Scalar;
 use curve25519_dalek::traits::Identity;
-use ed25519_dalek::VerifyingKey;
 use hanpyo_crypto::ProofError;
 use hanpyo_crypto::ballot::ContestSpec;
 use hanpyo_crypto::batch::{BatchVerifier, Verifiable, verify_batch};
@@ -30,7 +29,7 @@ use hanpyo_crypto::threshold::{
     ThresholdParams, lagrange_coefficients, resolve_ceremony,
 };
 use hanpyo_crypto::transcript::{NO_POSITION, ProofContext};
-use hanpyo_ledger::checkpoint::{Checkpoint, KeyKind, NoteVerifier, SignedNote};
+use hanpyo_ledger::checkpoint::{Checkpoint, NoteVerifier, SignedNote};
 use hanpyo_ledger::merkle::{Frontier, Hash, leaf_hash};
 use rayon::prelude::*;
 use serde::Serialize;
@@ -844,12 +843,12 @@ impl Verifier<'_> {
         let Ok(text) = String::from_utf8(text) else {
             return self.f.fail(None, None, "checkpoint", "not UTF-8");
         };
-        let verifier = VerifyingKey::from_bytes(&key_bytes)
-            .map_err(|e| e.to_string())
-            .and_then(|k| {
-                NoteVerifier::new(&ledger.origin, k, KeyKind::Ed25519).map_err(|e| e.to_string())
-            });
-        let verifier = match verifier {
+        // The log key the auditor pinned, or the manifest's.
+        let pinned = LedgerInfo {
+            key: key_bytes,
+            ..ledger.clone()
+        };
+        let verifier = match pinned.log_verifier() {
             Ok(v) => v,
             Err(e) => {
                 return self
@@ -857,22 +856,10 @@ impl Verifier<'_> {
                     .fail(None, None, "checkpoint", format!("log key: {e}"));
             }
         };
-        let mut witnesses = Vec::new();
-        for w in &ledger.witnesses {
-            match VerifyingKey::from_bytes(&w.key)
-                .map_err(|e| e.to_string())
-                .and_then(|k| {
-                    NoteVerifier::new(&w.name, k, KeyKind::Cosignature).map_err(|e| e.to_string())
-                }) {
-                Ok(v) => witnesses.push(v),
-                Err(e) => self.f.fail(
-                    None,
-                    None,
-                    "checkpoint",
-                    format!("witness {} key: {e}", w.name),
-                ),
-            }
-        }
+        let witnesses = match ledger.witness_verifiers() {
+            Ok(w) => w,
+            Err(e) => return self.f.fail(None, None, "checkpoint", e.to_string()),
+        };
         let note = match SignedNote::parse(&text) {
             Ok(n) => n,
             Err(e) => return self.f.fail(None, None, "checkpoint", e.to_string()),
