@@ -29,9 +29,9 @@ pub struct Args {
     /// Concurrent connections.
     #[arg(long, default_value_t = 100)]
     concurrency: usize,
-    /// The demo data directory (voter list and code outbox).
+    /// The demo data directory (voter list and code outbox); by default asked from the demo server.
     #[arg(long)]
-    data: PathBuf,
+    data: Option<PathBuf>,
 }
 
 struct Voter {
@@ -77,7 +77,19 @@ fn parallel<T: Send>(n: usize, threads: usize, f: impl Fn(usize) -> T + Sync) ->
 }
 
 pub fn run(a: &Args) -> Result<ExitCode> {
-    let voters: Vec<Voter> = std::fs::read_to_string(a.data.join("demo-voters.txt"))
+    let client = Client::new(&a.url);
+    let data = match &a.data {
+        Some(d) => d.clone(),
+        None => {
+            let v: serde_json::Value = serde_json::from_slice(
+                &client
+                    .get_ok("/api/v1/demo")
+                    .context("not a demo server: give its data directory with --data")?,
+            )?;
+            PathBuf::from(v["data_dir"].as_str().context("demo data dir")?)
+        }
+    };
+    let voters: Vec<Voter> = std::fs::read_to_string(data.join("demo-voters.txt"))
         .context("reading demo-voters.txt")?
         .lines()
         .filter_map(|l| {
@@ -92,9 +104,11 @@ pub fn run(a: &Args) -> Result<ExitCode> {
         .take(a.voters)
         .collect();
     if voters.len() < a.voters {
-        bail!("the data directory has only {} demo voters", voters.len());
+        bail!(
+            "the demo has only {} voters (start it with hanpyo demo --voters N)",
+            voters.len()
+        );
     }
-    let client = Client::new(&a.url);
     let view = client.election(None)?;
     let id = view.id.clone();
     let (pk, ctx) = view.context()?;
@@ -130,7 +144,7 @@ pub fn run(a: &Args) -> Result<ExitCode> {
         .collect::<Result<_>>()?;
 
     eprintln!("logging {} voters in (not timed)…", voters.len());
-    let outbox = a.data.join("outbox.jsonl");
+    let outbox = data.join("outbox.jsonl");
     let starts: Vec<Result<()>> = parallel(voters.len(), a.concurrency.min(64), |i| {
         let v = &voters[i];
         let body = serde_json::json!({"resident_id": v.id, "birth_date": v.birth}).to_string();

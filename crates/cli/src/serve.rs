@@ -26,7 +26,7 @@ pub struct DemoArgs {
     #[arg(long)]
     data: Option<PathBuf>,
     /// Number of demo voters (credentials).
-    #[arg(long, default_value_t = 100)]
+    #[arg(long, default_value_t = 1000)]
     voters: u32,
     /// Another manifest (TOML) instead of the demo's.
     #[arg(long)]
@@ -293,11 +293,17 @@ pub fn demo(args: &DemoArgs) -> Result<ExitCode> {
     std::fs::write(data.join("demo-voters.txt"), lines.join("\n") + "\n")?;
     let shown: Vec<String> = lines.iter().take(5).cloned().collect();
     let shown_dir = data.clone();
+    // A demo runs on one machine, load generator included: no per-address limit worth the name.
+    let mut options = hanpyo_server::Options::defaults();
+    options.client_rate = hanpyo_server::limits::Rate {
+        per_second: 100_000.0,
+        burst: 100_000.0,
+    };
     run_server(
         &data,
         args.listen,
         args.metrics_listen,
-        hanpyo_server::Options::defaults(),
+        options,
         move |addr, metrics| {
             let data = shown_dir;
             println!(

@@ -1387,3 +1387,62 @@ fn login_codes_can_go_out_by_smtp() {
     drop(server);
     let _ = std::fs::remove_dir_all(&data);
 }
+
+#[test]
+fn the_load_generator_runs_against_a_demo_server() {
+    let data = scratch("loadtest");
+    let server = start(&[
+        "demo",
+        "--listen",
+        "127.0.0.1:0",
+        "--data",
+        data.to_str().expect("p"),
+        "--voters",
+        "30",
+    ]);
+    let o = Command::new(bin())
+        .args([
+            "loadtest",
+            "--url",
+            &server.url,
+            "--voters",
+            "30",
+            "--concurrency",
+            "8",
+        ])
+        .output()
+        .expect("loadtest");
+    let out = String::from_utf8_lossy(&o.stdout);
+    assert!(
+        o.status.success(),
+        "{out}{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    assert!(
+        out.contains("30 ballots accepted") && out.contains("p99"),
+        "{out}"
+    );
+    assert_eq!(
+        get_json(&election_url(&server.url))["counted"],
+        Value::from(30)
+    );
+    let o = Command::new(bin())
+        .args([
+            "loadtest",
+            "--url",
+            &server.url,
+            "--voters",
+            "31",
+            "--concurrency",
+            "8",
+        ])
+        .output()
+        .expect("loadtest");
+    assert_eq!(
+        o.status.code(),
+        Some(2),
+        "more voters than the demo has is a usage error"
+    );
+    drop(server);
+    let _ = std::fs::remove_dir_all(&data);
+}

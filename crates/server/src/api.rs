@@ -40,6 +40,8 @@ pub struct AppState {
     pub delivery: crate::delivery::Delivery,
     /// Ballot verification workers.
     pub intake: crate::intake::Intake,
+    /// In a demo, the data directory (its voter list and code outbox serve `hanpyo loadtest`).
+    pub demo_data: Option<std::path::PathBuf>,
 }
 
 /// The router.
@@ -66,6 +68,7 @@ pub fn router(state: AppState) -> Router {
         .route("/api/v1/admin/roll", post(import_roll))
         .route("/api/v1/admin/purge-roll", post(purge_roll))
         .route("/api/v1/progress", get(progress))
+        .route("/api/v1/demo", get(demo_info))
         .route("/api/v1/trustee/entries", post(trustee_post))
         .route(
             "/api/v1/admin/trustees/{index}/invite",
@@ -743,4 +746,13 @@ async fn progress(State(s): State<AppState>) -> Json<serde_json::Value> {
         "threshold": st.params.manifest.threshold,
         "trustees": trustees,
     }))
+}
+
+/// Demo servers only: where the demo's data directory is (for `hanpyo loadtest` on the same machine).
+async fn demo_info(State(s): State<AppState>) -> Result<Json<serde_json::Value>, ApiError> {
+    let dir = s
+        .demo_data
+        .as_ref()
+        .ok_or_else(|| ApiError::not_found("not a demo server"))?;
+    Ok(Json(serde_json::json!({ "data_dir": dir })))
 }

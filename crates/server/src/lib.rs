@@ -302,6 +302,7 @@ pub async fn serve(
         voter_limits: Arc::new(Mutex::new(limits::Buckets::new(options.voter_rate))),
         identity: Arc::new(Mutex::new(identity)),
         intake: intake::Intake::start(2),
+        demo_data: trustees_path.exists().then(|| data.to_path_buf()),
         delivery: options
             .delivery
             .unwrap_or_else(|| delivery::Delivery::Outbox(data.join("outbox.jsonl"))),

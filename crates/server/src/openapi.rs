@@ -16,6 +16,14 @@ pub type Route = (
 pub const ROUTES: &[Route] = &[
     (
         "get",
+        "/api/v1/demo",
+        "Demo servers only: the demo data directory (for hanpyo loadtest)",
+        "none",
+        200,
+        &["not-found"],
+    ),
+    (
+        "get",
         "/api/v1/elections",
         "This server's elections",
         "none",
