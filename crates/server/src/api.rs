@@ -107,6 +107,15 @@ async fn security_headers(mut r: Response) -> Response {
     r
 }
 
+/// Takes a token from the client address's bucket.
+fn limit_client(s: &AppState, peer: std::net::SocketAddr) -> Result<(), ApiError> {
+    s.client_limits
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .take(peer.ip())
+        .map_err(limited)
+}
+
 fn limited(wait: f64) -> ApiError {
     let _ = wait;
     ApiError::new(429, "rate-limited", "too many requests; retry shortly")
@@ -252,11 +261,7 @@ async fn cast_inner(
     headers: &HeaderMap,
     body: Bytes,
 ) -> Result<Json<CastOut>, ApiError> {
-    s.client_limits
-        .lock()
-        .unwrap_or_else(|e| e.into_inner())
-        .take(peer.ip())
-        .map_err(limited)?;
+    limit_client(&s, peer)?;
     // With a roll, only a logged-in voter may cast, and only with the credential bound to them.
     let login = if identity(s).roll_size()? > 0 {
         let token =
@@ -479,11 +484,7 @@ async fn login_start(
     axum::extract::ConnectInfo(peer): axum::extract::ConnectInfo<std::net::SocketAddr>,
     body: Bytes,
 ) -> Result<(StatusCode, Json<serde_json::Value>), ApiError> {
-    s.client_limits
-        .lock()
-        .unwrap_or_else(|e| e.into_inner())
-        .take(peer.ip())
-        .map_err(limited)?;
+    limit_client(&s, peer)?;
     let req: LoginStart = parse_json(&body)?;
     let pending = identity(&s).start_login(&req.resident_id, &req.birth_date)?;
     if let Some((to, code)) = pending {
@@ -513,11 +514,7 @@ async fn login_verify(
     axum::extract::ConnectInfo(peer): axum::extract::ConnectInfo<std::net::SocketAddr>,
     body: Bytes,
 ) -> Result<Json<serde_json::Value>, ApiError> {
-    s.client_limits
-        .lock()
-        .unwrap_or_else(|e| e.into_inner())
-        .take(peer.ip())
-        .map_err(limited)?;
+    limit_client(&s, peer)?;
     let req: LoginVerify = parse_json(&body)?;
     let session = identity(&s).finish_login(&req.resident_id, &req.birth_date, &req.code)?;
     Ok(Json(
@@ -585,11 +582,7 @@ async fn admin_login(
     axum::extract::ConnectInfo(peer): axum::extract::ConnectInfo<std::net::SocketAddr>,
     body: Bytes,
 ) -> Result<Json<serde_json::Value>, ApiError> {
-    s.client_limits
-        .lock()
-        .unwrap_or_else(|e| e.into_inner())
-        .take(peer.ip())
-        .map_err(limited)?;
+    limit_client(&s, peer)?;
     let req: AdminLogin = parse_json(&body)?;
     // Argon2id takes tens of milliseconds: keep it off the async workers.
     let accounts = s.accounts.clone();
