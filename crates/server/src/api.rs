@@ -261,7 +261,7 @@ async fn cast_inner(
     headers: &HeaderMap,
     body: Bytes,
 ) -> Result<Json<CastOut>, ApiError> {
-    limit_client(&s, peer)?;
+    limit_client(s, peer)?;
     // With a roll, only a logged-in voter may cast, and only with the credential bound to them.
     let login = if identity(s).roll_size()? > 0 {
         let token =
