@@ -12,8 +12,6 @@ use std::time::Instant;
 
 use anyhow::{Context, Result, bail};
 use chacha20::ChaCha20Rng;
-use curve25519_dalek::ristretto::RistrettoPoint;
-use curve25519_dalek::traits::Identity;
 use hanpyo_crypto::ballot::ContestSpec;
 use hanpyo_crypto::credential::SecretCredential;
 use hanpyo_crypto::elgamal::Ciphertext;
@@ -24,7 +22,7 @@ use hanpyo_ledger::merkle::leaf_hash;
 use hanpyo_ledger::store::Ledger;
 use hanpyo_ledger::witness::Witness;
 use hanpyo_record::authority::{
-    combine_result, encrypt_ballot_with_rng, partial_decryption_with_rng,
+    RunningTally, combine_result, encrypt_ballot_with_rng, partial_decryption_with_rng,
 };
 use hanpyo_record::context::{ceremony_context, election_context};
 use hanpyo_record::entry::{Entry, Kind, MAX_CREDENTIALS_PER_ENTRY, TrackingCode};
@@ -315,11 +313,7 @@ pub fn run(args: &Args) -> Result<ExitCode> {
         };
         let selections = random_selections(&specs, &mut r);
         let (b, _) = encrypt_ballot_with_rng(&ectx, &pk, &specs, &key, &selections, &mut r)?;
-        let ciphertexts = b
-            .contests
-            .iter()
-            .map(|c| c.selections.iter().map(|s| s.ciphertext).collect())
-            .collect();
+        let ciphertexts = b.ciphertexts();
         Ok(Cast {
             audit,
             ballot: Entry::Ballot(Box::new(b)).encode(),
@@ -329,25 +323,7 @@ pub fn run(args: &Args) -> Result<ExitCode> {
         })
     };
     let mut counts: Vec<Vec<u64>> = specs.iter().map(|s| vec![0; s.choices as usize]).collect();
-    let mut sums: Vec<Vec<(RistrettoPoint, RistrettoPoint)>> = specs
-        .iter()
-        .map(|s| vec![(RistrettoPoint::identity(), RistrettoPoint::identity()); s.choices as usize])
-        .collect();
-    let add = |sums: &mut Vec<Vec<(RistrettoPoint, RistrettoPoint)>>,
-               cts: &[Vec<Ciphertext>],
-               sign: bool| {
-        for (row, cs) in sums.iter_mut().zip(cts) {
-            for (acc, ct) in row.iter_mut().zip(cs) {
-                if sign {
-                    acc.0 += ct.alpha.point();
-                    acc.1 += ct.beta.point();
-                } else {
-                    acc.0 -= ct.alpha.point();
-                    acc.1 -= ct.beta.point();
-                }
-            }
-        }
-    };
+    let mut sums = RunningTally::new(&specs);
     let tally_counts = |counts: &mut Vec<Vec<u64>>, sel: &[Vec<bool>], sign: bool| {
         for (row, s) in counts.iter_mut().zip(sel) {
             for (c, chosen) in row.iter_mut().zip(s) {
@@ -378,7 +354,7 @@ pub fn run(args: &Args) -> Result<ExitCode> {
             if first_ballot.is_none() {
                 first_ballot = Some(c.ballot.clone());
             }
-            add(&mut sums, &c.ciphertexts, true);
+            sums.add(&c.ciphertexts);
             tally_counts(&mut counts, &c.selections, true);
             if c.revotes {
                 revoters.push(FirstBallot {
@@ -400,9 +376,9 @@ pub fn run(args: &Args) -> Result<ExitCode> {
             let (old_sel, old_cts) = (&first.selections, &first.ciphertexts);
             put(&mut w, &c.ballot)?;
             cast += 1;
-            add(&mut sums, old_cts, false);
+            sums.subtract(old_cts);
             tally_counts(&mut counts, old_sel, false);
-            add(&mut sums, &c.ciphertexts, true);
+            sums.add(&c.ciphertexts);
             tally_counts(&mut counts, &c.selections, true);
         }
     }
@@ -410,14 +386,7 @@ pub fn run(args: &Args) -> Result<ExitCode> {
 
     // Tally and decryption by exactly t trustees.
     let counted = u64::from(args.voters);
-    let tally: Vec<Vec<Ciphertext>> = sums
-        .iter()
-        .map(|row| {
-            row.iter()
-                .map(|(a, b)| Ciphertext::from_points(*a, *b))
-                .collect()
-        })
-        .collect();
+    let tally = sums.ciphertexts();
     put(
         &mut w,
         &Entry::EncryptedTally {

@@ -18,17 +18,15 @@ use anyhow::{Context, Result, bail};
 use argon2::{Algorithm, Argon2, Params, Version};
 use chacha20poly1305::ChaCha20Poly1305;
 use chacha20poly1305::aead::{Aead, KeyInit};
-use curve25519_dalek::ristretto::RistrettoPoint;
-use curve25519_dalek::traits::Identity;
 use hanpyo_crypto::batch::{BatchVerifier, Verifiable};
-use hanpyo_crypto::elgamal::{Ciphertext, PublicKey, SecretKey};
+use hanpyo_crypto::elgamal::{PublicKey, SecretKey};
 use hanpyo_crypto::group::decode_scalar;
 use hanpyo_crypto::proofs::labels;
 use hanpyo_crypto::proofs::schnorr::SchnorrProof;
 use hanpyo_crypto::threshold::{Complaint, Dealer, KeyShare, ThresholdParams, resolve_ceremony};
 use hanpyo_crypto::transcript::NO_POSITION;
 use hanpyo_ledger::merkle::leaf_hash;
-use hanpyo_record::authority::partial_decryption_with_rng;
+use hanpyo_record::authority::{RunningTally, partial_decryption_with_rng};
 use hanpyo_record::context::{ceremony_context, election_context};
 use hanpyo_record::entry::{Ballot, Entry, Shapes};
 use hanpyo_record::manifest::Manifest;
@@ -620,29 +618,11 @@ fn decrypt(s: &Session) -> Result<ExitCode> {
         if let Err(e) = hanpyo_crypto::batch::verify_batch(&items) {
             bail!("the board holds invalid ballots ({e}): refusing to decrypt");
         }
-        let mut sums: Vec<Vec<(RistrettoPoint, RistrettoPoint)>> = shapes
-            .specs
-            .iter()
-            .map(|sp| {
-                vec![(RistrettoPoint::identity(), RistrettoPoint::identity()); sp.choices as usize]
-            })
-            .collect();
+        let mut sums = RunningTally::new(&shapes.specs);
         for b in &counted_ballots {
-            for (row, c) in sums.iter_mut().zip(&b.contests) {
-                for (acc, sel) in row.iter_mut().zip(&c.selections) {
-                    acc.0 += sel.ciphertext.alpha.point();
-                    acc.1 += sel.ciphertext.beta.point();
-                }
-            }
+            sums.add(&b.ciphertexts());
         }
-        let mine: Vec<Vec<Ciphertext>> = sums
-            .iter()
-            .map(|r| {
-                r.iter()
-                    .map(|(a, b)| Ciphertext::from_points(*a, *b))
-                    .collect()
-            })
-            .collect();
+        let mine = sums.ciphertexts();
         if mine != published || counted != counted_ballots.len() as u64 {
             bail!("the published tally is not the sum of the counted ballots: refusing to decrypt");
         }

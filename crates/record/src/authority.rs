@@ -3,6 +3,7 @@
 //! independently (in [`crate::verify`]); this module is what the simulator, the server and the
 //! command-line clients share to make them.
 use curve25519_dalek::ristretto::RistrettoPoint;
+use curve25519_dalek::traits::Identity;
 use hanpyo_crypto::ballot::{ContestOpening, ContestSpec, EncryptedContest};
 use hanpyo_crypto::credential::CredentialSigningKey;
 use hanpyo_crypto::dlog::DlogTable;
@@ -118,4 +119,64 @@ pub fn combine_result(
                 .collect()
         })
         .collect()
+}
+
+/// The homomorphic tally as it accumulates: per question and choice, the sum of the counted
+/// ballots' ciphertexts. A revote subtracts the superseded ballot and adds the new one.
+#[derive(Clone, Debug)]
+pub struct RunningTally {
+    sums: Vec<Vec<(RistrettoPoint, RistrettoPoint)>>,
+}
+
+impl RunningTally {
+    /// An empty tally for these questions.
+    pub fn new(specs: &[ContestSpec]) -> Self {
+        Self {
+            sums: specs
+                .iter()
+                .map(|s| {
+                    vec![
+                        (RistrettoPoint::identity(), RistrettoPoint::identity());
+                        s.choices as usize
+                    ]
+                })
+                .collect(),
+        }
+    }
+
+    /// Adds a ballot's `[question][choice]` ciphertexts.
+    pub fn add(&mut self, cts: &[Vec<Ciphertext>]) {
+        self.apply(cts, true);
+    }
+
+    /// Subtracts a superseded ballot's ciphertexts.
+    pub fn subtract(&mut self, cts: &[Vec<Ciphertext>]) {
+        self.apply(cts, false);
+    }
+
+    fn apply(&mut self, cts: &[Vec<Ciphertext>], plus: bool) {
+        for (row, cs) in self.sums.iter_mut().zip(cts) {
+            for (acc, ct) in row.iter_mut().zip(cs) {
+                if plus {
+                    acc.0 += ct.alpha.point();
+                    acc.1 += ct.beta.point();
+                } else {
+                    acc.0 -= ct.alpha.point();
+                    acc.1 -= ct.beta.point();
+                }
+            }
+        }
+    }
+
+    /// The tally's ciphertexts `[question][choice]`.
+    pub fn ciphertexts(&self) -> Vec<Vec<Ciphertext>> {
+        self.sums
+            .iter()
+            .map(|row| {
+                row.iter()
+                    .map(|(a, b)| Ciphertext::from_points(*a, *b))
+                    .collect()
+            })
+            .collect()
+    }
 }

@@ -109,6 +109,14 @@ impl Ballot {
         Self::message(&self.credential, &self.contests)
     }
 
+    /// The ciphertexts `[question][choice]` (what the tally sums).
+    pub fn ciphertexts(&self) -> Vec<Vec<Ciphertext>> {
+        self.contests
+            .iter()
+            .map(|c| c.selections.iter().map(|s| s.ciphertext).collect())
+            .collect()
+    }
+
     /// The message a ballot with this credential and these contests is signed over.
     pub fn message(credential: &PublicCredential, contests: &[EncryptedContest]) -> [u8; 64] {
         let mut h = Sha512::new();

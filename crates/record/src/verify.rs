@@ -17,7 +17,6 @@ use std::time::Instant;
 
 use curve25519_dalek::ristretto::RistrettoPoint;
 use curve25519_dalek::scalar::Scalar;
-use curve25519_dalek::traits::Identity;
 use hanpyo_crypto::ProofError;
 use hanpyo_crypto::ballot::ContestSpec;
 use hanpyo_crypto::batch::{BatchVerifier, Verifiable, verify_batch};
@@ -34,6 +33,7 @@ use hanpyo_ledger::merkle::{Frontier, Hash, leaf_hash};
 use rayon::prelude::*;
 use serde::Serialize;
 
+use crate::authority::RunningTally;
 use crate::context::{ceremony_context, election_context};
 use crate::entry::{Ballot, Entry, Kind, Shapes};
 use crate::error::RecordError;
@@ -194,7 +194,7 @@ struct Verifier<'a> {
     /// First 8 bytes of every ballot's hash → its offset (replays are identical entries).
     seen_ballots: std::collections::HashMap<u64, u64>,
     pending: Vec<Frame>,
-    sums: Vec<Vec<(RistrettoPoint, RistrettoPoint)>>,
+    sums: RunningTally,
     tally: Option<(u64, Vec<Vec<Ciphertext>>)>,
     partials: Vec<(u32, Vec<Vec<Element>>)>,
     seen_result: bool,
@@ -225,7 +225,7 @@ pub fn verify_record(dir: &Path, options: &Options) -> Result<Report, RecordErro
         superseded: Vec::new(),
         seen_ballots: std::collections::HashMap::new(),
         pending: Vec::new(),
-        sums: Vec::new(),
+        sums: RunningTally::new(&[]),
         tally: None,
         partials: Vec::new(),
         seen_result: false,
@@ -465,13 +465,7 @@ impl Verifier<'_> {
         let n = m.trustees as usize;
         self.registrations = vec![None; n];
         self.digests = vec![None; n];
-        self.sums = shapes
-            .specs
-            .iter()
-            .map(|s| {
-                vec![(RistrettoPoint::identity(), RistrettoPoint::identity()); s.choices as usize]
-            })
-            .collect();
+        self.sums = RunningTally::new(&shapes.specs);
         self.summary.election_id = Some(m.election_id.clone());
         self.summary.trustees = Some((m.trustees, m.threshold));
         self.election = Some(Election {
@@ -612,12 +606,7 @@ impl Verifier<'_> {
         if prev != 0 {
             self.superseded.push(prev - 1);
         }
-        for (row, cts) in self.sums.iter_mut().zip(&c.ciphertexts) {
-            for (acc, ct) in row.iter_mut().zip(cts) {
-                acc.0 += ct.alpha.point();
-                acc.1 += ct.beta.point();
-            }
-        }
+        self.sums.add(&c.ciphertexts);
     }
 
     fn encrypted_tally(&mut self, index: u64, counted: u64, tally: Vec<Vec<Ciphertext>>) {
@@ -630,14 +619,7 @@ impl Verifier<'_> {
                 .map_err(RecordError::from)
                 .and_then(|b| Entry::decode(&b, Some(&e.shapes)));
             match decoded {
-                Ok(Entry::Ballot(b)) => {
-                    for (row, contest) in self.sums.iter_mut().zip(&b.contests) {
-                        for (acc, sel) in row.iter_mut().zip(&contest.selections) {
-                            acc.0 -= sel.ciphertext.alpha.point();
-                            acc.1 -= sel.ciphertext.beta.point();
-                        }
-                    }
-                }
+                Ok(Entry::Ballot(b)) => self.sums.subtract(&b.ciphertexts()),
                 _ => self.f.fail(
                     None,
                     Some(Kind::Ballot),
@@ -657,15 +639,7 @@ impl Verifier<'_> {
                 format!("claims {counted} counted ballots; the record has {expected_count}"),
             );
         }
-        let computed: Vec<Vec<Ciphertext>> = self
-            .sums
-            .iter()
-            .map(|row| {
-                row.iter()
-                    .map(|(a, b)| Ciphertext::from_points(*a, *b))
-                    .collect()
-            })
-            .collect();
+        let computed = self.sums.ciphertexts();
         for (q, (mine, theirs)) in computed.iter().zip(&tally).enumerate() {
             for (j, (a, b)) in mine.iter().zip(theirs).enumerate() {
                 if a != b {
@@ -1011,11 +985,7 @@ fn check_ballots(
                     kind,
                     hash: leaf_hash(&f.bytes),
                     credential: *b.credential.as_bytes(),
-                    ciphertexts: b
-                        .contests
-                        .iter()
-                        .map(|c| c.selections.iter().map(|s| s.ciphertext).collect())
-                        .collect(),
+                    ciphertexts: b.ciphertexts(),
                 }),
                 Entry::AuditedBallot(b, openings) => {
                     let opened = b

@@ -2,13 +2,12 @@
 //! credentials, phase, each credential's last ballot, the running encrypted tally.
 use std::collections::HashSet;
 
-use curve25519_dalek::ristretto::RistrettoPoint;
-use curve25519_dalek::traits::Identity;
 use hanpyo_crypto::ballot::ContestSpec;
 use hanpyo_crypto::elgamal::{Ciphertext, PublicKey};
 use hanpyo_crypto::transcript::ProofContext;
 use hanpyo_ledger::merkle::{Hash, leaf_hash};
 use hanpyo_ledger::store::Ledger;
+use hanpyo_record::authority::RunningTally;
 use hanpyo_record::context::election_context;
 use hanpyo_record::entry::{Entry, Kind, Shapes};
 use hanpyo_record::manifest::Manifest;
@@ -86,8 +85,8 @@ pub struct ElectionState {
     pub last_ballot: Vec<u64>,
     /// Hashes of every ballot received (replay detection), including those being committed.
     pub seen: HashSet<Hash>,
-    /// Running sums `[question][choice]` of the counted ballots.
-    pub sums: Vec<Vec<(RistrettoPoint, RistrettoPoint)>>,
+    /// The running encrypted tally of the counted ballots.
+    pub sums: RunningTally,
     /// Ballot entries in the ledger.
     pub ballots: u64,
     /// Audited ballots in the ledger.
@@ -111,13 +110,6 @@ pub struct CheckedBallot {
     pub ciphertexts: Vec<Vec<Ciphertext>>,
 }
 
-fn ciphertexts(b: &hanpyo_record::entry::Ballot) -> Vec<Vec<Ciphertext>> {
-    b.contests
-        .iter()
-        .map(|c| c.selections.iter().map(|s| s.ciphertext).collect())
-        .collect()
-}
-
 impl ElectionState {
     /// Rebuilds the state from the ledger's entries.
     pub fn rebuild(ledger: &Ledger) -> Result<Self, String> {
@@ -127,13 +119,7 @@ impl ElectionState {
         };
         let shapes = Shapes::of(&m);
         let manifest_hash = leaf_hash(&manifest_entry);
-        let sums = shapes
-            .specs
-            .iter()
-            .map(|s| {
-                vec![(RistrettoPoint::identity(), RistrettoPoint::identity()); s.choices as usize]
-            })
-            .collect();
+        let sums = RunningTally::new(&shapes.specs);
         let mut st = Self {
             params: Parameters {
                 manifest: *m,
@@ -178,7 +164,7 @@ impl ElectionState {
                     hash: leaf_hash(bytes),
                     kind: Kind::Ballot,
                     credential: *b.credential.as_bytes(),
-                    ciphertexts: ciphertexts(&b),
+                    ciphertexts: b.ciphertexts(),
                     bytes: Vec::new(),
                 };
                 self.seen.insert(c.hash);
@@ -346,7 +332,7 @@ impl ElectionState {
             hash: leaf_hash(&bytes),
             kind,
             credential: *ballot.credential.as_bytes(),
-            ciphertexts: ciphertexts(ballot),
+            ciphertexts: ballot.ciphertexts(),
             bytes,
         })
     }
@@ -385,23 +371,16 @@ impl ElectionState {
         if prev != 0 {
             let old = ledger.entry(prev - 1).map_err(|e| e.to_string())?;
             if let Ok(Entry::Ballot(b)) = Entry::decode(&old, Some(&self.params.shapes)) {
-                add(&mut self.sums, &ciphertexts(&b), false);
+                self.sums.subtract(&b.ciphertexts());
             }
         }
-        add(&mut self.sums, &c.ciphertexts, true);
+        self.sums.add(&c.ciphertexts);
         Ok(())
     }
 
     /// The encrypted tally now.
     pub fn tally(&self) -> Vec<Vec<Ciphertext>> {
-        self.sums
-            .iter()
-            .map(|row| {
-                row.iter()
-                    .map(|(a, b)| Ciphertext::from_points(*a, *b))
-                    .collect()
-            })
-            .collect()
+        self.sums.ciphertexts()
     }
 
     /// Ballots counted (credentials with a ballot).
@@ -429,19 +408,5 @@ impl hanpyo_crypto::batch::Verifiable for Item<'_> {
         batch: &mut hanpyo_crypto::batch::BatchVerifier,
     ) -> Result<(), hanpyo_crypto::ProofError> {
         self.ballot.queue(self.ctx, self.pk, self.specs, batch)
-    }
-}
-
-fn add(sums: &mut [Vec<(RistrettoPoint, RistrettoPoint)>], cts: &[Vec<Ciphertext>], plus: bool) {
-    for (row, cs) in sums.iter_mut().zip(cts) {
-        for (acc, ct) in row.iter_mut().zip(cs) {
-            if plus {
-                acc.0 += ct.alpha.point();
-                acc.1 += ct.beta.point();
-            } else {
-                acc.0 -= ct.alpha.point();
-                acc.1 -= ct.beta.point();
-            }
-        }
     }
 }
