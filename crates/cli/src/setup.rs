@@ -187,31 +187,11 @@ pub fn setup(
             complaints: &[],
         },
     )?;
-    let key_shares = (1..=params.trustees)
-        .map(|j| {
-            let parts = outcome
-                .qualified
-                .iter()
-                .map(|&i| {
-                    if i == j {
-                        Ok(dealers[(i - 1) as usize].share_for(j)?)
-                    } else {
-                        let s = shares
-                            .iter()
-                            .find(|s| s.dealer == i && s.recipient == j)
-                            .context("share")?;
-                        s.open(
-                            &cctx,
-                            &comm[(j - 1) as usize],
-                            &commitments[(i - 1) as usize],
-                        )
-                        .map_err(anyhow::Error::from)
-                    }
-                })
-                .collect::<Result<Vec<_>>>()?;
-            Ok(KeyShare::combine(j, &parts, &outcome)?)
-        })
-        .collect::<Result<Vec<_>>>()?;
+    let key_shares = dealers
+        .iter()
+        .zip(&comm)
+        .map(|(d, c)| KeyShare::from_transcript(&cctx, d, c, &commitments, &shares, &outcome))
+        .collect::<Result<Vec<_>, _>>()?;
     entries.push(
         Entry::JointKey {
             key: outcome.joint_key,

@@ -368,26 +368,8 @@ fn ceremony(s: &Session) -> Result<ExitCode> {
                 .map(|h| Ok(scalar(h)?.to_bytes()))
                 .collect::<Result<_>>()?;
             let dealer = Dealer::from_secret_coefficients(params, i, &coeffs)?;
-            let parts = outcome
-                .qualified
-                .iter()
-                .map(|&d| {
-                    if d == i {
-                        Ok(dealer.share_for(i)?)
-                    } else {
-                        let sh = shares
-                            .iter()
-                            .find(|x| x.dealer == d && x.recipient == i)
-                            .context("share")?;
-                        let c = commitments
-                            .iter()
-                            .find(|c| c.dealer == d)
-                            .context("commitment")?;
-                        Ok(sh.open(&cctx, &comm, c)?)
-                    }
-                })
-                .collect::<Result<Vec<_>>>()?;
-            let share = KeyShare::combine(i, &parts, &outcome)?;
+            let share =
+                KeyShare::from_transcript(&cctx, &dealer, &comm, &commitments, &shares, &outcome)?;
             secrets.key_share = Some(hex::encode(*share.secret_bytes()));
             seal(&s.key, &pass, &secrets)?;
             println!(

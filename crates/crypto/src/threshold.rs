@@ -691,6 +691,44 @@ impl KeyShare {
         Ok(Self { index, secret })
     }
 
+    /// Trustee `j = dealer.index()`'s share from the public transcript: its own polynomial's value
+    /// and the shares each qualified dealer sent it, opened with its communication key and checked
+    /// against that dealer's commitments; then checked against `Y_j`.
+    pub fn from_transcript(
+        ctx: &ProofContext,
+        dealer: &Dealer,
+        comm_secret: &SecretKey,
+        commitments: &[DealerCommitment],
+        shares: &[EncryptedShare],
+        outcome: &CeremonyOutcome,
+    ) -> Result<Self, ProofError> {
+        let j = dealer.index();
+        let parts = outcome
+            .qualified
+            .iter()
+            .map(|&i| {
+                if i == j {
+                    return dealer.share_for(j);
+                }
+                let share = shares
+                    .iter()
+                    .find(|s| s.dealer == i && s.recipient == j)
+                    .ok_or(ProofError::Shape("a qualified dealer's share is missing"))?;
+                let commitment =
+                    commitments
+                        .iter()
+                        .find(|c| c.dealer == i)
+                        .ok_or(ProofError::Shape(
+                            "a qualified dealer's commitment is missing",
+                        ))?;
+                share
+                    .open(ctx, comm_secret, commitment)
+                    .map_err(|_| ProofError::Invalid("share from a qualified dealer"))
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        Self::combine(j, &parts, outcome)
+    }
+
     /// The trustee index `j`.
     pub fn index(&self) -> u32 {
         self.index
