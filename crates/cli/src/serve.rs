@@ -31,6 +31,9 @@ pub struct DemoArgs {
     /// Another manifest (TOML) instead of the demo's.
     #[arg(long)]
     manifest: Option<PathBuf>,
+    /// Leave voting to be opened by an administrator (from the console) instead of opening it.
+    #[arg(long)]
+    wait_to_open: bool,
 }
 
 /// Options of `hanpyo serve`. Each setting comes from, in increasing priority: its default, the
@@ -275,8 +278,11 @@ pub fn demo(args: &DemoArgs) -> Result<ExitCode> {
             &password,
         )
         .map_err(|e| anyhow::anyhow!("{e}"))?;
-    // The demo's ceremony and credentials are done: voting is open.
-    accounts.set_opened().map_err(|e| anyhow::anyhow!("{e}"))?;
+    // The demo's ceremony and credentials are done: voting is open (unless an administrator is to
+    // open it).
+    if !args.wait_to_open {
+        accounts.set_opened().map_err(|e| anyhow::anyhow!("{e}"))?;
+    }
     // The demo roll, sealed under a fresh roll key: demo voters log in with resident id and birth
     // date, receive a one-time code in the outbox, and vote with their credential.
     let mut roll_key = [0u8; 32];

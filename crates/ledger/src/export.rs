@@ -131,10 +131,10 @@ pub struct Frame {
     pub bytes: Vec<u8>,
 }
 
-/// Streams the entries of an export directory.
+/// Streams the entries of an export: a directory's `entries` file, or bytes in memory.
 #[derive(Debug)]
-pub struct ExportReader {
-    input: BufReader<File>,
+pub struct ExportReader<R = BufReader<File>> {
+    input: R,
     index: u64,
     offset: u64,
 }
@@ -142,11 +142,21 @@ pub struct ExportReader {
 impl ExportReader {
     /// Opens `dir/entries`.
     pub fn open(dir: &Path) -> Result<Self, ExportError> {
-        Ok(Self {
-            input: BufReader::with_capacity(1 << 20, File::open(dir.join(ENTRIES_FILE))?),
+        Ok(Self::from_reader(BufReader::with_capacity(
+            1 << 20,
+            File::open(dir.join(ENTRIES_FILE))?,
+        )))
+    }
+}
+
+impl<R: Read> ExportReader<R> {
+    /// Reads framed entries from `input` (the `entries` file's format).
+    pub fn from_reader(input: R) -> Self {
+        Self {
+            input,
             index: 0,
             offset: 0,
-        })
+        }
     }
 
     /// The next frame, `None` at a clean end, an error on a torn or oversized frame.
@@ -178,31 +188,137 @@ impl ExportReader {
     }
 }
 
-/// Reads the frame at `offset` (used to revisit superseded ballots).
-pub fn read_frame_at(dir: &Path, offset: u64) -> Result<Vec<u8>, ExportError> {
-    use std::io::{Seek, SeekFrom};
-    let mut f = File::open(dir.join(ENTRIES_FILE))?;
-    f.seek(SeekFrom::Start(offset))?;
+/// Reads the frame at `offset` of `input` (used to revisit superseded ballots).
+fn frame_at<R: Read + std::io::Seek>(mut input: R, offset: u64) -> Result<Vec<u8>, ExportError> {
+    input.seek(std::io::SeekFrom::Start(offset))?;
     let mut len = [0u8; 4];
-    f.read_exact(&mut len)?;
+    input.read_exact(&mut len)?;
     let len = u32::from_be_bytes(len) as usize;
     if len > MAX_ENTRY_LEN {
         return Err(ExportError::TooLarge("entry frame"));
     }
     let mut bytes = vec![0u8; len];
-    f.read_exact(&mut bytes)?;
+    input.read_exact(&mut bytes)?;
     Ok(bytes)
+}
+
+/// Reads the frame at `offset` of `dir/entries`.
+pub fn read_frame_at(dir: &Path, offset: u64) -> Result<Vec<u8>, ExportError> {
+    frame_at(File::open(dir.join(ENTRIES_FILE))?, offset)
+}
+
+/// An election record to verify: its framed entries, read in order and revisited by offset, and
+/// its checkpoints.
+pub trait RecordSource {
+    /// The next entry, `None` at a clean end.
+    fn next_frame(&mut self) -> Result<Option<Frame>, ExportError>;
+    /// The entry whose frame starts at byte `offset` (an offset an earlier [`Frame`] reported).
+    fn frame_at(&self, offset: u64) -> Result<Vec<u8>, ExportError>;
+    /// The latest signed checkpoint (note text).
+    fn checkpoint(&self) -> Result<Vec<u8>, ExportError>;
+    /// The earlier signed checkpoints, oldest first (empty if none).
+    fn checkpoints(&self) -> Result<Vec<String>, ExportError>;
+}
+
+/// A record exported to a directory (`entries`, `checkpoint`, optional `checkpoints`).
+#[derive(Debug)]
+pub struct DirectoryRecord {
+    dir: PathBuf,
+    reader: ExportReader,
+}
+
+impl DirectoryRecord {
+    /// Opens the record in `dir`.
+    pub fn open(dir: &Path) -> Result<Self, ExportError> {
+        Ok(Self {
+            dir: dir.to_path_buf(),
+            reader: ExportReader::open(dir)?,
+        })
+    }
+}
+
+impl RecordSource for DirectoryRecord {
+    fn next_frame(&mut self) -> Result<Option<Frame>, ExportError> {
+        self.reader.next_frame()
+    }
+    fn frame_at(&self, offset: u64) -> Result<Vec<u8>, ExportError> {
+        read_frame_at(&self.dir, offset)
+    }
+    fn checkpoint(&self) -> Result<Vec<u8>, ExportError> {
+        Ok(std::fs::read(self.dir.join(CHECKPOINT_FILE))?)
+    }
+    fn checkpoints(&self) -> Result<Vec<String>, ExportError> {
+        read_checkpoints(&self.dir)
+    }
+}
+
+/// A record held in memory, as a browser downloads it from `/api/v1/record/{file}`.
+#[derive(Debug)]
+pub struct MemoryRecord {
+    entries: Vec<u8>,
+    reader_offset: u64,
+    index: u64,
+    checkpoint: Vec<u8>,
+    checkpoints: Vec<u8>,
+}
+
+impl MemoryRecord {
+    /// The three files' contents (`checkpoints` may be empty).
+    pub fn new(entries: Vec<u8>, checkpoint: Vec<u8>, checkpoints: Vec<u8>) -> Self {
+        Self {
+            entries,
+            reader_offset: 0,
+            index: 0,
+            checkpoint,
+            checkpoints,
+        }
+    }
+
+    /// Bytes of the entries read so far, and in all (for progress).
+    pub fn progress(&self) -> (u64, u64) {
+        (self.reader_offset, self.entries.len() as u64)
+    }
+}
+
+impl RecordSource for MemoryRecord {
+    fn next_frame(&mut self) -> Result<Option<Frame>, ExportError> {
+        let mut reader = ExportReader {
+            input: self
+                .entries
+                .get(self.reader_offset as usize..)
+                .unwrap_or_default(),
+            index: self.index,
+            offset: self.reader_offset,
+        };
+        let frame = reader.next_frame()?;
+        self.index = reader.index;
+        self.reader_offset = reader.offset;
+        Ok(frame)
+    }
+    fn frame_at(&self, offset: u64) -> Result<Vec<u8>, ExportError> {
+        frame_at(std::io::Cursor::new(&self.entries), offset)
+    }
+    fn checkpoint(&self) -> Result<Vec<u8>, ExportError> {
+        Ok(self.checkpoint.clone())
+    }
+    fn checkpoints(&self) -> Result<Vec<String>, ExportError> {
+        parse_checkpoints(&self.checkpoints)
+    }
 }
 
 /// The earlier checkpoints of an export (empty if it has none).
 pub fn read_checkpoints(dir: &Path) -> Result<Vec<String>, ExportError> {
-    let bytes = match std::fs::read(dir.join(CHECKPOINTS_FILE)) {
-        Ok(b) => b,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
-        Err(e) => return Err(e.into()),
-    };
+    match std::fs::read(dir.join(CHECKPOINTS_FILE)) {
+        Ok(b) => parse_checkpoints(&b),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(Vec::new()),
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// Parses a `checkpoints` file's framed notes.
+pub fn parse_checkpoints(bytes: &[u8]) -> Result<Vec<String>, ExportError> {
     let mut out = Vec::new();
-    let mut rest = &bytes[..];
+    let mut rest = bytes;
     while !rest.is_empty() {
         if rest.len() < 4 {
             return Err(ExportError::Truncated);

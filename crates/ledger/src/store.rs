@@ -447,6 +447,29 @@ impl Ledger {
             .optional()?)
     }
 
+    /// Up to `limit` entries whose leaf hash lies in `[lo, hi]` (a tracking code prefix), by hash.
+    pub fn leaves_between(
+        &self,
+        lo: &Hash,
+        hi: &Hash,
+        limit: u32,
+    ) -> Result<Vec<(Hash, u64)>, LedgerError> {
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT hash, idx FROM leaves WHERE hash >= ?1 AND hash <= ?2 ORDER BY hash LIMIT ?3",
+        )?;
+        let rows = stmt.query_map(params![&lo[..], &hi[..], limit], |r| {
+            Ok((r.get::<_, Vec<u8>>(0)?, r.get::<_, u64>(1)?))
+        })?;
+        let mut out = Vec::new();
+        for row in rows {
+            let (h, i) = row?;
+            if let Ok(h) = Hash::try_from(h.as_slice()) {
+                out.push((h, i));
+            }
+        }
+        Ok(out)
+    }
+
     /// The stored tile `(level, index)`, cut to `width` hashes (tiles only grow, so a narrower
     /// request is the tile as it was at an earlier size).
     pub fn tile(&self, level: u32, index: u64, width: u64) -> Result<Vec<u8>, LedgerError> {

@@ -595,4 +595,73 @@ impl TrackingCode {
     pub fn hex(&self) -> String {
         hex::encode(self.0)
     }
+
+    /// The range `[lo, hi]` of leaf hashes whose short form is `short` (as typed: groups and case
+    /// do not matter, `I`/`L` read as 1 and `O` as 0), or `None` if it is not 20 Crockford symbols.
+    pub fn short_range(short: &str) -> Option<(Hash, Hash)> {
+        let mut acc: u128 = 0;
+        let mut n = 0;
+        for c in short.chars().filter(|c| !matches!(c, '-' | ' ')) {
+            let c = match c.to_ascii_uppercase() {
+                'I' | 'L' => '1',
+                'O' => '0',
+                c => c,
+            };
+            let v = CROCKFORD.iter().position(|&x| char::from(x) == c)?;
+            acc = (acc << 5) | v as u128;
+            n += 1;
+            if n > 20 {
+                return None;
+            }
+        }
+        if n != 20 {
+            return None;
+        }
+        // 100 bits: the first 12 bytes and the high nibble of the 13th.
+        let bits = (acc << 4).to_be_bytes(); // 104 bits in the low 13 bytes of 16
+        let mut lo = [0u8; 32];
+        lo[..13].copy_from_slice(&bits[3..16]);
+        let mut hi = [0xffu8; 32];
+        hi[..13].copy_from_slice(&bits[3..16]);
+        hi[12] |= 0x0f;
+        Some((lo, hi))
+    }
+}
+
+#[cfg(test)]
+mod tracking_code_tests {
+    use super::TrackingCode;
+
+    #[test]
+    fn a_short_code_maps_back_to_the_range_of_its_hashes() {
+        for seed in 0u8..50 {
+            let code = TrackingCode::of(&[seed, 1, 2, 3]);
+            let (lo, hi) = TrackingCode::short_range(&code.short()).expect("parses");
+            assert!(lo <= code.0 && code.0 <= hi, "{}", code.short());
+            // As typed: lower case, no dashes, O for 0 and l for 1.
+            let typed = code
+                .short()
+                .to_lowercase()
+                .replace('-', "")
+                .replace('0', "o")
+                .replace('1', "l");
+            assert_eq!(TrackingCode::short_range(&typed), Some((lo, hi)));
+            // Only hashes sharing the first 100 bits are in range.
+            let mut other = code.0;
+            other[12] ^= 0x10;
+            assert!(!(lo <= other && other <= hi));
+            let mut same = code.0;
+            same[12] ^= 0x01;
+            same[31] ^= 0xff;
+            assert!(lo <= same && same <= hi);
+        }
+        for bad in [
+            "",
+            "ABCDE",
+            "ABCDE-FGHJK-MNPQR-STVWU",
+            "ABCDE-FGHJK-MNPQR-STVWXY",
+        ] {
+            assert_eq!(TrackingCode::short_range(bad), None, "{bad}");
+        }
+    }
 }

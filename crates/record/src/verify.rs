@@ -38,9 +38,7 @@ use crate::context::{ceremony_context, election_context};
 use crate::entry::{Ballot, Entry, Kind, Shapes};
 use crate::error::RecordError;
 use crate::manifest::{LedgerInfo, Manifest};
-use hanpyo_ledger::export::{
-    CHECKPOINT_FILE, ExportReader, Frame, read_checkpoints, read_frame_at,
-};
+use hanpyo_ledger::export::{DirectoryRecord, Frame, RecordSource};
 
 /// Ballots decoded and verified together (per parallel task).
 const BATCH: usize = 64;
@@ -174,7 +172,7 @@ impl Verifiable for BallotItem<'_> {
 }
 
 struct Verifier<'a> {
-    dir: &'a Path,
+    source: &'a mut dyn RecordSource,
     options: &'a Options,
     f: Failures,
     summary: Summary,
@@ -205,9 +203,26 @@ struct Verifier<'a> {
 /// Verifies the record in directory `dir`.
 pub fn verify_record(dir: &Path, options: &Options) -> Result<Report, RecordError> {
     let start = Instant::now();
-    let mut reader = ExportReader::open(dir)?;
+    let mut source = DirectoryRecord::open(dir)?;
+    let mut report = verify_source(&mut source, options, &mut |_| {});
+    report.seconds = start.elapsed().as_secs_f64();
+    Ok(report)
+}
+
+/// Entries between two calls of the progress callback.
+pub const PROGRESS_EVERY: u64 = 256;
+
+/// Verifies the record `source` (a directory, or bytes in memory in a browser). `progress` is
+/// called with the number of entries read every [`PROGRESS_EVERY`] entries. No clock is read
+/// (WebAssembly has none): `seconds` is 0, for the caller to fill in.
+pub fn verify_source(
+    source: &mut dyn RecordSource,
+    options: &Options,
+    progress: &mut dyn FnMut(u64),
+) -> Report {
+    let checkpoints = source.checkpoints();
     let mut v = Verifier {
-        dir,
+        source,
         options,
         f: Failures::default(),
         summary: Summary::default(),
@@ -231,7 +246,7 @@ pub fn verify_record(dir: &Path, options: &Options) -> Result<Report, RecordErro
         seen_result: false,
         history: Vec::new(),
     };
-    match read_checkpoints(dir) {
+    match checkpoints {
         Ok(notes) => {
             for (i, text) in notes.iter().enumerate() {
                 match SignedNote::parse(text)
@@ -254,7 +269,10 @@ pub fn verify_record(dir: &Path, options: &Options) -> Result<Report, RecordErro
     }
     let mut next_history = 0;
     loop {
-        let frame = match reader.next_frame() {
+        if v.summary.entries.is_multiple_of(PROGRESS_EVERY) && v.summary.entries > 0 {
+            progress(v.summary.entries);
+        }
+        let frame = match v.source.next_frame() {
             Ok(Some(f)) => f,
             Ok(None) => break,
             Err(e) => {
@@ -279,14 +297,14 @@ pub fn verify_record(dir: &Path, options: &Options) -> Result<Report, RecordErro
     }
     v.flush_ballots();
     v.finish();
-    let seconds = start.elapsed().as_secs_f64();
-    Ok(Report {
+    progress(v.summary.entries);
+    Report {
         valid: v.f.list.is_empty(),
         failures: v.f.list,
         more_failures: v.f.more,
         summary: v.summary,
-        seconds,
-    })
+        seconds: 0.0,
+    }
 }
 
 /// The kinds an entry of kind `k` may directly follow.
@@ -585,7 +603,11 @@ impl Verifier<'_> {
         let prefix = u64::from_be_bytes(prefix);
         if let Some(&earlier) = self.seen_ballots.get(&prefix) {
             // Confirm on the full hash (a 64-bit prefix may collide).
-            if read_frame_at(self.dir, earlier).is_ok_and(|b| leaf_hash(&b) == c.hash) {
+            if self
+                .source
+                .frame_at(earlier)
+                .is_ok_and(|b| leaf_hash(&b) == c.hash)
+            {
                 self.f.fail(
                     Some(c.index),
                     Some(c.kind),
@@ -615,7 +637,9 @@ impl Verifier<'_> {
         // Subtract every superseded ballot (re-read from disk: they were verified when first seen).
         let superseded = std::mem::take(&mut self.superseded);
         for offset in &superseded {
-            let decoded = read_frame_at(self.dir, *offset)
+            let decoded = self
+                .source
+                .frame_at(*offset)
                 .map_err(RecordError::from)
                 .and_then(|b| Entry::decode(&b, Some(&e.shapes)));
             match decoded {
@@ -810,7 +834,7 @@ impl Verifier<'_> {
     fn checkpoint(&mut self, ledger: &LedgerInfo) {
         let key_bytes = self.options.log_key.unwrap_or(ledger.key);
         self.summary.log_key = Some(hex::encode(key_bytes));
-        let text = match std::fs::read(self.dir.join(CHECKPOINT_FILE)) {
+        let text = match self.source.checkpoint() {
             Ok(t) => t,
             Err(e) => return self.f.fail(None, None, "checkpoint", e.to_string()),
         };

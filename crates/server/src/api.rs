@@ -59,6 +59,7 @@ pub fn router(state: AppState) -> Router {
         .route("/api/v1/board/entries", get(entries))
         .route("/api/v1/board/receipts/{hash}", get(receipt))
         .route("/api/v1/board/consistency", get(consistency))
+        .route("/api/v1/board/search", get(search))
         .route("/api/v1/record/{file}", get(record_file))
         .route("/api/v1/login/start", post(login_start))
         .route("/api/v1/login/verify", post(login_verify))
@@ -80,6 +81,10 @@ pub fn router(state: AppState) -> Router {
         .route("/api/v1/admin/publish", post(publish))
         .route("/api/v1/admin/close", post(close))
         .route("/api/v1/admin/tally", post(tally))
+        .route("/api/v1/admin/turnout", get(turnout))
+        .route("/api/v1/admin/manifest-check", post(manifest_check))
+        .route("/api/v1/demo/mailbox", get(demo_mailbox))
+        .fallback(get(crate::web::asset))
         .layer(axum::middleware::map_response(security_headers))
         .layer(axum::extract::DefaultBodyLimit::max(MAX_BODY))
         .layer(tower_http::timeout::TimeoutLayer::with_status_code(
@@ -96,11 +101,15 @@ async fn security_headers(mut r: Response) -> Response {
         ("x-content-type-options", "nosniff"),
         ("x-frame-options", "DENY"),
         ("referrer-policy", "no-referrer"),
+        // WebAssembly needs 'wasm-unsafe-eval'; nothing else is inline or from elsewhere.
         (
             "content-security-policy",
-            "default-src 'self'; frame-ancestors 'none'",
+            "default-src 'self'; script-src 'self' 'wasm-unsafe-eval'; object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'",
         ),
         ("cache-control", "no-store"),
+        // The record is public: any page (a mirror's checker, an auditor's) may read it. Only
+        // simple GETs pass: a POST or an Authorization header needs a preflight, which is refused.
+        ("access-control-allow-origin", "*"),
     ] {
         h.insert(k, axum::http::HeaderValue::from_static(v));
     }
@@ -151,6 +160,10 @@ struct ElectionOut {
     ballots: u64,
     audited: u64,
     counted: u64,
+    /// Once published: `[question][choice]` counts.
+    result: Option<Vec<Vec<u64>>>,
+    /// Once published: the trustees whose shares made the result.
+    decrypting_trustees: Option<Vec<u32>>,
 }
 
 fn text(t: &hanpyo_record::manifest::Text) -> TextOut {
@@ -215,6 +228,8 @@ async fn election(
         ballots: st.ballots,
         audited: st.audited,
         counted: st.counted(),
+        result: st.result.as_ref().map(|r| r.1.clone()),
+        decrypting_trustees: st.result.as_ref().map(|r| r.0.clone()),
     }))
 }
 
@@ -351,6 +366,53 @@ async fn receipt(
         .await?
         .map_err(|_| ApiError::not_found("no entry with that tracking code"))?;
     Ok(Json(r).into_response())
+}
+
+#[derive(Deserialize)]
+struct Search {
+    code: String,
+}
+
+/// Entries whose tracking code is `code`: 64 hex digits, or the short form a voter copied.
+async fn search(
+    State(s): State<AppState>,
+    Query(q): Query<Search>,
+) -> Result<Json<Vec<serde_json::Value>>, ApiError> {
+    let code = q.code.trim();
+    let (lo, hi) = match hex::decode(code).ok().and_then(|v| Hash::try_from(v).ok()) {
+        Some(h) => (h, h),
+        None => TrackingCode::short_range(code).ok_or_else(|| {
+            ApiError::malformed(
+                "a tracking code is 20 symbols (XXXXX-XXXXX-XXXXX-XXXXX) or 64 hex digits",
+            )
+        })?,
+    };
+    let found = s
+        .sequencer
+        .read(
+            move |l| -> Result<Vec<(Hash, u64, Vec<u8>)>, hanpyo_ledger::store::LedgerError> {
+                l.leaves_between(&lo, &hi, 10)?
+                    .into_iter()
+                    .map(|(h, i)| Ok((h, i, l.entry(i)?)))
+                    .collect()
+            },
+        )
+        .await?
+        .map_err(|_| ApiError::internal())?;
+    Ok(Json(
+        found
+            .into_iter()
+            .map(|(h, index, bytes)| {
+                let code = TrackingCode(h);
+                serde_json::json!({
+                    "index": index,
+                    "tracking_code": code.hex(),
+                    "tracking_code_short": code.short(),
+                    "kind": hanpyo_record::entry::Kind::of(&bytes).ok(),
+                })
+            })
+            .collect(),
+    ))
 }
 
 #[derive(Deserialize)]
@@ -741,11 +803,105 @@ async fn progress(State(s): State<AppState>) -> Json<serde_json::Value> {
     }))
 }
 
-/// Demo servers only: where the demo's data directory is (for `hanpyo loadtest` on the same machine).
+fn demo_dir(s: &AppState) -> Result<&std::path::Path, ApiError> {
+    s.demo_data
+        .as_deref()
+        .ok_or_else(|| ApiError::not_found("not a demo server"))
+}
+
+/// Demo servers only: where the demo's data directory is (for `hanpyo loadtest` on the same
+/// machine) and a few of its fictitious voters, so the booth can be tried without a mailbox.
 async fn demo_info(State(s): State<AppState>) -> Result<Json<serde_json::Value>, ApiError> {
-    let dir = s
-        .demo_data
-        .as_ref()
-        .ok_or_else(|| ApiError::not_found("not a demo server"))?;
-    Ok(Json(serde_json::json!({ "data_dir": dir })))
+    let dir = demo_dir(&s)?;
+    let voters: Vec<serde_json::Value> = std::fs::read_to_string(dir.join("demo-voters.txt"))
+        .unwrap_or_default()
+        .lines()
+        .take(5)
+        .filter_map(|l| {
+            let f: Vec<&str> = l.split(',').collect();
+            (f.len() == 4).then(|| {
+                serde_json::json!({
+                    "resident_id": f[0], "birth_date": f[1], "credential": f[2], "contact": f[3],
+                })
+            })
+        })
+        .collect();
+    Ok(Json(
+        serde_json::json!({ "data_dir": dir, "voters": voters }),
+    ))
+}
+
+#[derive(Deserialize)]
+struct MailboxQuery {
+    to: String,
+}
+
+/// Demo servers only: the latest one-time code sent to a demo contact (the demo's outbox stands in
+/// for the text message a real voter receives).
+async fn demo_mailbox(
+    State(s): State<AppState>,
+    Query(q): Query<MailboxQuery>,
+) -> Result<Json<serde_json::Value>, ApiError> {
+    let dir = demo_dir(&s)?;
+    let code = std::fs::read_to_string(dir.join("outbox.jsonl"))
+        .unwrap_or_default()
+        .lines()
+        .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
+        .filter(|v| v["to"] == q.to.as_str())
+        .filter_map(|v| v["code"].as_str().map(str::to_string))
+        .next_back()
+        .ok_or_else(|| ApiError::not_found("no code sent to that contact yet"))?;
+    Ok(Json(serde_json::json!({ "to": q.to, "code": code })))
+}
+
+/// Turnout for the administrators: ballots over time (since this server process started) and, per
+/// district, voters on the roll and voters who have cast a ballot. Aggregates only.
+async fn turnout(
+    State(s): State<AppState>,
+    headers: HeaderMap,
+) -> Result<Json<serde_json::Value>, ApiError> {
+    accounts(&s).authorize(bearer(&headers), crate::accounts::Role::Observer)?;
+    let districts: Vec<serde_json::Value> = identity(&s)
+        .district_turnout()?
+        .into_iter()
+        .map(|(d, n, v)| serde_json::json!({ "district": d, "roll": n, "voted": v }))
+        .collect();
+    let mut st = lock(&s);
+    st.note_turnout();
+    Ok(Json(serde_json::json!({
+        "series": st.turnout.iter().map(|(m, n)| [m * 60, *n]).collect::<Vec<_>>(),
+        "districts": districts,
+        "ballots": st.ballots,
+        "counted": st.counted(),
+        "credentials": st.credentials.len(),
+    })))
+}
+
+/// Checks a manifest (TOML, or JSON if it starts with `{`) as `hanpyo admin init` would, against
+/// this server's ledger settings, and answers its canonical form or the reason it is refused.
+async fn manifest_check(
+    State(s): State<AppState>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<Json<serde_json::Value>, ApiError> {
+    authorize(&s, &headers)?;
+    let source = std::str::from_utf8(&body)
+        .map_err(|_| ApiError::malformed("the manifest must be UTF-8"))?;
+    let ledger = lock(&s).params.manifest.ledger.clone();
+    let parsed = if source.trim_start().starts_with('{') {
+        hanpyo_record::manifest::Manifest::from_json(source, ledger)
+    } else {
+        hanpyo_record::manifest::Manifest::from_toml(source, ledger)
+    };
+    let m = parsed
+        .and_then(|m| m.validate().map(|()| m))
+        .map_err(|e| ApiError::new(422, "bad-manifest", e.to_string()))?;
+    Ok(Json(serde_json::json!({
+        "election_id": m.election_id,
+        "questions": m.questions.len(),
+        "trustees": m.trustees,
+        "threshold": m.threshold,
+        "title": text(&m.title),
+        "choices": m.questions.iter().map(|q| q.choices.len()).collect::<Vec<_>>(),
+    })))
 }

@@ -93,6 +93,10 @@ pub struct ElectionState {
     pub audited: u64,
     /// The ceremony and decryption transcript.
     pub ceremony: Ceremony,
+    /// The published result: the decrypting trustees and `[question][choice]` counts.
+    pub result: Option<(Vec<u32>, Vec<Vec<u64>>)>,
+    /// Turnout over time since this process started: `(unix minute, ballot entries then)`.
+    pub turnout: Vec<(u64, u64)>,
 }
 
 /// A ballot checked statelessly, ready to be admitted.
@@ -138,6 +142,8 @@ impl ElectionState {
             ballots: 0,
             audited: 0,
             ceremony: Ceremony::default(),
+            result: None,
+            turnout: Vec::new(),
         };
         let n = st.params.manifest.trustees as usize;
         st.ceremony.registrations = vec![None; n];
@@ -152,6 +158,7 @@ impl ElectionState {
             }
             start = end;
         }
+        st.note_turnout();
         Ok(st)
     }
 
@@ -226,7 +233,10 @@ impl ElectionState {
                         .collect(),
                 ));
             }
-            Entry::Result { .. } => self.phase = Phase::Published,
+            Entry::Result { trustees, counts } => {
+                self.result = Some((trustees, counts));
+                self.phase = Phase::Published;
+            }
             Entry::Manifest(_) | Entry::Ballot(_) | Entry::AuditedBallot(..) => {}
         }
     }
@@ -376,6 +386,24 @@ impl ElectionState {
         }
         self.sums.add(&c.ciphertexts);
         Ok(())
+    }
+
+    /// Samples the ballot count for the turnout chart: one point per minute, at most a week's.
+    pub fn note_turnout(&mut self) {
+        const MAX_POINTS: usize = 7 * 24 * 60;
+        let minute = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_secs() / 60)
+            .unwrap_or(0);
+        match self.turnout.last_mut() {
+            Some((m, n)) if *m == minute => *n = self.ballots,
+            _ => {
+                if self.turnout.len() == MAX_POINTS {
+                    self.turnout.remove(0);
+                }
+                self.turnout.push((minute, self.ballots));
+            }
+        }
     }
 
     /// The encrypted tally now.

@@ -321,6 +321,32 @@ impl Identity {
         }
     }
 
+    /// Per district: `(district, voters on the roll, voters who have cast a ballot)`, sorted by
+    /// district. Only these aggregates leave this module; each sealed row is opened to read its
+    /// district (a full pass over the roll, for the administrator's turnout view).
+    pub fn district_turnout(&self) -> Result<Vec<(String, u64, u64)>, ApiError> {
+        let mut stmt = self
+            .conn
+            .prepare("SELECT r.sealed, b.roll_id IS NOT NULL FROM roll r LEFT JOIN bindings b ON b.roll_id = r.id")
+            .map_err(db_err)?;
+        let rows = stmt
+            .query_map([], |r| Ok((r.get::<_, Vec<u8>>(0)?, r.get::<_, bool>(1)?)))
+            .map_err(db_err)?;
+        let mut by: std::collections::BTreeMap<String, (u64, u64)> = Default::default();
+        for row in rows {
+            let (sealed, voted) = row.map_err(db_err)?;
+            let district = self
+                .open_bytes(&sealed)
+                .and_then(|plain| serde_json::from_slice::<Voter>(&plain).ok())
+                .map(|v| v.district)
+                .ok_or_else(ApiError::internal)?;
+            let e = by.entry(district).or_default();
+            e.0 += 1;
+            e.1 += u64::from(voted);
+        }
+        Ok(by.into_iter().map(|(d, (n, v))| (d, n, v)).collect())
+    }
+
     /// Erases the roll, codes, sessions and bindings, and compacts the file.
     pub fn purge(&mut self) -> Result<(), ApiError> {
         self.conn

@@ -30,6 +30,7 @@ pub mod metrics;
 pub mod openapi;
 pub mod roll;
 pub mod sequencer;
+pub mod web;
 
 use std::future::Future;
 use std::path::Path;

@@ -263,6 +263,7 @@ fn commit_ballots(
                 tracing::error!(error = %e, "applying a committed ballot");
             }
         }
+        st.note_turnout();
     }
     let receipts = ledger.receipts_for(commit.first_index, &commit.leaf_hashes);
     match receipts {

@@ -140,3 +140,122 @@ pub fn verify_receipt(receipt_json: &str, manifest_entry_hex: &str) -> Result<St
     })
     .map_err(err("output"))
 }
+
+/// The receipt's QR code as an SVG document (black modules on white, with a quiet zone).
+pub fn qr_svg(text: &str) -> Result<String, String> {
+    let code = qrcode::QrCode::with_error_correction_level(text, qrcode::EcLevel::M)
+        .map_err(err("QR code"))?;
+    Ok(code
+        .render::<qrcode::render::svg::Color<'_>>()
+        .min_dimensions(200, 200)
+        .quiet_zone(true)
+        .build())
+}
+
+/// Verifies a whole election record held in memory (the three files of `/api/v1/record/{file}`),
+/// calling `progress(entries read)` as it goes; answers the verifier's report as JSON.
+pub fn verify_record(
+    entries: Vec<u8>,
+    checkpoint: Vec<u8>,
+    checkpoints: Vec<u8>,
+    progress: &mut dyn FnMut(u64),
+) -> Result<String, String> {
+    let mut source = hanpyo_ledger::export::MemoryRecord::new(entries, checkpoint, checkpoints);
+    let report = hanpyo_record::verify::verify_source(
+        &mut source,
+        &hanpyo_record::verify::Options::default(),
+        progress,
+    );
+    serde_json::to_string(&report).map_err(err("output"))
+}
+
+/// A checked checkpoint, for the public board.
+#[derive(Serialize, Deserialize, Debug)]
+pub struct CheckpointCheck {
+    /// The log.
+    pub origin: String,
+    /// Entries covered.
+    pub size: u64,
+    /// Merkle root (hex).
+    pub root: String,
+    /// Witnesses whose cosignature verified (name, cosigning time in Unix seconds).
+    pub cosigned_by: Vec<(String, u64)>,
+    /// Witnesses named in the manifest.
+    pub witnesses: Vec<String>,
+    /// Cosignatures the manifest requires.
+    pub witnesses_required: u32,
+}
+
+/// Checks a signed checkpoint against the manifest: the log's signature (an error if missing or
+/// bad) and which of the manifest's witnesses cosigned it (an error if fewer than its quorum).
+pub fn verify_checkpoint(note: &str, manifest_entry_hex: &str) -> Result<String, String> {
+    use hanpyo_ledger::checkpoint::{Checkpoint, SignedNote};
+    let manifest_entry = hex::decode(manifest_entry_hex).map_err(err("manifest"))?;
+    let Entry::Manifest(m) = Entry::decode(&manifest_entry, None).map_err(err("manifest"))? else {
+        return Err("manifest: not a manifest entry".into());
+    };
+    let log = m.ledger.log_verifier().map_err(err("manifest"))?;
+    let witnesses = m.ledger.witness_verifiers().map_err(err("manifest"))?;
+    let n = SignedNote::parse(note).map_err(err("checkpoint"))?;
+    n.verify(&log).map_err(err("log signature"))?;
+    let cp = Checkpoint::parse_body(&n.body).map_err(err("checkpoint"))?;
+    if cp.origin != log.name() {
+        return Err("checkpoint: another log's origin".into());
+    }
+    let cosigned_by: Vec<(String, u64)> = witnesses
+        .iter()
+        .filter_map(|w| {
+            n.verify(w)
+                .ok()
+                .map(|t| (w.name().to_string(), t.unwrap_or(0)))
+        })
+        .collect();
+    if cosigned_by.len() < m.ledger.witness_quorum as usize {
+        return Err(format!(
+            "checkpoint: {} of {} required witness cosignatures",
+            cosigned_by.len(),
+            m.ledger.witness_quorum
+        ));
+    }
+    serde_json::to_string(&CheckpointCheck {
+        origin: cp.origin,
+        size: cp.size,
+        root: hex::encode(cp.root),
+        cosigned_by,
+        witnesses: witnesses.iter().map(|w| w.name().to_string()).collect(),
+        witnesses_required: m.ledger.witness_quorum,
+    })
+    .map_err(err("output"))
+}
+
+/// One entry as the board lists it.
+#[derive(Serialize, Debug)]
+pub struct EntrySummary {
+    /// Index in the ledger.
+    pub index: u64,
+    /// Kind (`ballot`, `audited-ballot`, `manifest`, ...).
+    pub kind: Option<hanpyo_record::entry::Kind>,
+    /// Tracking code (hex).
+    pub tracking_code: String,
+    /// Short tracking code.
+    pub tracking_code_short: String,
+    /// Encoded size in bytes.
+    pub bytes: usize,
+}
+
+/// Lists the framed entries of `/api/v1/board/entries?start=...` (the first is entry `start`).
+pub fn describe_entries(framed: &[u8], start: u64) -> Result<String, String> {
+    let mut reader = hanpyo_ledger::export::ExportReader::from_reader(framed);
+    let mut out = Vec::new();
+    while let Some(f) = reader.next_frame().map_err(err("entries"))? {
+        let code = TrackingCode::of(&f.bytes);
+        out.push(EntrySummary {
+            index: start + f.index,
+            kind: hanpyo_record::entry::Kind::of(&f.bytes).ok(),
+            tracking_code: code.hex(),
+            tracking_code_short: code.short(),
+            bytes: f.bytes.len(),
+        });
+    }
+    serde_json::to_string(&out).map_err(err("output"))
+}

@@ -3,7 +3,8 @@
 //! What the voter's browser runs, compiled to WebAssembly with wasm-bindgen: the ballot is encrypted
 //! and proven **on the device** (the plaintext never leaves it), a Benaloh audit decodes an encrypted
 //! ballot from its revealed randomness, and a receipt is checked (log signature, witness quorum,
-//! inclusion) with nothing but SHA-256 and Ed25519.
+//! inclusion) with nothing but SHA-256 and Ed25519, and the whole election record is verified with
+//! the same verifier as `hanpyo verify`.
 //!
 //! Each function takes and returns JSON text so the JavaScript side stays small; the same functions
 //! are plain Rust (the `booth` module) and tested natively.
@@ -29,4 +30,39 @@ pub fn verify_receipt(receipt_json: &str, manifest_entry_hex: &str) -> Result<St
 #[wasm_bindgen(js_name = checkCredentialCode)]
 pub fn check_credential_code(code: &str) -> bool {
     hanpyo_crypto::credential::SecretCredential::parse(code).is_ok()
+}
+
+/// The receipt's QR code (SVG markup) for `text`.
+#[wasm_bindgen(js_name = qrSvg)]
+pub fn qr_svg(text: &str) -> Result<String, JsError> {
+    booth::qr_svg(text).map_err(|e| JsError::new(&e))
+}
+
+/// Verifies a whole election record (see [`booth::verify_record`]); `progress` is called with
+/// the number of entries read so far.
+#[wasm_bindgen(js_name = verifyRecord)]
+pub fn verify_record(
+    entries: Vec<u8>,
+    checkpoint: Vec<u8>,
+    checkpoints: Vec<u8>,
+    progress: &js_sys::Function,
+) -> Result<String, JsError> {
+    let mut report = |n: u64| {
+        let _ = progress.call1(&JsValue::NULL, &JsValue::from_f64(n as f64));
+    };
+    booth::verify_record(entries, checkpoint, checkpoints, &mut report)
+        .map_err(|e| JsError::new(&e))
+}
+
+/// Checks a signed checkpoint's log signature and witness cosignatures against the manifest. See
+/// [`booth::verify_checkpoint`].
+#[wasm_bindgen(js_name = verifyCheckpoint)]
+pub fn verify_checkpoint(note: &str, manifest_entry_hex: &str) -> Result<String, JsError> {
+    booth::verify_checkpoint(note, manifest_entry_hex).map_err(|e| JsError::new(&e))
+}
+
+/// Lists framed entries (kind, tracking code, size). See [`booth::describe_entries`].
+#[wasm_bindgen(js_name = describeEntries)]
+pub fn describe_entries(framed: &[u8], start: u64) -> Result<String, JsError> {
+    booth::describe_entries(framed, start).map_err(|e| JsError::new(&e))
 }

@@ -6,7 +6,10 @@ use hanpyo_ledger::export::ExportReader;
 use hanpyo_ledger::merkle::leaf_hash;
 use hanpyo_record::context::election_context;
 use hanpyo_record::entry::{Entry, Shapes};
-use hanpyo_wasm::booth::{BallotOut, ReceiptCheck, make_ballot, verify_receipt};
+use hanpyo_wasm::booth::{
+    BallotOut, CheckpointCheck, ReceiptCheck, describe_entries, make_ballot, qr_svg,
+    verify_checkpoint, verify_receipt, verify_record,
+};
 use serde_json::json;
 
 fn vectors() -> std::path::PathBuf {
@@ -136,4 +139,93 @@ fn the_first_voters_receipt_verifies_and_a_tampered_one_does_not() {
     assert!(!hanpyo_wasm::check_credential_code(
         "ABCDE-ABCDE-ABCDE-ABCDE-ABCDE"
     ));
+}
+
+fn record_file(name: &str) -> Vec<u8> {
+    std::fs::read(vectors().join("record").join(name)).unwrap_or_default()
+}
+
+#[test]
+fn the_record_verifies_in_memory_with_progress_and_a_flipped_byte_is_found() {
+    let entries = record_file("entries");
+    let checkpoint = record_file("checkpoint");
+    let mut seen = Vec::new();
+    let report: serde_json::Value = serde_json::from_str(
+        &verify_record(entries.clone(), checkpoint.clone(), Vec::new(), &mut |n| {
+            seen.push(n)
+        })
+        .expect("report"),
+    )
+    .expect("json");
+    assert_eq!(report["valid"], json!(true), "{report}");
+    let total = report["summary"]["entries"].as_u64().expect("entries");
+    assert_eq!(
+        seen.last(),
+        Some(&total),
+        "progress ends at the entry count"
+    );
+    assert!(seen.windows(2).all(|w| w[0] <= w[1]));
+    assert!(report["summary"]["result"].is_array());
+    // One byte flipped in the last entry (the result): the report says invalid.
+    let mut bad = entries;
+    let n = bad.len();
+    bad[n - 1] ^= 1;
+    let report: serde_json::Value = serde_json::from_str(
+        &verify_record(bad, checkpoint, Vec::new(), &mut |_| {}).expect("report"),
+    )
+    .expect("json");
+    assert_eq!(report["valid"], json!(false));
+}
+
+#[test]
+fn the_checkpoint_check_names_the_cosigning_witnesses_and_refuses_a_forgery() {
+    let (manifest, _, _) = election();
+    let note = String::from_utf8(record_file("checkpoint")).expect("utf-8");
+    let check: CheckpointCheck =
+        serde_json::from_str(&verify_checkpoint(&note, &hex::encode(&manifest)).expect("valid"))
+            .expect("json");
+    assert_eq!(check.witnesses_required, 2);
+    assert!(check.cosigned_by.len() >= 2);
+    assert!(check.size > 0);
+    // Another size under the same signatures.
+    let forged = note.replacen(
+        &format!("\n{}\n", check.size),
+        &format!("\n{}\n", check.size + 1),
+        1,
+    );
+    assert_ne!(forged, note);
+    assert!(verify_checkpoint(&forged, &hex::encode(&manifest)).is_err());
+    // Without the witness lines the quorum is not met.
+    let log_only: String = note
+        .lines()
+        .filter(|l| !l.starts_with('\u{2014}') || l.contains(&check.origin))
+        .map(|l| format!("{l}\n"))
+        .collect();
+    let e = verify_checkpoint(&log_only, &hex::encode(&manifest)).expect_err("no quorum");
+    assert!(e.contains("cosignatures"), "{e}");
+}
+
+#[test]
+fn entries_are_listed_with_kind_and_tracking_code_and_a_torn_frame_is_refused() {
+    let entries = record_file("entries");
+    let list: Vec<serde_json::Value> =
+        serde_json::from_str(&describe_entries(&entries, 0).expect("list")).expect("json");
+    assert_eq!(list[0]["kind"], json!("manifest"));
+    assert_eq!(list[0]["index"], json!(0));
+    assert!(list.iter().any(|e| e["kind"] == json!("ballot")));
+    let first_len = u32::from_be_bytes([entries[0], entries[1], entries[2], entries[3]]) as usize;
+    let rest = &entries[4 + first_len..];
+    let shifted: Vec<serde_json::Value> =
+        serde_json::from_str(&describe_entries(rest, 1).expect("list")).expect("json");
+    assert_eq!(shifted[0]["index"], json!(1));
+    assert_eq!(shifted[0]["tracking_code"], list[1]["tracking_code"]);
+    assert!(describe_entries(&entries[..entries.len() - 3], 0).is_err());
+}
+
+#[test]
+fn the_qr_code_is_an_svg_and_too_long_a_text_is_refused() {
+    let svg = qr_svg("http://127.0.0.1:8080/check.html#ABCDE-FGHJK-MNPQR-STVWX").expect("qr");
+    assert!(svg.starts_with("<?xml") || svg.starts_with("<svg"));
+    assert!(svg.contains("<path") || svg.contains("<rect"));
+    assert!(qr_svg(&"x".repeat(5000)).is_err());
 }

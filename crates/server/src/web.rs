@@ -1,0 +1,135 @@
+//! The web pages (`web/` in the repository), embedded in the binary so `hanpyo serve` and
+//! `hanpyo demo` serve the booth, the receipt checker, the public board and the admin console with
+//! no build step and no files beside the binary.
+use axum::http::{StatusCode, Uri, header};
+use axum::response::{IntoResponse, Response};
+
+#[derive(rust_embed::Embed)]
+#[folder = "../../web"]
+struct Assets;
+
+fn content_type(path: &str) -> &'static str {
+    match path.rsplit_once('.').map(|(_, ext)| ext) {
+        Some("html") => "text/html; charset=utf-8",
+        Some("js" | "mjs") => "text/javascript; charset=utf-8",
+        Some("css") => "text/css; charset=utf-8",
+        Some("json") => "application/json",
+        Some("wasm") => "application/wasm",
+        Some("svg") => "image/svg+xml",
+        Some("png") => "image/png",
+        Some("ico") => "image/x-icon",
+        Some("txt") => "text/plain; charset=utf-8",
+        _ => "application/octet-stream",
+    }
+}
+
+/// Serves `uri`'s page or asset; `/` is `index.html`.
+pub async fn asset(uri: Uri) -> Response {
+    let path = uri.path().trim_start_matches('/');
+    let path = if path.is_empty() { "index.html" } else { path };
+    match Assets::get(path) {
+        Some(file) => (
+            [(header::CONTENT_TYPE, content_type(path))],
+            file.data.into_owned(),
+        )
+            .into_response(),
+        None => (
+            StatusCode::NOT_FOUND,
+            [(header::CONTENT_TYPE, "text/plain; charset=utf-8")],
+            "not found",
+        )
+            .into_response(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_page_and_the_wasm_bundle_are_embedded() {
+        for p in [
+            "index.html",
+            "vote.html",
+            "check.html",
+            "board.html",
+            "admin.html",
+            "i18n/ko.json",
+            "i18n/en.json",
+            "pkg/hanpyo_wasm.js",
+            "pkg/hanpyo_wasm_bg.wasm",
+        ] {
+            assert!(Assets::get(p).is_some(), "{p} is not embedded");
+        }
+        assert_eq!(content_type("pkg/hanpyo_wasm_bg.wasm"), "application/wasm");
+    }
+
+    fn messages(lang: &str) -> serde_json::Map<String, serde_json::Value> {
+        let file = Assets::get(&format!("i18n/{lang}.json")).expect("translation file");
+        match serde_json::from_slice(&file.data).expect("JSON") {
+            serde_json::Value::Object(m) => m,
+            _ => panic!("{lang}.json is not an object"),
+        }
+    }
+
+    /// Keys a page or script uses: `data-i18n="k"`, `data-i18n-attr="attr:k;..."`, `t('k'`.
+    fn used_keys(text: &str) -> Vec<String> {
+        let mut keys = Vec::new();
+        for part in text.split("data-i18n=\"").skip(1) {
+            keys.extend(part.split('"').next().map(str::to_string));
+        }
+        // `t('key'` as a call, not the tail of another name (`split('|')`).
+        for (at, _) in text.match_indices("t('") {
+            let before = text[..at].chars().next_back().unwrap_or(' ');
+            if !(before.is_alphanumeric() || before == '_' || before == '.') {
+                keys.extend(text[at + 3..].split('\'').next().map(str::to_string));
+            }
+        }
+        for part in text.split("data-i18n-attr=\"").skip(1) {
+            let spec = part.split('"').next().unwrap_or_default();
+            for pair in spec.split(';') {
+                if let Some((_, k)) = pair.split_once(':') {
+                    keys.push(k.trim().to_string());
+                }
+            }
+        }
+        keys
+    }
+
+    #[test]
+    fn korean_and_english_have_the_same_keys_and_every_used_key_exists() {
+        let (ko, en) = (messages("ko"), messages("en"));
+        let ko_keys: Vec<&String> = ko.keys().collect();
+        let en_keys: Vec<&String> = en.keys().collect();
+        assert_eq!(ko_keys, en_keys, "ko.json and en.json differ in keys");
+        for (k, v) in &ko {
+            assert!(
+                v.as_str().is_some_and(|s| !s.trim().is_empty()),
+                "ko {k} is empty"
+            );
+            assert!(
+                en[k].as_str().is_some_and(|s| !s.trim().is_empty()),
+                "en {k} is empty"
+            );
+        }
+        let mut checked = 0;
+        for path in Assets::iter() {
+            if !(path.ends_with(".html") || path.starts_with("js/")) {
+                continue;
+            }
+            let file = Assets::get(&path).expect("listed");
+            let text = std::str::from_utf8(&file.data).expect("UTF-8");
+            for key in used_keys(text) {
+                assert!(
+                    ko.contains_key(&key),
+                    "{path} uses {key:?}, missing from the translations"
+                );
+                checked += 1;
+            }
+        }
+        assert!(
+            checked > 200,
+            "only {checked} keys found: the scan is broken"
+        );
+    }
+}

@@ -1,0 +1,329 @@
+// Browser end-to-end tests: a voter logs in, audits, casts, checks the receipt and revotes; an
+// administrator imports a roll (with a bad line), opens, closes and tallies; the board shows and
+// verifies the result. axe-core must find no violation on any page; screenshots go to the output
+// folder (HANPYO_TEST_OUT, default target/browser-test-output).
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { readFileSync, writeFileSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
+import { startDemo, launch, newPage, axe, shot, tabTo, out, bin } from './harness.mjs';
+
+const TRACKING = /^[0-9A-Z]{5}(-[0-9A-Z]{5}){3}$/;
+let browser;
+before(async () => { browser = await launch(); });
+after(async () => { await browser?.close(); });
+
+async function noViolations(page, where) {
+  const v = await axe(page);
+  assert.deepEqual(v, [], `axe-core violations on ${where}:\n${v.join('\n')}`);
+}
+
+function noProblems(page) {
+  assert.deepEqual(page.problems, [], page.problems.join('\n'));
+}
+
+const visible = (page, sel) => page.locator(`${sel}:not([hidden])`).waitFor();
+
+/** Logs in as demo voter `n` (0-based) through the demo inbox, up to the credential step. */
+async function login(page, n, { wrongCodeFirst = false } = {}) {
+  await visible(page, '#demo-panel');
+  await page.locator('#demo-voters button').nth(n).click();
+  await page.locator('#login-form button[type=submit]').click();
+  await visible(page, '#step-code');
+  if (wrongCodeFirst) {
+    await page.fill('#otp', '000000');
+    await page.locator('#code-form button[type=submit]').click();
+    await visible(page, '#error');
+    assert.match(await page.textContent('#error'), /인증번호가 맞지 않거나/, 'a wrong code gets the translated reason');
+  }
+  await page.locator('#demo-mailbox').click();
+  await page.waitForFunction(() => document.querySelector('#otp').value.length > 0);
+  await page.locator('#code-form button[type=submit]').click();
+  await visible(page, '#step-credential');
+}
+
+/** Answers every question with the keyboard only: Tab to each choice, Space, Tab to Next, Enter. */
+async function answerWithKeyboard(page, picks) {
+  for (let q = 0; q < picks.length; q++) {
+    await visible(page, '#step-question');
+    await page.waitForFunction((q) => document.querySelector(`#q${q}-c0`) !== null, q);
+    await page.locator('#h-question').focus();
+    const radio = (await page.getAttribute(`#q${q}-c0`, 'type')) === 'radio';
+    if (radio) {
+      // A radio group is one Tab stop; the arrow keys move the choice within it.
+      await tabTo(page, `input[name=q${q}]`);
+      await page.keyboard.press('Space');
+      for (let i = 0; i < picks[q][0]; i++) await page.keyboard.press('ArrowDown');
+    } else {
+      for (const c of picks[q]) {
+        await tabTo(page, `#q${q}-c${c}`);
+        await page.keyboard.press('Space');
+      }
+    }
+    await tabTo(page, '#question-next');
+    await page.keyboard.press('Enter');
+  }
+  await visible(page, '#step-review');
+}
+
+/** Answers by clicking (the pointer path). */
+async function answerByClicking(page, picks) {
+  for (let q = 0; q < picks.length; q++) {
+    await visible(page, '#step-question');
+    await page.waitForFunction((q) => document.querySelector(`#q${q}-c0`) !== null, q);
+    for (const c of picks[q]) await page.locator(`label[for=q${q}-c${c}]`).click();
+    await page.locator('#question-next').click();
+  }
+  await visible(page, '#step-review');
+}
+
+async function cast(page) {
+  await page.locator('#cast').click();
+  await visible(page, '#step-receipt');
+  await page.waitForFunction(() => document.querySelector('#receipt-qr svg') !== null);
+  const code = (await page.textContent('#receipt-code')).trim();
+  assert.match(code, TRACKING);
+  return code;
+}
+
+test('a voter logs in, audits, casts, checks the receipt, revotes; the board verifies it all', async () => {
+  const server = await startDemo();
+  try {
+    const page = await newPage(browser);
+    await page.goto(`${server.url}/`);
+    await page.waitForFunction(() => document.querySelector('#election-phase').textContent !== '…');
+    assert.equal(await page.getAttribute('html', 'lang'), 'ko');
+    await shot(page, '01-home');
+    await noViolations(page, 'home');
+
+    await page.goto(`${server.url}/vote.html`);
+    await visible(page, '#demo-panel');
+    await noViolations(page, 'vote: login');
+    await shot(page, '02-vote-login');
+    await login(page, 0, { wrongCodeFirst: true });
+
+    // A mistyped credential is caught on the device (its check symbol), with a translated message.
+    const good = await page.inputValue('#credential');
+    const typo = good.slice(0, -1) + (good.endsWith('0') ? '1' : '0');
+    await page.fill('#credential', typo);
+    await page.locator('#credential-form button[type=submit]').click();
+    await visible(page, '#error');
+    assert.match(await page.textContent('#error'), /코드가 맞지 않습니다/);
+    await page.fill('#credential', good);
+    await page.locator('#credential-form button[type=submit]').click();
+
+    await visible(page, '#step-question');
+    assert.match(await page.textContent('#question-limit'), /1개를 고르세요/);
+    await noViolations(page, 'vote: question');
+    await shot(page, '03-vote-question');
+    // On a phone: one question per screen, large targets.
+    await page.setViewportSize({ width: 390, height: 844 });
+    await shot(page, '03-vote-question-phone');
+    await noViolations(page, 'vote: question (phone)');
+    await page.setViewportSize({ width: 1280, height: 720 });
+    await answerWithKeyboard(page, [[0], [1], [0, 2]]);
+    const review = await page.textContent('#review-list');
+    assert.ok(review.length > 0);
+    await noViolations(page, 'vote: review');
+    await shot(page, '04-vote-review');
+
+    // Benaloh audit: the test ballot is opened, shown, recorded as audited, never counted.
+    await page.locator('#audit').click();
+    await visible(page, '#step-audit');
+    assert.equal(await page.locator('#audit-verdict .success').count(), 1, 'the audit matches the choices');
+    assert.match((await page.textContent('#audit-code')).trim(), TRACKING);
+    const [auditFile] = await Promise.all([page.waitForEvent('download'), page.locator('#audit-download').click()]);
+    const audit = JSON.parse(readFileSync(await auditFile.path(), 'utf8'));
+    assert.deepEqual(audit.decoded_choices, [[0], [1], [0, 2]]);
+    await noViolations(page, 'vote: audit');
+    await shot(page, '05-vote-audit');
+    await page.locator('#audit-back').click();
+    await visible(page, '#step-review');
+
+    // Cast (a fresh encryption), receipt with QR code and file.
+    const first = await cast(page);
+    assert.notEqual(first, audit.tracking_code, 'the cast ballot is not the audited one');
+    await noViolations(page, 'vote: receipt');
+    await shot(page, '06-vote-receipt');
+    const [receiptFile] = await Promise.all([page.waitForEvent('download'), page.locator('#receipt-download').click()]);
+    const receiptPath = join(out, 'receipt.json');
+    await receiptFile.saveAs(receiptPath);
+
+    // The same receipt file verifies offline with the CLI against a downloaded record.
+    const record = join(out, 'record');
+    rmSync(record, { recursive: true, force: true });
+    execFileSync(bin, ['download', '--url', server.url, '--out', record]);
+    const cli = execFileSync(bin, ['receipt', 'verify', receiptPath, '--record', record]).toString();
+    assert.match(cli, /^VALID/m);
+
+    // "Check my ballot" from the receipt: verified in the browser.
+    await page.locator('#receipt-check').click();
+    await page.waitForURL(/check\.html#/);
+    await page.locator('#verdict .pill').waitFor();
+    assert.equal(await page.locator('#verdict .pill.ok').count(), 1, await page.textContent('#result'));
+    await noViolations(page, 'check');
+    await shot(page, '07-check');
+
+    // The downloaded file checks too; a tampered one does not.
+    await page.goto(`${server.url}/check.html`);
+    await page.setInputFiles('#receipt-file', receiptPath);
+    await page.locator('#check-form button[type=submit]').click();
+    await page.locator('#verdict .pill').waitFor();
+    assert.equal(await page.locator('#verdict .pill.ok').count(), 1);
+    const tampered = JSON.parse(readFileSync(receiptPath, 'utf8'));
+    tampered.inclusion_proof[0] = tampered.inclusion_proof[0].replace(/^./, (c) => (c === '0' ? '1' : '0'));
+    const tamperedPath = join(out, 'receipt-tampered.json');
+    writeFileSync(tamperedPath, JSON.stringify(tampered));
+    await page.evaluate(() => { document.querySelector('#verdict').textContent = ''; });
+    await page.setInputFiles('#receipt-file', tamperedPath);
+    await page.locator('#check-form button[type=submit]').click();
+    await page.locator('#verdict .pill').waitFor();
+    assert.equal(await page.locator('#verdict .pill.bad').count(), 1, 'a tampered receipt fails');
+
+    // Revote: still logged in; the credential is entered again (it is never stored).
+    await page.goto(`${server.url}/vote.html`);
+    await visible(page, '#step-credential');
+    await page.locator('#demo-voters button').nth(0).click();
+    await page.locator('#credential-form button[type=submit]').click();
+    await visible(page, '#step-question');
+    await page.locator('label[for=q0-c1]').click();
+    await page.locator('#question-next').click();
+    await page.locator('label[for=q1-c0]').click();
+    await page.locator('#question-next').click();
+    for (const c of [0, 1, 2]) await page.locator(`label[for=q2-c${c}]`).click();
+    await visible(page, '#question-error');
+    assert.equal(await page.locator('#question-choices input:checked').count(), 2, 'a third choice is refused');
+    await page.locator('#question-next').click();
+    await visible(page, '#step-review');
+    const second = await cast(page);
+    assert.notEqual(second, first);
+
+    // English throughout.
+    await page.locator('#lang-switch').click();
+    await page.waitForFunction(() => document.documentElement.lang === 'en');
+    assert.equal((await page.textContent('#h-receipt')).trim(), 'Your vote is recorded');
+    assert.match(await page.textContent('#step-receipt'), /only your last vote counts/);
+    await noViolations(page, 'vote: receipt (English)');
+    await shot(page, '08-vote-receipt-en');
+
+    // The board (still English): checkpoint, search, in-browser verification.
+    await page.goto(`${server.url}/board.html`);
+    await page.locator('#checkpoint .pill.ok').waitFor();
+    await page.fill('#search', second.toLowerCase());
+    await page.locator('#search-form button[type=submit]').click();
+    await page.locator('#search-result li').waitFor();
+    assert.match(await page.textContent('#search-result'), /Ballot/);
+    await page.locator('#verify-run').click();
+    await page.locator('#verify-report .pill').waitFor({ timeout: 120_000 });
+    assert.equal(await page.locator('#verify-report .pill.ok').count(), 1, await page.textContent('#verify-report'));
+    const report = await page.textContent('#verify-report');
+    assert.match(report, /Valid so far/, 'voting is still open: valid so far, not finished');
+    assert.match(report, /Ballots cast\s*2/);
+    assert.match(report, /Audited ballots\s*1/);
+    assert.equal(await page.evaluate(() => document.querySelector('#verify-progress').value > 0), true);
+    await noViolations(page, 'board (English)');
+    await shot(page, '09-board-en');
+    noProblems(page);
+  } finally {
+    server.stop();
+  }
+});
+
+test('an administrator imports a roll with an error line, opens, closes, tallies; the result shows', async () => {
+  const server = await startDemo(['--wait-to-open']);
+  try {
+    const voter = await newPage(browser);
+    await voter.goto(`${server.url}/vote.html`);
+    await visible(voter, '#step-closed');
+    await noViolations(voter, 'vote: not open');
+
+    const page = await newPage(browser);
+    await page.goto(`${server.url}/admin.html`);
+    await visible(page, '#login');
+    await noViolations(page, 'admin: login');
+    await shot(page, '10-admin-login');
+    await page.fill('#admin-name', server.admin.name);
+    await page.fill('#admin-password', 'not the password');
+    await page.locator('#login-form button[type=submit]').click();
+    await visible(page, '#error');
+    assert.match(await page.textContent('#error'), /계정 또는 비밀번호가 맞지 않습니다/);
+    await page.fill('#admin-password', server.admin.password);
+    await page.locator('#login-form button[type=submit]').click();
+    await visible(page, '#console');
+    await page.locator('#action-open').waitFor();
+
+    // A roll with one bad line: nothing imported, the line and reason shown.
+    const header = 'name,birth_date,resident_id,contact,district';
+    const bad = join(out, 'roll-bad.csv');
+    writeFileSync(bad, `${header}\n김민수,1980-02-03,800203-1000001,010-9000-0001,종로구\n이영희,1981-13-40,810101-2000002,010-9000-0002,중구\n`);
+    await page.setInputFiles('#roll-file', bad);
+    await page.locator('#roll-form button[type=submit]').click();
+    await page.locator('#roll-result .alert').waitFor();
+    const rollText = await page.textContent('#roll-result');
+    assert.match(rollText, /1개 줄에 문제가 있어/);
+    assert.match(rollText, /3/);
+    await noViolations(page, 'admin: roll errors');
+    await shot(page, '11-admin-roll-errors');
+    const fixed = join(out, 'roll-fixed.csv');
+    writeFileSync(fixed, `${header}\n김민수,1980-02-03,800203-1000001,010-9000-0001,종로구\n이영희,1981-01-01,810101-2000002,010-9000-0002,중구\n`);
+    await page.setInputFiles('#roll-file', fixed);
+    await page.locator('#roll-form button[type=submit]').click();
+    await page.locator('#roll-result .success').waitFor();
+    assert.match(await page.textContent('#roll-result'), /2명을 명부에 넣었습니다/);
+
+    // A new election from the form: checked by the server's manifest rules.
+    await page.locator('#new-election summary').click();
+    await page.fill('#new-id', '2027-jongno-park');
+    await page.fill('#new-title-ko', '종로 공원 주민투표');
+    await page.fill('#new-title-en', 'Jongno park vote');
+    await page.fill('#new-question', '공원 이름을 고르세요 | Choose the park name');
+    await page.fill('#new-choices', '은행나무 공원 | Ginkgo Park\n느티나무 공원 | Zelkova Park\n소나무 공원 | Pine Park');
+    await page.locator('#new-form button[type=submit]').click();
+    await page.locator('#new-result .success').waitFor();
+    assert.match(await page.textContent('#new-result'), /2027-jongno-park/);
+    await page.fill('#new-trustees', '2/3');
+    await page.locator('#new-form button[type=submit]').click();
+    await page.locator('#new-result .alert').waitFor();
+    await noViolations(page, 'admin: console');
+    await shot(page, '12-admin-console');
+
+    // Open; a voter votes; close and tally (the demo's trustees decrypt at once).
+    await page.locator('#action-open').click();
+    await page.locator('#action-close').waitFor();
+    await voter.goto(`${server.url}/vote.html`);
+    await login(voter, 1);
+    await voter.locator('#credential-form button[type=submit]').click();
+    await answerByClicking(voter, [[0], [2], [1]]);
+    await cast(voter);
+
+    await page.locator('#refresh').click();
+    await page.waitForFunction(() => /1 \/|1명이 투표/.test(document.querySelector('#turnout').textContent));
+    assert.match(await page.textContent('#turnout'), /종로구|중구|용산구|성동구/);
+    await page.locator('#action-close').click();
+    await page.locator('#action-tally').waitFor();
+    await page.locator('#action-tally').click();
+    await page.locator('#results figure').first().waitFor({ timeout: 60_000 });
+    const audit = await page.textContent('#audit-log');
+    for (const a of ['import-roll', 'open', 'close', 'tally']) assert.match(audit, new RegExp(a));
+    await noViolations(page, 'admin: result');
+    await shot(page, '13-admin-result');
+
+    // The result on the public board.
+    await voter.goto(`${server.url}/board.html`);
+    await voter.locator('#result figure').first().waitFor();
+    const rows = await voter.locator('#result table').first().locator('tbody tr').allTextContents();
+    assert.equal(rows.length, 2);
+    assert.match(rows[0], /1\s*100\.0%/, 'the one ballot chose the first answer');
+    await voter.locator('#verify-run').click();
+    await voter.locator('#verify-report .pill').waitFor({ timeout: 120_000 });
+    assert.equal(await voter.locator('#verify-report .pill.ok').count(), 1, await voter.textContent('#verify-report'));
+    assert.match(await voter.textContent('#verify-report'), /유효: 기록 전체가 검증되었습니다/);
+    await noViolations(voter, 'board: result');
+    await shot(voter, '14-board-result');
+    noProblems(page);
+    noProblems(voter);
+  } finally {
+    server.stop();
+  }
+});

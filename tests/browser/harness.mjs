@@ -1,0 +1,96 @@
+// Shared by the browser tests and the browser benchmark: a demo server from the project's own
+// binary, Debian's Chromium through playwright-core, axe-core, screenshots.
+import { spawn } from 'node:child_process';
+import { mkdtempSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { createRequire } from 'node:module';
+import { chromium } from 'playwright-core';
+
+const here = dirname(fileURLToPath(import.meta.url));
+export const root = resolve(here, '../..');
+export const bin = process.env.HANPYO_BIN || join(root, 'target/debug/hanpyo');
+export const out = process.env.HANPYO_TEST_OUT || join(root, 'target/browser-test-output');
+mkdirSync(out, { recursive: true });
+
+const require = createRequire(import.meta.url);
+const axeSource = readFileSync(require.resolve('axe-core/axe.min.js'), 'utf8');
+
+/** Starts `hanpyo demo` on a free port; resolves when it prints its address. */
+export async function startDemo(args = []) {
+  const data = mkdtempSync(join(tmpdir(), 'hanpyo-web-'));
+  rmSync(data, { recursive: true });
+  const child = spawn(bin, ['demo', '--listen', '127.0.0.1:0', '--data', data, '--voters', '30', ...args], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let text = '';
+  let errText = '';
+  child.stderr.on('data', (d) => { errText += d; });
+  const info = await new Promise((ok, fail) => {
+    const timer = setTimeout(() => fail(new Error(`demo did not start: ${text}${errText}`)), 120_000);
+    child.stdout.on('data', (d) => {
+      text += d;
+      const url = text.match(/^url: (\S+)$/m);
+      const admin = text.match(/^admin login: (\S+) (\S+)$/m);
+      if (url && admin && text.includes('vote:')) {
+        clearTimeout(timer);
+        ok({ url: url[1].replace(/\/$/, ''), admin: { name: admin[1], password: admin[2] } });
+      }
+    });
+    child.on('exit', (code) => { clearTimeout(timer); fail(new Error(`demo exited ${code}: ${errText}`)); });
+  });
+  return {
+    ...info,
+    data,
+    stop: () => { child.kill('SIGTERM'); },
+  };
+}
+
+/** Debian's Chromium (never a downloaded browser). */
+export async function launch() {
+  return chromium.launch({
+    executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
+    args: [
+      '--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
+      '--disable-background-networking', '--disable-component-update', '--disable-sync',
+      '--disable-dev-shm-usage',
+    ],
+  });
+}
+
+/** A page that fails the test on any console error or uncaught exception. */
+export async function newPage(browser, options = {}) {
+  const context = await browser.newContext({ acceptDownloads: true, locale: 'ko-KR', ...options });
+  const page = await context.newPage();
+  page.problems = [];
+  page.on('pageerror', (e) => page.problems.push(`page error: ${e.message}`));
+  page.on('console', (m) => {
+    if (m.type() === 'error' && !/Failed to load resource/.test(m.text())) page.problems.push(`console: ${m.text()}`);
+  });
+  page.on('dialog', (d) => d.accept());
+  return page;
+}
+
+/** axe-core's WCAG 2.x A/AA rules on the page as it is now: the violations, if any. */
+export async function axe(page) {
+  // Evaluated through the DevTools protocol, so the page's CSP does not block it.
+  if (!(await page.evaluate(() => typeof window.axe !== 'undefined'))) await page.evaluate(axeSource);
+  const r = await page.evaluate(() => window.axe.run(document, {
+    runOnly: { type: 'tag', values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa', 'wcag22aa', 'best-practice'] },
+  }));
+  return r.violations.map((v) => `${v.id} (${v.impact}): ${v.help} — ${v.nodes.slice(0, 3).map((n) => n.target.join(' ')).join(' | ')}`);
+}
+
+export async function shot(page, name) {
+  await page.screenshot({ path: join(out, `${name}.png`), fullPage: true });
+}
+
+/** Presses Tab until the focused element matches `selector` (keyboard-only reachability). */
+export async function tabTo(page, selector, max = 60) {
+  for (let i = 0; i < max; i++) {
+    await page.keyboard.press('Tab');
+    if (await page.evaluate((s) => document.activeElement?.matches(s) ?? false, selector)) return;
+  }
+  throw new Error(`${selector} is not reachable with the Tab key`);
+}

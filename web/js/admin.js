@@ -1,0 +1,336 @@
+// The administrators' console: login, the election and its phase actions, the trustees' ceremony,
+// the voter roll (CSV with per-line errors), the public credential list, turnout, results, the
+// record and the audit log. Every action goes through the same API as the `hanpyo` CLI.
+import {
+  setupPage, api, errorText, say, t, pick, el, num, phaseText, download, ApiError,
+} from './common.js';
+import { resultFigure, turnoutFigure } from './charts.js';
+
+const $ = (id) => document.getElementById(id);
+const state = {
+  token: sessionStorage.getItem('hanpyo-admin') || null,
+  election: null, status: null, progress: null, turnout: null, audit: [], rollErrors: null,
+  rollImported: null, newCheck: null,
+};
+
+function fail(e) {
+  if (e instanceof ApiError && (e.code === 'unauthorized' || e.status === 401)) {
+    sessionStorage.removeItem('hanpyo-admin');
+    state.token = null;
+    showLogin();
+  }
+  say($('error'), errorText(e));
+}
+
+function showLogin() {
+  $('login').hidden = false;
+  $('console').hidden = true;
+}
+
+async function call(path, opts = {}) {
+  return api(path, { ...opts, token: state.token });
+}
+
+const ACTIONS = {
+  ceremony: [['finish-ceremony', 'admin.phase.finish-ceremony']],
+  credentials: [['open', 'admin.phase.open']],
+  open: [['close', 'admin.phase.close']],
+  closed: [['tally', 'admin.phase.tally']],
+  tallied: [['publish', 'admin.phase.publish']],
+  published: [],
+};
+
+function renderElections() {
+  const e = state.election;
+  if (!e) return;
+  $('elections').replaceChildren(el('table', {},
+    el('caption', {}, t('admin.elections-caption')),
+    el('thead', {}, el('tr', {},
+      el('th', { scope: 'col' }, t('admin.election-id')),
+      el('th', { scope: 'col' }, t('admin.election-title')),
+      el('th', { scope: 'col' }, t('board.phase')),
+      el('th', { scope: 'col', class: 'n' }, t('board.ballots')))),
+    el('tbody', {}, el('tr', {},
+      el('td', { class: 'mono' }, e.election_id),
+      el('td', {}, pick(e.title)),
+      el('td', {}, phaseText(e.phase)),
+      el('td', { class: 'n' }, num(e.ballots))))));
+}
+
+function renderStatus() {
+  const s = state.status;
+  if (!s) return;
+  const rows = [
+    ['board.phase', phaseText(s.phase)],
+    ['admin.roll', num(s.roll)],
+    ['admin.credentials', num(s.credentials)],
+    ['board.ballots', num(s.ballots)],
+    ['board.counted', num(s.counted)],
+    ['board.audited', num(s.audited)],
+  ];
+  $('status-facts').replaceChildren(...rows.flatMap(([k, v]) => [el('dt', {}, t(k)), el('dd', {}, v)]));
+  $('phase-actions').replaceChildren(...(ACTIONS[s.phase] || []).map(([action, key]) => el('button', {
+    type: 'button',
+    id: `action-${action}`,
+    class: action === 'close' ? 'danger' : null,
+    onclick: () => phaseAction(action, key),
+  }, t(key))));
+}
+
+async function phaseAction(action, key) {
+  if (!window.confirm(t('admin.phase.confirm', { action: t(key) }))) return;
+  say($('error'), '');
+  try {
+    await call(`/api/v1/admin/${action}`, { method: 'POST', body: '' });
+    $('status').textContent = t('admin.phase.done', { action: t(key) });
+    await refresh();
+  } catch (e) { fail(e); }
+}
+
+function renderTrustees() {
+  const p = state.progress;
+  if (!p) return;
+  const yes = (b) => el('span', { class: b ? 'pill ok' : 'pill' }, b ? t('common.yes') : t('common.no'));
+  $('trustees').replaceChildren(
+    el('p', {}, t('admin.trustees.threshold', { t: p.threshold, n: p.trustees.length })),
+    el('table', {},
+      el('caption', {}, t('admin.trustees.caption')),
+      el('thead', {}, el('tr', {},
+        el('th', { scope: 'col' }, t('admin.trustees.trustee')),
+        el('th', { scope: 'col' }, t('admin.trustees.registered')),
+        el('th', { scope: 'col' }, t('admin.trustees.commitment')),
+        el('th', { scope: 'col', class: 'n' }, t('admin.trustees.shares')),
+        el('th', { scope: 'col', class: 'n' }, t('admin.trustees.complaints')),
+        el('th', { scope: 'col' }, t('admin.trustees.partial')),
+        el('th', { scope: 'col' }, t('admin.trustees.invite')))),
+      el('tbody', {}, ...p.trustees.map((x) => el('tr', {},
+        el('th', { scope: 'row' }, String(x.trustee)),
+        el('td', {}, yes(x.registered)),
+        el('td', {}, yes(x.commitment)),
+        el('td', { class: 'n' }, num(x.shares_sent)),
+        el('td', { class: 'n' }, num(x.complaints_filed)),
+        el('td', {}, yes(x.partial_decryption)),
+        el('td', {}, el('button', {
+          type: 'button', class: 'secondary', onclick: () => invite(x.trustee),
+          'aria-label': t('admin.trustees.invite-one', { n: x.trustee }),
+        }, t('admin.trustees.invite'))))))));
+}
+
+async function invite(n) {
+  try {
+    const r = await call(`/api/v1/admin/trustees/${n}/invite`, { method: 'POST', body: '' });
+    $('trustee-token').replaceChildren(el('div', { class: 'panel', role: 'status' },
+      el('p', {}, t('admin.trustees.token', { n })), el('p', { class: 'mono' }, r.token)));
+  } catch (e) { fail(e); }
+}
+
+function renderRoll() {
+  const box = $('roll-result');
+  if (state.rollImported !== null) {
+    box.replaceChildren(el('p', { class: 'success', role: 'status' }, t('admin.roll.imported', { n: num(state.rollImported) })));
+  } else if (state.rollErrors) {
+    const { message, errors } = state.rollErrors;
+    box.replaceChildren(el('div', { class: 'alert', role: 'alert' },
+      el('p', {}, t('admin.roll.refused', { n: errors.length })),
+      el('table', {},
+        el('caption', {}, message),
+        el('thead', {}, el('tr', {}, el('th', { scope: 'col', class: 'n' }, t('admin.roll.line')), el('th', { scope: 'col' }, t('admin.roll.problem')))),
+        el('tbody', {}, ...errors.slice(0, 200).map((x) => el('tr', {}, el('td', { class: 'n' }, String(x.line)), el('td', {}, x.error)))))));
+  } else {
+    box.replaceChildren();
+  }
+}
+
+async function importRoll() {
+  const f = $('roll-file').files[0];
+  if (!f) { say($('error'), t('admin.need-file')); return; }
+  state.rollErrors = null;
+  state.rollImported = null;
+  try {
+    const r = await call('/api/v1/admin/roll', { method: 'POST', body: await f.text() });
+    state.rollImported = r.imported;
+  } catch (e) {
+    if (e instanceof ApiError && e.code === 'bad-roll') state.rollErrors = { message: e.message, errors: e.body.errors || [] };
+    else fail(e);
+  }
+  renderRoll();
+  await refresh();
+}
+
+async function uploadCredentials() {
+  const f = $('credentials-file').files[0];
+  if (!f) { say($('error'), t('admin.need-file')); return; }
+  try {
+    const r = await call('/api/v1/admin/credentials', { method: 'POST', body: await f.text() });
+    $('credentials-result').replaceChildren(el('p', { class: 'success' }, t('admin.credentials.done', { size: num(r.ledger_size) })));
+    await refresh();
+  } catch (e) {
+    $('credentials-result').replaceChildren(el('p', { class: 'alert' }, errorText(e)));
+  }
+}
+
+function renderTurnout() {
+  const x = state.turnout;
+  if (!x) return;
+  const rate = x.credentials ? `${((100 * x.counted) / x.credentials).toFixed(1)}%` : '–';
+  $('turnout').replaceChildren(
+    el('p', {}, t('admin.turnout.summary', { counted: num(x.counted), credentials: num(x.credentials), rate })),
+    turnoutFigure(x.series),
+    el('table', {},
+      el('caption', {}, t('admin.turnout.districts')),
+      el('thead', {}, el('tr', {},
+        el('th', { scope: 'col' }, t('admin.turnout.district')),
+        el('th', { scope: 'col', class: 'n' }, t('admin.roll')),
+        el('th', { scope: 'col', class: 'n' }, t('admin.turnout.voted')),
+        el('th', { scope: 'col', class: 'n' }, t('chart.share')))),
+      el('tbody', {}, ...x.districts.map((d) => el('tr', {},
+        el('th', { scope: 'row' }, d.district),
+        el('td', { class: 'n' }, num(d.roll)),
+        el('td', { class: 'n' }, num(d.voted)),
+        el('td', { class: 'n' }, d.roll ? `${((100 * d.voted) / d.roll).toFixed(1)}%` : '–'))))));
+}
+
+function renderResults() {
+  const e = state.election;
+  if (!e) return;
+  $('results').replaceChildren(...(e.result
+    ? e.questions.map((q, i) => resultFigure(q, e.result[i]))
+    : [el('p', {}, t('board.no-result', { phase: phaseText(e.phase) }))]));
+}
+
+function renderAudit() {
+  $('audit-log').replaceChildren(el('table', {},
+    el('caption', {}, t('admin.audit.caption', { n: state.audit.length })),
+    el('thead', {}, el('tr', {},
+      el('th', { scope: 'col' }, t('admin.audit.time')),
+      el('th', { scope: 'col' }, t('admin.audit.account')),
+      el('th', { scope: 'col' }, t('admin.audit.action')),
+      el('th', { scope: 'col' }, t('admin.audit.outcome')))),
+    el('tbody', {}, ...state.audit.slice(-100).reverse().map((a) => el('tr', {},
+      el('td', {}, new Date(a.time * 1000).toISOString().replace('T', ' ').slice(0, 19)),
+      el('td', {}, a.account),
+      el('td', {}, a.action),
+      el('td', {}, a.outcome))))));
+}
+
+function renderAll() {
+  renderElections(); renderStatus(); renderTrustees(); renderRoll(); renderTurnout(); renderResults(); renderAudit();
+  renderNewCheck();
+}
+
+async function refresh() {
+  try {
+    const list = await api('/api/v1/elections');
+    const [election, status, progress, turnout, audit] = await Promise.all([
+      api(`/api/v1/elections/${encodeURIComponent(list[0].election_id)}`),
+      call('/api/v1/admin/status'),
+      api('/api/v1/progress'),
+      call('/api/v1/admin/turnout'),
+      call('/api/v1/admin/audit-log'),
+    ]);
+    Object.assign(state, { election, status, progress, turnout, audit });
+    $('login').hidden = true;
+    $('console').hidden = false;
+    renderAll();
+  } catch (e) { fail(e); }
+}
+
+// ---- New election: a manifest from the form (or a file), checked by the server.
+function tomlString(s) {
+  return JSON.stringify(s); // a JSON string is a valid TOML basic string
+}
+function splitPair(s) {
+  const [ko, en] = s.split('|').map((x) => x.trim());
+  return { ko: ko || '', en: en || ko || '' };
+}
+function manifestFromForm() {
+  const title = { ko: $('new-title-ko').value.trim(), en: $('new-title-en').value.trim() };
+  const q = splitPair($('new-question').value);
+  const choices = $('new-choices').value.split('\n').map((l) => l.trim()).filter(Boolean).map(splitPair);
+  const max = Number($('new-max').value) || 1;
+  const [n, k] = $('new-trustees').value.split('/').map((x) => Number(x.trim()));
+  const text = (x) => `{ ko = ${tomlString(x.ko)}, en = ${tomlString(x.en)} }`;
+  return [
+    `election_id = ${tomlString($('new-id').value.trim())}`,
+    `opens_at = ${$('new-opens').value.trim()}`,
+    `closes_at = ${$('new-closes').value.trim()}`,
+    `trustees = ${n || 0}`,
+    `threshold = ${k || 0}`,
+    `title = ${text(title)}`,
+    '',
+    '[[questions]]',
+    `kind = ${tomlString(max === 1 ? 'choose-one' : 'choose-range')}`,
+    ...(max === 1 ? [] : ['min = 0', `max = ${max}`]),
+    `title = ${text(q)}`,
+    'choices = [',
+    ...choices.map((c) => `  ${text(c)},`),
+    ']',
+    '',
+  ].join('\n');
+}
+
+function renderNewCheck() {
+  const c = state.newCheck;
+  const box = $('new-result');
+  if (!c) { box.replaceChildren(); return; }
+  if (c.error) {
+    box.replaceChildren(el('p', { class: 'alert', role: 'alert' }, t('admin.new.refused', { why: c.error })));
+    return;
+  }
+  box.replaceChildren(el('div', { class: 'success', role: 'status' },
+    el('p', {}, t('admin.new.valid', { id: c.result.election_id, questions: c.result.questions, n: c.result.trustees, t: c.result.threshold })),
+    el('p', {}, t('admin.new.next')),
+    el('pre', { class: 'mono' }, `hanpyo admin init --data /srv/hanpyo/${c.result.election_id} --manifest manifest.toml\nhanpyo serve --data /srv/hanpyo/${c.result.election_id}`),
+    el('button', { type: 'button', class: 'secondary', onclick: () => download('manifest.toml', c.source, 'application/toml') }, t('admin.new.download'))));
+}
+
+async function checkNew() {
+  const f = $('new-file').files[0];
+  const source = f ? await f.text() : manifestFromForm();
+  try {
+    const result = await call('/api/v1/admin/manifest-check', { method: 'POST', body: source });
+    state.newCheck = { result, source };
+  } catch (e) {
+    state.newCheck = { error: e instanceof ApiError ? e.message : String(e) };
+  }
+  renderNewCheck();
+}
+
+function defaultDates() {
+  const d = new Date(Date.now() + 7 * 86400_000);
+  const day = d.toISOString().slice(0, 10);
+  $('new-opens').value = `${day}T09:00:00+09:00`;
+  $('new-closes').value = `${day}T20:00:00+09:00`;
+}
+
+await setupPage();
+defaultDates();
+$('login-form').addEventListener('submit', async (ev) => {
+  ev.preventDefault();
+  say($('error'), '');
+  try {
+    const r = await api('/api/v1/admin/login', {
+      method: 'POST',
+      body: { name: $('admin-name').value.trim(), password: $('admin-password').value },
+    });
+    state.token = r.session;
+    sessionStorage.setItem('hanpyo-admin', r.session);
+    $('admin-password').value = '';
+    await refresh();
+    document.getElementById('h-elections').focus?.();
+  } catch (e) { fail(e); }
+});
+$('logout').addEventListener('click', () => {
+  sessionStorage.removeItem('hanpyo-admin');
+  state.token = null;
+  showLogin();
+});
+$('refresh').addEventListener('click', refresh);
+$('roll-form').addEventListener('submit', (ev) => { ev.preventDefault(); importRoll(); });
+$('credentials-form').addEventListener('submit', (ev) => { ev.preventDefault(); uploadCredentials(); });
+$('new-form').addEventListener('submit', (ev) => { ev.preventDefault(); checkNew(); });
+document.addEventListener('languagechange', renderAll);
+if (state.token) await refresh();
+else showLogin();
+// Live turnout while the page is open.
+setInterval(() => { if (state.token && !document.hidden) refresh(); }, 15_000);

@@ -1,0 +1,72 @@
+// Accessible charts: an SVG drawn from numbers (role=img with a text summary) beside a data table
+// that carries the same numbers for screen readers and copy-paste.
+import { el, num, pick, t } from './common.js';
+
+const SVG = 'http://www.w3.org/2000/svg';
+function svg(tag, attrs = {}, text) {
+  const e = document.createElementNS(SVG, tag);
+  for (const [k, v] of Object.entries(attrs)) e.setAttribute(k, String(v));
+  if (text !== undefined) e.textContent = text;
+  return e;
+}
+
+/** One question's result: horizontal bars and a table. */
+export function resultFigure(question, counts) {
+  const total = counts.reduce((a, b) => a + b, 0);
+  const max = Math.max(1, ...counts);
+  const rowH = 34;
+  const width = 560;
+  const labelW = 200;
+  const chart = svg('svg', {
+    class: 'chart',
+    viewBox: `0 0 ${width} ${rowH * counts.length + 10}`,
+    role: 'img',
+    'aria-label': `${pick(question.title)}: ${question.choices.map((c, j) => `${pick(c)} ${num(counts[j])}`).join(', ')}`,
+  });
+  counts.forEach((n, j) => {
+    const y = 5 + j * rowH;
+    const w = Math.round(((width - labelW - 90) * n) / max);
+    chart.append(svg('text', { x: 0, y: y + 20 }, pick(question.choices[j]).slice(0, 22)));
+    chart.append(svg('rect', { x: labelW, y: y + 4, width: Math.max(w, 2), height: 22, fill: '#0b4f9c' }));
+    chart.append(svg('text', { x: labelW + Math.max(w, 2) + 8, y: y + 20 }, num(n)));
+  });
+  const table = el('table', {},
+    el('caption', {}, pick(question.title)),
+    el('thead', {}, el('tr', {},
+      el('th', { scope: 'col' }, t('chart.choice')),
+      el('th', { scope: 'col', class: 'n' }, t('chart.votes')),
+      el('th', { scope: 'col', class: 'n' }, t('chart.share')))),
+    el('tbody', {}, ...counts.map((n, j) => el('tr', {},
+      el('th', { scope: 'row' }, pick(question.choices[j])),
+      el('td', { class: 'n' }, num(n)),
+      el('td', { class: 'n' }, total ? `${((100 * n) / total).toFixed(1)}%` : '–')))));
+  return el('figure', {}, chart, table);
+}
+
+/** Turnout over time: a line of ballots against minutes. `series` is [[unix seconds, ballots]]. */
+export function turnoutFigure(series) {
+  const width = 560;
+  const height = 200;
+  const pad = 40;
+  const chart = svg('svg', { class: 'chart', viewBox: `0 0 ${width} ${height}`, role: 'img' });
+  const last = series[series.length - 1] || [0, 0];
+  chart.setAttribute('aria-label', t('chart.turnout-summary', { n: num(last[1]), points: series.length }));
+  chart.append(svg('line', { class: 'axis', x1: pad, y1: height - pad, x2: width - 10, y2: height - pad }));
+  chart.append(svg('line', { class: 'axis', x1: pad, y1: 10, x2: pad, y2: height - pad }));
+  if (series.length) {
+    const t0 = series[0][0];
+    const t1 = Math.max(t0 + 60, last[0]);
+    const max = Math.max(1, ...series.map((p) => p[1]));
+    const x = (s) => pad + ((width - pad - 10) * (s - t0)) / (t1 - t0);
+    const y = (n) => height - pad - ((height - pad - 10) * n) / max;
+    const points = series.map(([s, n]) => `${x(s).toFixed(1)},${y(n).toFixed(1)}`);
+    if (points.length === 1) points.push(`${(width - 10).toFixed(1)},${y(last[1]).toFixed(1)}`);
+    chart.append(svg('polyline', { class: 'line', points: points.join(' ') }));
+    chart.append(svg('text', { x: 4, y: 20 }, num(max)));
+    chart.append(svg('text', { x: 4, y: height - pad }, '0'));
+    const fmt = (s) => new Date(s * 1000).toTimeString().slice(0, 5);
+    chart.append(svg('text', { x: pad, y: height - pad + 18 }, fmt(t0)));
+    chart.append(svg('text', { x: width - 50, y: height - pad + 18 }, fmt(last[0])));
+  }
+  return el('figure', {}, chart);
+}

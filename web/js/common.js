@@ -1,0 +1,192 @@
+// Shared by every page: translations, the language switch, the API client and small helpers.
+// Plain ES modules, no build step: the server serves these files as they are.
+
+const LANGS = ['ko', 'en'];
+let messages = {};
+let lang = 'ko';
+
+/** The page's language: ?lang=, then the saved choice, then Korean. */
+function chosenLanguage() {
+  const q = new URLSearchParams(location.search).get('lang');
+  if (LANGS.includes(q)) return q;
+  try {
+    const saved = localStorage.getItem('hanpyo-lang');
+    if (LANGS.includes(saved)) return saved;
+  } catch (_) { /* storage may be disabled */ }
+  return 'ko';
+}
+
+export function currentLanguage() {
+  return lang;
+}
+
+/** The translation of `key`, with `{name}` replaced from `vars`; the key itself if missing. */
+export function t(key, vars = {}) {
+  const text = messages[key] ?? key;
+  return text.replace(/\{(\w+)\}/g, (_, k) => (k in vars ? String(vars[k]) : `{${k}}`));
+}
+
+export function hasText(key) {
+  return key in messages;
+}
+
+/** Picks the current language's side of a `{ko, en}` text. */
+export function pick(text) {
+  if (!text) return '';
+  return text[lang] || text.ko || text.en || '';
+}
+
+/** Applies translations to `[data-i18n]` (text) and `[data-i18n-attr]` ("attr:key;attr:key"). */
+export function translate(root = document) {
+  for (const el of root.querySelectorAll('[data-i18n]')) {
+    el.textContent = t(el.dataset.i18n);
+  }
+  for (const el of root.querySelectorAll('[data-i18n-attr]')) {
+    for (const pair of el.dataset.i18nAttr.split(';')) {
+      const [attr, key] = pair.split(':');
+      if (attr && key) el.setAttribute(attr.trim(), t(key.trim()));
+    }
+  }
+}
+
+async function loadMessages(l) {
+  const r = await fetch(`/i18n/${l}.json`);
+  if (!r.ok) throw new Error(`translations ${l}: ${r.status}`);
+  return r.json();
+}
+
+/** Loads the language, translates the page, wires the switch. Call first on every page. */
+export async function setupPage() {
+  lang = chosenLanguage();
+  messages = await loadMessages(lang);
+  document.documentElement.lang = lang;
+  translate();
+  const button = document.getElementById('lang-switch');
+  if (button) {
+    button.addEventListener('click', async () => {
+      lang = lang === 'ko' ? 'en' : 'ko';
+      try { localStorage.setItem('hanpyo-lang', lang); } catch (_) { /* ignore */ }
+      messages = await loadMessages(lang);
+      document.documentElement.lang = lang;
+      translate();
+      document.dispatchEvent(new CustomEvent('languagechange'));
+    });
+  }
+}
+
+/** An error answered by the API: `{code, message}` and the HTTP status. */
+export class ApiError extends Error {
+  constructor(status, code, message, body) {
+    super(message || code);
+    this.status = status;
+    this.code = code;
+    this.body = body;
+  }
+}
+
+/**
+ * Calls the API. `body` is sent as is if it is a string or bytes, as JSON otherwise.
+ * Answers parsed JSON, or text/bytes when `as` is 'text' or 'bytes'.
+ */
+export async function api(path, { method = 'GET', body, token, as = 'json', base = '' } = {}) {
+  const headers = {};
+  let payload = body;
+  if (body !== undefined && typeof body !== 'string' && !(body instanceof Uint8Array)) {
+    headers['content-type'] = 'application/json';
+    payload = JSON.stringify(body);
+  } else if (body instanceof Uint8Array) {
+    headers['content-type'] = 'application/octet-stream';
+  } else if (typeof body === 'string') {
+    headers['content-type'] = 'text/plain; charset=utf-8';
+  }
+  if (token) headers.authorization = `Bearer ${token}`;
+  let r;
+  try {
+    r = await fetch(base + path, { method, headers, body: payload });
+  } catch (e) {
+    throw new ApiError(0, 'network', String(e));
+  }
+  if (!r.ok) {
+    let j = {};
+    try { j = await r.json(); } catch (_) { /* not JSON */ }
+    throw new ApiError(r.status, j.code || `http-${r.status}`, j.message || r.statusText, j);
+  }
+  if (as === 'text') return r.text();
+  if (as === 'bytes') return new Uint8Array(await r.arrayBuffer());
+  return r.json();
+}
+
+/** A person-readable sentence for an API error, in the current language. */
+export function errorText(e) {
+  if (e instanceof ApiError) {
+    const key = `error.${e.code}`;
+    if (hasText(key)) return t(key);
+    return t('error.generic', { message: e.message });
+  }
+  return t('error.generic', { message: e && e.message ? e.message : String(e) });
+}
+
+/** Shows `text` in the live region `el` (role=alert or status), or hides it when empty. */
+export function say(el, text) {
+  if (!el) return;
+  el.textContent = text || '';
+  el.hidden = !text;
+}
+
+/** The first (only) election this server hosts, with its details. */
+export async function currentElection() {
+  const list = await api('/api/v1/elections');
+  if (!list.length) throw new ApiError(404, 'unknown-election', 'no election');
+  return api(`/api/v1/elections/${encodeURIComponent(list[0].election_id)}`);
+}
+
+let wasmReady;
+/** The WebAssembly crypto (hanpyo-wasm), loaded once. */
+export async function crypto() {
+  if (!wasmReady) {
+    wasmReady = import('/pkg/hanpyo_wasm.js').then(async (m) => {
+      await m.default({ module_or_path: '/pkg/hanpyo_wasm_bg.wasm' });
+      return m;
+    });
+  }
+  return wasmReady;
+}
+
+/** Offers `data` as a file download. */
+export function download(name, data, type = 'application/json') {
+  const blob = new Blob([data], { type });
+  const url = URL.createObjectURL(blob);
+  const a = document.createElement('a');
+  a.href = url;
+  a.download = name;
+  document.body.append(a);
+  a.click();
+  a.remove();
+  setTimeout(() => URL.revokeObjectURL(url), 10_000);
+}
+
+/** Creates an element: el('p', {class: 'x'}, 'text', child). */
+export function el(tag, attrs = {}, ...children) {
+  const e = document.createElement(tag);
+  for (const [k, v] of Object.entries(attrs)) {
+    if (v === false || v === null || v === undefined) continue;
+    if (k === 'text') e.textContent = v;
+    else if (k.startsWith('on')) e.addEventListener(k.slice(2), v);
+    else e.setAttribute(k, v === true ? '' : v);
+  }
+  for (const c of children) {
+    if (c === null || c === undefined || c === false) continue;
+    e.append(c instanceof Node ? c : document.createTextNode(String(c)));
+  }
+  return e;
+}
+
+/** Formats a number for the current language. */
+export function num(n) {
+  return new Intl.NumberFormat(lang === 'ko' ? 'ko-KR' : 'en-GB').format(n);
+}
+
+/** Phase name, translated. */
+export function phaseText(p) {
+  return t(`phase.${p}`);
+}

@@ -1,0 +1,390 @@
+// The voting booth: login (identity + one-time code), credential, one question per screen, review,
+// Benaloh audit, cast, receipt. The ballot is encrypted, proven and signed here, in WebAssembly;
+// only the encrypted ballot leaves the device.
+import {
+  setupPage, api, errorText, say, t, pick, currentElection, crypto, download, el, phaseText,
+} from './common.js';
+
+const $ = (id) => document.getElementById(id);
+const STEPS = ['closed', 'login', 'code', 'credential', 'question', 'review', 'audit', 'receipt'];
+
+const booth = {
+  election: null,
+  session: sessionStorage.getItem('hanpyo-session') || null,
+  credential: null, // kept in memory only
+  selections: [],
+  question: 0,
+  step: 'login',
+  receipt: null,
+  audit: null,
+  demo: null,
+  demoVoter: null,
+};
+
+function show(step, focus = true) {
+  booth.step = step;
+  for (const s of STEPS) $(`step-${s}`).hidden = s !== step;
+  // The demo's voters fill the login and credential forms; elsewhere they would only distract.
+  $('demo-panel').hidden = !(booth.demo?.voters?.length && (step === 'login' || step === 'credential'));
+  say($('error'), '');
+  if (focus) {
+    const h = document.querySelector(`#step-${step} h2`);
+    if (h) h.focus();
+  }
+}
+
+function fail(e) {
+  say($('error'), errorText(e));
+  $('error').focus?.();
+}
+
+function status(text) {
+  $('status').textContent = text || '';
+}
+
+function limitText(q) {
+  if (q.min === q.max) return t('vote.limit.exactly', { n: q.max });
+  if (q.min === 0) return t('vote.limit.up-to', { n: q.max });
+  return t('vote.limit.between', { min: q.min, max: q.max });
+}
+
+function renderQuestion() {
+  const qs = booth.election.questions;
+  const i = booth.question;
+  const q = qs[i];
+  $('h-question').textContent = t('vote.question.progress', { i: i + 1, n: qs.length });
+  $('question-legend').textContent = pick(q.title);
+  $('question-limit').textContent = limitText(q);
+  const single = q.min === 1 && q.max === 1;
+  const box = $('question-choices');
+  box.replaceChildren();
+  q.choices.forEach((c, j) => {
+    const id = `q${i}-c${j}`;
+    const input = el('input', {
+      type: single ? 'radio' : 'checkbox',
+      name: `q${i}`,
+      id,
+      value: String(j),
+      checked: booth.selections[i].includes(j),
+    });
+    box.append(el('label', { class: 'choice', for: id }, input, el('span', {}, pick(c))));
+  });
+  say($('question-error'), '');
+  $('question-back').textContent = t('common.back');
+}
+
+function readQuestion() {
+  const i = booth.question;
+  const chosen = [...document.querySelectorAll(`#question-choices input:checked`)].map((x) => Number(x.value));
+  booth.selections[i] = chosen;
+  const q = booth.election.questions[i];
+  if (chosen.length < q.min || chosen.length > q.max) {
+    say($('question-error'), t('vote.question.wrong-count', { limit: limitText(q), n: chosen.length }));
+    return false;
+  }
+  return true;
+}
+
+function renderReview(target, selections) {
+  target.replaceChildren();
+  booth.election.questions.forEach((q, i) => {
+    const chosen = selections[i] || [];
+    const list = el('ul');
+    if (!chosen.length) list.append(el('li', {}, t('vote.review.none')));
+    for (const j of chosen) list.append(el('li', {}, pick(q.choices[j])));
+    const edit = el('button', {
+      type: 'button',
+      class: 'secondary',
+      onclick: () => { booth.question = i; renderQuestion(); show('question'); },
+    }, t('vote.review.edit-one'));
+    edit.setAttribute('aria-label', `${t('vote.review.edit-one')}: ${pick(q.title)}`);
+    target.append(el('div', { class: 'panel' }, el('h3', {}, pick(q.title)), list, target === $('review-list') ? edit : null));
+  });
+}
+
+async function makeBallot(audit) {
+  const w = await crypto();
+  return JSON.parse(w.makeBallot(JSON.stringify({
+    manifest_entry: booth.election.manifest_entry,
+    joint_key: booth.election.joint_key,
+    credential: booth.credential,
+    selections: booth.selections,
+    audit,
+  })));
+}
+
+function hexToBytes(hex) {
+  const out = new Uint8Array(hex.length / 2);
+  for (let i = 0; i < out.length; i++) out[i] = parseInt(hex.substr(2 * i, 2), 16);
+  return out;
+}
+
+async function submit(entryHex) {
+  return api(`/api/v1/elections/${encodeURIComponent(booth.election.election_id)}/ballots`, {
+    method: 'POST',
+    body: hexToBytes(entryHex),
+    token: booth.session,
+  });
+}
+
+function busy(button, on) {
+  for (const b of document.querySelectorAll('#step-review button')) b.disabled = on;
+  if (button) button.setAttribute('aria-busy', on ? 'true' : 'false');
+}
+
+async function cast() {
+  busy($('cast'), true);
+  status(t('vote.status.encrypting'));
+  try {
+    const ballot = await makeBallot(false);
+    status(t('vote.status.sending'));
+    const out = await submit(ballot.entry);
+    if (out.tracking_code !== ballot.tracking_code) throw new Error('the server answered another tracking code');
+    const w = await crypto();
+    // The receipt is checked here before it is shown: signed by the log, cosigned, includes the ballot.
+    JSON.parse(w.verifyReceipt(JSON.stringify(out.receipt), booth.election.manifest_entry));
+    booth.receipt = out;
+    renderReceipt();
+    status('');
+    show('receipt');
+  } catch (e) {
+    status('');
+    handleApiError(e);
+  } finally {
+    busy($('cast'), false);
+  }
+}
+
+function handleApiError(e) {
+  if (e && (e.code === 'no-session' || e.code === 'unauthorized')) {
+    sessionStorage.removeItem('hanpyo-session');
+    booth.session = null;
+    show('login');
+  }
+  fail(e);
+}
+
+async function audit() {
+  busy($('audit'), true);
+  status(t('vote.status.encrypting'));
+  try {
+    const ballot = await makeBallot(true);
+    status(t('vote.status.sending'));
+    const out = await submit(ballot.entry);
+    booth.audit = { ballot, out };
+    const same = JSON.stringify(ballot.audited_choices.map((c) => [...c].sort((a, b) => a - b)))
+      === JSON.stringify(booth.selections.map((c) => [...c].sort((a, b) => a - b)));
+    $('audit-verdict').replaceChildren(el('p', { class: same ? 'success' : 'alert' },
+      same ? t('vote.audit.match') : t('vote.audit.mismatch')));
+    renderReview($('audit-list'), ballot.audited_choices);
+    $('audit-code').textContent = out.tracking_code_short;
+    status('');
+    show('audit');
+  } catch (e) {
+    status('');
+    handleApiError(e);
+  } finally {
+    busy($('audit'), false);
+  }
+}
+
+async function renderReceipt() {
+  const r = booth.receipt;
+  if (!r) return;
+  $('receipt-code').textContent = r.tracking_code_short;
+  const checkUrl = `${location.origin}/check.html#${r.tracking_code}`;
+  $('receipt-check').href = `/check.html#${r.tracking_code}`;
+  const w = await crypto();
+  const qr = $('receipt-qr');
+  qr.innerHTML = w.qrSvg(checkUrl);
+  qr.setAttribute('aria-label', t('vote.receipt.qr', { code: r.tracking_code_short }));
+  for (const svg of qr.querySelectorAll('svg')) svg.setAttribute('aria-hidden', 'true');
+}
+
+function normaliseCredential(s) {
+  const raw = s.toUpperCase().replace(/[^0-9A-Z]/g, '');
+  return raw.match(/.{1,5}/g)?.join('-') ?? '';
+}
+
+async function setupDemo() {
+  try {
+    booth.demo = await api('/api/v1/demo');
+  } catch (_) {
+    return; // not a demo server
+  }
+  if (!booth.demo.voters?.length) return;
+  const list = $('demo-voters');
+  list.replaceChildren();
+  booth.demo.voters.forEach((v, i) => {
+    list.append(el('li', {}, el('button', {
+      type: 'button',
+      class: 'secondary',
+      onclick: () => {
+        booth.demoVoter = v;
+        $('resident-id').value = v.resident_id;
+        $('birth-date').value = v.birth_date;
+        $('credential').value = v.credential;
+        $('resident-id').focus();
+      },
+    }, t('demo.use', { n: i + 1, id: v.resident_id }))));
+  });
+  $('demo-panel').hidden = !(booth.step === 'login' || booth.step === 'credential');
+  $('demo-mailbox').hidden = false;
+}
+
+async function demoMailbox() {
+  const v = booth.demoVoter || booth.demo?.voters?.find((x) => x.resident_id === $('resident-id').value.trim());
+  if (!v) { say($('error'), t('demo.no-voter')); return; }
+  try {
+    const m = await api(`/api/v1/demo/mailbox?to=${encodeURIComponent(v.contact)}`);
+    $('otp').value = m.code;
+    const p = $('demo-code');
+    p.textContent = t('demo.message', { to: m.to, code: m.code });
+    p.hidden = false;
+  } catch (e) {
+    fail(e);
+  }
+}
+
+function wire() {
+  $('login-form').addEventListener('submit', async (ev) => {
+    ev.preventDefault();
+    const resident_id = $('resident-id').value.trim();
+    const birth_date = $('birth-date').value.trim();
+    if (!/^\d{6}-\d{7}$/.test(resident_id)) { say($('error'), t('vote.login.bad-resident-id')); $('resident-id').focus(); return; }
+    if (!/^\d{4}-\d{2}-\d{2}$/.test(birth_date)) { say($('error'), t('vote.login.bad-birth-date')); $('birth-date').focus(); return; }
+    try {
+      await api('/api/v1/login/start', { method: 'POST', body: { resident_id, birth_date } });
+      booth.login = { resident_id, birth_date };
+      show('code');
+      status(t('vote.code.sent'));
+    } catch (e) { fail(e); }
+  });
+  $('code-form').addEventListener('submit', async (ev) => {
+    ev.preventDefault();
+    try {
+      const r = await api('/api/v1/login/verify', {
+        method: 'POST',
+        body: { ...booth.login, code: $('otp').value.trim() },
+      });
+      booth.session = r.session;
+      sessionStorage.setItem('hanpyo-session', r.session);
+      status('');
+      show('credential');
+    } catch (e) { fail(e); }
+  });
+  $('code-back').addEventListener('click', () => show('login'));
+  $('demo-mailbox').addEventListener('click', demoMailbox);
+  $('credential').addEventListener('blur', () => {
+    $('credential').value = normaliseCredential($('credential').value);
+  });
+  $('credential-form').addEventListener('submit', async (ev) => {
+    ev.preventDefault();
+    const code = normaliseCredential($('credential').value);
+    $('credential').value = code;
+    const w = await crypto();
+    if (!w.checkCredentialCode(code)) {
+      say($('error'), t('vote.credential.invalid'));
+      $('credential').setAttribute('aria-invalid', 'true');
+      $('credential').focus();
+      return;
+    }
+    $('credential').removeAttribute('aria-invalid');
+    booth.credential = code;
+    booth.question = 0;
+    renderQuestion();
+    show('question');
+  });
+  $('question-form').addEventListener('submit', (ev) => {
+    ev.preventDefault();
+    if (!readQuestion()) return;
+    if (booth.question + 1 < booth.election.questions.length) {
+      booth.question += 1;
+      renderQuestion();
+      show('question');
+    } else {
+      renderReview($('review-list'), booth.selections);
+      show('review');
+    }
+  });
+  $('question-choices').addEventListener('change', (ev) => {
+    // Enforce the maximum as the voter clicks: one more than allowed is refused with a message.
+    const q = booth.election.questions[booth.question];
+    const checked = document.querySelectorAll('#question-choices input[type=checkbox]:checked');
+    if (checked.length > q.max && ev.target.checked) {
+      ev.target.checked = false;
+      say($('question-error'), t('vote.question.too-many', { n: q.max }));
+    } else {
+      say($('question-error'), '');
+    }
+  });
+  $('question-back').addEventListener('click', () => {
+    readQuestion();
+    if (booth.question > 0) {
+      booth.question -= 1;
+      renderQuestion();
+      show('question');
+    } else {
+      show('credential');
+    }
+  });
+  $('edit').addEventListener('click', () => { booth.question = 0; renderQuestion(); show('question'); });
+  $('cast').addEventListener('click', cast);
+  $('audit').addEventListener('click', audit);
+  $('audit-back').addEventListener('click', () => { renderReview($('review-list'), booth.selections); show('review'); });
+  $('audit-download').addEventListener('click', () => {
+    const a = booth.audit;
+    if (!a) return;
+    download(`hanpyo-audit-${a.out.tracking_code_short}.json`, JSON.stringify({
+      election_id: booth.election.election_id,
+      kind: 'audited-ballot',
+      entry: a.ballot.entry,
+      tracking_code: a.out.tracking_code,
+      decoded_choices: a.ballot.audited_choices,
+      receipt: a.out.receipt,
+    }, null, 2));
+  });
+  $('receipt-download').addEventListener('click', () => {
+    const r = booth.receipt;
+    if (!r) return;
+    download(`hanpyo-receipt-${r.tracking_code_short}.json`, JSON.stringify(r.receipt, null, 2));
+  });
+  $('revote').addEventListener('click', () => {
+    booth.question = 0;
+    renderQuestion();
+    show('question');
+  });
+  document.addEventListener('languagechange', () => {
+    if (!booth.election) return;
+    $('election-name').textContent = pick(booth.election.title);
+    if (booth.step === 'question') renderQuestion();
+    if (booth.step === 'review') renderReview($('review-list'), booth.selections);
+    if (booth.step === 'audit' && booth.audit) renderReview($('audit-list'), booth.audit.ballot.audited_choices);
+    if (booth.step === 'receipt') renderReceipt();
+    if (booth.step === 'closed') $('closed-text').textContent = t('vote.closed.text', { phase: phaseText(booth.election.phase) });
+    setupDemoLabels();
+  });
+}
+
+function setupDemoLabels() {
+  const buttons = document.querySelectorAll('#demo-voters button');
+  buttons.forEach((b, i) => { b.textContent = t('demo.use', { n: i + 1, id: booth.demo.voters[i].resident_id }); });
+}
+
+await setupPage();
+wire();
+try {
+  booth.election = await currentElection();
+  $('election-name').textContent = pick(booth.election.title);
+  booth.selections = booth.election.questions.map(() => []);
+  if (booth.election.phase !== 'open') {
+    $('closed-text').textContent = t('vote.closed.text', { phase: phaseText(booth.election.phase) });
+    show('closed', false);
+  } else {
+    await setupDemo();
+    show(booth.session ? 'credential' : 'login', false);
+    crypto(); // start loading the WebAssembly while the voter logs in
+  }
+} catch (e) {
+  fail(e);
+}
