@@ -134,7 +134,9 @@ test('a voter logs in, audits, casts, checks the receipt, revotes; the board ver
     assert.equal(await page.locator('#audit-verdict .success').count(), 1, 'the audit matches the choices');
     assert.match((await page.textContent('#audit-code')).trim(), TRACKING);
     const [auditFile] = await Promise.all([page.waitForEvent('download'), page.locator('#audit-download').click()]);
-    const audit = JSON.parse(readFileSync(await auditFile.path(), 'utf8'));
+    const auditPath = join(out, 'audit.json');
+    await auditFile.saveAs(auditPath);
+    const audit = JSON.parse(readFileSync(auditPath, 'utf8'));
     assert.deepEqual(audit.decoded_choices, [[0], [1], [0, 2]]);
     await noViolations(page, 'vote: audit');
     await shot(page, '05-vote-audit');
@@ -180,6 +182,17 @@ test('a voter logs in, audits, casts, checks the receipt, revotes; the board ver
     await page.locator('#check-form button[type=submit]').click();
     await page.locator('#verdict .pill').waitFor();
     assert.equal(await page.locator('#verdict .pill.bad').count(), 1, 'a tampered receipt fails');
+
+    // The audit file, checked "on another device": decoded here from the revealed randomness.
+    await page.goto(`${server.url}/check.html`);
+    await page.setInputFiles('#receipt-file', auditPath);
+    await page.locator('#check-form button[type=submit]').click();
+    await page.locator('#verdict .pill').waitFor();
+    assert.equal(await page.locator('#verdict .pill.ok').count(), 1, await page.textContent('#result'));
+    assert.match(await page.textContent('#checks'), /검사 파일: 이 브라우저가/);
+    assert.equal(await page.locator('#audit-choices .panel').count(), 3);
+    await noViolations(page, 'check: audit file');
+    await shot(page, '07b-check-audit');
 
     // Revote: still logged in; the credential is entered again (it is never stored).
     await page.goto(`${server.url}/vote.html`);

@@ -1,6 +1,6 @@
 // "Check my ballot": verifies a receipt (or a tracking code's current receipt) in the browser: the
 // log's signature, the witnesses' cosignatures, and the Merkle inclusion proof, against any mirror.
-import { setupPage, api, errorText, say, t, crypto, el, num } from './common.js';
+import { setupPage, api, errorText, say, t, crypto, el, num, pick } from './common.js';
 
 const $ = (id) => document.getElementById(id);
 let last = null;
@@ -17,11 +17,20 @@ async function electionAt(base) {
 
 function render() {
   if (!last) return;
-  const { checks, facts, ok } = last;
+  const { checks, facts, ok, audit } = last;
   $('verdict').replaceChildren(el('strong', { class: ok ? 'pill ok' : 'pill bad' }, ok ? t('check.valid') : t('check.invalid')));
   $('checks').replaceChildren(...checks.map(([good, key, vars]) => el('li', {},
     el('span', { class: good ? 'pill ok' : 'pill bad' }, good ? t('check.pass') : t('check.fail')), ' ', t(key, vars))));
   $('facts').replaceChildren(...facts.flatMap(([k, v]) => [el('dt', {}, t(k)), el('dd', { class: 'mono' }, v)]));
+  // An audit file: what the audited ballot contains, decoded here from its revealed randomness.
+  $('audit-choices').replaceChildren(...(audit ? [
+    el('h3', {}, t('check.audit-choices')),
+    ...audit.election.questions.map((q, i) => el('div', { class: 'panel' },
+      el('h4', {}, pick(q.title)),
+      el('ul', {}, ...(audit.choices[i].length
+        ? audit.choices[i].map((j) => el('li', {}, pick(q.choices[j])))
+        : [el('li', {}, t('vote.review.none'))])))),
+  ] : []));
 }
 
 async function run() {
@@ -30,6 +39,7 @@ async function run() {
   const base = mirrorBase();
   const w = await crypto();
   let receipt = null;
+  let auditFile = null;
   const file = $('receipt-file').files[0];
   if (file) {
     try {
@@ -37,6 +47,11 @@ async function run() {
     } catch (_) {
       say($('error'), t('check.bad-file'));
       return;
+    }
+    // The booth's audit file carries the audited ballot and its receipt.
+    if (receipt && receipt.kind === 'audited-ballot' && receipt.receipt) {
+      auditFile = receipt;
+      receipt = auditFile.receipt;
     }
   }
   const code = $('code').value.trim();
@@ -48,12 +63,23 @@ async function run() {
   const facts = [];
   try {
     const election = await electionAt(base);
+    let audit = null;
+    if (auditFile) {
+      try {
+        const a = JSON.parse(w.checkAudit(auditFile.entry, election.manifest_entry, election.joint_key));
+        const same = JSON.stringify(a.choices) === JSON.stringify(auditFile.decoded_choices);
+        checks.push([same, same ? 'check.audit-ok' : 'check.audit-differs', {}]);
+        audit = { election, choices: a.choices };
+      } catch (e) {
+        checks.push([false, 'check.audit-bad', { why: String(e.message || e) }]);
+      }
+    }
     let leaf = receipt?.leaf_hash;
     if (!leaf) {
       const found = await api(`/api/v1/board/search?code=${encodeURIComponent(code)}`, { base });
       if (!found.length) {
         checks.push([false, 'check.not-found', { code }]);
-        last = { checks, facts, ok: false };
+        last = { checks, facts, ok: false, audit: null };
         render();
         $('result').hidden = false;
         $('h-result').focus();
@@ -85,7 +111,7 @@ async function run() {
     }
     const seen = new Set();
     const uniqueFacts = facts.filter(([k]) => (seen.has(k) ? false : seen.add(k)));
-    last = { checks, facts: uniqueFacts, ok: checks.every(([g]) => g) };
+    last = { checks, facts: uniqueFacts, ok: checks.every(([g]) => g), audit };
     render();
     $('result').hidden = false;
     $('h-result').focus();

@@ -278,12 +278,7 @@ pub const ROUTES: &[Route] = &[
         "Tally and (demo trustees) decrypt",
         "administrator",
         200,
-        &[
-            "unauthorized",
-            "forbidden",
-            "wrong-phase",
-            "trustees-required",
-        ],
+        &["unauthorized", "forbidden", "wrong-phase"],
     ),
 ];
 

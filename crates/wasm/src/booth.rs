@@ -44,15 +44,53 @@ fn err<E: std::fmt::Display>(what: &'static str) -> impl Fn(E) -> String {
     move |e| format!("{what}: {e}")
 }
 
+/// The manifest entry's bytes and the manifest, from hex.
+fn manifest(
+    manifest_entry_hex: &str,
+) -> Result<(Vec<u8>, hanpyo_record::manifest::Manifest), String> {
+    let bytes = hex::decode(manifest_entry_hex).map_err(err("manifest"))?;
+    match Entry::decode(&bytes, None).map_err(err("manifest"))? {
+        Entry::Manifest(m) => Ok((bytes, *m)),
+        _ => Err("manifest: not a manifest entry".into()),
+    }
+}
+
+/// The joint public key, from hex.
+fn joint_key(joint_key_hex: &str) -> Result<PublicKey, String> {
+    PublicKey::decode(&hex::decode(joint_key_hex).map_err(err("joint key"))?)
+        .map_err(err("joint key"))
+}
+
+/// A Benaloh audit: every contest's openings re-encrypt to its ciphertexts; the chosen indices.
+fn decode_openings(
+    ballot: &hanpyo_record::entry::Ballot,
+    openings: &[hanpyo_crypto::ballot::ContestOpening],
+    pk: &PublicKey,
+) -> Result<Vec<Vec<u32>>, String> {
+    if openings.len() != ballot.contests.len() {
+        return Err("audit: one opening per question expected".into());
+    }
+    ballot
+        .contests
+        .iter()
+        .zip(openings)
+        .map(|(c, o)| {
+            let bits = c.check_opening(pk, o).map_err(err("audit"))?;
+            Ok(bits
+                .iter()
+                .enumerate()
+                .filter(|(_, b)| **b == 1)
+                .map(|(j, _)| j as u32)
+                .collect())
+        })
+        .collect()
+}
+
 /// Encrypts the selections, proves them well formed, signs with the credential.
 pub fn make_ballot(request_json: &str) -> Result<String, String> {
     let req: BallotRequest = serde_json::from_str(request_json).map_err(err("request"))?;
-    let manifest_entry = hex::decode(&req.manifest_entry).map_err(err("manifest"))?;
-    let Entry::Manifest(m) = Entry::decode(&manifest_entry, None).map_err(err("manifest"))? else {
-        return Err("manifest: not a manifest entry".into());
-    };
-    let pk = PublicKey::decode(&hex::decode(&req.joint_key).map_err(err("joint key"))?)
-        .map_err(err("joint key"))?;
+    let (manifest_entry, m) = manifest(&req.manifest_entry)?;
+    let pk = joint_key(&req.joint_key)?;
     let ctx = election_context(&leaf_hash(&manifest_entry), &pk);
     let specs = m.contest_specs();
     if req.selections.len() != specs.len() {
@@ -72,20 +110,7 @@ pub fn make_ballot(request_json: &str) -> Result<String, String> {
         encrypt_ballot_with_rng(&ctx, &pk, &specs, &key, &selections, &mut rng)
             .map_err(err("ballot"))?;
     let (entry, audited_choices) = if req.audit {
-        let decoded = ballot
-            .contests
-            .iter()
-            .zip(&openings)
-            .map(|(c, o)| {
-                let bits = c.check_opening(&pk, o).map_err(err("audit"))?;
-                Ok(bits
-                    .iter()
-                    .enumerate()
-                    .filter(|(_, b)| **b == 1)
-                    .map(|(j, _)| j as u32)
-                    .collect())
-            })
-            .collect::<Result<Vec<Vec<u32>>, String>>()?;
+        let decoded = decode_openings(&ballot, &openings, &pk)?;
         (
             Entry::AuditedBallot(Box::new(ballot), openings).encode(),
             Some(decoded),
@@ -121,10 +146,7 @@ pub struct ReceiptCheck {
 /// Checks a receipt: the log's signature, the manifest's witness quorum, the inclusion proof.
 pub fn verify_receipt(receipt_json: &str, manifest_entry_hex: &str) -> Result<String, String> {
     let receipt: Receipt = serde_json::from_str(receipt_json).map_err(err("receipt"))?;
-    let manifest_entry = hex::decode(manifest_entry_hex).map_err(err("manifest"))?;
-    let Entry::Manifest(m) = Entry::decode(&manifest_entry, None).map_err(err("manifest"))? else {
-        return Err("manifest: not a manifest entry".into());
-    };
+    let (_, m) = manifest(manifest_entry_hex)?;
     let log = m.ledger.log_verifier().map_err(err("manifest"))?;
     let witnesses = m.ledger.witness_verifiers().map_err(err("manifest"))?;
     let cp = receipt
@@ -190,10 +212,7 @@ pub struct CheckpointCheck {
 /// bad) and which of the manifest's witnesses cosigned it (an error if fewer than its quorum).
 pub fn verify_checkpoint(note: &str, manifest_entry_hex: &str) -> Result<String, String> {
     use hanpyo_ledger::checkpoint::{Checkpoint, SignedNote};
-    let manifest_entry = hex::decode(manifest_entry_hex).map_err(err("manifest"))?;
-    let Entry::Manifest(m) = Entry::decode(&manifest_entry, None).map_err(err("manifest"))? else {
-        return Err("manifest: not a manifest entry".into());
-    };
+    let (_, m) = manifest(manifest_entry_hex)?;
     let log = m.ledger.log_verifier().map_err(err("manifest"))?;
     let witnesses = m.ledger.witness_verifiers().map_err(err("manifest"))?;
     let n = SignedNote::parse(note).map_err(err("checkpoint"))?;
@@ -258,4 +277,42 @@ pub fn describe_entries(framed: &[u8], start: u64) -> Result<String, String> {
         });
     }
     serde_json::to_string(&out).map_err(err("output"))
+}
+
+/// What an audited ballot turned out to contain, checked independently of the page that made it.
+#[derive(Serialize, Deserialize, Debug)]
+pub struct AuditCheck {
+    /// Per question, the chosen choice indices, decoded from the revealed randomness.
+    pub choices: Vec<Vec<u32>>,
+    /// Its tracking code (short form).
+    pub tracking_code_short: String,
+}
+
+/// Checks an audited ballot entry (from the booth's audit file or the board): its signature and
+/// proofs verify for this election, and re-encrypting the revealed choices with the revealed
+/// randomness gives exactly its ciphertexts. Answers the decoded choices.
+pub fn check_audit(
+    entry_hex: &str,
+    manifest_entry_hex: &str,
+    joint_key_hex: &str,
+) -> Result<String, String> {
+    let (manifest_entry, m) = manifest(manifest_entry_hex)?;
+    let pk = joint_key(joint_key_hex)?;
+    let ctx = election_context(&leaf_hash(&manifest_entry), &pk);
+    let shapes = hanpyo_record::entry::Shapes::of(&m);
+    let entry = hex::decode(entry_hex).map_err(err("entry"))?;
+    let Entry::AuditedBallot(ballot, openings) =
+        Entry::decode(&entry, Some(&shapes)).map_err(err("entry"))?
+    else {
+        return Err("entry: not an audited ballot".into());
+    };
+    ballot
+        .verify(&ctx, &pk, &shapes.specs)
+        .map_err(err("audited ballot"))?;
+    let choices = decode_openings(&ballot, &openings, &pk)?;
+    serde_json::to_string(&AuditCheck {
+        choices,
+        tracking_code_short: TrackingCode::of(&entry).short(),
+    })
+    .map_err(err("output"))
 }

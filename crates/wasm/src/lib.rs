@@ -66,3 +66,13 @@ pub fn verify_checkpoint(note: &str, manifest_entry_hex: &str) -> Result<String,
 pub fn describe_entries(framed: &[u8], start: u64) -> Result<String, JsError> {
     booth::describe_entries(framed, start).map_err(|e| JsError::new(&e))
 }
+
+/// Checks an audited ballot independently and decodes its choices. See [`booth::check_audit`].
+#[wasm_bindgen(js_name = checkAudit)]
+pub fn check_audit(
+    entry_hex: &str,
+    manifest_entry_hex: &str,
+    joint_key_hex: &str,
+) -> Result<String, JsError> {
+    booth::check_audit(entry_hex, manifest_entry_hex, joint_key_hex).map_err(|e| JsError::new(&e))
+}

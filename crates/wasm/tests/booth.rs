@@ -7,8 +7,8 @@ use hanpyo_ledger::merkle::leaf_hash;
 use hanpyo_record::context::election_context;
 use hanpyo_record::entry::{Entry, Shapes};
 use hanpyo_wasm::booth::{
-    BallotOut, CheckpointCheck, ReceiptCheck, describe_entries, make_ballot, qr_svg,
-    verify_checkpoint, verify_receipt, verify_record,
+    AuditCheck, BallotOut, CheckpointCheck, ReceiptCheck, check_audit, describe_entries,
+    make_ballot, qr_svg, verify_checkpoint, verify_receipt, verify_record,
 };
 use serde_json::json;
 
@@ -228,4 +228,50 @@ fn the_qr_code_is_an_svg_and_too_long_a_text_is_refused() {
     assert!(svg.starts_with("<?xml") || svg.starts_with("<svg"));
     assert!(svg.contains("<path") || svg.contains("<rect"));
     assert!(qr_svg(&"x".repeat(5000)).is_err());
+}
+
+#[test]
+fn an_audited_ballot_decodes_elsewhere_and_a_changed_one_is_refused() {
+    let (manifest, pk, codes) = election();
+    let key = hex::encode(pk.element().as_bytes());
+    let made: BallotOut = serde_json::from_str(
+        &make_ballot(&request(
+            &manifest,
+            &pk,
+            &codes[3],
+            json!([[1], [0], [0, 2]]),
+            true,
+        ))
+        .expect("ballot"),
+    )
+    .expect("json");
+    let check: AuditCheck = serde_json::from_str(
+        &check_audit(&made.entry, &hex::encode(&manifest), &key).expect("valid audit"),
+    )
+    .expect("json");
+    assert_eq!(check.choices, vec![vec![1], vec![0], vec![0, 2]]);
+    assert_eq!(check.tracking_code_short, made.tracking_code_short);
+    // Any changed byte (ciphertext, proof, signature or opening) is refused.
+    let bytes = hex::decode(&made.entry).expect("hex");
+    for at in [40, bytes.len() / 2, bytes.len() - 5] {
+        let mut bad = bytes.clone();
+        bad[at] ^= 1;
+        assert!(
+            check_audit(&hex::encode(&bad), &hex::encode(&manifest), &key).is_err(),
+            "byte {at}"
+        );
+    }
+    // A cast (not audited) ballot has nothing to reveal.
+    let cast: BallotOut = serde_json::from_str(
+        &make_ballot(&request(
+            &manifest,
+            &pk,
+            &codes[3],
+            json!([[1], [0], [0]]),
+            false,
+        ))
+        .expect("b"),
+    )
+    .expect("json");
+    assert!(check_audit(&cast.entry, &hex::encode(&manifest), &key).is_err());
 }
