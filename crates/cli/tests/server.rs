@@ -1446,3 +1446,185 @@ fn the_load_generator_runs_against_a_demo_server() {
     drop(server);
     let _ = std::fs::remove_dir_all(&data);
 }
+
+fn get_raw(url: &str) -> (u16, std::collections::HashMap<String, String>, Vec<u8>) {
+    let mut resp = agent().get(url).call().expect("get");
+    let headers = resp
+        .headers()
+        .iter()
+        .map(|(k, v)| (k.as_str().to_string(), v.to_str().unwrap_or("").to_string()))
+        .collect();
+    let status = resp.status().as_u16();
+    let body = resp.body_mut().read_to_vec().unwrap_or_default();
+    (status, headers, body)
+}
+
+fn get_authorized(url: &str, token: &str) -> (u16, Value) {
+    let mut resp = agent()
+        .get(url)
+        .header("authorization", format!("Bearer {token}"))
+        .call()
+        .expect("get");
+    let status = resp.status().as_u16();
+    (status, resp.body_mut().read_json().unwrap_or(Value::Null))
+}
+
+#[test]
+fn the_web_pages_search_turnout_manifest_check_demo_inbox_and_result() {
+    let data = scratch("web");
+    let d = data.to_str().expect("p");
+    let server = start(&[
+        "demo",
+        "--listen",
+        "127.0.0.1:0",
+        "--data",
+        d,
+        "--voters",
+        "12",
+    ]);
+    let url = server.url.clone();
+    let token = server.token.clone().expect("admin");
+
+    // The pages and the bundle, with their types and the CSP that lets WebAssembly compile and
+    // nothing inline run.
+    for (path, kind) in [
+        ("/", "text/html"),
+        ("/vote.html", "text/html"),
+        ("/admin.html", "text/html"),
+        ("/js/vote.js", "text/javascript"),
+        ("/i18n/en.json", "application/json"),
+        ("/pkg/hanpyo_wasm_bg.wasm", "application/wasm"),
+    ] {
+        let (status, h, body) = get_raw(&format!("{url}{path}"));
+        assert_eq!(status, 200, "{path}");
+        assert!(
+            h["content-type"].starts_with(kind),
+            "{path}: {}",
+            h["content-type"]
+        );
+        assert!(!body.is_empty());
+        let csp = &h["content-security-policy"];
+        assert!(
+            csp.contains("script-src 'self' 'wasm-unsafe-eval'"),
+            "{csp}"
+        );
+        assert!(!csp.contains("unsafe-inline"), "{csp}");
+    }
+    let (status, _, _) = get_raw(&format!("{url}/no-such-page.html"));
+    assert_eq!(status, 404);
+    let (_, h, _) = get_raw(&format!("{url}/api/v1/board/checkpoint"));
+    assert_eq!(
+        h["access-control-allow-origin"], "*",
+        "public reads from any origin"
+    );
+
+    // The demo's voters and inbox.
+    let demo = get_json(&format!("{url}/api/v1/demo"));
+    let voters = demo["voters"].as_array().expect("voters");
+    assert_eq!(voters.len(), 5);
+    let v0 = Voter {
+        id: voters[0]["resident_id"].as_str().expect("id").to_string(),
+        birth: voters[0]["birth_date"].as_str().expect("birth").to_string(),
+        code: voters[0]["credential"].as_str().expect("code").to_string(),
+    };
+    let contact = voters[0]["contact"].as_str().expect("contact");
+    let (status, _, _) = get_raw(&format!("{url}/api/v1/demo/mailbox?to={contact}"));
+    assert_eq!(status, 404, "no code sent yet");
+    let o = vote(&url, &data, &v0, "0;1;2", &[]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let mail = get_json(&format!("{url}/api/v1/demo/mailbox?to={contact}"));
+    assert_eq!(mail["code"].as_str().map(str::len), Some(6));
+
+    // Search by the short tracking code as a person types it, and by the full code.
+    let stdout = String::from_utf8_lossy(&o.stdout).to_string();
+    let short = stdout
+        .split("tracking code ")
+        .nth(1)
+        .and_then(|r| r.split_whitespace().next())
+        .expect("the vote printed its tracking code")
+        .to_string();
+    let typed = short.to_lowercase().replace('-', "");
+    let found = get_json(&format!("{url}/api/v1/board/search?code={typed}"));
+    assert_eq!(found.as_array().map(Vec::len), Some(1), "{found}");
+    assert_eq!(found[0]["kind"], "ballot");
+    assert_eq!(found[0]["tracking_code_short"], short.as_str());
+    let full = found[0]["tracking_code"].as_str().expect("hex");
+    assert_eq!(
+        get_json(&format!("{url}/api/v1/board/search?code={full}"))[0]["index"],
+        found[0]["index"]
+    );
+    let none = get_json(&format!(
+        "{url}/api/v1/board/search?code=00000-00000-00000-00000"
+    ));
+    assert_eq!(none, Value::Array(vec![]));
+    let (status, _, body) = get_raw(&format!("{url}/api/v1/board/search?code=not-a-code"));
+    assert_eq!(status, 400);
+    assert!(String::from_utf8_lossy(&body).contains("malformed"));
+
+    // Turnout: observers and administrators only; aggregates per district.
+    let (status, _) = get_authorized(&format!("{url}/api/v1/admin/turnout"), "wrong");
+    assert_eq!(status, 401);
+    let (status, t) = get_authorized(&format!("{url}/api/v1/admin/turnout"), &token);
+    assert_eq!(status, 200, "{t}");
+    assert_eq!(t["counted"], 1);
+    let districts = t["districts"].as_array().expect("districts");
+    assert_eq!(
+        districts
+            .iter()
+            .map(|d| d["roll"].as_u64().unwrap_or(0))
+            .sum::<u64>(),
+        12
+    );
+    assert_eq!(
+        districts
+            .iter()
+            .map(|d| d["voted"].as_u64().unwrap_or(0))
+            .sum::<u64>(),
+        1
+    );
+    assert!(t["series"].as_array().is_some_and(|s| !s.is_empty()));
+    assert!(
+        !t.to_string().contains(&v0.id),
+        "no personal data in turnout"
+    );
+
+    // The manifest check: a good one, a bad one, and not without a session.
+    let good = std::fs::read_to_string(
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("../../examples/manifests/one-of-five.toml"),
+    )
+    .expect("manifest");
+    let check = format!("{url}/api/v1/admin/manifest-check");
+    let (status, v) = post(&check, good.as_bytes(), Some(&token));
+    assert_eq!(status, 200, "{v}");
+    assert_eq!(v["election_id"], "bench-one-of-five");
+    assert_eq!(v["choices"], serde_json::json!([5]));
+    let bad = good.replace("threshold = 2", "threshold = 4");
+    let (status, v) = post(&check, bad.as_bytes(), Some(&token));
+    assert_eq!(
+        (status, v["code"].as_str()),
+        (422, Some("bad-manifest")),
+        "{v}"
+    );
+    let (status, _) = post(&check, good.as_bytes(), None);
+    assert_eq!(status, 401);
+
+    // After close and tally (the demo's trustees decrypt), the result is in the election's JSON.
+    assert!(get_json(&election_url(&url))["result"].is_null());
+    for action in ["close", "tally"] {
+        let (s, v) = post(&format!("{url}/api/v1/admin/{action}"), b"", Some(&token));
+        assert_eq!(s, 200, "{action}: {v}");
+    }
+    let e = get_json(&election_url(&url));
+    assert_eq!(e["phase"], "published");
+    assert_eq!(
+        e["result"],
+        serde_json::json!([[1, 0], [0, 1, 0, 0], [0, 0, 1, 0, 0]])
+    );
+    assert!(
+        e["decrypting_trustees"]
+            .as_array()
+            .is_some_and(|t| t.len() >= 2)
+    );
+    drop(server);
+    let _ = std::fs::remove_dir_all(&data);
+}
