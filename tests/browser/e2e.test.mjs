@@ -5,9 +5,12 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { readFileSync, writeFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { startDemo, launch, newPage, axe, shot, tabTo, out, bin } from './harness.mjs';
+import {
+  startDemo, startServe, runInBackground, launch, newPage, axe, shot, tabTo, out, bin,
+} from './harness.mjs';
 
 const TRACKING = /^[0-9A-Z]{5}(-[0-9A-Z]{5}){3}$/;
 let browser;
@@ -334,6 +337,125 @@ test('an administrator imports a roll with an error line, opens, closes, tallies
     assert.match(await voter.textContent('#verify-report'), /유효: 기록 전체가 검증되었습니다/);
     await noViolations(voter, 'board: result');
     await shot(voter, '14-board-result');
+    noProblems(page);
+    noProblems(voter);
+  } finally {
+    server.stop();
+  }
+});
+
+test('an administrator creates an election in the console and runs it to the published result', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'hanpyo-web-life-'));
+  const data = join(dir, 'data');
+  const pass = join(dir, 'password');
+  writeFileSync(pass, 'a long enough password\n');
+  execFileSync(bin, ['admin', 'create-user', '--data', data, '--name', 'chair', '--password-file', pass]);
+  const server = await startServe(data);
+  const { url } = server;
+  try {
+    const page = await newPage(browser);
+    // No election yet: the booth says so; the console offers to create one.
+    await page.goto(`${url}/vote.html`);
+    await visible(page, '#error');
+    assert.match(await page.textContent('#error'), /아직 선거가 없습니다/);
+    await page.goto(`${url}/admin.html`);
+    await page.fill('#admin-name', 'chair');
+    await page.fill('#admin-password', 'a long enough password');
+    await page.locator('#login-form button[type=submit]').click();
+    await visible(page, '#no-election');
+    assert.equal(await page.locator('#election-sections').isHidden(), true);
+    await noViolations(page, 'admin: no election yet');
+    await shot(page, '20-admin-create');
+    await page.fill('#new-id', 'jongno-park-2027');
+    await page.fill('#new-title-ko', '종로 공원 이름 주민투표');
+    await page.fill('#new-title-en', 'Jongno park name vote');
+    await page.fill('#new-question', '새 공원의 이름을 고르세요 | Choose the new park\'s name');
+    await page.fill('#new-choices', '은행나무 공원 | Ginkgo Park\n느티나무 공원 | Zelkova Park\n소나무 공원 | Pine Park');
+    await page.fill('#new-trustees', '1/1');
+    await page.locator('#new-create').click();
+    await visible(page, '#election-sections');
+    await page.waitForFunction(() => /jongno-park-2027/.test(document.querySelector('#elections').textContent));
+    assert.match(await page.textContent('#status-facts'), /관리위원 키 생성 중/);
+
+    // The trustee: a sealed key, an invitation from the console, the ceremony from the CLI.
+    await page.locator('#trustees button').first().click();
+    await page.locator('#trustee-token .mono').waitFor();
+    const token = (await page.textContent('#trustee-token .mono')).trim();
+    const key = join(dir, 'trustee.key');
+    execFileSync(bin, ['trustee', 'init', '--key', key, '--passphrase-file', pass]);
+    const trustee = (step) => runInBackground(['trustee', step, '--key', key, '--passphrase-file', pass,
+      '--url', url, '--index', '1', '--token', token, '--wait', '60']);
+    const ceremony = trustee('ceremony');
+    for (let i = 0; i < 300; i++) {
+      const p = await (await fetch(`${url}/api/v1/progress`)).json();
+      if (p.trustees[0].commitment) break;
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    await page.locator('#refresh').click();
+    await page.locator('#action-finish-ceremony').click();
+    await page.locator('#action-open').waitFor();
+    const c = await ceremony;
+    assert.equal(c.code, 0, c.output);
+
+    // Roll (a bad line first), credentials from the credential authority, open.
+    const header = 'name,birth_date,resident_id,contact,district';
+    const rollPath = join(dir, 'roll.csv');
+    writeFileSync(rollPath, `${header}\n김민수,1980-02-03,800203-1000001,010-9000-0001,종로구\n이영희,1981-02-30,810228-2000002,010-9000-0002,종로구\n`);
+    await page.setInputFiles('#roll-file', rollPath);
+    await page.locator('#roll-form button[type=submit]').click();
+    await page.locator('#roll-result .alert td').first().waitFor();
+    writeFileSync(rollPath, `${header}\n김민수,1980-02-03,800203-1000001,010-9000-0001,종로구\n이영희,1981-02-28,810228-2000002,010-9000-0002,종로구\n`);
+    await page.setInputFiles('#roll-file', rollPath);
+    await page.locator('#roll-form button[type=submit]').click();
+    await page.locator('#roll-result .success').waitFor();
+    const ca = join(dir, 'ca');
+    execFileSync(bin, ['ca', 'generate', '--roll', rollPath, '--election-id', 'jongno-park-2027', '--out', ca]);
+    await page.setInputFiles('#credentials-file', join(ca, 'public-credentials.txt'));
+    await page.locator('#credentials-form button[type=submit]').click();
+    await page.locator('#credentials-result .success').waitFor();
+    await page.locator('#action-open').click();
+    await page.locator('#action-close').waitFor();
+
+    // A voter on the roll: the code arrives at their contact (the outbox file here).
+    const voter = await newPage(browser);
+    await voter.goto(`${url}/vote.html`);
+    await visible(voter, '#step-login');
+    assert.equal(await voter.locator('#demo-panel').isHidden(), true, 'no demo helpers on a real election');
+    await voter.fill('#resident-id', '800203-1000001');
+    await voter.fill('#birth-date', '1980-02-03');
+    await voter.locator('#login-form button[type=submit]').click();
+    await visible(voter, '#step-code');
+    const sent = readFileSync(join(data, 'outbox.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l));
+    await voter.fill('#otp', sent.filter((m) => m.to === '010-9000-0001').pop().code);
+    await voter.locator('#code-form button[type=submit]').click();
+    await visible(voter, '#step-credential');
+    const delivery = readFileSync(join(ca, 'credentials-for-delivery.csv'), 'utf8').split('\n');
+    const credential = delivery.find((l) => l.startsWith('800203-1000001,')).split(',').pop();
+    await voter.fill('#credential', credential);
+    await voter.locator('#credential-form button[type=submit]').click();
+    await answerByClicking(voter, [[1]]);
+    await cast(voter);
+
+    // Close, tally; the trustee decrypts from the CLI; publish; the result.
+    await page.locator('#action-close').click();
+    await page.locator('#action-tally').waitFor();
+    await page.locator('#action-tally').click();
+    await page.locator('#action-publish').waitFor();
+    const d = await trustee('decrypt');
+    assert.equal(d.code, 0, d.output);
+    await page.locator('#action-publish').click();
+    await page.locator('#results figure').first().waitFor();
+    const rows = await page.locator('#results table tbody tr')
+      .evaluateAll((trs) => trs.map((tr) => [...tr.cells].map((td) => td.textContent)));
+    assert.deepEqual(rows, [['은행나무 공원', '0', '0.0%'], ['느티나무 공원', '1', '100.0%'], ['소나무 공원', '0', '0.0%']]);
+    assert.match(await page.textContent('#audit-log'), /create-election/);
+    await noViolations(page, 'admin: created election published');
+    await shot(page, '21-admin-created-published');
+    await voter.goto(`${url}/board.html`);
+    await voter.locator('#verify-run').click();
+    await voter.locator('#verify-report .pill').waitFor({ timeout: 120_000 });
+    assert.match(await voter.textContent('#verify-report'), /유효: 기록 전체가 검증되었습니다/);
+    await shot(voter, '22-board-created-published');
     noProblems(page);
     noProblems(voter);
   } finally {

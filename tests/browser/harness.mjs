@@ -47,6 +47,33 @@ export async function startDemo(args = []) {
   };
 }
 
+/** Starts `hanpyo serve` on a data directory; resolves with its URL once it listens. */
+export async function startServe(data) {
+  const child = spawn(bin, ['serve', '--data', data, '--listen', '127.0.0.1:0'], { stdio: ['ignore', 'pipe', 'pipe'] });
+  let text = '';
+  let errText = '';
+  child.stderr.on('data', (d) => { errText += d; });
+  const url = await new Promise((ok, fail) => {
+    const timer = setTimeout(() => fail(new Error(`serve did not start: ${text}${errText}`)), 60_000);
+    child.stdout.on('data', (d) => {
+      text += d;
+      const m = text.match(/^url: (\S+)$/m);
+      if (m) { clearTimeout(timer); ok(m[1].replace(/\/$/, '')); }
+    });
+    child.on('exit', (code) => { clearTimeout(timer); fail(new Error(`serve exited ${code}: ${errText}`)); });
+  });
+  return { url, stop: () => child.kill('SIGTERM'), log: () => errText };
+}
+
+/** Runs `hanpyo ARGS...` in the background; resolves with its exit code and output when it ends. */
+export function runInBackground(args) {
+  const child = spawn(bin, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+  let output = '';
+  child.stdout.on('data', (d) => { output += d; });
+  child.stderr.on('data', (d) => { output += d; });
+  return new Promise((ok) => child.on('exit', (code) => ok({ code, output })));
+}
+
 /** Debian's Chromium (never a downloaded browser). */
 export async function launch() {
   return chromium.launch({

@@ -214,13 +214,36 @@ function renderAudit() {
 }
 
 function renderAll() {
+  if (!state.election) { renderAudit(); renderNewCheck(); return; }
   renderElections(); renderStatus(); renderTrustees(); renderRoll(); renderTurnout(); renderResults(); renderAudit();
+  renderNewCheck();
+}
+
+/** Before the data directory has an election: only the creation form and the audit log. */
+async function showSetup() {
+  state.election = null;
+  state.audit = await call('/api/v1/admin/audit-log');
+  $('login').hidden = true;
+  $('console').hidden = false;
+  $('no-election').hidden = false;
+  $('elections').replaceChildren();
+  $('election-sections').hidden = true;
+  $('new-election').open = true;
+  $('new-create').hidden = false;
+  renderAudit();
   renderNewCheck();
 }
 
 async function refresh() {
   try {
     const list = await api('/api/v1/elections');
+    if (!list.length) {
+      await showSetup();
+      return;
+    }
+    $('no-election').hidden = true;
+    $('election-sections').hidden = false;
+    $('new-create').hidden = true;
     const [election, status, progress, turnout, audit] = await Promise.all([
       api(`/api/v1/elections/${encodeURIComponent(list[0].election_id)}`),
       call('/api/v1/admin/status'),
@@ -279,8 +302,9 @@ function renderNewCheck() {
   }
   box.replaceChildren(el('div', { class: 'success', role: 'status' },
     el('p', {}, t('admin.new.valid', { id: c.result.election_id, questions: c.result.questions, n: c.result.trustees, t: c.result.threshold })),
-    el('p', {}, t('admin.new.next')),
-    el('pre', { class: 'mono' }, `hanpyo admin init --data /srv/hanpyo/${c.result.election_id} --manifest manifest.toml\nhanpyo serve --data /srv/hanpyo/${c.result.election_id}`),
+    // With an election here, the next one starts in a new data directory.
+    state.election ? el('p', {}, t('admin.new.next')) : null,
+    state.election ? el('pre', { class: 'mono' }, `hanpyo admin init --data /srv/hanpyo/${c.result.election_id} --manifest manifest.toml\nhanpyo serve --data /srv/hanpyo/${c.result.election_id}`) : null,
     el('button', { type: 'button', class: 'secondary', onclick: () => download('manifest.toml', c.source, 'application/toml') }, t('admin.new.download'))));
 }
 
@@ -294,6 +318,35 @@ async function checkNew() {
     state.newCheck = { error: e instanceof ApiError ? e.message : String(e) };
   }
   renderNewCheck();
+}
+
+/** Creates the election (setup mode), then waits for the server to serve it and reloads. */
+async function createNew() {
+  const f = $('new-file').files[0];
+  const source = f ? await f.text() : manifestFromForm();
+  say($('error'), '');
+  try {
+    const created = await call('/api/v1/admin/elections', { method: 'POST', body: source });
+    $('status').textContent = t('admin.new.created', { id: created.election_id });
+    // The server switches from setup to the election on the same address: wait for it.
+    for (let i = 0; i < 100; i++) {
+      await new Promise((r) => setTimeout(r, 200));
+      try {
+        const list = await api('/api/v1/elections');
+        if (list.length) break;
+      } catch (_) { /* restarting */ }
+    }
+    state.newCheck = null;
+    $('new-election').open = false;
+    await refresh();
+  } catch (e) {
+    if (e instanceof ApiError && e.code === 'bad-manifest') {
+      state.newCheck = { error: e.message };
+      renderNewCheck();
+    } else {
+      fail(e);
+    }
+  }
 }
 
 function defaultDates() {
@@ -329,6 +382,7 @@ $('refresh').addEventListener('click', refresh);
 $('roll-form').addEventListener('submit', (ev) => { ev.preventDefault(); importRoll(); });
 $('credentials-form').addEventListener('submit', (ev) => { ev.preventDefault(); uploadCredentials(); });
 $('new-form').addEventListener('submit', (ev) => { ev.preventDefault(); checkNew(); });
+$('new-create').addEventListener('click', createNew);
 document.addEventListener('languagechange', renderAll);
 if (state.token) await refresh();
 else showLogin();

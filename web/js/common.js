@@ -136,7 +136,7 @@ export function say(el, text) {
 /** The first (only) election this server hosts, with its details. */
 export async function currentElection() {
   const list = await api('/api/v1/elections');
-  if (!list.length) throw new ApiError(404, 'unknown-election', 'no election');
+  if (!list.length) throw new ApiError(503, 'no-election', 'no election yet');
   return api(`/api/v1/elections/${encodeURIComponent(list[0].election_id)}`);
 }
 

@@ -9,7 +9,9 @@ use hanpyo_server::accounts::{Accounts, Role};
 /// `hanpyo admin ...`
 #[derive(clap::Subcommand, Debug)]
 pub enum Command {
-    /// Creates an administrator or observer account (the first one is made this way).
+    /// Creates an administrator or observer account (the first one is made this way). On a new
+    /// directory, this makes a data directory whose election an administrator then creates from
+    /// the console (`hanpyo serve --data DIR`, then /admin.html).
     CreateUser {
         /// The data directory.
         #[arg(long)]
@@ -75,7 +77,11 @@ pub fn run(cmd: &Command) -> Result<ExitCode> {
                     first_line(&s)
                 }
             };
-            if !data.join("state.db").exists() && !data.join("ledger.db").exists() {
+            // A new directory becomes a data directory awaiting its election (created from the
+            // console); an existing one must already be a Hanpyo data directory.
+            if !data.exists() {
+                std::fs::create_dir_all(data)?;
+            } else if !data.join("state.db").exists() && !data.join("ledger.db").exists() {
                 bail!("{} is not a Hanpyo data directory", data.display());
             }
             Accounts::open(data)?
@@ -89,34 +95,10 @@ pub fn run(cmd: &Command) -> Result<ExitCode> {
             }
             let text = std::fs::read_to_string(manifest)
                 .with_context(|| format!("reading {}", manifest.display()))?;
-            let mut seed = [0u8; 32];
-            rand_core::Rng::fill_bytes(&mut hanpyo_crypto::os_rng(), &mut seed);
-            let key = ed25519_dalek::SigningKey::from_bytes(&seed);
-            let placeholder = hanpyo_record::manifest::LedgerInfo {
-                origin: "x".into(),
-                key: [0; 32],
-                witnesses: Vec::new(),
-                witness_quorum: 0,
-            };
-            let mut m = hanpyo_record::manifest::Manifest::from_toml(&text, placeholder)
-                .context("manifest")?;
-            m.ledger.origin = format!("hanpyo/{}", m.election_id);
-            m.ledger.key = key.verifying_key().to_bytes();
-            m.validate().context("manifest")?;
-            std::fs::create_dir_all(data)?;
-            let signer = hanpyo_ledger::checkpoint::NoteSigner::new(
-                &m.ledger.origin,
-                key,
-                hanpyo_ledger::checkpoint::KeyKind::Ed25519,
-            )?;
-            hanpyo_ledger::store::Ledger::open(&data.join("ledger.db"), signer)?.append_batch(
-                &[hanpyo_record::entry::Entry::Manifest(Box::new(m.clone())).encode()],
-            )?;
-            let log = hanpyo_server::LogKeyFile {
-                origin: m.ledger.origin.clone(),
-                key: hex::encode(seed),
-            };
-            hanpyo_server::write_secret(&data.join("log.json"), &serde_json::to_vec_pretty(&log)?)?;
+            let m =
+                hanpyo_record::manifest::Manifest::parse(&text, hanpyo_server::unassigned_ledger())
+                    .context("manifest")?;
+            let m = hanpyo_server::create_election(data, m)?;
             Accounts::open(data)?.audit("(command line)", "init", &m.election_id);
             println!(
                 "election {} created in {}: ledger {} key {}; next: hanpyo admin create-user, hanpyo serve, invite the {} trustees",

@@ -1628,3 +1628,96 @@ fn the_web_pages_search_turnout_manifest_check_demo_inbox_and_result() {
     drop(server);
     let _ = std::fs::remove_dir_all(&data);
 }
+
+#[test]
+fn an_election_is_created_from_the_console_on_a_data_directory_without_one() {
+    let data = scratch("setup");
+    let d = data.to_str().expect("p");
+    // `serve` refuses a directory that is not a data directory.
+    let o = Command::new(bin())
+        .args(["serve", "--data", d, "--listen", "127.0.0.1:0"])
+        .output()
+        .expect("serve");
+    assert!(!o.status.success());
+    assert!(String::from_utf8_lossy(&o.stderr).contains("not a Hanpyo data directory"));
+    let pw = std::env::temp_dir().join(format!("hanpyo-setup-pw-{}", std::process::id()));
+    std::fs::write(&pw, "a long enough password\n").expect("pw");
+    let o = Command::new(bin())
+        .args(["admin", "create-user", "--data", d, "--name", "chair"])
+        .args(["--password-file", pw.to_str().expect("p")])
+        .output()
+        .expect("create-user");
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let server = start(&["serve", "--data", d, "--listen", "127.0.0.1:0"]);
+    let url = server.url.clone();
+    assert_eq!(
+        get_json(&format!("{url}/api/v1/elections")),
+        serde_json::json!([])
+    );
+    let (status, _, body) = get_raw(&format!("{url}/api/v1/board/checkpoint"));
+    assert_eq!(status, 503);
+    assert!(String::from_utf8_lossy(&body).contains("no-election"));
+    let (status, _, _) = get_raw(&format!("{url}/admin.html"));
+    assert_eq!(
+        status, 200,
+        "the console is served before any election exists"
+    );
+    let token = admin_login(&url, "chair", "a long enough password");
+    let manifest = std::fs::read_to_string(
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("../../examples/manifests/referendum.toml"),
+    )
+    .expect("manifest");
+    let create = format!("{url}/api/v1/admin/elections");
+    assert_eq!(post(&create, manifest.as_bytes(), None).0, 401);
+    let (status, v) = post(&create, b"election_id = 3", Some(&token));
+    assert_eq!(
+        (status, v["code"].as_str()),
+        (422, Some("bad-manifest")),
+        "{v}"
+    );
+    let (status, v) = post(&create, manifest.as_bytes(), Some(&token));
+    assert_eq!(status, 201, "{v}");
+    assert_eq!(v["election_id"], "bench-referendum");
+    // The same process now serves the election, on the same address, with the same session.
+    let mut list = Value::Null;
+    for _ in 0..100 {
+        std::thread::sleep(std::time::Duration::from_millis(50));
+        if let Ok(mut r) = agent().get(format!("{url}/api/v1/elections")).call()
+            && let Ok(v) = r.body_mut().read_json::<Value>()
+            && v.as_array().is_some_and(|a| !a.is_empty())
+        {
+            list = v;
+            break;
+        }
+    }
+    assert_eq!(list[0]["election_id"], "bench-referendum");
+    assert_eq!(list[0]["phase"], "ceremony");
+    let (status, v) = post(&create, manifest.as_bytes(), Some(&token));
+    assert_eq!(
+        (status, v["code"].as_str()),
+        (409, Some("election-exists")),
+        "{v}"
+    );
+    let (status, v) = post(
+        &format!("{url}/api/v1/admin/trustees/1/invite"),
+        b"",
+        Some(&token),
+    );
+    assert_eq!(status, 200, "{v}");
+    let entry0 = agent()
+        .get(format!("{url}/api/v1/board/entries?start=0&end=1"))
+        .call()
+        .expect("entries")
+        .body_mut()
+        .read_to_vec()
+        .expect("bytes");
+    assert!(
+        entry0.len() > 100,
+        "the manifest is the ledger's first entry"
+    );
+    let log = std::fs::read_to_string(data.join("audit.log")).expect("audit log");
+    assert!(log.contains("create-election"));
+    drop(server);
+    let _ = std::fs::remove_file(&pw);
+    let _ = std::fs::remove_dir_all(&data);
+}

@@ -285,6 +285,17 @@ impl Manifest {
         Self::from_parsed(t, ledger)
     }
 
+    /// A manifest as TOML, or as JSON if it starts with `{`, validated.
+    pub fn parse(text: &str, ledger: LedgerInfo) -> Result<Self, RecordError> {
+        let m = if text.trim_start().starts_with('{') {
+            Self::from_json(text, ledger)?
+        } else {
+            Self::from_toml(text, ledger)?
+        };
+        m.validate()?;
+        Ok(m)
+    }
+
     /// The same manifest as JSON (date-times as RFC 3339 strings).
     pub fn from_json(text: &str, ledger: LedgerInfo) -> Result<Self, RecordError> {
         let t: TomlManifest = serde_json::from_str(text)

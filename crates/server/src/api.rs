@@ -83,6 +83,7 @@ pub fn router(state: AppState) -> Router {
         .route("/api/v1/admin/tally", post(tally))
         .route("/api/v1/admin/turnout", get(turnout))
         .route("/api/v1/admin/manifest-check", post(manifest_check))
+        .route("/api/v1/admin/elections", post(create_election_here))
         .route("/api/v1/demo/mailbox", get(demo_mailbox))
         .fallback(get(crate::web::asset))
         .layer(axum::middleware::map_response(security_headers))
@@ -95,7 +96,7 @@ pub fn router(state: AppState) -> Router {
 }
 
 /// Headers on every answer: no sniffing, no framing, no referrer, no caching of API answers.
-async fn security_headers(mut r: Response) -> Response {
+pub(crate) async fn security_headers(mut r: Response) -> Response {
     let h = r.headers_mut();
     for (k, v) in [
         ("x-content-type-options", "nosniff"),
@@ -645,9 +646,16 @@ async fn admin_login(
     body: Bytes,
 ) -> Result<Json<serde_json::Value>, ApiError> {
     limit_client(&s, peer)?;
-    let req: AdminLogin = parse_json(&body)?;
+    login_answer(s.accounts.clone(), &body).await
+}
+
+/// An administrator's login (also served before any election exists).
+pub(crate) async fn login_answer(
+    accounts: Arc<Mutex<crate::accounts::Accounts>>,
+    body: &Bytes,
+) -> Result<Json<serde_json::Value>, ApiError> {
+    let req: AdminLogin = parse_json(body)?;
     // Argon2id takes tens of milliseconds: keep it off the async workers.
-    let accounts = s.accounts.clone();
     let (token, role) = tokio::task::spawn_blocking(move || {
         accounts
             .lock()
@@ -885,23 +893,46 @@ async fn manifest_check(
     body: Bytes,
 ) -> Result<Json<serde_json::Value>, ApiError> {
     authorize(&s, &headers)?;
-    let source = std::str::from_utf8(&body)
-        .map_err(|_| ApiError::malformed("the manifest must be UTF-8"))?;
     let ledger = lock(&s).params.manifest.ledger.clone();
-    let parsed = if source.trim_start().starts_with('{') {
-        hanpyo_record::manifest::Manifest::from_json(source, ledger)
-    } else {
-        hanpyo_record::manifest::Manifest::from_toml(source, ledger)
-    };
-    let m = parsed
-        .and_then(|m| m.validate().map(|()| m))
-        .map_err(|e| ApiError::new(422, "bad-manifest", e.to_string()))?;
-    Ok(Json(serde_json::json!({
+    let m = checked_manifest(&body, ledger)?;
+    Ok(Json(manifest_summary(&m)))
+}
+
+/// A manifest from a request body, parsed and validated (422 `bad-manifest` with the reason).
+pub(crate) fn checked_manifest(
+    body: &[u8],
+    ledger: hanpyo_record::manifest::LedgerInfo,
+) -> Result<hanpyo_record::manifest::Manifest, ApiError> {
+    let source =
+        std::str::from_utf8(body).map_err(|_| ApiError::malformed("the manifest must be UTF-8"))?;
+    hanpyo_record::manifest::Manifest::parse(source, ledger)
+        .map_err(|e| ApiError::new(422, "bad-manifest", e.to_string()))
+}
+
+/// What the console shows of a checked or created manifest.
+pub(crate) fn manifest_summary(m: &hanpyo_record::manifest::Manifest) -> serde_json::Value {
+    serde_json::json!({
         "election_id": m.election_id,
         "questions": m.questions.len(),
         "trustees": m.trustees,
         "threshold": m.threshold,
         "title": text(&m.title),
         "choices": m.questions.iter().map(|q| q.choices.len()).collect::<Vec<_>>(),
-    })))
+    })
+}
+
+/// One election per data directory: this one already holds its election.
+async fn create_election_here(
+    State(s): State<AppState>,
+    headers: HeaderMap,
+) -> Result<Json<serde_json::Value>, ApiError> {
+    authorize(&s, &headers)?;
+    let id = lock(&s).params.manifest.election_id.clone();
+    Err(ApiError::new(
+        409,
+        "election-exists",
+        format!(
+            "this server holds election {id:?}; a data directory holds one election: start the next one in a new data directory"
+        ),
+    ))
 }

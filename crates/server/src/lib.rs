@@ -2,7 +2,9 @@
 //!
 //! The voting service: ballot intake (strict decoding, eligibility, proofs, replay), the ledger's
 //! sequencer with group commit and receipts, the public board, and the administrator's close and
-//! tally steps. One data directory holds everything:
+//! tally steps, and the embedded web pages. One data directory holds one election and everything
+//! about it (a directory with accounts but no `ledger.db` yet is served in setup mode until an
+//! administrator creates its election):
 //!
 //! | file | what |
 //! |---|---|
@@ -30,6 +32,7 @@ pub mod metrics;
 pub mod openapi;
 pub mod roll;
 pub mod sequencer;
+pub mod setup;
 pub mod web;
 
 use std::future::Future;
@@ -128,6 +131,56 @@ pub fn write_secret(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
     Ok(())
 }
 
+/// The ledger settings a manifest is parsed with before its election has a ledger: `create_election`
+/// replaces them with the new ledger's origin and key.
+pub fn unassigned_ledger() -> hanpyo_record::manifest::LedgerInfo {
+    hanpyo_record::manifest::LedgerInfo {
+        origin: "unassigned".into(),
+        key: [0; 32],
+        witnesses: Vec::new(),
+        witness_quorum: 0,
+    }
+}
+
+/// Creates an election in the data directory `data` (which must not hold one yet): a fresh ledger
+/// signing key in `log.json`, and the manifest (ledger origin `hanpyo/<election id>`, that key) as
+/// the ledger's first entry. Trustees then run the key ceremony through the server.
+pub fn create_election(
+    data: &Path,
+    mut manifest: hanpyo_record::manifest::Manifest,
+) -> Result<hanpyo_record::manifest::Manifest, ServerError> {
+    let ledger_path = data.join("ledger.db");
+    if ledger_path.exists() {
+        return Err(data_err(
+            &ledger_path,
+            "this data directory already holds an election",
+        ));
+    }
+    let mut key_seed = zeroize::Zeroizing::new([0u8; 32]);
+    rand_core::Rng::fill_bytes(&mut hanpyo_crypto::os_rng(), &mut *key_seed);
+    let key = SigningKey::from_bytes(&key_seed);
+    manifest.ledger.origin = format!("hanpyo/{}", manifest.election_id);
+    manifest.ledger.key = key.verifying_key().to_bytes();
+    manifest
+        .validate()
+        .map_err(|e| data_err(&ledger_path, format!("manifest: {e}")))?;
+    std::fs::create_dir_all(data)?;
+    // The key first: a ledger must never exist without the key that signs it.
+    let log = LogKeyFile {
+        origin: manifest.ledger.origin.clone(),
+        key: hex::encode(*key_seed),
+    };
+    let log_json = serde_json::to_vec_pretty(&log).map_err(|e| data_err(data, e))?;
+    write_secret(&data.join("log.json"), &log_json)?;
+    let signer = NoteSigner::new(&manifest.ledger.origin, key, KeyKind::Ed25519)
+        .map_err(|e| data_err(&ledger_path, e))?;
+    Ledger::open(&ledger_path, signer)?
+        .append_batch(&[
+            hanpyo_record::entry::Entry::Manifest(Box::new(manifest.clone())).encode(),
+        ])?;
+    Ok(manifest)
+}
+
 fn seed(hex_str: &str, path: &Path) -> Result<[u8; 32], ServerError> {
     hex::decode(hex_str)
         .ok()
@@ -167,14 +220,54 @@ impl Options {
     }
 }
 
+/// The shutdown signal, shared by the setup phase and the election's server.
+#[derive(Clone)]
+pub(crate) struct Stop(tokio::sync::watch::Receiver<bool>);
+
+impl Stop {
+    fn new(shutdown: impl Future<Output = ()> + Send + 'static) -> Self {
+        let (tx, rx) = tokio::sync::watch::channel(false);
+        tokio::spawn(async move {
+            shutdown.await;
+            let _ = tx.send(true);
+        });
+        Self(rx)
+    }
+
+    /// Completes once shutdown is asked for.
+    pub(crate) async fn wait(mut self) {
+        let _ = self.0.wait_for(|stopped| *stopped).await;
+    }
+}
+
 /// Opens the data directory and serves on `listener` until `shutdown` completes; then finishes
-/// the in-flight commit and stops.
+/// the in-flight commit and stops. A data directory with administrator accounts but no election
+/// yet is served in setup mode (see [`setup`]) until an administrator creates the election.
 pub async fn serve(
     data: &Path,
     listener: tokio::net::TcpListener,
     options: Options,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> Result<(), ServerError> {
+    let stop = Stop::new(shutdown);
+    let has_election = data.join("ledger.db").exists();
+    if !has_election && !data.join("state.db").exists() {
+        return Err(data_err(
+            data,
+            "not a Hanpyo data directory (make one with hanpyo admin create-user or hanpyo admin init)",
+        ));
+    }
+    let accounts = Arc::new(Mutex::new(
+        accounts::Accounts::open(data).map_err(|e| data_err(&data.join("state.db"), e))?,
+    ));
+    let listener = if has_election {
+        listener
+    } else {
+        match setup::serve_until_created(data, listener, accounts.clone(), stop.clone()).await? {
+            Some(l) => l,
+            None => return Ok(()),
+        }
+    };
     let log_path = data.join("log.json");
     let log: LogKeyFile = read_json(&log_path)?;
     let signer = NoteSigner::new(
@@ -219,14 +312,13 @@ pub async fn serve(
     };
     let state =
         ElectionState::rebuild(&ledger).map_err(|e| data_err(&data.join("ledger.db"), e))?;
-    let accounts =
-        accounts::Accounts::open(data).map_err(|e| data_err(&data.join("state.db"), e))?;
     let mut state = state;
-    if state.phase == election::Phase::Credentials
-        && accounts
-            .opened()
-            .map_err(|e| data_err(&data.join("state.db"), e))?
-    {
+    let opened = accounts
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .opened()
+        .map_err(|e| data_err(&data.join("state.db"), e))?;
+    if state.phase == election::Phase::Credentials && opened {
         state.phase = election::Phase::Open;
     }
     let election = Arc::new(Mutex::new(state));
@@ -297,7 +389,7 @@ pub async fn serve(
     let app = api::router(api::AppState {
         election,
         sequencer,
-        accounts: Arc::new(Mutex::new(accounts)),
+        accounts,
         metrics,
         client_limits: Arc::new(Mutex::new(limits::Buckets::new(options.client_rate))),
         voter_limits: Arc::new(Mutex::new(limits::Buckets::new(options.voter_rate))),
@@ -313,7 +405,7 @@ pub async fn serve(
         listener,
         app.into_make_service_with_connect_info::<std::net::SocketAddr>(),
     )
-    .with_graceful_shutdown(shutdown)
+    .with_graceful_shutdown(stop.wait())
     .await?;
     tracing::info!("shutting down: finishing the last commit");
     // The router (and with it the last sequencer handle) is gone: the thread drains and exits.

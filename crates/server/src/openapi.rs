@@ -48,6 +48,20 @@ pub const ROUTES: &[Route] = &[
     ),
     (
         "post",
+        "/api/v1/admin/elections",
+        "Create the election from a manifest (TOML or JSON); only while the data directory has none (201), then served at once",
+        "administrator",
+        201,
+        &[
+            "unauthorized",
+            "forbidden",
+            "malformed",
+            "bad-manifest",
+            "election-exists",
+        ],
+    ),
+    (
+        "post",
         "/api/v1/admin/manifest-check",
         "Validate a manifest (TOML or JSON) as hanpyo admin init would",
         "admin",
