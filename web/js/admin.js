@@ -58,6 +58,23 @@ function renderElections() {
 }
 
 function renderStatus() {
+  renderStatusFacts();
+  renderPhaseActions();
+}
+
+function renderPhaseActions() {
+  const s = state.status;
+  if (!s) return;
+  state.actionsPhase = s.phase;
+  $('phase-actions').replaceChildren(...(ACTIONS[s.phase] || []).map(([action, key]) => el('button', {
+    type: 'button',
+    id: `action-${action}`,
+    class: action === 'close' ? 'danger' : null,
+    onclick: () => phaseAction(action, key),
+  }, t(key))));
+}
+
+function renderStatusFacts() {
   const s = state.status;
   if (!s) return;
   const rows = [
@@ -69,12 +86,15 @@ function renderStatus() {
     ['board.audited', num(s.audited)],
   ];
   $('status-facts').replaceChildren(...rows.flatMap(([k, v]) => [el('dt', {}, t(k)), el('dd', {}, v)]));
-  $('phase-actions').replaceChildren(...(ACTIONS[s.phase] || []).map(([action, key]) => el('button', {
-    type: 'button',
-    id: `action-${action}`,
-    class: action === 'close' ? 'danger' : null,
-    onclick: () => phaseAction(action, key),
-  }, t(key))));
+}
+
+function message(key, vars) {
+  state.message = key ? { key, vars } : null;
+  renderMessage();
+}
+
+function renderMessage() {
+  $('status').textContent = state.message ? t(state.message.key, state.message.vars || {}) : '';
 }
 
 async function phaseAction(action, key) {
@@ -82,8 +102,9 @@ async function phaseAction(action, key) {
   say($('error'), '');
   try {
     await call(`/api/v1/admin/${action}`, { method: 'POST', body: '' });
-    $('status').textContent = t('admin.phase.done', { action: t(key) });
+    message('admin.phase.done', { action: t(key) });
     await refresh();
+    $('h-phase').focus();
   } catch (e) { fail(e); }
 }
 
@@ -119,9 +140,15 @@ function renderTrustees() {
 async function invite(n) {
   try {
     const r = await call(`/api/v1/admin/trustees/${n}/invite`, { method: 'POST', body: '' });
-    $('trustee-token').replaceChildren(el('div', { class: 'panel', role: 'status' },
-      el('p', {}, t('admin.trustees.token', { n })), el('p', { class: 'mono' }, r.token)));
+    state.invite = { n, token: r.token };
+    renderInvite();
   } catch (e) { fail(e); }
+}
+
+function renderInvite() {
+  const i = state.invite;
+  $('trustee-token').replaceChildren(...(i ? [el('div', { class: 'panel' },
+    el('p', {}, t('admin.trustees.token', { n: i.n })), el('p', { class: 'mono' }, i.token))] : []));
 }
 
 function renderRoll() {
@@ -129,13 +156,14 @@ function renderRoll() {
   if (state.rollImported !== null) {
     box.replaceChildren(el('p', { class: 'success', role: 'status' }, t('admin.roll.imported', { n: num(state.rollImported) })));
   } else if (state.rollErrors) {
-    const { message, errors } = state.rollErrors;
+    const { errors } = state.rollErrors;
     box.replaceChildren(el('div', { class: 'alert', role: 'alert' },
       el('p', {}, t('admin.roll.refused', { n: errors.length })),
       el('table', {},
-        el('caption', {}, message),
+        el('caption', {}, t('admin.roll.caption')),
         el('thead', {}, el('tr', {}, el('th', { scope: 'col', class: 'n' }, t('admin.roll.line')), el('th', { scope: 'col' }, t('admin.roll.problem')))),
-        el('tbody', {}, ...errors.slice(0, 200).map((x) => el('tr', {}, el('td', { class: 'n' }, String(x.line)), el('td', {}, x.error)))))));
+        // The parser's reasons are English, marked so.
+        el('tbody', {}, ...errors.slice(0, 200).map((x) => el('tr', {}, el('td', { class: 'n' }, String(x.line)), el('td', { lang: 'en' }, x.error)))))));
   } else {
     box.replaceChildren();
   }
@@ -214,7 +242,9 @@ function renderAudit() {
 }
 
 function renderAll() {
+  renderMessage();
   if (!state.election) { renderAudit(); renderNewCheck(); return; }
+  renderInvite();
   renderElections(); renderStatus(); renderTrustees(); renderRoll(); renderTurnout(); renderResults(); renderAudit();
   renderNewCheck();
 }
@@ -228,17 +258,22 @@ async function showSetup() {
   $('no-election').hidden = false;
   $('elections').replaceChildren();
   $('election-sections').hidden = true;
-  $('new-election').open = true;
+  if (!state.setupShown) $('new-election').open = true;
+  state.setupShown = true;
   $('new-create').hidden = false;
   renderAudit();
   renderNewCheck();
 }
 
-async function refresh() {
+/**
+ * Reloads everything. `quiet` (the 15-second live update) redraws only what has no focusable
+ * controls or live announcements, so a keyboard or screen-reader user is not interrupted.
+ */
+async function refresh({ quiet = false } = {}) {
   try {
     const list = await api('/api/v1/elections');
     if (!list.length) {
-      await showSetup();
+      if (!quiet) await showSetup();
       return;
     }
     $('no-election').hidden = true;
@@ -251,10 +286,21 @@ async function refresh() {
       call('/api/v1/admin/turnout'),
       call('/api/v1/admin/audit-log'),
     ]);
+    const hadResult = Boolean(state.election?.result);
     Object.assign(state, { election, status, progress, turnout, audit });
     $('login').hidden = true;
     $('console').hidden = false;
-    renderAll();
+    if (!quiet) {
+      renderAll();
+      return;
+    }
+    renderElections();
+    renderStatusFacts();
+    if (state.actionsPhase !== status.phase) renderPhaseActions();
+    if (!$('trustees').contains(document.activeElement)) renderTrustees();
+    renderTurnout();
+    if (!hadResult && election.result) renderResults();
+    renderAudit();
   } catch (e) { fail(e); }
 }
 
@@ -297,7 +343,7 @@ function renderNewCheck() {
   const box = $('new-result');
   if (!c) { box.replaceChildren(); return; }
   if (c.error) {
-    box.replaceChildren(el('p', { class: 'alert', role: 'alert' }, t('admin.new.refused', { why: c.error })));
+    box.replaceChildren(el('p', { class: 'alert', role: 'alert' }, t('admin.new.refused'), ' ', el('span', { lang: 'en' }, c.error)));
     return;
   }
   box.replaceChildren(el('div', { class: 'success', role: 'status' },
@@ -327,7 +373,7 @@ async function createNew() {
   say($('error'), '');
   try {
     const created = await call('/api/v1/admin/elections', { method: 'POST', body: source });
-    $('status').textContent = t('admin.new.created', { id: created.election_id });
+    message('admin.new.created', { id: created.election_id });
     // The server switches from setup to the election on the same address: wait for it.
     for (let i = 0; i < 100; i++) {
       await new Promise((r) => setTimeout(r, 200));
@@ -373,12 +419,13 @@ $('login-form').addEventListener('submit', async (ev) => {
     document.getElementById('h-elections').focus?.();
   } catch (e) { fail(e); }
 });
-$('logout').addEventListener('click', () => {
+$('logout').addEventListener('click', async () => {
+  try { await call('/api/v1/admin/logout', { method: 'POST', body: '' }); } catch (_) { /* ended anyway */ }
   sessionStorage.removeItem('hanpyo-admin');
   state.token = null;
   showLogin();
 });
-$('refresh').addEventListener('click', refresh);
+$('refresh').addEventListener('click', () => refresh());
 $('roll-form').addEventListener('submit', (ev) => { ev.preventDefault(); importRoll(); });
 $('credentials-form').addEventListener('submit', (ev) => { ev.preventDefault(); uploadCredentials(); });
 $('new-form').addEventListener('submit', (ev) => { ev.preventDefault(); checkNew(); });
@@ -387,4 +434,4 @@ document.addEventListener('languagechange', renderAll);
 if (state.token) await refresh();
 else showLogin();
 // Live turnout while the page is open.
-setInterval(() => { if (state.token && !document.hidden) refresh(); }, 15_000);
+setInterval(() => { if (state.token && !document.hidden) refresh({ quiet: true }); }, 15_000);

@@ -28,7 +28,7 @@ function renderCheckpoint() {
   const box = $('checkpoint');
   if (!c) return;
   if (c.error) {
-    box.replaceChildren(el('p', { class: 'alert' }, t('board.checkpoint-bad', { why: c.error })));
+    box.replaceChildren(el('p', { class: 'alert' }, t('board.checkpoint-bad'), ' ', el('span', { lang: 'en' }, c.error)));
     return;
   }
   box.replaceChildren(
@@ -94,22 +94,26 @@ async function loadEntries() {
   renderEntries();
 }
 
+function renderSearch() {
+  const out = $('search-result');
+  const r = state.search;
+  if (!r) { out.replaceChildren(); return; }
+  if (r.error) { out.replaceChildren(el('p', { class: 'alert' }, errorText(r.error))); return; }
+  if (!r.found.length) { out.replaceChildren(el('p', { class: 'alert' }, t('board.search-none'))); return; }
+  out.replaceChildren(el('ul', {}, ...r.found.map((f) => el('li', {},
+    t('board.search-hit', { index: num(f.index), kind: kindText(f.kind) }), ' ',
+    el('a', { href: `/check.html#${f.tracking_code}` }, `${f.tracking_code_short} — ${t('board.check-this')}`)))));
+}
+
 async function search() {
   const code = $('search').value.trim();
-  const out = $('search-result');
   if (!code) return;
   try {
-    const found = await api(`/api/v1/board/search?code=${encodeURIComponent(code)}`);
-    if (!found.length) {
-      out.replaceChildren(el('p', { class: 'alert' }, t('board.search-none')));
-      return;
-    }
-    out.replaceChildren(el('ul', {}, ...found.map((f) => el('li', {},
-      t('board.search-hit', { index: num(f.index), kind: kindText(f.kind) }), ' ',
-      el('a', { href: `/check.html#${f.tracking_code}` }, `${f.tracking_code_short} — ${t('board.check-this')}`)))));
+    state.search = { found: await api(`/api/v1/board/search?code=${encodeURIComponent(code)}`) };
   } catch (e) {
-    out.replaceChildren(el('p', { class: 'alert' }, errorText(e)));
+    state.search = { error: e };
   }
+  renderSearch();
 }
 
 function renderReport() {
@@ -134,38 +138,50 @@ function renderReport() {
   box.replaceChildren(
     el('p', {}, el('strong', { class: r.valid || soFar ? 'pill ok' : 'pill bad' }, verdict)),
     el('dl', { class: 'facts' }, ...items.flatMap(([k, v]) => [el('dt', {}, t(k)), el('dd', {}, v)])),
-    r.failures.length ? el('ul', {}, ...r.failures.slice(0, 50).map((f) => el('li', {},
+    // The verifier's findings are in English, marked so.
+    r.failures.length ? el('ul', { lang: 'en' }, ...r.failures.slice(0, 50).map((f) => el('li', {},
       `${f.entry ?? '–'} ${f.kind ?? ''} ${f.what}: ${f.why}`))) : null,
   );
 }
 
+function renderVerifyStatus() {
+  const v = state.verifyStatus;
+  $('verify-status').textContent = v ? t(v.key, v.vars || {}) : '';
+}
+
+function setVerifyStatus(key, vars) {
+  state.verifyStatus = key ? { key, vars } : null;
+  renderVerifyStatus();
+}
+
 function verify() {
   const bar = $('verify-progress');
-  const status = $('verify-status');
   $('verify-run').disabled = true;
   bar.max = Math.max(1, state.size);
   bar.value = 0;
-  status.textContent = t('board.v-downloading');
+  setVerifyStatus('board.v-downloading');
   const worker = new Worker('/js/verify-worker.js', { type: 'module' });
+  const failed = (message) => {
+    setVerifyStatus(null);
+    say($('error'), t('error.generic', { message }));
+    $('verify-run').disabled = false;
+    worker.terminate();
+  };
+  worker.onerror = (e) => failed(e.message || 'the verifier could not start');
   worker.onmessage = (ev) => {
     const m = ev.data;
-    if (m.type === 'downloaded') status.textContent = t('board.v-verifying', { mb: (m.bytes / 1e6).toFixed(1) });
+    if (m.type === 'downloaded') setVerifyStatus('board.v-verifying', { mb: (m.bytes / 1e6).toFixed(1) });
     if (m.type === 'progress') { bar.max = Math.max(bar.max, m.entries); bar.value = m.entries; }
     if (m.type === 'done') {
       bar.value = bar.max;
       state.report = m.report;
       state.timing = m;
-      status.textContent = t('board.v-done');
+      setVerifyStatus('board.v-done');
       renderReport();
       $('verify-run').disabled = false;
       worker.terminate();
     }
-    if (m.type === 'error') {
-      status.textContent = '';
-      say($('error'), t('error.generic', { message: m.message }));
-      $('verify-run').disabled = false;
-      worker.terminate();
-    }
+    if (m.type === 'error') failed(m.message);
   };
   worker.postMessage({ base: '' });
 }
@@ -173,10 +189,15 @@ function verify() {
 await setupPage();
 $('search-form').addEventListener('submit', (ev) => { ev.preventDefault(); search(); });
 $('verify-run').addEventListener('click', verify);
-$('older').addEventListener('click', () => { state.end = Math.max(PAGE, state.end - PAGE); loadEntries(); });
-$('newer').addEventListener('click', () => { state.end = Math.min(state.size, state.end + PAGE); loadEntries(); });
+const page = (end) => {
+  state.end = end;
+  loadEntries().catch((e) => say($('error'), errorText(e)));
+};
+$('older').addEventListener('click', () => page(Math.max(PAGE, state.end - PAGE)));
+$('newer').addEventListener('click', () => page(Math.min(state.size, state.end + PAGE)));
 document.addEventListener('languagechange', () => {
   renderSummary(); renderCheckpoint(); renderResult(); renderEntries(); renderReport();
+  renderSearch(); renderVerifyStatus();
 });
 try {
   state.election = await currentElection();

@@ -1,26 +1,37 @@
 // "Check my ballot": verifies a receipt (or a tracking code's current receipt) in the browser: the
-// log's signature, the witnesses' cosignatures, and the Merkle inclusion proof, against any mirror.
-import { setupPage, api, errorText, say, t, crypto, el, num, pick } from './common.js';
+// log's signature, the witnesses' cosignatures, and the Merkle inclusion proof, against this server
+// or a mirror; and decodes a Benaloh audit file independently of the booth that made it.
+import {
+  setupPage, api, errorText, say, t, crypto, el, num, pick, ApiError,
+} from './common.js';
 
 const $ = (id) => document.getElementById(id);
 let last = null;
 
 function mirrorBase() {
-  const m = $('mirror').value.trim().replace(/\/+$/, '');
-  return m;
+  return $('mirror').value.trim().replace(/\/+$/, '');
 }
 
 async function electionAt(base) {
   const list = await api('/api/v1/elections', { base });
+  if (!list.length) throw new Error('no election');
   return api(`/api/v1/elections/${encodeURIComponent(list[0].election_id)}`, { base });
+}
+
+/** Person-typed short code → canonical `XXXXX-XXXXX-XXXXX-XXXXX` (as the server's search reads it). */
+function canonicalShort(code) {
+  const raw = code.toUpperCase().replace(/[\s-]/g, '').replace(/O/g, '0').replace(/[IL]/g, '1');
+  return raw.match(/.{1,5}/g)?.join('-') ?? '';
 }
 
 function render() {
   if (!last) return;
   const { checks, facts, ok, audit } = last;
   $('verdict').replaceChildren(el('strong', { class: ok ? 'pill ok' : 'pill bad' }, ok ? t('check.valid') : t('check.invalid')));
-  $('checks').replaceChildren(...checks.map(([good, key, vars]) => el('li', {},
-    el('span', { class: good ? 'pill ok' : 'pill bad' }, good ? t('check.pass') : t('check.fail')), ' ', t(key, vars))));
+  // Reasons from the verifier are English: marked so, for screen readers.
+  $('checks').replaceChildren(...checks.map(([good, key, vars, detail]) => el('li', {},
+    el('span', { class: good ? 'pill ok' : 'pill bad' }, good ? t('check.pass') : t('check.fail')), ' ', t(key, vars),
+    detail ? el('span', { lang: 'en' }, ` (${detail})`) : null)));
   $('facts').replaceChildren(...facts.flatMap(([k, v]) => [el('dt', {}, t(k)), el('dd', { class: 'mono' }, v)]));
   // An audit file: what the audited ballot contains, decoded here from its revealed randomness.
   $('audit-choices').replaceChildren(...(audit ? [
@@ -33,11 +44,17 @@ function render() {
   ] : []));
 }
 
+function show(result) {
+  last = result;
+  render();
+  $('result').hidden = false;
+  $('h-result').focus();
+}
+
 async function run() {
   say($('error'), '');
   $('result').hidden = true;
   const base = mirrorBase();
-  const w = await crypto();
   let receipt = null;
   let auditFile = null;
   const file = $('receipt-file').files[0];
@@ -62,31 +79,39 @@ async function run() {
   const checks = [];
   const facts = [];
   try {
+    const w = await crypto();
     const election = await electionAt(base);
+    if (base) {
+      // A mirror must serve the same election (the manifest names the log key and witnesses).
+      const home = await electionAt('');
+      const same = home.manifest_entry === election.manifest_entry;
+      checks.push([same, same ? 'check.mirror-same' : 'check.mirror-differs', { mirror: base }]);
+    }
     let audit = null;
     if (auditFile) {
       try {
         const a = JSON.parse(w.checkAudit(auditFile.entry, election.manifest_entry, election.joint_key));
-        const same = JSON.stringify(a.choices) === JSON.stringify(auditFile.decoded_choices);
+        const same = JSON.stringify(a.choices) === JSON.stringify(auditFile.decoded_choices)
+          && a.tracking_code === receipt.leaf_hash;
         checks.push([same, same ? 'check.audit-ok' : 'check.audit-differs', {}]);
         audit = { election, choices: a.choices };
       } catch (e) {
-        checks.push([false, 'check.audit-bad', { why: String(e.message || e) }]);
+        checks.push([false, 'check.audit-bad', {}, String(e.message || e)]);
       }
     }
     let leaf = receipt?.leaf_hash;
     if (!leaf) {
       const found = await api(`/api/v1/board/search?code=${encodeURIComponent(code)}`, { base });
-      if (!found.length) {
+      // The answer must be the code asked for (a full code exactly, a short one by its 100 bits).
+      const hit = found.find((f) => f.tracking_code === code.toLowerCase()
+        || f.tracking_code_short === canonicalShort(code));
+      if (!hit) {
         checks.push([false, 'check.not-found', { code }]);
-        last = { checks, facts, ok: false, audit: null };
-        render();
-        $('result').hidden = false;
-        $('h-result').focus();
+        show({ checks, facts, ok: false, audit: null });
         return;
       }
-      leaf = found[0].tracking_code;
-      facts.push(['check.kind', found[0].kind]);
+      leaf = hit.tracking_code;
+      facts.push(['check.kind', t(`kind.${hit.kind}`)]);
     }
     if (receipt) {
       try {
@@ -94,12 +119,13 @@ async function run() {
         checks.push([true, 'check.receipt-ok', { index: r.index, size: num(r.size), witnesses: r.witnesses_required }]);
         facts.push(['check.code-short', r.tracking_code_short]);
       } catch (e) {
-        checks.push([false, 'check.receipt-bad', { why: String(e.message || e) }]);
+        checks.push([false, 'check.receipt-bad', {}, String(e.message || e)]);
       }
     }
-    // The mirror's current proof for the same entry, checked the same way.
+    // The server's current proof for the same entry, checked the same way.
     try {
       const fresh = await api(`/api/v1/board/receipts/${leaf}`, { base });
+      if (fresh.leaf_hash !== leaf) throw new Error('a receipt for another entry');
       const r = JSON.parse(w.verifyReceipt(JSON.stringify(fresh), election.manifest_entry));
       const sameIndex = !receipt || receipt.index === fresh.index;
       checks.push([sameIndex, 'check.latest-ok', { index: fresh.index, size: num(r.size), witnesses: r.witnesses_required }]);
@@ -107,14 +133,12 @@ async function run() {
       facts.push(['check.code-full', leaf]);
       facts.push(['check.origin', r.origin]);
     } catch (e) {
-      checks.push([false, 'check.latest-bad', { why: errorText(e) }]);
+      if (e instanceof ApiError) checks.push([false, 'check.latest-refused', { why: errorText(e) }]);
+      else checks.push([false, 'check.latest-bad', {}, String(e.message || e)]);
     }
     const seen = new Set();
     const uniqueFacts = facts.filter(([k]) => (seen.has(k) ? false : seen.add(k)));
-    last = { checks, facts: uniqueFacts, ok: checks.every(([g]) => g), audit };
-    render();
-    $('result').hidden = false;
-    $('h-result').focus();
+    show({ checks, facts: uniqueFacts, ok: checks.every(([g]) => g), audit });
   } catch (e) {
     say($('error'), errorText(e));
   }
@@ -124,8 +148,9 @@ await setupPage();
 $('check-form').addEventListener('submit', (ev) => { ev.preventDefault(); run(); });
 document.addEventListener('languagechange', render);
 // A receipt's QR code opens this page with the tracking code after '#'.
-const fromLink = decodeURIComponent(location.hash.slice(1));
-if (fromLink) {
+let fromLink = '';
+try { fromLink = decodeURIComponent(location.hash.slice(1)); } catch (_) { fromLink = ''; }
+if (/^[0-9a-fA-F]{64}$|^[0-9A-Za-z-]{20,23}$/.test(fromLink)) {
   $('code').value = fromLink;
   run();
 }

@@ -58,15 +58,28 @@ async function loadMessages(l) {
 /** Loads the language, translates the page, wires the switch. Call first on every page. */
 export async function setupPage() {
   lang = chosenLanguage();
-  messages = await loadMessages(lang);
+  try {
+    messages = await loadMessages(lang);
+  } catch (_) {
+    // The page's own Korean text stays; keys without it show as keys rather than nothing.
+    lang = 'ko';
+    messages = {};
+  }
   document.documentElement.lang = lang;
   translate();
   const button = document.getElementById('lang-switch');
   if (button) {
     button.addEventListener('click', async () => {
-      lang = lang === 'ko' ? 'en' : 'ko';
+      const next = lang === 'ko' ? 'en' : 'ko';
+      let loaded;
+      try {
+        loaded = await loadMessages(next);
+      } catch (_) {
+        return; // stay in the current language rather than mix two
+      }
+      lang = next;
+      messages = loaded;
       try { localStorage.setItem('hanpyo-lang', lang); } catch (_) { /* ignore */ }
-      messages = await loadMessages(lang);
       document.documentElement.lang = lang;
       translate();
       document.dispatchEvent(new CustomEvent('languagechange'));

@@ -139,12 +139,9 @@ async function cast() {
     const ballot = await makeBallot(false);
     status(t('vote.status.sending'));
     const out = await submit(ballot.entry);
-    if (out.tracking_code !== ballot.tracking_code) throw new Error('the server answered another tracking code');
-    const w = await crypto();
-    // The receipt is checked here before it is shown: signed by the log, cosigned, includes the ballot.
-    JSON.parse(w.verifyReceipt(JSON.stringify(out.receipt), booth.election.manifest_entry));
-    booth.receipt = out;
-    renderReceipt();
+    const check = await checkReceipt(out, ballot);
+    booth.receipt = { ...out, witnesses: check.witnesses_required };
+    await renderReceipt();
     status('');
     show('receipt');
   } catch (e) {
@@ -155,7 +152,32 @@ async function cast() {
   }
 }
 
+/**
+ * The receipt is checked here before anything is shown: it is for *this* ballot (its leaf hash is
+ * the ballot's tracking code), signed by the log, cosigned by the manifest's witness quorum, and
+ * its inclusion proof leads to the signed root.
+ */
+async function checkReceipt(out, ballot) {
+  if (out.tracking_code !== ballot.tracking_code || out.receipt?.leaf_hash !== ballot.tracking_code) {
+    throw new ReceiptError();
+  }
+  const w = await crypto();
+  try {
+    return JSON.parse(w.verifyReceipt(JSON.stringify(out.receipt), booth.election.manifest_entry));
+  } catch (_) {
+    throw new ReceiptError();
+  }
+}
+
+class ReceiptError extends Error {
+  constructor() { super('receipt'); this.code = 'bad-receipt'; }
+}
+
 function handleApiError(e) {
+  if (e instanceof ReceiptError) {
+    say($('error'), t('vote.receipt.bad'));
+    return;
+  }
   if (e && (e.code === 'no-session' || e.code === 'unauthorized')) {
     sessionStorage.removeItem('hanpyo-session');
     booth.session = null;
@@ -171,11 +193,11 @@ async function audit() {
     const ballot = await makeBallot(true);
     status(t('vote.status.sending'));
     const out = await submit(ballot.entry);
-    booth.audit = { ballot, out };
+    await checkReceipt(out, ballot);
     const same = JSON.stringify(ballot.audited_choices.map((c) => [...c].sort((a, b) => a - b)))
       === JSON.stringify(booth.selections.map((c) => [...c].sort((a, b) => a - b)));
-    $('audit-verdict').replaceChildren(el('p', { class: same ? 'success' : 'alert' },
-      same ? t('vote.audit.match') : t('vote.audit.mismatch')));
+    booth.audit = { ballot, out, same };
+    renderAuditVerdict();
     renderReview($('audit-list'), ballot.audited_choices);
     $('audit-code').textContent = out.tracking_code_short;
     status('');
@@ -188,9 +210,18 @@ async function audit() {
   }
 }
 
+function renderAuditVerdict() {
+  const a = booth.audit;
+  if (!a) return;
+  $('audit-verdict').replaceChildren(el('p', { class: a.same ? 'success' : 'alert' },
+    a.same ? t('vote.audit.match') : t('vote.audit.mismatch')));
+}
+
 async function renderReceipt() {
   const r = booth.receipt;
   if (!r) return;
+  $('receipt-intro').textContent = r.witnesses > 0
+    ? t('vote.receipt.intro', { n: r.witnesses }) : t('vote.receipt.intro-no-witnesses');
   $('receipt-code').textContent = r.tracking_code_short;
   const checkUrl = `${location.origin}/check.html#${r.tracking_code}`;
   $('receipt-check').href = `/check.html#${r.tracking_code}`;
@@ -239,7 +270,8 @@ async function demoMailbox() {
     const m = await api(`/api/v1/demo/mailbox?to=${encodeURIComponent(v.contact)}`);
     $('otp').value = m.code;
     const p = $('demo-code');
-    p.textContent = t('demo.message', { to: m.to, code: m.code });
+    booth.demoMessage = { to: m.to, code: m.code };
+    p.textContent = t('demo.message', booth.demoMessage);
     p.hidden = false;
   } catch (e) {
     fail(e);
@@ -282,7 +314,8 @@ function wire() {
     ev.preventDefault();
     const code = normaliseCredential($('credential').value);
     $('credential').value = code;
-    const w = await crypto();
+    let w;
+    try { w = await crypto(); } catch (e) { fail(e); return; }
     if (!w.checkCredentialCode(code)) {
       say($('error'), t('vote.credential.invalid'));
       $('credential').setAttribute('aria-invalid', 'true');
@@ -357,7 +390,16 @@ function wire() {
   document.addEventListener('languagechange', () => {
     if (!booth.election) return;
     $('election-name').textContent = pick(booth.election.title);
-    if (booth.step === 'question') renderQuestion();
+    status('');
+    say($('error'), '');
+    if (booth.demoMessage) $('demo-code').textContent = t('demo.message', booth.demoMessage);
+    if (booth.step === 'question') {
+      // Keep what is ticked but not yet confirmed.
+      booth.selections[booth.question] = [...document.querySelectorAll('#question-choices input:checked')]
+        .map((x) => Number(x.value));
+      renderQuestion();
+    }
+    if (booth.step === 'audit') renderAuditVerdict();
     if (booth.step === 'review') renderReview($('review-list'), booth.selections);
     if (booth.step === 'audit' && booth.audit) renderReview($('audit-list'), booth.audit.ballot.audited_choices);
     if (booth.step === 'receipt') renderReceipt();
@@ -383,7 +425,7 @@ try {
   } else {
     await setupDemo();
     show(booth.session ? 'credential' : 'login', false);
-    crypto(); // start loading the WebAssembly while the voter logs in
+    crypto().catch(() => {}); // start loading the WebAssembly while the voter logs in (errors show on use)
   }
 } catch (e) {
   fail(e);

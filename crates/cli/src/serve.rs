@@ -316,6 +316,9 @@ pub fn demo(args: &DemoArgs) -> Result<ExitCode> {
                 "Hanpyo demo election {election_id} (DEMO: the trustees' key shares are in the data directory)"
             );
             println!("url: http://{addr}/");
+            println!(
+                "pages: http://{addr}/vote.html (vote), /check.html (check a receipt), /board.html (public board), /admin.html (administration)"
+            );
             println!("data: {}", data.display());
             if let Some(m) = metrics {
                 println!("metrics: http://{m}/metrics");

@@ -181,6 +181,15 @@ impl Accounts {
         Ok((token, role))
     }
 
+    /// Ends a session (an unknown or missing token is already ended).
+    pub fn logout(&mut self, token: Option<&str>) {
+        if let Some(t) = token
+            && let Some((admin, _)) = self.sessions.remove(&token_hash(t))
+        {
+            self.audit(&admin.name, "logout", "ok");
+        }
+    }
+
     /// The administrator behind a session token, if it is live and has `role` (an administrator
     /// may do what an observer may).
     pub fn authorize(&self, token: Option<&str>, needed: Role) -> Result<Admin, ApiError> {

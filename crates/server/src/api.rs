@@ -42,7 +42,16 @@ pub struct AppState {
     pub intake: crate::intake::Intake,
     /// In a demo, the data directory (its voter list and code outbox serve `hanpyo loadtest`).
     pub demo_data: Option<std::path::PathBuf>,
+    /// Turnout per district, as last computed (a query over the whole roll: at most every
+    /// [`DISTRICT_TURNOUT_TTL`]).
+    pub district_turnout: Arc<Mutex<Option<(std::time::Instant, DistrictTurnout)>>>,
 }
+
+/// `(district, voters on the roll, voters who have cast a ballot)`.
+pub type DistrictTurnout = Vec<(String, u64, u64)>;
+
+/// How long a district turnout answer is reused.
+pub const DISTRICT_TURNOUT_TTL: std::time::Duration = std::time::Duration::from_secs(20);
 
 /// The router.
 pub fn router(state: AppState) -> Router {
@@ -64,6 +73,7 @@ pub fn router(state: AppState) -> Router {
         .route("/api/v1/login/start", post(login_start))
         .route("/api/v1/login/verify", post(login_verify))
         .route("/api/v1/admin/login", post(admin_login))
+        .route("/api/v1/admin/logout", post(admin_logout))
         .route("/api/v1/admin/status", get(admin_status))
         .route("/api/v1/admin/audit-log", get(audit_log))
         .route("/api/v1/admin/roll", post(import_roll))
@@ -86,7 +96,7 @@ pub fn router(state: AppState) -> Router {
         .route("/api/v1/admin/elections", post(create_election_here))
         .route("/api/v1/demo/mailbox", get(demo_mailbox))
         .fallback(get(crate::web::asset))
-        .layer(axum::middleware::map_response(security_headers))
+        .layer(axum::middleware::from_fn(security_headers))
         .layer(axum::extract::DefaultBodyLimit::max(MAX_BODY))
         .layer(tower_http::timeout::TimeoutLayer::with_status_code(
             StatusCode::SERVICE_UNAVAILABLE,
@@ -95,24 +105,43 @@ pub fn router(state: AppState) -> Router {
         .with_state(state)
 }
 
-/// Headers on every answer: no sniffing, no framing, no referrer, no caching of API answers.
-pub(crate) async fn security_headers(mut r: Response) -> Response {
+/// The public record, readable by any page (a mirror's checker, an auditor's tool).
+fn public_read(method: &axum::http::Method, path: &str) -> bool {
+    method == axum::http::Method::GET
+        && (path.starts_with("/api/v1/board/")
+            || path.starts_with("/api/v1/record/")
+            || path.starts_with("/api/v1/elections")
+            || path == "/api/v1/progress")
+}
+
+/// Headers on every answer: no sniffing, no framing, no referrer, no caching of API answers, the
+/// content security policy; and, on public reads only, `Access-Control-Allow-Origin: *`.
+pub(crate) async fn security_headers(
+    req: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> Response {
+    let public = public_read(req.method(), req.uri().path());
+    let mut r = next.run(req).await;
     let h = r.headers_mut();
     for (k, v) in [
         ("x-content-type-options", "nosniff"),
         ("x-frame-options", "DENY"),
         ("referrer-policy", "no-referrer"),
-        // WebAssembly needs 'wasm-unsafe-eval'; nothing else is inline or from elsewhere.
+        // WebAssembly needs 'wasm-unsafe-eval'; nothing else is inline or from elsewhere. The
+        // receipt checker may read a mirror over HTTPS.
         (
             "content-security-policy",
-            "default-src 'self'; script-src 'self' 'wasm-unsafe-eval'; object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'",
+            "default-src 'self'; script-src 'self' 'wasm-unsafe-eval'; connect-src 'self' https:; object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'",
         ),
         ("cache-control", "no-store"),
-        // The record is public: any page (a mirror's checker, an auditor's) may read it. Only
-        // simple GETs pass: a POST or an Authorization header needs a preflight, which is refused.
-        ("access-control-allow-origin", "*"),
     ] {
         h.insert(k, axum::http::HeaderValue::from_static(v));
+    }
+    if public {
+        h.insert(
+            "access-control-allow-origin",
+            axum::http::HeaderValue::from_static("*"),
+        );
     }
     r
 }
@@ -538,17 +567,38 @@ struct LoginVerify {
     code: String,
 }
 
-fn parse_json<T: for<'de> Deserialize<'de>>(body: &Bytes) -> Result<T, ApiError> {
+/// A JSON body, sent as `application/json` (which, unlike `text/plain`, no other site's page can
+/// send here without a CORS preflight, and preflights are not answered).
+fn parse_json<T: for<'de> Deserialize<'de>>(
+    headers: &HeaderMap,
+    body: &Bytes,
+) -> Result<T, ApiError> {
+    let json = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| {
+            v.trim_start()
+                .to_ascii_lowercase()
+                .starts_with("application/json")
+        });
+    if !json {
+        return Err(ApiError::new(
+            415,
+            "malformed",
+            "send the body as Content-Type: application/json",
+        ));
+    }
     serde_json::from_slice(body).map_err(|e| ApiError::malformed(format!("JSON: {e}")))
 }
 
 async fn login_start(
     State(s): State<AppState>,
     axum::extract::ConnectInfo(peer): axum::extract::ConnectInfo<std::net::SocketAddr>,
+    headers: HeaderMap,
     body: Bytes,
 ) -> Result<(StatusCode, Json<serde_json::Value>), ApiError> {
     limit_client(&s, peer)?;
-    let req: LoginStart = parse_json(&body)?;
+    let req: LoginStart = parse_json(&headers, &body)?;
     let pending = identity(&s).start_login(&req.resident_id, &req.birth_date)?;
     if let Some((to, code)) = pending {
         let delivery = s.delivery.clone();
@@ -575,10 +625,11 @@ async fn login_start(
 async fn login_verify(
     State(s): State<AppState>,
     axum::extract::ConnectInfo(peer): axum::extract::ConnectInfo<std::net::SocketAddr>,
+    headers: HeaderMap,
     body: Bytes,
 ) -> Result<Json<serde_json::Value>, ApiError> {
     limit_client(&s, peer)?;
-    let req: LoginVerify = parse_json(&body)?;
+    let req: LoginVerify = parse_json(&headers, &body)?;
     let session = identity(&s).finish_login(&req.resident_id, &req.birth_date, &req.code)?;
     Ok(Json(
         serde_json::json!({ "session": session, "expires_in": crate::identity::SESSION_SECONDS }),
@@ -643,18 +694,25 @@ struct AdminLogin {
 async fn admin_login(
     State(s): State<AppState>,
     axum::extract::ConnectInfo(peer): axum::extract::ConnectInfo<std::net::SocketAddr>,
+    headers: HeaderMap,
     body: Bytes,
 ) -> Result<Json<serde_json::Value>, ApiError> {
     limit_client(&s, peer)?;
-    login_answer(s.accounts.clone(), &body).await
+    login_answer(s.accounts.clone(), &headers, &body).await
+}
+
+async fn admin_logout(State(s): State<AppState>, headers: HeaderMap) -> StatusCode {
+    accounts(&s).logout(bearer(&headers));
+    StatusCode::NO_CONTENT
 }
 
 /// An administrator's login (also served before any election exists).
 pub(crate) async fn login_answer(
     accounts: Arc<Mutex<crate::accounts::Accounts>>,
+    headers: &HeaderMap,
     body: &Bytes,
 ) -> Result<Json<serde_json::Value>, ApiError> {
-    let req: AdminLogin = parse_json(body)?;
+    let req: AdminLogin = parse_json(headers, body)?;
     // Argon2id takes tens of milliseconds: keep it off the async workers.
     let (token, role) = tokio::task::spawn_blocking(move || {
         accounts
@@ -869,8 +927,22 @@ async fn turnout(
     headers: HeaderMap,
 ) -> Result<Json<serde_json::Value>, ApiError> {
     accounts(&s).authorize(bearer(&headers), crate::accounts::Role::Observer)?;
-    let districts: Vec<serde_json::Value> = identity(&s)
-        .district_turnout()?
+    let cached = s
+        .district_turnout
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .as_ref()
+        .filter(|(at, _)| at.elapsed() < DISTRICT_TURNOUT_TTL)
+        .map(|(at, d)| (*at, d.clone()));
+    let (at, per_district) = match cached {
+        Some(c) => c,
+        None => {
+            let fresh = (std::time::Instant::now(), identity(&s).district_turnout()?);
+            *s.district_turnout.lock().unwrap_or_else(|e| e.into_inner()) = Some(fresh.clone());
+            fresh
+        }
+    };
+    let districts: Vec<serde_json::Value> = per_district
         .into_iter()
         .map(|(d, n, v)| serde_json::json!({ "district": d, "roll": n, "voted": v }))
         .collect();
@@ -879,6 +951,7 @@ async fn turnout(
     Ok(Json(serde_json::json!({
         "series": st.turnout.iter().map(|(m, n)| [m * 60, *n]).collect::<Vec<_>>(),
         "districts": districts,
+        "districts_age_seconds": at.elapsed().as_secs(),
         "ballots": st.ballots,
         "counted": st.counted(),
         "credentials": st.credentials.len(),

@@ -220,23 +220,55 @@ impl Options {
     }
 }
 
-/// The shutdown signal, shared by the setup phase and the election's server.
+/// The router being served: the setup pages until the data directory has an election, then the
+/// election's. One listener serves both, so creating the election never drops the address.
 #[derive(Clone)]
-pub(crate) struct Stop(tokio::sync::watch::Receiver<bool>);
+pub(crate) struct CurrentRouter(Arc<std::sync::RwLock<axum::Router>>);
 
-impl Stop {
-    fn new(shutdown: impl Future<Output = ()> + Send + 'static) -> Self {
-        let (tx, rx) = tokio::sync::watch::channel(false);
-        tokio::spawn(async move {
-            shutdown.await;
-            let _ = tx.send(true);
-        });
-        Self(rx)
+impl CurrentRouter {
+    fn set(&self, router: axum::Router) {
+        *self.0.write().unwrap_or_else(|e| e.into_inner()) = router;
     }
+}
 
-    /// Completes once shutdown is asked for.
-    pub(crate) async fn wait(mut self) {
-        let _ = self.0.wait_for(|stopped| *stopped).await;
+async fn dispatch(
+    axum::extract::State(current): axum::extract::State<CurrentRouter>,
+    req: axum::extract::Request,
+) -> axum::response::Response {
+    use tower::ServiceExt;
+    let router = current.0.read().unwrap_or_else(|e| e.into_inner()).clone();
+    match router.oneshot(req).await {
+        Ok(r) => r,
+        Err(never) => match never {},
+    }
+}
+
+/// Opens the data directory's election and starts serving it (called once: at start, or when an
+/// administrator creates the election in setup mode).
+#[derive(Clone)]
+pub(crate) struct Activation {
+    data: std::path::PathBuf,
+    options: Arc<Mutex<Option<Options>>>,
+    accounts: Arc<Mutex<accounts::Accounts>>,
+    current: CurrentRouter,
+    sequencer_thread: Arc<Mutex<Option<std::thread::JoinHandle<()>>>>,
+}
+
+impl Activation {
+    pub(crate) fn activate(&self) -> Result<(), ServerError> {
+        let options = self
+            .options
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .take()
+            .ok_or_else(|| data_err(&self.data, "the election is already being served"))?;
+        let (router, thread) = open_election(&self.data, options, self.accounts.clone())?;
+        self.current.set(router);
+        *self
+            .sequencer_thread
+            .lock()
+            .unwrap_or_else(|e| e.into_inner()) = Some(thread);
+        Ok(())
     }
 }
 
@@ -249,7 +281,6 @@ pub async fn serve(
     options: Options,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> Result<(), ServerError> {
-    let stop = Stop::new(shutdown);
     let has_election = data.join("ledger.db").exists();
     if !has_election && !data.join("state.db").exists() {
         return Err(data_err(
@@ -260,14 +291,51 @@ pub async fn serve(
     let accounts = Arc::new(Mutex::new(
         accounts::Accounts::open(data).map_err(|e| data_err(&data.join("state.db"), e))?,
     ));
-    let listener = if has_election {
-        listener
-    } else {
-        match setup::serve_until_created(data, listener, accounts.clone(), stop.clone()).await? {
-            Some(l) => l,
-            None => return Ok(()),
-        }
+    let current = CurrentRouter(Arc::new(std::sync::RwLock::new(axum::Router::new())));
+    let activation = Activation {
+        data: data.to_path_buf(),
+        options: Arc::new(Mutex::new(Some(options))),
+        accounts: accounts.clone(),
+        current: current.clone(),
+        sequencer_thread: Arc::new(Mutex::new(None)),
     };
+    if has_election {
+        activation.activate()?;
+    } else {
+        tracing::info!("no election yet: an administrator creates it in the console");
+        current.set(setup::router(data, accounts, activation.clone()));
+    }
+    let app = axum::Router::new()
+        .fallback(dispatch)
+        .with_state(current.clone());
+    tracing::info!(addr = %listener.local_addr()?, "serving");
+    axum::serve(
+        listener,
+        app.into_make_service_with_connect_info::<std::net::SocketAddr>(),
+    )
+    .with_graceful_shutdown(shutdown)
+    .await?;
+    tracing::info!("shutting down: finishing the last commit");
+    // Dropping the routers drops the last sequencer handles: the thread drains and exits.
+    current.set(axum::Router::new());
+    let thread = activation
+        .sequencer_thread
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .take();
+    if let Some(thread) = thread {
+        let _ = tokio::task::spawn_blocking(move || thread.join()).await;
+    }
+    Ok(())
+}
+
+/// Opens the election in `data`: ledger, witnesses, demo trustees, state, roll, sequencer. Answers
+/// its router and the sequencer's thread.
+fn open_election(
+    data: &Path,
+    options: Options,
+    accounts: Arc<Mutex<accounts::Accounts>>,
+) -> Result<(axum::Router, std::thread::JoinHandle<()>), ServerError> {
     let log_path = data.join("log.json");
     let log: LogKeyFile = read_json(&log_path)?;
     let signer = NoteSigner::new(
@@ -396,19 +464,10 @@ pub async fn serve(
         identity: Arc::new(Mutex::new(identity)),
         intake: intake::Intake::start(2),
         demo_data: trustees_path.exists().then(|| data.to_path_buf()),
+        district_turnout: Arc::new(Mutex::new(None)),
         delivery: options
             .delivery
             .unwrap_or_else(|| delivery::Delivery::Outbox(data.join("outbox.jsonl"))),
     });
-    tracing::info!(addr = %listener.local_addr()?, "serving");
-    axum::serve(
-        listener,
-        app.into_make_service_with_connect_info::<std::net::SocketAddr>(),
-    )
-    .with_graceful_shutdown(stop.wait())
-    .await?;
-    tracing::info!("shutting down: finishing the last commit");
-    // The router (and with it the last sequencer handle) is gone: the thread drains and exits.
-    let _ = tokio::task::spawn_blocking(move || thread.join()).await;
-    Ok(())
+    Ok((app, thread))
 }

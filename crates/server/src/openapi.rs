@@ -247,6 +247,14 @@ pub const ROUTES: &[Route] = &[
         &["malformed", "bad-login", "locked"],
     ),
     (
+        "post",
+        "/api/v1/admin/logout",
+        "End the session (its token stops working at once)",
+        "none",
+        204,
+        &[],
+    ),
+    (
         "get",
         "/api/v1/admin/status",
         "Phase, roll size and turnout",

@@ -1,7 +1,7 @@
 //! A data directory without an election yet (made by `hanpyo admin create-user`): the server serves
 //! the web pages and lets an administrator create the election from the console. The manifest
-//! becomes the ledger's first entry ([`crate::create_election`]), and the same process then serves
-//! that election on the same address, with the administrator's session still valid.
+//! becomes the ledger's first entry ([`crate::create_election`]), and the same listener then serves
+//! that election, with the administrator's session still valid.
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 
@@ -19,8 +19,9 @@ use crate::error::ApiError;
 struct SetupState {
     data: PathBuf,
     accounts: Arc<Mutex<Accounts>>,
-    created: Arc<tokio::sync::Notify>,
+    activation: crate::Activation,
     creating: Arc<tokio::sync::Mutex<bool>>,
+    client_limits: Arc<Mutex<crate::limits::Buckets<std::net::IpAddr>>>,
 }
 
 fn accounts(s: &SetupState) -> std::sync::MutexGuard<'_, Accounts> {
@@ -36,7 +37,20 @@ fn bearer(headers: &HeaderMap) -> Option<&str> {
 
 /// The routes while there is no election: the pages, administrator login, the manifest check and
 /// the creation; every other API path answers 503 `no-election`.
-fn router(state: SetupState) -> Router {
+pub(crate) fn router(
+    data: &std::path::Path,
+    accounts: Arc<Mutex<Accounts>>,
+    activation: crate::Activation,
+) -> Router {
+    let state = SetupState {
+        data: data.to_path_buf(),
+        accounts,
+        activation,
+        creating: Arc::new(tokio::sync::Mutex::new(false)),
+        client_limits: Arc::new(Mutex::new(crate::limits::Buckets::new(
+            crate::Options::defaults().client_rate,
+        ))),
+    };
     Router::new()
         .route("/healthz", get(|| async { "ok" }))
         .route(
@@ -51,9 +65,14 @@ fn router(state: SetupState) -> Router {
         .route("/api/v1/admin/audit-log", get(audit_log))
         .route("/api/v1/admin/manifest-check", post(manifest_check))
         .route("/api/v1/admin/elections", post(create))
+        .route("/api/v1/admin/logout", post(logout))
         .fallback(fallback)
-        .layer(axum::middleware::map_response(crate::api::security_headers))
+        .layer(axum::middleware::from_fn(crate::api::security_headers))
         .layer(axum::extract::DefaultBodyLimit::max(crate::api::MAX_BODY))
+        .layer(tower_http::timeout::TimeoutLayer::with_status_code(
+            StatusCode::SERVICE_UNAVAILABLE,
+            std::time::Duration::from_secs(30),
+        ))
         .with_state(state)
 }
 
@@ -72,9 +91,21 @@ async fn fallback(uri: Uri) -> Response {
 
 async fn login(
     State(s): State<SetupState>,
+    axum::extract::ConnectInfo(peer): axum::extract::ConnectInfo<std::net::SocketAddr>,
+    headers: HeaderMap,
     body: Bytes,
 ) -> Result<Json<serde_json::Value>, ApiError> {
-    crate::api::login_answer(s.accounts.clone(), &body).await
+    s.client_limits
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .take(peer.ip())
+        .map_err(|_| ApiError::new(429, "rate-limited", "too many requests; retry shortly"))?;
+    crate::api::login_answer(s.accounts.clone(), &headers, &body).await
+}
+
+async fn logout(State(s): State<SetupState>, headers: HeaderMap) -> StatusCode {
+    accounts(&s).logout(bearer(&headers));
+    StatusCode::NO_CONTENT
 }
 
 async fn audit_log(
@@ -113,51 +144,20 @@ async fn create(
         ));
     }
     let data = s.data.clone();
-    let m = tokio::task::spawn_blocking(move || crate::create_election(&data, m))
-        .await
-        .map_err(|_| ApiError::internal())?
-        .map_err(|e| {
-            tracing::error!(error = %e, "creating the election");
-            ApiError::internal()
-        })?;
+    let activation = s.activation.clone();
+    let m = tokio::task::spawn_blocking(move || {
+        let m = crate::create_election(&data, m)?;
+        activation.activate()?;
+        Ok::<_, crate::ServerError>(m)
+    })
+    .await
+    .map_err(|_| ApiError::internal())?
+    .map_err(|e| {
+        tracing::error!(error = %e, "creating the election");
+        ApiError::internal()
+    })?;
     *done = true;
     accounts(&s).audit(&who.name, "create-election", &m.election_id);
-    tracing::info!(election = %m.election_id, "election created");
-    s.created.notify_one();
+    tracing::info!(election = %m.election_id, "election created and served");
     Ok((StatusCode::CREATED, Json(crate::api::manifest_summary(&m))))
-}
-
-/// Serves the setup pages until an election is created (answers the listener to serve it on) or
-/// `stop` completes (answers `None`).
-pub(crate) async fn serve_until_created(
-    data: &std::path::Path,
-    listener: tokio::net::TcpListener,
-    accounts: Arc<Mutex<Accounts>>,
-    stop: crate::Stop,
-) -> Result<Option<tokio::net::TcpListener>, crate::ServerError> {
-    let addr = listener.local_addr()?;
-    let created = Arc::new(tokio::sync::Notify::new());
-    let state = SetupState {
-        data: data.to_path_buf(),
-        accounts,
-        created: created.clone(),
-        creating: Arc::new(tokio::sync::Mutex::new(false)),
-    };
-    tracing::info!(%addr, "no election yet: waiting for an administrator to create one");
-    let was_created = Arc::new(std::sync::atomic::AtomicBool::new(false));
-    let flag = was_created.clone();
-    let until = async move {
-        tokio::select! {
-            () = created.notified() => flag.store(true, std::sync::atomic::Ordering::SeqCst),
-            () = stop.wait() => {}
-        }
-    };
-    axum::serve(listener, router(state).into_make_service())
-        .with_graceful_shutdown(until)
-        .await?;
-    if !was_created.load(std::sync::atomic::Ordering::SeqCst) {
-        return Ok(None);
-    }
-    // The same address for the election (the setup listener is closed by now).
-    Ok(Some(tokio::net::TcpListener::bind(addr).await?))
 }

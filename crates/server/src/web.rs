@@ -6,6 +6,8 @@ use axum::response::{IntoResponse, Response};
 
 #[derive(rust_embed::Embed)]
 #[folder = "../../web"]
+// The browser tests and their npm packages live beside the pages but are not served.
+#[exclude = "tests/*"]
 struct Assets;
 
 fn content_type(path: &str) -> &'static str {
@@ -62,6 +64,10 @@ mod tests {
             assert!(Assets::get(p).is_some(), "{p} is not embedded");
         }
         assert_eq!(content_type("pkg/hanpyo_wasm_bg.wasm"), "application/wasm");
+        assert!(
+            Assets::iter().all(|p| !p.starts_with("tests/")),
+            "the browser tests and node_modules are not served"
+        );
     }
 
     fn messages(lang: &str) -> serde_json::Map<String, serde_json::Value> {

@@ -284,6 +284,8 @@ pub fn describe_entries(framed: &[u8], start: u64) -> Result<String, String> {
 pub struct AuditCheck {
     /// Per question, the chosen choice indices, decoded from the revealed randomness.
     pub choices: Vec<Vec<u32>>,
+    /// Its tracking code (hex), to match against its receipt's leaf hash.
+    pub tracking_code: String,
     /// Its tracking code (short form).
     pub tracking_code_short: String,
 }
@@ -310,9 +312,11 @@ pub fn check_audit(
         .verify(&ctx, &pk, &shapes.specs)
         .map_err(err("audited ballot"))?;
     let choices = decode_openings(&ballot, &openings, &pk)?;
+    let code = TrackingCode::of(&entry);
     serde_json::to_string(&AuditCheck {
         choices,
-        tracking_code_short: TrackingCode::of(&entry).short(),
+        tracking_code: code.hex(),
+        tracking_code_short: code.short(),
     })
     .map_err(err("output"))
 }

@@ -251,6 +251,7 @@ fn an_audited_ballot_decodes_elsewhere_and_a_changed_one_is_refused() {
     .expect("json");
     assert_eq!(check.choices, vec![vec![1], vec![0], vec![0, 2]]);
     assert_eq!(check.tracking_code_short, made.tracking_code_short);
+    assert_eq!(check.tracking_code, made.tracking_code);
     // Any changed byte (ciphertext, proof, signature or opening) is refused.
     let bytes = hex::decode(&made.entry).expect("hex");
     for at in [40, bytes.len() / 2, bytes.len() - 5] {

@@ -207,7 +207,15 @@ test('a voter logs in, audits, casts, checks the receipt, revotes; the board ver
     await page.locator('#question-next').click();
     await page.locator('label[for=q1-c0]').click();
     await page.locator('#question-next').click();
-    for (const c of [0, 1, 2]) await page.locator(`label[for=q2-c${c}]`).click();
+    for (const c of [0, 1]) await page.locator(`label[for=q2-c${c}]`).click();
+    // Switching language keeps what is ticked but not yet confirmed.
+    await page.locator('#lang-switch').click();
+    await page.waitForFunction(() => document.documentElement.lang === 'en');
+    assert.match(await page.textContent('#question-limit'), /Choose up to 2/);
+    assert.equal(await page.locator('#question-choices input:checked').count(), 2);
+    await page.locator('#lang-switch').click();
+    await page.waitForFunction(() => document.documentElement.lang === 'ko');
+    await page.locator('label[for=q2-c2]').click();
     await visible(page, '#question-error');
     assert.equal(await page.locator('#question-choices input:checked').count(), 2, 'a third choice is refused');
     await page.locator('#question-next').click();
