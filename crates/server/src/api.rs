@@ -114,6 +114,32 @@ fn public_read(method: &axum::http::Method, path: &str) -> bool {
             || path == "/api/v1/progress")
 }
 
+/// A state-changing request sent by a page of another origin.
+fn is_cross_site(req: &axum::extract::Request) -> bool {
+    if matches!(
+        *req.method(),
+        axum::http::Method::GET | axum::http::Method::HEAD
+    ) {
+        return false;
+    }
+    let Some(origin) = req.headers().get(header::ORIGIN) else {
+        return false;
+    };
+    let host = req
+        .headers()
+        .get(header::HOST)
+        .and_then(|h| h.to_str().ok());
+    let origin_host = origin
+        .to_str()
+        .ok()
+        .and_then(|o| o.split_once("://"))
+        .map(|(_, rest)| rest.trim_end_matches('/'));
+    match (origin_host, host) {
+        (Some(o), Some(h)) => !o.eq_ignore_ascii_case(h),
+        _ => true,
+    }
+}
+
 /// Headers on every answer: no sniffing, no framing, no referrer, no caching of API answers, the
 /// content security policy; and, on public reads only, `Access-Control-Allow-Origin: *`.
 pub(crate) async fn security_headers(
@@ -121,7 +147,19 @@ pub(crate) async fn security_headers(
     next: axum::middleware::Next,
 ) -> Response {
     let public = public_read(req.method(), req.uri().path());
-    let mut r = next.run(req).await;
+    // A browser names the page that sends a request in `Origin`: anything but a GET from another
+    // site's page (a login, a ballot, an admin action) is refused, so no other site can use a
+    // visitor's browser or address against this server. Clients that are not browsers send none.
+    let mut r = if is_cross_site(&req) {
+        ApiError::new(
+            403,
+            "forbidden",
+            "requests from other sites' pages are refused (only public GETs are shared)",
+        )
+        .into_response()
+    } else {
+        next.run(req).await
+    };
     let h = r.headers_mut();
     for (k, v) in [
         ("x-content-type-options", "nosniff"),
@@ -567,27 +605,12 @@ struct LoginVerify {
     code: String,
 }
 
-/// A JSON body, sent as `application/json` (which, unlike `text/plain`, no other site's page can
-/// send here without a CORS preflight, and preflights are not answered).
+/// A JSON body (any content type: command-line clients send what they like; cross-site browser
+/// requests are refused by [`security_headers`] from their `Origin`).
 fn parse_json<T: for<'de> Deserialize<'de>>(
-    headers: &HeaderMap,
+    _headers: &HeaderMap,
     body: &Bytes,
 ) -> Result<T, ApiError> {
-    let json = headers
-        .get(header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| {
-            v.trim_start()
-                .to_ascii_lowercase()
-                .starts_with("application/json")
-        });
-    if !json {
-        return Err(ApiError::new(
-            415,
-            "malformed",
-            "send the body as Content-Type: application/json",
-        ));
-    }
     serde_json::from_slice(body).map_err(|e| ApiError::malformed(format!("JSON: {e}")))
 }
 
