@@ -2,7 +2,7 @@
 // the voter roll (CSV with per-line errors), the public credential list, turnout, results, the
 // record and the audit log. Every action goes through the same API as the `hanpyo` CLI.
 import {
-  setupPage, api, errorText, say, t, pick, el, num, phaseText, download, ApiError,
+  setupPage, api, errorText, say, t, pick, el, num, phaseText, download, ApiError, facts,
 } from './common.js';
 import { resultFigure, turnoutFigure } from './charts.js';
 
@@ -85,7 +85,7 @@ function renderStatusFacts() {
     ['board.counted', num(s.counted)],
     ['board.audited', num(s.audited)],
   ];
-  $('status-facts').replaceChildren(...rows.flatMap(([k, v]) => [el('dt', {}, t(k)), el('dd', {}, v)]));
+  $('status-facts').replaceChildren(...facts(rows));
 }
 
 function message(key, vars) {

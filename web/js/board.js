@@ -1,7 +1,7 @@
 // The public board: the latest checkpoint with its witnesses (checked here), the result, the
 // entries with search by tracking code, and the whole election verified in the browser.
 import {
-  setupPage, api, errorText, say, t, pick, currentElection, crypto, el, num, phaseText,
+  setupPage, api, errorText, say, t, pick, currentElection, crypto, el, num, phaseText, facts,
 } from './common.js';
 import { resultFigure } from './charts.js';
 
@@ -20,7 +20,7 @@ function renderSummary() {
     ['board.counted', num(e.counted)],
     ['board.audited', num(e.audited)],
   ];
-  $('summary').replaceChildren(...rows.flatMap(([k, v]) => [el('dt', {}, t(k)), el('dd', {}, v)]));
+  $('summary').replaceChildren(...facts(rows));
 }
 
 function renderCheckpoint() {
@@ -137,7 +137,7 @@ function renderReport() {
   const verdict = r.valid ? t('board.v-valid') : soFar ? t('board.v-valid-so-far') : t('board.v-invalid');
   box.replaceChildren(
     el('p', {}, el('strong', { class: r.valid || soFar ? 'pill ok' : 'pill bad' }, verdict)),
-    el('dl', { class: 'facts' }, ...items.flatMap(([k, v]) => [el('dt', {}, t(k)), el('dd', {}, v)])),
+    el('dl', { class: 'facts' }, ...facts(items)),
     // The verifier's findings are in English, marked so.
     r.failures.length ? el('ul', { lang: 'en' }, ...r.failures.slice(0, 50).map((f) => el('li', {},
       `${f.entry ?? '–'} ${f.kind ?? ''} ${f.what}: ${f.why}`))) : null,

@@ -2,7 +2,7 @@
 // log's signature, the witnesses' cosignatures, and the Merkle inclusion proof, against this server
 // or a mirror; and decodes a Benaloh audit file independently of the booth that made it.
 import {
-  setupPage, api, errorText, say, t, crypto, el, num, pick, ApiError,
+  setupPage, api, errorText, say, t, crypto, el, num, pick, ApiError, facts as factList,
 } from './common.js';
 
 const $ = (id) => document.getElementById(id);
@@ -26,13 +26,13 @@ function canonicalShort(code) {
 
 function render() {
   if (!last) return;
-  const { checks, facts, ok, audit } = last;
+  const { checks, facts: rows, ok, audit } = last;
   $('verdict').replaceChildren(el('strong', { class: ok ? 'pill ok' : 'pill bad' }, ok ? t('check.valid') : t('check.invalid')));
   // Reasons from the verifier are English: marked so, for screen readers.
   $('checks').replaceChildren(...checks.map(([good, key, vars, detail]) => el('li', {},
     el('span', { class: good ? 'pill ok' : 'pill bad' }, good ? t('check.pass') : t('check.fail')), ' ', t(key, vars),
     detail ? el('span', { lang: 'en' }, ` (${detail})`) : null)));
-  $('facts').replaceChildren(...facts.flatMap(([k, v]) => [el('dt', {}, t(k)), el('dd', { class: 'mono' }, v)]));
+  $('facts').replaceChildren(...factList(rows, { class: 'mono' }));
   // An audit file: what the audited ballot contains, decoded here from its revealed randomness.
   $('audit-choices').replaceChildren(...(audit ? [
     el('h3', {}, t('check.audit-choices')),

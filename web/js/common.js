@@ -194,6 +194,11 @@ export function el(tag, attrs = {}, ...children) {
   return e;
 }
 
+/** `<dt>`/`<dd>` pairs for a `<dl class="facts">`: each row is `[translation key, value]`. */
+export function facts(rows, ddAttrs = {}) {
+  return rows.flatMap(([k, v]) => [el('dt', {}, t(k)), el('dd', ddAttrs, v)]);
+}
+
 /** Formats a number for the current language. */
 export function num(n) {
   return new Intl.NumberFormat(lang === 'ko' ? 'ko-KR' : 'en-GB').format(n);

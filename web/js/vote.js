@@ -132,24 +132,34 @@ function busy(button, on) {
   if (button) button.setAttribute('aria-busy', on ? 'true' : 'false');
 }
 
-async function cast() {
-  busy($('cast'), true);
+/**
+ * Encrypts the selections (an audited ballot if `audit`), sends the entry and checks the receipt;
+ * then `recorded(ballot, answer, receiptCheck)` shows the outcome. Errors go to the error line.
+ */
+async function sendBallot(button, audit, recorded) {
+  busy(button, true);
   status(t('vote.status.encrypting'));
   try {
-    const ballot = await makeBallot(false);
+    const ballot = await makeBallot(audit);
     status(t('vote.status.sending'));
     const out = await submit(ballot.entry);
     const check = await checkReceipt(out, ballot);
-    booth.receipt = { ...out, witnesses: check.witnesses_required };
-    await renderReceipt();
+    await recorded(ballot, out, check);
     status('');
-    show('receipt');
   } catch (e) {
     status('');
     handleApiError(e);
   } finally {
-    busy($('cast'), false);
+    busy(button, false);
   }
+}
+
+function cast() {
+  return sendBallot($('cast'), false, async (ballot, out, check) => {
+    booth.receipt = { ...out, witnesses: check.witnesses_required };
+    await renderReceipt();
+    show('receipt');
+  });
 }
 
 /**
@@ -186,28 +196,15 @@ function handleApiError(e) {
   fail(e);
 }
 
-async function audit() {
-  busy($('audit'), true);
-  status(t('vote.status.encrypting'));
-  try {
-    const ballot = await makeBallot(true);
-    status(t('vote.status.sending'));
-    const out = await submit(ballot.entry);
-    await checkReceipt(out, ballot);
-    const same = JSON.stringify(ballot.audited_choices.map((c) => [...c].sort((a, b) => a - b)))
-      === JSON.stringify(booth.selections.map((c) => [...c].sort((a, b) => a - b)));
-    booth.audit = { ballot, out, same };
+function audit() {
+  return sendBallot($('audit'), true, (ballot, out) => {
+    const sorted = (sel) => JSON.stringify(sel.map((c) => [...c].sort((a, b) => a - b)));
+    booth.audit = { ballot, out, same: sorted(ballot.audited_choices) === sorted(booth.selections) };
     renderAuditVerdict();
     renderReview($('audit-list'), ballot.audited_choices);
     $('audit-code').textContent = out.tracking_code_short;
-    status('');
     show('audit');
-  } catch (e) {
-    status('');
-    handleApiError(e);
-  } finally {
-    busy($('audit'), false);
-  }
+  });
 }
 
 function renderAuditVerdict() {

@@ -17,52 +17,51 @@ mkdirSync(out, { recursive: true });
 const require = createRequire(import.meta.url);
 const axeSource = readFileSync(require.resolve('axe-core/axe.min.js'), 'utf8');
 
-/** Starts `hanpyo demo` on a free port; resolves when it prints its address. */
-export async function startDemo(args = []) {
-  const data = mkdtempSync(join(tmpdir(), 'hanpyo-web-'));
-  rmSync(data, { recursive: true });
-  const child = spawn(bin, ['demo', '--listen', '127.0.0.1:0', '--data', data, '--voters', '30', ...args], {
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
+/**
+ * Starts `hanpyo ARGS...` as a server; resolves with `ready(stdout so far)`'s first non-null answer
+ * (what the server printed once it listens) and a `stop` function.
+ */
+async function startServer(args, ready, timeoutMs) {
+  const child = spawn(bin, args, { stdio: ['ignore', 'pipe', 'pipe'] });
   let text = '';
   let errText = '';
   child.stderr.on('data', (d) => { errText += d; });
   const info = await new Promise((ok, fail) => {
-    const timer = setTimeout(() => fail(new Error(`demo did not start: ${text}${errText}`)), 120_000);
+    const timer = setTimeout(() => fail(new Error(`${args[0]} did not start: ${text}${errText}`)), timeoutMs);
     child.stdout.on('data', (d) => {
       text += d;
-      const url = text.match(/^url: (\S+)$/m);
-      const admin = text.match(/^admin login: (\S+) (\S+)$/m);
-      if (url && admin && text.includes('vote:')) {
-        clearTimeout(timer);
-        ok({ url: url[1].replace(/\/$/, ''), admin: { name: admin[1], password: admin[2] } });
-      }
+      const answer = ready(text);
+      if (answer) { clearTimeout(timer); ok(answer); }
     });
-    child.on('exit', (code) => { clearTimeout(timer); fail(new Error(`demo exited ${code}: ${errText}`)); });
+    child.on('exit', (code) => { clearTimeout(timer); fail(new Error(`${args[0]} exited ${code}: ${errText}`)); });
   });
-  return {
-    ...info,
-    data,
-    stop: () => { child.kill('SIGTERM'); },
-  };
+  return { ...info, stop: () => { child.kill('SIGTERM'); } };
+}
+
+const printedUrl = (text) => text.match(/^url: (\S+)$/m)?.[1].replace(/\/$/, '');
+
+/** Starts `hanpyo demo` on a free port; resolves when it prints its address and admin login. */
+export async function startDemo(args = []) {
+  const data = mkdtempSync(join(tmpdir(), 'hanpyo-web-'));
+  rmSync(data, { recursive: true });
+  const server = await startServer(
+    ['demo', '--listen', '127.0.0.1:0', '--data', data, '--voters', '30', ...args],
+    (text) => {
+      const url = printedUrl(text);
+      const admin = text.match(/^admin login: (\S+) (\S+)$/m);
+      return url && admin && text.includes('vote:') ? { url, admin: { name: admin[1], password: admin[2] } } : null;
+    },
+    120_000,
+  );
+  return { ...server, data };
 }
 
 /** Starts `hanpyo serve` on a data directory; resolves with its URL once it listens. */
 export async function startServe(data) {
-  const child = spawn(bin, ['serve', '--data', data, '--listen', '127.0.0.1:0'], { stdio: ['ignore', 'pipe', 'pipe'] });
-  let text = '';
-  let errText = '';
-  child.stderr.on('data', (d) => { errText += d; });
-  const url = await new Promise((ok, fail) => {
-    const timer = setTimeout(() => fail(new Error(`serve did not start: ${text}${errText}`)), 60_000);
-    child.stdout.on('data', (d) => {
-      text += d;
-      const m = text.match(/^url: (\S+)$/m);
-      if (m) { clearTimeout(timer); ok(m[1].replace(/\/$/, '')); }
-    });
-    child.on('exit', (code) => { clearTimeout(timer); fail(new Error(`serve exited ${code}: ${errText}`)); });
-  });
-  return { url, stop: () => child.kill('SIGTERM'), log: () => errText };
+  return startServer(['serve', '--data', data, '--listen', '127.0.0.1:0'], (text) => {
+    const url = printedUrl(text);
+    return url ? { url } : null;
+  }, 60_000);
 }
 
 /** Runs `hanpyo ARGS...` in the background; resolves with its exit code and output when it ends. */

@@ -273,11 +273,6 @@ impl MemoryRecord {
             checkpoints,
         }
     }
-
-    /// Bytes of the entries read so far, and in all (for progress).
-    pub fn progress(&self) -> (u64, u64) {
-        (self.reader_offset, self.entries.len() as u64)
-    }
 }
 
 impl RecordSource for MemoryRecord {

@@ -193,7 +193,7 @@ fn limit_client(s: &AppState, peer: std::net::SocketAddr) -> Result<(), ApiError
         .map_err(limited)
 }
 
-fn limited(wait: f64) -> ApiError {
+pub(crate) fn limited(wait: f64) -> ApiError {
     let _ = wait;
     ApiError::new(429, "rate-limited", "too many requests; retry shortly")
 }
@@ -327,7 +327,7 @@ async fn cast(
     r
 }
 
-fn bearer(headers: &HeaderMap) -> Option<&str> {
+pub(crate) fn bearer(headers: &HeaderMap) -> Option<&str> {
     headers
         .get(header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())

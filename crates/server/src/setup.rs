@@ -7,12 +7,13 @@ use std::sync::{Arc, Mutex};
 
 use axum::body::Bytes;
 use axum::extract::State;
-use axum::http::{HeaderMap, StatusCode, Uri, header};
+use axum::http::{HeaderMap, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
 
 use crate::accounts::{Accounts, Role};
+use crate::api::bearer;
 use crate::error::ApiError;
 
 #[derive(Clone)]
@@ -26,13 +27,6 @@ struct SetupState {
 
 fn accounts(s: &SetupState) -> std::sync::MutexGuard<'_, Accounts> {
     s.accounts.lock().unwrap_or_else(|e| e.into_inner())
-}
-
-fn bearer(headers: &HeaderMap) -> Option<&str> {
-    headers
-        .get(header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.strip_prefix("Bearer "))
 }
 
 /// The routes while there is no election: the pages, administrator login, the manifest check and
@@ -99,7 +93,7 @@ async fn login(
         .lock()
         .unwrap_or_else(|e| e.into_inner())
         .take(peer.ip())
-        .map_err(|_| ApiError::new(429, "rate-limited", "too many requests; retry shortly"))?;
+        .map_err(crate::api::limited)?;
     crate::api::login_answer(s.accounts.clone(), &headers, &body).await
 }
 
