@@ -26,8 +26,18 @@ function canonicalShort(code) {
 
 function render() {
   if (!last) return;
-  const { checks, facts: rows, ok, audit } = last;
-  $('verdict').replaceChildren(el('strong', { class: ok ? 'pill ok' : 'pill bad' }, ok ? t('check.valid') : t('check.invalid')));
+  const { checks, facts: rows, ok, audit, standing } = last;
+  const superseded = ok && standing?.standing === 'superseded';
+  $('verdict').replaceChildren(el('strong', { class: !ok ? 'pill bad' : superseded ? 'pill warn' : 'pill ok' },
+    !ok ? t('check.invalid') : superseded ? t('check.valid-superseded') : t('check.valid')));
+  // Where the ballot stands: counted, replaced by a later ballot of the same credential, or an audit.
+  $('standing').replaceChildren(...(standing ? [el('p', { class: superseded ? 'alert' : 'success' },
+    t(`check.standing-${standing.standing}`, {
+      index: standing.index,
+      size: num(standing.size ?? 0),
+      by: standing.by_index,
+      code: standing.by_tracking_code_short,
+    }))] : []));
   // Reasons from the verifier are English: marked so, for screen readers.
   $('checks').replaceChildren(...checks.map(([good, key, vars, detail]) => el('li', {},
     el('span', { class: good ? 'pill ok' : 'pill bad' }, good ? t('check.pass') : t('check.fail')), ' ', t(key, vars),
@@ -122,9 +132,13 @@ async function run() {
         checks.push([false, 'check.receipt-bad', {}, String(e.message || e)]);
       }
     }
-    // The server's current proof for the same entry, checked the same way.
+    // The server's current proof for the same entry, checked the same way, and the entry's
+    // standing (counted, superseded by a later ballot of the same credential, audit), proven with
+    // signed log data and checked here: the later ballot comes with its own receipt.
+    let standing = null;
     try {
-      const fresh = await api(`/api/v1/board/receipts/${leaf}`, { base });
+      const proof = await api(`/api/v1/board/status/${leaf}`, { base });
+      const fresh = proof.receipt;
       if (fresh.leaf_hash !== leaf) throw new Error('a receipt for another entry');
       const r = JSON.parse(w.verifyReceipt(JSON.stringify(fresh), election.manifest_entry));
       const sameIndex = !receipt || receipt.index === fresh.index;
@@ -132,13 +146,19 @@ async function run() {
       facts.push(['check.code-short', r.tracking_code_short]);
       facts.push(['check.code-full', leaf]);
       facts.push(['check.origin', r.origin]);
+      try {
+        standing = JSON.parse(w.checkStanding(JSON.stringify(proof), leaf, election.manifest_entry));
+        standing.size = r.size;
+      } catch (e) {
+        checks.push([false, 'check.standing-bad', {}, String(e.message || e)]);
+      }
     } catch (e) {
       if (e instanceof ApiError) checks.push([false, 'check.latest-refused', { why: errorText(e) }]);
       else checks.push([false, 'check.latest-bad', {}, String(e.message || e)]);
     }
     const seen = new Set();
     const uniqueFacts = facts.filter(([k]) => (seen.has(k) ? false : seen.add(k)));
-    show({ checks, facts: uniqueFacts, ok: checks.every(([g]) => g), audit });
+    show({ checks, facts: uniqueFacts, ok: checks.every(([g]) => g), audit, standing });
   } catch (e) {
     say($('error'), errorText(e));
   }

@@ -231,6 +231,21 @@ test('a voter logs in, audits, casts, checks the receipt, revotes; the board ver
     await noViolations(page, 'vote: receipt (English)');
     await shot(page, '08-vote-receipt-en');
 
+    // The first receipt now stands superseded, proven from the log: the check page names the
+    // ballot that replaced it (a voter who never voted again knows to complain), and so does the CLI.
+    await page.goto(`${server.url}/check.html`);
+    await page.setInputFiles('#receipt-file', receiptPath);
+    await page.locator('#check-form button[type=submit]').click();
+    await page.locator('#verdict .pill').waitFor();
+    assert.equal(await page.locator('#verdict .pill.warn').count(), 1, await page.textContent('#result'));
+    const standing = await page.textContent('#standing');
+    assert.match(standing, /^Replaced: /);
+    assert.ok(standing.includes(second), `names the later ballot ${second}: ${standing}`);
+    await noViolations(page, 'check: superseded');
+    await shot(page, '08b-check-superseded-en');
+    const cliStanding = execFileSync(bin, ['receipt', 'verify', receiptPath, '--url', server.url]).toString();
+    assert.match(cliStanding, /STANDING: superseded/);
+
     // The board (still English): checkpoint, search, in-browser verification.
     await page.goto(`${server.url}/board.html`);
     await page.locator('#checkpoint .pill.ok').waitFor();

@@ -25,7 +25,7 @@ use hanpyo_record::authority::{
     RunningTally, combine_result, encrypt_ballot_with_rng, partial_decryption_with_rng,
 };
 use hanpyo_record::context::{ceremony_context, election_context};
-use hanpyo_record::entry::{Entry, Kind, MAX_CREDENTIALS_PER_ENTRY, TrackingCode};
+use hanpyo_record::entry::{AuditedBallot, Entry, Kind, MAX_CREDENTIALS_PER_ENTRY, TrackingCode};
 use rand_core::Rng;
 use rayon::prelude::*;
 use serde::Serialize;
@@ -307,7 +307,7 @@ pub fn run(args: &Args) -> Result<ExitCode> {
         let audit = if round == 0 && r.next_u32() % 100 < audit_pct {
             let sel = random_selections(&specs, &mut r);
             let (b, openings) = encrypt_ballot_with_rng(&ectx, &pk, &specs, &key, &sel, &mut r)?;
-            Some(Entry::AuditedBallot(Box::new(b), openings).encode())
+            Some(Entry::AuditedBallot(Box::new(AuditedBallot::of(&b, openings))).encode())
         } else {
             None
         };

@@ -6,7 +6,7 @@ use std::process::ExitCode;
 use anyhow::{Context, Result, bail};
 use hanpyo_ledger::receipt::Receipt;
 use hanpyo_record::authority::encrypt_ballot_with_rng;
-use hanpyo_record::entry::{Entry, TrackingCode};
+use hanpyo_record::entry::{AuditedBallot, Entry, TrackingCode};
 use hanpyo_record::manifest::Manifest;
 
 use crate::http::Client;
@@ -112,16 +112,25 @@ pub fn vote(a: &VoteArgs) -> Result<ExitCode> {
         let (b, openings) =
             encrypt_ballot_with_rng(&ctx, &pk, &specs, &key, &selections, &mut rng)?;
         // Check locally what any second device would check: the openings give back the choices.
-        for ((c, o), want) in b.contests.iter().zip(&openings).zip(&selections) {
-            let got = c.check_opening(&pk, o)?;
-            if got.iter().map(|&v| v == 1).collect::<Vec<_>>() != *want {
-                bail!("the audit revealed a different choice: do not cast from this device");
-            }
+        let audit = AuditedBallot::of(&b, openings);
+        let got = audit
+            .check(&pk, &specs)
+            .map_err(|why| anyhow::anyhow!("the audit does not check out: {why}"))?;
+        let want: Vec<Vec<u32>> = selections
+            .iter()
+            .map(|q| (0..q.len() as u32).filter(|&j| q[j as usize]).collect())
+            .collect();
+        if got != want {
+            bail!("the audit revealed a different choice: do not cast from this device");
         }
-        let entry = Entry::AuditedBallot(Box::new(b), openings).encode();
-        match client.post(&ballots, &entry, bearer)? {
+        // Posted without the session and without the credential: the server cannot tell whose
+        // audit it is. The encryption is discarded; the cast ballot below is a fresh one.
+        let entry = Entry::AuditedBallot(Box::new(audit)).encode();
+        let audits = format!("/api/v1/elections/{}/audits", view.id);
+        match client.post(&audits, &entry, None)? {
             Ok(_) => println!(
-                "audit: the encryption of your choices checked out; that ballot is discarded (never counted)"
+                "audit: the encryption of your choices checked out (tracking code {}); that encryption is discarded and never counted",
+                TrackingCode::of(&entry).short()
             ),
             Err((status, e)) => {
                 println!("rejected ({status} {}): {}", e.code, e.message);
@@ -156,6 +165,9 @@ pub fn vote(a: &VoteArgs) -> Result<ExitCode> {
         "cast: tracking code {} (entry {} of {}, checkpoint size {} verified, {} witness cosignature(s))",
         out.tracking_code_short, out.receipt.index, cp.origin, cp.size, m.ledger.witness_quorum
     );
+    // Its standing, from signed log data (a revote made in the voter's name would show here).
+    let (standing, _) = crate::receipt::standing_online(&client, m, &local_code.0)?;
+    println!("{}", crate::receipt::describe(&standing));
     println!("you may vote again; only your last vote counts");
     Ok(ExitCode::SUCCESS)
 }

@@ -10,7 +10,7 @@ use hanpyo_ledger::export::{CHECKPOINT_FILE, ExportReader, ExportWriter};
 use hanpyo_ledger::merkle::leaf_hash;
 use hanpyo_record::authority::encrypt_ballot_with_rng;
 use hanpyo_record::context::election_context;
-use hanpyo_record::entry::{Entry, Kind, Shapes};
+use hanpyo_record::entry::{AuditedBallot, Entry, Kind, Shapes};
 use hanpyo_record::manifest::Manifest;
 use serde_json::Value;
 
@@ -406,16 +406,38 @@ fn foreign_unlisted_and_resigned_ballots_are_rejected() {
         &[(Some(close as u64), "ballot")],
     );
 
-    // An audited ballot sneaked into the count (after the voter's cast ballot).
-    let a = index_of(&es, Kind::AuditedBallot, 0);
-    let Entry::AuditedBallot(ab, _) = Entry::decode(&es[a], Some(&shapes)).expect("audited") else {
-        panic!("audited")
-    };
-    let mut t = es.clone();
-    t.insert(close, Entry::Ballot(ab).encode());
+    // An audit can never be cast. Its bytes re-framed as a ballot (kind 9) are no ballot at all.
+    let audit_dir = simulate("audits", 30, 12, &["--audit-percent", "50"]);
+    let ae = entries(&audit_dir);
+    let a = index_of(&ae, Kind::AuditedBallot, 0);
+    let mut t = ae.clone();
+    t[a][1] = Kind::Ballot as u8;
     assert_invalid(
-        &write("sneak", &dir, &t, true),
-        &[(None, "encrypted tally")],
+        &write("reframed", &audit_dir, &t, true),
+        &[(Some(a as u64), "ballot")],
+    );
+    let _ = std::fs::remove_dir_all(&audit_dir);
+
+    // A ballot (here even signed by the voter's own credential, as a cheating device could) that
+    // reuses the encryption an earlier audit opened: named, and not counted.
+    let (b, openings) =
+        encrypt_ballot_with_rng(&ctx, &key, &specs, &victim, &sel, &mut rng).expect("ballot");
+    let audit = Entry::AuditedBallot(Box::new(AuditedBallot::of(&b, openings))).encode();
+    let mut t = es.clone();
+    t.insert(close, audit);
+    t.insert(close + 1, Entry::Ballot(Box::new(b)).encode());
+    assert_invalid(
+        &write("recast", &dir, &t, true),
+        &[(Some(close as u64 + 1), "audited ballot cast")],
+    );
+
+    // A replay: an identical copy of a cast ballot later in the log.
+    let first = index_of(&es, Kind::Ballot, 0);
+    let mut t = es.clone();
+    t.insert(close, es[first].clone());
+    assert_invalid(
+        &write("replay", &dir, &t, true),
+        &[(Some(close as u64), "replay")],
     );
     let _ = std::fs::remove_dir_all(&dir);
     let _ = std::fs::remove_dir_all(&other);

@@ -10,7 +10,7 @@ use hanpyo_crypto::elgamal::PublicKey;
 use hanpyo_ledger::merkle::leaf_hash;
 use hanpyo_record::authority::encrypt_ballot_with_rng;
 use hanpyo_record::context::election_context;
-use hanpyo_record::entry::Entry;
+use hanpyo_record::entry::{AuditedBallot, Entry};
 use hanpyo_record::manifest::Manifest;
 use serde_json::Value;
 
@@ -1203,6 +1203,31 @@ fn an_election_from_manifest_to_result_with_trustees_over_http() {
             .expect("vote");
         assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stdout));
     }
+    // No roll, so no session: an audit's encryption still never becomes a ballot.
+    {
+        let ectx = election_context(&leaf_hash(&manifest_entry), &outcome.joint_key);
+        let key = creds[0].signing_key(b"town-1");
+        let (b, openings) = encrypt_ballot_with_rng(
+            &ectx,
+            &outcome.joint_key,
+            &m.contest_specs(),
+            &key,
+            &[vec![true, false]],
+            &mut rng,
+        )
+        .expect("ballot");
+        let audit = Entry::AuditedBallot(Box::new(AuditedBallot::of(&b, openings))).encode();
+        let eurl = election_url(&url);
+        let (s, v) = post(&format!("{eurl}/ballots"), &audit, None);
+        assert_eq!((s, &v["code"]), (422, &Value::from("audit-not-ballot")));
+        assert_eq!(post(&format!("{eurl}/audits"), &audit, None).0, 200);
+        let (s, v) = post(
+            &format!("{eurl}/ballots"),
+            &Entry::Ballot(Box::new(b)).encode(),
+            None,
+        );
+        assert_eq!((s, &v["code"]), (409, &Value::from("audited-encryption")));
+    }
     assert_eq!(admin_post("close", b"").0, 200);
     assert_eq!(admin_post("tally", b"").0, 200);
     assert_eq!(
@@ -1719,5 +1744,143 @@ fn an_election_is_created_from_the_console_on_a_data_directory_without_one() {
     assert!(log.contains("create-election"));
     drop(server);
     let _ = std::fs::remove_file(&pw);
+    let _ = std::fs::remove_dir_all(&data);
+}
+
+/// Audits are posted without a session and carry no credential; an audited encryption is never
+/// accepted as a ballot; a receipt's standing (counted, superseded, audit) is reported from signed
+/// log data by `hanpyo vote` and `hanpyo receipt verify`, online and offline.
+#[test]
+fn audits_never_count_and_a_replaced_ballot_shows_as_superseded() {
+    let data = scratch("standing");
+    let d = data.to_str().expect("p");
+    let server = start(&[
+        "demo",
+        "--listen",
+        "127.0.0.1:0",
+        "--data",
+        d,
+        "--voters",
+        "20",
+    ]);
+    let url = server.url.clone();
+    let eurl = election_url(&url);
+    let voters = codes(&data);
+    let info = get_json(&eurl);
+    let manifest_entry = hex::decode(info["manifest_entry"].as_str().expect("m")).expect("hex");
+    let Entry::Manifest(m) = Entry::decode(&manifest_entry, None).expect("manifest") else {
+        panic!("manifest")
+    };
+    let pk = PublicKey::decode(&hex::decode(info["joint_key"].as_str().expect("k")).expect("hex"))
+        .expect("key");
+    let ctx = election_context(&leaf_hash(&manifest_entry), &pk);
+    let key = SecretCredential::parse(&voters[0].code)
+        .expect("code")
+        .signing_key(m.election_id.as_bytes());
+    let mut rng = hanpyo_crypto::os_rng();
+    let sel: Vec<Vec<bool>> = m
+        .contest_specs()
+        .iter()
+        .map(|s| (0..s.choices).map(|j| j == 0).collect())
+        .collect();
+    let (b, openings) =
+        encrypt_ballot_with_rng(&ctx, &pk, &m.contest_specs(), &key, &sel, &mut rng).expect("b");
+    let audit = Entry::AuditedBallot(Box::new(AuditedBallot::of(&b, openings))).encode();
+    assert!(
+        !audit.windows(32).any(|w| w == key.public().as_bytes()),
+        "an audit does not carry the credential"
+    );
+    // The audit goes without any session; the voter's logged-in session re-casting it is refused.
+    let (s, v) = post(&format!("{eurl}/audits"), &audit, None);
+    assert_eq!(s, 200, "{v}");
+    let token = session(&url, &data, &voters[0]);
+    let (s, v) = post(&format!("{eurl}/ballots"), &audit, Some(&token));
+    assert_eq!((s, &v["code"]), (422, &Value::from("audit-not-ballot")));
+    let ballot = Entry::Ballot(Box::new(b)).encode();
+    let (s, v) = post(&format!("{eurl}/ballots"), &ballot, Some(&token));
+    assert_eq!(
+        (s, &v["code"]),
+        (409, &Value::from("audited-encryption")),
+        "{v}"
+    );
+    // A ballot is not an audit either.
+    let (s, _) = post(&format!("{eurl}/audits"), &ballot, None);
+    assert_eq!(s, 400);
+    // The audit's receipt stands as an audit.
+    let audit_receipt = data.join("audit-receipt.json");
+    let (s, v) = post(&format!("{eurl}/audits"), &audit, None);
+    assert_eq!((s, &v["code"]), (409, &Value::from("replay")));
+    let status = get_json(&format!(
+        "{url}/api/v1/board/status/{}",
+        hex::encode(leaf_hash(&audit))
+    ));
+    std::fs::write(&audit_receipt, status["receipt"].to_string()).expect("write");
+
+    // Voter 1 votes; its standing is "counted". Then someone votes again with its credential.
+    let first = data.join("first.json");
+    let o = vote(
+        &url,
+        &data,
+        &voters[1],
+        "0;0;0",
+        &["--receipt-out", first.to_str().expect("p")],
+    );
+    let out = String::from_utf8_lossy(&o.stdout).to_string();
+    assert!(o.status.success(), "{out}");
+    assert!(out.contains("STANDING: counted"), "{out}");
+    let receipt_verify = |receipt: &Path, how: &[&str]| {
+        let mut args = vec!["receipt", "verify", receipt.to_str().expect("p")];
+        args.extend_from_slice(how);
+        let o = Command::new(bin()).args(&args).output().expect("run");
+        (
+            o.status.code(),
+            String::from_utf8_lossy(&o.stdout).to_string(),
+        )
+    };
+    let (code, out) = receipt_verify(&first, &["--url", &url]);
+    assert_eq!(code, Some(0), "{out}");
+    assert!(out.contains("STANDING: counted"), "{out}");
+    let o = vote(&url, &data, &voters[1], "1;1;1", &[]);
+    let second = String::from_utf8_lossy(&o.stdout).to_string();
+    assert!(o.status.success(), "{second}");
+    let short = second
+        .split("tracking code ")
+        .nth(1)
+        .and_then(|t| t.split_whitespace().next())
+        .expect("the revote's tracking code")
+        .to_string();
+    let (code, out) = receipt_verify(&first, &["--url", &url]);
+    assert_eq!(code, Some(0), "{out}");
+    assert!(out.contains("STANDING: superseded"), "{out}");
+    assert!(
+        out.contains(&short),
+        "names the ballot that replaced it: {out}"
+    );
+    let (code, out) = receipt_verify(&audit_receipt, &["--url", &url]);
+    assert_eq!(code, Some(0), "{out}");
+    assert!(out.contains("STANDING: audit"), "{out}");
+    // Offline, from the whole record: the same answers.
+    let record = data.join("downloaded");
+    let o = Command::new(bin())
+        .args([
+            "download",
+            "--url",
+            &url,
+            "--out",
+            record.to_str().expect("p"),
+        ])
+        .output()
+        .expect("download");
+    assert!(o.status.success());
+    let (code, out) = receipt_verify(&first, &["--record", record.to_str().expect("p")]);
+    assert_eq!(code, Some(0), "{out}");
+    assert!(
+        out.contains("STANDING: superseded") && out.contains(&short),
+        "{out}"
+    );
+    let (code, out) = receipt_verify(&audit_receipt, &["--record", record.to_str().expect("p")]);
+    assert_eq!(code, Some(0), "{out}");
+    assert!(out.contains("STANDING: audit"), "{out}");
+    drop(server);
     let _ = std::fs::remove_dir_all(&data);
 }

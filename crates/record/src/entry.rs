@@ -18,7 +18,7 @@ use crate::error::RecordError;
 use crate::manifest::Manifest;
 
 /// Version byte that starts every entry.
-pub const FORMAT_VERSION: u8 = 1;
+pub const FORMAT_VERSION: u8 = 2;
 /// Largest entry accepted (a credential list chunk of 100,000 is 3.2 MB).
 pub const MAX_ENTRY_LEN: usize = hanpyo_ledger::export::MAX_ENTRY_LEN;
 /// Most public credentials in one list entry.
@@ -46,7 +46,7 @@ pub enum Kind {
     CredentialList = 8,
     /// A cast ballot.
     Ballot = 9,
-    /// A Benaloh-audited (spoiled) ballot, never counted.
+    /// A Benaloh-audited (spoiled) encryption, never counted: ciphertexts and their openings only.
     AuditedBallot = 10,
     /// Voting closed.
     Close = 11,
@@ -185,6 +185,116 @@ impl Ballot {
     }
 }
 
+/// A Benaloh audit: the ciphertexts of an encryption the voter chose not to cast, with their
+/// openings (plaintext bit and nonce of each). It carries no credential, no signature and no proof,
+/// so it says nothing about who audited, and nothing in it can be signed into a countable ballot:
+/// a ballot is valid only with a credential's signature, and the verifier fails a record in which
+/// a ballot reuses a ciphertext that an earlier audit opened.
+#[derive(Clone, Debug)]
+pub struct AuditedBallot {
+    /// `[question][choice]`.
+    pub ciphertexts: Vec<Vec<Ciphertext>>,
+    /// One per question: the selection bits and the nonces.
+    pub openings: Vec<ContestOpening>,
+}
+
+impl AuditedBallot {
+    /// The audit of `ballot`'s encryption, given its openings.
+    pub fn of(ballot: &Ballot, openings: Vec<ContestOpening>) -> Self {
+        Self {
+            ciphertexts: ballot.ciphertexts(),
+            openings,
+        }
+    }
+
+    /// Checks the audit against the election key and the questions' limits: every opening
+    /// re-encrypts to its ciphertext (`α = r·G`, `β = m·G + r·K`) and each question has between
+    /// `min` and `max` selections. Answers the chosen choice indices per question.
+    pub fn check(&self, pk: &PublicKey, specs: &[ContestSpec]) -> Result<Vec<Vec<u32>>, String> {
+        if self.ciphertexts.len() != specs.len() || self.openings.len() != specs.len() {
+            return Err("one opening per question is required".into());
+        }
+        let mut chosen = Vec::with_capacity(specs.len());
+        for (q, ((cts, o), s)) in self
+            .ciphertexts
+            .iter()
+            .zip(&self.openings)
+            .zip(specs)
+            .enumerate()
+        {
+            if cts.len() != s.choices as usize
+                || o.selections.len() != cts.len()
+                || o.nonces.len() != cts.len()
+            {
+                return Err(format!("question {q}: one opening per choice is required"));
+            }
+            for (j, ((ct, &m), r)) in cts.iter().zip(&o.selections).zip(&o.nonces).enumerate() {
+                if m > 1 || pk.encrypt_with_nonce(u64::from(m), r) != *ct {
+                    return Err(format!(
+                        "question {q} choice {j}: the opening does not re-encrypt to the ciphertext"
+                    ));
+                }
+            }
+            let count = o.selections.iter().filter(|&&m| m == 1).count() as u32;
+            if count < s.min || count > s.max {
+                return Err(format!(
+                    "question {q}: {count} selections, outside [{}, {}]",
+                    s.min, s.max
+                ));
+            }
+            chosen.push(
+                o.selections
+                    .iter()
+                    .enumerate()
+                    .filter(|(_, m)| **m == 1)
+                    .map(|(j, _)| j as u32)
+                    .collect(),
+            );
+        }
+        Ok(chosen)
+    }
+
+    fn encode(&self, w: &mut Writer) {
+        for (cts, o) in self.ciphertexts.iter().zip(&self.openings) {
+            for ct in cts {
+                w.raw(&ct.to_bytes());
+            }
+            for s in &o.selections {
+                w.u8(*s);
+            }
+            for n in &o.nonces {
+                w.scalar(n.as_scalar());
+            }
+        }
+    }
+
+    fn decode(r: &mut Reader<'_>, specs: &[ContestSpec]) -> Result<Self, RecordError> {
+        let mut ciphertexts = Vec::with_capacity(specs.len());
+        let mut openings = Vec::with_capacity(specs.len());
+        for s in specs {
+            let cts = (0..s.choices)
+                .map(|_| Ok(Ciphertext::decode(r.raw(64)?)?))
+                .collect::<Result<Vec<_>, RecordError>>()?;
+            let selections = r.raw(s.choices as usize)?.to_vec();
+            if selections.iter().any(|&v| v > 1) {
+                return Err(RecordError::Invalid(
+                    "audited selection",
+                    "not 0 or 1".into(),
+                ));
+            }
+            let nonces = (0..s.choices)
+                .map(|_| Ok(Nonce::from_scalar(r.scalar()?)))
+                .collect::<Result<_, RecordError>>()?;
+            ciphertexts.push(cts);
+            openings.push(ContestOpening { selections, nonces });
+        }
+        Ok(Self {
+            ciphertexts,
+            openings,
+        })
+    }
+}
+
 /// One decryption share with its proof.
 pub type DecryptionShare = (Element, ChaumPedersenProof);
 
@@ -228,8 +338,8 @@ pub enum Entry {
     CredentialList(Vec<PublicCredential>),
     /// A cast ballot.
     Ballot(Box<Ballot>),
-    /// A Benaloh-audited ballot: the ballot and its openings (plaintexts and nonces).
-    AuditedBallot(Box<Ballot>, Vec<ContestOpening>),
+    /// A Benaloh audit: ciphertexts and openings, no credential.
+    AuditedBallot(Box<AuditedBallot>),
     /// Voting is closed.
     Close,
     /// The tally: number of counted ballots and, per question and choice, the sum of their ciphertexts.
@@ -321,7 +431,7 @@ impl Entry {
             Entry::JointKey { .. } => Kind::JointKey,
             Entry::CredentialList(_) => Kind::CredentialList,
             Entry::Ballot(_) => Kind::Ballot,
-            Entry::AuditedBallot(..) => Kind::AuditedBallot,
+            Entry::AuditedBallot(_) => Kind::AuditedBallot,
             Entry::Close => Kind::Close,
             Entry::EncryptedTally { .. } => Kind::EncryptedTally,
             Entry::PartialDecryption { .. } => Kind::PartialDecryption,
@@ -380,17 +490,7 @@ impl Entry {
                 }
             }
             Entry::Ballot(b) => b.encode(&mut w),
-            Entry::AuditedBallot(b, openings) => {
-                b.encode(&mut w);
-                for o in openings {
-                    for s in &o.selections {
-                        w.u8(*s);
-                    }
-                    for n in &o.nonces {
-                        w.scalar(n.as_scalar());
-                    }
-                }
-            }
+            Entry::AuditedBallot(a) => a.encode(&mut w),
             Entry::Close => {}
             Entry::EncryptedTally { counted, tally } => {
                 w.u64(*counted);
@@ -502,23 +602,7 @@ impl Entry {
             }
             Kind::Ballot => Entry::Ballot(Box::new(Ballot::decode(&mut r, &need()?.specs)?)),
             Kind::AuditedBallot => {
-                let specs = &need()?.specs;
-                let ballot = Ballot::decode(&mut r, specs)?;
-                let mut openings = Vec::with_capacity(specs.len());
-                for s in specs {
-                    let selections = r.raw(s.choices as usize)?.to_vec();
-                    if selections.iter().any(|&v| v > 1) {
-                        return Err(RecordError::Invalid(
-                            "audited selection",
-                            "not 0 or 1".into(),
-                        ));
-                    }
-                    let nonces = (0..s.choices)
-                        .map(|_| Ok(Nonce::from_scalar(r.scalar()?)))
-                        .collect::<Result<_, RecordError>>()?;
-                    openings.push(ContestOpening { selections, nonces });
-                }
-                Entry::AuditedBallot(Box::new(ballot), openings)
+                Entry::AuditedBallot(Box::new(AuditedBallot::decode(&mut r, &need()?.specs)?))
             }
             Kind::Close => Entry::Close,
             Kind::EncryptedTally => {

@@ -10,6 +10,7 @@
 //! | [`manifest`] | the election manifest (TOML in, canonical bytes out) |
 //! | [`entry`] | every entry kind, tracking codes |
 //! | [`context`] | election and ceremony fingerprints (what every proof is bound to) |
+//! | [`standing`] | a ballot's standing (counted, superseded, audit) from signed log data |
 //! | [`verify`] | the verifier: streaming, parallel, bounded memory |
 #![forbid(unsafe_code)]
 
@@ -19,6 +20,7 @@ pub mod encoding;
 pub mod entry;
 pub mod error;
 pub mod manifest;
+pub mod standing;
 pub mod verify;
 
 pub use error::RecordError;

@@ -153,8 +153,9 @@ struct Checked {
     kind: Kind,
     /// The entry's leaf hash (its tracking code).
     hash: Hash,
-    credential: [u8; 32],
-    /// `[question][choice]` (cast ballots only).
+    /// The ballot's public credential (audits carry none).
+    credential: Option<[u8; 32]>,
+    /// `[question][choice]`: what a cast ballot adds to the tally, or what an audit opened.
     ciphertexts: Vec<Vec<Ciphertext>>,
 }
 
@@ -189,8 +190,10 @@ struct Verifier<'a> {
     /// Per credential: 1 + offset of its last valid ballot, or 0.
     last_ballot: Vec<u64>,
     superseded: Vec<u64>,
-    /// First 8 bytes of every ballot's hash → its offset (replays are identical entries).
-    seen_ballots: std::collections::HashMap<u64, u64>,
+    /// Every ballot's and audit's full leaf hash → its entry index (a replay is an identical entry).
+    seen_ballots: std::collections::HashMap<Hash, u64>,
+    /// The `α` of every ciphertext an audit opened → that audit's entry index.
+    audited_alphas: std::collections::HashMap<[u8; 32], u64>,
     pending: Vec<Frame>,
     sums: RunningTally,
     tally: Option<(u64, Vec<Vec<Ciphertext>>)>,
@@ -239,6 +242,7 @@ pub fn verify_source(
         last_ballot: Vec::new(),
         superseded: Vec::new(),
         seen_ballots: std::collections::HashMap::new(),
+        audited_alphas: std::collections::HashMap::new(),
         pending: Vec::new(),
         sums: RunningTally::new(&[]),
         tally: None,
@@ -589,7 +593,27 @@ impl Verifier<'_> {
     }
 
     fn apply(&mut self, c: Checked) {
-        let Ok(pos) = self.credentials.binary_search(&c.credential) else {
+        if let Some(&earlier) = self.seen_ballots.get(&c.hash) {
+            self.f.fail(
+                Some(c.index),
+                Some(c.kind),
+                "replay",
+                format!("identical to entry {earlier}; a replayed entry is never counted"),
+            );
+            return;
+        }
+        self.seen_ballots.insert(c.hash, c.index);
+        let Some(credential) = c.credential else {
+            // An audit: remember what it opened, so no ballot can ever count it.
+            self.summary.audited += 1;
+            for ct in c.ciphertexts.iter().flatten() {
+                self.audited_alphas
+                    .entry(*ct.alpha.as_bytes())
+                    .or_insert(c.index);
+            }
+            return;
+        };
+        let Ok(pos) = self.credentials.binary_search(&credential) else {
             self.f.fail(
                 Some(c.index),
                 Some(c.kind),
@@ -598,29 +622,20 @@ impl Verifier<'_> {
             );
             return;
         };
-        let mut prefix = [0u8; 8];
-        prefix.copy_from_slice(&c.hash[..8]);
-        let prefix = u64::from_be_bytes(prefix);
-        if let Some(&earlier) = self.seen_ballots.get(&prefix) {
-            // Confirm on the full hash (a 64-bit prefix may collide).
-            if self
-                .source
-                .frame_at(earlier)
-                .is_ok_and(|b| leaf_hash(&b) == c.hash)
-            {
-                self.f.fail(
-                    Some(c.index),
-                    Some(c.kind),
-                    "replay",
-                    format!("identical to the ballot at byte offset {earlier}; a replayed ballot is not counted"),
-                );
-                return;
-            }
-        } else {
-            self.seen_ballots.insert(prefix, c.offset);
-        }
-        if c.kind == Kind::AuditedBallot {
-            self.summary.audited += 1;
+        if let Some(audit) = c
+            .ciphertexts
+            .iter()
+            .flatten()
+            .find_map(|ct| self.audited_alphas.get(ct.alpha.as_bytes()))
+        {
+            self.f.fail(
+                Some(c.index),
+                Some(c.kind),
+                "audited ballot cast",
+                format!(
+                    "reuses an encryption opened by the audit at entry {audit}: an audited encryption is public and never counts"
+                ),
+            );
             return;
         }
         self.summary.ballots_cast += 1;
@@ -978,7 +993,7 @@ fn check_ballots(
     let items: Vec<BallotItem<'_>> = decoded
         .iter()
         .filter_map(|(_, e)| match e {
-            Entry::Ballot(b) | Entry::AuditedBallot(b, _) => Some(BallotItem {
+            Entry::Ballot(b) => Some(BallotItem {
                 ballot: b,
                 ctx,
                 pk,
@@ -992,50 +1007,36 @@ fn check_ballots(
         Err(ProofError::BatchFailed(bad)) => bad,
         Err(_) => (0..items.len()).collect(),
     };
-    for (n, (i, e)) in decoded.into_iter().enumerate() {
+    let mut n = 0;
+    for (i, e) in decoded {
         let f = &frames[i];
         let kind = e.kind();
-        out[i] = Some(if bad.contains(&n) {
-            Err((
-                f.index,
-                kind,
-                "invalid credential signature or proof".to_string(),
-            ))
-        } else {
-            match e {
-                Entry::Ballot(b) => Ok(Checked {
-                    index: f.index,
-                    offset: f.offset,
-                    kind,
-                    hash: leaf_hash(&f.bytes),
-                    credential: *b.credential.as_bytes(),
-                    ciphertexts: b.ciphertexts(),
-                }),
-                Entry::AuditedBallot(b, openings) => {
-                    let opened = b
-                        .contests
-                        .iter()
-                        .zip(&openings)
-                        .all(|(c, o)| c.check_opening(pk, o).is_ok());
-                    if opened {
-                        Ok(Checked {
-                            index: f.index,
-                            offset: f.offset,
-                            kind,
-                            hash: leaf_hash(&f.bytes),
-                            credential: *b.credential.as_bytes(),
-                            ciphertexts: Vec::new(),
-                        })
-                    } else {
-                        Err((
-                            f.index,
-                            kind,
-                            "the audit's openings do not re-encrypt to the ballot".to_string(),
-                        ))
-                    }
+        let checked = |credential, ciphertexts| Checked {
+            index: f.index,
+            offset: f.offset,
+            kind,
+            hash: leaf_hash(&f.bytes),
+            credential,
+            ciphertexts,
+        };
+        out[i] = Some(match e {
+            Entry::Ballot(b) => {
+                n += 1;
+                if bad.contains(&(n - 1)) {
+                    Err((
+                        f.index,
+                        kind,
+                        "invalid credential signature or proof".to_string(),
+                    ))
+                } else {
+                    Ok(checked(Some(*b.credential.as_bytes()), b.ciphertexts()))
                 }
-                _ => Err((f.index, kind, "not a ballot".to_string())),
             }
+            Entry::AuditedBallot(a) => match a.check(pk, &shapes.specs) {
+                Ok(_) => Ok(checked(None, a.ciphertexts)),
+                Err(why) => Err((f.index, kind, format!("audit: {why}"))),
+            },
+            _ => Err((f.index, kind, "not a ballot".to_string())),
         });
     }
     out.into_iter().flatten().collect()

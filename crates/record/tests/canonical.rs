@@ -75,7 +75,7 @@ proptest! {
     fn random_bytes_never_panic(bytes in proptest::collection::vec(any::<u8>(), 0..2048), kind in 1u8..=14) {
         let es = vector_entries();
         let sh = shapes(es);
-        let mut input = vec![1u8, kind];
+        let mut input = vec![hanpyo_record::entry::FORMAT_VERSION, kind];
         input.extend_from_slice(&bytes);
         let _ = Entry::decode(&input, Some(&sh));
         let _ = Entry::decode(&bytes, None);

@@ -8,11 +8,12 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use hanpyo_ledger::merkle::Hash;
-use hanpyo_record::entry::TrackingCode;
+use hanpyo_record::entry::{Kind, TrackingCode};
+use hanpyo_record::standing::{LaterBallot, StandingProof};
 use serde::{Deserialize, Serialize};
 use tokio::sync::oneshot;
 
-use crate::election::{ElectionState, Phase};
+use crate::election::{CheckedBallot, ElectionState, Phase};
 use crate::error::ApiError;
 use crate::sequencer::{AdminAction, Request, Sequencer};
 
@@ -64,9 +65,11 @@ pub fn router(state: AppState) -> Router {
         .route("/api/v1/elections", get(elections))
         .route("/api/v1/elections/{id}", get(election))
         .route("/api/v1/elections/{id}/ballots", post(cast))
+        .route("/api/v1/elections/{id}/audits", post(post_audit))
         .route("/api/v1/board/checkpoint", get(checkpoint))
         .route("/api/v1/board/entries", get(entries))
         .route("/api/v1/board/receipts/{hash}", get(receipt))
+        .route("/api/v1/board/status/{hash}", get(status))
         .route("/api/v1/board/consistency", get(consistency))
         .route("/api/v1/board/search", get(search))
         .route("/api/v1/record/{file}", get(record_file))
@@ -308,7 +311,7 @@ struct CastOut {
     receipt: hanpyo_ledger::receipt::Receipt,
 }
 
-/// `POST /api/v1/elections/{id}/ballots`: the body is one encoded ballot or audited-ballot entry.
+/// `POST /api/v1/elections/{id}/ballots`: the body is one encoded ballot entry (kind 9).
 async fn cast(
     State(s): State<AppState>,
     Path(id): Path<String>,
@@ -320,6 +323,25 @@ async fn cast(
         Ok(()) => cast_inner(&s, peer, &headers, body).await,
         Err(e) => Err(e),
     };
+    rejected(&s, r)
+}
+
+/// `POST /api/v1/elections/{id}/audits`: the body is one encoded audit entry (kind 10). No session
+/// and no credential: an audit is never linked to a voter.
+async fn post_audit(
+    State(s): State<AppState>,
+    Path(id): Path<String>,
+    axum::extract::ConnectInfo(peer): axum::extract::ConnectInfo<std::net::SocketAddr>,
+    body: Bytes,
+) -> Result<Json<CastOut>, ApiError> {
+    let r = match known(&s, &id) {
+        Ok(()) => audit_inner(&s, peer, body).await,
+        Err(e) => Err(e),
+    };
+    rejected(&s, r)
+}
+
+fn rejected<T>(s: &AppState, r: Result<T, ApiError>) -> Result<T, ApiError> {
     if let Err(e) = &r {
         s.metrics.reject(e.code);
         tracing::debug!(code = e.code, "ballot rejected");
@@ -338,6 +360,23 @@ fn identity(s: &AppState) -> std::sync::MutexGuard<'_, crate::identity::Identity
     s.identity.lock().unwrap_or_else(|e| e.into_inner())
 }
 
+/// The entry's kind must be `want`: a ballot and an audit each have their own route.
+fn expect_kind(body: &[u8], want: Kind) -> Result<(), ApiError> {
+    match Kind::of(body) {
+        Ok(k) if k == want => Ok(()),
+        Ok(Kind::AuditedBallot) => Err(ApiError::new(
+            422,
+            "audit-not-ballot",
+            "an audit is posted to /api/v1/elections/{id}/audits, without a session; it can never be cast",
+        )),
+        Ok(_) => Err(ApiError::malformed(match want {
+            Kind::AuditedBallot => "only audit entries (kind 10) are posted here",
+            _ => "only ballot entries (kind 9) are posted here",
+        })),
+        Err(e) => Err(ApiError::malformed(e.to_string())),
+    }
+}
+
 async fn cast_inner(
     s: &AppState,
     peer: std::net::SocketAddr,
@@ -345,6 +384,7 @@ async fn cast_inner(
     body: Bytes,
 ) -> Result<Json<CastOut>, ApiError> {
     limit_client(s, peer)?;
+    expect_kind(&body, Kind::Ballot)?;
     // With a roll, only a logged-in voter may cast, and only with the credential bound to them.
     let login = if identity(s).roll_size()? > 0 {
         let token =
@@ -355,26 +395,45 @@ async fn cast_inner(
     };
     let params = Arc::new(lock(s).params.clone());
     let checked = s.intake.check(params, body.to_vec()).await?;
+    let credential = checked.credential.ok_or_else(ApiError::internal)?;
     s.voter_limits
         .lock()
         .unwrap_or_else(|e| e.into_inner())
-        .take(checked.credential)
+        .take(credential)
         .map_err(limited)?;
     lock(s).admit(&checked)?;
-    let hash = checked.hash;
     if let Some(roll_id) = login
-        && let Err(e) = identity(s).bind(roll_id, &checked.credential)
+        && let Err(e) = identity(s).bind(roll_id, &credential)
     {
-        lock(s).release(&hash);
+        lock(s).release(&checked.hash);
         return Err(e);
     }
+    record(s, checked).await
+}
+
+async fn audit_inner(
+    s: &AppState,
+    peer: std::net::SocketAddr,
+    body: Bytes,
+) -> Result<Json<CastOut>, ApiError> {
+    limit_client(s, peer)?;
+    expect_kind(&body, Kind::AuditedBallot)?;
+    let params = Arc::new(lock(s).params.clone());
+    let checked = s.intake.check(params, body.to_vec()).await?;
+    lock(s).admit(&checked)?;
+    record(s, checked).await
+}
+
+/// Hands an admitted entry to the sequencer; answers its receipt after the durable commit.
+async fn record(s: &AppState, checked: CheckedBallot) -> Result<Json<CastOut>, ApiError> {
+    let hash = checked.hash;
     let (tx, rx) = oneshot::channel();
     if let Err(e) = s.sequencer.submit(Request::Ballot(Box::new(checked), tx)) {
         lock(s).release(&hash);
         return Err(e);
     }
-    let receipt = rx.await.map_err(|_| ApiError::internal())??;
     let code = TrackingCode(hash);
+    let receipt = rx.await.map_err(|_| ApiError::internal())??;
     Ok(Json(CastOut {
         tracking_code: code.hex(),
         tracking_code_short: code.short(),
@@ -434,6 +493,65 @@ async fn receipt(
         .await?
         .map_err(|_| ApiError::not_found("no entry with that tracking code"))?;
     Ok(Json(r).into_response())
+}
+
+/// `GET /api/v1/board/status/{hash}`: the entry's standing with its proof — a fresh receipt and the
+/// entry, and, when the credential has a later ballot, that ballot and its receipt against the same
+/// checkpoint (see `hanpyo_record::standing`). Clients check it; they do not take our word.
+async fn status(
+    State(s): State<AppState>,
+    Path(hash): Path<String>,
+) -> Result<Json<StandingProof>, ApiError> {
+    let h: Hash = hex::decode(&hash)
+        .ok()
+        .and_then(|v| v.try_into().ok())
+        .ok_or_else(|| ApiError::malformed("a tracking code is 64 hex digits"))?;
+    let election = s.election.clone();
+    s.sequencer
+        .read(move |l| -> Result<StandingProof, ApiError> {
+            let not_found = |_| ApiError::not_found("no entry with that tracking code");
+            let receipt = l.receipt(&h).map_err(not_found)?;
+            let bytes = l.entry(receipt.index).map_err(|_| ApiError::internal())?;
+            let kind = Kind::of(&bytes).map_err(|_| ApiError::internal())?;
+            if !matches!(kind, Kind::Ballot | Kind::AuditedBallot) {
+                return Err(ApiError::not_found(
+                    "that entry is not a ballot or an audit",
+                ));
+            }
+            // A ballot's body starts with its credential.
+            let later = match bytes.get(2..34).filter(|_| kind == Kind::Ballot) {
+                Some(credential) => {
+                    let st = election.lock().unwrap_or_else(|e| e.into_inner());
+                    st.credentials
+                        .binary_search_by(|c| c.as_slice().cmp(credential))
+                        .ok()
+                        .and_then(|pos| st.last_ballot.get(pos).copied())
+                        .filter(|&last| last > receipt.index + 1)
+                        .map(|last| last - 1)
+                }
+                None => None,
+            };
+            let superseded_by = match later {
+                Some(index) => {
+                    let entry = l.entry(index).map_err(|_| ApiError::internal())?;
+                    let receipt = l
+                        .receipt(&hanpyo_ledger::merkle::leaf_hash(&entry))
+                        .map_err(|_| ApiError::internal())?;
+                    Some(LaterBallot {
+                        receipt,
+                        entry: hex::encode(entry),
+                    })
+                }
+                None => None,
+            };
+            Ok(StandingProof {
+                receipt,
+                entry: hex::encode(bytes),
+                superseded_by,
+            })
+        })
+        .await?
+        .map(Json)
 }
 
 #[derive(Deserialize)]

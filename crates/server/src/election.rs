@@ -1,6 +1,6 @@
 //! The election as the server tracks it, rebuilt from the ledger on start: manifest, keys,
 //! credentials, phase, each credential's last ballot, the running encrypted tally.
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 
 use hanpyo_crypto::ballot::ContestSpec;
 use hanpyo_crypto::elgamal::{Ciphertext, PublicKey};
@@ -85,6 +85,9 @@ pub struct ElectionState {
     pub last_ballot: Vec<u64>,
     /// Hashes of every ballot received (replay detection), including those being committed.
     pub seen: HashSet<Hash>,
+    /// The `α` of every ciphertext an audit opened (including audits being committed) → the
+    /// audit's hash: no cast ballot may reuse one.
+    pub audited_alphas: HashMap<[u8; 32], Hash>,
     /// The running encrypted tally of the counted ballots.
     pub sums: RunningTally,
     /// Ballot entries in the ledger.
@@ -108,9 +111,9 @@ pub struct CheckedBallot {
     pub hash: Hash,
     /// Ballot or audited ballot.
     pub kind: Kind,
-    /// Its credential.
-    pub credential: [u8; 32],
-    /// `[question][choice]` ciphertexts.
+    /// Its credential (a ballot's; an audit has none).
+    pub credential: Option<[u8; 32]>,
+    /// `[question][choice]` ciphertexts (what a ballot adds to the tally, or an audit opened).
     pub ciphertexts: Vec<Vec<Ciphertext>>,
 }
 
@@ -138,6 +141,7 @@ impl ElectionState {
             credentials: Vec::new(),
             last_ballot: Vec::new(),
             seen: HashSet::new(),
+            audited_alphas: HashMap::new(),
             sums,
             ballots: 0,
             audited: 0,
@@ -170,7 +174,7 @@ impl ElectionState {
                 let c = CheckedBallot {
                     hash: leaf_hash(bytes),
                     kind: Kind::Ballot,
-                    credential: *b.credential.as_bytes(),
+                    credential: Some(*b.credential.as_bytes()),
                     ciphertexts: b.ciphertexts(),
                     bytes: Vec::new(),
                 };
@@ -178,8 +182,10 @@ impl ElectionState {
                 self.phase = Phase::Open;
                 self.apply(ledger, index, &c)?;
             }
-            Entry::AuditedBallot(..) => {
-                self.seen.insert(leaf_hash(bytes));
+            Entry::AuditedBallot(a) => {
+                let hash = leaf_hash(bytes);
+                self.seen.insert(hash);
+                self.reserve_alphas(&a.ciphertexts, hash);
                 self.phase = Phase::Open;
                 self.audited += 1;
             }
@@ -237,7 +243,7 @@ impl ElectionState {
                 self.result = Some((trustees, counts));
                 self.phase = Phase::Published;
             }
-            Entry::Manifest(_) | Entry::Ballot(_) | Entry::AuditedBallot(..) => {}
+            Entry::Manifest(_) | Entry::Ballot(_) | Entry::AuditedBallot(_) => {}
         }
     }
 
@@ -268,7 +274,7 @@ impl ElectionState {
                     return None;
                 };
                 match e {
-                    Entry::Ballot(b) | Entry::AuditedBallot(b, _) => Some(Item {
+                    Entry::Ballot(b) => Some(Item {
                         ballot: b,
                         ctx,
                         pk,
@@ -319,51 +325,65 @@ impl ElectionState {
         bytes: Vec<u8>,
     ) -> Result<CheckedBallot, ApiError> {
         let pk = params.joint_key.as_ref().ok_or_else(ApiError::closed)?;
-        let (ballot, openings) = match entry {
-            Entry::Ballot(b) => (b, None),
-            Entry::AuditedBallot(b, o) => (b, Some(o)),
+        let (credential, ciphertexts) = match entry {
+            Entry::Ballot(b) => (Some(*b.credential.as_bytes()), b.ciphertexts()),
+            Entry::AuditedBallot(a) => {
+                a.check(pk, &params.shapes.specs)
+                    .map_err(|why| ApiError::new(422, "bad-opening", format!("audit: {why}")))?;
+                (None, a.ciphertexts.clone())
+            }
             _ => return Err(ApiError::malformed("not a ballot")),
         };
-        if let Some(openings) = openings {
-            let ok = ballot
-                .contests
-                .iter()
-                .zip(openings)
-                .all(|(c, o)| c.check_opening(pk, o).is_ok());
-            if !ok {
-                return Err(ApiError::new(
-                    422,
-                    "bad-opening",
-                    "the audit's openings do not re-encrypt to the ballot",
-                ));
-            }
-        }
         Ok(CheckedBallot {
             hash: leaf_hash(&bytes),
             kind,
-            credential: *ballot.credential.as_bytes(),
-            ciphertexts: ballot.ciphertexts(),
+            credential,
+            ciphertexts,
             bytes,
         })
     }
 
-    /// Admits a checked ballot (phase, eligibility, replay); reserves its hash.
+    /// Admits a checked ballot or audit (phase, eligibility, replay, no reuse of an audited
+    /// encryption); reserves its hash and, for an audit, the encryption it opens.
     pub fn admit(&mut self, c: &CheckedBallot) -> Result<(), ApiError> {
         if self.phase != Phase::Open {
             return Err(ApiError::closed());
         }
-        if self.credentials.binary_search(&c.credential).is_err() {
-            return Err(ApiError::not_eligible());
+        if let Some(credential) = &c.credential {
+            if self.credentials.binary_search(credential).is_err() {
+                return Err(ApiError::not_eligible());
+            }
+            if c.ciphertexts
+                .iter()
+                .flatten()
+                .any(|ct| self.audited_alphas.contains_key(ct.alpha.as_bytes()))
+            {
+                return Err(ApiError::audited_encryption());
+            }
         }
         if !self.seen.insert(c.hash) {
             return Err(ApiError::replay());
         }
+        if c.credential.is_none() {
+            self.reserve_alphas(&c.ciphertexts, c.hash);
+        }
         Ok(())
     }
 
-    /// Releases a reserved hash whose append failed.
+    fn reserve_alphas(&mut self, ciphertexts: &[Vec<Ciphertext>], audit: Hash) {
+        for ct in ciphertexts.iter().flatten() {
+            self.audited_alphas
+                .entry(*ct.alpha.as_bytes())
+                .or_insert(audit);
+        }
+    }
+
+    /// Releases what [`Self::admit`] reserved for an entry whose append failed.
     pub fn release(&mut self, hash: &Hash) {
         self.seen.remove(hash);
+        if !self.audited_alphas.is_empty() {
+            self.audited_alphas.retain(|_, audit| audit != hash);
+        }
     }
 
     /// Applies a committed ballot at `index`: the revote rule and the running tally.
@@ -372,9 +392,10 @@ impl ElectionState {
             self.audited += 1;
             return Ok(());
         }
-        let pos = self
-            .credentials
-            .binary_search(&c.credential)
+        let pos = c
+            .credential
+            .and_then(|cred| self.credentials.binary_search(&cred).ok())
+            .ok_or(())
             .map_err(|_| "ballot with an unlisted credential in the ledger".to_string())?;
         self.ballots += 1;
         let prev = std::mem::replace(&mut self.last_ballot[pos], index + 1);

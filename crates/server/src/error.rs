@@ -58,6 +58,14 @@ impl ApiError {
     pub fn replay() -> Self {
         Self::new(409, "replay", "this exact ballot was already received")
     }
+    /// The ballot reuses a ciphertext an audit opened (its content is public).
+    pub fn audited_encryption() -> Self {
+        Self::new(
+            409,
+            "audited-encryption",
+            "this ballot reuses an encryption that was audited (its content is public): encrypt the choices again",
+        )
+    }
     /// Not found.
     pub fn not_found(m: impl Into<String>) -> Self {
         Self::new(404, "not-found", m)

@@ -5,7 +5,7 @@ use hanpyo_ledger::merkle::leaf_hash;
 use hanpyo_ledger::receipt::Receipt;
 use hanpyo_record::authority::encrypt_ballot_with_rng;
 use hanpyo_record::context::election_context;
-use hanpyo_record::entry::{Entry, TrackingCode};
+use hanpyo_record::entry::{AuditedBallot, Entry, TrackingCode};
 use serde::{Deserialize, Serialize};
 
 /// What the page asks for.
@@ -61,31 +61,6 @@ fn joint_key(joint_key_hex: &str) -> Result<PublicKey, String> {
         .map_err(err("joint key"))
 }
 
-/// A Benaloh audit: every contest's openings re-encrypt to its ciphertexts; the chosen indices.
-fn decode_openings(
-    ballot: &hanpyo_record::entry::Ballot,
-    openings: &[hanpyo_crypto::ballot::ContestOpening],
-    pk: &PublicKey,
-) -> Result<Vec<Vec<u32>>, String> {
-    if openings.len() != ballot.contests.len() {
-        return Err("audit: one opening per question expected".into());
-    }
-    ballot
-        .contests
-        .iter()
-        .zip(openings)
-        .map(|(c, o)| {
-            let bits = c.check_opening(pk, o).map_err(err("audit"))?;
-            Ok(bits
-                .iter()
-                .enumerate()
-                .filter(|(_, b)| **b == 1)
-                .map(|(j, _)| j as u32)
-                .collect())
-        })
-        .collect()
-}
-
 /// Encrypts the selections, proves them well formed, signs with the credential.
 pub fn make_ballot(request_json: &str) -> Result<String, String> {
     let req: BallotRequest = serde_json::from_str(request_json).map_err(err("request"))?;
@@ -110,9 +85,13 @@ pub fn make_ballot(request_json: &str) -> Result<String, String> {
         encrypt_ballot_with_rng(&ctx, &pk, &specs, &key, &selections, &mut rng)
             .map_err(err("ballot"))?;
     let (entry, audited_choices) = if req.audit {
-        let decoded = decode_openings(&ballot, &openings, &pk)?;
+        // The audit carries only the ciphertexts and their openings: no credential, no signature.
+        let audit = AuditedBallot::of(&ballot, openings);
+        let decoded = audit
+            .check(&pk, &specs)
+            .map_err(|e| format!("audit: {e}"))?;
         (
-            Entry::AuditedBallot(Box::new(ballot), openings).encode(),
+            Entry::AuditedBallot(Box::new(audit)).encode(),
             Some(decoded),
         )
     } else {
@@ -290,28 +269,25 @@ pub struct AuditCheck {
     pub tracking_code_short: String,
 }
 
-/// Checks an audited ballot entry (from the booth's audit file or the board): its signature and
-/// proofs verify for this election, and re-encrypting the revealed choices with the revealed
-/// randomness gives exactly its ciphertexts. Answers the decoded choices.
+/// Checks an audit entry (from the booth's audit file or the board): re-encrypting the revealed
+/// choices with the revealed randomness under this election's key gives exactly its ciphertexts,
+/// and each question's number of choices is within its limits. Answers the decoded choices.
 pub fn check_audit(
     entry_hex: &str,
     manifest_entry_hex: &str,
     joint_key_hex: &str,
 ) -> Result<String, String> {
-    let (manifest_entry, m) = manifest(manifest_entry_hex)?;
+    let (_, m) = manifest(manifest_entry_hex)?;
     let pk = joint_key(joint_key_hex)?;
-    let ctx = election_context(&leaf_hash(&manifest_entry), &pk);
     let shapes = hanpyo_record::entry::Shapes::of(&m);
     let entry = hex::decode(entry_hex).map_err(err("entry"))?;
-    let Entry::AuditedBallot(ballot, openings) =
-        Entry::decode(&entry, Some(&shapes)).map_err(err("entry"))?
+    let Entry::AuditedBallot(audit) = Entry::decode(&entry, Some(&shapes)).map_err(err("entry"))?
     else {
         return Err("entry: not an audited ballot".into());
     };
-    ballot
-        .verify(&ctx, &pk, &shapes.specs)
-        .map_err(err("audited ballot"))?;
-    let choices = decode_openings(&ballot, &openings, &pk)?;
+    let choices = audit
+        .check(&pk, &shapes.specs)
+        .map_err(|e| format!("audit: {e}"))?;
     let code = TrackingCode::of(&entry);
     serde_json::to_string(&AuditCheck {
         choices,
@@ -319,4 +295,26 @@ pub fn check_audit(
         tracking_code_short: code.short(),
     })
     .map_err(err("output"))
+}
+
+/// Checks the server's answer to `GET /api/v1/board/status/{hash}` for the entry
+/// `tracking_code_hex`: both receipts (log signature, witness quorum, inclusion), the entries'
+/// bytes, and that a later ballot really has the same credential. Answers the [`Standing`] as
+/// JSON (`{"standing": "counted" | "superseded" | "audit", ...}`).
+///
+/// [`Standing`]: hanpyo_record::standing::Standing
+pub fn check_standing(
+    proof_json: &str,
+    tracking_code_hex: &str,
+    manifest_entry_hex: &str,
+) -> Result<String, String> {
+    let (_, m) = manifest(manifest_entry_hex)?;
+    let proof: hanpyo_record::standing::StandingProof =
+        serde_json::from_str(proof_json).map_err(err("answer"))?;
+    let leaf: hanpyo_ledger::merkle::Hash = hex::decode(tracking_code_hex)
+        .ok()
+        .and_then(|v| v.try_into().ok())
+        .ok_or("tracking code: 64 hex digits expected")?;
+    let standing = hanpyo_record::standing::check_standing(&m, &leaf, &proof)?;
+    serde_json::to_string(&standing).map_err(err("output"))
 }

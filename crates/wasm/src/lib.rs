@@ -76,3 +76,15 @@ pub fn check_audit(
 ) -> Result<String, JsError> {
     booth::check_audit(entry_hex, manifest_entry_hex, joint_key_hex).map_err(|e| JsError::new(&e))
 }
+
+/// Checks the server's proof of a ballot's standing (counted, superseded, audit). See
+/// [`booth::check_standing`].
+#[wasm_bindgen(js_name = checkStanding)]
+pub fn check_standing(
+    proof_json: &str,
+    tracking_code_hex: &str,
+    manifest_entry_hex: &str,
+) -> Result<String, JsError> {
+    booth::check_standing(proof_json, tracking_code_hex, manifest_entry_hex)
+        .map_err(|e| JsError::new(&e))
+}

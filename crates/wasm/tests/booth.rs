@@ -75,14 +75,16 @@ fn a_ballot_made_in_the_booth_verifies_and_an_audit_shows_the_choices() {
         .expect("json");
         let entry = hex::decode(&out.entry).expect("hex");
         assert_eq!(out.tracking_code, hex::encode(leaf_hash(&entry)));
-        let ballot = match Entry::decode(&entry, Some(&shapes)).expect("canonical entry") {
-            Entry::Ballot(b) if !audit => b,
-            Entry::AuditedBallot(b, _) if audit => b,
+        match Entry::decode(&entry, Some(&shapes)).expect("canonical entry") {
+            Entry::Ballot(b) if !audit => b
+                .verify(&ctx, &pk, &shapes.specs)
+                .expect("signature and proofs verify"),
+            Entry::AuditedBallot(a) if audit => {
+                a.check(&pk, &shapes.specs)
+                    .expect("the openings re-encrypt");
+            }
             other => panic!("unexpected {:?}", other.kind()),
-        };
-        ballot
-            .verify(&ctx, &pk, &shapes.specs)
-            .expect("signature and proofs verify");
+        }
         assert_eq!(
             out.audited_choices,
             audit.then(|| vec![vec![1], vec![2], vec![0, 4]])
