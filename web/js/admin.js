@@ -122,6 +122,7 @@ function renderTrustees() {
         el('th', { scope: 'col' }, t('admin.trustees.commitment')),
         el('th', { scope: 'col', class: 'n' }, t('admin.trustees.shares')),
         el('th', { scope: 'col', class: 'n' }, t('admin.trustees.complaints')),
+        el('th', { scope: 'col' }, t('admin.trustees.confirmed')),
         el('th', { scope: 'col' }, t('admin.trustees.partial')),
         el('th', { scope: 'col' }, t('admin.trustees.invite')))),
       el('tbody', {}, ...p.trustees.map((x) => el('tr', {},
@@ -130,6 +131,7 @@ function renderTrustees() {
         el('td', {}, yes(x.commitment)),
         el('td', { class: 'n' }, num(x.shares_sent)),
         el('td', { class: 'n' }, num(x.complaints_filed)),
+        el('td', {}, yes(Boolean(x.confirmed))),
         el('td', {}, yes(x.partial_decryption)),
         el('td', {}, el('button', {
           type: 'button', class: 'secondary', onclick: () => invite(x.trustee),

@@ -17,7 +17,7 @@ use hanpyo_ledger::checkpoint::{KeyKind, NoteSigner};
 use hanpyo_ledger::merkle::{Hash, leaf_hash};
 use hanpyo_ledger::witness::{Witness, WitnessState};
 use hanpyo_record::context::ceremony_context;
-use hanpyo_record::entry::Entry;
+use hanpyo_record::entry::{CeremonyMessage, Entry};
 use hanpyo_record::manifest::{LedgerInfo, Manifest, WitnessInfo};
 use rand_core::{Rng, SeedableRng};
 use sha2::{Digest, Sha256};
@@ -156,25 +156,36 @@ pub fn setup(
         .map(|d| d.commitment_with_rng(&cctx, &mut rng))
         .collect();
     let digests: Vec<_> = commitments.iter().map(|c| Some(c.digest(&cctx))).collect();
+    // Every ceremony message is signed by its sender's communication key.
+    let signed = |m: CeremonyMessage, rng: &mut ChaCha20Rng| {
+        let sender = (m.sender() - 1) as usize;
+        m.sign_with_rng(&cctx, &comm[sender], rng).encode()
+    };
     for c in &commitments {
-        entries.push(
-            Entry::CeremonyDigest {
-                dealer: c.dealer,
-                digest: c.digest(&cctx),
-            }
-            .encode(),
-        );
+        let digest = CeremonyMessage::Digest {
+            dealer: c.dealer,
+            digest: c.digest(&cctx),
+        };
+        entries.push(signed(digest, &mut rng));
     }
     for c in &commitments {
-        entries.push(Entry::CeremonyCommitment(c.clone()).encode());
+        entries.push(signed(CeremonyMessage::Commitment(c.clone()), &mut rng));
     }
     let mut shares = Vec::new();
     for d in &dealers {
         for j in (1..=params.trustees).filter(|&j| j != d.index()) {
             let s = d.encrypted_share_with_rng(&cctx, j, &comm_pub[(j - 1) as usize], &mut rng)?;
-            entries.push(Entry::CeremonyShare(s.clone()).encode());
+            entries.push(signed(CeremonyMessage::Share(s.clone()), &mut rng));
             shares.push(s);
         }
+    }
+    // Each trustee has checked every share it received: it confirms all the dealers.
+    for j in 1..=params.trustees {
+        let confirmation = CeremonyMessage::Confirmation {
+            trustee: j,
+            dealers: (1..=params.trustees).collect(),
+        };
+        entries.push(signed(confirmation, &mut rng));
     }
     let outcome = resolve_ceremony(
         &cctx,

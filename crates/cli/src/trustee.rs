@@ -28,7 +28,7 @@ use hanpyo_crypto::transcript::NO_POSITION;
 use hanpyo_ledger::merkle::leaf_hash;
 use hanpyo_record::authority::{RunningTally, partial_decryption_with_rng};
 use hanpyo_record::context::{ceremony_context, election_context};
-use hanpyo_record::entry::{Ballot, Entry, Shapes};
+use hanpyo_record::entry::{Ballot, CeremonyMessage, Entry, Shapes};
 use hanpyo_record::manifest::Manifest;
 use rand_core::Rng;
 use serde::{Deserialize, Serialize};
@@ -75,6 +75,10 @@ pub struct Session {
     /// Keep polling until the step is complete, at most this many seconds.
     #[arg(long, default_value_t = 600)]
     wait: u64,
+    /// Ceremony: after this many seconds without a missing share arriving, confirm the shares held
+    /// so far (a dealer that withholds a share then cannot delay this trustee's confirmation).
+    #[arg(long, default_value_t = 20)]
+    share_wait: u64,
 }
 
 /// The sealed contents of a key file.
@@ -309,6 +313,8 @@ fn ceremony(s: &Session) -> Result<ExitCode> {
     let comm = SecretKey::from_scalar(scalar(&secrets.comm_key)?);
     let deadline = Instant::now() + Duration::from_secs(s.wait);
     let i = s.index;
+    // Since when this trustee has been waiting for a share it has not received.
+    let mut waiting_since: Option<Instant> = None;
     loop {
         let board = fetch(&client)?;
         let m = &board.manifest;
@@ -325,23 +331,37 @@ fn ceremony(s: &Session) -> Result<ExitCode> {
         let cctx = ceremony_context(&leaf_hash(&board.manifest_entry));
         let (mut regs, mut digests) = (vec![None; n], vec![None; n]);
         let (mut commitments, mut shares, mut complaints) = (Vec::new(), Vec::new(), Vec::new());
+        let mut confirmed: Vec<u32> = Vec::new();
         let mut joint = None;
         for e in &board.entries {
             match e {
                 Entry::TrusteeRegistration { index, key, .. } => {
                     regs[(*index - 1) as usize] = Some(*key)
                 }
-                Entry::CeremonyDigest { dealer, digest } => {
-                    digests[(*dealer - 1) as usize] = Some(*digest)
-                }
-                Entry::CeremonyCommitment(c) => commitments.push(c.clone()),
-                Entry::CeremonyShare(x) => shares.push(x.clone()),
-                Entry::CeremonyComplaint(x) => complaints.push(x.clone()),
+                Entry::Ceremony(m, _) => match m.as_ref() {
+                    CeremonyMessage::Digest { dealer, digest } => {
+                        digests[(*dealer - 1) as usize] = Some(*digest)
+                    }
+                    CeremonyMessage::Commitment(c) => commitments.push(c.clone()),
+                    CeremonyMessage::Share(x) => shares.push(x.clone()),
+                    CeremonyMessage::Complaint(x) => complaints.push(x.clone()),
+                    CeremonyMessage::Confirmation { trustee, dealers } if *trustee == i => {
+                        confirmed = dealers.clone()
+                    }
+                    CeremonyMessage::Confirmation { .. } => {}
+                },
                 Entry::JointKey { .. } => joint = Some(()),
                 _ => {}
             }
         }
         let me = (i - 1) as usize;
+        if regs[me].is_some_and(|k| k != comm.public_key()) {
+            bail!(
+                "another key is registered as trustee {i}: someone registered in your place; stop and tell the election commission"
+            );
+        }
+        let mut rng = hanpyo_crypto::os_rng();
+        let mut sign = |m: CeremonyMessage| m.sign_with_rng(&cctx, &comm, &mut rng);
         if joint.is_some() {
             // The ceremony is over: derive and check this trustee's key share.
             let keys: Vec<PublicKey> = regs
@@ -429,18 +449,17 @@ fn ceremony(s: &Session) -> Result<ExitCode> {
                 }
             };
             let c = d.commitment_with_rng(&cctx, &mut hanpyo_crypto::os_rng());
+            let digest = c.digest(&cctx);
+            // The signed commitment itself (same polynomial; fresh proofs would change the digest)
+            // is kept beside the key file before the digest goes out.
+            std::fs::write(
+                s.key.with_extension("commitment"),
+                sign(CeremonyMessage::Commitment(c)).encode(),
+            )?;
             post(
                 &client,
                 &token,
-                &Entry::CeremonyDigest {
-                    dealer: i,
-                    digest: c.digest(&cctx),
-                },
-            )?;
-            // The commitment itself (same polynomial, fresh proofs would change the digest) is kept.
-            std::fs::write(
-                s.key.with_extension("commitment"),
-                Entry::CeremonyCommitment(c).encode(),
+                &sign(CeremonyMessage::Digest { dealer: i, digest }),
             )?;
             println!("published my commitment digest");
             acted = true;
@@ -453,7 +472,7 @@ fn ceremony(s: &Session) -> Result<ExitCode> {
             post(&client, &token, &e)?;
             println!("revealed my commitments");
             acted = true;
-        } else if commitments.len() == n {
+        } else if commitments.iter().any(|c| c.dealer == i) {
             let d = dealer.context("no polynomial in the key file")?;
             let sent: HashSet<u32> = shares
                 .iter()
@@ -463,35 +482,73 @@ fn ceremony(s: &Session) -> Result<ExitCode> {
             for j in (1..=n as u32).filter(|&j| j != i && !sent.contains(&j)) {
                 let pk = regs[(j - 1) as usize].context("registration")?;
                 let sh = d.encrypted_share_with_rng(&cctx, j, &pk, &mut hanpyo_crypto::os_rng())?;
-                post(&client, &token, &Entry::CeremonyShare(sh))?;
+                post(&client, &token, &sign(CeremonyMessage::Share(sh)))?;
                 println!("sent my share to trustee {j}");
                 acted = true;
             }
-            if shares.len() == n * (n - 1) {
-                for sh in shares.iter().filter(|x| x.recipient == i) {
-                    let c = commitments
-                        .iter()
-                        .find(|c| c.dealer == sh.dealer)
-                        .context("commitment")?;
-                    if let Err(why) = sh.open(&cctx, &comm, c)
-                        && !complaints
-                            .iter()
-                            .any(|k| k.accuser == i && k.accused == sh.dealer)
-                    {
+            // Check every share addressed to me as soon as it is public; complain at once.
+            let mut valid = vec![i];
+            for sh in shares.iter().filter(|x| x.recipient == i) {
+                let c = commitments
+                    .iter()
+                    .find(|c| c.dealer == sh.dealer)
+                    .context("a share without its dealer's commitment")?;
+                let accused = complaints
+                    .iter()
+                    .any(|k| k.accuser == i && k.accused == sh.dealer);
+                match sh.open(&cctx, &comm, c) {
+                    Ok(_) if !accused => valid.push(sh.dealer),
+                    Ok(_) => {}
+                    Err(why) if !accused => {
                         let k =
                             Complaint::new_with_rng(&cctx, &comm, sh, &mut hanpyo_crypto::os_rng());
-                        post(&client, &token, &Entry::CeremonyComplaint(k))?;
+                        post(&client, &token, &sign(CeremonyMessage::Complaint(k)))?;
                         println!(
                             "COMPLAINT: trustee {}'s share to me is bad ({why}); published with proof",
                             sh.dealer
                         );
                         acted = true;
                     }
+                    Err(_) => {}
                 }
-                if !acted {
+            }
+            valid.sort_unstable();
+            // Dealers that revealed commitments but whose share to me has not come yet.
+            let missing: Vec<u32> = commitments
+                .iter()
+                .map(|c| c.dealer)
+                .filter(|&d| d != i && !shares.iter().any(|x| x.dealer == d && x.recipient == i))
+                .collect();
+            let grew = valid.len() > confirmed.len() && confirmed.iter().all(|d| valid.contains(d));
+            let waited = *waiting_since.get_or_insert_with(Instant::now)
+                + Duration::from_secs(s.share_wait)
+                < Instant::now();
+            if grew && (missing.is_empty() || waited) {
+                post(
+                    &client,
+                    &token,
+                    &sign(CeremonyMessage::Confirmation {
+                        trustee: i,
+                        dealers: valid.clone(),
+                    }),
+                )?;
+                println!(
+                    "confirmed: the shares I hold from dealers {valid:?} check out{}",
+                    if missing.is_empty() {
+                        String::new()
+                    } else {
+                        format!(" (none yet from {missing:?})")
+                    }
+                );
+                waiting_since = None;
+                acted = true;
+            } else if !acted {
+                if missing.is_empty() {
                     println!(
                         "all shares checked; waiting for the administrator to finish the ceremony"
                     );
+                } else {
+                    println!("waiting for shares from dealers {missing:?}");
                 }
             }
         }

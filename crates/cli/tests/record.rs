@@ -247,6 +247,7 @@ fn a_byte_flipped_in_any_entry_kind_is_detected_and_named() {
         Kind::CeremonyDigest,
         Kind::CeremonyCommitment,
         Kind::CeremonyShare,
+        Kind::KeyConfirmation,
         Kind::JointKey,
         Kind::CredentialList,
         Kind::Ballot,
@@ -441,6 +442,40 @@ fn foreign_unlisted_and_resigned_ballots_are_rejected() {
     );
     let _ = std::fs::remove_dir_all(&dir);
     let _ = std::fs::remove_dir_all(&other);
+}
+
+/// The operator cannot speak for a trustee, nor open the election on a key too few trustees can use.
+#[test]
+fn ceremony_entries_are_signed_by_their_trustee_and_the_key_confirmed() {
+    let dir = simulate("ceremony", 10, 14, &[]);
+    let es = entries(&dir);
+    // A ceremony message whose signature is not its sender's: named, and left out.
+    let d = index_of(&es, Kind::CeremonyDigest, 0);
+    let mut t = es.clone();
+    t[d][10] ^= 0x01; // inside the digest: the dealer's signature no longer covers it
+    assert_invalid(
+        &write("unsigned", &dir, &t, true),
+        &[(Some(d as u64), "key ceremony")],
+    );
+    // The joint key published without t confirmations of usable key shares.
+    let t: Vec<Vec<u8>> = es
+        .iter()
+        .filter(|e| Kind::of(e).ok() != Some(Kind::KeyConfirmation))
+        .cloned()
+        .collect();
+    assert!(t.len() < es.len());
+    let joint = index_of(&t, Kind::JointKey, 0);
+    let got = assert_invalid(
+        &write("unconfirmed", &dir, &t, true),
+        &[(Some(joint as u64), "key ceremony")],
+    );
+    // Re-signed by the operator alone: the witnesses' quorum is missing too; nothing else fails.
+    assert!(
+        got.iter()
+            .all(|(_, w)| w == "key ceremony" || w == "checkpoint"),
+        "only the missing confirmations: {got:?}"
+    );
+    let _ = std::fs::remove_dir_all(&dir);
 }
 
 #[test]

@@ -10,7 +10,7 @@ use hanpyo_crypto::elgamal::PublicKey;
 use hanpyo_ledger::merkle::leaf_hash;
 use hanpyo_record::authority::encrypt_ballot_with_rng;
 use hanpyo_record::context::election_context;
-use hanpyo_record::entry::{AuditedBallot, Entry};
+use hanpyo_record::entry::{AuditedBallot, CeremonyMessage, Entry};
 use hanpyo_record::manifest::Manifest;
 use serde_json::Value;
 
@@ -1067,11 +1067,17 @@ fn an_election_from_manifest_to_result_with_trustees_over_http() {
         .map(|x| x.commitment_with_rng(&cctx, &mut rng))
         .collect();
     assert_eq!(trustee_post(1, &registration(1, &mut rng)).0, 200);
-    let early = Entry::CeremonyDigest {
-        dealer: 1,
-        digest: commitments[0].digest(&cctx),
-    }
-    .encode();
+    let signed = |m: CeremonyMessage, rng: &mut _| {
+        let sender = (m.sender() - 1) as usize;
+        m.sign_with_rng(&cctx, &comm[sender], rng).encode()
+    };
+    let early = signed(
+        CeremonyMessage::Digest {
+            dealer: 1,
+            digest: commitments[0].digest(&cctx),
+        },
+        &mut rng,
+    );
     assert_eq!(
         trustee_post(1, &early).1["code"],
         Value::from("wrong-phase")
@@ -1079,28 +1085,37 @@ fn an_election_from_manifest_to_result_with_trustees_over_http() {
     for i in 2..=3 {
         assert_eq!(trustee_post(i, &registration(i, &mut rng)).0, 200);
     }
+    // Nobody posts in a trustee's name: a digest for dealer 1 signed with another key is refused.
+    let forged = CeremonyMessage::Digest {
+        dealer: 1,
+        digest: commitments[0].digest(&cctx),
+    }
+    .sign_with_rng(&cctx, &comm[1], &mut rng)
+    .encode();
+    assert_eq!(trustee_post(1, &forged).1["code"], Value::from("bad-proof"));
     // Commit before reveal.
     for (i, c) in commitments.iter().enumerate() {
-        let (s, v) = trustee_post(
-            i + 1,
-            &Entry::CeremonyDigest {
-                dealer: c.dealer,
-                digest: c.digest(&cctx),
-            }
-            .encode(),
-        );
+        let digest = CeremonyMessage::Digest {
+            dealer: c.dealer,
+            digest: c.digest(&cctx),
+        };
+        let (s, v) = trustee_post(i + 1, &signed(digest, &mut rng));
         assert_eq!(s, 200, "{v}");
     }
     let other = Dealer::new_with_rng(params, 3, &mut rng)
         .expect("dealer")
         .commitment_with_rng(&cctx, &mut rng);
     assert_eq!(
-        trustee_post(3, &Entry::CeremonyCommitment(other).encode()).1["code"],
+        trustee_post(3, &signed(CeremonyMessage::Commitment(other), &mut rng)).1["code"],
         Value::from("digest-mismatch")
     );
     for (i, c) in commitments.iter().enumerate() {
         assert_eq!(
-            trustee_post(i + 1, &Entry::CeremonyCommitment(c.clone()).encode()).0,
+            trustee_post(
+                i + 1,
+                &signed(CeremonyMessage::Commitment(c.clone()), &mut rng)
+            )
+            .0,
             200
         );
     }
@@ -1113,7 +1128,7 @@ fn an_election_from_manifest_to_result_with_trustees_over_http() {
             assert_eq!(
                 trustee_post(
                     d.index() as usize,
-                    &Entry::CeremonyShare(s.clone()).encode()
+                    &signed(CeremonyMessage::Share(s.clone()), &mut rng)
                 )
                 .0,
                 200
@@ -1123,6 +1138,23 @@ fn an_election_from_manifest_to_result_with_trustees_over_http() {
     }
     let progress = get_json(&format!("{url}/api/v1/progress"));
     assert_eq!(progress["trustees"][0]["shares_sent"], Value::from(2));
+    // Not before t trustees confirmed that their shares check out.
+    let (s, v) = admin_post("finish-ceremony", b"");
+    assert_eq!(
+        (s, &v["code"]),
+        (409, &Value::from("ceremony-failed")),
+        "{v}"
+    );
+    for j in 1..=2u32 {
+        let confirmation = CeremonyMessage::Confirmation {
+            trustee: j,
+            dealers: vec![1, 2, 3],
+        };
+        assert_eq!(
+            trustee_post(j as usize, &signed(confirmation, &mut rng)).0,
+            200
+        );
+    }
     let (s, v) = admin_post("finish-ceremony", b"");
     assert_eq!(s, 200, "{v}");
     // Each trustee's key share, from its own polynomial and the shares addressed to it.

@@ -13,7 +13,7 @@ use hanpyo_crypto::transcript::NO_POSITION;
 use hanpyo_ledger::merkle::leaf_hash;
 use hanpyo_record::authority::partial_decryption_with_rng;
 use hanpyo_record::context::{ceremony_context, election_context};
-use hanpyo_record::entry::{Entry, Shapes};
+use hanpyo_record::entry::{CeremonyMessage, Entry, Shapes};
 use serde_json::Value;
 
 fn bin() -> &'static str {
@@ -184,10 +184,14 @@ impl Election {
         self.trustee_waiting(step, i, 120)
     }
     fn trustee_waiting(&self, step: &str, i: u32, wait: u64) -> Child {
+        self.trustee_with(&[step], i, wait, &[])
+    }
+    fn trustee_with(&self, step: &[&str], i: u32, wait: u64, extra: &[&str]) -> Child {
         Command::new(bin())
+            .arg("trustee")
+            .args(step)
+            .args(extra)
             .args([
-                "trustee",
-                step,
                 "--key",
                 self.key(i).to_str().expect("p"),
                 "--passphrase-file",
@@ -278,6 +282,7 @@ fn three_of_five_ceremony_and_tally_with_trustee_processes() {
     );
     ceremony.push(e.trustee("ceremony", 5));
     e.wait_for("every share", |p| shares_sent(p) == 20);
+    e.wait_for("every confirmation", |p| confirmed(p, 5, &[1, 2, 3, 4, 5]));
     let (s, v) = e.admin("finish-ceremony", b"");
     assert_eq!(s, 200, "{v}");
     for c in ceremony {
@@ -399,79 +404,108 @@ fn three_of_five_ceremony_and_tally_with_trustee_processes() {
     );
 }
 
-/// Trustee 5 (played here with the crypto library) sends trustee 2 a share from another
-/// polynomial. Trustee 2's `hanpyo trustee ceremony` files a complaint; the ceremony leaves
-/// trustee 5 out when enough remain, and fails with the reason when not.
-fn cheating_dealer(n: u32, t: u32) -> (Election, Vec<(bool, String)>, (u16, Value)) {
-    let e = election(&format!("cheat-{n}-{t}"), n, t);
-    for i in 1..n {
+/// What a dealer played with the crypto library sends to one recipient.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+enum Send {
+    Good,
+    /// A share from another polynomial (fails the recipient's check).
+    Bad,
+    /// Nothing at all.
+    Withhold,
+}
+
+/// Trustees `1..=honest` run `hanpyo trustee ceremony`; the others are played here with the crypto
+/// library: they register, commit and reveal like anyone, then send each recipient what `plan(dealer,
+/// recipient)` says and never confirm (a cheater, or a trustee that crashed after sending). Waits
+/// until `settled` holds of the ceremony's progress, then asks the server to finish the ceremony.
+fn adversarial_ceremony(
+    name: &str,
+    n: u32,
+    t: u32,
+    honest: u32,
+    plan: impl Fn(u32, u32) -> Send,
+    settled: impl Fn(&Value) -> bool,
+) -> (Election, Vec<(bool, String)>, (u16, Value)) {
+    let e = election(name, n, t);
+    for i in 1..=honest {
         e.init_trustee(i);
     }
-    let honest: Vec<Child> = (1..n).map(|i| e.trustee("ceremony", i)).collect();
-    let info = get_json(&format!("{}/api/v1/elections/cheat-{n}-{t}", e.url));
+    let children: Vec<Child> = (1..=honest)
+        .map(|i| e.trustee_with(&["ceremony"], i, 120, &["--share-wait", "2"]))
+        .collect();
+    let info = get_json(&format!("{}/api/v1/elections/{name}", e.url));
     let manifest_entry = hex::decode(info["manifest_entry"].as_str().expect("m")).expect("hex");
     let cctx = ceremony_context(&leaf_hash(&manifest_entry));
     let params = ThresholdParams::new(n, t).expect("params");
     let mut rng = hanpyo_crypto::os_rng();
-    let me = n;
-    let tok = e.tokens[(me - 1) as usize].clone();
-    let send = |entry: Entry| {
+    let played: Vec<u32> = (honest + 1..=n).collect();
+    let comm: Vec<SecretKey> = played.iter().map(|_| SecretKey::generate()).collect();
+    let send = |me: u32, entry: Entry| {
+        let tok = &e.tokens[(me - 1) as usize];
         let (s, v) = post(
             &format!("{}/api/v1/trustee/entries", e.url),
             &entry.encode(),
-            Some(&tok),
+            Some(tok),
         );
         assert_eq!(s, 200, "{v}");
     };
-    let comm = SecretKey::generate();
-    e.wait_for("the others' registrations", |p| {
+    let count = |p: &Value, what: &str| {
         p["trustees"]
             .as_array()
             .expect("t")
             .iter()
-            .filter(|t| t["registered"] == Value::Bool(true))
+            .filter(|t| t[what] == Value::Bool(true))
             .count()
-            == (n - 1) as usize
+    };
+    e.wait_for("the honest registrations", |p| {
+        count(p, "registered") == honest as usize
     });
-    let proof = SchnorrProof::prove_with_rng(
-        labels::TRUSTEE_KEY,
-        &cctx.at(me, NO_POSITION),
-        comm.as_scalar(),
-        comm.public_key().element(),
-        &[],
-        &mut rng,
-    );
-    send(Entry::TrusteeRegistration {
-        index: me,
-        key: comm.public_key(),
-        proof,
+    for (me, c) in played.iter().zip(&comm) {
+        let proof = SchnorrProof::prove_with_rng(
+            labels::TRUSTEE_KEY,
+            &cctx.at(*me, NO_POSITION),
+            c.as_scalar(),
+            c.public_key().element(),
+            &[],
+            &mut rng,
+        );
+        send(
+            *me,
+            Entry::TrusteeRegistration {
+                index: *me,
+                key: c.public_key(),
+                proof,
+            },
+        );
+    }
+    let dealers: Vec<Dealer> = played
+        .iter()
+        .map(|me| Dealer::new_with_rng(params, *me, &mut rng).expect("dealer"))
+        .collect();
+    let commitments: Vec<_> = dealers
+        .iter()
+        .map(|d| d.commitment_with_rng(&cctx, &mut rng))
+        .collect();
+    e.wait_for("the honest digests", |p| {
+        count(p, "digest") == honest as usize
     });
-    let dealer = Dealer::new_with_rng(params, me, &mut rng).expect("dealer");
-    let commitment = dealer.commitment_with_rng(&cctx, &mut rng);
-    e.wait_for("the others' digests", |p| {
-        p["trustees"]
-            .as_array()
-            .expect("t")
-            .iter()
-            .filter(|t| t["digest"] == Value::Bool(true))
-            .count()
-            == (n - 1) as usize
+    for ((me, c), x) in played.iter().zip(&comm).zip(&commitments) {
+        let digest = CeremonyMessage::Digest {
+            dealer: *me,
+            digest: x.digest(&cctx),
+        };
+        send(*me, digest.sign_with_rng(&cctx, c, &mut rng));
+    }
+    e.wait_for("the honest commitments", |p| {
+        count(p, "commitment") == honest as usize
     });
-    send(Entry::CeremonyDigest {
-        dealer: me,
-        digest: commitment.digest(&cctx),
-    });
-    e.wait_for("the others' commitments", |p| {
-        p["trustees"]
-            .as_array()
-            .expect("t")
-            .iter()
-            .filter(|t| t["commitment"] == Value::Bool(true))
-            .count()
-            == (n - 1) as usize
-    });
-    send(Entry::CeremonyCommitment(commitment));
-    // Registration keys of the others, from the board.
+    for ((me, c), x) in played.iter().zip(&comm).zip(&commitments) {
+        send(
+            *me,
+            CeremonyMessage::Commitment(x.clone()).sign_with_rng(&cctx, c, &mut rng),
+        );
+    }
+    // Registration keys of everyone, from the board.
     let note = agent()
         .get(format!("{}/api/v1/board/checkpoint", e.url))
         .call()
@@ -502,24 +536,27 @@ fn cheating_dealer(n: u32, t: u32) -> (Election, Vec<(bool, String)>, (u16, Valu
         }
         rest = &rest[4 + len..];
     }
-    let other_poly = Dealer::new_with_rng(params, me, &mut rng).expect("dealer");
-    for j in 1..n {
-        let pk = keys[(j - 1) as usize].expect("registered");
-        let sh = if j == 2 {
-            other_poly.encrypted_share_with_rng(&cctx, j, &pk, &mut rng)
-        } else {
-            dealer.encrypted_share_with_rng(&cctx, j, &pk, &mut rng)
-        };
-        send(Entry::CeremonyShare(sh.expect("share")));
+    for ((me, c), dealer) in played.iter().zip(&comm).zip(&dealers) {
+        let other_poly = Dealer::new_with_rng(params, *me, &mut rng).expect("dealer");
+        for j in (1..=n).filter(|j| j != me) {
+            let pk = keys[(j - 1) as usize].expect("registered");
+            let sh = match plan(*me, j) {
+                Send::Good => dealer.encrypted_share_with_rng(&cctx, j, &pk, &mut rng),
+                Send::Bad => other_poly.encrypted_share_with_rng(&cctx, j, &pk, &mut rng),
+                Send::Withhold => continue,
+            };
+            send(
+                *me,
+                CeremonyMessage::Share(sh.expect("share")).sign_with_rng(&cctx, c, &mut rng),
+            );
+        }
     }
-    e.wait_for("trustee 2's complaint", |p| {
-        p["trustees"][1]["complaints_filed"] == 1
-    });
+    e.wait_for("the honest trustees' complaints and confirmations", settled);
     let finish = e.admin("finish-ceremony", b"");
     let outs = if finish.0 == 200 {
-        honest.into_iter().map(finished).collect()
+        children.into_iter().map(finished).collect()
     } else {
-        honest
+        children
             .into_iter()
             .map(|mut c| {
                 let _ = c.kill();
@@ -530,9 +567,33 @@ fn cheating_dealer(n: u32, t: u32) -> (Election, Vec<(bool, String)>, (u16, Valu
     (e, outs, finish)
 }
 
+/// Complaints filed by all trustees.
+fn complaints(p: &Value) -> u64 {
+    p["trustees"]
+        .as_array()
+        .expect("t")
+        .iter()
+        .map(|t| t["complaints_filed"].as_u64().expect("n"))
+        .sum()
+}
+
+/// Trustees `1..=k` have each confirmed (at least) the dealers `dealers`.
+fn confirmed(p: &Value, k: usize, dealers: &[u32]) -> bool {
+    p["trustees"].as_array().expect("t")[..k].iter().all(|t| {
+        t["confirmed"].as_array().is_some_and(|c| {
+            dealers
+                .iter()
+                .all(|d| c.iter().any(|x| x.as_u64() == Some(u64::from(*d))))
+        })
+    })
+}
+
 #[test]
 fn a_cheating_dealer_is_named_and_left_out() {
-    let (e, outs, (s, v)) = cheating_dealer(5, 3);
+    // Trustee 5 sends trustee 2 a share from another polynomial.
+    let plan = |_, j| if j == 2 { Send::Bad } else { Send::Good };
+    let settled = |p: &Value| complaints(p) == 1 && confirmed(p, 4, &[1, 2, 3, 4]);
+    let (e, outs, (s, v)) = adversarial_ceremony("cheat-5-3", 5, 3, 4, plan, settled);
     assert_eq!(s, 200, "{v}");
     for (ok, out) in &outs {
         assert!(ok, "{out}");
@@ -546,9 +607,60 @@ fn a_cheating_dealer_is_named_and_left_out() {
     assert_eq!(info["phase"], Value::from("credentials"));
 }
 
+/// Two colluding dealers of five (t = 3): one sends every honest trustee a bad share, the other
+/// withholds its share from trustee 1 — which used to block every complaint. Now the honest
+/// trustees complain at once, trustee 1 confirms without waiting for the withheld share, both
+/// cheaters are left out, and the honest three hold usable key shares.
+#[test]
+fn two_colluding_dealers_cannot_stall_the_ceremony() {
+    let plan = |dealer, j| match (dealer, j) {
+        (5, 1..=3) => Send::Bad,
+        (4, 1) => Send::Withhold,
+        _ => Send::Good,
+    };
+    let settled = |p: &Value| complaints(p) == 3 && confirmed(p, 3, &[1, 2, 3]);
+    let (e, outs, (s, v)) = adversarial_ceremony("collude", 5, 3, 3, plan, settled);
+    assert_eq!(s, 200, "{v}");
+    for (i, (ok, out)) in outs.iter().enumerate() {
+        assert!(ok, "trustee {}: {out}", i + 1);
+        assert!(out.contains("COMPLAINT: trustee 5"), "{out}");
+        assert!(
+            out.contains("my key share matches my verification key"),
+            "{out}"
+        );
+        assert!(out.contains("dealers [1, 2, 3] qualified"), "{out}");
+    }
+    let p = e.progress();
+    assert_eq!(p["phase"], Value::from("credentials"));
+}
+
+/// A dealer withholds one share and another trustee crashes after sending its shares (it never
+/// confirms): the withholder is left out, the crashed trustee's polynomial still counts, and the
+/// three others' confirmations are enough.
+#[test]
+fn a_withheld_share_and_a_crashed_trustee_still_give_a_usable_key() {
+    let plan = |dealer, j| match (dealer, j) {
+        (5, 1) => Send::Withhold,
+        _ => Send::Good,
+    };
+    let settled = |p: &Value| confirmed(p, 3, &[1, 2, 3, 4]);
+    let (_e, outs, (s, v)) = adversarial_ceremony("crash", 5, 3, 3, plan, settled);
+    assert_eq!(s, 200, "{v}");
+    for (ok, out) in &outs {
+        assert!(ok, "{out}");
+        assert!(out.contains("dealers [1, 2, 3, 4] qualified"), "{out}");
+        assert!(
+            out.contains("my key share matches my verification key"),
+            "{out}"
+        );
+    }
+}
+
 #[test]
 fn too_few_honest_trustees_make_the_ceremony_fail_with_the_reason() {
-    let (_e, _outs, (s, v)) = cheating_dealer(3, 3);
+    let plan = |_, j| if j == 2 { Send::Bad } else { Send::Good };
+    let settled = |p: &Value| complaints(p) == 1;
+    let (_e, _outs, (s, v)) = adversarial_ceremony("cheat-3-3", 3, 3, 2, plan, settled);
     assert_eq!(
         (s, v["code"].as_str()),
         (409, Some("ceremony-failed")),

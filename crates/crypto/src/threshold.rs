@@ -558,6 +558,22 @@ impl CeremonyOutcome {
     pub fn verification_key(&self, j: u32) -> Option<&Element> {
         self.verification_keys.get((j as usize).checked_sub(1)?)
     }
+
+    /// The qualified trustees that confirmed holding valid shares from every dealer in `QUAL`
+    /// (ascending): those whose key share `s_j = Σ_{i∈QUAL} f_i(j)` is known to be usable.
+    /// `confirmations` are `(trustee, dealers it holds checked shares from)`, any number per trustee.
+    /// The key is decryptable only if at least `t` trustees are in this list.
+    pub fn confirmed(&self, confirmations: &[(u32, Vec<u32>)]) -> Vec<u32> {
+        self.qualified
+            .iter()
+            .copied()
+            .filter(|&j| {
+                confirmations.iter().any(|(trustee, dealers)| {
+                    *trustee == j && self.qualified.iter().all(|i| dealers.contains(i))
+                })
+            })
+            .collect()
+    }
 }
 
 /// Determines `QUAL`, the joint key and the verification keys from the public transcript.

@@ -5,11 +5,13 @@
 //! byte for byte.
 use hanpyo_crypto::ballot::{ContestOpening, ContestSpec, EncryptedContest};
 use hanpyo_crypto::credential::PublicCredential;
-use hanpyo_crypto::elgamal::{Ciphertext, Nonce, PublicKey};
+use hanpyo_crypto::elgamal::{Ciphertext, Nonce, PublicKey, SecretKey};
 use hanpyo_crypto::group::Element;
 use hanpyo_crypto::proofs::chaum_pedersen::ChaumPedersenProof;
+use hanpyo_crypto::proofs::labels;
 use hanpyo_crypto::proofs::schnorr::SchnorrProof;
 use hanpyo_crypto::threshold::{Complaint, DealerCommitment, EncryptedShare, MAX_TRUSTEES};
+use hanpyo_crypto::transcript::{NO_POSITION, ProofContext};
 use hanpyo_ledger::merkle::{Hash, leaf_hash};
 use sha2::{Digest, Sha512};
 
@@ -32,13 +34,13 @@ pub enum Kind {
     Manifest = 1,
     /// A trustee's communication key with proof of possession.
     TrusteeRegistration = 2,
-    /// DKG round 1: commitment digest.
+    /// DKG round 1: commitment digest (signed by the dealer).
     CeremonyDigest = 3,
-    /// DKG round 2: Feldman commitments.
+    /// DKG round 2: Feldman commitments (signed by the dealer).
     CeremonyCommitment = 4,
-    /// DKG round 3: an encrypted share.
+    /// DKG round 3: an encrypted share (signed by the dealer).
     CeremonyShare = 5,
-    /// DKG round 4: a complaint.
+    /// DKG round 4: a complaint (signed by the accuser).
     CeremonyComplaint = 6,
     /// The joint key and verification keys.
     JointKey = 7,
@@ -56,6 +58,8 @@ pub enum Kind {
     PartialDecryption = 13,
     /// The decrypted result.
     Result = 14,
+    /// A trustee confirms that the shares it holds from the dealers it lists check out (signed).
+    KeyConfirmation = 15,
 }
 
 impl Kind {
@@ -75,6 +79,7 @@ impl Kind {
             12 => Kind::EncryptedTally,
             13 => Kind::PartialDecryption,
             14 => Kind::Result,
+            15 => Kind::KeyConfirmation,
             other => return Err(RecordError::Invalid("entry kind", other.to_string())),
         })
     }
@@ -295,6 +300,191 @@ impl AuditedBallot {
     }
 }
 
+/// A key-ceremony message: what a trustee sends in the DKG (protocol.md §6). Each is signed by its
+/// sender with its registered communication key (label `ceremony-entry`, ceremony context at
+/// position `(sender, 0xFFFFFFFF)`, over [`CeremonyMessage::signed_message`]), so nobody — not the
+/// operator either — can post one in a trustee's name.
+#[derive(Clone, Debug)]
+#[allow(clippy::large_enum_variant)] // boxed in `Entry::Ceremony`; a handful per trustee
+pub enum CeremonyMessage {
+    /// Round 1: dealer `dealer`'s commitment digest.
+    Digest {
+        /// Dealer index.
+        dealer: u32,
+        /// Commitment digest.
+        digest: [u8; 32],
+    },
+    /// Round 2: the revealed Feldman commitments.
+    Commitment(DealerCommitment),
+    /// Round 3: an encrypted share.
+    Share(EncryptedShare),
+    /// A complaint against a bad share (at any time once the share is public).
+    Complaint(Complaint),
+    /// Trustee `trustee` holds valid shares (checked against their commitments) from `dealers`
+    /// (ascending; its own index when it dealt): its key share for any `QUAL ⊆ dealers` is sound.
+    Confirmation {
+        /// The confirming trustee.
+        trustee: u32,
+        /// The dealers whose shares it checked, strictly ascending.
+        dealers: Vec<u32>,
+    },
+}
+
+impl CeremonyMessage {
+    /// The entry kind.
+    pub fn kind(&self) -> Kind {
+        match self {
+            CeremonyMessage::Digest { .. } => Kind::CeremonyDigest,
+            CeremonyMessage::Commitment(_) => Kind::CeremonyCommitment,
+            CeremonyMessage::Share(_) => Kind::CeremonyShare,
+            CeremonyMessage::Complaint(_) => Kind::CeremonyComplaint,
+            CeremonyMessage::Confirmation { .. } => Kind::KeyConfirmation,
+        }
+    }
+
+    /// The trustee who sends (and signs) it: the dealer, the accuser or the confirming trustee.
+    pub fn sender(&self) -> u32 {
+        match self {
+            CeremonyMessage::Digest { dealer, .. } => *dealer,
+            CeremonyMessage::Commitment(c) => c.dealer,
+            CeremonyMessage::Share(s) => s.dealer,
+            CeremonyMessage::Complaint(c) => c.accuser,
+            CeremonyMessage::Confirmation { trustee, .. } => *trustee,
+        }
+    }
+
+    fn encode_body(&self, w: &mut Writer) {
+        match self {
+            CeremonyMessage::Digest { dealer, digest } => {
+                w.u32(*dealer).raw(digest);
+            }
+            CeremonyMessage::Commitment(c) => {
+                w.u32(c.dealer).u32(c.coefficients.len() as u32);
+                for (p, proof) in c.coefficients.iter().zip(&c.proofs) {
+                    w.point(p).raw(&proof.to_bytes());
+                }
+            }
+            CeremonyMessage::Share(s) => {
+                w.u32(s.dealer)
+                    .u32(s.recipient)
+                    .point(&s.ephemeral)
+                    .bytes(&s.ciphertext);
+            }
+            CeremonyMessage::Complaint(c) => {
+                w.u32(c.accuser)
+                    .u32(c.accused)
+                    .point(&c.dh)
+                    .raw(&c.proof.to_bytes());
+            }
+            CeremonyMessage::Confirmation { trustee, dealers } => {
+                w.u32(*trustee).u32(dealers.len() as u32);
+                for d in dealers {
+                    w.u32(*d);
+                }
+            }
+        }
+    }
+
+    fn decode(kind: Kind, r: &mut Reader<'_>, n: u32) -> Result<Self, RecordError> {
+        Ok(match kind {
+            Kind::CeremonyDigest => CeremonyMessage::Digest {
+                dealer: read_trustee(r, n)?,
+                digest: r.array()?,
+            },
+            Kind::CeremonyCommitment => {
+                let dealer = read_trustee(r, n)?;
+                let t = r.count(MAX_TRUSTEES as usize, "coefficients")?;
+                let mut coefficients = Vec::with_capacity(t);
+                let mut proofs = Vec::with_capacity(t);
+                for _ in 0..t {
+                    coefficients.push(r.point()?);
+                    proofs.push(SchnorrProof::decode(r.raw(64)?)?);
+                }
+                CeremonyMessage::Commitment(DealerCommitment {
+                    dealer,
+                    coefficients,
+                    proofs,
+                })
+            }
+            Kind::CeremonyShare => CeremonyMessage::Share(EncryptedShare {
+                dealer: read_trustee(r, n)?,
+                recipient: read_trustee(r, n)?,
+                ephemeral: r.nonidentity_point()?,
+                ciphertext: r.bytes(48, "share ciphertext")?.to_vec(),
+            }),
+            Kind::CeremonyComplaint => CeremonyMessage::Complaint(Complaint {
+                accuser: read_trustee(r, n)?,
+                accused: read_trustee(r, n)?,
+                dh: r.point()?,
+                proof: ChaumPedersenProof::decode(r.raw(96)?)?,
+            }),
+            Kind::KeyConfirmation => {
+                let trustee = read_trustee(r, n)?;
+                let count = r.count(n as usize, "confirmed dealers")?;
+                let dealers: Vec<u32> = (0..count)
+                    .map(|_| read_trustee(r, n))
+                    .collect::<Result<_, _>>()?;
+                if dealers.windows(2).any(|w| w[0] >= w[1]) {
+                    return Err(RecordError::Invalid(
+                        "confirmed dealers",
+                        "not strictly ascending".into(),
+                    ));
+                }
+                CeremonyMessage::Confirmation { trustee, dealers }
+            }
+            _ => {
+                return Err(RecordError::Invalid(
+                    "entry kind",
+                    "not a ceremony message".into(),
+                ));
+            }
+        })
+    }
+
+    /// What the sender signs: `u8(FORMAT_VERSION) ‖ u8(kind) ‖ body` — the entry without its
+    /// trailing signature.
+    pub fn signed_message(&self) -> Vec<u8> {
+        let mut w = Writer::new();
+        w.u8(FORMAT_VERSION).u8(self.kind() as u8);
+        self.encode_body(&mut w);
+        w.into_bytes()
+    }
+
+    /// Signs with the sender's communication secret `x` (`P = x·G` registered for the sender) in the
+    /// ceremony context; the signed entry.
+    pub fn sign_with_rng<R: rand_core::CryptoRng + ?Sized>(
+        self,
+        ceremony: &ProofContext,
+        secret: &SecretKey,
+        rng: &mut R,
+    ) -> Entry {
+        let signature = SchnorrProof::prove_with_rng(
+            labels::CEREMONY_ENTRY,
+            &ceremony.at(self.sender(), NO_POSITION),
+            secret.as_scalar(),
+            secret.public_key().element(),
+            &self.signed_message(),
+            rng,
+        );
+        Entry::Ceremony(Box::new(self), signature)
+    }
+
+    /// Checks `signature` by the sender's registered communication key `key`.
+    pub fn verify_signature(
+        &self,
+        ceremony: &ProofContext,
+        key: &PublicKey,
+        signature: &SchnorrProof,
+    ) -> Result<(), hanpyo_crypto::ProofError> {
+        signature.verify(
+            labels::CEREMONY_ENTRY,
+            &ceremony.at(self.sender(), NO_POSITION),
+            key.element(),
+            &self.signed_message(),
+        )
+    }
+}
+
 /// One decryption share with its proof.
 pub type DecryptionShare = (Element, ChaumPedersenProof);
 
@@ -312,19 +502,8 @@ pub enum Entry {
         /// Schnorr proof of knowledge of its secret.
         proof: SchnorrProof,
     },
-    /// DKG round 1.
-    CeremonyDigest {
-        /// Dealer index.
-        dealer: u32,
-        /// Commitment digest.
-        digest: [u8; 32],
-    },
-    /// DKG round 2.
-    CeremonyCommitment(DealerCommitment),
-    /// DKG round 3.
-    CeremonyShare(EncryptedShare),
-    /// DKG round 4.
-    CeremonyComplaint(Complaint),
+    /// A key-ceremony message (kinds 3–6 and 15) with its sender's signature.
+    Ceremony(Box<CeremonyMessage>, SchnorrProof),
     /// The ceremony's outcome (recomputed by verifiers).
     JointKey {
         /// `K`.
@@ -424,10 +603,7 @@ impl Entry {
         match self {
             Entry::Manifest(_) => Kind::Manifest,
             Entry::TrusteeRegistration { .. } => Kind::TrusteeRegistration,
-            Entry::CeremonyDigest { .. } => Kind::CeremonyDigest,
-            Entry::CeremonyCommitment(_) => Kind::CeremonyCommitment,
-            Entry::CeremonyShare(_) => Kind::CeremonyShare,
-            Entry::CeremonyComplaint(_) => Kind::CeremonyComplaint,
+            Entry::Ceremony(m, _) => m.kind(),
             Entry::JointKey { .. } => Kind::JointKey,
             Entry::CredentialList(_) => Kind::CredentialList,
             Entry::Ballot(_) => Kind::Ballot,
@@ -448,26 +624,9 @@ impl Entry {
             Entry::TrusteeRegistration { index, key, proof } => {
                 w.u32(*index).point(key.element()).raw(&proof.to_bytes());
             }
-            Entry::CeremonyDigest { dealer, digest } => {
-                w.u32(*dealer).raw(digest);
-            }
-            Entry::CeremonyCommitment(c) => {
-                w.u32(c.dealer).u32(c.coefficients.len() as u32);
-                for (p, proof) in c.coefficients.iter().zip(&c.proofs) {
-                    w.point(p).raw(&proof.to_bytes());
-                }
-            }
-            Entry::CeremonyShare(s) => {
-                w.u32(s.dealer)
-                    .u32(s.recipient)
-                    .point(&s.ephemeral)
-                    .bytes(&s.ciphertext);
-            }
-            Entry::CeremonyComplaint(c) => {
-                w.u32(c.accuser)
-                    .u32(c.accused)
-                    .point(&c.dh)
-                    .raw(&c.proof.to_bytes());
+            Entry::Ceremony(m, signature) => {
+                m.encode_body(&mut w);
+                w.raw(&signature.to_bytes());
             }
             Entry::JointKey {
                 key,
@@ -540,42 +699,13 @@ impl Entry {
                     proof: SchnorrProof::decode(r.raw(64)?)?,
                 }
             }
-            Kind::CeremonyDigest => Entry::CeremonyDigest {
-                dealer: read_trustee(&mut r, need()?.trustees)?,
-                digest: r.array()?,
-            },
-            Kind::CeremonyCommitment => {
-                let dealer = read_trustee(&mut r, need()?.trustees)?;
-                let t = r.count(MAX_TRUSTEES as usize, "coefficients")?;
-                let mut coefficients = Vec::with_capacity(t);
-                let mut proofs = Vec::with_capacity(t);
-                for _ in 0..t {
-                    coefficients.push(r.point()?);
-                    proofs.push(SchnorrProof::decode(r.raw(64)?)?);
-                }
-                Entry::CeremonyCommitment(DealerCommitment {
-                    dealer,
-                    coefficients,
-                    proofs,
-                })
-            }
-            Kind::CeremonyShare => {
-                let n = need()?.trustees;
-                Entry::CeremonyShare(EncryptedShare {
-                    dealer: read_trustee(&mut r, n)?,
-                    recipient: read_trustee(&mut r, n)?,
-                    ephemeral: r.nonidentity_point()?,
-                    ciphertext: r.bytes(48, "share ciphertext")?.to_vec(),
-                })
-            }
-            Kind::CeremonyComplaint => {
-                let n = need()?.trustees;
-                Entry::CeremonyComplaint(Complaint {
-                    accuser: read_trustee(&mut r, n)?,
-                    accused: read_trustee(&mut r, n)?,
-                    dh: r.point()?,
-                    proof: ChaumPedersenProof::decode(r.raw(96)?)?,
-                })
+            Kind::CeremonyDigest
+            | Kind::CeremonyCommitment
+            | Kind::CeremonyShare
+            | Kind::CeremonyComplaint
+            | Kind::KeyConfirmation => {
+                let message = CeremonyMessage::decode(kind, &mut r, need()?.trustees)?;
+                Entry::Ceremony(Box::new(message), SchnorrProof::decode(r.raw(64)?)?)
             }
             Kind::JointKey => {
                 let n = need()?.trustees;

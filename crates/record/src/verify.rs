@@ -35,9 +35,10 @@ use serde::Serialize;
 
 use crate::authority::RunningTally;
 use crate::context::{ceremony_context, election_context};
-use crate::entry::{Ballot, Entry, Kind, Shapes};
+use crate::entry::{Ballot, CeremonyMessage, Entry, Kind, Shapes};
 use crate::error::RecordError;
 use crate::manifest::{LedgerInfo, Manifest};
+use hanpyo_crypto::proofs::schnorr::SchnorrProof;
 use hanpyo_ledger::export::{DirectoryRecord, Frame, RecordSource};
 
 /// Ballots decoded and verified together (per parallel task).
@@ -89,6 +90,8 @@ pub struct Summary {
     pub trustees: Option<(u32, u32)>,
     /// Dealers in `QUAL`.
     pub qualified: Vec<u32>,
+    /// Qualified trustees that confirmed a usable key share (checked shares from all of `QUAL`).
+    pub confirmed: Vec<u32>,
     /// Dealers left out of the key by the ceremony, with why (a legitimate outcome, not a failure).
     pub disqualified: Vec<(u32, String)>,
     /// Public credentials listed.
@@ -185,6 +188,7 @@ struct Verifier<'a> {
     commitments: Vec<DealerCommitment>,
     shares: Vec<EncryptedShare>,
     complaints: Vec<Complaint>,
+    confirmations: Vec<(u32, Vec<u32>)>,
     keys: Option<Keys>,
     credentials: Vec<[u8; 32]>,
     /// Per credential: 1 + offset of its last valid ballot, or 0.
@@ -237,6 +241,7 @@ pub fn verify_source(
         commitments: Vec::new(),
         shares: Vec::new(),
         complaints: Vec::new(),
+        confirmations: Vec::new(),
         keys: None,
         credentials: Vec::new(),
         last_ballot: Vec::new(),
@@ -318,11 +323,21 @@ fn may_follow(k: Kind) -> &'static [Kind] {
         Manifest => &[],
         TrusteeRegistration => &[Manifest, TrusteeRegistration],
         CeremonyDigest => &[TrusteeRegistration, CeremonyDigest],
-        CeremonyCommitment => &[CeremonyDigest, CeremonyCommitment],
-        CeremonyShare => &[CeremonyCommitment, CeremonyShare],
-        CeremonyComplaint => &[CeremonyShare, CeremonyComplaint],
-        // With one trustee there are no shares to send.
-        JointKey => &[CeremonyCommitment, CeremonyShare, CeremonyComplaint],
+        // After every digest, commitments, shares, complaints and confirmations interleave: no
+        // trustee waits for another's step (a dealer that withholds is left out of QUAL).
+        CeremonyCommitment => &[
+            CeremonyDigest,
+            CeremonyCommitment,
+            CeremonyShare,
+            CeremonyComplaint,
+            KeyConfirmation,
+        ],
+        CeremonyShare | CeremonyComplaint | KeyConfirmation | JointKey => &[
+            CeremonyCommitment,
+            CeremonyShare,
+            CeremonyComplaint,
+            KeyConfirmation,
+        ],
         CredentialList => &[JointKey, CredentialList],
         Ballot | AuditedBallot | Close => &[CredentialList, Ballot, AuditedBallot],
         EncryptedTally => &[Close],
@@ -430,20 +445,7 @@ impl Verifier<'_> {
                     }
                 }
             }
-            Entry::CeremonyDigest { dealer, digest } => {
-                let slot = (dealer - 1) as usize;
-                if self.digests[slot].replace(digest).is_some() {
-                    self.f.fail(
-                        idx,
-                        Some(kind),
-                        "key ceremony",
-                        format!("dealer {dealer} published two digests"),
-                    );
-                }
-            }
-            Entry::CeremonyCommitment(c) => self.commitments.push(c),
-            Entry::CeremonyShare(s) => self.shares.push(s),
-            Entry::CeremonyComplaint(c) => self.complaints.push(c),
+            Entry::Ceremony(m, signature) => self.ceremony_message(frame.index, *m, &signature),
             Entry::JointKey {
                 key,
                 qualified,
@@ -498,6 +500,51 @@ impl Verifier<'_> {
         });
     }
 
+    /// A signed ceremony message: its sender's registered key must have signed it; otherwise it
+    /// is a failure and is left out of the transcript (as if never sent).
+    fn ceremony_message(&mut self, index: u64, m: CeremonyMessage, signature: &SchnorrProof) {
+        let Some(e) = &self.election else { return };
+        let kind = Some(m.kind());
+        let sender = m.sender();
+        let ctx = ceremony_context(&e.manifest_hash);
+        let signed = self
+            .registrations
+            .get((sender as usize).wrapping_sub(1))
+            .copied()
+            .flatten()
+            .is_some_and(|key| m.verify_signature(&ctx, &key, signature).is_ok());
+        if !signed {
+            self.f.fail(
+                Some(index),
+                kind,
+                "key ceremony",
+                format!("not signed by trustee {sender}'s registered key"),
+            );
+            return;
+        }
+        match m {
+            CeremonyMessage::Digest { dealer, digest } => {
+                if self.digests[(dealer - 1) as usize]
+                    .replace(digest)
+                    .is_some()
+                {
+                    self.f.fail(
+                        Some(index),
+                        kind,
+                        "key ceremony",
+                        format!("dealer {dealer} published two digests"),
+                    );
+                }
+            }
+            CeremonyMessage::Commitment(c) => self.commitments.push(c),
+            CeremonyMessage::Share(s) => self.shares.push(s),
+            CeremonyMessage::Complaint(c) => self.complaints.push(c),
+            CeremonyMessage::Confirmation { trustee, dealers } => {
+                self.confirmations.push((trustee, dealers))
+            }
+        }
+    }
+
     fn joint_key(
         &mut self,
         index: u64,
@@ -549,6 +596,19 @@ impl Verifier<'_> {
                 "does not match the key ceremony's transcript",
             );
         }
+        let confirmed = outcome.confirmed(&self.confirmations);
+        if confirmed.len() < e.params.threshold as usize {
+            self.f.fail(
+                Some(index),
+                kind,
+                "key ceremony",
+                format!(
+                    "only trustees {confirmed:?} confirmed holding checked shares from every qualified dealer {:?}; {} are needed, or the key may not be decryptable",
+                    outcome.qualified, e.params.threshold
+                ),
+            );
+        }
+        self.summary.confirmed = confirmed;
         self.summary.qualified = outcome.qualified.clone();
         self.summary.disqualified = outcome
             .disqualified

@@ -999,6 +999,8 @@ async fn progress(State(s): State<AppState>) -> Json<serde_json::Value> {
                 "commitment": c.commitments.iter().any(|x| x.dealer == i),
                 "shares_sent": c.shares.iter().filter(|x| x.dealer == i).count(),
                 "complaints_filed": c.complaints.iter().filter(|x| x.accuser == i).count(),
+                // The dealers whose shares this trustee confirmed checking (its latest confirmation).
+                "confirmed": c.confirmations.iter().rev().find(|x| x.0 == i).map(|x| x.1.clone()),
                 "partial_decryption": c.partials.iter().any(|p| p.0 == i),
             })
         })

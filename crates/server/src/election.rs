@@ -9,7 +9,7 @@ use hanpyo_ledger::merkle::{Hash, leaf_hash};
 use hanpyo_ledger::store::Ledger;
 use hanpyo_record::authority::RunningTally;
 use hanpyo_record::context::election_context;
-use hanpyo_record::entry::{Entry, Kind, Shapes};
+use hanpyo_record::entry::{CeremonyMessage, Entry, Kind, Shapes};
 use hanpyo_record::manifest::Manifest;
 
 use crate::error::ApiError;
@@ -45,8 +45,10 @@ pub struct Ceremony {
     pub commitments: Vec<hanpyo_crypto::threshold::DealerCommitment>,
     /// Round-3 shares.
     pub shares: Vec<hanpyo_crypto::threshold::EncryptedShare>,
-    /// Round-4 complaints.
+    /// Complaints.
     pub complaints: Vec<hanpyo_crypto::threshold::Complaint>,
+    /// Key confirmations `(trustee, dealers whose shares it checked)`.
+    pub confirmations: Vec<(u32, Vec<u32>)>,
     /// The published tally `(counted, ciphertexts)`.
     pub tally: Option<(u64, Vec<Vec<Ciphertext>>)>,
     /// Valid partial decryptions `(trustee, D[q][c])`.
@@ -203,14 +205,19 @@ impl ElectionState {
                     *slot = Some(key);
                 }
             }
-            Entry::CeremonyDigest { dealer, digest } => {
-                if let Some(slot) = c.digests.get_mut((dealer as usize).wrapping_sub(1)) {
-                    *slot = Some(digest);
+            Entry::Ceremony(m, _) => match *m {
+                CeremonyMessage::Digest { dealer, digest } => {
+                    if let Some(slot) = c.digests.get_mut((dealer as usize).wrapping_sub(1)) {
+                        *slot = Some(digest);
+                    }
                 }
-            }
-            Entry::CeremonyCommitment(x) => c.commitments.push(x),
-            Entry::CeremonyShare(x) => c.shares.push(x),
-            Entry::CeremonyComplaint(x) => c.complaints.push(x),
+                CeremonyMessage::Commitment(x) => c.commitments.push(x),
+                CeremonyMessage::Share(x) => c.shares.push(x),
+                CeremonyMessage::Complaint(x) => c.complaints.push(x),
+                CeremonyMessage::Confirmation { trustee, dealers } => {
+                    c.confirmations.push((trustee, dealers))
+                }
+            },
             Entry::JointKey {
                 key,
                 verification_keys,

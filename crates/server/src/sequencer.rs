@@ -11,7 +11,7 @@ use hanpyo_ledger::receipt::Receipt;
 use hanpyo_ledger::store::Ledger;
 use hanpyo_ledger::witness::Witness;
 use hanpyo_record::authority::{combine_result, partial_decryption_with_rng};
-use hanpyo_record::entry::Entry;
+use hanpyo_record::entry::{CeremonyMessage, Entry};
 use tokio::sync::oneshot;
 
 use crate::election::{CheckedBallot, ElectionState, Phase};
@@ -343,6 +343,25 @@ fn administer(
                 },
             )
             .map_err(|e| ApiError::new(409, "ceremony-failed", e.to_string()))?;
+            // Only a key that at least t qualified trustees can use: each must have confirmed
+            // holding checked shares from every qualified dealer.
+            let confirmed = outcome.confirmed(&c.confirmations);
+            if confirmed.len() < params.threshold as usize {
+                return Err(ApiError::new(
+                    409,
+                    "ceremony-failed",
+                    format!(
+                        "qualified dealers {:?}; only trustees {confirmed:?} confirmed a key share from all of them, {} needed{}",
+                        outcome.qualified,
+                        params.threshold,
+                        if outcome.disqualified.is_empty() {
+                            String::new()
+                        } else {
+                            format!("; left out: {:?}", outcome.disqualified)
+                        }
+                    ),
+                ));
+            }
             vec![
                 Entry::JointKey {
                     key: outcome.joint_key,
@@ -486,67 +505,109 @@ fn trustee_entry(
                 )
                 .map_err(|_| ApiError::bad_proof())?;
         }
-        Entry::CeremonyDigest { dealer, .. } => {
-            if *dealer != index {
+        Entry::Ceremony(m, signature) => {
+            if m.sender() != index {
                 return Err(not_yours());
             }
-            if !ceremony
-                || c.registrations.iter().any(Option::is_none)
-                || c.digests[slot].is_some()
-                || !c.commitments.is_empty()
-            {
-                return Err(order("digests follow every registration, once per trustee"));
+            if !ceremony {
+                return Err(order("the key ceremony is over"));
             }
-        }
-        Entry::CeremonyCommitment(x) => {
-            if x.dealer != index {
-                return Err(not_yours());
-            }
-            if !ceremony
-                || c.digests.iter().any(Option::is_none)
-                || c.commitments.iter().any(|y| y.dealer == index)
-                || !c.shares.is_empty()
-            {
-                return Err(order(
-                    "commitments are revealed after every digest, once per trustee",
-                ));
-            }
-            if c.digests[slot] != Some(x.digest(&ctx)) {
-                return Err(ApiError::new(
-                    422,
-                    "digest-mismatch",
-                    "the commitment does not match the published digest",
-                ));
-            }
-            let params = st
-                .params
-                .manifest
-                .threshold_params()
-                .map_err(|_| ApiError::internal())?;
-            x.verify(&ctx, &params).map_err(|_| ApiError::bad_proof())?;
-        }
-        Entry::CeremonyShare(x) => {
-            if x.dealer != index {
-                return Err(not_yours());
-            }
-            if !ceremony || c.commitments.len() < n || !c.complaints.is_empty() {
-                return Err(order("shares are sent after every commitment"));
-            }
-            if x.recipient == index
-                || x.recipient as usize > n
-                || c.shares
-                    .iter()
-                    .any(|y| y.dealer == index && y.recipient == x.recipient)
-            {
-                return Err(ApiError::malformed("one share per other trustee"));
-            }
-        }
-        Entry::CeremonyComplaint(x) => {
-            if x.accuser != index {
-                return Err(not_yours());
-            }
-            if !ceremony || c.shares.len() < n * (n - 1) {
-                return Err(order("complaints come after every share"));
+            // Signed by the trustee's own registered key: nobody posts in a trustee's name.
+            let key = c.registrations[slot].ok_or_else(|| order("register first"))?;
+            m.verify_signature(&ctx, &key, signature)
+                .map_err(|_| ApiError::bad_proof())?;
+            let committed = |d: u32| c.commitments.iter().any(|y| y.dealer == d);
+            match m.as_ref() {
+                CeremonyMessage::Digest { .. } => {
+                    if c.registrations.iter().any(Option::is_none)
+                        || c.digests[slot].is_some()
+                        || !c.commitments.is_empty()
+                    {
+                        return Err(order("digests follow every registration, once per trustee"));
+                    }
+                }
+                CeremonyMessage::Commitment(x) => {
+                    if c.digests.iter().any(Option::is_none) || committed(index) {
+                        return Err(order(
+                            "commitments are revealed after every digest, once per trustee",
+                        ));
+                    }
+                    if c.digests[slot] != Some(x.digest(&ctx)) {
+                        return Err(ApiError::new(
+                            422,
+                            "digest-mismatch",
+                            "the commitment does not match the published digest",
+                        ));
+                    }
+                    let params = st
+                        .params
+                        .manifest
+                        .threshold_params()
+                        .map_err(|_| ApiError::internal())?;
+                    x.verify(&ctx, &params).map_err(|_| ApiError::bad_proof())?;
+                }
+                CeremonyMessage::Share(x) => {
+                    // As soon as the dealer's own commitments are public: a dealer that never
+                    // reveals holds nobody up (it is left out of QUAL).
+                    if !committed(index) {
+                        return Err(order(
+                            "a dealer sends shares after revealing its commitments",
+                        ));
+                    }
+                    if x.recipient == index
+                        || x.recipient as usize > n
+                        || c.shares
+                            .iter()
+                            .any(|y| y.dealer == index && y.recipient == x.recipient)
+                    {
+                        return Err(ApiError::malformed("one share per other trustee"));
+                    }
+                }
+                CeremonyMessage::Complaint(x) => {
+                    // As soon as the accuser holds the disputed share: complaints never wait for
+                    // a dealer that withholds a share from someone else.
+                    if !c
+                        .shares
+                        .iter()
+                        .any(|y| y.dealer == x.accused && y.recipient == index)
+                        || c.complaints
+                            .iter()
+                            .any(|y| y.accuser == index && y.accused == x.accused)
+                    {
+                        return Err(order(
+                            "a complaint follows the disputed share, once per dealer",
+                        ));
+                    }
+                }
+                CeremonyMessage::Confirmation { dealers, .. } => {
+                    let has_share = |d: u32| {
+                        d == index
+                            || c.shares
+                                .iter()
+                                .any(|y| y.dealer == d && y.recipient == index)
+                    };
+                    let complained = |d: u32| {
+                        c.complaints
+                            .iter()
+                            .any(|y| y.accuser == index && y.accused == d)
+                    };
+                    if dealers
+                        .iter()
+                        .any(|&d| !committed(d) || !has_share(d) || complained(d))
+                    {
+                        return Err(ApiError::malformed(
+                            "a trustee confirms only dealers whose commitments and share to it are public and that it did not accuse",
+                        ));
+                    }
+                    // Each confirmation covers strictly more than the trustee's previous one.
+                    if c.confirmations.iter().any(|(t, earlier)| {
+                        *t == index
+                            && !(earlier.len() < dealers.len()
+                                && earlier.iter().all(|d| dealers.contains(d)))
+                    }) {
+                        return Err(order("a new confirmation must add dealers"));
+                    }
+                }
             }
         }
         Entry::PartialDecryption { trustee, shares } => {

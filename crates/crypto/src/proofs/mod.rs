@@ -26,6 +26,8 @@ pub mod labels {
     pub const SHARE_KEY_REVEAL: &str = "share-key-reveal";
     /// Knowledge of a trustee's communication secret key (registration).
     pub const TRUSTEE_KEY: &str = "trustee-key";
+    /// A trustee's signature, with its communication key, over a key-ceremony entry it sends.
+    pub const CEREMONY_ENTRY: &str = "ceremony-entry";
     /// A plain Schnorr proof of knowledge of a discrete log (tests and generic use).
     pub const SCHNORR: &str = "schnorr";
     /// A plain equality of discrete logs (tests and generic use).
