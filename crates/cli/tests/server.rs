@@ -630,11 +630,39 @@ fn the_roll_logins_and_credential_binding() {
     );
     let wrong = serde_json::json!({"resident_id": v.id, "birth_date": v.birth, "code": "not-it"})
         .to_string();
-    for _ in 0..5 {
+    // Asking for a new code does not reset the count of wrong ones.
+    for i in 0..5 {
+        if i == 3 {
+            assert_eq!(
+                post_json(&format!("{url}/api/v1/login/start"), &start).0,
+                202
+            );
+        }
         let (s, b) = post_json(&format!("{url}/api/v1/login/verify"), &wrong);
         assert_eq!((s, b["code"].as_str()), (401, Some("bad-code")));
     }
     let (s, b) = post_json(&format!("{url}/api/v1/login/verify"), &wrong);
+    assert_eq!((s, b["code"].as_str()), (429, Some("locked")));
+    assert!(
+        b["message"].as_str().expect("m").contains("15 minute"),
+        "{b}"
+    );
+    // Locked out: no new code is sent (the answer is the same), and the right code is refused too.
+    let sent = std::fs::read_to_string(&outbox)
+        .expect("outbox")
+        .lines()
+        .count();
+    assert_eq!(
+        post_json(&format!("{url}/api/v1/login/start"), &start).0,
+        202
+    );
+    let text = std::fs::read_to_string(&outbox).expect("outbox");
+    assert_eq!(text.lines().count(), sent, "no code while locked out");
+    let last: Value = serde_json::from_str(text.lines().last().expect("a code")).expect("json");
+    let right =
+        serde_json::json!({"resident_id": v.id, "birth_date": v.birth, "code": last["code"]})
+            .to_string();
+    let (s, b) = post_json(&format!("{url}/api/v1/login/verify"), &right);
     assert_eq!((s, b["code"].as_str()), (429, Some("locked")));
     let (s, _) = post_json(
         &format!("{url}/api/v1/login/verify"),

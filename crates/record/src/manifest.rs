@@ -118,7 +118,69 @@ pub struct LedgerInfo {
     pub witness_quorum: u32,
 }
 
+/// A C2SP note key name: 1–256 bytes, no whitespace, `+` or control character.
+fn key_name_ok(name: &str) -> bool {
+    !name.is_empty()
+        && name.len() <= 256
+        && !name
+            .chars()
+            .any(|c| c.is_whitespace() || c == '+' || c.is_control())
+}
+
 impl LedgerInfo {
+    /// The witness list's rules: at most [`MAX_WITNESSES`]; each name a valid key name and each key
+    /// a valid Ed25519 public key of large order (not the log's own); no name and no key twice (a
+    /// witness listed twice would count twice toward the quorum); the quorum is `1..=count`, or 0
+    /// when no witness is named.
+    pub fn validate_witnesses(&self) -> Result<(), RecordError> {
+        let bad = |why: String| Err(RecordError::Invalid("witnesses", why));
+        let w = &self.witnesses;
+        if w.len() > MAX_WITNESSES {
+            return bad(format!("at most {MAX_WITNESSES} witnesses"));
+        }
+        for (i, x) in w.iter().enumerate() {
+            if !key_name_ok(&x.name) {
+                return bad(format!(
+                    "witness {i}: name of 1-256 bytes, no whitespace, + or control character"
+                ));
+            }
+            let key = ed25519_dalek::VerifyingKey::from_bytes(&x.key);
+            if key.is_err() || key.is_ok_and(|k| k.is_weak()) {
+                return bad(format!(
+                    "witness {i} ({}): not a valid Ed25519 public key of large order",
+                    x.name
+                ));
+            }
+            if x.key == self.key {
+                return bad(format!(
+                    "witness {i} ({}): the log's own key cannot witness it",
+                    x.name
+                ));
+            }
+            if let Some(j) = w[..i].iter().position(|y| y.name == x.name) {
+                return bad(format!(
+                    "witnesses {j} and {i} have the same name {}",
+                    x.name
+                ));
+            }
+            if let Some(j) = w[..i].iter().position(|y| y.key == x.key) {
+                return bad(format!("witnesses {j} and {i} have the same key"));
+            }
+        }
+        let quorum_ok = match w.len() {
+            0 => self.witness_quorum == 0,
+            n => (1..=n as u32).contains(&self.witness_quorum),
+        };
+        if !quorum_ok {
+            return bad(format!(
+                "witness_quorum {} with {} witness(es): it must be 1 to the number of witnesses (0 without witnesses)",
+                self.witness_quorum,
+                w.len()
+            ));
+        }
+        Ok(())
+    }
+
     /// The verifier of the log operator's checkpoint signatures.
     pub fn log_verifier(&self) -> Result<hanpyo_ledger::checkpoint::NoteVerifier, RecordError> {
         let key = ed25519_dalek::VerifyingKey::from_bytes(&self.key)
@@ -437,20 +499,13 @@ impl Manifest {
                 ));
             }
         }
-        if self.ledger.origin.is_empty()
-            || self.ledger.origin.len() > 256
-            || self
-                .ledger
-                .origin
-                .chars()
-                .any(|c| c.is_whitespace() || c == '+' || c.is_control())
-        {
+        if !key_name_ok(&self.ledger.origin) {
             return Err(RecordError::Invalid(
                 "ledger origin",
-                "1-256 characters, no spaces or +".into(),
+                "1-256 bytes, no whitespace, + or control character".into(),
             ));
         }
-        Ok(())
+        self.ledger.validate_witnesses()
     }
 
     /// The cryptographic shape of each question.
@@ -584,6 +639,62 @@ mod tests {
         let b = Manifest::from_json(json, ledger.clone()).expect("json");
         assert_eq!(a, b);
         assert!(Manifest::from_json(&json.replace("2026-12-01T09", "yesterday"), ledger).is_err());
+    }
+
+    #[test]
+    fn witness_lists_are_refused_when_a_witness_could_count_twice_or_the_quorum_is_unreachable() {
+        let key = |seed: u8| {
+            ed25519_dalek::SigningKey::from_bytes(&[seed; 32])
+                .verifying_key()
+                .to_bytes()
+        };
+        let base = "election_id = \"e\"\nopens_at = 2026-12-01T09:00:00+09:00\ncloses_at = 2026-12-02T09:00:00+09:00\n\
+                    trustees = 1\nthreshold = 1\ntitle = { ko = \"가\", en = \"A\" }\n";
+        let tail = "[[questions]]\nkind = \"referendum\"\ntitle = { ko = \"가\", en = \"A\" }\n";
+        let ledger = LedgerInfo {
+            origin: "o".into(),
+            key: key(9),
+            witnesses: Vec::new(),
+            witness_quorum: 0,
+        };
+        let with = |witnesses: &[(&str, [u8; 32])], quorum: Option<u32>| {
+            let mut t = base.to_string();
+            if let Some(q) = quorum {
+                t += &format!("witness_quorum = {q}\n");
+            }
+            t += tail;
+            for (name, k) in witnesses {
+                t += &format!(
+                    "[[witnesses]]\nname = \"{name}\"\nkey = \"{}\"\n",
+                    hex::encode(k)
+                );
+            }
+            Manifest::from_toml(&t, ledger.clone())
+        };
+        assert!(with(&[("w1", key(1)), ("w2", key(2))], None).is_ok());
+        assert!(with(&[("w1", key(1)), ("w2", key(2))], Some(1)).is_ok());
+        assert!(with(&[], None).is_ok());
+        for (case, witnesses, quorum) in [
+            ("same name", vec![("w1", key(1)), ("w1", key(2))], None),
+            ("same key", vec![("w1", key(1)), ("w2", key(1))], None),
+            (
+                "quorum above the count",
+                vec![("w1", key(1)), ("w2", key(2))],
+                Some(3),
+            ),
+            ("quorum 0 with witnesses", vec![("w1", key(1))], Some(0)),
+            ("the log's own key", vec![("w1", key(9))], None),
+            ("a small-order key", vec![("w1", [0; 32])], None),
+            ("a name with a space", vec![("w 1", key(1))], None),
+        ] {
+            assert!(with(&witnesses, quorum).is_err(), "{case} must be refused");
+        }
+        // Decoding applies the same rules: a record's manifest cannot list a witness twice.
+        let mut m = with(&[("w1", key(1))], None).expect("valid");
+        m.ledger.witnesses.push(m.ledger.witnesses[0].clone());
+        m.ledger.witness_quorum = 2;
+        let bytes = crate::entry::Entry::Manifest(Box::new(m)).encode();
+        assert!(crate::entry::Entry::decode(&bytes, None).is_err());
     }
 
     #[test]

@@ -2,7 +2,8 @@
 //!
 //! - the roll: each voter sealed with ChaCha20-Poly1305 under the roll key, found by a keyed hash
 //!   (HMAC-SHA-256) of resident id and birth date — matching needs no plaintext index;
-//! - one-time login codes (hashed, expiring, attempts limited) and sessions (hashed tokens);
+//! - one-time login codes (hashed, expiring) with wrong codes counted per identity across
+//!   re-requests (five lock it out for 15 minutes), and sessions (hashed tokens);
 //! - the binding of a login to the credential it first voted with (sealed; a keyed hash of the
 //!   credential makes "one credential, one login" checkable): one login cannot use several
 //!   credentials, as in Belenios.
@@ -23,8 +24,11 @@ use crate::roll::Voter;
 
 /// How long a one-time code is valid.
 const CODE_SECONDS: i64 = 600;
-/// Wrong codes before a login attempt is locked.
+/// Wrong codes (across every code sent) before the identity is locked out.
 const MAX_ATTEMPTS: i64 = 5;
+/// How long an identity stays locked out after [`MAX_ATTEMPTS`] wrong codes: no code is sent and
+/// none is accepted meanwhile. Asking for a new code never resets the count.
+pub const LOCKOUT_SECONDS: i64 = 900;
 /// Session lifetime.
 pub const SESSION_SECONDS: i64 = 1800;
 
@@ -63,7 +67,8 @@ impl Identity {
             "CREATE TABLE IF NOT EXISTS roll (id INTEGER PRIMARY KEY, lookup BLOB NOT NULL UNIQUE, sealed BLOB NOT NULL, district TEXT);
              CREATE TABLE IF NOT EXISTS codes (roll_id INTEGER PRIMARY KEY, code_hash BLOB NOT NULL, expires INTEGER NOT NULL, attempts INTEGER NOT NULL);
              CREATE TABLE IF NOT EXISTS sessions (token_hash BLOB PRIMARY KEY, roll_id INTEGER NOT NULL, expires INTEGER NOT NULL) WITHOUT ROWID;
-             CREATE TABLE IF NOT EXISTS bindings (roll_id INTEGER PRIMARY KEY, credential_lookup BLOB NOT NULL UNIQUE, sealed BLOB NOT NULL);",
+             CREATE TABLE IF NOT EXISTS bindings (roll_id INTEGER PRIMARY KEY, credential_lookup BLOB NOT NULL UNIQUE, sealed BLOB NOT NULL);
+             CREATE TABLE IF NOT EXISTS login_failures (roll_id INTEGER PRIMARY KEY, failures INTEGER NOT NULL, locked_until INTEGER NOT NULL);",
         )?;
         // Rolls imported before the district column: their turnout shows under no district.
         if conn.prepare("SELECT district FROM roll LIMIT 0").is_err() {
@@ -178,6 +183,10 @@ impl Identity {
         let Some((id, sealed)) = row else {
             return Ok(None);
         };
+        // A locked-out identity gets no new code (and the answer stays the same: 202).
+        if self.locked_until(id)?.is_some() {
+            return Ok(None);
+        }
         let voter: Voter = self
             .open_bytes(&sealed)
             .and_then(|p| serde_json::from_slice(&p).ok())
@@ -218,39 +227,44 @@ impl Identity {
             .optional()
             .map_err(db_err)?;
         let Some(id) = id else { return Err(bad()) };
-        let row: Option<(Vec<u8>, i64, i64)> = self
-            .conn
-            .query_row(
-                "SELECT code_hash, expires, attempts FROM codes WHERE roll_id = ?1",
-                params![id],
-                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
-            )
-            .optional()
-            .map_err(db_err)?;
-        let Some((hash, expires, attempts)) = row else {
-            return Err(bad());
-        };
-        if attempts >= MAX_ATTEMPTS {
+        if let Some(until) = self.locked_until(id)? {
             return Err(ApiError::new(
                 429,
                 "locked",
-                "too many wrong codes; ask for a new one later",
+                format!(
+                    "too many wrong codes: try again in {} minute(s)",
+                    (until - now() + 59) / 60
+                ),
             ));
         }
+        let row: Option<(Vec<u8>, i64)> = self
+            .conn
+            .query_row(
+                "SELECT code_hash, expires FROM codes WHERE roll_id = ?1",
+                params![id],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )
+            .optional()
+            .map_err(db_err)?;
+        let Some((hash, expires)) = row else {
+            return Err(bad());
+        };
         let given = self.mac(&[b"code", &id.to_be_bytes(), code.trim().as_bytes()]);
         let equal =
             given.iter().zip(&hash).fold(0u8, |a, (x, y)| a | (x ^ y)) == 0 && hash.len() == 32;
         if !equal || expires < now() {
-            self.conn
-                .execute(
-                    "UPDATE codes SET attempts = attempts + 1 WHERE roll_id = ?1",
-                    params![id],
-                )
-                .map_err(db_err)?;
+            self.note_failure(id)?;
             return Err(bad());
         }
         self.conn
-            .execute("DELETE FROM codes WHERE roll_id = ?1", params![id])
+            .execute_batch("SAVEPOINT login")
+            .and_then(|()| {
+                self.conn
+                    .execute("DELETE FROM codes WHERE roll_id = ?1", params![id])?;
+                self.conn
+                    .execute("DELETE FROM login_failures WHERE roll_id = ?1", params![id])?;
+                self.conn.execute_batch("RELEASE login")
+            })
             .map_err(db_err)?;
         let mut token = [0u8; 32];
         hanpyo_crypto::os_rng().fill_bytes(&mut token);
@@ -263,6 +277,40 @@ impl Identity {
             )
             .map_err(db_err)?;
         Ok(token)
+    }
+
+    /// When the identity's lockout ends, if it is locked out now.
+    fn locked_until(&self, id: i64) -> Result<Option<i64>, ApiError> {
+        let until: Option<i64> = self
+            .conn
+            .query_row(
+                "SELECT locked_until FROM login_failures WHERE roll_id = ?1",
+                params![id],
+                |r| r.get(0),
+            )
+            .optional()
+            .map_err(db_err)?;
+        Ok(until.filter(|&u| u > now()))
+    }
+
+    /// Counts a wrong code against the identity (not the code: a new code keeps the count); the
+    /// [`MAX_ATTEMPTS`]th locks it out for [`LOCKOUT_SECONDS`] and starts a fresh count after.
+    fn note_failure(&mut self, id: i64) -> Result<(), ApiError> {
+        self.conn
+            .execute(
+                "INSERT INTO login_failures (roll_id, failures, locked_until) VALUES (?1, 1, 0)
+                 ON CONFLICT (roll_id) DO UPDATE SET failures = failures + 1",
+                params![id],
+            )
+            .map_err(db_err)?;
+        self.conn
+            .execute(
+                "UPDATE login_failures SET failures = 0, locked_until = ?2
+                 WHERE roll_id = ?1 AND failures >= ?3",
+                params![id, now() + LOCKOUT_SECONDS, MAX_ATTEMPTS],
+            )
+            .map_err(db_err)?;
+        Ok(())
     }
 
     /// The roll entry of a live session.
@@ -347,7 +395,7 @@ impl Identity {
     /// Erases the roll, codes, sessions and bindings, and compacts the file.
     pub fn purge(&mut self) -> Result<(), ApiError> {
         self.conn
-            .execute_batch("DELETE FROM roll; DELETE FROM codes; DELETE FROM sessions; DELETE FROM bindings; VACUUM;")
+            .execute_batch("DELETE FROM roll; DELETE FROM codes; DELETE FROM sessions; DELETE FROM bindings; DELETE FROM login_failures; VACUUM;")
             .map_err(db_err)
     }
 }
