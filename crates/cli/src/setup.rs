@@ -48,6 +48,10 @@ pub struct Setup {
     pub signer: NoteSigner,
     /// The witnesses (following the log).
     pub witnesses: Vec<Witness>,
+    /// The witnesses' key seeds, in manifest order (for test vectors only).
+    pub witness_seeds: Vec<[u8; 32]>,
+    /// The trustees' communication secret keys (a demo's and a simulation's only).
+    pub trustee_keys: Vec<SecretKey>,
     /// The ceremony's outcome.
     pub outcome: CeremonyOutcome,
     /// Every trustee's key share.
@@ -90,9 +94,11 @@ pub fn setup(
     manifest.threshold = threshold.unwrap_or(manifest.threshold);
     // Independent witnesses co-sign every checkpoint; the manifest names them.
     let mut witnesses = Vec::new();
+    let mut witness_seeds = Vec::new();
     for i in 0..n_witnesses {
         let mut seed = [0u8; 32];
         voter_rng(master, u32::MAX, 2 + i).fill_bytes(&mut seed);
+        witness_seeds.push(seed);
         let name = format!("witness-{}.hanpyo.local", i + 1);
         witnesses.push(Witness::new(
             &name,
@@ -217,6 +223,8 @@ pub fn setup(
         log_seed,
         signer,
         witnesses,
+        witness_seeds,
+        trustee_keys: comm,
         outcome,
         key_shares,
         entries,

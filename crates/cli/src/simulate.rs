@@ -17,7 +17,7 @@ use hanpyo_crypto::credential::SecretCredential;
 use hanpyo_crypto::elgamal::Ciphertext;
 use hanpyo_crypto::group::Element;
 use hanpyo_crypto::proofs::labels;
-use hanpyo_crypto::threshold::KeyShare;
+use hanpyo_crypto::threshold::{KeyShare, lagrange_coefficients};
 use hanpyo_ledger::merkle::leaf_hash;
 use hanpyo_ledger::store::Ledger;
 use hanpyo_ledger::witness::Witness;
@@ -139,8 +139,184 @@ struct Values {
     first_ballot_selection_challenge: String,
     /// `c` of the first ballot's credential signature.
     first_ballot_signature_challenge: String,
+    ceremony: CeremonyValues,
+    decryption: DecryptionValues,
     merkle_root: String,
     entries: Vec<EntryValue>,
+}
+
+/// The key ceremony's intermediate values (protocol.md §6).
+#[derive(Serialize)]
+struct CeremonyValues {
+    /// `P_i`, the trustees' communication keys.
+    trustee_keys: Vec<String>,
+    /// `digest_i` per dealer.
+    digests: Vec<String>,
+    /// `QUAL`.
+    qualified: Vec<u32>,
+    /// `Y_j`.
+    verification_keys: Vec<String>,
+    /// Dealer 1's share to trustee 2: `E`, the Diffie–Hellman point `x_2·E`, the 32-byte
+    /// ChaCha20-Poly1305 key derived from it, and the decrypted share `f_1(2)`.
+    /// (With one trustee there are no shares, and no complaint below.)
+    #[serde(skip_serializing_if = "Option::is_none")]
+    share_1_to_2: Option<ShareValues>,
+    /// A complaint by trustee 2 against dealer 1's share (not in the record: the share is valid,
+    /// so adjudication finds the complaint unjustified) — the encoded kind-6 entry, signed.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    complaint_2_against_1: Option<String>,
+    /// `"unjustified"` for the complaint above.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    complaint_verdict: Option<&'static str>,
+    /// The Schnorr challenge of trustee 1's signature on its first ceremony entry (its digest).
+    digest_1_signature_challenge: String,
+}
+
+#[derive(Serialize)]
+struct ShareValues {
+    ephemeral: String,
+    dh: String,
+    key: String,
+    share: String,
+}
+
+/// The threshold decryption of tally ciphertext `[0][0]` (protocol.md §7).
+#[derive(Serialize)]
+struct DecryptionValues {
+    /// The decrypting trustees `S`, ascending.
+    trustees: Vec<u32>,
+    /// `λ_j` for `j ∈ S` (scalars, little-endian hex).
+    lagrange: Vec<String>,
+    /// `α ‖ β` of tally `[0][0]`.
+    tally_0_0: String,
+    /// `D_j` for `j ∈ S`, for tally `[0][0]`.
+    shares_0_0: Vec<String>,
+    /// `M = β − Σ λ_j·D_j`.
+    m_0_0: String,
+    /// The count `m` with `M = m·G`.
+    count_0_0: u64,
+}
+
+fn decryption_values(
+    trustees: &[u32],
+    tally_0_0: &hanpyo_crypto::elgamal::Ciphertext,
+    partials: &[(u32, Vec<Vec<Element>>)],
+    count_0_0: u64,
+) -> Result<DecryptionValues> {
+    let lambdas = lagrange_coefficients(trustees)?;
+    let combined: curve25519_dalek::ristretto::RistrettoPoint = lambdas
+        .iter()
+        .zip(partials)
+        .map(|(l, (_, d))| l * d[0][0].point())
+        .sum();
+    Ok(DecryptionValues {
+        trustees: trustees.to_vec(),
+        lagrange: lambdas.iter().map(|l| hex::encode(l.as_bytes())).collect(),
+        tally_0_0: hex::encode(tally_0_0.to_bytes()),
+        shares_0_0: partials
+            .iter()
+            .map(|(_, d)| hex::encode(d[0][0].as_bytes()))
+            .collect(),
+        m_0_0: hex::encode((tally_0_0.beta.point() - combined).compress().as_bytes()),
+        count_0_0,
+    })
+}
+
+fn ceremony_values(
+    cctx: &hanpyo_crypto::transcript::ProofContext,
+    trustee_keys: &[hanpyo_crypto::elgamal::SecretKey],
+    setup_entries: &[Vec<u8>],
+    manifest: &hanpyo_record::manifest::Manifest,
+    outcome: &hanpyo_crypto::threshold::CeremonyOutcome,
+    rng: &mut ChaCha20Rng,
+) -> Result<CeremonyValues> {
+    use hanpyo_record::entry::CeremonyMessage;
+    let shapes = hanpyo_record::entry::Shapes::of(manifest);
+    let messages: Vec<(
+        CeremonyMessage,
+        hanpyo_crypto::proofs::schnorr::SchnorrProof,
+    )> = setup_entries
+        .iter()
+        .filter_map(|e| match Entry::decode(e, Some(&shapes)) {
+            Ok(Entry::Ceremony(m, sig)) => Some((*m, sig)),
+            _ => None,
+        })
+        .collect();
+    let digests = messages
+        .iter()
+        .filter_map(|(m, _)| match m {
+            CeremonyMessage::Digest { digest, .. } => Some(hex::encode(digest)),
+            _ => None,
+        })
+        .collect();
+    let commitment_1 = messages
+        .iter()
+        .find_map(|(m, _)| match m {
+            CeremonyMessage::Commitment(c) if c.dealer == 1 => Some(c.clone()),
+            _ => None,
+        })
+        .context("dealer 1's commitment")?;
+    let share = messages.iter().find_map(|(m, _)| match m {
+        CeremonyMessage::Share(s) if s.dealer == 1 && s.recipient == 2 => Some(s.clone()),
+        _ => None,
+    });
+    // Dealer 1's share to trustee 2 opened, and an (unjustified) complaint about it.
+    let mut opened = None;
+    if let (Some(share), Some(x2)) = (share, trustee_keys.get(1)) {
+        let dh = x2.as_scalar() * share.ephemeral.point();
+        let value = share.open(cctx, x2, &commitment_1)?;
+        let complaint = hanpyo_crypto::threshold::Complaint::new_with_rng(cctx, x2, &share, rng);
+        if complaint
+            .adjudicate(cctx, &x2.public_key(), &share, &commitment_1)
+            .is_ok()
+        {
+            bail!("internal error: a valid share was found bad");
+        }
+        let values = ShareValues {
+            ephemeral: hex::encode(share.ephemeral.as_bytes()),
+            dh: hex::encode(dh.compress().as_bytes()),
+            key: hex::encode(*share.symmetric_key(
+                cctx,
+                &x2.public_key(),
+                &hanpyo_crypto::group::Element::from_point(dh),
+            )),
+            share: hex::encode(value.as_bytes()),
+        };
+        let entry = CeremonyMessage::Complaint(complaint)
+            .sign_with_rng(cctx, x2, rng)
+            .encode();
+        opened = Some((values, hex::encode(entry)));
+    }
+    let (digest_1, sig_1) = messages
+        .iter()
+        .find(|(m, _)| matches!(m, CeremonyMessage::Digest { dealer: 1, .. }))
+        .context("dealer 1's digest")?;
+    Ok(CeremonyValues {
+        trustee_keys: trustee_keys
+            .iter()
+            .map(|k| hex::encode(k.public_key().element().as_bytes()))
+            .collect(),
+        digests,
+        qualified: outcome.qualified.clone(),
+        verification_keys: outcome
+            .verification_keys
+            .iter()
+            .map(|y| hex::encode(y.as_bytes()))
+            .collect(),
+        complaint_verdict: opened.as_ref().map(|_| "unjustified"),
+        complaint_2_against_1: opened.as_ref().map(|o| o.1.clone()),
+        share_1_to_2: opened.map(|o| o.0),
+        digest_1_signature_challenge: hex::encode(
+            hanpyo_crypto::proofs::schnorr::challenge(
+                labels::CEREMONY_ENTRY,
+                &cctx.at(1, hanpyo_crypto::transcript::NO_POSITION),
+                trustee_keys[0].public_key().element(),
+                &sig_1.commitment,
+                &digest_1.signed_message(),
+            )
+            .as_bytes(),
+        ),
+    })
 }
 
 /// A random allowed selection for each question.
@@ -243,6 +419,8 @@ pub fn run(args: &Args) -> Result<ExitCode> {
         log_seed,
         signer,
         witnesses,
+        witness_seeds,
+        trustee_keys,
         outcome,
         key_shares,
         entries: setup_entries,
@@ -460,6 +638,25 @@ pub fn run(args: &Args) -> Result<ExitCode> {
             secrets.join("log-signing-key"),
             format!("{}\n", hex::encode(log_seed)),
         )?;
+        // The witnesses' Ed25519 seeds (manifest order) and the trustees' communication secrets,
+        // so a tester can co-sign altered records and open the ceremony's shares.
+        let names: Vec<String> = manifest
+            .ledger
+            .witnesses
+            .iter()
+            .map(|w| w.name.clone())
+            .collect();
+        let seeds: Vec<serde_json::Value> = names
+            .iter()
+            .zip(&witness_seeds)
+            .map(|(name, seed)| serde_json::json!({"name": name, "seed": hex::encode(seed)}))
+            .collect();
+        write_json(&secrets.join("witness-keys.json"), &seeds)?;
+        let comm: Vec<String> = trustee_keys
+            .iter()
+            .map(|k| hex::encode(k.as_scalar().as_bytes()))
+            .collect();
+        write_json(&secrets.join("trustee-keys.json"), &comm)?;
     }
     if small && let Some(fb) = &first_ballot {
         // What the first voter keeps: the receipt of their ballot (tracking code, inclusion proof,
@@ -511,6 +708,21 @@ pub fn run(args: &Args) -> Result<ExitCode> {
                 );
                 hex::encode(c.as_bytes())
             },
+            ceremony: ceremony_values(
+                &cctx,
+                &trustee_keys,
+                &setup_entries,
+                &manifest,
+                &outcome,
+                // Its own stream: the complaint's randomness, reproducible from the seed.
+                &mut voter_rng(&master, u32::MAX, 100),
+            )?,
+            decryption: decryption_values(
+                &present.iter().map(KeyShare::index).collect::<Vec<_>>(),
+                &tally[0][0],
+                &partial_values,
+                result[0][0],
+            )?,
             merkle_root: hex::encode(checkpoint.root),
             entries: leaves
                 .iter()

@@ -82,7 +82,8 @@ fn write(name: &str, original: &Path, entries: &[Vec<u8>], resign: bool) -> Path
             .expect("hex")
             .try_into()
             .expect("32");
-        let origin = manifest_of(entries).ledger.origin;
+        // The original's origin: an altered manifest may no longer decode.
+        let origin = manifest_of(&self::entries(original)).ledger.origin;
         let signer = NoteSigner::new(&origin, SigningKey::from_bytes(&seed), KeyKind::Ed25519)
             .expect("signer");
         w.finish(&signer).expect("finish");
@@ -599,6 +600,10 @@ fn the_committed_test_vectors_verify_and_are_reproducible() {
         "intent.json",
         "values.json",
         "secrets/credentials.json",
+        "secrets/log-signing-key",
+        "secrets/witness-keys.json",
+        "secrets/trustee-keys.json",
+        "receipts/first-ballot.json",
     ] {
         assert_eq!(
             std::fs::read(vectors.join(file)).expect("committed"),
@@ -792,4 +797,418 @@ fn the_witness_command_cosigns_consistent_checkpoints_and_refuses_a_rollback() {
     assert!(String::from_utf8_lossy(&o.stderr).contains("rollback"));
     let _ = std::fs::remove_dir_all(&dir);
     let _ = std::fs::remove_dir_all(&wdir);
+}
+
+/// One record that must be rejected: built from the committed `test-vectors/small` record, signed
+/// again by its log key and co-signed by its witnesses (their keys are in `secrets/`), so the only
+/// failures are the ones named.
+struct Negative {
+    name: &'static str,
+    why: &'static str,
+    entries: Vec<Vec<u8>>,
+    /// `(entry index or None, what)` the verifier must report.
+    failures: Vec<(Option<u64>, &'static str)>,
+    /// What may fail as a consequence (checks that depend on the altered entry); nothing else may.
+    consequences: &'static [&'static str],
+}
+
+fn negative_cases(small: &Path) -> Vec<Negative> {
+    use chacha20::ChaCha20Rng;
+    use hanpyo_crypto::threshold::ThresholdParams;
+    use rand_core::SeedableRng;
+    let es = entries(small);
+    let m = manifest_of(&es);
+    let shapes = Shapes::of(&m);
+    let close = index_of(&es, Kind::Close, 0);
+    let Entry::JointKey { key, .. } =
+        Entry::decode(&es[index_of(&es, Kind::JointKey, 0)], Some(&shapes)).expect("key")
+    else {
+        panic!("joint key")
+    };
+    let ctx = election_context(&leaf_hash(&es[0]), &key);
+    let specs = m.contest_specs();
+    let codes: Vec<String> = serde_json::from_slice(
+        &std::fs::read(small.join("secrets/credentials.json")).expect("codes"),
+    )
+    .expect("json");
+    let voter = SecretCredential::parse(&codes[0])
+        .expect("code")
+        .signing_key(m.election_id.as_bytes());
+    let sel: Vec<Vec<bool>> = specs
+        .iter()
+        .map(|s| (0..s.choices).map(|j| j < s.max.max(1)).collect())
+        .collect();
+    let mut rng = ChaCha20Rng::from_seed([7; 32]);
+    let _ = ThresholdParams::new(m.trustees, m.threshold).expect("params");
+    let mut out = Vec::new();
+
+    let (b, openings) =
+        encrypt_ballot_with_rng(&ctx, &key, &specs, &voter, &sel, &mut rng).expect("ballot");
+    let mut t = es.clone();
+    t.insert(
+        close,
+        Entry::AuditedBallot(Box::new(AuditedBallot::of(&b, openings))).encode(),
+    );
+    t.insert(close + 1, Entry::Ballot(Box::new(b)).encode());
+    out.push(Negative {
+        name: "audited-encryption-cast",
+        why: "a ballot (validly signed by a listed credential) reuses the ciphertexts an earlier audit opened",
+        entries: t,
+        failures: vec![(Some(close as u64 + 1), "audited ballot cast")],
+        consequences: &[],
+    });
+
+    let first = index_of(&es, Kind::Ballot, 0);
+    let mut t = es.clone();
+    t.insert(close, es[first].clone());
+    out.push(Negative {
+        name: "replayed-ballot",
+        why: "an identical copy of an earlier ballot entry",
+        entries: t,
+        failures: vec![(Some(close as u64), "replay")],
+        consequences: &[],
+    });
+
+    let a = index_of(&es, Kind::AuditedBallot, 0);
+    let mut t = es.clone();
+    t[a][1] = Kind::Ballot as u8;
+    out.push(Negative {
+        name: "audit-reframed-as-ballot",
+        why: "an audit's bytes with the kind byte of a ballot: it does not decode as a ballot",
+        entries: t,
+        failures: vec![(Some(a as u64), "ballot")],
+        consequences: &[],
+    });
+
+    let mut t = es.clone();
+    let opening = t[a].len() - specs.iter().map(|s| 32 * s.choices as usize).sum::<usize>();
+    // The last question's first selection byte: its bit flips, so the opening no longer holds.
+    let last = specs.last().expect("a question");
+    let flip = t[a].len() - 33 * last.choices as usize;
+    assert!(flip < opening + 1 || flip >= opening);
+    t[a][flip] ^= 1;
+    out.push(Negative {
+        name: "audit-opening-changed",
+        why: "an audit whose revealed choice no longer re-encrypts to its ciphertext",
+        entries: t,
+        failures: vec![(Some(a as u64), "ballot")],
+        consequences: &[],
+    });
+
+    let stranger =
+        SecretCredential::generate_with_rng(&mut rng).signing_key(m.election_id.as_bytes());
+    let (b, _) =
+        encrypt_ballot_with_rng(&ctx, &key, &specs, &stranger, &sel, &mut rng).expect("ballot");
+    let mut t = es.clone();
+    t.insert(close, Entry::Ballot(Box::new(b)).encode());
+    out.push(Negative {
+        name: "unlisted-credential",
+        why: "a well-formed ballot whose credential is not on the credential list",
+        entries: t,
+        failures: vec![(Some(close as u64), "eligibility")],
+        consequences: &[],
+    });
+
+    let d = index_of(&es, Kind::CeremonyDigest, 0);
+    let mut t = es.clone();
+    t[d][10] ^= 1;
+    out.push(Negative {
+        name: "ceremony-entry-not-signed-by-its-trustee",
+        why: "a dealer's digest changed after its trustee signed it; left out, the dealer is disqualified and the published joint key no longer matches",
+        entries: t,
+        failures: vec![
+            (Some(d as u64), "key ceremony"),
+            (Some(index_of(&es, Kind::JointKey, 0) as u64), "joint key"),
+        ],
+        // Everything after is then checked against the recomputed key, which no ballot used.
+        consequences: &["ballot", "encrypted tally", "partial decryption", "result"],
+    });
+
+    let t: Vec<Vec<u8>> = es
+        .iter()
+        .filter(|e| Kind::of(e).ok() != Some(Kind::KeyConfirmation))
+        .cloned()
+        .collect();
+    let joint = index_of(&t, Kind::JointKey, 0);
+    out.push(Negative {
+        name: "joint-key-without-confirmations",
+        why: "the joint key published although no trustee confirmed holding checked shares",
+        entries: t,
+        failures: vec![(Some(joint as u64), "key ceremony")],
+        consequences: &[],
+    });
+
+    let ti = index_of(&es, Kind::EncryptedTally, 0);
+    let mut t = es.clone();
+    let Entry::EncryptedTally { counted, mut tally } =
+        Entry::decode(&es[ti], Some(&shapes)).expect("tally")
+    else {
+        panic!("tally")
+    };
+    tally[0].swap(0, 1);
+    t[ti] = Entry::EncryptedTally { counted, tally }.encode();
+    out.push(Negative {
+        name: "tally-not-the-sum",
+        why: "the encrypted tally's first two choices swapped (the partial decryptions then no longer match it either)",
+        entries: t,
+        failures: vec![(Some(ti as u64), "encrypted tally")],
+        consequences: &["partial decryption", "result"],
+    });
+
+    let ri = index_of(&es, Kind::Result, 0);
+    let mut t = es.clone();
+    let Entry::Result {
+        trustees,
+        mut counts,
+    } = Entry::decode(&es[ri], Some(&shapes)).expect("result")
+    else {
+        panic!("result")
+    };
+    counts[0][0] += 1;
+    counts[0][1] -= 1;
+    t[ri] = Entry::Result { trustees, counts }.encode();
+    out.push(Negative {
+        name: "result-changed",
+        why: "one vote moved from choice 1 to choice 0 of the first question",
+        entries: t,
+        failures: vec![(Some(ri as u64), "result")],
+        consequences: &[],
+    });
+
+    let mut t = es.clone();
+    t.truncate(ri);
+    out.push(Negative {
+        name: "incomplete-no-result",
+        why: "the record stops before the result: an incomplete record is invalid",
+        entries: t,
+        failures: vec![(None, "completeness")],
+        consequences: &[],
+    });
+    out
+}
+
+/// Writes `entries` as a record signed by the log's key and co-signed by every witness of the
+/// manifest, with the secrets of `small` (timestamp fixed, so the bytes are reproducible).
+fn write_signed(small: &Path, dir: &Path, entries: &[Vec<u8>]) {
+    use hanpyo_ledger::checkpoint::SignedNote;
+    let _ = std::fs::remove_dir_all(dir);
+    let mut w = ExportWriter::create(&dir.join("record")).expect("create");
+    for e in entries {
+        w.append(e).expect("append");
+    }
+    let seed = std::fs::read_to_string(small.join("secrets/log-signing-key")).expect("key");
+    let seed: [u8; 32] = hex::decode(seed.trim())
+        .expect("hex")
+        .try_into()
+        .expect("32");
+    let m = manifest_of(entries);
+    let log = NoteSigner::new(
+        &m.ledger.origin,
+        SigningKey::from_bytes(&seed),
+        KeyKind::Ed25519,
+    )
+    .expect("signer");
+    w.finish(&log).expect("finish");
+    let path = dir.join("record").join(CHECKPOINT_FILE);
+    let mut note = SignedNote::parse(&std::fs::read_to_string(&path).expect("note")).expect("n");
+    let witnesses: Vec<Value> = serde_json::from_slice(
+        &std::fs::read(small.join("secrets/witness-keys.json")).expect("witness keys"),
+    )
+    .expect("json");
+    for w in witnesses {
+        let seed: [u8; 32] = hex::decode(w["seed"].as_str().expect("seed"))
+            .expect("hex")
+            .try_into()
+            .expect("32");
+        let signer = NoteSigner::new(
+            w["name"].as_str().expect("name"),
+            SigningKey::from_bytes(&seed),
+            KeyKind::Cosignature,
+        )
+        .expect("witness");
+        note.add_signature_line(&signer.signature_line(&note.body, m.opens_at as u64))
+            .expect("line");
+    }
+    std::fs::write(&path, note.to_text()).expect("write");
+}
+
+/// `test-vectors/negative/`: records that must be rejected, each with the failures a verifier must
+/// name, and point and scalar encodings that must be refused. Regenerated here and compared byte for
+/// byte (`HANPYO_WRITE_VECTORS=1` writes them instead), then each is verified.
+#[test]
+fn negative_test_vectors_are_rejected_for_their_reason() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../test-vectors");
+    let small = root.join("small");
+    let negative = root.join("negative");
+    let write = std::env::var_os("HANPYO_WRITE_VECTORS").is_some();
+    let mut index = Vec::new();
+    for case in negative_cases(&small) {
+        let fresh = scratch(&format!("negative-{}", case.name));
+        write_signed(&small, &fresh, &case.entries);
+        let committed = negative.join(case.name);
+        if write {
+            let _ = std::fs::remove_dir_all(&committed);
+            std::fs::create_dir_all(committed.join("record")).expect("dir");
+            for f in ["entries", "checkpoint"] {
+                std::fs::copy(
+                    fresh.join("record").join(f),
+                    committed.join("record").join(f),
+                )
+                .expect("copy");
+            }
+        }
+        for f in ["entries", "checkpoint"] {
+            assert_eq!(
+                std::fs::read(committed.join("record").join(f)).expect("committed"),
+                std::fs::read(fresh.join("record").join(f)).expect("fresh"),
+                "{}/{f} differs from a fresh build: run with HANPYO_WRITE_VECTORS=1 and commit",
+                case.name
+            );
+        }
+        let (code, report) = verify(&committed);
+        assert_eq!(code, 1, "{}: {report}", case.name);
+        let got = failures(&report);
+        for (entry, what) in &case.failures {
+            assert!(
+                got.iter()
+                    .any(|(e, w)| w == what && (entry.is_none() || e == entry)),
+                "{}: expected {what:?} at {entry:?}, got {got:?}",
+                case.name
+            );
+        }
+        // Nothing but the named failures and their consequences.
+        assert!(
+            got.iter()
+                .all(|(_, w)| case.failures.iter().any(|(_, f)| f == w)
+                    || case.consequences.contains(&w.as_str())),
+            "{}: unexpected failures {got:?}",
+            case.name
+        );
+        index.push(serde_json::json!({
+            "name": case.name,
+            "why": case.why,
+            "failures": case.failures.iter().map(|(e, w)| serde_json::json!({"entry": e, "what": w})).collect::<Vec<_>>(),
+            "may_also_fail": case.consequences,
+        }));
+        let _ = std::fs::remove_dir_all(&fresh);
+    }
+    let encodings = encoding_vectors();
+    let expected = serde_json::json!({
+        "note": "Records that must be rejected (each a directory: record/entries, record/checkpoint, signed by the log and co-signed by the witnesses of test-vectors/small), with the failures `hanpyo verify --json` names (entry index, `what`); and 32-byte encodings that must be refused. See README.md.",
+        "records": index,
+        "points": encodings.0,
+        "scalars": encodings.1,
+    });
+    let text = serde_json::to_string_pretty(&expected).expect("json") + "\n";
+    if write {
+        std::fs::write(negative.join("cases.json"), &text).expect("write");
+    }
+    assert_eq!(
+        std::fs::read_to_string(negative.join("cases.json")).expect("committed cases.json"),
+        text,
+        "cases.json differs: run with HANPYO_WRITE_VECTORS=1 and commit"
+    );
+}
+
+/// Point and scalar encodings with the verdict the format requires, checked against our decoders.
+fn encoding_vectors() -> (Vec<Value>, Vec<Value>) {
+    use hanpyo_crypto::group::{Element, decode_scalar};
+    let g = "e2f2ae0a6abc4e71a884a961c500515f58e30b6aa582dd8db6a65945e08d2d76";
+    let points: [(&str, &str, &str); 9] = [
+        (g, "valid", "the generator"),
+        (
+            "0000000000000000000000000000000000000000000000000000000000000000",
+            "identity",
+            "valid, but refused where a non-identity point is required",
+        ),
+        (
+            "e2f2ae0a6abc4e71a884a961c500515f58e30b6aa582dd8db6a65945e08d2df6",
+            "refused",
+            "the generator with bit 255 set (not masked: s ≥ p)",
+        ),
+        (
+            "0000000000000000000000000000000000000000000000000000000000000080",
+            "refused",
+            "zero with bit 255 set",
+        ),
+        (
+            "edffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff7f",
+            "refused",
+            "s = p: non-canonical field element",
+        ),
+        (
+            "ecffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff7f",
+            "refused",
+            "s = p − 1 = −1: negative (odd)",
+        ),
+        (
+            "0100000000000000000000000000000000000000000000000000000000000000",
+            "refused",
+            "s = 1: negative (odd)",
+        ),
+        (
+            "26948d35ca62e643e26a83177332e6b6afeb9d08e4268b650f1f5bbd8d81d371",
+            "refused",
+            "x² not square (RFC 9496 A.2)",
+        ),
+        (
+            "3eb858e78f5a7254d8c9731174a94f76755fd3941c0ac93735c07ba14579630e",
+            "refused",
+            "negative x·y (RFC 9496 A.2)",
+        ),
+    ];
+    let scalars: [(&str, &str, &str); 6] = [
+        (
+            "0000000000000000000000000000000000000000000000000000000000000000",
+            "valid",
+            "zero",
+        ),
+        (
+            "ecd3f55c1a631258d69cf7a2def9de1400000000000000000000000000000010",
+            "valid",
+            "ℓ − 1",
+        ),
+        (
+            "edd3f55c1a631258d69cf7a2def9de1400000000000000000000000000000010",
+            "refused",
+            "ℓ",
+        ),
+        (
+            "eed3f55c1a631258d69cf7a2def9de1400000000000000000000000000000010",
+            "refused",
+            "ℓ + 1",
+        ),
+        (
+            "0000000000000000000000000000000000000000000000000000000000000080",
+            "refused",
+            "2^255 (bit 255 set)",
+        ),
+        (
+            "ffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff",
+            "refused",
+            "2^256 − 1",
+        ),
+    ];
+    let mut p = Vec::new();
+    for (hex, verdict, why) in points {
+        let bytes = hex::decode(hex).expect("hex");
+        let got = match (Element::decode(&bytes), Element::decode_nonidentity(&bytes)) {
+            (Ok(_), Ok(_)) => "valid",
+            (Ok(_), Err(_)) => "identity",
+            (Err(_), _) => "refused",
+        };
+        assert_eq!(got, verdict, "point {hex}: {why}");
+        p.push(serde_json::json!({"bytes": hex, "verdict": verdict, "why": why}));
+    }
+    let mut s = Vec::new();
+    for (hex, verdict, why) in scalars {
+        let got = if decode_scalar(&hex::decode(hex).expect("hex")).is_ok() {
+            "valid"
+        } else {
+            "refused"
+        };
+        assert_eq!(got, verdict, "scalar {hex}: {why}");
+        s.push(serde_json::json!({"bytes": hex, "verdict": verdict, "why": why}));
+    }
+    (p, s)
 }

@@ -407,6 +407,24 @@ fn open_with_dh(
 }
 
 impl EncryptedShare {
+    /// The single-use ChaCha20-Poly1305 key of this share, from the Diffie–Hellman point
+    /// `dh = e·P_j = x_j·E` (what a complaint reveals, so anyone can open the disputed share).
+    pub fn symmetric_key(
+        &self,
+        ctx: &ProofContext,
+        recipient_key: &PublicKey,
+        dh: &Element,
+    ) -> Zeroizing<[u8; 32]> {
+        share_key(
+            ctx,
+            self.dealer,
+            self.recipient,
+            &self.ephemeral,
+            recipient_key,
+            dh,
+        )
+    }
+
     /// Decrypts with the recipient's communication key and checks it against the commitments.
     pub fn open(
         &self,
