@@ -177,6 +177,42 @@ fn session(url: &str, data: &Path, v: &Voter) -> String {
     body["session"].as_str().expect("session").to_string()
 }
 
+/// A JSON POST sent from the local address `from` (another loopback address: another client).
+fn post_from(from: &str, url: &str, json: &str) -> (u16, Value) {
+    use std::io::{Read, Write};
+    let rest = url.strip_prefix("http://").expect("http url");
+    let (host, path) = rest.split_once('/').expect("path");
+    let socket =
+        socket2::Socket::new(socket2::Domain::IPV4, socket2::Type::STREAM, None).expect("socket");
+    socket
+        .bind(
+            &format!("{from}:0")
+                .parse::<std::net::SocketAddr>()
+                .expect("addr")
+                .into(),
+        )
+        .expect("bind");
+    socket
+        .connect(&host.parse::<std::net::SocketAddr>().expect("addr").into())
+        .expect("connect");
+    let mut stream: std::net::TcpStream = socket.into();
+    write!(
+        stream,
+        "POST /{path} HTTP/1.1\r\nhost: {host}\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{json}",
+        json.len()
+    )
+    .expect("write");
+    let mut answer = String::new();
+    stream.read_to_string(&mut answer).expect("read");
+    let status = answer
+        .split_whitespace()
+        .nth(1)
+        .and_then(|s| s.parse().ok())
+        .expect("status");
+    let body = answer.split("\r\n\r\n").nth(1).unwrap_or("");
+    (status, serde_json::from_str(body).unwrap_or(Value::Null))
+}
+
 fn post_json(url: &str, json: &str) -> (u16, Value) {
     let mut resp = agent()
         .post(url)
@@ -664,6 +700,36 @@ fn the_roll_logins_and_credential_binding() {
             .to_string();
     let (s, b) = post_json(&format!("{url}/api/v1/login/verify"), &right);
     assert_eq!((s, b["code"].as_str()), (429, Some("locked")));
+    // Someone who knows a voter's resident id asks for codes too: the voter's own code still works.
+    let w = &voters[3];
+    let start_w = serde_json::json!({"resident_id": w.id, "birth_date": w.birth}).to_string();
+    assert_eq!(
+        post_json(&format!("{url}/api/v1/login/start"), &start_w).0,
+        202
+    );
+    let text = std::fs::read_to_string(&outbox).expect("outbox");
+    let mine: Value = serde_json::from_str(text.lines().last().expect("code")).expect("json");
+    for _ in 0..8 {
+        assert_eq!(
+            post_json(&format!("{url}/api/v1/login/start"), &start_w).0,
+            202
+        );
+    }
+    let sent = std::fs::read_to_string(&outbox)
+        .expect("outbox")
+        .lines()
+        .count();
+    assert!(
+        sent <= text.lines().count() + 4,
+        "at most 5 live codes per voter"
+    );
+    let verify_w =
+        serde_json::json!({"resident_id": w.id, "birth_date": w.birth, "code": mine["code"]})
+            .to_string();
+    assert_eq!(
+        post_json(&format!("{url}/api/v1/login/verify"), &verify_w).0,
+        200
+    );
     let (s, _) = post_json(
         &format!("{url}/api/v1/login/verify"),
         "{\"resident_id\": 1}",
@@ -893,9 +959,9 @@ fn administrator_accounts_roles_lockout_and_audit_log() {
         post(&format!("{url}/api/v1/admin/close"), b"", Some(&admin)).0,
         200
     );
-    // Wrong passwords: refused, then locked.
+    // Wrong passwords: refused, then this address must wait (exponential back-off).
     let wrong = serde_json::json!({"name": "watcher", "password": "not the password"}).to_string();
-    for _ in 0..5 {
+    for _ in 0..4 {
         assert_eq!(
             post_json(&format!("{url}/api/v1/admin/login"), &wrong).0,
             401
@@ -903,6 +969,31 @@ fn administrator_accounts_roles_lockout_and_audit_log() {
     }
     let (s, v) = post_json(&format!("{url}/api/v1/admin/login"), &wrong);
     assert_eq!((s, v["code"].as_str()), (429, Some("locked")));
+    // The real account holder, from another address, is not locked out by someone else's guesses.
+    let right = serde_json::json!({"name": "watcher", "password": "observer password 1"});
+    let (s, v) = post_from(
+        "127.0.0.2",
+        &format!("{url}/api/v1/admin/login"),
+        &right.to_string(),
+    );
+    assert_eq!(s, 200, "{v}");
+    // Unknown and malformed names: same answer, nothing of theirs stored. A 200 KB name is not
+    // written to the audit log; unknown accounts are audited as "(unknown)".
+    let audit_log = data.join("audit.log");
+    let before = std::fs::metadata(&audit_log).expect("audit log").len();
+    let huge = serde_json::json!({"name": "x".repeat(200_000), "password": "p"}).to_string();
+    let (s, _) = post_json(&format!("{url}/api/v1/admin/login"), &huge);
+    assert!(s == 401 || s == 413, "{s}");
+    assert_eq!(
+        std::fs::metadata(&audit_log).expect("audit log").len(),
+        before
+    );
+    let unknown =
+        serde_json::json!({"name": "nobody-here", "password": "whatever it is"}).to_string();
+    let (s, v) = post_from("127.0.0.3", &format!("{url}/api/v1/admin/login"), &unknown);
+    assert_eq!((s, v["code"].as_str()), (401, Some("bad-login")));
+    let text = std::fs::read_to_string(&audit_log).expect("audit log");
+    assert!(!text.contains("nobody-here") && text.contains("(unknown)"));
     // Every administrative action is in the audit log.
     let (s, log) = get("/api/v1/admin/audit-log", &observer);
     assert_eq!(s, 200);

@@ -1,5 +1,6 @@
 //! Administrator accounts: Argon2id password hashes in `state.db`, short-lived sessions (hashed
-//! tokens), roles, failed-login lockout, and the audit log of every administrative action.
+//! tokens), roles, failed-login back-off per account and address, and the audit log of every
+//! administrative action.
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
@@ -39,10 +40,12 @@ impl Role {
 
 /// Administrator session lifetime.
 const SESSION: Duration = Duration::from_secs(8 * 3600);
-/// Failed logins before an account is locked for [`LOCKOUT`].
-const MAX_FAILURES: u32 = 5;
-/// Lockout after too many failures.
-const LOCKOUT: Duration = Duration::from_secs(300);
+/// Failed logins from one address to one account before it must wait between attempts.
+const FREE_FAILURES: i64 = 3;
+/// The longest wait between attempts (the back-off doubles from 1 s up to this).
+const MAX_BACKOFF_SECONDS: i64 = 900;
+/// Throttle rows kept at most (the oldest are dropped first; a row older than a day is dropped).
+const MAX_THROTTLE_ROWS: i64 = 10_000;
 
 /// A logged-in administrator.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -57,7 +60,9 @@ pub struct Admin {
 pub struct Accounts {
     conn: Connection,
     sessions: HashMap<[u8; 32], (Admin, Instant)>,
-    failures: HashMap<String, (u32, Instant)>,
+    /// A password hash no password matches: an unknown account costs the same Argon2id work as a
+    /// known one, so timing does not tell which names exist.
+    decoy: String,
     audit: PathBuf,
 }
 
@@ -70,6 +75,22 @@ impl std::fmt::Debug for Accounts {
 fn db_err(e: rusqlite::Error) -> ApiError {
     tracing::error!(error = %e, "accounts store");
     ApiError::internal()
+}
+
+/// Account names: 1–64 of `A–Z a–z 0–9 - _ .`.
+fn valid_name(name: &str) -> bool {
+    !name.is_empty()
+        && name.len() <= 64
+        && name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c))
+}
+
+fn unix_now() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs() as i64)
+        .unwrap_or(0)
 }
 
 fn token_hash(token: &str) -> [u8; 32] {
@@ -85,24 +106,26 @@ impl Accounts {
         conn.execute_batch(
             "CREATE TABLE IF NOT EXISTS admins (name TEXT PRIMARY KEY, role TEXT NOT NULL, phc TEXT NOT NULL);
              CREATE TABLE IF NOT EXISTS trustee_tokens (trustee INTEGER PRIMARY KEY, token_hash BLOB NOT NULL UNIQUE);
-             CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);",
+             CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+             CREATE TABLE IF NOT EXISTS login_throttle (account TEXT NOT NULL, address TEXT NOT NULL, failures INTEGER NOT NULL, next_allowed INTEGER NOT NULL, updated INTEGER NOT NULL, PRIMARY KEY (account, address));",
         )?;
+        let mut salt = [0u8; 16];
+        hanpyo_crypto::os_rng().fill_bytes(&mut salt);
+        let decoy = Argon2::default()
+            .hash_password(&salt)
+            .map(|h| h.to_string())
+            .unwrap_or_default();
         Ok(Self {
             conn,
             sessions: HashMap::new(),
-            failures: HashMap::new(),
+            decoy,
             audit: data.join("audit.log"),
         })
     }
 
     /// Creates (or replaces the password and role of) an account.
     pub fn create_user(&mut self, name: &str, role: Role, password: &str) -> Result<(), ApiError> {
-        if name.is_empty()
-            || name.len() > 64
-            || !name
-                .chars()
-                .all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c))
-        {
+        if !valid_name(name) {
             return Err(ApiError::malformed(
                 "account names are 1-64 of a-z, A-Z, 0-9, - _ .",
             ));
@@ -124,19 +147,26 @@ impl Accounts {
         Ok(())
     }
 
-    /// Logs in; returns a session token.
-    pub fn login(&mut self, name: &str, password: &str) -> Result<(String, Role), ApiError> {
+    /// Logs in from `address`; returns a session token.
+    ///
+    /// Failures are throttled per (account, address) and kept in `state.db`: after
+    /// [`FREE_FAILURES`] the next attempt from that address waits 1 s, then 2 s, 4 s … up to
+    /// [`MAX_BACKOFF_SECONDS`]. An outsider's guesses therefore slow only the outsider: the real
+    /// administrator, from another address, is never locked out. Names that are not well-formed
+    /// are refused before anything is stored; an unknown account costs the same Argon2id work as a
+    /// known one and is throttled and audited as `(unknown)`, so neither timing nor the audit log
+    /// tells which names exist, and nothing an outsider sends grows without bound.
+    pub fn login(
+        &mut self,
+        name: &str,
+        password: &str,
+        address: std::net::IpAddr,
+    ) -> Result<(String, Role), ApiError> {
         let bad = || ApiError::new(401, "bad-login", "wrong account name or password");
-        if let Some((n, at)) = self.failures.get(name)
-            && *n >= MAX_FAILURES
-            && at.elapsed() < LOCKOUT
-        {
-            return Err(ApiError::new(
-                429,
-                "locked",
-                "too many failed logins; try again in a few minutes",
-            ));
+        if !valid_name(name) || password.len() > 1024 {
+            return Err(bad());
         }
+        let now = unix_now();
         let row: Option<(String, String)> = self
             .conn
             .query_row(
@@ -146,27 +176,56 @@ impl Accounts {
             )
             .optional()
             .map_err(db_err)?;
-        let verified = row.as_ref().and_then(|(role, phc)| {
-            let parsed: argon2::password_hash::phc::PasswordHash = phc.parse().ok()?;
-            Argon2::default()
-                .verify_password(password.as_bytes(), &parsed)
-                .ok()
-                .and(Role::parse(role))
-        });
-        let Some(role) = verified else {
-            let e = self
-                .failures
-                .entry(name.to_string())
-                .or_insert((0, Instant::now()));
-            e.0 += 1;
-            e.1 = Instant::now();
-            self.audit(name, "login", "refused");
+        let account = if row.is_some() { name } else { "(unknown)" };
+        let address = address.to_string();
+        let next_allowed: Option<i64> = self
+            .conn
+            .query_row(
+                "SELECT next_allowed FROM login_throttle WHERE account = ?1 AND address = ?2",
+                params![account, address],
+                |r| r.get(0),
+            )
+            .optional()
+            .map_err(db_err)?;
+        if let Some(at) = next_allowed.filter(|&at| at > now) {
+            return Err(ApiError::new(
+                429,
+                "locked",
+                format!(
+                    "too many failed logins from this address: try again in {} s",
+                    at - now
+                ),
+            ));
+        }
+        let phc = row.as_ref().map_or(self.decoy.as_str(), |(_, phc)| phc);
+        let matched = phc
+            .parse::<argon2::password_hash::phc::PasswordHash>()
+            .ok()
+            .is_some_and(|parsed| {
+                Argon2::default()
+                    .verify_password(password.as_bytes(), &parsed)
+                    .is_ok()
+            });
+        let role = row
+            .as_ref()
+            .filter(|_| matched)
+            .and_then(|(role, _)| Role::parse(role));
+        let Some(role) = role else {
+            self.note_failure(account, &address, now)?;
+            self.audit(account, "login", "refused");
             return Err(bad());
         };
-        self.failures.remove(name);
+        self.conn
+            .execute(
+                "DELETE FROM login_throttle WHERE account = ?1 AND address = ?2",
+                params![account, address],
+            )
+            .map_err(db_err)?;
         let mut t = [0u8; 32];
         hanpyo_crypto::os_rng().fill_bytes(&mut t);
         let token = hex::encode(t);
+        self.sessions
+            .retain(|_, (_, since)| since.elapsed() <= SESSION);
         self.sessions.insert(
             token_hash(&token),
             (
@@ -179,6 +238,41 @@ impl Accounts {
         );
         self.audit(name, "login", "ok");
         Ok((token, role))
+    }
+
+    fn note_failure(&mut self, account: &str, address: &str, now: i64) -> Result<(), ApiError> {
+        let failures: i64 = self
+            .conn
+            .query_row(
+                "INSERT INTO login_throttle (account, address, failures, next_allowed, updated)
+                 VALUES (?1, ?2, 1, 0, ?3)
+                 ON CONFLICT (account, address) DO UPDATE SET failures = failures + 1, updated = ?3
+                 RETURNING failures",
+                params![account, address, now],
+                |r| r.get(0),
+            )
+            .map_err(db_err)?;
+        if failures > FREE_FAILURES {
+            let wait = 1i64
+                .checked_shl((failures - FREE_FAILURES - 1).min(30) as u32)
+                .unwrap_or(MAX_BACKOFF_SECONDS)
+                .min(MAX_BACKOFF_SECONDS);
+            self.conn
+                .execute(
+                    "UPDATE login_throttle SET next_allowed = ?3 WHERE account = ?1 AND address = ?2",
+                    params![account, address, now + wait],
+                )
+                .map_err(db_err)?;
+        }
+        // Bounded: rows older than a day go, and at most MAX_THROTTLE_ROWS stay.
+        self.conn
+            .execute(
+                "DELETE FROM login_throttle WHERE updated < ?1 OR rowid NOT IN
+                 (SELECT rowid FROM login_throttle ORDER BY updated DESC LIMIT ?2)",
+                params![now - 86_400, MAX_THROTTLE_ROWS],
+            )
+            .map_err(db_err)?;
+        Ok(())
     }
 
     /// Ends a session (an unknown or missing token is already ended).

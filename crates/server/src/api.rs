@@ -839,7 +839,7 @@ async fn admin_login(
     body: Bytes,
 ) -> Result<Json<serde_json::Value>, ApiError> {
     limit_client(&s, peer)?;
-    login_answer(s.accounts.clone(), &headers, &body).await
+    login_answer(s.accounts.clone(), peer.ip(), &headers, &body).await
 }
 
 async fn admin_logout(State(s): State<AppState>, headers: HeaderMap) -> StatusCode {
@@ -850,6 +850,7 @@ async fn admin_logout(State(s): State<AppState>, headers: HeaderMap) -> StatusCo
 /// An administrator's login (also served before any election exists).
 pub(crate) async fn login_answer(
     accounts: Arc<Mutex<crate::accounts::Accounts>>,
+    address: std::net::IpAddr,
     headers: &HeaderMap,
     body: &Bytes,
 ) -> Result<Json<serde_json::Value>, ApiError> {
@@ -859,7 +860,7 @@ pub(crate) async fn login_answer(
         accounts
             .lock()
             .unwrap_or_else(|e| e.into_inner())
-            .login(&req.name, &req.password)
+            .login(&req.name, &req.password, address)
     })
     .await
     .map_err(|_| ApiError::internal())??;

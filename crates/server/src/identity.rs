@@ -24,6 +24,10 @@ use crate::roll::Voter;
 
 /// How long a one-time code is valid.
 const CODE_SECONDS: i64 = 600;
+/// Live codes one identity may hold. Each is valid until it expires: asking for a new code never
+/// cancels the one the voter already received (so nobody who knows a voter's resident id can
+/// invalidate it), and at most this many are sent per code lifetime.
+const MAX_LIVE_CODES: i64 = 5;
 /// Wrong codes (across every code sent) before the identity is locked out.
 const MAX_ATTEMPTS: i64 = 5;
 /// How long an identity stays locked out after [`MAX_ATTEMPTS`] wrong codes: no code is sent and
@@ -68,7 +72,10 @@ impl Identity {
              CREATE TABLE IF NOT EXISTS codes (roll_id INTEGER PRIMARY KEY, code_hash BLOB NOT NULL, expires INTEGER NOT NULL, attempts INTEGER NOT NULL);
              CREATE TABLE IF NOT EXISTS sessions (token_hash BLOB PRIMARY KEY, roll_id INTEGER NOT NULL, expires INTEGER NOT NULL) WITHOUT ROWID;
              CREATE TABLE IF NOT EXISTS bindings (roll_id INTEGER PRIMARY KEY, credential_lookup BLOB NOT NULL UNIQUE, sealed BLOB NOT NULL);
-             CREATE TABLE IF NOT EXISTS login_failures (roll_id INTEGER PRIMARY KEY, failures INTEGER NOT NULL, locked_until INTEGER NOT NULL);",
+             CREATE TABLE IF NOT EXISTS login_failures (roll_id INTEGER PRIMARY KEY, failures INTEGER NOT NULL, locked_until INTEGER NOT NULL);
+             CREATE TABLE IF NOT EXISTS login_codes (roll_id INTEGER NOT NULL, code_hash BLOB NOT NULL, expires INTEGER NOT NULL);
+             CREATE INDEX IF NOT EXISTS login_codes_by_voter ON login_codes (roll_id);
+             DROP TABLE IF EXISTS codes;",
         )?;
         // Rolls imported before the district column: their turnout shows under no district.
         if conn.prepare("SELECT district FROM roll LIMIT 0").is_err() {
@@ -191,11 +198,29 @@ impl Identity {
             .open_bytes(&sealed)
             .and_then(|p| serde_json::from_slice(&p).ok())
             .ok_or_else(ApiError::internal)?;
+        self.conn
+            .execute(
+                "DELETE FROM login_codes WHERE roll_id = ?1 AND expires < ?2",
+                params![id, now()],
+            )
+            .map_err(db_err)?;
+        let live: i64 = self
+            .conn
+            .query_row(
+                "SELECT COUNT(*) FROM login_codes WHERE roll_id = ?1",
+                params![id],
+                |r| r.get(0),
+            )
+            .map_err(db_err)?;
+        if live >= MAX_LIVE_CODES {
+            // The voter already holds codes that still work; send no more for now.
+            return Ok(None);
+        }
         let code = format!("{:06}", hanpyo_crypto::os_rng().next_u32() % 1_000_000);
         let code_hash = self.mac(&[b"code", &id.to_be_bytes(), code.as_bytes()]);
         self.conn
             .execute(
-                "INSERT OR REPLACE INTO codes (roll_id, code_hash, expires, attempts) VALUES (?1, ?2, ?3, 0)",
+                "INSERT INTO login_codes (roll_id, code_hash, expires) VALUES (?1, ?2, ?3)",
                 params![id, &code_hash[..], now() + CODE_SECONDS],
             )
             .map_err(db_err)?;
@@ -237,22 +262,25 @@ impl Identity {
                 ),
             ));
         }
-        let row: Option<(Vec<u8>, i64)> = self
-            .conn
-            .query_row(
-                "SELECT code_hash, expires FROM codes WHERE roll_id = ?1",
-                params![id],
-                |r| Ok((r.get(0)?, r.get(1)?)),
-            )
-            .optional()
-            .map_err(db_err)?;
-        let Some((hash, expires)) = row else {
-            return Err(bad());
-        };
         let given = self.mac(&[b"code", &id.to_be_bytes(), code.trim().as_bytes()]);
-        let equal =
-            given.iter().zip(&hash).fold(0u8, |a, (x, y)| a | (x ^ y)) == 0 && hash.len() == 32;
-        if !equal || expires < now() {
+        let mut stmt = self
+            .conn
+            .prepare_cached(
+                "SELECT code_hash FROM login_codes WHERE roll_id = ?1 AND expires >= ?2",
+            )
+            .map_err(db_err)?;
+        let live: Vec<Vec<u8>> = stmt
+            .query_map(params![id, now()], |r| r.get(0))
+            .and_then(|rows| rows.collect())
+            .map_err(db_err)?;
+        drop(stmt);
+        // Compared in constant time, each one.
+        let matched = live.iter().fold(false, |found, hash| {
+            let equal =
+                hash.len() == 32 && given.iter().zip(hash).fold(0u8, |a, (x, y)| a | (x ^ y)) == 0;
+            found | equal
+        });
+        if !matched {
             self.note_failure(id)?;
             return Err(bad());
         }
@@ -260,7 +288,7 @@ impl Identity {
             .execute_batch("SAVEPOINT login")
             .and_then(|()| {
                 self.conn
-                    .execute("DELETE FROM codes WHERE roll_id = ?1", params![id])?;
+                    .execute("DELETE FROM login_codes WHERE roll_id = ?1", params![id])?;
                 self.conn
                     .execute("DELETE FROM login_failures WHERE roll_id = ?1", params![id])?;
                 self.conn.execute_batch("RELEASE login")
@@ -395,7 +423,7 @@ impl Identity {
     /// Erases the roll, codes, sessions and bindings, and compacts the file.
     pub fn purge(&mut self) -> Result<(), ApiError> {
         self.conn
-            .execute_batch("DELETE FROM roll; DELETE FROM codes; DELETE FROM sessions; DELETE FROM bindings; DELETE FROM login_failures; VACUUM;")
+            .execute_batch("DELETE FROM roll; DELETE FROM login_codes; DELETE FROM sessions; DELETE FROM bindings; DELETE FROM login_failures; VACUUM;")
             .map_err(db_err)
     }
 }

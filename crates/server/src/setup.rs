@@ -94,7 +94,7 @@ async fn login(
         .unwrap_or_else(|e| e.into_inner())
         .take(peer.ip())
         .map_err(crate::api::limited)?;
-    crate::api::login_answer(s.accounts.clone(), &headers, &body).await
+    crate::api::login_answer(s.accounts.clone(), peer.ip(), &headers, &body).await
 }
 
 async fn logout(State(s): State<SetupState>, headers: HeaderMap) -> StatusCode {
