@@ -58,7 +58,7 @@ export async function startDemo(args = []) {
 
 /** Starts `hanpyo serve` on a data directory; resolves with its URL once it listens. */
 export async function startServe(data) {
-  return startServer(['serve', '--data', data, '--listen', '127.0.0.1:0'], (text) => {
+  return startServer(['serve', '--data', data, '--listen', '127.0.0.1:0', '--dev-outbox'], (text) => {
     const url = printedUrl(text);
     return url ? { url } : null;
   }, 60_000);

@@ -134,7 +134,7 @@ pub fn run(cmd: &Command) -> Result<ExitCode> {
             if phase == Phase::Open || (phase == Phase::Credentials && opened) {
                 bail!("voting is open: close the election before purging the roll");
             }
-            let key_path = data.join("roll.key");
+            let key_path = hanpyo_server::roll_key_path(data);
             let key: [u8; 32] = hex::decode(
                 std::fs::read_to_string(&key_path)
                     .context("reading roll.key")?
@@ -144,7 +144,7 @@ pub fn run(cmd: &Command) -> Result<ExitCode> {
             .and_then(|k| k.try_into().ok())
             .context("roll.key is corrupt")?;
             hanpyo_server::identity::Identity::open(&data.join("state.db"), &key)?
-                .purge()
+                .purge(&key_path)
                 .map_err(|e| anyhow::anyhow!("{}", e.message))?;
             Accounts::open(data)?.audit("(command line)", "purge-roll", "ok");
             println!("the roll, login codes, sessions and credential bindings were erased");

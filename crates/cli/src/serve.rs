@@ -41,7 +41,7 @@ pub struct DemoArgs {
 #[derive(clap::Args, Debug)]
 pub struct ServeArgs {
     /// TOML configuration file (keys: data, listen, metrics_listen, client_rate, voter_rate,
-    /// smtp_relay, smtp_from).
+    /// smtp_relay, smtp_from, dev_outbox).
     #[arg(long, env = "HANPYO_CONFIG")]
     config: Option<PathBuf>,
     /// The data directory.
@@ -59,6 +59,11 @@ pub struct ServeArgs {
     /// The sender address of login-code e-mails.
     #[arg(long, env = "HANPYO_SMTP_FROM")]
     smtp_from: Option<String>,
+    /// Test deployments only: write login codes and voters' contacts, in clear, to
+    /// DATA/outbox.jsonl (owner-only) instead of sending them. Without this or an SMTP relay, the
+    /// server sends no codes (logins answer `no-delivery`).
+    #[arg(long, env = "HANPYO_DEV_OUTBOX")]
+    dev_outbox: bool,
 }
 
 /// The `--config` file.
@@ -72,6 +77,7 @@ struct ConfigFile {
     voter_rate: Option<hanpyo_server::limits::Rate>,
     smtp_relay: Option<SocketAddr>,
     smtp_from: Option<String>,
+    dev_outbox: Option<bool>,
 }
 
 async fn shutdown_signal() {
@@ -180,6 +186,14 @@ pub fn serve(args: &ServeArgs) -> Result<ExitCode> {
         let from =
             from.context("an SMTP relay needs a sender address (--smtp-from / smtp_from)")?;
         options.delivery = Some(hanpyo_server::delivery::Delivery::Smtp { relay, from });
+    } else if args.dev_outbox || file.dev_outbox == Some(true) {
+        eprintln!(
+            "WARNING: --dev-outbox: login codes and voters' contacts are written in clear to {}; never use this for a real election",
+            data.join("outbox.jsonl").display()
+        );
+        options.delivery = Some(hanpyo_server::delivery::Delivery::Outbox(
+            data.join("outbox.jsonl"),
+        ));
     }
     run_server(&data, listen, metrics_listen, options, |addr, metrics| {
         println!("url: http://{addr}/");

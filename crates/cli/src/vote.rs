@@ -30,9 +30,13 @@ pub struct VoteArgs {
     #[arg(long, requires = "resident_id")]
     birth_date: Option<String>,
     /// Read the one-time code from this outbox file (the demo's delivery backend) instead of
-    /// asking for it on the terminal.
-    #[arg(long)]
+    /// asking for it on the terminal: the newest code sent to `--contact`.
+    #[arg(long, requires = "contact")]
     outbox: Option<PathBuf>,
+    /// The contact the code goes to (with `--outbox`: which line is this voter's, when other
+    /// voters log in at the same time).
+    #[arg(long)]
+    contact: Option<String>,
     /// Selections: per question (in order, separated by ';') the chosen choice indices separated
     /// by ','; e.g. "0;2;1,4". An empty part selects nothing.
     #[arg(long)]
@@ -104,7 +108,10 @@ pub fn vote(a: &VoteArgs) -> Result<ExitCode> {
     let key = code.signing_key(m.election_id.as_bytes());
     let mut rng = hanpyo_crypto::os_rng();
     let session = match (&a.resident_id, &a.birth_date) {
-        (Some(id), Some(birth)) => Some(login(&client, id, birth, a.outbox.as_deref())?),
+        (Some(id), Some(birth)) => {
+            let outbox = a.outbox.as_deref().zip(a.contact.as_deref());
+            Some(login(&client, id, birth, outbox)?)
+        }
         _ => None,
     };
     let bearer = session.as_deref();
@@ -177,29 +184,28 @@ fn login(
     client: &Client,
     resident_id: &str,
     birth_date: &str,
-    outbox: Option<&std::path::Path>,
+    outbox: Option<(&std::path::Path, &str)>,
 ) -> Result<String> {
     let start =
         serde_json::json!({ "resident_id": resident_id, "birth_date": birth_date }).to_string();
     let before = outbox
-        .and_then(|p| std::fs::read_to_string(p).ok())
+        .and_then(|(p, _)| std::fs::read_to_string(p).ok())
         .map_or(0, |t| t.lines().count());
     if let Err((status, e)) = client.post_json("/api/v1/login/start", &start)? {
         bail!("login refused ({status} {}): {}", e.code, e.message);
     }
     let code = match outbox {
-        Some(p) => {
+        Some((p, contact)) => {
             let text =
                 std::fs::read_to_string(p).with_context(|| format!("reading {}", p.display()))?;
-            let line = text
-                .lines()
-                .nth(before)
-                .context("no code was delivered (not on the roll?)")?;
-            let v: serde_json::Value = serde_json::from_str(line)?;
-            v["code"]
-                .as_str()
-                .context("outbox line without a code")?
-                .to_string()
+            // Other voters' codes may be appended meanwhile: ours is the newest one to our contact.
+            text.lines()
+                .skip(before)
+                .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
+                .filter(|v| v["to"].as_str() == Some(contact))
+                .filter_map(|v| v["code"].as_str().map(str::to_string))
+                .last()
+                .context("no code was delivered to that contact (not on the roll?)")?
         }
         None => {
             eprint!("one-time code: ");

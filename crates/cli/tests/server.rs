@@ -136,6 +136,7 @@ struct Voter {
     id: String,
     birth: String,
     code: String,
+    contact: String,
 }
 
 fn vote(url: &str, data: &Path, v: &Voter, choices: &str, extra: &[&str]) -> std::process::Output {
@@ -150,6 +151,8 @@ fn vote(url: &str, data: &Path, v: &Voter, choices: &str, extra: &[&str]) -> std
         &v.birth,
         "--outbox",
         outbox.to_str().expect("p"),
+        "--contact",
+        &v.contact,
         "--credential",
         &v.code,
         "--choices",
@@ -253,6 +256,7 @@ fn codes(data: &Path) -> Vec<Voter> {
                 id: f[0].to_string(),
                 birth: f[1].to_string(),
                 code: f[2].to_string(),
+                contact: f[3].to_string(),
             }
         })
         .collect()
@@ -796,9 +800,31 @@ fn the_roll_logins_and_credential_binding() {
         post(&format!("{url}/api/v1/admin/close"), b"", Some(&token)).0,
         200
     );
+    // Everything in the data directory is owner-only.
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = |p: &Path| std::fs::metadata(p).expect("meta").permissions().mode() & 0o777;
+        assert_eq!(mode(&data), 0o700);
+        for entry in std::fs::read_dir(&data).expect("dir") {
+            let path = entry.expect("entry").path();
+            if path.is_file() {
+                assert_eq!(mode(&path), 0o600, "{}", path.display());
+            }
+        }
+    }
+    let old_key = std::fs::read(data.join("roll.key")).expect("roll key");
     assert_eq!(
         post(&format!("{url}/api/v1/admin/purge-roll"), b"", Some(&token)).0,
         200
+    );
+    // The roll key is destroyed (replaced), and no old page survives in the write-ahead log.
+    assert_ne!(
+        std::fs::read(data.join("roll.key")).expect("roll key"),
+        old_key
+    );
+    assert_eq!(
+        std::fs::metadata(data.join("state.db-wal")).map_or(0, |m| m.len()),
+        0
     );
     let lines_before = std::fs::read_to_string(&outbox).map_or(0, |t| t.lines().count());
     let start =
@@ -1132,6 +1158,15 @@ fn an_election_from_manifest_to_result_with_trustees_over_http() {
     let admin = admin_login(&url, "commission", "commission password");
     let admin_post =
         |path: &str, body: &[u8]| post(&format!("{url}/api/v1/admin/{path}"), body, Some(&admin));
+    // A real server with no delivery backend writes no codes anywhere: it says so, to everyone.
+    let start_login =
+        serde_json::json!({"resident_id": "900101-1234567", "birth_date": "1990-01-01"});
+    let (s, v) = post_json(
+        &format!("{url}/api/v1/login/start"),
+        &start_login.to_string(),
+    );
+    assert_eq!((s, v["code"].as_str()), (503, Some("no-delivery")));
+    assert!(!data.join("outbox.jsonl").exists());
     let tokens: Vec<String> = (1..=3)
         .map(|i| {
             let (s, v) = admin_post(&format!("trustees/{i}/invite"), b"");
@@ -1702,8 +1737,9 @@ fn the_web_pages_search_turnout_manifest_check_demo_inbox_and_result() {
         id: voters[0]["resident_id"].as_str().expect("id").to_string(),
         birth: voters[0]["birth_date"].as_str().expect("birth").to_string(),
         code: voters[0]["credential"].as_str().expect("code").to_string(),
+        contact: voters[0]["contact"].as_str().expect("contact").to_string(),
     };
-    let contact = voters[0]["contact"].as_str().expect("contact");
+    let contact = v0.contact.as_str();
     let (status, _, _) = get_raw(&format!("{url}/api/v1/demo/mailbox?to={contact}"));
     assert_eq!(status, 404, "no code sent yet");
     let o = vote(&url, &data, &v0, "0;1;2", &[]);
@@ -1967,6 +2003,18 @@ fn audits_never_count_and_a_replaced_ballot_shows_as_superseded() {
     ));
     std::fs::write(&audit_receipt, status["receipt"].to_string()).expect("write");
 
+    // Voters logging in at the same time each read their own code from the demo's outbox.
+    let concurrent: Vec<_> = voters[2..8]
+        .iter()
+        .map(|v| {
+            let (url, data, v) = (url.clone(), data.clone(), v.clone());
+            std::thread::spawn(move || vote(&url, &data, &v, "1;2;3", &[]))
+        })
+        .collect();
+    for o in concurrent {
+        let o = o.join().expect("voter");
+        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stdout));
+    }
     // Voter 1 votes; its standing is "counted". Then someone votes again with its credential.
     let first = data.join("first.json");
     let o = vote(

@@ -364,9 +364,11 @@ impl Accounts {
             "action": action,
             "outcome": outcome,
         });
+        use std::os::unix::fs::OpenOptionsExt;
         let r = std::fs::OpenOptions::new()
             .create(true)
             .append(true)
+            .mode(0o600)
             .open(&self.audit)
             .and_then(|mut f| {
                 f.write_all(format!("{line}\n").as_bytes())?;

@@ -39,6 +39,8 @@ pub struct AppState {
     pub identity: Arc<Mutex<crate::identity::Identity>>,
     /// Where one-time codes go.
     pub delivery: crate::delivery::Delivery,
+    /// The roll key's file (destroyed by a purge).
+    pub roll_key_file: std::path::PathBuf,
     /// Ballot verification workers.
     pub intake: crate::intake::Intake,
     /// In a demo, the data directory (its voter list and code outbox serve `hanpyo loadtest`).
@@ -740,6 +742,14 @@ async fn login_start(
 ) -> Result<(StatusCode, Json<serde_json::Value>), ApiError> {
     limit_client(&s, peer)?;
     let req: LoginStart = parse_json(&headers, &body)?;
+    // Said before looking anyone up, so the answer tells nothing about the roll.
+    if matches!(s.delivery, crate::delivery::Delivery::Disabled) {
+        return Err(ApiError::new(
+            503,
+            "no-delivery",
+            "this server cannot send login codes: its administrator has not configured a delivery backend",
+        ));
+    }
     let pending = identity(&s).start_login(&req.resident_id, &req.birth_date)?;
     if let Some((to, code)) = pending {
         let delivery = s.delivery.clone();
@@ -819,7 +829,7 @@ async fn purge_roll(
             "the roll is needed until voting closes",
         ));
     }
-    identity(&s).purge()?;
+    identity(&s).purge(&s.roll_key_file)?;
     tracing::info!("roll, sessions and bindings purged");
     audit(&s, &who, "purge-roll", "ok");
     Ok(Json(serde_json::json!({ "purged": true })))

@@ -1,7 +1,8 @@
 //! Delivering one-time login codes: a pluggable backend.
 //!
-//! - `Outbox`: appends `{"to", "code"}` lines to a file in the data directory (development and
-//!   demos; works offline).
+//! - `Outbox`: appends `{"to", "code"}` lines to an owner-only file in the data directory — codes
+//!   and contacts in clear, so only for demos and test deployments (`hanpyo serve --dev-outbox`).
+//! - `Disabled`: a real server without a backend configured sends nothing (and says so).
 //! - `Smtp`: sends an e-mail through a mail relay (plain SMTP to a relay the commission runs, e.g.
 //!   on localhost, which handles TLS onwards). Phone contacts need an SMS gateway: with SMTP alone
 //!   they are refused with a clear error.
@@ -15,7 +16,9 @@ use std::time::Duration;
 /// Where codes go.
 #[derive(Clone, Debug)]
 pub enum Delivery {
-    /// Lines appended to a file.
+    /// No backend: login codes cannot be sent (logins answer `no-delivery`).
+    Disabled,
+    /// Lines appended to a file (demos and test deployments only: codes and contacts in clear).
     Outbox(PathBuf),
     /// E-mail through an SMTP relay.
     Smtp {
@@ -57,10 +60,13 @@ impl Delivery {
     /// Sends `code` to `to`.
     pub fn send(&self, to: &str, code: &str) -> std::io::Result<()> {
         match self {
+            Delivery::Disabled => Err(std::io::Error::other("no delivery backend configured")),
             Delivery::Outbox(path) => {
+                use std::os::unix::fs::OpenOptionsExt;
                 let mut f = std::fs::OpenOptions::new()
                     .create(true)
                     .append(true)
+                    .mode(0o600)
                     .open(path)?;
                 // One write per line: concurrent deliveries append whole lines (O_APPEND).
                 let line = format!("{}\n", serde_json::json!({ "to": to, "code": code }));

@@ -67,6 +67,8 @@ impl Identity {
         let conn = Connection::open(path)?;
         conn.pragma_update(None, "journal_mode", "WAL")?;
         conn.pragma_update(None, "synchronous", "FULL")?;
+        // Deleted personal data is overwritten, not just unlinked from the b-tree.
+        conn.pragma_update(None, "secure_delete", "ON")?;
         conn.execute_batch(
             "CREATE TABLE IF NOT EXISTS roll (id INTEGER PRIMARY KEY, lookup BLOB NOT NULL UNIQUE, sealed BLOB NOT NULL, district TEXT);
              CREATE TABLE IF NOT EXISTS codes (roll_id INTEGER PRIMARY KEY, code_hash BLOB NOT NULL, expires INTEGER NOT NULL, attempts INTEGER NOT NULL);
@@ -420,11 +422,46 @@ impl Identity {
         rows.collect::<Result<_, _>>().map_err(db_err)
     }
 
-    /// Erases the roll, codes, sessions and bindings, and compacts the file.
-    pub fn purge(&mut self) -> Result<(), ApiError> {
+    /// Erases the roll, codes, sessions and bindings for good: deleted with `secure_delete` (pages
+    /// overwritten), the file compacted, the write-ahead log checkpointed and truncated (no old
+    /// page survives there), and the roll key destroyed — its file overwritten, synced and replaced
+    /// by a fresh key, and the old key gone from memory — so even a copy of `state.db` taken
+    /// earlier can no longer be opened.
+    pub fn purge(&mut self, key_file: &Path) -> Result<(), ApiError> {
+        use zeroize::Zeroize;
         self.conn
-            .execute_batch("DELETE FROM roll; DELETE FROM login_codes; DELETE FROM sessions; DELETE FROM bindings; DELETE FROM login_failures; VACUUM;")
-            .map_err(db_err)
+            .execute_batch(
+                "DELETE FROM roll; DELETE FROM login_codes; DELETE FROM sessions;
+                 DELETE FROM bindings; DELETE FROM login_failures; VACUUM;",
+            )
+            .map_err(db_err)?;
+        self.conn
+            .query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(()))
+            .map_err(db_err)?;
+        let destroy = || -> std::io::Result<()> {
+            use std::io::Write;
+            let len = std::fs::metadata(key_file).map(|m| m.len()).unwrap_or(0);
+            let mut f = std::fs::OpenOptions::new().write(true).open(key_file)?;
+            f.write_all(&vec![0u8; len as usize])?;
+            f.sync_all()?;
+            let mut fresh = [0u8; 32];
+            hanpyo_crypto::os_rng().fill_bytes(&mut fresh);
+            crate::write_secret(key_file, hex::encode(fresh).as_bytes())?;
+            fresh.zeroize();
+            Ok(())
+        };
+        destroy().map_err(|e| {
+            tracing::error!(error = %e, "destroying the roll key");
+            ApiError::internal()
+        })?;
+        // Whatever is sealed from now on uses keys nobody has seen; the old ones are wiped.
+        self.mac_key.zeroize();
+        hanpyo_crypto::os_rng().fill_bytes(&mut self.mac_key);
+        let mut seal = [0u8; 32];
+        hanpyo_crypto::os_rng().fill_bytes(&mut seal);
+        self.seal = ChaCha20Poly1305::new(&seal.into());
+        seal.zeroize();
+        Ok(())
     }
 }
 

@@ -110,25 +110,55 @@ fn read_json<T: for<'de> Deserialize<'de>>(path: &Path) -> Result<T, ServerError
     serde_json::from_slice(&bytes).map_err(|e| data_err(path, e))
 }
 
-/// Writes a file atomically (temporary file, fsync, rename).
+/// Writes a file atomically (temporary file, fsync, rename), readable by its owner only: every
+/// file of a data directory is (see [`secure_data_dir`]).
 pub fn write_atomically(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
     use std::io::Write;
+    use std::os::unix::fs::OpenOptionsExt;
     let tmp = path.with_extension("tmp");
-    let mut f = std::fs::File::create(&tmp)?;
+    let _ = std::fs::remove_file(&tmp);
+    let mut f = std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .open(&tmp)?;
     f.write_all(bytes)?;
     f.sync_all()?;
     std::fs::rename(&tmp, path)
 }
 
-/// Writes a secret file readable by its owner only.
+/// Writes a secret file readable by its owner only (created so from the start: never readable by
+/// others, even for a moment).
 pub fn write_secret(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
-    write_atomically(path, bytes)?;
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::PermissionsExt;
-        std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600))?;
+    write_atomically(path, bytes)
+}
+
+/// Makes a data directory owner-only: the directory `0700`, every file in it `0600` (SQLite
+/// databases, their WAL and shared-memory files, logs, keys). Run once the databases are open:
+/// SQLite creates a database's `-wal` and `-shm` files with the database's own mode, and every
+/// other file here is created `0600`, so this holds from then on.
+pub fn secure_data_dir(data: &Path) -> std::io::Result<()> {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::create_dir_all(data)?;
+    std::fs::set_permissions(data, std::fs::Permissions::from_mode(0o700))?;
+    for entry in std::fs::read_dir(data)? {
+        let entry = entry?;
+        let mode = if entry.file_type()?.is_dir() {
+            0o700
+        } else {
+            0o600
+        };
+        std::fs::set_permissions(entry.path(), std::fs::Permissions::from_mode(mode))?;
     }
     Ok(())
+}
+
+/// Where the key sealing the roll lives: `HANPYO_ROLL_KEY_FILE`, or `roll.key` in the data
+/// directory.
+pub fn roll_key_path(data: &Path) -> std::path::PathBuf {
+    std::env::var_os("HANPYO_ROLL_KEY_FILE")
+        .map(std::path::PathBuf::from)
+        .unwrap_or_else(|| data.join("roll.key"))
 }
 
 /// The ledger settings a manifest is parsed with before its election has a ledger: `create_election`
@@ -197,7 +227,7 @@ pub struct Options {
     pub client_rate: limits::Rate,
     /// Ballots per voter credential.
     pub voter_rate: limits::Rate,
-    /// Login-code delivery (default: the outbox file in the data directory).
+    /// Login-code delivery (default: a demo's outbox file; otherwise none).
     pub delivery: Option<delivery::Delivery>,
 }
 
@@ -263,6 +293,7 @@ impl Activation {
             .take()
             .ok_or_else(|| data_err(&self.data, "the election is already being served"))?;
         let (router, thread) = open_election(&self.data, options, self.accounts.clone())?;
+        secure_data_dir(&self.data).map_err(|e| data_err(&self.data, e))?;
         self.current.set(router);
         *self
             .sequencer_thread
@@ -291,6 +322,7 @@ pub async fn serve(
     let accounts = Arc::new(Mutex::new(
         accounts::Accounts::open(data).map_err(|e| data_err(&data.join("state.db"), e))?,
     ));
+    secure_data_dir(data).map_err(|e| data_err(data, e))?;
     let current = CurrentRouter(Arc::new(std::sync::RwLock::new(axum::Router::new())));
     let activation = Activation {
         data: data.to_path_buf(),
@@ -390,9 +422,7 @@ fn open_election(
         state.phase = election::Phase::Open;
     }
     let election = Arc::new(Mutex::new(state));
-    let key_path = std::env::var_os("HANPYO_ROLL_KEY_FILE")
-        .map(std::path::PathBuf::from)
-        .unwrap_or_else(|| data.join("roll.key"));
+    let key_path = roll_key_path(data);
     if !key_path.exists() {
         let mut k = [0u8; 32];
         rand_core::Rng::fill_bytes(&mut hanpyo_crypto::os_rng(), &mut k);
@@ -465,9 +495,15 @@ fn open_election(
         intake: intake::Intake::start(2),
         demo_data: trustees_path.exists().then(|| data.to_path_buf()),
         district_turnout: Arc::new(Mutex::new(None)),
-        delivery: options
-            .delivery
-            .unwrap_or_else(|| delivery::Delivery::Outbox(data.join("outbox.jsonl"))),
+        roll_key_file: roll_key_path(data),
+        // A demo writes codes to its outbox; a real server sends nothing unless a backend is set.
+        delivery: options.delivery.unwrap_or_else(|| {
+            if trustees_path.exists() {
+                delivery::Delivery::Outbox(data.join("outbox.jsonl"))
+            } else {
+                delivery::Delivery::Disabled
+            }
+        }),
     });
     Ok((app, thread))
 }

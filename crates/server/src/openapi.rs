@@ -168,7 +168,12 @@ pub const ROUTES: &[Route] = &[
         "Ask for a one-time login code (sent only if on the roll)",
         "none",
         202,
-        &["malformed", "rate-limited"],
+        &[
+            "malformed",
+            "rate-limited",
+            "no-delivery",
+            "delivery-failed",
+        ],
     ),
     (
         "post",
