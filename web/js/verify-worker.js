@@ -13,8 +13,11 @@ self.onmessage = async (ev) => {
   try {
     await init({ module_or_path: '/pkg/hanpyo_wasm_bg.wasm' });
     const started = performance.now();
-    const [entries, checkpoint, checkpoints] = await Promise.all(
-      ['entries', 'checkpoint', 'checkpoints'].map((f) => file(base, f)),
+    // The checkpoint first, then the entries and earlier checkpoints at exactly its size.
+    const checkpoint = await file(base, 'checkpoint');
+    const size = new TextDecoder().decode(checkpoint).split('\n')[1];
+    const [entries, checkpoints] = await Promise.all(
+      ['entries', 'checkpoints'].map((f) => file(base, `${f}?size=${encodeURIComponent(size)}`)),
     );
     self.postMessage({ type: 'downloaded', bytes: entries.length + checkpoint.length + checkpoints.length });
     const verifying = performance.now();

@@ -56,6 +56,33 @@ impl Client {
         Ok(Err((status, err)))
     }
 
+    /// `GET path`, the body streamed into `dest` (a whole record can be gigabytes: it is never held
+    /// in memory, and only the wait for the answer is bounded in time, not the transfer).
+    pub fn get_to_file(&self, path: &str, dest: &std::path::Path) -> Result<u64> {
+        let agent: ureq::Agent = ureq::Agent::config_builder()
+            .http_status_as_error(false)
+            .timeout_connect(Some(std::time::Duration::from_secs(10)))
+            .timeout_recv_response(Some(std::time::Duration::from_secs(60)))
+            .build()
+            .into();
+        let mut resp = agent
+            .get(format!("{}{path}", self.base))
+            .call()
+            .with_context(|| format!("GET {path}"))?;
+        if !resp.status().is_success() {
+            match Self::finish(resp)? {
+                Err((status, e)) => bail!("{path}: {status} {}: {}", e.code, e.message),
+                Ok(_) => bail!("{path}: unexpected answer"),
+            }
+        }
+        let mut file =
+            std::fs::File::create(dest).with_context(|| format!("creating {}", dest.display()))?;
+        let mut body = resp.body_mut().as_reader();
+        let n = std::io::copy(&mut body, &mut file).with_context(|| format!("GET {path}"))?;
+        file.sync_all()?;
+        Ok(n)
+    }
+
     /// `GET path`.
     pub fn get(&self, path: &str) -> Result<Answer> {
         let resp = self

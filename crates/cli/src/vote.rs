@@ -233,12 +233,22 @@ fn login(
 pub fn download(a: &DownloadArgs) -> Result<ExitCode> {
     let client = Client::new(&a.url);
     std::fs::create_dir_all(&a.out)?;
-    for f in ["entries", "checkpoint", "checkpoints"] {
-        let body = client.get_ok(&format!("/api/v1/record/{f}"))?;
-        if f == "checkpoints" && body.is_empty() {
-            continue;
-        }
-        std::fs::write(a.out.join(f), body)?;
+    // The checkpoint first; then the entries and earlier checkpoints at exactly its size, however
+    // many ballots arrive meanwhile.
+    let note = client.get_ok("/api/v1/record/checkpoint")?;
+    let size = String::from_utf8_lossy(&note)
+        .lines()
+        .nth(1)
+        .and_then(|l| l.parse::<u64>().ok())
+        .context("the server's checkpoint has no size line")?;
+    std::fs::write(a.out.join("checkpoint"), &note)?;
+    client.get_to_file(
+        &format!("/api/v1/record/entries?size={size}"),
+        &a.out.join("entries"),
+    )?;
+    let earlier = client.get_ok(&format!("/api/v1/record/checkpoints?size={size}"))?;
+    if !earlier.is_empty() {
+        std::fs::write(a.out.join("checkpoints"), earlier)?;
     }
     println!(
         "record written to {}; check it with: hanpyo verify {}",

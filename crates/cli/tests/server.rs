@@ -2058,6 +2058,22 @@ fn audits_never_count_and_a_replaced_ballot_shows_as_superseded() {
     let (code, out) = receipt_verify(&audit_receipt, &["--url", &url]);
     assert_eq!(code, Some(0), "{out}");
     assert!(out.contains("STANDING: audit"), "{out}");
+    // The record at a given checkpoint size, while ballots keep arriving: exactly that many entries.
+    let size = ledger_size(&url);
+    let o = vote(&url, &data, &voters[9], "0;0;0", &[]);
+    assert!(o.status.success());
+    assert!(ledger_size(&url) > size);
+    let (status, _, framed) = get_raw(&format!("{url}/api/v1/record/entries?size={size}"));
+    assert_eq!(status, 200);
+    let (mut n, mut rest) = (0, &framed[..]);
+    while rest.len() >= 4 {
+        let len = u32::from_be_bytes([rest[0], rest[1], rest[2], rest[3]]) as usize;
+        rest = &rest[4 + len..];
+        n += 1;
+    }
+    assert_eq!((n, rest.len()), (size, 0));
+    let (status, _, _) = get_raw(&format!("{url}/api/v1/record/entries?size={}", size + 1000));
+    assert_eq!(status, 404);
     // Offline, from the whole record: the same answers.
     let record = data.join("downloaded");
     let o = Command::new(bin())

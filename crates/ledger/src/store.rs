@@ -335,26 +335,12 @@ impl Ledger {
 
     /// The signed checkpoint of size `size`, with its cosignatures.
     pub fn checkpoint_at(&self, size: u64) -> Result<String, LedgerError> {
-        self.conn
-            .query_row(
-                "SELECT note FROM checkpoints WHERE size = ?1",
-                params![size],
-                |r| r.get(0),
-            )
-            .optional()?
-            .ok_or_else(|| LedgerError::NotFound(format!("checkpoint of size {size}")))
+        read::checkpoint_at(&self.conn, size)
     }
 
     /// The latest signed checkpoint (`None` for an empty log).
     pub fn latest_checkpoint(&self) -> Result<Option<String>, LedgerError> {
-        Ok(self
-            .conn
-            .query_row(
-                "SELECT note FROM checkpoints ORDER BY size DESC LIMIT 1",
-                [],
-                |r| r.get(0),
-            )
-            .optional()?)
+        read::latest_checkpoint(&self.conn)
     }
 
     fn latest_checkpoint_parsed(&self) -> Result<Option<Checkpoint>, LedgerError> {
@@ -366,11 +352,7 @@ impl Ledger {
 
     /// Sizes of every stored checkpoint, ascending.
     pub fn checkpoint_sizes(&self) -> Result<Vec<u64>, LedgerError> {
-        let mut st = self
-            .conn
-            .prepare_cached("SELECT size FROM checkpoints ORDER BY size")?;
-        let rows = st.query_map([], |r| r.get(0))?;
-        Ok(rows.collect::<Result<_, _>>()?)
+        read::checkpoint_sizes(&self.conn)
     }
 
     /// Adds a witness's cosignature line to the checkpoint of size `size`.
@@ -425,14 +407,10 @@ impl Ledger {
 
     /// Entries `start..end` (at most [`MAX_BATCH`]).
     pub fn entries(&self, start: u64, end: u64) -> Result<Vec<Vec<u8>>, LedgerError> {
-        if end < start || end > self.size || end - start > MAX_BATCH as u64 {
+        if end > self.size {
             return Err(LedgerError::NotFound(format!("range {start}..{end}")));
         }
-        let mut st = self
-            .conn
-            .prepare_cached("SELECT data FROM entries WHERE idx >= ?1 AND idx < ?2 ORDER BY idx")?;
-        let rows = st.query_map(params![start, end], |r| r.get(0))?;
-        Ok(rows.collect::<Result<_, _>>()?)
+        read::entries(&self.conn, start, end)
     }
 
     /// The index of the entry with this leaf hash (a ballot's tracking code).
@@ -692,5 +670,98 @@ impl RangeHasher for Ledger {
             .next()
             .ok_or_else(|| LedgerError::NotFound("empty range".into()))?;
         Ok(it.fold(last, |acc, left| node_hash(&left, &acc)))
+    }
+}
+
+/// The queries a reader needs, shared by [`Ledger`] (the writer) and [`LedgerReader`].
+mod read {
+    use rusqlite::{Connection, OptionalExtension, params};
+
+    use super::{LedgerError, MAX_BATCH};
+
+    pub(super) fn checkpoint_at(conn: &Connection, size: u64) -> Result<String, LedgerError> {
+        conn.query_row(
+            "SELECT note FROM checkpoints WHERE size = ?1",
+            params![size],
+            |r| r.get(0),
+        )
+        .optional()?
+        .ok_or_else(|| LedgerError::NotFound(format!("checkpoint of size {size}")))
+    }
+
+    pub(super) fn latest_checkpoint(conn: &Connection) -> Result<Option<String>, LedgerError> {
+        Ok(conn
+            .query_row(
+                "SELECT note FROM checkpoints ORDER BY size DESC LIMIT 1",
+                [],
+                |r| r.get(0),
+            )
+            .optional()?)
+    }
+
+    pub(super) fn checkpoint_sizes(conn: &Connection) -> Result<Vec<u64>, LedgerError> {
+        let mut st = conn.prepare_cached("SELECT size FROM checkpoints ORDER BY size")?;
+        let rows = st.query_map([], |r| r.get(0))?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    /// Entries `start..end`, all of which must exist (at most [`MAX_BATCH`]).
+    pub(super) fn entries(
+        conn: &Connection,
+        start: u64,
+        end: u64,
+    ) -> Result<Vec<Vec<u8>>, LedgerError> {
+        if end < start || end - start > MAX_BATCH as u64 {
+            return Err(LedgerError::NotFound(format!("range {start}..{end}")));
+        }
+        let mut st = conn
+            .prepare_cached("SELECT data FROM entries WHERE idx >= ?1 AND idx < ?2 ORDER BY idx")?;
+        let rows = st.query_map(params![start, end], |r| r.get(0))?;
+        let out: Vec<Vec<u8>> = rows.collect::<Result<_, _>>()?;
+        if out.len() as u64 != end - start {
+            return Err(LedgerError::NotFound(format!("range {start}..{end}")));
+        }
+        Ok(out)
+    }
+}
+
+/// A read-only handle on a ledger's database, for long reads (a whole-record download) that must
+/// neither wait for the writer nor hold it up: with SQLite's write-ahead log it reads committed
+/// entries while the sequencer appends. Entries and checkpoints never change once written, so a
+/// reader that stops at a checkpoint's size sees exactly that checkpoint's tree.
+#[derive(Debug)]
+pub struct LedgerReader {
+    conn: Connection,
+}
+
+impl LedgerReader {
+    /// Opens `path` (an existing ledger) read-only.
+    pub fn open(path: &Path) -> Result<Self, LedgerError> {
+        let conn = Connection::open_with_flags(
+            path,
+            rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY | rusqlite::OpenFlags::SQLITE_OPEN_NO_MUTEX,
+        )?;
+        conn.pragma_update(None, "query_only", "ON")?;
+        Ok(Self { conn })
+    }
+
+    /// The latest signed checkpoint (`None` for an empty log).
+    pub fn latest_checkpoint(&self) -> Result<Option<String>, LedgerError> {
+        read::latest_checkpoint(&self.conn)
+    }
+
+    /// The signed checkpoint of size `size`.
+    pub fn checkpoint_at(&self, size: u64) -> Result<String, LedgerError> {
+        read::checkpoint_at(&self.conn, size)
+    }
+
+    /// Sizes of every stored checkpoint, ascending.
+    pub fn checkpoint_sizes(&self) -> Result<Vec<u64>, LedgerError> {
+        read::checkpoint_sizes(&self.conn)
+    }
+
+    /// Entries `start..end` (at most [`MAX_BATCH`]; all must exist).
+    pub fn entries(&self, start: u64, end: u64) -> Result<Vec<Vec<u8>>, LedgerError> {
+        read::entries(&self.conn, start, end)
     }
 }

@@ -41,6 +41,10 @@ pub struct AppState {
     pub delivery: crate::delivery::Delivery,
     /// The roll key's file (destroyed by a purge).
     pub roll_key_file: std::path::PathBuf,
+    /// The ledger's database (read by record downloads through their own connections).
+    pub ledger_path: std::path::PathBuf,
+    /// Record downloads under way (at most [`MAX_DOWNLOADS`]).
+    pub downloads: Arc<tokio::sync::Semaphore>,
     /// Ballot verification workers.
     pub intake: crate::intake::Intake,
     /// In a demo, the data directory (its voter list and code outbox serve `hanpyo loadtest`).
@@ -622,46 +626,121 @@ async fn consistency(
 }
 
 /// The record as files `hanpyo verify` reads: `entries`, `checkpoint`, `checkpoints`.
+#[derive(Deserialize)]
+struct RecordAt {
+    /// The checkpoint size to serve the record at (default: the latest checkpoint).
+    size: Option<u64>,
+}
+
+/// Record downloads served at once; more wait for nobody: they get `busy`.
+pub const MAX_DOWNLOADS: usize = 8;
+/// Entries per streamed chunk of a record download.
+const DOWNLOAD_CHUNK: u64 = 1000;
+
+/// The record as files `hanpyo verify` reads: `entries`, `checkpoint`, `checkpoints`, at the latest
+/// checkpoint or `?size=N` (so the three files agree however many ballots arrive meanwhile). Read
+/// through their own read-only connection, never on the sequencer, and `entries` is streamed a
+/// chunk at a time: a download of any size holds a bounded amount of memory, and at most
+/// [`MAX_DOWNLOADS`] run at once.
 async fn record_file(
     State(s): State<AppState>,
     Path(file): Path<String>,
+    Query(at): Query<RecordAt>,
 ) -> Result<Response, ApiError> {
-    let bytes = s
-        .sequencer
-        .read(move |l| -> Result<Vec<u8>, String> {
-            let err = |e: hanpyo_ledger::store::LedgerError| e.to_string();
-            match file.as_str() {
-                "entries" => {
-                    let mut out = Vec::new();
-                    let mut start = 0;
-                    while start < l.size() {
-                        let end = (start + 1000).min(l.size());
-                        out.extend(framed(l.entries(start, end).map_err(err)?));
-                        start = end;
-                    }
-                    Ok(out)
+    if !matches!(file.as_str(), "entries" | "checkpoint" | "checkpoints") {
+        return Err(ApiError::not_found(
+            "unknown record file (entries, checkpoint, checkpoints)",
+        ));
+    }
+    let permit = s
+        .downloads
+        .clone()
+        .try_acquire_owned()
+        .map_err(|_| ApiError::busy())?;
+    let path = s.ledger_path.clone();
+    let open = move || -> Result<(hanpyo_ledger::store::LedgerReader, u64), ApiError> {
+        let reader = hanpyo_ledger::store::LedgerReader::open(&path).map_err(|e| {
+            tracing::error!(error = %e, "opening the ledger for reading");
+            ApiError::internal()
+        })?;
+        let latest = reader
+            .latest_checkpoint()
+            .map_err(|_| ApiError::internal())?
+            .ok_or_else(|| ApiError::not_found("no checkpoint yet"))?;
+        let latest = hanpyo_ledger::checkpoint::SignedNote::parse(&latest)
+            .and_then(|n| hanpyo_ledger::checkpoint::Checkpoint::parse_body(&n.body))
+            .map_err(|_| ApiError::internal())?
+            .size;
+        let size = at.size.unwrap_or(latest);
+        if at.size.is_some() {
+            reader
+                .checkpoint_at(size)
+                .map_err(|_| ApiError::not_found("no checkpoint of that size"))?;
+        }
+        Ok((reader, size))
+    };
+    if file == "entries" {
+        let (tx, rx) = tokio::sync::mpsc::channel::<Result<Bytes, std::io::Error>>(2);
+        let (first_tx, first_rx) = oneshot::channel();
+        tokio::task::spawn_blocking(move || {
+            let _permit = permit;
+            let (reader, size) = match open() {
+                Ok(x) => {
+                    let _ = first_tx.send(Ok(()));
+                    x
                 }
-                "checkpoint" => Ok(l
-                    .latest_checkpoint()
-                    .map_err(err)?
-                    .unwrap_or_default()
-                    .into_bytes()),
-                "checkpoints" => {
-                    let mut sizes = l.checkpoint_sizes().map_err(err)?;
-                    sizes.pop();
-                    let mut out = Vec::new();
-                    for size in sizes {
-                        let n = l.checkpoint_at(size).map_err(err)?;
-                        out.extend_from_slice(&(n.len() as u32).to_be_bytes());
-                        out.extend_from_slice(n.as_bytes());
-                    }
-                    Ok(out)
+                Err(e) => {
+                    let _ = first_tx.send(Err(e));
+                    return;
                 }
-                _ => Err("unknown record file (entries, checkpoint, checkpoints)".into()),
+            };
+            let mut start = 0;
+            while start < size {
+                let end = (start + DOWNLOAD_CHUNK).min(size);
+                let chunk = reader
+                    .entries(start, end)
+                    .map(|e| Bytes::from(framed(e)))
+                    .map_err(std::io::Error::other);
+                let failed = chunk.is_err();
+                // A client that went away (or a read error) ends the download.
+                if tx.blocking_send(chunk).is_err() || failed {
+                    return;
+                }
+                start = end;
             }
-        })
-        .await?
-        .map_err(ApiError::not_found)?;
+        });
+        first_rx.await.map_err(|_| ApiError::internal())??;
+        let stream = futures_util::stream::unfold(rx, |mut rx| async move {
+            rx.recv().await.map(|chunk| (chunk, rx))
+        });
+        return Ok((
+            [(header::CONTENT_TYPE, "application/octet-stream")],
+            axum::body::Body::from_stream(stream),
+        )
+            .into_response());
+    }
+    let bytes = tokio::task::spawn_blocking(move || -> Result<Vec<u8>, ApiError> {
+        let _permit = permit;
+        let (reader, size) = open()?;
+        let err = |_| ApiError::internal();
+        if file == "checkpoint" {
+            return Ok(reader.checkpoint_at(size).map_err(err)?.into_bytes());
+        }
+        let mut out = Vec::new();
+        for earlier in reader
+            .checkpoint_sizes()
+            .map_err(err)?
+            .into_iter()
+            .filter(|&n| n < size)
+        {
+            let n = reader.checkpoint_at(earlier).map_err(err)?;
+            out.extend_from_slice(&(n.len() as u32).to_be_bytes());
+            out.extend_from_slice(n.as_bytes());
+        }
+        Ok(out)
+    })
+    .await
+    .map_err(|_| ApiError::internal())??;
     Ok(([(header::CONTENT_TYPE, "application/octet-stream")], bytes).into_response())
 }
 

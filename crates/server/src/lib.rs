@@ -496,6 +496,8 @@ fn open_election(
         demo_data: trustees_path.exists().then(|| data.to_path_buf()),
         district_turnout: Arc::new(Mutex::new(None)),
         roll_key_file: roll_key_path(data),
+        ledger_path: data.join("ledger.db"),
+        downloads: Arc::new(tokio::sync::Semaphore::new(api::MAX_DOWNLOADS)),
         // A demo writes codes to its outbox; a real server sends nothing unless a backend is set.
         delivery: options.delivery.unwrap_or_else(|| {
             if trustees_path.exists() {

@@ -263,10 +263,10 @@ pub const ROUTES: &[Route] = &[
     (
         "get",
         "/api/v1/record/{file}",
-        "The record as files: entries, checkpoint, checkpoints",
+        "The record as files: entries (streamed), checkpoint, checkpoints — at the latest checkpoint or ?size=N",
         "none",
         200,
-        &["not-found"],
+        &["not-found", "busy"],
     ),
     (
         "post",
