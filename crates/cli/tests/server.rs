@@ -2099,3 +2099,65 @@ fn audits_never_count_and_a_replaced_ballot_shows_as_superseded() {
     drop(server);
     let _ = std::fs::remove_dir_all(&data);
 }
+
+/// What a hostile outsider tries against the connection and the API's edges: every error is the
+/// documented `{code, message}` JSON, and a client that sends headers slowly, or nothing at all,
+/// is disconnected after the header deadline instead of holding a connection forever.
+#[test]
+fn hostile_clients_get_json_errors_and_slow_ones_are_cut_off() {
+    use std::io::{Read, Write};
+    let data = scratch("hostile");
+    let server = start(&[
+        "demo",
+        "--listen",
+        "127.0.0.1:0",
+        "--data",
+        data.to_str().expect("p"),
+        "--voters",
+        "3",
+    ]);
+    let url = server.url.clone();
+    let eurl = election_url(&url);
+    // Too large, unparsable query, unknown method: JSON with a stable code.
+    let (s, v) = post(&format!("{eurl}/ballots"), &vec![1u8; 300 * 1024], None);
+    assert_eq!((s, v["code"].as_str()), (413, Some("too-large")), "{v}");
+    let (s, _, body) = get_raw(&format!("{url}/api/v1/board/entries?start=x&end=1"));
+    let v: Value = serde_json::from_slice(&body).expect("JSON error");
+    assert_eq!((s, v["code"].as_str()), (400, Some("malformed")), "{v}");
+    let mut resp = agent()
+        .delete(format!("{url}/api/v1/elections"))
+        .call()
+        .expect("delete");
+    let v: Value = resp.body_mut().read_json().expect("JSON error");
+    assert_eq!(resp.status().as_u16(), 405);
+    assert_eq!(v["code"].as_str(), Some("method-not-allowed"));
+    // Slowloris and idle connections: closed after the header deadline (10 s), not held open.
+    let host = url.trim_start_matches("http://").to_string();
+    let mut slow = std::net::TcpStream::connect(&host).expect("connect");
+    slow.write_all(b"GET /healthz HTTP/1.1\r\nhost: x\r\n")
+        .expect("write");
+    let mut idle = std::net::TcpStream::connect(&host).expect("connect");
+    for s in [&mut slow, &mut idle] {
+        s.set_read_timeout(Some(std::time::Duration::from_secs(30)))
+            .expect("timeout");
+    }
+    let started = std::time::Instant::now();
+    for s in [&mut slow, &mut idle] {
+        let mut buf = Vec::new();
+        // The server closes the connection (EOF, possibly after a 408 answer).
+        let _ = s.read_to_end(&mut buf);
+    }
+    assert!(
+        started.elapsed() < std::time::Duration::from_secs(25),
+        "slow connections are cut off"
+    );
+    // The server still answers everyone else.
+    assert_eq!(
+        get_json(&format!("{url}/api/v1/elections"))
+            .as_array()
+            .map(Vec::len),
+        Some(1)
+    );
+    drop(server);
+    let _ = std::fs::remove_dir_all(&data);
+}

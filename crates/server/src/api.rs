@@ -62,7 +62,7 @@ pub const DISTRICT_TURNOUT_TTL: std::time::Duration = std::time::Duration::from_
 
 /// The router.
 pub fn router(state: AppState) -> Router {
-    Router::new()
+    let router = Router::new()
         .route("/healthz", get(|| async { "ok" }))
         .route(
             "/api/v1/openapi.json",
@@ -104,14 +104,64 @@ pub fn router(state: AppState) -> Router {
         .route("/api/v1/admin/manifest-check", post(manifest_check))
         .route("/api/v1/admin/elections", post(create_election_here))
         .route("/api/v1/demo/mailbox", get(demo_mailbox))
-        .fallback(get(crate::web::asset))
+        .fallback(get(crate::web::asset));
+    with_limits(router).with_state(state)
+}
+
+/// What every router of the server gets (the election's and setup mode's): security headers, the
+/// body limit, a 30-second deadline per request, and errors always as `{code, message}` JSON.
+pub(crate) fn with_limits<S: Clone + Send + Sync + 'static>(router: Router<S>) -> Router<S> {
+    router
         .layer(axum::middleware::from_fn(security_headers))
         .layer(axum::extract::DefaultBodyLimit::max(MAX_BODY))
         .layer(tower_http::timeout::TimeoutLayer::with_status_code(
             StatusCode::SERVICE_UNAVAILABLE,
             std::time::Duration::from_secs(30),
         ))
-        .with_state(state)
+        .layer(axum::middleware::from_fn(json_errors))
+}
+
+/// Every API error answer is `{code, message}` JSON — also those made below our handlers: a body
+/// over the limit (413), a path or query that does not parse (400), an unknown method (405), a
+/// request that ran past its deadline (the timeout layer's empty 503).
+pub(crate) async fn json_errors(
+    req: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> Response {
+    let api = req.uri().path().starts_with("/api/");
+    let res = next.run(req).await;
+    let json = res
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .is_some_and(|v| v.as_bytes().starts_with(b"application/json"));
+    if !api || json || res.status().as_u16() < 400 {
+        return res;
+    }
+    let status = res.status().as_u16();
+    let (code, fallback) = match status {
+        400 | 422 => ("malformed", "the request is not well formed"),
+        404 => ("not-found", "not found"),
+        405 => ("method-not-allowed", "this method is not allowed here"),
+        413 => (
+            "too-large",
+            "the request body is larger than this server accepts",
+        ),
+        415 => (
+            "unsupported-media-type",
+            "this content type is not accepted here",
+        ),
+        503 => (
+            "timeout",
+            "the server took too long to answer; if this was a ballot, check its tracking code before casting again",
+        ),
+        _ => ("http", "the request failed"),
+    };
+    let text = axum::body::to_bytes(res.into_body(), 4096)
+        .await
+        .ok()
+        .and_then(|b| String::from_utf8(b.to_vec()).ok())
+        .filter(|t| !t.trim().is_empty());
+    ApiError::new(status, code, text.unwrap_or_else(|| fallback.to_string())).into_response()
 }
 
 /// The public record, readable by any page (a mirror's checker, an auditor's tool).

@@ -22,6 +22,7 @@
 
 pub mod accounts;
 pub mod api;
+pub mod connections;
 pub mod delivery;
 pub mod election;
 pub mod error;
@@ -341,12 +342,7 @@ pub async fn serve(
         .fallback(dispatch)
         .with_state(current.clone());
     tracing::info!(addr = %listener.local_addr()?, "serving");
-    axum::serve(
-        listener,
-        app.into_make_service_with_connect_info::<std::net::SocketAddr>(),
-    )
-    .with_graceful_shutdown(shutdown)
-    .await?;
+    connections::serve(listener, app, shutdown).await?;
     tracing::info!("shutting down: finishing the last commit");
     // Dropping the routers drops the last sequencer handles: the thread drains and exits.
     current.set(axum::Router::new());

@@ -45,7 +45,7 @@ pub(crate) fn router(
             crate::Options::defaults().client_rate,
         ))),
     };
-    Router::new()
+    let router = Router::new()
         .route("/healthz", get(|| async { "ok" }))
         .route(
             "/api/v1/elections",
@@ -60,14 +60,8 @@ pub(crate) fn router(
         .route("/api/v1/admin/manifest-check", post(manifest_check))
         .route("/api/v1/admin/elections", post(create))
         .route("/api/v1/admin/logout", post(logout))
-        .fallback(fallback)
-        .layer(axum::middleware::from_fn(crate::api::security_headers))
-        .layer(axum::extract::DefaultBodyLimit::max(crate::api::MAX_BODY))
-        .layer(tower_http::timeout::TimeoutLayer::with_status_code(
-            StatusCode::SERVICE_UNAVAILABLE,
-            std::time::Duration::from_secs(30),
-        ))
-        .with_state(state)
+        .fallback(fallback);
+    crate::api::with_limits(router).with_state(state)
 }
 
 async fn fallback(uri: Uri) -> Response {
