@@ -1,7 +1,8 @@
 //! `hanpyo ca generate`: the credential authority, offline. From the voter roll it makes one
-//! secret credential per voter (for delivery by the commission's channel) and the sorted list of
-//! public credentials — the only thing uploaded. Nothing links a public credential to a person
-//! except the delivery file, which stays with the authority.
+//! secret credential per voter (for delivery by the commission's channel), the sorted list of
+//! public credentials (published on the ledger, no identities), and the roll with each voter's
+//! public credential, which the administrator imports so the server binds every login to its own
+//! credential from the start (docs/threat-model.md, *Login and credential*).
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -51,11 +52,15 @@ pub fn run(cmd: &Command) -> Result<ExitCode> {
     std::fs::create_dir_all(out)?;
     let mut delivery = String::from("resident_id,name,contact,credential\n");
     let mut publics = Vec::with_capacity(voters.len());
+    let mut bound = format!("{}\n", hanpyo_server::roll::HEADER_WITH_CREDENTIALS);
     for v in &voters {
         let c = SecretCredential::generate();
-        publics.push(hex::encode(
-            c.signing_key(election_id.as_bytes()).public().as_bytes(),
+        let public = hex::encode(c.signing_key(election_id.as_bytes()).public().as_bytes());
+        bound.push_str(&format!(
+            "{},{},{},{},{},{public}\n",
+            v.name, v.birth_date, v.resident_id, v.contact, v.district
         ));
+        publics.push(public);
         delivery.push_str(&format!(
             "{},{},{},{}\n",
             v.resident_id,
@@ -73,11 +78,15 @@ pub fn run(cmd: &Command) -> Result<ExitCode> {
         out.join("public-credentials.txt"),
         publics.join("\n") + "\n",
     )?;
+    // The roll with each voter's public credential: imported instead of the plain roll, it binds
+    // every login to its own credential from the start (personal data: owner-only).
+    hanpyo_server::write_secret(&out.join("roll-with-credentials.csv"), bound.as_bytes())?;
     println!(
-        "{} credentials: deliver {} (SECRET) to the voters; upload {} (public, sorted, no identities)",
+        "{} credentials: deliver {} (SECRET) to the voters; upload {} (public, sorted, no identities); import {} as the roll (personal data)",
         voters.len(),
         out.join("credentials-for-delivery.csv").display(),
-        out.join("public-credentials.txt").display()
+        out.join("public-credentials.txt").display(),
+        out.join("roll-with-credentials.csv").display()
     );
     Ok(ExitCode::SUCCESS)
 }

@@ -225,7 +225,6 @@ pub fn demo(args: &DemoArgs) -> Result<ExitCode> {
     let codes: Vec<String> = (0..args.voters)
         .map(|i| SecretCredential::generate_with_rng(&mut voter_rng(&master, i, 0)).code())
         .collect();
-    let roll: Vec<hanpyo_server::roll::Voter> = (0..args.voters).map(demo_voter).collect();
     let mut publics: Vec<PublicCredential> = codes
         .iter()
         .map(|c| {
@@ -234,6 +233,14 @@ pub fn demo(args: &DemoArgs) -> Result<ExitCode> {
                 .public())
         })
         .collect::<Result<_>>()?;
+    // The demo roll carries each voter's public credential, as the credential authority's does.
+    let roll: Vec<hanpyo_server::roll::Voter> = (0..args.voters)
+        .zip(&publics)
+        .map(|(i, p)| hanpyo_server::roll::Voter {
+            credential: Some(hex::encode(p.as_bytes())),
+            ..demo_voter(i)
+        })
+        .collect();
     publics.sort_by(|a, b| a.as_bytes().cmp(b.as_bytes()));
     let mut entries = s.entries.clone();
     entries.push(Entry::CredentialList(publics).encode());
@@ -346,10 +353,15 @@ pub fn demo(args: &DemoArgs) -> Result<ExitCode> {
             for c in &shown {
                 println!("voter credential: {c}");
             }
-            println!(
-                "vote:  hanpyo vote --url http://{addr} --credential {} --choices '0;1;2,3'",
-                shown[0]
-            );
+            // A command that works as printed: the demo has a roll, so the voter logs in first
+            // (the code is read from the demo's outbox).
+            let f: Vec<&str> = shown[0].split(',').collect();
+            if let [id, birth, code, contact] = f[..] {
+                println!(
+                    "vote:  hanpyo vote --url http://{addr} --resident-id {id} --birth-date {birth} --outbox {} --contact {contact} --credential {code} --choices '0;1;2,3'",
+                    data.join("outbox.jsonl").display()
+                );
+            }
         },
     )
 }
@@ -366,5 +378,6 @@ fn demo_voter(i: u32) -> hanpyo_server::roll::Voter {
         resident_id: format!("{:02}{month:02}{day:02}-{}{:06}", year % 100, 1 + i % 2, i),
         contact: format!("010-{:04}-{:04}", i / 10_000, i % 10_000),
         district: districts[(i % 4) as usize].to_string(),
+        credential: None,
     }
 }

@@ -648,7 +648,7 @@ fn the_roll_logins_and_credential_binding() {
         "--data",
         data.to_str().expect("p"),
         "--voters",
-        "4",
+        "6",
     ]);
     let url = server.url.clone();
     let token = server.token.clone().expect("token");
@@ -765,6 +765,27 @@ fn the_roll_logins_and_credential_binding() {
     );
     let o = vote(&url, &data, &voters[1], "1;1;", &[]);
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stdout));
+    // The roll binds each login to its own credential from the start (the credential authority's
+    // roll carries it): a stolen session used with the thief's own unused credential, or the thief's
+    // own session submitting the victim's ballot before the victim votes, is refused — and the
+    // victim still votes.
+    let (victim, thief) = (&voters[4], &voters[5]);
+    for (login, credential) in [(victim, thief), (thief, victim)] {
+        let attempt = Voter {
+            code: credential.code.clone(),
+            ..login.clone()
+        };
+        let o = vote(&url, &data, &attempt, "0;0;", &[]);
+        assert!(
+            String::from_utf8_lossy(&o.stdout).contains("credential-mismatch"),
+            "{}",
+            String::from_utf8_lossy(&o.stdout)
+        );
+    }
+    for v in [victim, thief] {
+        let o = vote(&url, &data, v, "1;1;", &[]);
+        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stdout));
+    }
     // A roll with bad lines: every one reported with its line number; nothing imported.
     let csv = "name,birth_date,resident_id,contact,district\n새주민,1980-02-30,800230-1234567,010-1111-2222,중구\n또주민,1981-01-01,810101-2345678,nowhere,중구\n";
     let mut r = agent()
@@ -887,6 +908,23 @@ fn the_credential_authority_makes_one_credential_per_voter() {
             .expect("code")
             .signing_key(b"demo-2026");
         assert!(publics.contains(&hex::encode(key.public().as_bytes())));
+    }
+    // The roll to import: the same voters, each with their own public credential.
+    let bound = std::fs::read_to_string(out.join("roll-with-credentials.csv")).expect("roll");
+    let parsed = hanpyo_server::roll::parse_roll(&bound).expect("a valid roll");
+    assert_eq!(parsed.len(), 2);
+    for (v, line) in parsed.iter().zip(delivery.lines().skip(1)) {
+        let code = line.rsplit(',').next().expect("code");
+        let key = SecretCredential::parse(code)
+            .expect("code")
+            .signing_key(b"demo-2026");
+        assert_eq!(v.credential, Some(hex::encode(key.public().as_bytes())));
+        assert!(line.starts_with(&v.resident_id));
+    }
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let meta = std::fs::metadata(out.join("roll-with-credentials.csv")).expect("meta");
+        assert_eq!(meta.permissions().mode() & 0o777, 0o600);
     }
     // A roll with a bad line makes nothing.
     std::fs::write(&roll, "name,birth_date,resident_id,contact,district\n홍길동,1990-13-31,900131-1234567,010-1234-5678,종로구\n").expect("write");

@@ -137,25 +137,61 @@ impl Identity {
 
     /// Adds `voters` in one transaction; refuses (adding nothing) if any is already on the roll.
     pub fn import(&mut self, voters: &[Voter]) -> Result<usize, ApiError> {
-        let rows: Vec<([u8; 32], Vec<u8>, &str)> = voters
+        // A voter's public credential (from the credential authority's roll) becomes their login's
+        // binding right away: no stolen session or intercepted ballot can claim it first.
+        type Row<'a> = ([u8; 32], Vec<u8>, &'a str, Option<([u8; 32], Vec<u8>)>);
+        let rows: Vec<Row<'_>> = voters
             .iter()
             .map(|v| {
-                let json = serde_json::to_vec(v).unwrap_or_default();
+                let person = Voter {
+                    credential: None,
+                    ..v.clone()
+                };
+                let json = serde_json::to_vec(&person).unwrap_or_default();
+                let binding = v
+                    .credential
+                    .as_deref()
+                    .and_then(|c| hex::decode(c).ok())
+                    .map(|c| (self.mac(&[b"credential", &c]), self.seal_bytes(&c)));
                 (
                     self.lookup(&v.resident_id, &v.birth_date),
                     self.seal_bytes(&json),
                     v.district.as_str(),
+                    binding,
                 )
             })
             .collect();
         let tx = self.conn.transaction().map_err(db_err)?;
-        for (i, (lookup, sealed, district)) in rows.iter().enumerate() {
+        for (i, (lookup, sealed, district, binding)) in rows.iter().enumerate() {
             // The district stays in the clear beside the sealed record: it identifies nobody and
             // lets turnout per district be one aggregate query.
             let r = tx.execute(
                 "INSERT INTO roll (lookup, sealed, district) VALUES (?1, ?2, ?3)",
                 params![&lookup[..], sealed, district],
             );
+            if let (Ok(_), Some((credential_lookup, sealed_credential))) = (&r, binding) {
+                let b = tx.execute(
+                    "INSERT INTO bindings (roll_id, credential_lookup, sealed) VALUES (?1, ?2, ?3)",
+                    params![
+                        tx.last_insert_rowid(),
+                        &credential_lookup[..],
+                        sealed_credential
+                    ],
+                );
+                if let Err(rusqlite::Error::SqliteFailure(e, _)) = &b
+                    && e.code == rusqlite::ErrorCode::ConstraintViolation
+                {
+                    return Err(ApiError::new(
+                        409,
+                        "already-on-roll",
+                        format!(
+                            "the credential on line {} is already bound to a voter",
+                            i + 2
+                        ),
+                    ));
+                }
+                b.map_err(db_err)?;
+            }
             if let Err(rusqlite::Error::SqliteFailure(e, _)) = &r
                 && e.code == rusqlite::ErrorCode::ConstraintViolation
             {

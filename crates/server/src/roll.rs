@@ -15,6 +15,10 @@ pub struct Voter {
     pub contact: String,
     /// District.
     pub district: String,
+    /// The voter's public credential (hex), when the roll comes from the credential authority
+    /// (`hanpyo ca generate` writes it): the login is then bound to it from the start.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub credential: Option<String>,
 }
 
 /// A problem on one line of the CSV.
@@ -28,6 +32,8 @@ pub struct LineError {
 
 /// The expected header.
 pub const HEADER: &str = "name,birth_date,resident_id,contact,district";
+/// The header of a roll from the credential authority: each voter's public credential too.
+pub const HEADER_WITH_CREDENTIALS: &str = "name,birth_date,resident_id,contact,district,credential";
 /// Most voters in one roll.
 pub const MAX_VOTERS: usize = 20_000_000;
 
@@ -70,20 +76,27 @@ fn valid_contact(s: &str) -> bool {
     email || phone
 }
 
-/// Parses a roll: header `name,birth_date,resident_id,contact,district`, one voter per line, no
+/// Parses a roll: header `name,birth_date,resident_id,contact,district` (or, from the credential
+/// authority, `…,credential` with each voter's public credential in hex), one voter per line, no
 /// quoting (fields may not contain commas). Returns every voter, or every bad line.
 pub fn parse_roll(text: &str) -> Result<Vec<Voter>, Vec<LineError>> {
     let mut errors = Vec::new();
     let mut voters = Vec::new();
     let mut seen = std::collections::HashSet::new();
+    let mut seen_credentials = std::collections::HashSet::new();
     let mut lines = text.lines().enumerate();
-    match lines.next() {
-        Some((_, h)) if h.trim().trim_start_matches('\u{feff}') == HEADER => {}
-        _ => errors.push(LineError {
-            line: 1,
-            error: format!("the first line must be the header {HEADER}"),
-        }),
-    }
+    let with_credentials = match lines.next() {
+        Some((_, h)) if h.trim().trim_start_matches('\u{feff}') == HEADER => false,
+        Some((_, h)) if h.trim().trim_start_matches('\u{feff}') == HEADER_WITH_CREDENTIALS => true,
+        _ => {
+            errors.push(LineError {
+                line: 1,
+                error: format!("the first line must be the header {HEADER}"),
+            });
+            false
+        }
+    };
+    let fields = if with_credentials { 6 } else { 5 };
     for (i, raw) in lines {
         let line = i + 1;
         if raw.trim().is_empty() {
@@ -91,8 +104,8 @@ pub fn parse_roll(text: &str) -> Result<Vec<Voter>, Vec<LineError>> {
         }
         let f: Vec<&str> = raw.split(',').map(str::trim).collect();
         let mut err = |e: String| errors.push(LineError { line, error: e });
-        if f.len() != 5 {
-            err(format!("expected 5 fields, found {}", f.len()));
+        if f.len() != fields {
+            err(format!("expected {fields} fields, found {}", f.len()));
             continue;
         }
         let v = Voter {
@@ -101,8 +114,22 @@ pub fn parse_roll(text: &str) -> Result<Vec<Voter>, Vec<LineError>> {
             resident_id: f[2].to_string(),
             contact: f[3].to_string(),
             district: f[4].to_string(),
+            credential: f.get(5).map(|c| c.to_string()),
         };
         let mut ok = true;
+        if let Some(c) = &v.credential {
+            let valid = hex::decode(c).ok().is_some_and(|b| {
+                hex::encode(&b) == *c
+                    && hanpyo_crypto::credential::PublicCredential::decode(&b).is_ok()
+            });
+            if !valid {
+                err("credential must be a public credential in lowercase hex (64 digits)".into());
+                ok = false;
+            } else if !seen_credentials.insert(c.clone()) {
+                err("credential appears twice in the roll".into());
+                ok = false;
+            }
+        }
         if v.name.is_empty() || v.name.chars().count() > 100 || v.name.chars().any(char::is_control)
         {
             err("name is empty, too long or has control characters".into());
@@ -163,5 +190,34 @@ mod tests {
         assert_eq!(parse_roll(&good).expect("valid").len(), 1);
         assert!(parse_roll("wrong,header\n").is_err());
         assert!(!valid_date("2023-02-29") && valid_date("2024-02-29"));
+    }
+
+    #[test]
+    fn a_roll_with_credentials_needs_valid_distinct_ones() {
+        let g = "e2f2ae0a6abc4e71a884a961c500515f58e30b6aa582dd8db6a65945e08d2d76";
+        let line = |id: &str, c: &str| format!("홍길동,1990-01-31,{id},010-1234-5678,종로구,{c}\n");
+        let ok = format!("{HEADER_WITH_CREDENTIALS}\n{}", line("900131-1234567", g));
+        assert_eq!(
+            parse_roll(&ok).expect("valid")[0].credential.as_deref(),
+            Some(g)
+        );
+        let twice = format!(
+            "{HEADER_WITH_CREDENTIALS}\n{}{}",
+            line("900131-1234567", g),
+            line("900131-2234567", g)
+        );
+        assert_eq!(parse_roll(&twice).expect_err("twice")[0].line, 3);
+        for bad in ["00", &g.to_uppercase(), &"00".repeat(32)] {
+            let csv = format!("{HEADER_WITH_CREDENTIALS}\n{}", line("900131-1234567", bad));
+            assert!(parse_roll(&csv).is_err(), "{bad}");
+        }
+        // Five fields under the six-field header, and the reverse, are refused.
+        assert!(
+            parse_roll(&format!(
+                "{HEADER_WITH_CREDENTIALS}\n홍길동,1990-01-31,900131-1234567,010-1234-5678,종로구\n"
+            ))
+            .is_err()
+        );
+        assert!(parse_roll(&format!("{HEADER}\n{}", line("900131-1234567", g))).is_err());
     }
 }
