@@ -41,7 +41,7 @@ pub struct DemoArgs {
 #[derive(clap::Args, Debug)]
 pub struct ServeArgs {
     /// TOML configuration file (keys: data, listen, metrics_listen, client_rate, voter_rate,
-    /// smtp_relay, smtp_from, dev_outbox).
+    /// smtp_relay, smtp_from, dev_outbox, tls_cert, tls_key).
     #[arg(long, env = "HANPYO_CONFIG")]
     config: Option<PathBuf>,
     /// The data directory.
@@ -64,6 +64,12 @@ pub struct ServeArgs {
     /// server sends no codes (logins answer `no-delivery`).
     #[arg(long, env = "HANPYO_DEV_OUTBOX")]
     dev_outbox: bool,
+    /// Serve HTTPS with this certificate chain (PEM, leaf first); reloaded when it changes.
+    #[arg(long, env = "HANPYO_TLS_CERT", requires = "tls_key")]
+    tls_cert: Option<PathBuf>,
+    /// The certificate's private key (PEM).
+    #[arg(long, env = "HANPYO_TLS_KEY", requires = "tls_cert")]
+    tls_key: Option<PathBuf>,
 }
 
 /// The `--config` file.
@@ -78,6 +84,8 @@ struct ConfigFile {
     smtp_relay: Option<SocketAddr>,
     smtp_from: Option<String>,
     dev_outbox: Option<bool>,
+    tls_cert: Option<PathBuf>,
+    tls_key: Option<PathBuf>,
 }
 
 async fn shutdown_signal() {
@@ -195,12 +203,39 @@ pub fn serve(args: &ServeArgs) -> Result<ExitCode> {
             data.join("outbox.jsonl"),
         ));
     }
-    run_server(&data, listen, metrics_listen, options, |addr, metrics| {
-        println!("url: http://{addr}/");
-        if let Some(m) = metrics {
-            println!("metrics: http://{m}/metrics");
+    let tls = match (
+        args.tls_cert.clone().or(file.tls_cert),
+        args.tls_key.clone().or(file.tls_key),
+    ) {
+        (Some(cert), Some(key)) => {
+            let files = hanpyo_server::tls::TlsFiles { cert, key };
+            // Checked before anything listens: a wrong file is named now, not at the first client.
+            hanpyo_server::tls::Tls::open(files.clone())
+                .map_err(|e| anyhow::anyhow!("TLS: {e}"))?;
+            Some(files)
         }
-    })
+        (None, None) => None,
+        _ => bail!("TLS needs both a certificate and its key (--tls-cert and --tls-key)"),
+    };
+    if tls.is_none() && !listen.ip().is_loopback() {
+        eprintln!(
+            "WARNING: serving plain HTTP on {listen}: login codes, sessions and the administrator's password cross the network unencrypted. Use --tls-cert/--tls-key, or listen on 127.0.0.1 behind a TLS-terminating proxy (docs/deployment.md)."
+        );
+    }
+    let scheme = if tls.is_some() { "https" } else { "http" };
+    options.tls = tls;
+    run_server(
+        &data,
+        listen,
+        metrics_listen,
+        options,
+        move |addr, metrics| {
+            println!("url: {scheme}://{addr}/");
+            if let Some(m) = metrics {
+                println!("metrics: http://{m}/metrics");
+            }
+        },
+    )
 }
 
 /// `hanpyo demo`.

@@ -19,13 +19,19 @@ pub const MAX_CONNECTIONS: usize = 4096;
 /// How long a shutdown waits for in-flight requests.
 const DRAIN: Duration = Duration::from_secs(30);
 
-/// Serves `app` on `listener` until `shutdown` completes, then stops accepting, lets open
-/// connections finish their current request, and returns.
+/// Serves `app` on `listener` (over TLS when `tls` is given, with HSTS) until `shutdown`
+/// completes, then stops accepting, lets open connections finish their current request, and
+/// returns.
 pub async fn serve(
     listener: TcpListener,
     app: axum::Router,
+    tls: Option<Arc<crate::tls::Tls>>,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
+    let hsts = tls.is_some();
+    if let Some(t) = &tls {
+        t.watch();
+    }
     let (stop_tx, stop_rx) = watch::channel(false);
     let slots = Arc::new(Semaphore::new(MAX_CONNECTIONS));
     let mut shutdown = std::pin::pin!(shutdown);
@@ -50,30 +56,34 @@ pub async fn serve(
             () = &mut shutdown => break,
         };
         let _ = stream.set_nodelay(true);
-        let svc = tower::ServiceExt::map_request(
-            app.clone(),
-            move |mut req: axum::http::Request<hyper::body::Incoming>| {
+        let svc = tower::ServiceBuilder::new()
+            .map_request(move |mut req: axum::http::Request<hyper::body::Incoming>| {
                 req.extensions_mut().insert(ConnectInfo(remote));
                 req
-            },
-        );
+            })
+            .map_response(move |mut res: axum::response::Response| {
+                if hsts {
+                    res.headers_mut().insert(
+                        axum::http::header::STRICT_TRANSPORT_SECURITY,
+                        axum::http::HeaderValue::from_static(crate::tls::HSTS),
+                    );
+                }
+                res
+            })
+            .service(app.clone());
         let mut stop = stop_rx.clone();
+        let acceptor = tls.as_ref().map(|t| t.acceptor());
         tokio::spawn(async move {
             let _permit = permit;
-            let conn = hyper::server::conn::http1::Builder::new()
-                .timer(TokioTimer::new())
-                .header_read_timeout(HEADER_TIMEOUT)
-                .keep_alive(true)
-                .serve_connection(
-                    TokioIo::new(stream),
-                    hyper_util::service::TowerToHyperService::new(svc),
-                );
-            let mut conn = std::pin::pin!(conn);
-            tokio::select! {
-                _ = conn.as_mut() => {}
-                () = stopped(&mut stop) => {
-                    conn.as_mut().graceful_shutdown();
-                    let _ = tokio::time::timeout(DRAIN, conn).await;
+            match acceptor {
+                None => connection(TokioIo::new(stream), svc, &mut stop).await,
+                Some(acceptor) => {
+                    // The handshake has the same deadline as a request's headers.
+                    if let Ok(Ok(tls)) =
+                        tokio::time::timeout(HEADER_TIMEOUT, acceptor.accept(stream)).await
+                    {
+                        connection(TokioIo::new(tls), svc, &mut stop).await;
+                    }
                 }
             }
         });
@@ -93,6 +103,34 @@ async fn stopped(rx: &mut watch::Receiver<bool>) {
         }
         if rx.changed().await.is_err() {
             return;
+        }
+    }
+}
+
+/// One connection: HTTP/1.1 with the header deadline, until it ends or the server stops.
+async fn connection<I, S>(io: TokioIo<I>, svc: S, stop: &mut watch::Receiver<bool>)
+where
+    I: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
+    S: tower::Service<
+            axum::http::Request<hyper::body::Incoming>,
+            Response = axum::response::Response,
+            Error = std::convert::Infallible,
+        > + Clone
+        + Send
+        + 'static,
+    S::Future: Send + 'static,
+{
+    let conn = hyper::server::conn::http1::Builder::new()
+        .timer(TokioTimer::new())
+        .header_read_timeout(HEADER_TIMEOUT)
+        .keep_alive(true)
+        .serve_connection(io, hyper_util::service::TowerToHyperService::new(svc));
+    let mut conn = std::pin::pin!(conn);
+    tokio::select! {
+        _ = conn.as_mut() => {}
+        () = stopped(stop) => {
+            conn.as_mut().graceful_shutdown();
+            let _ = tokio::time::timeout(DRAIN, conn).await;
         }
     }
 }

@@ -34,6 +34,7 @@ pub mod openapi;
 pub mod roll;
 pub mod sequencer;
 pub mod setup;
+pub mod tls;
 pub mod web;
 
 use std::future::Future;
@@ -67,6 +68,9 @@ pub enum ServerError {
     /// Network.
     #[error(transparent)]
     Io(#[from] std::io::Error),
+    /// The TLS certificate or key.
+    #[error("TLS: {0}")]
+    Tls(String),
 }
 
 fn data_err(path: &Path, why: impl ToString) -> ServerError {
@@ -230,6 +234,8 @@ pub struct Options {
     pub voter_rate: limits::Rate,
     /// Login-code delivery (default: a demo's outbox file; otherwise none).
     pub delivery: Option<delivery::Delivery>,
+    /// Serve over TLS with this certificate and key (reloaded when they change).
+    pub tls: Option<tls::TlsFiles>,
 }
 
 impl Options {
@@ -247,6 +253,7 @@ impl Options {
                 burst: 5.0,
             },
             delivery: None,
+            tls: None,
         }
     }
 }
@@ -320,6 +327,10 @@ pub async fn serve(
             "not a Hanpyo data directory (make one with hanpyo admin create-user or hanpyo admin init)",
         ));
     }
+    let tls = match &options.tls {
+        Some(files) => Some(tls::Tls::open(files.clone()).map_err(ServerError::Tls)?),
+        None => None,
+    };
     let accounts = Arc::new(Mutex::new(
         accounts::Accounts::open(data).map_err(|e| data_err(&data.join("state.db"), e))?,
     ));
@@ -342,7 +353,7 @@ pub async fn serve(
         .fallback(dispatch)
         .with_state(current.clone());
     tracing::info!(addr = %listener.local_addr()?, "serving");
-    connections::serve(listener, app, shutdown).await?;
+    connections::serve(listener, app, tls, shutdown).await?;
     tracing::info!("shutting down: finishing the last commit");
     // Dropping the routers drops the last sequencer handles: the thread drains and exits.
     current.set(axum::Router::new());
