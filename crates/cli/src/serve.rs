@@ -41,7 +41,8 @@ pub struct DemoArgs {
 #[derive(clap::Args, Debug)]
 pub struct ServeArgs {
     /// TOML configuration file (keys: data, listen, metrics_listen, client_rate, voter_rate,
-    /// smtp_relay, smtp_from, dev_outbox, tls_cert, tls_key).
+    /// smtp_relay, smtp_url, smtp_from, sms_url, sms_token_file, sms_sender, dev_outbox, tls_cert,
+    /// tls_key).
     #[arg(long, env = "HANPYO_CONFIG")]
     config: Option<PathBuf>,
     /// The data directory.
@@ -53,12 +54,27 @@ pub struct ServeArgs {
     /// A separate address for `/metrics` (Prometheus); none by default.
     #[arg(long, env = "HANPYO_METRICS_LISTEN")]
     metrics_listen: Option<SocketAddr>,
-    /// Send login codes by e-mail through this SMTP relay (default: the outbox file).
-    #[arg(long, env = "HANPYO_SMTP_RELAY", requires = "smtp_from")]
+    /// Send login codes to e-mail contacts through this plain-SMTP relay beside the server.
+    #[arg(long, env = "HANPYO_SMTP_RELAY")]
     smtp_relay: Option<SocketAddr>,
+    /// Or through this provider: smtps://user:password@host:465 (implicit TLS) or
+    /// smtp://user:password@host:587?tls=required (STARTTLS). Better given as HANPYO_SMTP_URL or in
+    /// the config file than on the command line (it holds a password).
+    #[arg(long, env = "HANPYO_SMTP_URL")]
+    smtp_url: Option<String>,
     /// The sender address of login-code e-mails.
     #[arg(long, env = "HANPYO_SMTP_FROM")]
     smtp_from: Option<String>,
+    /// Send login codes to phone contacts through this SMS gateway endpoint (HTTPS, JSON
+    /// `{from, to, text}`, bearer token).
+    #[arg(long, env = "HANPYO_SMS_URL")]
+    sms_url: Option<String>,
+    /// A file holding the SMS gateway's API token.
+    #[arg(long, env = "HANPYO_SMS_TOKEN_FILE")]
+    sms_token_file: Option<PathBuf>,
+    /// The registered sender number of the SMS messages.
+    #[arg(long, env = "HANPYO_SMS_SENDER")]
+    sms_sender: Option<String>,
     /// Test deployments only: write login codes and voters' contacts, in clear, to
     /// DATA/outbox.jsonl (owner-only) instead of sending them. Without this or an SMTP relay, the
     /// server sends no codes (logins answer `no-delivery`).
@@ -82,7 +98,11 @@ struct ConfigFile {
     client_rate: Option<hanpyo_server::limits::Rate>,
     voter_rate: Option<hanpyo_server::limits::Rate>,
     smtp_relay: Option<SocketAddr>,
+    smtp_url: Option<String>,
     smtp_from: Option<String>,
+    sms_url: Option<String>,
+    sms_token_file: Option<PathBuf>,
+    sms_sender: Option<String>,
     dev_outbox: Option<bool>,
     tls_cert: Option<PathBuf>,
     tls_key: Option<PathBuf>,
@@ -162,6 +182,54 @@ fn run_server(
     })
 }
 
+/// The login-code gateways from the flags and the config file: e-mail (a plain relay, or a
+/// provider URL with TLS and authentication) and SMS (a gateway's HTTPS JSON API); `None` if
+/// neither is configured.
+fn delivery(
+    args: &ServeArgs,
+    file: &ConfigFile,
+) -> Result<Option<hanpyo_server::delivery::Delivery>> {
+    use hanpyo_server::delivery::{Delivery, Email, Sms};
+    let from = args.smtp_from.clone().or(file.smtp_from.clone());
+    let need_from = || {
+        from.clone()
+            .context("e-mail needs a sender address (--smtp-from / smtp_from)")
+    };
+    let email = match (
+        args.smtp_relay.or(file.smtp_relay),
+        args.smtp_url.clone().or(file.smtp_url.clone()),
+    ) {
+        (Some(_), Some(_)) => bail!("give either --smtp-relay or --smtp-url, not both"),
+        (Some(relay), None) => Some(Email::relay(relay, &need_from()?)?),
+        (None, Some(url)) => Some(Email::url(&url, &need_from()?)?),
+        (None, None) => None,
+    };
+    let sms = match args.sms_url.clone().or(file.sms_url.clone()) {
+        Some(url) => {
+            let token_file = args
+                .sms_token_file
+                .clone()
+                .or(file.sms_token_file.clone())
+                .context("an SMS gateway needs its token (--sms-token-file / sms_token_file)")?;
+            let token = std::fs::read_to_string(&token_file)
+                .with_context(|| format!("reading {}", token_file.display()))?;
+            let sender = args
+                .sms_sender
+                .clone()
+                .or(file.sms_sender.clone())
+                .context("an SMS gateway needs the sender number (--sms-sender / sms_sender)")?;
+            Some(Sms::new(&url, &token, &sender))
+        }
+        None => None,
+    };
+    Ok(
+        (email.is_some() || sms.is_some()).then(|| Delivery::Gateways {
+            email: email.map(std::sync::Arc::new),
+            sms: sms.map(std::sync::Arc::new),
+        }),
+    )
+}
+
 /// `hanpyo serve`.
 pub fn serve(args: &ServeArgs) -> Result<ExitCode> {
     let file: ConfigFile = match &args.config {
@@ -174,7 +242,7 @@ pub fn serve(args: &ServeArgs) -> Result<ExitCode> {
     let data = args
         .data
         .clone()
-        .or(file.data)
+        .or(file.data.clone())
         .context("no data directory (--data, HANPYO_DATA or data = in --config)")?;
     let listen = args
         .listen
@@ -188,13 +256,8 @@ pub fn serve(args: &ServeArgs) -> Result<ExitCode> {
     if let Some(r) = file.voter_rate {
         options.voter_rate = r;
     }
-    let relay = args.smtp_relay.or(file.smtp_relay);
-    let from = args.smtp_from.clone().or(file.smtp_from);
-    if let Some(relay) = relay {
-        let from =
-            from.context("an SMTP relay needs a sender address (--smtp-from / smtp_from)")?;
-        options.delivery = Some(hanpyo_server::delivery::Delivery::Smtp { relay, from });
-    } else if args.dev_outbox || file.dev_outbox == Some(true) {
+    options.delivery = delivery(args, &file)?;
+    if options.delivery.is_none() && (args.dev_outbox || file.dev_outbox == Some(true)) {
         eprintln!(
             "WARNING: --dev-outbox: login codes and voters' contacts are written in clear to {}; never use this for a real election",
             data.join("outbox.jsonl").display()

@@ -1526,7 +1526,7 @@ fn an_election_from_manifest_to_result_with_trustees_over_http() {
 
 /// Login codes by e-mail: a fake SMTP relay on loopback receives the message.
 #[test]
-fn login_codes_can_go_out_by_smtp() {
+fn login_codes_go_out_by_smtp_and_by_an_sms_gateway() {
     use std::io::Write;
     use std::net::TcpListener;
     let relay = TcpListener::bind("127.0.0.1:0").expect("bind");
@@ -1627,6 +1627,90 @@ fn login_codes_can_go_out_by_smtp() {
     let voters = codes(&data);
     let phone =
         serde_json::json!({"resident_id": voters[0].id, "birth_date": voters[0].birth}).to_string();
+    let (s, v) = post_json(&format!("{}/api/v1/login/start", server.url), &phone);
+    assert_eq!(
+        (s, v["code"].as_str()),
+        (502, Some("delivery-failed")),
+        "{v}"
+    );
+    drop(server);
+    // With an SMS gateway (a fake one here, speaking the HTTPS JSON API over plain HTTP on
+    // loopback): the phone contact gets its code; a failing gateway is a clear 502.
+    let gateway = TcpListener::bind("127.0.0.1:0").expect("bind");
+    let gateway_url = format!("http://{}/v1/messages", gateway.local_addr().expect("addr"));
+    let (gtx, grx) = std::sync::mpsc::channel::<String>();
+    std::thread::spawn(move || {
+        for (n, stream) in gateway.incoming().enumerate() {
+            let Ok(stream) = stream else { return };
+            let mut w = stream.try_clone().expect("clone");
+            let mut r = BufReader::new(stream);
+            let (mut request, mut line, mut length) = (String::new(), String::new(), 0);
+            while r.read_line(&mut line).unwrap_or(0) > 0 && line != "\r\n" {
+                if let Some(v) = line.to_ascii_lowercase().strip_prefix("content-length:") {
+                    length = v.trim().parse().unwrap_or(0);
+                }
+                request.push_str(&line);
+                line.clear();
+            }
+            let mut body = vec![0u8; length];
+            let _ = std::io::Read::read_exact(&mut r, &mut body);
+            request.push_str(&String::from_utf8_lossy(&body));
+            let _ = gtx.send(request);
+            // The first message is accepted, the second refused (an outage).
+            let answer: &[u8] = if n == 0 {
+                b"HTTP/1.1 200 OK\r\ncontent-length: 2\r\nconnection: close\r\n\r\n{}"
+            } else {
+                b"HTTP/1.1 503 Service Unavailable\r\ncontent-length: 0\r\nconnection: close\r\n\r\n"
+            };
+            let _ = w.write_all(answer);
+        }
+    });
+    let token = data.join("sms-token");
+    std::fs::write(&token, "gateway-secret-token\n").expect("token");
+    let server = start(&[
+        "serve",
+        "--data",
+        d,
+        "--listen",
+        "127.0.0.1:0",
+        "--sms-url",
+        &gateway_url,
+        "--sms-token-file",
+        token.to_str().expect("p"),
+        "--sms-sender",
+        "02-1234-5678",
+    ]);
+    let (s, v) = post_json(&format!("{}/api/v1/login/start", server.url), &phone);
+    assert_eq!(s, 202, "{v}");
+    let request = grx
+        .recv_timeout(std::time::Duration::from_secs(10))
+        .expect("the gateway got a message");
+    assert!(
+        request
+            .to_ascii_lowercase()
+            .contains("authorization: bearer gateway-secret-token"),
+        "{request}"
+    );
+    let json: Value =
+        serde_json::from_str(&request[request.find('{').expect("body")..]).expect("JSON body");
+    let digits: String = voters[0]
+        .contact
+        .chars()
+        .filter(char::is_ascii_digit)
+        .collect();
+    assert_eq!(json["to"], Value::from(digits));
+    assert_eq!(json["from"], Value::from("02-1234-5678"));
+    let text = json["text"].as_str().expect("text");
+    let code = text
+        .split("인증번호 ")
+        .nth(1)
+        .map(|t| t[..6].to_string())
+        .expect("the code is in the message");
+    let verify =
+        serde_json::json!({"resident_id": voters[0].id, "birth_date": voters[0].birth, "code": code})
+            .to_string();
+    let (s, v) = post_json(&format!("{}/api/v1/login/verify", server.url), &verify);
+    assert_eq!(s, 200, "{v}");
     let (s, v) = post_json(&format!("{}/api/v1/login/start", server.url), &phone);
     assert_eq!(
         (s, v["code"].as_str()),
