@@ -77,8 +77,10 @@ impl Client {
         }
         let mut file =
             std::fs::File::create(dest).with_context(|| format!("creating {}", dest.display()))?;
-        let mut body = resp.body_mut().as_reader();
+        let bar = crate::progress::bytes("download");
+        let mut body = bar.wrap_read(resp.body_mut().as_reader());
         let n = std::io::copy(&mut body, &mut file).with_context(|| format!("GET {path}"))?;
+        bar.finish_and_clear();
         file.sync_all()?;
         Ok(n)
     }

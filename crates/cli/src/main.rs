@@ -5,6 +5,7 @@ mod admin;
 mod ca;
 mod http;
 mod loadtest;
+mod progress;
 mod receipt;
 mod serve;
 mod setup;

@@ -5,7 +5,6 @@
 //! `t < n`), result. Also writes the plaintext intent (`intent.json`) so tests can compare the
 //! result with the truth, and, for small elections, the intermediate values an outside verifier
 //! implementer needs (`values.json`).
-use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::Instant;
@@ -335,37 +334,6 @@ fn random_selections(specs: &[ContestSpec], rng: &mut ChaCha20Rng) -> Vec<Vec<bo
         .collect()
 }
 
-struct Progress {
-    label: &'static str,
-    total: u64,
-    last: Instant,
-}
-
-impl Progress {
-    fn new(label: &'static str, total: u64) -> Self {
-        Self {
-            label,
-            total,
-            last: Instant::now(),
-        }
-    }
-    fn update(&mut self, done: u64) {
-        if self.last.elapsed().as_millis() >= 1000 || done == self.total {
-            eprint!(
-                "\r{}: {done}/{} ({:.0}%)   ",
-                self.label,
-                self.total,
-                100.0 * done as f64 / self.total.max(1) as f64
-            );
-            let _ = std::io::stderr().flush();
-            self.last = Instant::now();
-            if done == self.total {
-                eprintln!();
-            }
-        }
-    }
-}
-
 /// What a revoter's first ballot contributed, to be replaced by the second.
 struct FirstBallot {
     voter: u32,
@@ -514,7 +482,7 @@ pub fn run(args: &Args) -> Result<ExitCode> {
     let mut revoters: Vec<FirstBallot> = Vec::new();
     let (mut cast, mut audited) = (0u64, 0u64);
     let mut first_ballot: Option<Vec<u8>> = None;
-    let mut progress = Progress::new("ballots", u64::from(args.voters));
+    let progress = crate::progress::bar("ballots", Some(u64::from(args.voters)));
     const CHUNK: u32 = 2048;
     for start in (0..args.voters).step_by(CHUNK as usize) {
         let end = (start + CHUNK).min(args.voters);
@@ -542,8 +510,9 @@ pub fn run(args: &Args) -> Result<ExitCode> {
                 });
             }
         }
-        progress.update(u64::from(end));
+        progress.set_position(u64::from(end));
     }
+    progress.finish_and_clear();
     let revotes = revoters.len() as u64;
     for chunk in revoters.chunks(CHUNK as usize) {
         let made: Vec<Cast> = chunk

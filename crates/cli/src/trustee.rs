@@ -237,6 +237,12 @@ fn fetch(client: &Client) -> Result<Board> {
     let shapes = Shapes::of(&manifest);
     let mut entries = Vec::new();
     let mut start = 0;
+    // Only a board worth waiting for gets a bar (the ceremony polls small ones several times a second).
+    let bar = if size > 10_000 {
+        crate::progress::bar("board", Some(size))
+    } else {
+        indicatif::ProgressBar::hidden()
+    };
     while start < size {
         let end = (start + 10_000).min(size);
         let framed = client.get_ok(&format!("/api/v1/board/entries?start={start}&end={end}"))?;
@@ -248,7 +254,9 @@ fn fetch(client: &Client) -> Result<Board> {
             rest = &rest[4 + len..];
         }
         start = end;
+        bar.set_position(start);
     }
+    bar.finish_and_clear();
     if entries
         .first()
         .is_none_or(|e| !matches!(e, Entry::Manifest(_)))

@@ -4,7 +4,7 @@ use std::process::ExitCode;
 
 use anyhow::{Context, Result, bail};
 use hanpyo_ledger::export::ENTRIES_FILE;
-use hanpyo_record::verify::{Options, Report, verify_record};
+use hanpyo_record::verify::{Options, Report, verify_record_with_progress};
 
 /// Options of `hanpyo verify`.
 #[derive(clap::Args, Debug)]
@@ -42,7 +42,10 @@ pub fn run(args: &Args) -> Result<ExitCode> {
         ),
         None => None,
     };
-    let report = verify_record(&dir, &Options { log_key })?;
+    let bar = crate::progress::bar("entries", None);
+    let report =
+        verify_record_with_progress(&dir, &Options { log_key }, &mut |n| bar.set_position(n))?;
+    bar.finish_and_clear();
     if args.json {
         println!("{}", serde_json::to_string_pretty(&report)?);
     } else {

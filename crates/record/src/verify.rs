@@ -209,9 +209,19 @@ struct Verifier<'a> {
 
 /// Verifies the record in directory `dir`.
 pub fn verify_record(dir: &Path, options: &Options) -> Result<Report, RecordError> {
+    verify_record_with_progress(dir, options, &mut |_| {})
+}
+
+/// Verifies the record in directory `dir`, calling `progress` with the number of entries read
+/// (every [`PROGRESS_EVERY`] entries).
+pub fn verify_record_with_progress(
+    dir: &Path,
+    options: &Options,
+    progress: &mut dyn FnMut(u64),
+) -> Result<Report, RecordError> {
     let start = Instant::now();
     let mut source = DirectoryRecord::open(dir)?;
-    let mut report = verify_source(&mut source, options, &mut |_| {});
+    let mut report = verify_source(&mut source, options, progress);
     report.seconds = start.elapsed().as_secs_f64();
     Ok(report)
 }

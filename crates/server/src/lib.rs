@@ -469,7 +469,8 @@ fn open_election(
             tracing::error!(error = %e, "persisting witness state");
         }
     });
-    let metrics = Arc::new(metrics::Metrics::default());
+    metrics::install();
+    let metrics = Arc::new(metrics::Metrics);
     let (sequencer, thread) = Sequencer::start(
         ledger,
         election.clone(),

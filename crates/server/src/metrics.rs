@@ -1,89 +1,66 @@
-//! Counters for `/metrics` (Prometheus text format), served on a separate listener so the public
-//! API never exposes them.
-use std::fmt::Write;
-use std::sync::atomic::{AtomicU64, Ordering};
+//! Metrics through the `metrics` facade, rendered in the Prometheus text format by
+//! `metrics-exporter-prometheus` on a separate listener, so the public API never exposes them.
+//!
+//! | metric | kind | what |
+//! |---|---|---|
+//! | `hanpyo_ballots_accepted_total` | counter | ballots recorded |
+//! | `hanpyo_audits_accepted_total` | counter | audits recorded |
+//! | `hanpyo_ballots_rejected_total{code}` | counter | ballots and audits refused, by error code |
+//! | `hanpyo_commits_total` | counter | group commits |
+//! | `hanpyo_committed_entries_total` | counter | entries committed |
+//! | `hanpyo_commit_seconds` | histogram (summary) | time of one group commit |
+//! | `hanpyo_ledger_size` | gauge | entries in the ledger |
+use std::sync::OnceLock;
 
-/// The server's counters.
-#[derive(Debug, Default)]
-pub struct Metrics {
-    /// Ballots recorded.
-    pub ballots_accepted: AtomicU64,
-    /// Audited ballots recorded.
-    pub audits_accepted: AtomicU64,
-    /// Rejections by code.
-    rejected: [AtomicU64; REJECTION_CODES.len()],
-    /// Group commits.
-    pub commits: AtomicU64,
-    /// Entries committed.
-    pub committed_entries: AtomicU64,
-    /// Total commit time, microseconds.
-    pub commit_micros: AtomicU64,
-    /// Ledger size after the last commit.
-    pub ledger_size: AtomicU64,
+use metrics_exporter_prometheus::{PrometheusBuilder, PrometheusHandle};
+
+/// The process's recorder (installed once; one server per process).
+static HANDLE: OnceLock<Option<PrometheusHandle>> = OnceLock::new();
+
+/// Installs the Prometheus recorder (once) and answers its handle.
+pub fn install() -> Option<&'static PrometheusHandle> {
+    HANDLE
+        .get_or_init(|| {
+            let recorder = PrometheusBuilder::new().build_recorder();
+            let handle = recorder.handle();
+            metrics::set_global_recorder(recorder).ok().map(|()| handle)
+        })
+        .as_ref()
 }
 
-/// Rejection codes counted separately.
-pub const REJECTION_CODES: [&str; 10] = [
-    "malformed",
-    "not-eligible",
-    "bad-proof",
-    "bad-opening",
-    "replay",
-    "election-closed",
-    "busy",
-    "rate-limited",
-    "unauthorized",
-    "other",
-];
+/// The server's counters, as named functions so every call site uses the same names.
+#[derive(Debug, Default)]
+pub struct Metrics;
 
 impl Metrics {
-    /// Counts a rejection.
-    pub fn reject(&self, code: &str) {
-        let i = REJECTION_CODES
-            .iter()
-            .position(|c| *c == code)
-            .unwrap_or(REJECTION_CODES.len() - 1);
-        self.rejected[i].fetch_add(1, Ordering::Relaxed);
+    /// Counts a refused ballot or audit by its error code.
+    pub fn reject(&self, code: &'static str) {
+        metrics::counter!("hanpyo_ballots_rejected_total", "code" => code).increment(1);
+    }
+
+    /// Counts a recorded ballot (`audit`: an audit).
+    pub fn accepted(&self, audit: bool) {
+        if audit {
+            metrics::counter!("hanpyo_audits_accepted_total").increment(1);
+        } else {
+            metrics::counter!("hanpyo_ballots_accepted_total").increment(1);
+        }
+    }
+
+    /// Records a group commit of `entries` entries that took `seconds`.
+    pub fn commit(&self, entries: u64, seconds: f64) {
+        metrics::counter!("hanpyo_commits_total").increment(1);
+        metrics::counter!("hanpyo_committed_entries_total").increment(entries);
+        metrics::histogram!("hanpyo_commit_seconds").record(seconds);
+    }
+
+    /// The ledger's size now.
+    pub fn ledger_size(&self, size: u64) {
+        metrics::gauge!("hanpyo_ledger_size").set(size as f64);
     }
 
     /// The Prometheus text exposition.
     pub fn render(&self) -> String {
-        let mut s = String::new();
-        let g = |a: &AtomicU64| a.load(Ordering::Relaxed);
-        let _ = writeln!(
-            s,
-            "# TYPE hanpyo_ballots_accepted_total counter\nhanpyo_ballots_accepted_total {}",
-            g(&self.ballots_accepted)
-        );
-        let _ = writeln!(
-            s,
-            "# TYPE hanpyo_audits_accepted_total counter\nhanpyo_audits_accepted_total {}",
-            g(&self.audits_accepted)
-        );
-        let _ = writeln!(s, "# TYPE hanpyo_ballots_rejected_total counter");
-        for (c, a) in REJECTION_CODES.iter().zip(&self.rejected) {
-            let _ = writeln!(s, "hanpyo_ballots_rejected_total{{code=\"{c}\"}} {}", g(a));
-        }
-        let _ = writeln!(
-            s,
-            "# TYPE hanpyo_commits_total counter\nhanpyo_commits_total {}",
-            g(&self.commits)
-        );
-        let _ = writeln!(
-            s,
-            "# TYPE hanpyo_committed_entries_total counter\nhanpyo_committed_entries_total {}",
-            g(&self.committed_entries)
-        );
-        let _ = writeln!(
-            s,
-            "# TYPE hanpyo_commit_seconds_total counter\nhanpyo_commit_seconds_total {:.6}",
-            g(&self.commit_micros) as f64 / 1e6
-        );
-        let _ = writeln!(
-            s,
-            "# TYPE hanpyo_ledger_size gauge\nhanpyo_ledger_size {}",
-            g(&self.ledger_size)
-        );
-        s
+        install().map(PrometheusHandle::render).unwrap_or_default()
     }
 }

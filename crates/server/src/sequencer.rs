@@ -2,7 +2,6 @@
 //! commit (group commit); each submitter gets its receipt only after that commit, and the election
 //! state moves on in ledger order. Administrative steps (close, tally) go through the same queue,
 //! so no ballot can be recorded after the close.
-use std::sync::atomic::Ordering;
 use std::sync::mpsc::{Receiver, SyncSender, TrySendError};
 use std::sync::{Arc, Mutex};
 
@@ -174,12 +173,8 @@ fn run(
                 &metrics,
             );
             after_commit(&witnesses);
-            metrics.commits.fetch_add(1, Ordering::Relaxed);
-            metrics.committed_entries.fetch_add(n, Ordering::Relaxed);
-            metrics
-                .commit_micros
-                .fetch_add(started.elapsed().as_micros() as u64, Ordering::Relaxed);
-            metrics.ledger_size.store(ledger.size(), Ordering::Relaxed);
+            metrics.commit(n, started.elapsed().as_secs_f64());
+            metrics.ledger_size(ledger.size());
             tracing::debug!(
                 entries = n,
                 size = ledger.size(),
@@ -201,7 +196,7 @@ fn run(
                     (r, reply)
                 }
             };
-            metrics.ledger_size.store(ledger.size(), Ordering::Relaxed);
+            metrics.ledger_size(ledger.size());
             if r.is_ok() {
                 let _ = ledger.collect_cosignatures(&mut witnesses, clock);
                 after_commit(&witnesses);
@@ -269,12 +264,7 @@ fn commit_ballots(
     match receipts {
         Ok(receipts) => {
             for ((b, reply), r) in ballots.into_iter().zip(receipts) {
-                let counter = if b.kind == hanpyo_record::entry::Kind::AuditedBallot {
-                    &metrics.audits_accepted
-                } else {
-                    &metrics.ballots_accepted
-                };
-                counter.fetch_add(1, Ordering::Relaxed);
+                metrics.accepted(b.kind == hanpyo_record::entry::Kind::AuditedBallot);
                 let _ = reply.send(Ok(r));
             }
         }
