@@ -10,7 +10,8 @@ import { chromium } from 'playwright-core';
 
 const here = dirname(fileURLToPath(import.meta.url));
 export const root = resolve(here, '../..');
-export const bin = process.env.HANPYO_BIN || join(root, 'target/debug/hanpyo');
+// The binary cargo built (honouring CARGO_TARGET_DIR, as scripts/build-wasm does).
+export const bin = process.env.HANPYO_BIN || join(process.env.CARGO_TARGET_DIR || join(root, 'target'), 'debug/hanpyo');
 export const out = process.env.HANPYO_TEST_OUT || join(root, 'target/browser-test-output');
 mkdirSync(out, { recursive: true });
 
