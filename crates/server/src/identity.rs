@@ -83,6 +83,11 @@ impl Identity {
         if conn.prepare("SELECT district FROM roll LIMIT 0").is_err() {
             conn.execute_batch("ALTER TABLE roll ADD COLUMN district TEXT")?;
         }
+        // A binding made from the credential authority's roll exists before its voter votes:
+        // `voted` tells turnout which logins have cast (bindings made on first use always have).
+        if conn.prepare("SELECT voted FROM bindings LIMIT 0").is_err() {
+            conn.execute_batch("ALTER TABLE bindings ADD COLUMN voted INTEGER NOT NULL DEFAULT 1")?;
+        }
         let derive = |label: &[u8]| -> [u8; 32] {
             let mut m = new_mac(roll_key);
             m.update(label);
@@ -171,7 +176,7 @@ impl Identity {
             );
             if let (Ok(_), Some((credential_lookup, sealed_credential))) = (&r, binding) {
                 let b = tx.execute(
-                    "INSERT INTO bindings (roll_id, credential_lookup, sealed) VALUES (?1, ?2, ?3)",
+                    "INSERT INTO bindings (roll_id, credential_lookup, sealed, voted) VALUES (?1, ?2, ?3, 0)",
                     params![
                         tx.last_insert_rowid(),
                         &credential_lookup[..],
@@ -405,12 +410,12 @@ impl Identity {
     /// and no other login may use it.
     pub fn bind(&mut self, roll_id: i64, credential: &[u8; 32]) -> Result<(), ApiError> {
         let cl = self.mac(&[b"credential", credential]);
-        let existing: Option<Vec<u8>> = self
+        let existing: Option<(Vec<u8>, bool)> = self
             .conn
             .query_row(
-                "SELECT credential_lookup FROM bindings WHERE roll_id = ?1",
+                "SELECT credential_lookup, voted FROM bindings WHERE roll_id = ?1",
                 params![roll_id],
-                |r| r.get(0),
+                |r| Ok((r.get(0)?, r.get(1)?)),
             )
             .optional()
             .map_err(db_err)?;
@@ -422,7 +427,17 @@ impl Identity {
             )
         };
         match existing {
-            Some(e) if e == cl => Ok(()),
+            Some((e, true)) if e == cl => Ok(()),
+            Some((e, false)) if e == cl => {
+                // A pre-bound login's first ballot: it now counts toward turnout.
+                self.conn
+                    .execute(
+                        "UPDATE bindings SET voted = 1 WHERE roll_id = ?1",
+                        params![roll_id],
+                    )
+                    .map_err(db_err)?;
+                Ok(())
+            }
             Some(_) => Err(mismatch()),
             None => {
                 let sealed = self.seal_bytes(credential);
@@ -448,7 +463,7 @@ impl Identity {
         let mut stmt = self
             .conn
             .prepare_cached(
-                "SELECT COALESCE(r.district, ''), COUNT(*), COUNT(b.roll_id) FROM roll r
+                "SELECT COALESCE(r.district, ''), COUNT(*), COALESCE(SUM(b.voted), 0) FROM roll r
                  LEFT JOIN bindings b ON b.roll_id = r.id GROUP BY 1 ORDER BY 1",
             )
             .map_err(db_err)?;
