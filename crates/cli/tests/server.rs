@@ -68,6 +68,20 @@ fn start(args: &[&str]) -> Server {
     Server { child, url, token }
 }
 
+/// `hanpyo demo` with `voters` voters on the data directory `data`.
+fn start_demo(data: &Path, voters: u32) -> Server {
+    let voters = voters.to_string();
+    start(&[
+        "demo",
+        "--listen",
+        "127.0.0.1:0",
+        "--data",
+        data.to_str().expect("utf8 path"),
+        "--voters",
+        &voters,
+    ])
+}
+
 /// Logs an administrator in; returns the session token.
 fn admin_login(url: &str, name: &str, password: &str) -> String {
     let body = serde_json::json!({"name": name, "password": password}).to_string();
@@ -281,15 +295,7 @@ fn verify_download(url: &str, dir: &Path) -> Value {
 fn a_full_election_over_http_with_revotes_audits_and_a_restart() {
     let data = scratch("full");
     let d = data.to_str().expect("p");
-    let server = start(&[
-        "demo",
-        "--listen",
-        "127.0.0.1:0",
-        "--data",
-        d,
-        "--voters",
-        "200",
-    ]);
+    let server = start_demo(&data, 200);
     let url = server.url.clone();
     let codes = codes(&data);
     assert_eq!(codes.len(), 200);
@@ -379,15 +385,7 @@ fn a_full_election_over_http_with_revotes_audits_and_a_restart() {
 #[test]
 fn bad_requests_get_their_code_and_record_nothing() {
     let data = scratch("bad");
-    let server = start(&[
-        "demo",
-        "--listen",
-        "127.0.0.1:0",
-        "--data",
-        data.to_str().expect("p"),
-        "--voters",
-        "5",
-    ]);
+    let server = start_demo(&data, 5);
     let url = server.url.clone();
     let token = server.token.clone().expect("token");
     let codes = codes(&data);
@@ -641,15 +639,7 @@ fn metrics_headers_rate_limits_and_configuration() {
 #[test]
 fn the_roll_logins_and_credential_binding() {
     let data = scratch("roll");
-    let server = start(&[
-        "demo",
-        "--listen",
-        "127.0.0.1:0",
-        "--data",
-        data.to_str().expect("p"),
-        "--voters",
-        "6",
-    ]);
+    let server = start_demo(&data, 6);
     let url = server.url.clone();
     let token = server.token.clone().expect("token");
     let voters = codes(&data);
@@ -951,15 +941,7 @@ fn the_credential_authority_makes_one_credential_per_voter() {
 fn administrator_accounts_roles_lockout_and_audit_log() {
     let data = scratch("admins");
     let d = data.to_str().expect("p");
-    let server = start(&[
-        "demo",
-        "--listen",
-        "127.0.0.1:0",
-        "--data",
-        d,
-        "--voters",
-        "2",
-    ]);
+    let server = start_demo(&data, 2);
     let url = server.url.clone();
     let admin = server.token.clone().expect("session");
     let pw = data.join("pw");
@@ -1093,15 +1075,7 @@ fn administrator_accounts_roles_lockout_and_audit_log() {
 #[test]
 fn the_openapi_document_describes_served_routes() {
     let data = scratch("openapi");
-    let server = start(&[
-        "demo",
-        "--listen",
-        "127.0.0.1:0",
-        "--data",
-        data.to_str().expect("p"),
-        "--voters",
-        "1",
-    ]);
+    let server = start_demo(&data, 1);
     let url = server.url.clone();
     let doc = get_json(&format!("{url}/api/v1/openapi.json"));
     assert_eq!(doc["openapi"], Value::from("3.1.0"));
@@ -1570,15 +1544,7 @@ fn login_codes_go_out_by_smtp_and_by_an_sms_gateway() {
     let data = scratch("smtp");
     let d = data.to_str().expect("p");
     // A demo data dir, restarted with the SMTP backend; a voter with an e-mail contact is added.
-    let server = start(&[
-        "demo",
-        "--listen",
-        "127.0.0.1:0",
-        "--data",
-        d,
-        "--voters",
-        "1",
-    ]);
+    let server = start_demo(&data, 1);
     let admin = server.token.clone().expect("session");
     let csv = "name,birth_date,resident_id,contact,district\n메일주민,1970-05-05,700505-1234567,resident@example.kr,중구\n";
     assert_eq!(
@@ -1724,15 +1690,7 @@ fn login_codes_go_out_by_smtp_and_by_an_sms_gateway() {
 #[test]
 fn the_load_generator_runs_against_a_demo_server() {
     let data = scratch("loadtest");
-    let server = start(&[
-        "demo",
-        "--listen",
-        "127.0.0.1:0",
-        "--data",
-        data.to_str().expect("p"),
-        "--voters",
-        "30",
-    ]);
+    let server = start_demo(&data, 30);
     let o = Command::new(bin())
         .args([
             "loadtest",
@@ -1805,16 +1763,7 @@ fn get_authorized(url: &str, token: &str) -> (u16, Value) {
 #[test]
 fn the_web_pages_search_turnout_manifest_check_demo_inbox_and_result() {
     let data = scratch("web");
-    let d = data.to_str().expect("p");
-    let server = start(&[
-        "demo",
-        "--listen",
-        "127.0.0.1:0",
-        "--data",
-        d,
-        "--voters",
-        "12",
-    ]);
+    let server = start_demo(&data, 12);
     let url = server.url.clone();
     let token = server.token.clone().expect("admin");
 
@@ -2062,16 +2011,7 @@ fn an_election_is_created_from_the_console_on_a_data_directory_without_one() {
 #[test]
 fn audits_never_count_and_a_replaced_ballot_shows_as_superseded() {
     let data = scratch("standing");
-    let d = data.to_str().expect("p");
-    let server = start(&[
-        "demo",
-        "--listen",
-        "127.0.0.1:0",
-        "--data",
-        d,
-        "--voters",
-        "20",
-    ]);
+    let server = start_demo(&data, 20);
     let url = server.url.clone();
     let eurl = election_url(&url);
     let voters = codes(&data);
@@ -2229,15 +2169,7 @@ fn audits_never_count_and_a_replaced_ballot_shows_as_superseded() {
 fn hostile_clients_get_json_errors_and_slow_ones_are_cut_off() {
     use std::io::{Read, Write};
     let data = scratch("hostile");
-    let server = start(&[
-        "demo",
-        "--listen",
-        "127.0.0.1:0",
-        "--data",
-        data.to_str().expect("p"),
-        "--voters",
-        "3",
-    ]);
+    let server = start_demo(&data, 3);
     let url = server.url.clone();
     let eurl = election_url(&url);
     // Too large, unparsable query, unknown method: JSON with a stable code.
