@@ -425,6 +425,7 @@ fn adversarial_ceremony(
     honest: u32,
     plan: impl Fn(u32, u32) -> Send,
     settled: impl Fn(&Value) -> bool,
+    silent: &[u32],
 ) -> (Election, Vec<(bool, String)>, (u16, Value)) {
     let e = election(name, n, t);
     for i in 1..=honest {
@@ -490,16 +491,27 @@ fn adversarial_ceremony(
         count(p, "digest") == honest as usize
     });
     for ((me, c), x) in played.iter().zip(&comm).zip(&commitments) {
+        if silent.contains(me) {
+            continue;
+        }
         let digest = CeremonyMessage::Digest {
             dealer: *me,
             digest: x.digest(&cctx),
         };
         send(*me, digest.sign_with_rng(&cctx, c, &mut rng));
     }
+    if !silent.is_empty() {
+        // Someone never publishes its digest: the administrator stops waiting for it.
+        let (s, v) = e.admin("close-digests", b"");
+        assert_eq!(s, 200, "{v}");
+    }
     e.wait_for("the honest commitments", |p| {
         count(p, "commitment") == honest as usize
     });
     for ((me, c), x) in played.iter().zip(&comm).zip(&commitments) {
+        if silent.contains(me) {
+            continue;
+        }
         send(
             *me,
             CeremonyMessage::Commitment(x.clone()).sign_with_rng(&cctx, c, &mut rng),
@@ -537,6 +549,9 @@ fn adversarial_ceremony(
         rest = &rest[4 + len..];
     }
     for ((me, c), dealer) in played.iter().zip(&comm).zip(&dealers) {
+        if silent.contains(me) {
+            continue;
+        }
         let other_poly = Dealer::new_with_rng(params, *me, &mut rng).expect("dealer");
         for j in (1..=n).filter(|j| j != me) {
             let pk = keys[(j - 1) as usize].expect("registered");
@@ -593,7 +608,7 @@ fn a_cheating_dealer_is_named_and_left_out() {
     // Trustee 5 sends trustee 2 a share from another polynomial.
     let plan = |_, j| if j == 2 { Send::Bad } else { Send::Good };
     let settled = |p: &Value| complaints(p) == 1 && confirmed(p, 4, &[1, 2, 3, 4]);
-    let (e, outs, (s, v)) = adversarial_ceremony("cheat-5-3", 5, 3, 4, plan, settled);
+    let (e, outs, (s, v)) = adversarial_ceremony("cheat-5-3", 5, 3, 4, plan, settled, &[]);
     assert_eq!(s, 200, "{v}");
     for (ok, out) in &outs {
         assert!(ok, "{out}");
@@ -619,7 +634,7 @@ fn two_colluding_dealers_cannot_stall_the_ceremony() {
         _ => Send::Good,
     };
     let settled = |p: &Value| complaints(p) == 3 && confirmed(p, 3, &[1, 2, 3]);
-    let (e, outs, (s, v)) = adversarial_ceremony("collude", 5, 3, 3, plan, settled);
+    let (e, outs, (s, v)) = adversarial_ceremony("collude", 5, 3, 3, plan, settled, &[]);
     assert_eq!(s, 200, "{v}");
     for (i, (ok, out)) in outs.iter().enumerate() {
         assert!(ok, "trustee {}: {out}", i + 1);
@@ -644,7 +659,7 @@ fn a_withheld_share_and_a_crashed_trustee_still_give_a_usable_key() {
         _ => Send::Good,
     };
     let settled = |p: &Value| confirmed(p, 3, &[1, 2, 3, 4]);
-    let (_e, outs, (s, v)) = adversarial_ceremony("crash", 5, 3, 3, plan, settled);
+    let (_e, outs, (s, v)) = adversarial_ceremony("crash", 5, 3, 3, plan, settled, &[]);
     assert_eq!(s, 200, "{v}");
     for (ok, out) in &outs {
         assert!(ok, "{out}");
@@ -656,11 +671,31 @@ fn a_withheld_share_and_a_crashed_trustee_still_give_a_usable_key() {
     }
 }
 
+/// A trustee registers and then never publishes its digest: commitments could never be revealed.
+/// The administrator closes the digest round; the others go on, the silent one is left out.
+#[test]
+fn a_trustee_that_never_publishes_its_digest_cannot_stall_the_ceremony() {
+    let settled = |p: &Value| confirmed(p, 4, &[1, 2, 3, 4]);
+    let (e, outs, (s, v)) =
+        adversarial_ceremony("silent", 5, 3, 4, |_, _| Send::Good, settled, &[5]);
+    assert_eq!(s, 200, "{v}");
+    for (ok, out) in &outs {
+        assert!(ok, "{out}");
+        assert!(out.contains("dealers [1, 2, 3, 4] qualified"), "{out}");
+        assert!(out.contains("NoDigest"), "{out}");
+        assert!(
+            out.contains("my key share matches my verification key"),
+            "{out}"
+        );
+    }
+    assert_eq!(e.progress()["digests_closed"], Value::Bool(true));
+}
+
 #[test]
 fn too_few_honest_trustees_make_the_ceremony_fail_with_the_reason() {
     let plan = |_, j| if j == 2 { Send::Bad } else { Send::Good };
     let settled = |p: &Value| complaints(p) == 1;
-    let (_e, _outs, (s, v)) = adversarial_ceremony("cheat-3-3", 3, 3, 2, plan, settled);
+    let (_e, _outs, (s, v)) = adversarial_ceremony("cheat-3-3", 3, 3, 2, plan, settled, &[]);
     assert_eq!(
         (s, v["code"].as_str()),
         (409, Some("ceremony-failed")),

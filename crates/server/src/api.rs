@@ -95,6 +95,7 @@ pub fn router(state: AppState) -> Router {
             post(invite_trustee),
         )
         .route("/api/v1/admin/finish-ceremony", post(finish_ceremony))
+        .route("/api/v1/admin/close-digests", post(close_digests))
         .route("/api/v1/admin/credentials", post(upload_credentials))
         .route("/api/v1/admin/open", post(open))
         .route("/api/v1/admin/publish", post(publish))
@@ -1038,6 +1039,13 @@ async fn finish_ceremony(
     admin(s, headers, AdminAction::FinishCeremony).await
 }
 
+async fn close_digests(
+    State(s): State<AppState>,
+    headers: HeaderMap,
+) -> Result<Json<serde_json::Value>, ApiError> {
+    admin(s, headers, AdminAction::CloseDigests).await
+}
+
 async fn publish(
     State(s): State<AppState>,
     headers: HeaderMap,
@@ -1148,6 +1156,9 @@ async fn progress(State(s): State<AppState>) -> Json<serde_json::Value> {
     Json(serde_json::json!({
         "phase": st.phase,
         "threshold": st.params.manifest.threshold,
+        // Trustees may reveal without waiting for the missing digests (the administrator closed
+        // the round; a dealer without a digest is left out).
+        "digests_closed": c.digests_closed || !c.commitments.is_empty(),
         "trustees": trustees,
     }))
 }

@@ -49,6 +49,9 @@ pub struct Ceremony {
     pub complaints: Vec<hanpyo_crypto::threshold::Complaint>,
     /// Key confirmations `(trustee, dealers whose shares it checked)`.
     pub confirmations: Vec<(u32, Vec<u32>)>,
+    /// The administrator stopped waiting for missing digests (until the first commitment, which
+    /// closes the round for good, this lives only in memory).
+    pub digests_closed: bool,
     /// The published tally `(counted, ciphertexts)`.
     pub tally: Option<(u64, Vec<Vec<Ciphertext>>)>,
     /// Valid partial decryptions `(trustee, D[q][c])`.

@@ -123,6 +123,14 @@ pub const ROUTES: &[Route] = &[
     ),
     (
         "post",
+        "/api/v1/admin/close-digests",
+        "Stop waiting for missing commitment digests: trustees may reveal, and a dealer without a digest is left out",
+        "administrator",
+        200,
+        &["unauthorized", "forbidden", "wrong-phase"],
+    ),
+    (
+        "post",
         "/api/v1/admin/credentials",
         "Publish public credentials (hex lines, sorted)",
         "administrator",

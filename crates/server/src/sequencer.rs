@@ -27,6 +27,9 @@ pub const QUEUE: usize = 4096;
 pub enum AdminAction {
     /// End the key ceremony: resolve it from the transcript and publish the joint key.
     FinishCeremony,
+    /// Stop waiting for missing commitment digests: trustees may reveal now, and a dealer without
+    /// a digest is left out (so one that never publishes its digest cannot stall the ceremony).
+    CloseDigests,
     /// Publish a chunk of the public credential list (sorted, above every earlier one).
     Credentials(Vec<[u8; 32]>),
     /// Close voting.
@@ -42,6 +45,7 @@ impl AdminAction {
     pub fn name(&self) -> &'static str {
         match self {
             AdminAction::FinishCeremony => "finish-ceremony",
+            AdminAction::CloseDigests => "close-digests",
             AdminAction::Credentials(_) => "credentials",
             AdminAction::Close => "close",
             AdminAction::Tally => "tally",
@@ -308,6 +312,21 @@ fn administer(
 ) -> Result<u64, ApiError> {
     let mut st = lock(state);
     let entries = match action {
+        AdminAction::CloseDigests => {
+            if st.phase != Phase::Ceremony || st.ceremony.registrations.iter().any(Option::is_none)
+            {
+                return Err(wrong_phase(
+                    "the digest round can be closed once every trustee has registered, during the ceremony",
+                ));
+            }
+            if st.ceremony.digests.iter().all(Option::is_none) {
+                return Err(wrong_phase("no trustee has published a digest yet"));
+            }
+            // Nothing goes on the ledger: the first commitment revealed closes the round for
+            // everyone (no digest may follow a commitment), and the record shows who had none.
+            st.ceremony.digests_closed = true;
+            return Ok(ledger.size());
+        }
         AdminAction::FinishCeremony => {
             if st.phase != Phase::Ceremony {
                 return Err(wrong_phase("the key ceremony is over"));
@@ -512,12 +531,20 @@ fn trustee_entry(
                     if c.registrations.iter().any(Option::is_none)
                         || c.digests[slot].is_some()
                         || !c.commitments.is_empty()
+                        || c.digests_closed
                     {
-                        return Err(order("digests follow every registration, once per trustee"));
+                        return Err(order(
+                            "digests follow every registration, once per trustee, before the round is closed",
+                        ));
                     }
                 }
                 CeremonyMessage::Commitment(x) => {
-                    if c.digests.iter().any(Option::is_none) || committed(index) {
+                    // Reveal once every digest is public, or once the administrator closed the round
+                    // (then a dealer without a digest is left out); never without one's own digest.
+                    let round_over = c.digests.iter().all(Option::is_some)
+                        || c.digests_closed
+                        || !c.commitments.is_empty();
+                    if !round_over || c.digests[slot].is_none() || committed(index) {
                         return Err(order(
                             "commitments are revealed after every digest, once per trustee",
                         ));
