@@ -264,7 +264,7 @@ async function setupDemo() {
 }
 
 async function demoMailbox() {
-  const v = booth.demoVoter || booth.demo?.voters?.find((x) => x.resident_id === $('resident-id').value.trim());
+  const v = booth.demoVoter || booth.demo?.voters?.find((x) => x.resident_id === canonicalResidentId($('resident-id').value));
   if (!v) { say($('error'), t('demo.no-voter')); return; }
   try {
     const m = await api(`/api/v1/demo/mailbox?to=${encodeURIComponent(v.contact)}`);
@@ -278,11 +278,29 @@ async function demoMailbox() {
   }
 }
 
+/** As people type it (13 digits, with or without the hyphen, spaces): `YYMMDD-NNNNNNN`. */
+function canonicalResidentId(typed) {
+  const digits = typed.replace(/[\s-]/g, '');
+  return /^\d{13}$/.test(digits) ? `${digits.slice(0, 6)}-${digits.slice(6)}` : typed.trim();
+}
+
+/** As people type it (19900131, 1990-01-31, 1990.1.31, 1990/01/31): `YYYY-MM-DD`. */
+function canonicalBirthDate(typed) {
+  const parts = typed.split(/\D+/).filter(Boolean);
+  if (parts.length === 3 && parts[0].length === 4 && parts[1].length <= 2 && parts[2].length <= 2) {
+    return `${parts[0]}-${parts[1].padStart(2, '0')}-${parts[2].padStart(2, '0')}`;
+  }
+  if (parts.length === 1 && /^\d{8}$/.test(parts[0])) {
+    return `${parts[0].slice(0, 4)}-${parts[0].slice(4, 6)}-${parts[0].slice(6)}`;
+  }
+  return typed.trim();
+}
+
 function wire() {
   $('login-form').addEventListener('submit', async (ev) => {
     ev.preventDefault();
-    const resident_id = $('resident-id').value.trim();
-    const birth_date = $('birth-date').value.trim();
+    const resident_id = canonicalResidentId($('resident-id').value);
+    const birth_date = canonicalBirthDate($('birth-date').value);
     if (!/^\d{6}-\d{7}$/.test(resident_id)) { say($('error'), t('vote.login.bad-resident-id')); $('resident-id').focus(); return; }
     if (!/^\d{4}-\d{2}-\d{2}$/.test(birth_date)) { say($('error'), t('vote.login.bad-birth-date')); $('birth-date').focus(); return; }
     try {

@@ -29,9 +29,14 @@ function noProblems(page) {
 const visible = (page, sel) => page.locator(`${sel}:not([hidden])`).waitFor();
 
 /** Logs in as demo voter `n` (0-based) through the demo inbox, up to the credential step. */
-async function login(page, n, { wrongCodeFirst = false } = {}) {
+async function login(page, n, { wrongCodeFirst = false, asTyped = false } = {}) {
   await visible(page, '#demo-panel');
   await page.locator('#demo-voters button').nth(n).click();
+  if (asTyped) {
+    // As Korean residents often type them: 13 digits without the hyphen, the birth date as 8 digits.
+    await page.fill('#resident-id', (await page.inputValue('#resident-id')).replace('-', ''));
+    await page.fill('#birth-date', (await page.inputValue('#birth-date')).replaceAll('-', ''));
+  }
   await page.locator('#login-form button[type=submit]').click();
   await visible(page, '#step-code');
   if (wrongCodeFirst) {
@@ -331,7 +336,7 @@ test('an administrator imports a roll with an error line, opens, closes, tallies
     await page.locator('#action-open').click();
     await page.locator('#action-close').waitFor();
     await voter.goto(`${server.url}/vote.html`);
-    await login(voter, 1);
+    await login(voter, 1, { asTyped: true });
     await voter.locator('#credential-form button[type=submit]').click();
     await answerByClicking(voter, [[0], [2], [1]]);
     await cast(voter);

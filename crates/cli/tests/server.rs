@@ -776,6 +776,14 @@ fn the_roll_logins_and_credential_binding() {
         let o = vote(&url, &data, v, "1;1;", &[]);
         assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stdout));
     }
+    // The identity as people type it: 13 digits without the hyphen, the birth date as 8 digits.
+    let typed = Voter {
+        id: victim.id.replace('-', ""),
+        birth: victim.birth.replace('-', ""),
+        ..victim.clone()
+    };
+    let o = vote(&url, &data, &typed, "0;0;", &[]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stdout));
     // A roll with bad lines: every one reported with its line number; nothing imported.
     let csv = "name,birth_date,resident_id,contact,district\n새주민,1980-02-30,800230-1234567,010-1111-2222,중구\n또주민,1981-01-01,810101-2345678,nowhere,중구\n";
     let mut r = agent()

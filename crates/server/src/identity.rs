@@ -113,8 +113,8 @@ impl Identity {
     fn lookup(&self, resident_id: &str, birth_date: &str) -> [u8; 32] {
         self.mac(&[
             b"voter",
-            resident_id.trim().as_bytes(),
-            birth_date.trim().as_bytes(),
+            canonical_resident_id(resident_id).as_bytes(),
+            canonical_birth_date(birth_date).as_bytes(),
         ])
     }
 
@@ -513,6 +513,65 @@ impl Identity {
         self.seal = ChaCha20Poly1305::new(&seal.into());
         seal.zeroize();
         Ok(())
+    }
+}
+
+/// A resident registration number as people type it — `900131-1234567`, `9001311234567`, with
+/// spaces — in the roll's form `YYMMDD-NNNNNNN` (anything else is left as typed, and matches nobody).
+pub fn canonical_resident_id(typed: &str) -> String {
+    let digits: String = typed.chars().filter(|c| !matches!(c, ' ' | '-')).collect();
+    if digits.len() == 13 && digits.bytes().all(|b| b.is_ascii_digit()) {
+        format!("{}-{}", &digits[..6], &digits[6..])
+    } else {
+        typed.trim().to_string()
+    }
+}
+
+/// A birth date as people type it — `1990-01-31`, `19900131`, `1990.01.31`, `1990/01/31`, `1990. 1.
+/// 31.` — in the roll's form `YYYY-MM-DD` (anything else is left as typed, and matches nobody).
+pub fn canonical_birth_date(typed: &str) -> String {
+    let digits: String = typed.chars().filter(char::is_ascii_digit).collect();
+    let parts: Vec<&str> = typed
+        .split(|c: char| !c.is_ascii_digit())
+        .filter(|p| !p.is_empty())
+        .collect();
+    match parts[..] {
+        [y, m, d] if y.len() == 4 && m.len() <= 2 && d.len() <= 2 => {
+            format!("{y}-{m:0>2}-{d:0>2}")
+        }
+        [_] if digits.len() == 8 => format!("{}-{}-{}", &digits[..4], &digits[4..6], &digits[6..]),
+        _ => typed.trim().to_string(),
+    }
+}
+
+#[cfg(test)]
+mod typed_identity_tests {
+    use super::{canonical_birth_date, canonical_resident_id};
+
+    #[test]
+    fn korean_ways_of_typing_an_identity_match_the_roll() {
+        for typed in [
+            "900131-1234567",
+            "9001311234567",
+            " 900131 1234567 ",
+            "900131 - 1234567",
+        ] {
+            assert_eq!(canonical_resident_id(typed), "900131-1234567", "{typed:?}");
+        }
+        for typed in [
+            "1990-01-31",
+            "19900131",
+            "1990.01.31",
+            "1990/01/31",
+            "1990. 1. 31.",
+            " 1990-1-31 ",
+        ] {
+            assert_eq!(canonical_birth_date(typed), "1990-01-31", "{typed:?}");
+        }
+        // Not an identity: kept as typed (and matching no roll entry).
+        assert_eq!(canonical_resident_id("90013-11234567x"), "90013-11234567x");
+        assert_eq!(canonical_birth_date("31/01/1990"), "31/01/1990");
+        assert_eq!(canonical_birth_date("1990013"), "1990013");
     }
 }
 
