@@ -544,6 +544,11 @@ pub fn canonical_birth_date(typed: &str) -> String {
     }
 }
 
+fn new_mac(key: &[u8; 32]) -> Hmac<Sha256> {
+    #[allow(clippy::expect_used)]
+    <Hmac<Sha256> as KeyInit>::new_from_slice(key).expect("HMAC accepts keys of any length")
+}
+
 #[cfg(test)]
 mod typed_identity_tests {
     use super::{canonical_birth_date, canonical_resident_id};
@@ -573,9 +578,4 @@ mod typed_identity_tests {
         assert_eq!(canonical_birth_date("31/01/1990"), "31/01/1990");
         assert_eq!(canonical_birth_date("1990013"), "1990013");
     }
-}
-
-fn new_mac(key: &[u8; 32]) -> Hmac<Sha256> {
-    #[allow(clippy::expect_used)]
-    <Hmac<Sha256> as KeyInit>::new_from_slice(key).expect("HMAC accepts keys of any length")
 }
