@@ -283,6 +283,20 @@ fn post(client: &Client, token: &str, entry: &Entry) -> Result<()> {
     }
 }
 
+/// A ceremony step: like [`post`], but a `wrong-phase` refusal is not an error — the ceremony moved
+/// on meanwhile (another trustee's entry came first, or the administrator finished it), and the
+/// next look at the board shows where it stands.
+fn post_step(client: &Client, token: &str, entry: &Entry) -> Result<()> {
+    match client.post("/api/v1/trustee/entries", &entry.encode(), Some(token))? {
+        Ok(_) => Ok(()),
+        Err((409, e)) if e.code == "wrong-phase" => {
+            println!("the ceremony moved on ({}); looking again", e.message);
+            Ok(())
+        }
+        Err((status, e)) => bail!("the server refused ({status} {}): {}", e.code, e.message),
+    }
+}
+
 fn token_of(t: &str) -> Result<String> {
     match t.strip_prefix('@') {
         Some(f) => Ok(std::fs::read_to_string(f)?.trim().to_string()),
@@ -439,7 +453,7 @@ fn ceremony(s: &Session) -> Result<ExitCode> {
                 &mut hanpyo_crypto::os_rng(),
             );
             seal(&s.key, &pass, &secrets)?;
-            post(
+            post_step(
                 &client,
                 &token,
                 &Entry::TrusteeRegistration {
@@ -470,7 +484,7 @@ fn ceremony(s: &Session) -> Result<ExitCode> {
                 s.key.with_extension("commitment"),
                 sign(CeremonyMessage::Commitment(c)).encode(),
             )?;
-            post(
+            post_step(
                 &client,
                 &token,
                 &sign(CeremonyMessage::Digest { dealer: i, digest }),
@@ -487,7 +501,7 @@ fn ceremony(s: &Session) -> Result<ExitCode> {
                 .context("the commitment kept with the key file")?;
             let shapes = Shapes::of(m);
             let e = Entry::decode(&bytes, Some(&shapes))?;
-            post(&client, &token, &e)?;
+            post_step(&client, &token, &e)?;
             println!("revealed my commitments");
             acted = true;
         } else if commitments.iter().any(|c| c.dealer == i) {
@@ -500,7 +514,7 @@ fn ceremony(s: &Session) -> Result<ExitCode> {
             for j in (1..=n as u32).filter(|&j| j != i && !sent.contains(&j)) {
                 let pk = regs[(j - 1) as usize].context("registration")?;
                 let sh = d.encrypted_share_with_rng(&cctx, j, &pk, &mut hanpyo_crypto::os_rng())?;
-                post(&client, &token, &sign(CeremonyMessage::Share(sh)))?;
+                post_step(&client, &token, &sign(CeremonyMessage::Share(sh)))?;
                 println!("sent my share to trustee {j}");
                 acted = true;
             }
@@ -520,7 +534,7 @@ fn ceremony(s: &Session) -> Result<ExitCode> {
                     Err(why) if !accused => {
                         let k =
                             Complaint::new_with_rng(&cctx, &comm, sh, &mut hanpyo_crypto::os_rng());
-                        post(&client, &token, &sign(CeremonyMessage::Complaint(k)))?;
+                        post_step(&client, &token, &sign(CeremonyMessage::Complaint(k)))?;
                         println!(
                             "COMPLAINT: trustee {}'s share to me is bad ({why}); published with proof",
                             sh.dealer
@@ -542,7 +556,7 @@ fn ceremony(s: &Session) -> Result<ExitCode> {
                 + Duration::from_secs(s.share_wait)
                 < Instant::now();
             if grew && (missing.is_empty() || waited) {
-                post(
+                post_step(
                     &client,
                     &token,
                     &sign(CeremonyMessage::Confirmation {
