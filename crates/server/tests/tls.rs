@@ -32,6 +32,26 @@ fn client(ca: &std::path::Path) -> tokio_rustls::TlsConnector {
     tokio_rustls::TlsConnector::from(Arc::new(config))
 }
 
+/// A TLS handshake with what `tls` serves now, trusting `ca` for `name`.
+async fn handshake(
+    tls: &hanpyo_server::tls::Tls,
+    ca: &std::path::Path,
+    name: &'static str,
+) -> std::io::Result<()> {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+    let addr = listener.local_addr()?;
+    let acceptor = tls.acceptor();
+    let accepted = tokio::spawn(async move {
+        let (s, _) = listener.accept().await?;
+        acceptor.accept(s).await.map(|_| ())
+    });
+    let tcp = tokio::net::TcpStream::connect(addr).await?;
+    let name = ServerName::try_from(name).map_err(std::io::Error::other)?;
+    client(ca).connect(name, tcp).await?;
+    let _ = accepted.await;
+    Ok(())
+}
+
 #[test]
 fn https_with_hsts_and_a_certificate_reloaded_without_a_restart() {
     let dir = std::env::temp_dir().join(format!("hanpyo-tls-{}", std::process::id()));
@@ -113,46 +133,17 @@ fn https_with_hsts_and_a_certificate_reloaded_without_a_restart() {
     std::fs::copy(&new_cert, &cert).expect("copy");
     std::fs::copy(&new_key, &key).expect("copy");
     tls.reload_if_changed();
-    rt.block_on(async {
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-            .await
-            .expect("bind");
-        let addr = listener.local_addr().expect("addr");
-        let acceptor = tls.acceptor();
-        let accepted = tokio::spawn(async move {
-            let (s, _) = listener.accept().await.expect("accept");
-            acceptor.accept(s).await.map(|_| ())
-        });
-        let tcp = tokio::net::TcpStream::connect(addr).await.expect("connect");
-        // The renewed certificate (for "renewed") is now the one served.
-        let r = client(&new_cert)
-            .connect(ServerName::try_from("renewed").expect("name"), tcp)
-            .await;
-        assert!(
-            r.is_ok(),
-            "the renewed certificate is served: {:?}",
-            r.err()
-        );
-        let _ = accepted.await;
-    });
+    // The renewed certificate (for "renewed") is now the one served.
+    let r = rt.block_on(handshake(&tls, &new_cert, "renewed"));
+    assert!(
+        r.is_ok(),
+        "the renewed certificate is served: {:?}",
+        r.err()
+    );
     std::fs::write(&cert, "not a certificate").expect("write");
     tls.reload_if_changed(); // refused and logged: the renewed one stays
-    rt.block_on(async {
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-            .await
-            .expect("bind");
-        let addr = listener.local_addr().expect("addr");
-        let acceptor = tls.acceptor();
-        tokio::spawn(async move {
-            let (s, _) = listener.accept().await.expect("accept");
-            let _ = acceptor.accept(s).await;
-        });
-        let tcp = tokio::net::TcpStream::connect(addr).await.expect("connect");
-        let r = client(&new_cert)
-            .connect(ServerName::try_from("renewed").expect("name"), tcp)
-            .await;
-        assert!(r.is_ok(), "still served after a broken file: {:?}", r.err());
-    });
+    let r = rt.block_on(handshake(&tls, &new_cert, "renewed"));
+    assert!(r.is_ok(), "still served after a broken file: {:?}", r.err());
     assert!(
         hanpyo_server::tls::Tls::open(hanpyo_server::tls::TlsFiles {
             cert: cert.clone(),
