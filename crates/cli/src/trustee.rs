@@ -277,9 +277,9 @@ fn digests_closed(client: &Client) -> Result<bool> {
 }
 
 fn post(client: &Client, token: &str, entry: &Entry) -> Result<()> {
-    match client.post("/api/v1/trustee/entries", &entry.encode(), Some(token))? {
-        Ok(_) => Ok(()),
-        Err((status, e)) => bail!("the server refused ({status} {}): {}", e.code, e.message),
+    match post_entry(client, token, entry)? {
+        Ok(()) => Ok(()),
+        Err(e) => bail!("the server refused (409 {}): {}", e.code, e.message),
     }
 }
 
@@ -287,12 +287,22 @@ fn post(client: &Client, token: &str, entry: &Entry) -> Result<()> {
 /// on meanwhile (another trustee's entry came first, or the administrator finished it), and the
 /// next look at the board shows where it stands.
 fn post_step(client: &Client, token: &str, entry: &Entry) -> Result<()> {
+    if let Err(e) = post_entry(client, token, entry)? {
+        println!("the ceremony moved on ({}); looking again", e.message);
+    }
+    Ok(())
+}
+
+/// Posts a trustee entry: `Ok(Err(refusal))` for a `409 wrong-phase` (the caller decides), an
+/// error for any other refusal.
+fn post_entry(
+    client: &Client,
+    token: &str,
+    entry: &Entry,
+) -> Result<std::result::Result<(), crate::http::ApiError>> {
     match client.post("/api/v1/trustee/entries", &entry.encode(), Some(token))? {
-        Ok(_) => Ok(()),
-        Err((409, e)) if e.code == "wrong-phase" => {
-            println!("the ceremony moved on ({}); looking again", e.message);
-            Ok(())
-        }
+        Ok(_) => Ok(Ok(())),
+        Err((409, e)) if e.code == "wrong-phase" => Ok(Err(e)),
         Err((status, e)) => bail!("the server refused ({status} {}): {}", e.code, e.message),
     }
 }
