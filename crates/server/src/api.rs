@@ -536,14 +536,19 @@ async fn entries(State(s): State<AppState>, Query(r): Query<Range>) -> Result<Re
         .into_response())
 }
 
+/// A tracking code in a path: exactly 64 hex digits.
+fn tracking_hash(hex_code: &str) -> Result<Hash, ApiError> {
+    hex::decode(hex_code)
+        .ok()
+        .and_then(|v| v.try_into().ok())
+        .ok_or_else(|| ApiError::malformed("a tracking code is 64 hex digits"))
+}
+
 async fn receipt(
     State(s): State<AppState>,
     Path(hash): Path<String>,
 ) -> Result<Response, ApiError> {
-    let h: Hash = hex::decode(&hash)
-        .ok()
-        .and_then(|v| v.try_into().ok())
-        .ok_or_else(|| ApiError::malformed("a tracking code is 64 hex digits"))?;
+    let h = tracking_hash(&hash)?;
     let r = s
         .sequencer
         .read(move |l| l.receipt(&h))
@@ -559,10 +564,7 @@ async fn status(
     State(s): State<AppState>,
     Path(hash): Path<String>,
 ) -> Result<Json<StandingProof>, ApiError> {
-    let h: Hash = hex::decode(&hash)
-        .ok()
-        .and_then(|v| v.try_into().ok())
-        .ok_or_else(|| ApiError::malformed("a tracking code is 64 hex digits"))?;
+    let h = tracking_hash(&hash)?;
     let election = s.election.clone();
     s.sequencer
         .read(move |l| -> Result<StandingProof, ApiError> {
