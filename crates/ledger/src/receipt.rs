@@ -13,6 +13,7 @@ pub const RECEIPT_VERSION: u32 = 1;
 
 /// A receipt (serialized as JSON; hashes in lowercase hex).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct Receipt {
     /// Always [`RECEIPT_VERSION`].

@@ -28,6 +28,7 @@ pub const MAX_CREDENTIALS_PER_ENTRY: usize = 100_000;
 
 /// Entry kinds, in the order they may appear in a record.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "kebab-case")]
 pub enum Kind {
     /// The manifest (first entry).

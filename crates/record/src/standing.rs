@@ -18,6 +18,7 @@ use crate::manifest::Manifest;
 
 /// What the server answers for a tracking code (`GET /api/v1/board/status/{hash}`).
 #[derive(Clone, Debug, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct StandingProof {
     /// A receipt for the entry against the latest checkpoint.
@@ -30,6 +31,7 @@ pub struct StandingProof {
 
 /// A later ballot of the same credential, with its receipt.
 #[derive(Clone, Debug, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct LaterBallot {
     /// A receipt for it against the same checkpoint.

@@ -12,8 +12,23 @@ use sha2::{Digest, Sha256};
 
 use crate::error::ApiError;
 
+/// One line of the audit log.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize, utoipa::ToSchema)]
+pub struct AuditRecord {
+    /// Seconds since 1970 (UTC).
+    pub time: u64,
+    /// The account that acted (`(unknown)` for a login to an account that does not exist).
+    pub account: String,
+    /// What it did.
+    pub action: String,
+    /// `ok`, `refused`, or what came of it.
+    pub outcome: String,
+}
+
 /// What an account may do.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[derive(
+    Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize, utoipa::ToSchema,
+)]
 #[serde(rename_all = "lowercase")]
 pub enum Role {
     /// Everything: roll, close, tally, purge.
@@ -358,12 +373,16 @@ impl Accounts {
     /// Appends a line to the audit log (time, account, action, outcome) and syncs it.
     pub fn audit(&self, who: &str, action: &str, outcome: &str) {
         use std::io::Write;
-        let line = serde_json::json!({
-            "time": std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0),
-            "account": who,
-            "action": action,
-            "outcome": outcome,
-        });
+        let line = AuditRecord {
+            time: std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map(|d| d.as_secs())
+                .unwrap_or(0),
+            account: who.to_string(),
+            action: action.to_string(),
+            outcome: outcome.to_string(),
+        };
+        let line = serde_json::to_string(&line).unwrap_or_default();
         use std::os::unix::fs::OpenOptionsExt;
         let r = std::fs::OpenOptions::new()
             .create(true)
@@ -380,7 +399,7 @@ impl Accounts {
     }
 
     /// The audit log's lines.
-    pub fn audit_log(&self) -> Vec<serde_json::Value> {
+    pub fn audit_log(&self) -> Vec<AuditRecord> {
         std::fs::read_to_string(&self.audit)
             .unwrap_or_default()
             .lines()

@@ -17,7 +17,9 @@ use crate::error::ApiError;
 /// Where the election is in its life. Transitions only go forward, each by one action:
 /// ceremony → (finish-ceremony) credentials → (credentials, open) open → (close) closed →
 /// (tally) tallied → (trustees' shares, publish) published.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, serde::Serialize)]
+#[derive(
+    Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, serde::Serialize, utoipa::ToSchema,
+)]
 #[serde(rename_all = "kebab-case")]
 pub enum Phase {
     /// The trustees' key ceremony is under way.

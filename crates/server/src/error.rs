@@ -84,10 +84,16 @@ impl ApiError {
     }
 }
 
-#[derive(Serialize)]
-struct Body<'a> {
-    code: &'a str,
-    message: &'a str,
+/// The body of every error answer.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct ErrorBody {
+    /// The stable code: what a client acts on (see `docs/api.md`).
+    pub code: String,
+    /// A sentence for people.
+    pub message: String,
+    /// Only with `bad-roll`: every line of the roll that is wrong.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub errors: Option<Vec<crate::roll::LineError>>,
 }
 
 impl IntoResponse for ApiError {
@@ -95,9 +101,10 @@ impl IntoResponse for ApiError {
         let status = StatusCode::from_u16(self.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
         let mut r = (
             status,
-            Json(Body {
-                code: self.code,
-                message: &self.message,
+            Json(ErrorBody {
+                code: self.code.to_string(),
+                message: self.message,
+                errors: None,
             }),
         )
             .into_response();

@@ -1,419 +1,251 @@
-//! The OpenAPI 3.1 description of `/api/v1`, built from one table of the routes. A test checks
-//! that every route in the table is served and every served route is in the table, so the
-//! document cannot drift from the handlers.
+//! The API contract: an OpenAPI 3.1 document generated from the handlers themselves. Each
+//! handler carries `#[utoipa::path]` (its path, parameters, body, answers and the error codes it
+//! can send), and the router registers handlers only through those descriptions
+//! ([`crate::api::operations`]), so a served route cannot be missing from the document. What every
+//! operation can answer whatever its handler does (the deadline, an internal failure, a body over
+//! the limit, a cross-site refusal) is added here, once, by [`CommonAnswers`].
+use std::collections::BTreeSet;
+use std::sync::LazyLock;
 
-/// `(method, path, summary, security, success status, error codes)`.
-pub type Route = (
-    &'static str,
-    &'static str,
-    &'static str,
-    &'static str,
-    u16,
-    &'static [&'static str],
-);
+use axum::Json;
+use utoipa::openapi::path::{Operation, PathItem};
+use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+use utoipa::openapi::{ContentBuilder, OpenApi, Ref, RefOr, ResponseBuilder};
 
-/// Every route.
-pub const ROUTES: &[Route] = &[
-    (
-        "get",
-        "/api/v1/demo",
-        "Demo servers only: the demo data directory (for hanpyo loadtest) and a few demo voters",
-        "none",
-        200,
-        &["not-found"],
-    ),
-    (
-        "get",
-        "/api/v1/demo/mailbox",
-        "Demo servers only: the latest one-time code sent to a demo contact (?to=)",
-        "none",
-        200,
-        &["not-found"],
-    ),
-    (
-        "get",
-        "/api/v1/board/search",
-        "Entries by tracking code (?code= short form or 64 hex digits)",
-        "none",
-        200,
-        &["malformed"],
-    ),
-    (
-        "get",
-        "/api/v1/admin/turnout",
-        "Turnout over time and per district (aggregates only)",
-        "observer",
-        200,
-        &["unauthorized"],
-    ),
-    (
-        "post",
-        "/api/v1/admin/elections",
-        "Create the election from a manifest (TOML or JSON); only while the data directory has none (201), then served at once",
-        "administrator",
-        201,
-        &[
-            "unauthorized",
-            "forbidden",
-            "malformed",
-            "bad-manifest",
-            "election-exists",
-        ],
-    ),
-    (
-        "post",
-        "/api/v1/admin/manifest-check",
-        "Validate a manifest (TOML or JSON) as hanpyo admin init would",
-        "admin",
-        200,
-        &["unauthorized", "forbidden", "malformed", "bad-manifest"],
-    ),
-    (
-        "get",
-        "/api/v1/elections",
-        "This server's elections",
-        "none",
-        200,
-        &[],
-    ),
-    (
-        "get",
-        "/api/v1/progress",
-        "Key ceremony and decryption progress per trustee",
-        "none",
-        200,
-        &[],
-    ),
-    (
-        "post",
-        "/api/v1/trustee/entries",
-        "A trustee's ceremony or partial-decryption entry (encoded)",
-        "trustee",
-        200,
-        &[
-            "unauthorized",
-            "malformed",
-            "not-your-entry",
-            "wrong-phase",
-            "digest-mismatch",
-            "bad-proof",
-            "bad-share",
-        ],
-    ),
-    (
-        "post",
-        "/api/v1/admin/trustees/{index}/invite",
-        "A trustee's access token",
-        "administrator",
-        200,
-        &["unauthorized", "forbidden", "not-found"],
-    ),
-    (
-        "post",
-        "/api/v1/admin/finish-ceremony",
-        "Resolve the key ceremony and publish the joint key",
-        "administrator",
-        200,
-        &[
-            "unauthorized",
-            "forbidden",
-            "wrong-phase",
-            "ceremony-failed",
-        ],
-    ),
-    (
-        "post",
-        "/api/v1/admin/close-digests",
-        "Stop waiting for missing commitment digests: trustees may reveal, and a dealer without a digest is left out",
-        "administrator",
-        200,
-        &["unauthorized", "forbidden", "wrong-phase"],
-    ),
-    (
-        "post",
-        "/api/v1/admin/credentials",
-        "Publish public credentials (hex lines, sorted)",
-        "administrator",
-        200,
-        &["unauthorized", "forbidden", "malformed", "wrong-phase"],
-    ),
-    (
-        "post",
-        "/api/v1/admin/open",
-        "Open voting",
-        "administrator",
-        200,
-        &["unauthorized", "forbidden", "wrong-phase"],
-    ),
-    (
-        "post",
-        "/api/v1/admin/publish",
-        "Publish the result from t valid partial decryptions",
-        "administrator",
-        200,
-        &["unauthorized", "forbidden", "wrong-phase", "shares-missing"],
-    ),
-    ("get", "/healthz", "Liveness", "none", 200, &[]),
-    (
-        "get",
-        "/api/v1/openapi.json",
-        "This document",
-        "none",
-        200,
-        &[],
-    ),
-    (
-        "get",
-        "/api/v1/elections/{id}",
-        "The election: manifest summary, phase, joint key, counts",
-        "none",
-        200,
-        &[],
-    ),
-    (
-        "post",
-        "/api/v1/login/start",
-        "Ask for a one-time login code (sent only if on the roll)",
-        "none",
-        202,
-        &[
-            "malformed",
-            "rate-limited",
-            "no-delivery",
-            "delivery-failed",
-        ],
-    ),
-    (
-        "post",
-        "/api/v1/login/verify",
-        "Exchange the code for a voter session",
-        "none",
-        200,
-        &["malformed", "bad-code", "locked", "rate-limited"],
-    ),
-    (
-        "post",
-        "/api/v1/elections/{id}/ballots",
-        "Cast a ballot (body: one encoded ballot entry, kind 9); answers with the receipt after the durable commit",
-        "voter",
-        200,
-        &[
-            "malformed",
-            "audit-not-ballot",
-            "no-session",
-            "not-eligible",
-            "credential-mismatch",
-            "bad-proof",
-            "audited-encryption",
-            "replay",
-            "election-closed",
-            "unknown-election",
-            "rate-limited",
-            "busy",
-        ],
-    ),
-    (
-        "post",
-        "/api/v1/elections/{id}/audits",
-        "Post a Benaloh audit (body: one encoded audit entry, kind 10) with no session: it carries no credential and is never counted; answers with the receipt after the durable commit",
-        "none",
-        200,
-        &[
-            "malformed",
-            "bad-opening",
-            "replay",
-            "election-closed",
-            "unknown-election",
-            "rate-limited",
-            "busy",
-        ],
-    ),
-    (
-        "get",
-        "/api/v1/board/checkpoint",
-        "The latest signed checkpoint (C2SP note)",
-        "none",
-        200,
-        &["not-found"],
-    ),
-    (
-        "get",
-        "/api/v1/board/entries",
-        "Entries start..end, framed",
-        "none",
-        200,
-        &["not-found"],
-    ),
-    (
-        "get",
-        "/api/v1/board/receipts/{hash}",
-        "A receipt for the entry with this leaf hash (tracking code)",
-        "none",
-        200,
-        &["malformed", "not-found"],
-    ),
-    (
-        "get",
-        "/api/v1/board/status/{hash}",
-        "A ballot's standing with its proof: a fresh receipt and the entry, and the credential's later ballot with its receipt when it was superseded (the client checks both)",
-        "none",
-        200,
-        &["malformed", "not-found"],
-    ),
-    (
-        "get",
-        "/api/v1/board/consistency",
-        "Consistency proof between two sizes",
-        "none",
-        200,
-        &["not-found"],
-    ),
-    (
-        "get",
-        "/api/v1/record/{file}",
-        "The record as files: entries (streamed), checkpoint, checkpoints — at the latest checkpoint or ?size=N",
-        "none",
-        200,
-        &["not-found", "busy"],
-    ),
-    (
-        "post",
-        "/api/v1/admin/login",
-        "Administrator login",
-        "none",
-        200,
-        &["malformed", "bad-login", "locked"],
-    ),
-    (
-        "post",
-        "/api/v1/admin/logout",
-        "End the session (its token stops working at once)",
-        "none",
-        204,
-        &[],
-    ),
-    (
-        "get",
-        "/api/v1/admin/status",
-        "Phase, roll size and turnout",
-        "observer",
-        200,
-        &["unauthorized"],
-    ),
-    (
-        "get",
-        "/api/v1/admin/audit-log",
-        "Every administrative action",
-        "observer",
-        200,
-        &["unauthorized"],
-    ),
-    (
-        "post",
-        "/api/v1/admin/roll",
-        "Import the voter roll (CSV); every bad line reported, nothing half-imported",
-        "administrator",
-        200,
-        &["unauthorized", "forbidden", "bad-roll", "already-on-roll"],
-    ),
-    (
-        "post",
-        "/api/v1/admin/purge-roll",
-        "Erase the roll, codes, sessions and bindings",
-        "administrator",
-        200,
-        &["unauthorized", "forbidden", "wrong-phase"],
-    ),
-    (
-        "post",
-        "/api/v1/admin/close",
-        "Close voting",
-        "administrator",
-        200,
-        &["unauthorized", "forbidden", "wrong-phase"],
-    ),
-    (
-        "post",
-        "/api/v1/admin/tally",
-        "Tally and (demo trustees) decrypt",
-        "administrator",
-        200,
-        &["unauthorized", "forbidden", "wrong-phase"],
-    ),
-];
+use crate::error::ErrorBody;
 
-/// The document.
-pub fn document() -> serde_json::Value {
-    let mut paths = serde_json::Map::new();
-    for (method, path, summary, security, ok, errors) in ROUTES {
-        let mut responses = serde_json::Map::new();
-        responses.insert(
-            ok.to_string(),
-            serde_json::json!({ "description": "success" }),
-        );
-        if !errors.is_empty() {
-            responses.insert(
-                "default".into(),
-                serde_json::json!({
-                    "description": format!("error; code is one of: {}", errors.join(", ")),
-                    "content": { "application/json": { "schema": { "$ref": "#/components/schemas/Error" } } }
-                }),
+/// The document's fixed parts: title, version, the three kinds of bearer session.
+#[derive(utoipa::OpenApi)]
+#[openapi(
+    info(
+        title = "Hanpyo",
+        version = "1",
+        description = "Verifiable online voting on a public ledger. Every error answer is `{code, message}` JSON; the codes each operation can send are listed with its answers. See docs/api.md."
+    ),
+    components(schemas(ErrorBody)),
+    modifiers(&SessionSchemes)
+)]
+pub struct ApiDoc;
+
+/// The bearer sessions: an administrator's or observer's (`POST /api/v1/admin/login`), a voter's
+/// (`POST /api/v1/login/verify`) and a trustee's invitation token.
+#[derive(Debug)]
+struct SessionSchemes;
+
+impl utoipa::Modify for SessionSchemes {
+    fn modify(&self, doc: &mut OpenApi) {
+        let components = doc.components.get_or_insert_with(Default::default);
+        for (name, what) in [
+            (
+                "admin",
+                "An administrator's or observer's session (POST /api/v1/admin/login). Routes that change the election need the administrator role.",
+            ),
+            (
+                "voter",
+                "A voter's session (POST /api/v1/login/verify), needed to cast once a roll is imported.",
+            ),
+            (
+                "trustee",
+                "A trustee's token (POST /api/v1/admin/trustees/{index}/invite).",
+            ),
+        ] {
+            components.add_security_scheme(
+                name,
+                SecurityScheme::Http(
+                    HttpBuilder::new()
+                        .scheme(HttpAuthScheme::Bearer)
+                        .description(Some(what))
+                        .build(),
+                ),
             );
         }
-        let mut op = serde_json::json!({ "summary": summary, "responses": responses });
-        if *security != "none" {
-            op["security"] = serde_json::json!([{ "bearer": [] }]);
-            op["description"] = serde_json::json!(format!("Requires a {security} session."));
-        }
-        let entry = paths
-            .entry(path.to_string())
-            .or_insert_with(|| serde_json::json!({}));
-        entry[*method] = op;
     }
-    serde_json::json!({
-        "openapi": "3.1.0",
-        "info": { "title": "Hanpyo", "version": "1", "description": "Verifiable online voting on a public ledger. See docs/api.md." },
-        "paths": paths,
-        "components": {
-            "securitySchemes": { "bearer": { "type": "http", "scheme": "bearer" } },
-            "schemas": { "Error": {
-                "type": "object",
-                "required": ["code", "message"],
-                "properties": { "code": { "type": "string" }, "message": { "type": "string" } }
-            } }
+}
+
+/// Answers any operation can give, whatever its handler does.
+#[derive(Debug)]
+struct CommonAnswers;
+
+impl CommonAnswers {
+    fn add(op: &mut Operation, status: &str, codes: &str) {
+        let responses = &mut op.responses.responses;
+        match responses.get_mut(status) {
+            Some(RefOr::T(r)) => {
+                for code in codes.split(", ") {
+                    if !r.description.contains(code) {
+                        r.description = format!("{}, {code}", r.description);
+                    }
+                }
+            }
+            Some(RefOr::Ref(_)) => {}
+            None => {
+                responses.insert(status.to_string(), RefOr::T(error_answer(codes)));
+            }
         }
-    })
+    }
+}
+
+impl utoipa::Modify for CommonAnswers {
+    fn modify(&self, doc: &mut OpenApi) {
+        for (path, item) in doc.paths.paths.iter_mut() {
+            let api = path.starts_with("/api/");
+            for op in operations_mut(item) {
+                let has_input = op.request_body.is_some()
+                    || op.parameters.as_ref().is_some_and(|p| !p.is_empty());
+                let changes = op.request_body.is_some();
+                if has_input {
+                    Self::add(op, "400", "`malformed`");
+                }
+                if changes {
+                    // The body limit, and a browser page of another site (refused by `Origin`).
+                    Self::add(op, "413", "`too-large`");
+                    Self::add(op, "403", "`forbidden`");
+                }
+                Self::add(op, "500", "`internal`");
+                if api {
+                    // The 30-second deadline; and, before an administrator has created the
+                    // election, every route that needs one.
+                    Self::add(op, "503", "`timeout`, `no-election`");
+                }
+            }
+        }
+    }
+}
+
+/// An error answer whose `code` is one of `codes` (a description like "`a`, `b`").
+pub(crate) fn error_answer(codes: &str) -> utoipa::openapi::Response {
+    ResponseBuilder::new()
+        .description(codes)
+        .content(
+            "application/json",
+            ContentBuilder::new()
+                .schema(Some(Ref::from_schema_name("ErrorBody")))
+                .build(),
+        )
+        .build()
+}
+
+fn operations_mut(item: &mut PathItem) -> impl Iterator<Item = &mut Operation> {
+    [
+        item.get.as_mut(),
+        item.put.as_mut(),
+        item.post.as_mut(),
+        item.delete.as_mut(),
+        item.options.as_mut(),
+        item.head.as_mut(),
+        item.patch.as_mut(),
+        item.trace.as_mut(),
+    ]
+    .into_iter()
+    .flatten()
+}
+
+/// The document, made once from the router's operations.
+pub fn document() -> &'static serde_json::Value {
+    static DOCUMENT: LazyLock<serde_json::Value> = LazyLock::new(|| {
+        let (_, mut doc) = crate::api::operations().split_for_parts();
+        utoipa::Modify::modify(&CommonAnswers, &mut doc);
+        serde_json::to_value(&doc).unwrap_or_default()
+    });
+    &DOCUMENT
+}
+
+/// Every error code the document says an operation can answer (the backquoted words of its
+/// error answers' descriptions).
+pub fn error_codes(doc: &serde_json::Value) -> BTreeSet<String> {
+    let mut codes = BTreeSet::new();
+    let paths = doc["paths"].as_object().into_iter().flatten();
+    for op in paths.flat_map(|(_, item)| item.as_object().into_iter().flatten()) {
+        let responses = op.1["responses"].as_object().into_iter().flatten();
+        for (status, answer) in responses {
+            if status.starts_with('2') {
+                continue;
+            }
+            let description = answer["description"].as_str().unwrap_or("");
+            codes.extend(
+                description
+                    .split('`')
+                    .skip(1)
+                    .step_by(2)
+                    .map(str::to_string),
+            );
+        }
+    }
+    codes
+}
+
+/// Raw bytes in a request or an answer (an encoded entry, framed entries): a binary string.
+#[derive(Debug)]
+pub(crate) struct Binary;
+
+impl utoipa::PartialSchema for Binary {
+    fn schema() -> RefOr<utoipa::openapi::schema::Schema> {
+        utoipa::openapi::ObjectBuilder::new()
+            .schema_type(utoipa::openapi::schema::Type::String)
+            .format(Some(utoipa::openapi::SchemaFormat::KnownFormat(
+                utoipa::openapi::KnownFormat::Binary,
+            )))
+            .into()
+    }
+}
+
+impl utoipa::ToSchema for Binary {}
+
+/// Liveness.
+#[utoipa::path(
+    get,
+    path = "/healthz",
+    tag = "service",
+    responses((status = 200, description = "The server runs", body = String, content_type = "text/plain"))
+)]
+pub(crate) async fn healthz() -> &'static str {
+    "ok"
+}
+
+/// This document.
+#[utoipa::path(
+    get,
+    path = "/api/v1/openapi.json",
+    tag = "service",
+    responses((status = 200, description = "The OpenAPI 3.1 document", body = Object))
+)]
+pub(crate) async fn openapi_json() -> Json<&'static serde_json::Value> {
+    Json(document())
 }
 
 #[cfg(test)]
 mod tests {
-    use super::ROUTES;
+    use super::{document, error_codes};
 
-    /// Every `.route(path, method(...))` of the router is documented, and nothing else is.
     #[test]
-    fn the_document_lists_exactly_the_routes_of_the_router() {
-        let source = include_str!("api.rs");
-        let mut served: Vec<(String, String)> = Vec::new();
-        for part in source.split(".route(").skip(1) {
-            let part = part.trim_start();
-            let Some(path) = part.strip_prefix('"').and_then(|p| p.split('"').next()) else {
-                continue;
-            };
-            let after = &part[path.len() + 2..];
-            let method = after
-                .trim_start_matches([',', ' ', '\n'])
-                .split('(')
-                .next()
-                .unwrap_or("")
-                .to_string();
-            served.push((method, path.to_string()));
+    fn every_operation_answers_json_errors_with_their_codes() {
+        let doc = document();
+        let paths = doc["paths"].as_object().expect("paths");
+        assert!(paths.len() > 30, "{}", paths.len());
+        for (path, item) in paths {
+            for (method, op) in item.as_object().expect("operations") {
+                let responses = op["responses"].as_object().expect("responses");
+                assert!(
+                    responses.keys().any(|s| s.starts_with('2')),
+                    "{method} {path}: no success answer"
+                );
+                for (status, answer) in responses.iter().filter(|(s, _)| !s.starts_with('2')) {
+                    let description = answer["description"].as_str().unwrap_or("");
+                    assert!(
+                        description.starts_with('`'),
+                        "{method} {path} {status}: no error code in {description:?}"
+                    );
+                    assert_eq!(
+                        answer["content"]["application/json"]["schema"]["$ref"],
+                        "#/components/schemas/ErrorBody",
+                        "{method} {path} {status}"
+                    );
+                }
+            }
         }
-        served.sort();
-        let mut documented: Vec<(String, String)> = ROUTES
-            .iter()
-            .map(|r| (r.0.to_string(), r.1.to_string()))
-            .collect();
-        documented.sort();
-        assert_eq!(served, documented);
+        let codes = error_codes(doc);
+        for code in ["malformed", "wrong-phase", "timeout", "no-session", "busy"] {
+            assert!(codes.contains(code), "{code} missing from {codes:?}");
+        }
     }
 }

@@ -22,7 +22,7 @@ pub struct Voter {
 }
 
 /// A problem on one line of the CSV.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 pub struct LineError {
     /// 1-based line number in the file.
     pub line: usize,

@@ -46,15 +46,12 @@ pub(crate) fn router(
         ))),
     };
     let router = Router::new()
-        .route("/healthz", get(|| async { "ok" }))
+        .route("/healthz", get(crate::openapi::healthz))
         .route(
             "/api/v1/elections",
             get(|| async { Json(Vec::<()>::new()) }),
         )
-        .route(
-            "/api/v1/openapi.json",
-            get(|| async { Json(crate::openapi::document()) }),
-        )
+        .route("/api/v1/openapi.json", get(crate::openapi::openapi_json))
         .route("/api/v1/admin/login", post(login))
         .route("/api/v1/admin/audit-log", get(audit_log))
         .route("/api/v1/admin/manifest-check", post(manifest_check))
@@ -82,7 +79,7 @@ async fn login(
     axum::extract::ConnectInfo(peer): axum::extract::ConnectInfo<std::net::SocketAddr>,
     headers: HeaderMap,
     body: Bytes,
-) -> Result<Json<serde_json::Value>, ApiError> {
+) -> Result<Json<crate::api::AdminSession>, ApiError> {
     s.client_limits
         .lock()
         .unwrap_or_else(|e| e.into_inner())
@@ -99,7 +96,7 @@ async fn logout(State(s): State<SetupState>, headers: HeaderMap) -> StatusCode {
 async fn audit_log(
     State(s): State<SetupState>,
     headers: HeaderMap,
-) -> Result<Json<Vec<serde_json::Value>>, ApiError> {
+) -> Result<Json<Vec<crate::accounts::AuditRecord>>, ApiError> {
     accounts(&s).authorize(bearer(&headers), Role::Observer)?;
     Ok(Json(accounts(&s).audit_log()))
 }
@@ -108,7 +105,7 @@ async fn manifest_check(
     State(s): State<SetupState>,
     headers: HeaderMap,
     body: Bytes,
-) -> Result<Json<serde_json::Value>, ApiError> {
+) -> Result<Json<crate::api::ManifestSummary>, ApiError> {
     accounts(&s).authorize(bearer(&headers), Role::Administrator)?;
     let m = crate::api::checked_manifest(&body, crate::unassigned_ledger())?;
     Ok(Json(crate::api::manifest_summary(&m)))
@@ -119,7 +116,7 @@ async fn create(
     State(s): State<SetupState>,
     headers: HeaderMap,
     body: Bytes,
-) -> Result<(StatusCode, Json<serde_json::Value>), ApiError> {
+) -> Result<(StatusCode, Json<crate::api::ManifestSummary>), ApiError> {
     let who = accounts(&s).authorize(bearer(&headers), Role::Administrator)?;
     let m = crate::api::checked_manifest(&body, crate::unassigned_ledger())?;
     // One creation at a time; a second request after the first gets `election-exists`.

@@ -1,0 +1,308 @@
+//! Elections: their public description, and the two ways a voter's device posts to one — a
+//! ballot to cast, or a Benaloh audit of an encryption it will not cast.
+use std::sync::Arc;
+
+use axum::Json;
+use axum::body::Bytes;
+use axum::extract::{Path, State};
+use axum::http::HeaderMap;
+use hanpyo_record::entry::{Kind, TrackingCode};
+use serde::Serialize;
+use tokio::sync::oneshot;
+use utoipa::ToSchema;
+
+use super::{AppState, bearer, identity, limit_client, limited, lock};
+use crate::election::{CheckedBallot, Phase};
+use crate::error::{ApiError, ErrorBody};
+use crate::sequencer::Request;
+
+/// A text in both languages.
+#[derive(Serialize, ToSchema)]
+pub(crate) struct TextOut {
+    ko: String,
+    en: String,
+}
+
+/// A question as a booth shows it.
+#[derive(Serialize, ToSchema)]
+pub(super) struct QuestionOut {
+    title: TextOut,
+    min: u32,
+    max: u32,
+    choices: Vec<TextOut>,
+}
+
+/// An election's public description and state.
+#[derive(Serialize, ToSchema)]
+pub(super) struct ElectionOut {
+    election_id: String,
+    title: TextOut,
+    phase: Phase,
+    questions: Vec<QuestionOut>,
+    /// The manifest entry (hex): clients derive the shapes and the election fingerprint from it.
+    manifest_entry: String,
+    joint_key: Option<String>,
+    ballots: u64,
+    audited: u64,
+    counted: u64,
+    /// Once published: `[question][choice]` counts.
+    result: Option<Vec<Vec<u64>>>,
+    /// Once published: the trustees whose shares made the result.
+    decrypting_trustees: Option<Vec<u32>>,
+}
+
+pub(crate) fn text(t: &hanpyo_record::manifest::Text) -> TextOut {
+    TextOut {
+        ko: t.ko.clone(),
+        en: t.en.clone(),
+    }
+}
+
+/// One election of this server.
+#[derive(Serialize, ToSchema)]
+pub(crate) struct ElectionListed {
+    election_id: String,
+    title: TextOut,
+    phase: Phase,
+}
+
+/// This server's elections (one per data directory; none before an administrator creates it).
+#[utoipa::path(
+    get,
+    path = "/api/v1/elections",
+    tag = "elections",
+    responses((status = 200, description = "The elections", body = Vec<ElectionListed>))
+)]
+pub(super) async fn elections(State(s): State<AppState>) -> Json<Vec<ElectionListed>> {
+    let st = lock(&s);
+    let m = &st.params.manifest;
+    Json(vec![ElectionListed {
+        election_id: m.election_id.clone(),
+        title: text(&m.title),
+        phase: st.phase,
+    }])
+}
+
+fn known(s: &AppState, id: &str) -> Result<(), ApiError> {
+    if lock(s).params.manifest.election_id == id {
+        Ok(())
+    } else {
+        Err(ApiError::new(
+            404,
+            "unknown-election",
+            format!("no election {id:?} here"),
+        ))
+    }
+}
+
+/// The election: manifest summary, phase, joint key, counts and, once published, the result.
+#[utoipa::path(
+    get,
+    path = "/api/v1/elections/{id}",
+    tag = "elections",
+    params(("id" = String, Path, description = "The election's identifier")),
+    responses(
+        (status = 200, description = "The election", body = ElectionOut),
+        (status = 404, description = "`unknown-election`", body = ErrorBody),
+    )
+)]
+pub(super) async fn election(
+    State(s): State<AppState>,
+    Path(id): Path<String>,
+) -> Result<Json<ElectionOut>, ApiError> {
+    known(&s, &id)?;
+    let st = lock(&s);
+    let m = &st.params.manifest;
+    Ok(Json(ElectionOut {
+        election_id: m.election_id.clone(),
+        title: text(&m.title),
+        phase: st.phase,
+        questions: m
+            .questions
+            .iter()
+            .map(|q| {
+                let (min, max) = q.limits();
+                QuestionOut {
+                    title: text(&q.title),
+                    min,
+                    max,
+                    choices: q.choices.iter().map(text).collect(),
+                }
+            })
+            .collect(),
+        manifest_entry: hex::encode(&st.params.manifest_entry),
+        joint_key: st
+            .params
+            .joint_key
+            .map(|k| hex::encode(k.element().as_bytes())),
+        ballots: st.ballots,
+        audited: st.audited,
+        counted: st.counted(),
+        result: st.result.as_ref().map(|r| r.1.clone()),
+        decrypting_trustees: st.result.as_ref().map(|r| r.0.clone()),
+    }))
+}
+
+/// A posted ballot's or audit's tracking code and receipt, answered after the durable commit.
+#[derive(Serialize, ToSchema)]
+pub(super) struct CastOut {
+    tracking_code: String,
+    tracking_code_short: String,
+    receipt: hanpyo_ledger::receipt::Receipt,
+}
+
+/// Cast a ballot: the body is one encoded ballot entry (kind 9, `docs/record-format.md`). Once a
+/// roll is imported, only a logged-in voter may cast, with the credential bound to their login.
+/// The answer is the receipt, sent after the durable commit.
+#[utoipa::path(
+    post,
+    path = "/api/v1/elections/{id}/ballots",
+    tag = "elections",
+    params(("id" = String, Path, description = "The election's identifier")),
+    request_body(content = inline(crate::openapi::Binary), content_type = "application/octet-stream", description = "One encoded ballot entry (kind 9)"),
+    security((), ("voter" = [])),
+    responses(
+        (status = 200, description = "Recorded: the tracking code and receipt", body = CastOut),
+        (status = 400, description = "`malformed`", body = ErrorBody),
+        (status = 401, description = "`no-session`", body = ErrorBody),
+        (status = 403, description = "`not-eligible`, `credential-mismatch`", body = ErrorBody),
+        (status = 404, description = "`unknown-election`", body = ErrorBody),
+        (status = 409, description = "`replay`, `audited-encryption`, `election-closed`", body = ErrorBody),
+        (status = 422, description = "`bad-proof`, `audit-not-ballot`", body = ErrorBody),
+        (status = 429, description = "`rate-limited`", body = ErrorBody),
+        (status = 503, description = "`busy`", body = ErrorBody),
+    )
+)]
+pub(super) async fn cast(
+    State(s): State<AppState>,
+    Path(id): Path<String>,
+    axum::extract::ConnectInfo(peer): axum::extract::ConnectInfo<std::net::SocketAddr>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<Json<CastOut>, ApiError> {
+    let r = match known(&s, &id) {
+        Ok(()) => cast_inner(&s, peer, &headers, body).await,
+        Err(e) => Err(e),
+    };
+    rejected(&s, r)
+}
+
+/// Post a Benaloh audit: the body is one encoded audit entry (kind 10). No session and no
+/// credential: an audit is never linked to a voter, and never counted.
+#[utoipa::path(
+    post,
+    path = "/api/v1/elections/{id}/audits",
+    tag = "elections",
+    params(("id" = String, Path, description = "The election's identifier")),
+    request_body(content = inline(crate::openapi::Binary), content_type = "application/octet-stream", description = "One encoded audit entry (kind 10)"),
+    responses(
+        (status = 200, description = "Recorded: the tracking code and receipt", body = CastOut),
+        (status = 400, description = "`malformed`", body = ErrorBody),
+        (status = 404, description = "`unknown-election`", body = ErrorBody),
+        (status = 409, description = "`replay`, `election-closed`", body = ErrorBody),
+        (status = 422, description = "`bad-opening`", body = ErrorBody),
+        (status = 429, description = "`rate-limited`", body = ErrorBody),
+        (status = 503, description = "`busy`", body = ErrorBody),
+    )
+)]
+pub(super) async fn post_audit(
+    State(s): State<AppState>,
+    Path(id): Path<String>,
+    axum::extract::ConnectInfo(peer): axum::extract::ConnectInfo<std::net::SocketAddr>,
+    body: Bytes,
+) -> Result<Json<CastOut>, ApiError> {
+    let r = match known(&s, &id) {
+        Ok(()) => audit_inner(&s, peer, body).await,
+        Err(e) => Err(e),
+    };
+    rejected(&s, r)
+}
+
+fn rejected<T>(s: &AppState, r: Result<T, ApiError>) -> Result<T, ApiError> {
+    if let Err(e) = &r {
+        s.metrics.reject(e.code);
+        tracing::debug!(code = e.code, "ballot rejected");
+    }
+    r
+}
+
+/// The entry's kind must be `want`: a ballot and an audit each have their own route.
+fn expect_kind(body: &[u8], want: Kind) -> Result<(), ApiError> {
+    match Kind::of(body) {
+        Ok(k) if k == want => Ok(()),
+        Ok(Kind::AuditedBallot) => Err(ApiError::new(
+            422,
+            "audit-not-ballot",
+            "an audit is posted to /api/v1/elections/{id}/audits, without a session; it can never be cast",
+        )),
+        Ok(_) => Err(ApiError::malformed(match want {
+            Kind::AuditedBallot => "only audit entries (kind 10) are posted here",
+            _ => "only ballot entries (kind 9) are posted here",
+        })),
+        Err(e) => Err(ApiError::malformed(e.to_string())),
+    }
+}
+
+async fn cast_inner(
+    s: &AppState,
+    peer: std::net::SocketAddr,
+    headers: &HeaderMap,
+    body: Bytes,
+) -> Result<Json<CastOut>, ApiError> {
+    limit_client(s, peer)?;
+    expect_kind(&body, Kind::Ballot)?;
+    // With a roll, only a logged-in voter may cast, and only with the credential bound to them.
+    let login = if identity(s).roll_size()? > 0 {
+        let token =
+            bearer(headers).ok_or_else(|| ApiError::new(401, "no-session", "log in first"))?;
+        Some(identity(s).session(token)?)
+    } else {
+        None
+    };
+    let params = Arc::new(lock(s).params.clone());
+    let checked = s.intake.check(params, body.to_vec()).await?;
+    let credential = checked.credential.ok_or_else(ApiError::internal)?;
+    s.voter_limits
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .take(credential)
+        .map_err(limited)?;
+    lock(s).admit(&checked)?;
+    if let Some(roll_id) = login
+        && let Err(e) = identity(s).bind(roll_id, &credential)
+    {
+        lock(s).release(&checked.hash);
+        return Err(e);
+    }
+    record(s, checked).await
+}
+
+async fn audit_inner(
+    s: &AppState,
+    peer: std::net::SocketAddr,
+    body: Bytes,
+) -> Result<Json<CastOut>, ApiError> {
+    limit_client(s, peer)?;
+    expect_kind(&body, Kind::AuditedBallot)?;
+    let params = Arc::new(lock(s).params.clone());
+    let checked = s.intake.check(params, body.to_vec()).await?;
+    lock(s).admit(&checked)?;
+    record(s, checked).await
+}
+
+/// Hands an admitted entry to the sequencer; answers its receipt after the durable commit.
+async fn record(s: &AppState, checked: CheckedBallot) -> Result<Json<CastOut>, ApiError> {
+    let hash = checked.hash;
+    let (tx, rx) = oneshot::channel();
+    if let Err(e) = s.sequencer.submit(Request::Ballot(Box::new(checked), tx)) {
+        lock(s).release(&hash);
+        return Err(e);
+    }
+    let code = TrackingCode(hash);
+    let receipt = rx.await.map_err(|_| ApiError::internal())??;
+    Ok(Json(CastOut {
+        tracking_code: code.hex(),
+        tracking_code_short: code.short(),
+        receipt,
+    }))
+}
