@@ -5,6 +5,7 @@ mod admin;
 mod ca;
 mod http;
 mod loadtest;
+mod mirror;
 mod progress;
 mod receipt;
 mod serve;
@@ -59,6 +60,8 @@ enum Command {
     /// A trustee: key file, key ceremony, decryption of the tally.
     #[command(subcommand)]
     Trustee(trustee::Command),
+    /// A full copy of a server's log, checked and verified as it grows, and served to others.
+    Mirror(mirror::Args),
     /// An independent witness: co-signs a log's checkpoints only when consistent.
     #[command(subcommand)]
     Witness(witness::Command),
@@ -78,6 +81,7 @@ fn main() -> ExitCode {
         Command::Ca(cmd) => ca::run(&cmd),
         Command::Admin(cmd) => admin::run(&cmd),
         Command::Witness(cmd) => witness::run(&cmd),
+        Command::Mirror(args) => mirror::run(&args),
         Command::Trustee(cmd) => trustee::run(&cmd),
     };
     match result {

@@ -4,7 +4,6 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use anyhow::{Context, Result, bail};
-use ed25519_dalek::SigningKey;
 use hanpyo_crypto::credential::{PublicCredential, SecretCredential};
 use hanpyo_ledger::store::Ledger;
 use hanpyo_record::entry::Entry;
@@ -34,6 +33,17 @@ pub struct DemoArgs {
     /// Leave voting to be opened by an administrator (from the console) instead of opening it.
     #[arg(long)]
     wait_to_open: bool,
+    /// Independent witnesses co-signing every checkpoint.
+    #[arg(long, default_value_t = 2, value_parser = clap::value_parser!(u8).range(0..=16))]
+    witnesses: u8,
+    /// How many of them must co-sign before a receipt is issued (default: all).
+    #[arg(long)]
+    witness_quorum: Option<u8>,
+    /// Run each witness as its own `hanpyo witness serve` process (on a free port, its key and
+    /// state in DATA/witnesses/NAME), reached over HTTP as another organisation's would be,
+    /// instead of co-signing inside the server. The processes end with the demo.
+    #[arg(long)]
+    witness_processes: bool,
 }
 
 /// Options of `hanpyo serve`. Each setting comes from, in increasing priority: its default, the
@@ -86,6 +96,10 @@ pub struct ServeArgs {
     /// The certificate's private key (PEM).
     #[arg(long, env = "HANPYO_TLS_KEY", requires = "tls_cert")]
     tls_key: Option<PathBuf>,
+    /// Where a witness the manifest names serves C2SP tlog-witness: `NAME=URL` (repeatable; the
+    /// URL is its submission prefix, requests go to URL/add-checkpoint).
+    #[arg(long = "witness", value_name = "NAME=URL")]
+    witnesses: Vec<String>,
 }
 
 /// The `--config` file.
@@ -106,9 +120,33 @@ struct ConfigFile {
     dev_outbox: Option<bool>,
     tls_cert: Option<PathBuf>,
     tls_key: Option<PathBuf>,
+    /// Witness name → URL.
+    witnesses: Option<std::collections::BTreeMap<String, String>>,
 }
 
-async fn shutdown_signal() {
+/// `NAME=URL` pairs from the command line, then the config file's `[witnesses]` table.
+fn witness_urls(args: &[String], file: &ConfigFile) -> Result<Vec<(String, String)>> {
+    let mut out = Vec::new();
+    for a in args {
+        let (name, url) = a
+            .split_once('=')
+            .with_context(|| format!("--witness {a}: expected NAME=URL"))?;
+        out.push((name.to_string(), url.to_string()));
+    }
+    for (name, url) in file.witnesses.iter().flatten() {
+        if !out.iter().any(|(n, _)| n == name) {
+            out.push((name.clone(), url.clone()));
+        }
+    }
+    for (name, url) in &out {
+        if !(url.starts_with("http://") || url.starts_with("https://")) {
+            bail!("witness {name}: {url} is not an http(s) URL");
+        }
+    }
+    Ok(out)
+}
+
+pub(crate) async fn shutdown_signal() {
     let ctrl_c = async {
         let _ = tokio::signal::ctrl_c().await;
     };
@@ -131,7 +169,7 @@ async fn shutdown_signal() {
 
 /// Logs to stderr; `HANPYO_LOG` = error, warn, info (default), debug or trace. Nothing personal
 /// or secret is ever logged (no credentials, ballots, roll data or tokens).
-fn init_logging() {
+pub(crate) fn init_logging() {
     let level = match std::env::var("HANPYO_LOG").as_deref() {
         Ok("error") => tracing::Level::ERROR,
         Ok("warn") => tracing::Level::WARN,
@@ -257,6 +295,7 @@ pub fn serve(args: &ServeArgs) -> Result<ExitCode> {
         options.voter_rate = r;
     }
     options.delivery = delivery(args, &file)?;
+    options.witness_urls = witness_urls(&args.witnesses, &file)?;
     if options.delivery.is_none() && (args.dev_outbox || file.dev_outbox == Some(true)) {
         eprintln!(
             "WARNING: --dev-outbox: login codes and voters' contacts are written in clear to {}; never use this for a real election",
@@ -316,7 +355,14 @@ pub fn demo(args: &DemoArgs) -> Result<ExitCode> {
     std::fs::create_dir_all(&data)?;
     let mut master = [0u8; 32];
     hanpyo_crypto::os_rng().fill_bytes(&mut master);
-    let s = setup(&master, args.manifest.as_deref(), None, None, 2)?;
+    let s = setup(
+        &master,
+        args.manifest.as_deref(),
+        None,
+        None,
+        args.witnesses,
+        args.witness_quorum,
+    )?;
     let election_id = s.manifest.election_id.clone();
     // Demo voters: credentials made here, as the credential authority would; only the public list
     // goes on the ledger.
@@ -347,34 +393,45 @@ pub fn demo(args: &DemoArgs) -> Result<ExitCode> {
     {
         let mut ledger = Ledger::open(&data.join("ledger.db"), s.signer)?;
         ledger.append_batch(&entries)?;
-        ledger.collect_cosignatures(&mut witnesses, 1)?;
+        ledger
+            .collect_cosignatures(&mut witnesses, 1)?
+            .all_cosigned()?;
     }
     let log = LogKeyFile {
         origin,
         key: hex::encode(s.log_seed),
     };
     write_atomically(&data.join("log.json"), &serde_json::to_vec_pretty(&log)?)?;
-    let wfiles: Vec<WitnessFile> = witnesses
-        .iter()
-        .enumerate()
-        .map(|(i, w)| {
+    let seeds: Vec<[u8; 32]> = (0..witnesses.len())
+        .map(|i| {
             let mut seed = [0u8; 32];
             voter_rng(&master, u32::MAX, 2 + i as u8).fill_bytes(&mut seed);
-            debug_assert_eq!(
-                SigningKey::from_bytes(&seed).verifying_key(),
-                *w.verifier().key()
-            );
-            WitnessFile {
+            seed
+        })
+        .collect();
+    let mut witness_processes = Vec::new();
+    if args.witness_processes {
+        // Each witness in its own directory and process, as another organisation runs it.
+        for (w, seed) in witnesses.iter().zip(&seeds) {
+            let dir = data.join("witnesses").join(w.verifier().name());
+            crate::witness::create(&dir, w.verifier().name(), seed, w.state())?;
+            witness_processes.push(crate::witness::Process::start(&dir)?);
+        }
+    } else {
+        let wfiles: Vec<WitnessFile> = witnesses
+            .iter()
+            .zip(&seeds)
+            .map(|(w, seed)| WitnessFile {
                 name: w.verifier().name().to_string(),
                 key: hex::encode(seed),
                 state: w.state().clone(),
-            }
-        })
-        .collect();
-    write_atomically(
-        &data.join("witnesses.json"),
-        &serde_json::to_vec_pretty(&wfiles)?,
-    )?;
+            })
+            .collect();
+        write_atomically(
+            &data.join("witnesses.json"),
+            &serde_json::to_vec_pretty(&wfiles)?,
+        )?;
+    }
     let trustees = DemoTrusteesFile {
         shares: s
             .key_shares
@@ -424,7 +481,23 @@ pub fn demo(args: &DemoArgs) -> Result<ExitCode> {
         per_second: 100_000.0,
         burst: 100_000.0,
     };
-    run_server(
+    options.witness_urls = witness_processes
+        .iter()
+        .map(|p| (p.name.clone(), p.url.clone()))
+        .collect();
+    let shown_witnesses: Vec<String> = witness_processes
+        .iter()
+        .map(|p| {
+            format!(
+                "witness: {} {} pid {} dir {}",
+                p.name,
+                p.url,
+                p.pid(),
+                p.dir.display()
+            )
+        })
+        .collect();
+    let served = run_server(
         &data,
         args.listen,
         args.metrics_listen,
@@ -448,6 +521,9 @@ pub fn demo(args: &DemoArgs) -> Result<ExitCode> {
                 codes.len(),
                 data.join("demo-voters.txt").display()
             );
+            for w in &shown_witnesses {
+                println!("{w}");
+            }
             for c in &shown {
                 println!("voter credential: {c}");
             }
@@ -461,7 +537,9 @@ pub fn demo(args: &DemoArgs) -> Result<ExitCode> {
                 );
             }
         },
-    )
+    );
+    drop(witness_processes);
+    served
 }
 
 /// A fictitious resident for the demo roll.

@@ -69,6 +69,7 @@ pub fn setup(
     trustees: Option<u32>,
     threshold: Option<u32>,
     n_witnesses: u8,
+    witness_quorum: Option<u8>,
 ) -> Result<Setup> {
     let mut rng = voter_rng(master, u32::MAX, 0);
     let mut entries: Vec<Vec<u8>> = Vec::new();
@@ -116,7 +117,7 @@ pub fn setup(
                 key: w.verifier().key().to_bytes(),
             })
             .collect(),
-        witness_quorum: u32::from(n_witnesses),
+        witness_quorum: u32::from(witness_quorum.unwrap_or(n_witnesses)),
     };
     manifest.validate().context("manifest")?;
     let params = manifest.threshold_params()?;

@@ -95,7 +95,8 @@ impl Blocks {
         self.pending.clear();
         self.timestamp += 1;
         self.ledger
-            .collect_cosignatures(&mut self.witnesses, self.timestamp)?;
+            .collect_cosignatures(&mut self.witnesses, self.timestamp)?
+            .all_cosigned()?;
         Ok(())
     }
 
@@ -380,6 +381,7 @@ pub fn run(args: &Args) -> Result<ExitCode> {
         args.trustees,
         args.threshold,
         args.witnesses,
+        None,
     )?;
     let crate::setup::Setup {
         manifest,

@@ -18,6 +18,11 @@ pub struct Args {
     /// the key named in the manifest is used and printed so it can be compared.
     #[arg(long)]
     log_key: Option<String>,
+    /// A trust policy (TOML: origin, log_key, witnesses, witness_quorum) published apart from the
+    /// record, by the commission and the witnesses; without it, the log key, the witnesses and
+    /// their quorum are taken from the record itself, which whoever wrote the record chose.
+    #[arg(long, value_name = "POLICY", conflicts_with = "log_key")]
+    trust: Option<PathBuf>,
 }
 
 /// The record directory at `p` (or at `p/record`, as `simulate` writes it).
@@ -42,9 +47,19 @@ pub fn run(args: &Args) -> Result<ExitCode> {
         ),
         None => None,
     };
+    let trust = match &args.trust {
+        Some(p) => Some(
+            hanpyo_record::manifest::LedgerInfo::parse_trust_policy(
+                &std::fs::read_to_string(p).with_context(|| format!("reading {}", p.display()))?,
+            )
+            .with_context(|| format!("{}", p.display()))?,
+        ),
+        None => None,
+    };
     let bar = crate::progress::bar("entries", None);
-    let report =
-        verify_record_with_progress(&dir, &Options { log_key }, &mut |n| bar.set_position(n))?;
+    let report = verify_record_with_progress(&dir, &Options { log_key, trust }, &mut |n| {
+        bar.set_position(n)
+    })?;
     bar.finish_and_clear();
     if args.json {
         println!("{}", serde_json::to_string_pretty(&report)?);
@@ -78,6 +93,23 @@ fn print_human(r: &Report) {
     }
     if let Some(k) = &s.log_key {
         println!("log key:    {k} (compare with the key the election commission published)");
+    }
+    println!(
+        "witnesses:  {} of {} required co-signed the checkpoint: {}",
+        s.cosignatures,
+        s.witness_quorum,
+        if s.witnesses.is_empty() {
+            "(none named)".to_string()
+        } else {
+            s.witnesses.join(", ")
+        }
+    );
+    if s.trust_policy {
+        println!("trust:      log key, witnesses and quorum from the trust policy (--trust)");
+    } else {
+        println!(
+            "TRUST WARNING: the log key, the witnesses and their quorum were taken from the record itself.\n               Whoever wrote the record chose them; pass --trust POLICY (published by the commission\n               and the witnesses) to check it against keys you trust."
+        );
     }
     if let Some(result) = &s.result {
         for q in result {

@@ -7,6 +7,9 @@
 //!   consistency proof (hex hashes, one per line) links it to the last one co-signed; the new state
 //!   is written (atomically, fsync'ed) before the cosignature line is printed. Refusals (rollback,
 //!   fork, conflict, bad signature) exit 1 with the reason.
+//! - `serve --dir DIR --listen ADDR`: the same witness as a service, C2SP tlog-witness
+//!   `POST /add-checkpoint`, for every log it follows; a log server names it with
+//!   `hanpyo serve --witness NAME=URL`.
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -56,6 +59,18 @@ pub enum Command {
         #[arg(long)]
         proof: Option<PathBuf>,
     },
+    /// Serves C2SP tlog-witness (`POST /add-checkpoint`) for the logs it follows.
+    Serve {
+        /// The witness's directory.
+        #[arg(long)]
+        dir: PathBuf,
+        /// Address to listen on (port 0 picks a free port).
+        #[arg(long, default_value = "127.0.0.1:7380")]
+        listen: std::net::SocketAddr,
+        /// Stop when the process that started this one ends (a demo's witnesses).
+        #[arg(long)]
+        exit_with_parent: bool,
+    },
 }
 
 #[derive(serde::Serialize, serde::Deserialize)]
@@ -94,15 +109,147 @@ fn load(dir: &Path) -> Result<Witness> {
     )?)
 }
 
-fn save_state(dir: &Path, w: &Witness) -> Result<()> {
+fn save_state(dir: &Path, state: &WitnessState) -> Result<()> {
     write_atomically(
         &dir.join("state.json"),
-        serde_json::to_string_pretty(w.state())?.as_bytes(),
+        serde_json::to_string_pretty(state)?.as_bytes(),
     )
+}
+
+/// Writes a witness directory: its key `seed` under `name` (owner-only) and `state`.
+pub fn create(dir: &Path, name: &str, seed: &[u8; 32], state: &WitnessState) -> Result<()> {
+    std::fs::create_dir_all(dir)?;
+    let path = dir.join("witness.key");
+    let id = Identity {
+        name: name.to_string(),
+        key: hex::encode(seed),
+    };
+    write_atomically(&path, serde_json::to_string(&id)?.as_bytes())?;
+    restrict(&path)?;
+    save_state(dir, state)
+}
+
+/// A `hanpyo witness serve` child process (killed when dropped).
+#[derive(Debug)]
+pub struct Process {
+    /// The witness's name.
+    pub name: String,
+    /// Where it serves.
+    pub url: String,
+    /// Its directory.
+    pub dir: PathBuf,
+    child: std::process::Child,
+}
+
+impl Process {
+    /// Starts the witness in `dir` on a free loopback port and waits for its address.
+    pub fn start(dir: &Path) -> Result<Self> {
+        use std::io::BufRead;
+        let mut child = std::process::Command::new(std::env::current_exe()?)
+            .args([
+                "witness",
+                "serve",
+                "--listen",
+                "127.0.0.1:0",
+                "--exit-with-parent",
+            ])
+            .arg("--dir")
+            .arg(dir)
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .context("starting a witness process")?;
+        let stdout = child.stdout.take().context("witness stdout")?;
+        let mut reader = std::io::BufReader::new(stdout);
+        let mut line = String::new();
+        reader.read_line(&mut line)?;
+        // Keep reading what it prints, so it never writes to a closed pipe.
+        std::thread::spawn(move || std::io::copy(&mut reader, &mut std::io::sink()));
+        // `witness NAME serving on http://ADDR/ (key …)`
+        let mut words = line.split_whitespace();
+        let name = words.nth(1).unwrap_or_default().to_string();
+        let url = words
+            .find(|w| w.starts_with("http://"))
+            .map(|u| u.trim_end_matches('/').to_string());
+        match url {
+            Some(url) if !name.is_empty() => Ok(Self {
+                name,
+                url,
+                dir: dir.to_path_buf(),
+                child,
+            }),
+            _ => {
+                let _ = child.kill();
+                bail!("the witness process did not start: {line:?}")
+            }
+        }
+    }
+
+    /// Its process id.
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+}
+
+impl Drop for Process {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn serve(dir: &Path, listen: std::net::SocketAddr, exit_with_parent: bool) -> Result<ExitCode> {
+    crate::serve::init_logging();
+    let w = load(dir)?;
+    let name = w.verifier().name().to_string();
+    let key = hex::encode(w.verifier().key().as_bytes());
+    let logs: Vec<String> = w.state().logs.keys().cloned().collect();
+    let state_dir = dir.to_path_buf();
+    let save: hanpyo_server::witnesses::SaveState = Box::new(move |state: &WitnessState| {
+        save_state(&state_dir, state).map_err(std::io::Error::other)
+    });
+    let app = hanpyo_server::witnesses::witness_router(w, save);
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()?;
+    rt.block_on(async {
+        let listener = tokio::net::TcpListener::bind(listen)
+            .await
+            .with_context(|| format!("listening on {listen}"))?;
+        let addr = listener.local_addr()?;
+        println!("witness {name} serving on http://{addr}/ (key {key})");
+        println!("follows: {}", logs.join(", "));
+        use std::io::Write as _;
+        std::io::stdout().flush()?;
+        let parent = std::os::unix::process::parent_id();
+        let stop = async move {
+            if exit_with_parent {
+                let orphaned = async {
+                    while std::os::unix::process::parent_id() == parent {
+                        tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+                    }
+                };
+                tokio::select! {
+                    () = crate::serve::shutdown_signal() => {}
+                    () = orphaned => {}
+                }
+            } else {
+                crate::serve::shutdown_signal().await;
+            }
+        };
+        hanpyo_server::connections::serve(listener, app, None, stop).await?;
+        Ok(ExitCode::SUCCESS)
+    })
 }
 
 pub fn run(cmd: &Command) -> Result<ExitCode> {
     match cmd {
+        Command::Serve {
+            dir,
+            listen,
+            exit_with_parent,
+        } => return serve(dir, *listen, *exit_with_parent),
         Command::Init { dir, name } => {
             if dir.join("witness.key").exists() {
                 bail!("{} already holds a witness", dir.display());
@@ -118,7 +265,7 @@ pub fn run(cmd: &Command) -> Result<ExitCode> {
             let path = dir.join("witness.key");
             write_atomically(&path, serde_json::to_string(&id)?.as_bytes())?;
             restrict(&path)?;
-            save_state(dir, &w)?;
+            save_state(dir, w.state())?;
             println!(
                 "witness {name} public key: {}",
                 hex::encode(w.verifier().key().as_bytes())
@@ -135,7 +282,7 @@ pub fn run(cmd: &Command) -> Result<ExitCode> {
                 .and_then(|k| k.try_into().ok())
                 .context("--log-key must be 64 hex digits")?;
             w.add_log(origin, &VerifyingKey::from_bytes(&key)?);
-            save_state(dir, &w)?;
+            save_state(dir, w.state())?;
             println!("following {origin}");
         }
         Command::Cosign {
@@ -166,7 +313,7 @@ pub fn run(cmd: &Command) -> Result<ExitCode> {
                 .unwrap_or(0);
             match w.cosign(&note, *old_size, &proof, now) {
                 Ok(line) => {
-                    save_state(dir, &w)?;
+                    save_state(dir, w.state())?;
                     print!("{line}");
                 }
                 Err(e) => {

@@ -28,6 +28,8 @@ struct Server {
     child: Child,
     url: String,
     token: Option<String>,
+    /// The banner's lines (up to the `vote:` line of a demo).
+    banner: Vec<String>,
 }
 
 impl Drop for Server {
@@ -48,8 +50,10 @@ fn start(args: &[&str]) -> Server {
     let out = child.stdout.take().expect("stdout");
     let mut lines = BufReader::new(out).lines();
     let (mut url, mut token) = (None, None);
+    let mut banner = Vec::new();
     for line in lines.by_ref() {
         let line = line.expect("line");
+        banner.push(line.clone());
         if let Some(t) = line.strip_prefix("admin login: admin ") {
             token = Some(t.to_string());
         }
@@ -65,7 +69,12 @@ fn start(args: &[&str]) -> Server {
     let url = url.expect("the server printed its url");
     // The demo prints the administrator's password; the tests work with a session.
     let token = token.map(|password| admin_login(&url, "admin", &password));
-    Server { child, url, token }
+    Server {
+        child,
+        url,
+        token,
+        banner,
+    }
 }
 
 /// `hanpyo demo` with `voters` voters on the data directory `data`.
@@ -551,6 +560,7 @@ fn metrics_headers_rate_limits_and_configuration() {
         child,
         url: url.clone(),
         token: None,
+        banner: Vec::new(),
     };
     // Security headers on every answer.
     let r = agent().get(election_url(&url)).call().expect("get");
@@ -619,6 +629,7 @@ fn metrics_headers_rate_limits_and_configuration() {
         child,
         url: url.clone(),
         token: None,
+        banner: Vec::new(),
     };
     assert!(
         !url.ends_with(":1"),
@@ -2222,4 +2233,385 @@ fn hostile_clients_get_json_errors_and_slow_ones_are_cut_off() {
     );
     drop(server);
     let _ = std::fs::remove_dir_all(&data);
+}
+
+/// A witness process the demo started: `witness: NAME URL pid PID dir DIR`.
+struct DemoWitness {
+    name: String,
+    url: String,
+    pid: String,
+    dir: PathBuf,
+}
+
+fn demo_witnesses(banner: &[String]) -> Vec<DemoWitness> {
+    banner
+        .iter()
+        .filter_map(|l| l.strip_prefix("witness: "))
+        .map(|l| {
+            let f: Vec<&str> = l.split_whitespace().collect();
+            assert_eq!(f.len(), 6, "{l}");
+            DemoWitness {
+                name: f[0].into(),
+                url: f[1].into(),
+                pid: f[3].into(),
+                dir: PathBuf::from(f[5]),
+            }
+        })
+        .collect()
+}
+
+/// The public key (hex) of the witness whose directory is `dir`.
+fn witness_public_key(dir: &Path) -> String {
+    let id: Value = serde_json::from_slice(&std::fs::read(dir.join("witness.key")).expect("key"))
+        .expect("json");
+    let seed: [u8; 32] = hex::decode(id["key"].as_str().expect("seed"))
+        .expect("hex")
+        .try_into()
+        .expect("32 bytes");
+    hex::encode(
+        ed25519_dalek::SigningKey::from_bytes(&seed)
+            .verifying_key()
+            .as_bytes(),
+    )
+}
+
+#[test]
+fn remote_witnesses_confirm_every_receipt_and_their_quorum_gates_ballots() {
+    let data = scratch("witnesses");
+    let d = data.to_str().expect("p");
+    let server = start(&[
+        "demo",
+        "--listen",
+        "127.0.0.1:0",
+        "--data",
+        d,
+        "--voters",
+        "6",
+        "--witnesses",
+        "3",
+        "--witness-quorum",
+        "2",
+        "--witness-processes",
+    ]);
+    let url = server.url.clone();
+    let witnesses = demo_witnesses(&server.banner);
+    assert_eq!(witnesses.len(), 3);
+    let voters = codes(&data);
+    let cast = |i: usize| vote(&url, &data, &voters[i], "0;1;2,3", &[]);
+    let kill = |w: &DemoWitness| {
+        let ok = Command::new("kill").arg(&w.pid).status().expect("kill");
+        assert!(ok.success());
+        std::thread::sleep(std::time::Duration::from_millis(300));
+    };
+
+    // All three, then one killed: each receipt carries at least the quorum's cosignatures.
+    let o = cast(0);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stdout));
+    kill(&witnesses[0]);
+    let o = cast(1);
+    let out = String::from_utf8_lossy(&o.stdout).to_string();
+    assert!(o.status.success(), "{out}");
+    assert!(out.contains("2 witness cosignature(s)"), "{out}");
+
+    // Two killed: no receipt, then nothing recorded at all.
+    kill(&witnesses[1]);
+    let o = cast(2);
+    let out = String::from_utf8_lossy(&o.stdout).to_string() + &String::from_utf8_lossy(&o.stderr);
+    assert!(
+        !o.status.success() && out.contains("witness-quorum"),
+        "{out}"
+    );
+    let size = ledger_size(&url);
+    let o = cast(3);
+    let out = String::from_utf8_lossy(&o.stdout).to_string() + &String::from_utf8_lossy(&o.stderr);
+    assert!(
+        !o.status.success() && out.contains("nothing was recorded"),
+        "{out}"
+    );
+    assert_eq!(ledger_size(&url), size, "a refused ballot left no trace");
+
+    // The second witness comes back at its address: the server resumes by itself.
+    let mut back = Command::new(bin())
+        .args(["witness", "serve", "--listen"])
+        .arg(witnesses[1].url.trim_start_matches("http://"))
+        .arg("--dir")
+        .arg(&witnesses[1].dir)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("witness");
+    let mut resumed = None;
+    for _ in 0..20 {
+        std::thread::sleep(std::time::Duration::from_millis(500));
+        let o = cast(3);
+        if o.status.success() {
+            resumed = Some(o);
+            break;
+        }
+    }
+    assert!(
+        resumed.is_some(),
+        "casting resumed once a second witness was back"
+    );
+
+    // The record verifies, with its cosignatures counted against a trust policy published
+    // apart from it; a policy naming other witnesses rejects the record.
+    let token = server.token.clone().expect("admin session");
+    for step in ["close", "tally"] {
+        let (s, v) = post(&format!("{url}/api/v1/admin/{step}"), b"", Some(&token));
+        assert_eq!(s, 200, "{step}: {v}");
+    }
+    let dir = data.join("downloaded");
+    let report = verify_download(&url, &dir);
+    let summary = &report["summary"];
+    assert!(
+        summary["cosignatures"].as_u64().expect("n") >= 2,
+        "{summary}"
+    );
+    assert_eq!(summary["trust_policy"], false);
+    let policy = |keys: &[String]| {
+        let mut p = format!(
+            "origin = {:?}\nlog_key = {:?}\nwitness_quorum = 2\n",
+            summary["checkpoint"][0].as_str().expect("origin"),
+            summary["log_key"].as_str().expect("log key")
+        );
+        for (w, k) in witnesses.iter().zip(keys) {
+            p += &format!("[[witnesses]]\nname = {:?}\nkey = {:?}\n", w.name, k);
+        }
+        p
+    };
+    let keys: Vec<String> = witnesses
+        .iter()
+        .map(|w| witness_public_key(&w.dir))
+        .collect();
+    let verify_with = |policy: &str| {
+        let path = data.join("policy.toml");
+        std::fs::write(&path, policy).expect("policy");
+        Command::new(bin())
+            .args(["verify", "--trust"])
+            .arg(&path)
+            .arg(&dir)
+            .output()
+            .expect("verify")
+    };
+    let o = verify_with(&policy(&keys));
+    let out = String::from_utf8_lossy(&o.stdout).to_string();
+    assert_eq!(o.status.code(), Some(0), "{out}");
+    assert!(
+        out.contains("from the trust policy") && !out.contains("TRUST WARNING"),
+        "{out}"
+    );
+    let mut other = keys.clone();
+    other[2] = witness_public_key(&witnesses[0].dir);
+    other[0] = keys[2].clone();
+    let o = verify_with(&policy(&other));
+    let out = String::from_utf8_lossy(&o.stdout).to_string();
+    assert_eq!(o.status.code(), Some(1), "{out}");
+    assert!(
+        out.contains("other witnesses than the trust policy"),
+        "{out}"
+    );
+    let o = Command::new(bin())
+        .args(["verify"])
+        .arg(&dir)
+        .output()
+        .expect("verify");
+    assert!(String::from_utf8_lossy(&o.stdout).contains("TRUST WARNING"));
+
+    let _ = back.kill();
+    let _ = back.wait();
+    drop(server);
+    let _ = std::fs::remove_dir_all(&data);
+}
+
+/// `hanpyo mirror ARGS` run once: its exit code and what it printed.
+fn mirror_once(url: &str, dir: &Path) -> (Option<i32>, String) {
+    let o = Command::new(bin())
+        .args(["mirror", "--once", "--url", url, "--dir"])
+        .arg(dir)
+        .output()
+        .expect("mirror");
+    (
+        o.status.code(),
+        String::from_utf8_lossy(&o.stdout).to_string() + &String::from_utf8_lossy(&o.stderr),
+    )
+}
+
+fn download_to(url: &str, dir: &Path) {
+    let o = Command::new(bin())
+        .args(["download", "--url", url, "--out"])
+        .arg(dir)
+        .output()
+        .expect("download");
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+}
+
+#[test]
+fn a_mirror_follows_the_log_catches_forks_and_serves_the_same_record() {
+    let data = scratch("mirror");
+    let d = data.to_str().expect("p");
+    let server = start_demo(&data, 40);
+    let url = server.url.clone();
+    let voters = codes(&data);
+    let cast = |url: &str, i: usize| {
+        let o = vote(url, &data, &voters[i], "0;1;2,3", &[]);
+        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stdout));
+    };
+    for i in 0..10 {
+        cast(&url, i);
+    }
+    // Started mid-election: it catches up, checks every checkpoint and verifies what it holds.
+    let mdir = data.join("mirror");
+    let (code, out) = mirror_once(&url, &mdir);
+    assert_eq!(code, Some(0), "{out}");
+    assert!(out.contains("mirror: 31 entries"), "{out}");
+
+    // The operator forks the log: a copy of the data directory, signing with the same key,
+    // records other ballots than the original.
+    drop(server);
+    let fork = data.with_file_name(format!(
+        "{}-fork",
+        data.file_name().and_then(|n| n.to_str()).expect("name")
+    ));
+    let _ = std::fs::remove_dir_all(&fork);
+    let o = Command::new("cp")
+        .args(["-a", d, fork.to_str().expect("p")])
+        .status()
+        .expect("cp");
+    assert!(o.success());
+    let server = start(&["serve", "--data", d, "--listen", "127.0.0.1:0"]);
+    let forked = start(&[
+        "serve",
+        "--data",
+        fork.to_str().expect("p"),
+        "--listen",
+        "127.0.0.1:0",
+    ]);
+    cast(&server.url, 10);
+    let o = vote(&forked.url, &fork, &voters[11], "1;0;", &[]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stdout));
+    let (code, out) = mirror_once(&server.url, &mdir);
+    assert_eq!(code, Some(0), "{out}");
+    let (code, out) = mirror_once(&forked.url, &mdir.with_extension("probe"));
+    assert_eq!(
+        code,
+        Some(0),
+        "a fresh mirror of the fork alone sees nothing wrong: {out}"
+    );
+    let (code, out) = mirror_once(&forked.url, &mdir);
+    assert_eq!(code, Some(1), "{out}");
+    assert!(out.contains("ALERT") && out.contains("fork"), "{out}");
+    drop(forked);
+
+    // The original goes on; the mirror follows it live and serves what it holds.
+    let mut follower = Command::new(bin())
+        .args([
+            "mirror",
+            "--interval",
+            "1",
+            "--listen",
+            "127.0.0.1:0",
+            "--url",
+        ])
+        .arg(&server.url)
+        .arg("--dir")
+        .arg(&mdir)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("mirror");
+    let mut lines = BufReader::new(follower.stdout.take().expect("stdout")).lines();
+    let mirror_url = lines
+        .by_ref()
+        .map_while(Result::ok)
+        .find_map(|l| {
+            l.strip_prefix("mirror: serving ")
+                .map(|u| u.trim_end_matches('/').to_string())
+        })
+        .expect("the mirror's address");
+    std::thread::spawn(move || for _ in lines {});
+    for i in 12..20 {
+        cast(&server.url, i);
+    }
+    let o = Command::new(bin())
+        .args([
+            "admin",
+            "create-user",
+            "--data",
+            d,
+            "--name",
+            "clerk",
+            "--password-file",
+        ])
+        .arg({
+            let p = data.join("pw");
+            std::fs::write(&p, "a long enough password\n").expect("pw");
+            p
+        })
+        .output()
+        .expect("create-user");
+    assert!(o.status.success() || String::from_utf8_lossy(&o.stderr).contains("exists"));
+    let token = admin_login(&server.url, "clerk", "a long enough password");
+    for step in ["close", "tally"] {
+        let (s, v) = post(
+            &format!("{}/api/v1/admin/{step}", server.url),
+            b"",
+            Some(&token),
+        );
+        assert_eq!(s, 200, "{step}: {v}");
+    }
+    let latest = || {
+        agent()
+            .get(format!("{}/checkpoint", server.url))
+            .call()
+            .expect("checkpoint")
+            .body_mut()
+            .read_to_string()
+            .expect("text")
+    };
+    let target = latest();
+    let mut caught_up = false;
+    for _ in 0..40 {
+        std::thread::sleep(std::time::Duration::from_millis(250));
+        let (s, _, body) = get_raw(&format!("{mirror_url}/checkpoint"));
+        if s == 200 && body == target.as_bytes() {
+            caught_up = true;
+            break;
+        }
+    }
+    assert!(caught_up, "the mirror caught up with the final checkpoint");
+    // The record from the mirror verifies and is the server's, byte for byte.
+    let (from_mirror, from_server) = (data.join("dl-mirror"), data.join("dl-server"));
+    download_to(&mirror_url, &from_mirror);
+    download_to(&server.url, &from_server);
+    for f in ["entries", "checkpoint", "checkpoints"] {
+        assert_eq!(
+            std::fs::read(from_mirror.join(f)).expect("mirror file"),
+            std::fs::read(from_server.join(f)).expect("server file"),
+            "{f}"
+        );
+    }
+    let report = verify_download(&mirror_url, &data.join("dl-verified"));
+    assert_eq!(report["valid"], true);
+    // Its tiles (at the checkpoint's size, as a tlog-tiles client asks) are the server's too.
+    let size = report["summary"]["checkpoint"][1].as_u64().expect("size");
+    assert!(size < 256);
+    for path in [
+        format!("tile/entries/000.p/{size}"),
+        format!("tile/0/000.p/{size}"),
+    ] {
+        let (s, h, tile) = get_raw(&format!("{mirror_url}/{path}"));
+        assert_eq!(s, 200, "{path}");
+        assert!(
+            h.get("cache-control")
+                .is_some_and(|c| c.contains("immutable"))
+        );
+        assert_eq!(tile, get_raw(&format!("{}/{path}", server.url)).2, "{path}");
+    }
+
+    let _ = follower.kill();
+    let _ = follower.wait();
+    drop(server);
+    let _ = std::fs::remove_dir_all(&data);
+    let _ = std::fs::remove_dir_all(&fork);
 }

@@ -17,6 +17,8 @@
 pub mod checkpoint;
 pub mod export;
 pub mod merkle;
+#[cfg(feature = "storage")]
+pub mod mirror;
 pub mod receipt;
 #[cfg(feature = "storage")]
 pub mod store;

@@ -20,7 +20,7 @@ use crate::merkle::{
 };
 use crate::receipt::Receipt;
 use crate::tiles::{TILE_HEIGHT, TILE_WIDTH, TileEdge, TileWrite, reduce};
-use crate::witness::Witness;
+use crate::witness::{CosignError, Cosigner};
 
 /// Most entries in one group commit.
 pub const MAX_BATCH: usize = 10_000;
@@ -366,31 +366,84 @@ impl Ledger {
         Ok(())
     }
 
-    /// Has every in-process witness co-sign the latest checkpoint (consistency from each witness's
-    /// last co-signed size) and stores the cosignatures. For demos, tests and co-located witnesses;
-    /// remote witnesses get the checkpoint and proof over the network and return the line.
-    pub fn collect_cosignatures(
+    /// Asks every witness, all at once, to co-sign the latest checkpoint (each with a consistency
+    /// proof from the size it last co-signed; a witness that answers with another size is asked
+    /// once more from that size), and stores the cosignatures it gets. A witness already on the
+    /// checkpoint is not asked again. Refusals and unreachable witnesses are reported, not errors:
+    /// the caller decides whether the round reached its quorum.
+    pub fn collect_cosignatures<C: Cosigner>(
         &mut self,
-        witnesses: &mut [Witness],
+        witnesses: &mut [C],
         timestamp: u64,
-    ) -> Result<(), LedgerError> {
+    ) -> Result<CosignRound, LedgerError> {
         let Some(note) = self.latest_checkpoint()? else {
-            return Ok(());
+            return Ok(CosignRound::default());
         };
         let size = self.size;
-        for w in witnesses {
-            let old = w.state().logs.get(self.origin()).map_or(0, |l| l.size);
-            let proof = if old == 0 || old == size {
-                Vec::new()
-            } else {
-                self.consistency_proof(old, size)?
-            };
-            let line = w.cosign(&note, old, &proof, timestamp).map_err(|e| {
-                LedgerError::Corrupt(format!("witness {} refused: {e}", w.verifier().name()))
-            })?;
-            self.add_cosignature(size, &line)?;
+        let origin = self.origin().to_string();
+        let signed: Vec<String> = SignedNote::parse(&note)?
+            .signatures
+            .into_iter()
+            .map(|s| s.name)
+            .collect();
+        let mut round = CosignRound::default();
+        // (witness, old size, proof) still to ask.
+        let mut asks: Vec<(usize, u64, Vec<Hash>)> = Vec::new();
+        for (i, w) in witnesses.iter().enumerate() {
+            if signed.iter().any(|n| n == w.name()) {
+                round.cosigned += 1;
+                continue;
+            }
+            let old = w.last_size(&origin).min(size);
+            asks.push((i, old, self.proof_between(old, size)?));
         }
-        Ok(())
+        for _attempt in 0..2 {
+            if asks.is_empty() {
+                break;
+            }
+            let answers: Vec<(usize, Result<String, CosignError>)> = std::thread::scope(|scope| {
+                let handles: Vec<_> = witnesses
+                    .iter_mut()
+                    .enumerate()
+                    .filter_map(|(i, w)| {
+                        let (_, old, proof) = asks.iter().find(|a| a.0 == i)?;
+                        let note = &note;
+                        Some(scope.spawn(move || (i, w.cosign(note, *old, proof, timestamp))))
+                    })
+                    .collect();
+                handles.into_iter().filter_map(|h| h.join().ok()).collect()
+            });
+            asks.clear();
+            for (i, answer) in answers {
+                let name = witnesses[i].name().to_string();
+                match answer {
+                    Ok(line) => match self.add_cosignature(size, &line) {
+                        Ok(()) => round.cosigned += 1,
+                        Err(e) => round.failures.push((name, e.to_string())),
+                    },
+                    Err(CosignError::Conflict(latest)) if latest <= size => {
+                        asks.push((i, latest, self.proof_between(latest, size)?));
+                    }
+                    Err(e) => round.failures.push((name, e.to_string())),
+                }
+            }
+        }
+        for (i, old, _) in asks {
+            round.failures.push((
+                witnesses[i].name().to_string(),
+                format!("still in conflict (last co-signed size {old})"),
+            ));
+        }
+        Ok(round)
+    }
+
+    /// The consistency proof a witness needs from `old` to `new` (empty from 0 or to itself).
+    fn proof_between(&self, old: u64, new: u64) -> Result<Vec<Hash>, LedgerError> {
+        if old == 0 || old == new {
+            Ok(Vec::new())
+        } else {
+            self.consistency_proof(old, new)
+        }
     }
 
     /// Entry `index`.
@@ -451,38 +504,12 @@ impl Ledger {
     /// The stored tile `(level, index)`, cut to `width` hashes (tiles only grow, so a narrower
     /// request is the tile as it was at an earlier size).
     pub fn tile(&self, level: u32, index: u64, width: u64) -> Result<Vec<u8>, LedgerError> {
-        let data: Option<Vec<u8>> = self
-            .conn
-            .query_row(
-                "SELECT data FROM tiles WHERE level = ?1 AND idx = ?2",
-                params![level, index],
-                |r| r.get(0),
-            )
-            .optional()?;
-        match data {
-            Some(d) if (1..=TILE_WIDTH).contains(&width) && d.len() as u64 >= 32 * width => {
-                Ok(d[..32 * width as usize].to_vec())
-            }
-            _ => Err(LedgerError::NotFound(format!(
-                "tile {level}/{index} width {width}"
-            ))),
-        }
+        read::tile(&self.conn, level, index, width)
     }
 
     /// Entry bundle `index` (entries `256·index ..`, `width` of them), each `u32be(len) ‖ entry`.
     pub fn entry_bundle(&self, index: u64, width: u64) -> Result<Vec<u8>, LedgerError> {
-        let start = index * TILE_WIDTH;
-        if width == 0 || width > TILE_WIDTH || start + width > self.size {
-            return Err(LedgerError::NotFound(format!(
-                "entry bundle {index} width {width}"
-            )));
-        }
-        let mut out = Vec::new();
-        for e in self.entries(start, start + width)? {
-            out.extend_from_slice(&(e.len() as u32).to_be_bytes());
-            out.extend_from_slice(&e);
-        }
-        Ok(out)
+        read::entry_bundle(&self.conn, index, width)
     }
 
     /// The hash of the perfect subtree of height `h` with index `i` (leaves `i·2^h .. (i+1)·2^h`).
@@ -674,10 +701,31 @@ impl RangeHasher for Ledger {
 }
 
 /// The queries a reader needs, shared by [`Ledger`] (the writer) and [`LedgerReader`].
+/// What one round of [`Ledger::collect_cosignatures`] got.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct CosignRound {
+    /// Witnesses whose cosignature is now on the latest checkpoint.
+    pub cosigned: usize,
+    /// The others: `(witness, why)`.
+    pub failures: Vec<(String, String)>,
+}
+
+impl CosignRound {
+    /// Every witness co-signed (in-process witnesses never fail unless the log misbehaved).
+    pub fn all_cosigned(self) -> Result<(), LedgerError> {
+        match self.failures.first() {
+            None => Ok(()),
+            Some((name, why)) => Err(LedgerError::Corrupt(format!(
+                "witness {name} gave no cosignature: {why}"
+            ))),
+        }
+    }
+}
+
 mod read {
     use rusqlite::{Connection, OptionalExtension, params};
 
-    use super::{LedgerError, MAX_BATCH};
+    use super::{LedgerError, MAX_BATCH, TILE_WIDTH};
 
     pub(super) fn checkpoint_at(conn: &Connection, size: u64) -> Result<String, LedgerError> {
         conn.query_row(
@@ -703,6 +751,47 @@ mod read {
         let mut st = conn.prepare_cached("SELECT size FROM checkpoints ORDER BY size")?;
         let rows = st.query_map([], |r| r.get(0))?;
         Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    pub(super) fn tile(
+        conn: &Connection,
+        level: u32,
+        index: u64,
+        width: u64,
+    ) -> Result<Vec<u8>, LedgerError> {
+        let data: Option<Vec<u8>> = conn
+            .query_row(
+                "SELECT data FROM tiles WHERE level = ?1 AND idx = ?2",
+                params![level, index],
+                |r| r.get(0),
+            )
+            .optional()?;
+        match data {
+            Some(d) if (1..=TILE_WIDTH).contains(&width) && d.len() as u64 >= 32 * width => {
+                Ok(d[..32 * width as usize].to_vec())
+            }
+            _ => Err(LedgerError::NotFound(format!(
+                "tile {level}/{index} width {width}"
+            ))),
+        }
+    }
+
+    pub(super) fn entry_bundle(
+        conn: &Connection,
+        index: u64,
+        width: u64,
+    ) -> Result<Vec<u8>, LedgerError> {
+        let not_found = || LedgerError::NotFound(format!("entry bundle {index} width {width}"));
+        if width == 0 || width > TILE_WIDTH {
+            return Err(not_found());
+        }
+        let start = index.checked_mul(TILE_WIDTH).ok_or_else(not_found)?;
+        let mut out = Vec::new();
+        for e in entries(conn, start, start + width).map_err(|_| not_found())? {
+            out.extend_from_slice(&(e.len() as u32).to_be_bytes());
+            out.extend_from_slice(&e);
+        }
+        Ok(out)
     }
 
     /// Entries `start..end`, all of which must exist (at most [`MAX_BATCH`]).
@@ -763,5 +852,15 @@ impl LedgerReader {
     /// Entries `start..end` (at most [`MAX_BATCH`]; all must exist).
     pub fn entries(&self, start: u64, end: u64) -> Result<Vec<Vec<u8>>, LedgerError> {
         read::entries(&self.conn, start, end)
+    }
+
+    /// The stored tile `(level, index)`, cut to `width` hashes.
+    pub fn tile(&self, level: u32, index: u64, width: u64) -> Result<Vec<u8>, LedgerError> {
+        read::tile(&self.conn, level, index, width)
+    }
+
+    /// Entry bundle `index`, `width` entries, each `u32be(len) ‖ entry`.
+    pub fn entry_bundle(&self, index: u64, width: u64) -> Result<Vec<u8>, LedgerError> {
+        read::entry_bundle(&self.conn, index, width)
     }
 }

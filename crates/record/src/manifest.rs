@@ -280,6 +280,62 @@ struct TomlWitness {
     key: String,
 }
 
+fn hex_key(what: &'static str, h: &str) -> Result<[u8; 32], RecordError> {
+    hex::decode(h)
+        .ok()
+        .and_then(|k| <[u8; 32]>::try_from(k).ok())
+        .ok_or_else(|| RecordError::Invalid(what, "64 hex digits".into()))
+}
+
+fn witness_infos(ws: Vec<TomlWitness>) -> Result<Vec<WitnessInfo>, RecordError> {
+    ws.into_iter()
+        .map(|w| {
+            Ok(WitnessInfo {
+                key: hex_key("witness key", &w.key)?,
+                name: w.name,
+            })
+        })
+        .collect()
+}
+
+/// A trust policy (TOML), published apart from any record by the commission and the witnesses:
+/// the log an auditor trusts and the witnesses whose cosignatures count.
+///
+/// ```toml
+/// origin = "hanpyo.example/demo-2026"
+/// log_key = "<64 hex digits>"
+/// witness_quorum = 2
+/// [[witnesses]]
+/// name = "kisa.example/witness"
+/// key = "<64 hex digits>"
+/// ```
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct TomlTrustPolicy {
+    origin: String,
+    log_key: String,
+    #[serde(default)]
+    witnesses: Vec<TomlWitness>,
+    witness_quorum: u32,
+}
+
+impl LedgerInfo {
+    /// Parses and validates a trust policy (see [`TomlTrustPolicy`]'s format in docs/ledger.md).
+    pub fn parse_trust_policy(text: &str) -> Result<Self, RecordError> {
+        let t: TomlTrustPolicy = toml::from_str(text)
+            .map_err(|e| RecordError::Invalid("trust policy", e.message().to_string()))?;
+        let info = LedgerInfo {
+            origin: t.origin,
+            key: hex_key("log_key", &t.log_key)?,
+            witnesses: witness_infos(t.witnesses)?,
+            witness_quorum: t.witness_quorum,
+        };
+        info.validate_witnesses()?;
+        info.log_verifier()?;
+        Ok(info)
+    }
+}
+
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct TomlQuestion {
@@ -411,18 +467,7 @@ impl Manifest {
         }
         let mut ledger = ledger;
         if let Some(ws) = t.witnesses {
-            ledger.witnesses = ws
-                .into_iter()
-                .map(|w| {
-                    let key = hex::decode(&w.key)
-                        .ok()
-                        .and_then(|k| <[u8; 32]>::try_from(k).ok())
-                        .ok_or_else(|| {
-                            RecordError::Invalid("witness key", "64 hex digits".into())
-                        })?;
-                    Ok(WitnessInfo { name: w.name, key })
-                })
-                .collect::<Result<_, RecordError>>()?;
+            ledger.witnesses = witness_infos(ws)?;
             ledger.witness_quorum = t.witness_quorum.unwrap_or(ledger.witnesses.len() as u32);
         } else if t.witness_quorum.is_some() {
             return Err(RecordError::Invalid(

@@ -53,6 +53,10 @@ const MAX_FAILURES: usize = 1000;
 pub struct Options {
     /// Pin the log operator's key instead of trusting the one in the manifest.
     pub log_key: Option<[u8; 32]>,
+    /// Take the log, its witnesses and their quorum from this trust policy, published apart from
+    /// the record ([`LedgerInfo::parse_trust_policy`]), instead of from the record's manifest; a
+    /// manifest naming another log or other witnesses is then invalid.
+    pub trust: Option<LedgerInfo>,
 }
 
 /// One reason the record is invalid.
@@ -116,6 +120,13 @@ pub struct Summary {
     pub cosignatures: u64,
     /// The log key the checkpoint was checked with (hex).
     pub log_key: Option<String>,
+    /// The witnesses whose cosignatures counted (names), and how many were required.
+    pub witnesses: Vec<String>,
+    /// The quorum that was required.
+    pub witness_quorum: u32,
+    /// True when the log key, witnesses and quorum came from a trust policy, false when they
+    /// were taken from the record itself (which a forger writes too).
+    pub trust_policy: bool,
 }
 
 /// The verifier's verdict.
@@ -916,8 +927,63 @@ impl Verifier<'_> {
         }
     }
 
+    /// The record's manifest must name the trusted log and exactly the trusted witnesses.
+    fn trust_matches(&mut self, policy: &LedgerInfo, manifest: &LedgerInfo) {
+        if manifest.origin != policy.origin {
+            self.f.fail(
+                Some(0),
+                Some(Kind::Manifest),
+                "trust policy",
+                format!(
+                    "the manifest's log is {:?}, the trust policy's {:?}",
+                    manifest.origin, policy.origin
+                ),
+            );
+        }
+        if manifest.key != policy.key {
+            self.f.fail(
+                Some(0),
+                Some(Kind::Manifest),
+                "trust policy",
+                "the manifest names another log key than the trust policy",
+            );
+        }
+        let mut named: Vec<_> = manifest
+            .witnesses
+            .iter()
+            .map(|w| (&w.name, w.key))
+            .collect();
+        let mut trusted: Vec<_> = policy.witnesses.iter().map(|w| (&w.name, w.key)).collect();
+        named.sort();
+        trusted.sort();
+        if named != trusted {
+            self.f.fail(
+                Some(0),
+                Some(Kind::Manifest),
+                "trust policy",
+                "the manifest names other witnesses than the trust policy",
+            );
+        }
+    }
+
     fn checkpoint(&mut self, ledger: &LedgerInfo) {
-        let key_bytes = self.options.log_key.unwrap_or(ledger.key);
+        // What is trusted: a policy published apart from the record, or else the record's own
+        // manifest (with the log key the auditor may have pinned).
+        let trusted = match self.options.trust.clone() {
+            Some(policy) => {
+                self.trust_matches(&policy, ledger);
+                policy
+            }
+            None => LedgerInfo {
+                key: self.options.log_key.unwrap_or(ledger.key),
+                ..ledger.clone()
+            },
+        };
+        let ledger = &trusted;
+        self.summary.trust_policy = self.options.trust.is_some();
+        self.summary.witnesses = ledger.witnesses.iter().map(|w| w.name.clone()).collect();
+        self.summary.witness_quorum = ledger.witness_quorum;
+        let key_bytes = ledger.key;
         self.summary.log_key = Some(hex::encode(key_bytes));
         let text = match self.source.checkpoint() {
             Ok(t) => t,
@@ -926,12 +992,7 @@ impl Verifier<'_> {
         let Ok(text) = String::from_utf8(text) else {
             return self.f.fail(None, None, "checkpoint", "not UTF-8");
         };
-        // The log key the auditor pinned, or the manifest's.
-        let pinned = LedgerInfo {
-            key: key_bytes,
-            ..ledger.clone()
-        };
-        let verifier = match pinned.log_verifier() {
+        let verifier = match ledger.log_verifier() {
             Ok(v) => v,
             Err(e) => {
                 return self

@@ -34,8 +34,10 @@ pub mod openapi;
 pub mod roll;
 pub mod sequencer;
 pub mod setup;
+pub mod tlog;
 pub mod tls;
 pub mod web;
+pub mod witnesses;
 
 use std::future::Future;
 use std::path::Path;
@@ -71,6 +73,9 @@ pub enum ServerError {
     /// The TLS certificate or key.
     #[error("TLS: {0}")]
     Tls(String),
+    /// The server's options do not fit the election.
+    #[error("{0}")]
+    Config(String),
 }
 
 fn data_err(path: &Path, why: impl ToString) -> ServerError {
@@ -236,6 +241,8 @@ pub struct Options {
     pub delivery: Option<delivery::Delivery>,
     /// Serve over TLS with this certificate and key (reloaded when they change).
     pub tls: Option<tls::TlsFiles>,
+    /// Where the manifest's witnesses serve C2SP tlog-witness: `(name, URL)`.
+    pub witness_urls: Vec<(String, String)>,
 }
 
 impl Options {
@@ -254,6 +261,7 @@ impl Options {
             },
             delivery: None,
             tls: None,
+            witness_urls: Vec::new(),
         }
     }
 }
@@ -368,6 +376,43 @@ pub async fn serve(
     Ok(())
 }
 
+/// The manifest's witnesses as the sequencer reaches them: co-located ones (a key in the data
+/// directory) and remote ones at the URLs the operator gave. A URL for a name the manifest does not
+/// list is refused; a listed witness that can be reached neither way is warned about (its
+/// cosignatures are missing, and without the quorum no ballot is accepted).
+fn election_witnesses(
+    ledger: &hanpyo_record::manifest::LedgerInfo,
+    local: Vec<Witness>,
+    urls: &[(String, String)],
+) -> Result<sequencer::Witnesses, ServerError> {
+    let verifiers = ledger
+        .witness_verifiers()
+        .map_err(|e| ServerError::Config(format!("the manifest's witnesses: {e}")))?;
+    let mut remote = Vec::new();
+    for (name, url) in urls {
+        let verifier = verifiers.iter().find(|v| v.name() == name).ok_or_else(|| {
+            ServerError::Config(format!(
+                "--witness {name}: the manifest names no such witness"
+            ))
+        })?;
+        remote.push(witnesses::RemoteWitness::new(verifier.clone(), url));
+    }
+    for v in &verifiers {
+        let here = local.iter().any(|w| w.verifier().name() == v.name());
+        if !here && !urls.iter().any(|(n, _)| n == v.name()) {
+            tracing::warn!(
+                witness = v.name(),
+                "the manifest names this witness but no --witness URL was given: it cannot co-sign"
+            );
+        }
+    }
+    Ok(sequencer::Witnesses::new(
+        local,
+        remote,
+        ledger.witness_quorum as usize,
+    ))
+}
+
 /// Opens the election in `data`: ledger, witnesses, demo trustees, state, roll, sequencer. Answers
 /// its router and the sequencer's thread.
 fn open_election(
@@ -471,6 +516,16 @@ fn open_election(
     });
     metrics::install();
     let metrics = Arc::new(metrics::Metrics);
+    let witnesses = election_witnesses(
+        &election
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .params
+            .manifest
+            .ledger,
+        witnesses,
+        &options.witness_urls,
+    )?;
     let (sequencer, thread) = Sequencer::start(
         ledger,
         election.clone(),

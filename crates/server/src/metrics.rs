@@ -10,6 +10,7 @@
 //! | `hanpyo_committed_entries_total` | counter | entries committed |
 //! | `hanpyo_commit_seconds` | histogram (summary) | time of one group commit |
 //! | `hanpyo_ledger_size` | gauge | entries in the ledger |
+//! | `hanpyo_witness_cosignatures` | gauge | witnesses whose cosignature is on the latest checkpoint |
 use std::sync::OnceLock;
 
 use metrics_exporter_prometheus::{PrometheusBuilder, PrometheusHandle};
@@ -57,6 +58,11 @@ impl Metrics {
     /// The ledger's size now.
     pub fn ledger_size(&self, size: u64) {
         metrics::gauge!("hanpyo_ledger_size").set(size as f64);
+    }
+
+    /// How many witnesses co-signed the latest checkpoint.
+    pub fn witness_cosignatures(&self, n: u64) {
+        metrics::gauge!("hanpyo_witness_cosignatures").set(n as f64);
     }
 
     /// The Prometheus text exposition.

@@ -79,8 +79,90 @@ pub struct Demo {
     pub trustees: Vec<KeyShare>,
 }
 
-/// Hooks run after each commit (e.g. persisting witness state).
+/// Hooks run after each commit (e.g. persisting co-located witnesses' state).
 pub type AfterCommit = Box<dyn FnMut(&[Witness]) + Send>;
+
+/// The election's witnesses: co-located ones (keys in the data directory: tests, old demos) and
+/// remote ones (other organisations' `hanpyo witness serve`), and how many must co-sign each
+/// checkpoint before a receipt is issued (the manifest's quorum).
+pub struct Witnesses {
+    /// In this process.
+    pub local: Vec<Witness>,
+    /// Over HTTP.
+    pub remote: Vec<crate::witnesses::RemoteWitness>,
+    /// The manifest's `witness_quorum`.
+    pub quorum: usize,
+    /// Whether the latest checkpoint reached the quorum.
+    quorum_met: bool,
+}
+
+impl Witnesses {
+    /// `local` and `remote` witnesses, `quorum` of them needed.
+    pub fn new(
+        local: Vec<Witness>,
+        remote: Vec<crate::witnesses::RemoteWitness>,
+        quorum: usize,
+    ) -> Self {
+        Self {
+            local,
+            remote,
+            quorum,
+            quorum_met: true,
+        }
+    }
+
+    /// Asks every witness (at once) to co-sign the latest checkpoint; answers whether the quorum
+    /// is met.
+    fn collect(&mut self, ledger: &mut Ledger, clock: u64, metrics: &Metrics) -> bool {
+        let mut cosigned = 0;
+        for round in [
+            ledger.collect_cosignatures(&mut self.local, clock),
+            ledger.collect_cosignatures(&mut self.remote, clock),
+        ] {
+            match round {
+                Ok(r) => {
+                    cosigned += r.cosigned;
+                    for (name, why) in r.failures {
+                        tracing::warn!(witness = %name, reason = %why, "no cosignature");
+                    }
+                }
+                Err(e) => tracing::error!(error = %e, "collecting cosignatures"),
+            }
+        }
+        let met = cosigned >= self.quorum;
+        if met != self.quorum_met {
+            if met {
+                tracing::info!(
+                    cosigned,
+                    quorum = self.quorum,
+                    "witness quorum back: accepting ballots"
+                );
+            } else {
+                tracing::error!(
+                    cosigned,
+                    quorum = self.quorum,
+                    "witness quorum lost: ballots are refused until it is back"
+                );
+            }
+        }
+        metrics.witness_cosignatures(cosigned as u64);
+        self.quorum_met = met;
+        met
+    }
+}
+
+/// Too few witnesses co-signed: no receipt can be issued.
+fn witness_quorum(recorded: bool) -> ApiError {
+    ApiError::new(
+        503,
+        "witness-quorum",
+        if recorded {
+            "the ballot was recorded, but too few independent witnesses have confirmed the ledger yet, so no receipt can be issued: look up its tracking code later instead of casting again"
+        } else {
+            "too few independent witnesses are reachable to confirm the ledger; nothing was recorded: try again in a few minutes"
+        },
+    )
+}
 
 /// Handle to submit requests.
 #[derive(Clone)]
@@ -93,7 +175,7 @@ impl Sequencer {
     pub fn start(
         ledger: Ledger,
         state: Arc<Mutex<ElectionState>>,
-        witnesses: Vec<Witness>,
+        witnesses: Witnesses,
         demo: Option<Demo>,
         after_commit: AfterCommit,
         metrics: Arc<Metrics>,
@@ -136,14 +218,33 @@ fn lock(state: &Arc<Mutex<ElectionState>>) -> std::sync::MutexGuard<'_, Election
 fn run(
     mut ledger: Ledger,
     state: Arc<Mutex<ElectionState>>,
-    mut witnesses: Vec<Witness>,
+    mut witnesses: Witnesses,
     demo: Option<Demo>,
     mut after_commit: AfterCommit,
     rx: Receiver<Request>,
     metrics: Arc<Metrics>,
 ) {
     let mut clock = 0u64;
-    while let Ok(first) = rx.recv() {
+    loop {
+        // While the quorum is lost, ask the witnesses again every second (not only when a ballot
+        // comes), so the server resumes by itself when they return.
+        let first = if witnesses.quorum_met {
+            match rx.recv() {
+                Ok(r) => r,
+                Err(_) => break,
+            }
+        } else {
+            match rx.recv_timeout(std::time::Duration::from_secs(1)) {
+                Ok(r) => r,
+                Err(std::sync::mpsc::RecvTimeoutError::Timeout) => {
+                    clock = clock.max(now()) + 1;
+                    witnesses.collect(&mut ledger, clock, &metrics);
+                    after_commit(&witnesses.local);
+                    continue;
+                }
+                Err(std::sync::mpsc::RecvTimeoutError::Disconnected) => break,
+            }
+        };
         let mut ballots: Pending = Vec::new();
         let mut admin = None;
         let mut next = Some(first);
@@ -176,7 +277,7 @@ fn run(
                 clock,
                 &metrics,
             );
-            after_commit(&witnesses);
+            after_commit(&witnesses.local);
             metrics.commit(n, started.elapsed().as_secs_f64());
             metrics.ledger_size(ledger.size());
             tracing::debug!(
@@ -202,8 +303,8 @@ fn run(
             };
             metrics.ledger_size(ledger.size());
             if r.is_ok() {
-                let _ = ledger.collect_cosignatures(&mut witnesses, clock);
-                after_commit(&witnesses);
+                witnesses.collect(&mut ledger, clock, &metrics);
+                after_commit(&witnesses.local);
             }
             let _ = reply.send(r);
         }
@@ -225,17 +326,25 @@ type Pending = Vec<(
 fn commit_ballots(
     ledger: &mut Ledger,
     state: &Arc<Mutex<ElectionState>>,
-    witnesses: &mut [Witness],
+    witnesses: &mut Witnesses,
     ballots: Pending,
     clock: u64,
     metrics: &Metrics,
 ) {
     let open = lock(state).phase == Phase::Open;
-    if !open {
+    // Nothing is recorded while the witnesses cannot confirm it (asked again first).
+    let refusal = if !open {
+        Some(ApiError::closed())
+    } else if !witnesses.quorum_met && !witnesses.collect(ledger, clock, metrics) {
+        Some(witness_quorum(false))
+    } else {
+        None
+    };
+    if let Some(refusal) = refusal {
         let mut st = lock(state);
         for (b, reply) in ballots {
             st.release(&b.hash);
-            let _ = reply.send(Err(ApiError::closed()));
+            let _ = reply.send(Err(refusal.clone()));
         }
         return;
     }
@@ -252,9 +361,7 @@ fn commit_ballots(
             return;
         }
     };
-    if let Err(e) = ledger.collect_cosignatures(witnesses, clock) {
-        tracing::error!(error = %e, "witness cosignature failed");
-    }
+    let witnessed = witnesses.collect(ledger, clock, metrics);
     {
         let mut st = lock(state);
         for (i, (b, _)) in ballots.iter().enumerate() {
@@ -263,6 +370,13 @@ fn commit_ballots(
             }
         }
         st.note_turnout();
+    }
+    if !witnessed {
+        // Recorded and counted, but no receipt without the witnesses' confirmation.
+        for (_, reply) in ballots {
+            let _ = reply.send(Err(witness_quorum(true)));
+        }
+        return;
     }
     let receipts = ledger.receipts_for(commit.first_index, &commit.leaf_hashes);
     match receipts {

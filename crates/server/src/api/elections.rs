@@ -170,7 +170,7 @@ pub(super) struct CastOut {
         (status = 409, description = "`replay`, `audited-encryption`, `election-closed`", body = ErrorBody),
         (status = 422, description = "`bad-proof`, `audit-not-ballot`", body = ErrorBody),
         (status = 429, description = "`rate-limited`", body = ErrorBody),
-        (status = 503, description = "`busy`", body = ErrorBody),
+        (status = 503, description = "`busy`, `witness-quorum`", body = ErrorBody),
     )
 )]
 pub(super) async fn cast(
@@ -202,7 +202,7 @@ pub(super) async fn cast(
         (status = 409, description = "`replay`, `election-closed`", body = ErrorBody),
         (status = 422, description = "`bad-opening`", body = ErrorBody),
         (status = 429, description = "`rate-limited`", body = ErrorBody),
-        (status = 503, description = "`busy`", body = ErrorBody),
+        (status = 503, description = "`busy`, `witness-quorum`", body = ErrorBody),
     )
 )]
 pub(super) async fn post_audit(

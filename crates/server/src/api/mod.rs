@@ -118,7 +118,12 @@ pub(crate) fn operations() -> OpenApiRouter<AppState> {
 /// The router: the API's operations, and the web pages for every other path.
 pub fn router(state: AppState) -> Router {
     let (router, _) = operations().split_for_parts();
-    with_limits(router.fallback(get(crate::web::asset))).with_state(state)
+    // The log's C2SP tlog-tiles interface, beside the JSON API (docs/ledger.md).
+    let router = router
+        .route("/checkpoint", get(crate::tlog::checkpoint))
+        .route("/tile/{*path}", get(crate::tlog::tile))
+        .fallback(get(crate::web::asset));
+    with_limits(router).with_state(state)
 }
 
 /// What every router of the server gets (the election's and setup mode's): security headers, the
@@ -180,7 +185,9 @@ pub(crate) async fn json_errors(
 /// The public record, readable by any page (a mirror's checker, an auditor's tool).
 fn public_read(method: &axum::http::Method, path: &str) -> bool {
     method == axum::http::Method::GET
-        && (path.starts_with("/api/v1/board/")
+        && (path == "/checkpoint"
+            || path.starts_with("/tile/")
+            || path.starts_with("/api/v1/board/")
             || path.starts_with("/api/v1/record/")
             || path.starts_with("/api/v1/elections")
             || path == "/api/v1/progress")
@@ -243,9 +250,15 @@ pub(crate) async fn security_headers(
             "content-security-policy",
             "default-src 'self'; script-src 'self' 'wasm-unsafe-eval'; connect-src 'self' https:; object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'",
         ),
-        ("cache-control", "no-store"),
     ] {
         h.insert(k, axum::http::HeaderValue::from_static(v));
+    }
+    // Answers are not cached unless their handler says so (the log's immutable tiles).
+    if !h.contains_key(header::CACHE_CONTROL) {
+        h.insert(
+            header::CACHE_CONTROL,
+            axum::http::HeaderValue::from_static("no-store"),
+        );
     }
     if public {
         h.insert(
