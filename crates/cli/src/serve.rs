@@ -39,11 +39,11 @@ pub struct DemoArgs {
     /// How many of them must co-sign before a receipt is issued (default: all).
     #[arg(long)]
     witness_quorum: Option<u8>,
-    /// Run each witness as its own `hanpyo witness serve` process (on a free port, its key and
-    /// state in DATA/witnesses/NAME), reached over HTTP as another organisation's would be,
-    /// instead of co-signing inside the server. The processes end with the demo.
+    /// Let the witnesses co-sign inside the server (keys in DATA/witnesses.json) instead of
+    /// running each as its own `hanpyo witness serve` process on a free port (key and state in
+    /// DATA/witnesses/NAME), reached over HTTP as another organisation's would be.
     #[arg(long)]
-    witness_processes: bool,
+    co_located_witnesses: bool,
 }
 
 /// Options of `hanpyo serve`. Each setting comes from, in increasing priority: its default, the
@@ -296,6 +296,22 @@ pub fn serve(args: &ServeArgs) -> Result<ExitCode> {
     }
     options.delivery = delivery(args, &file)?;
     options.witness_urls = witness_urls(&args.witnesses, &file)?;
+    // A demo's data directory brings its witnesses along: each is started again as its own
+    // process (unless told where it already runs).
+    let demo_witnesses = if data.join("demo-trustees.json").exists() {
+        crate::witness::start_demo_witnesses(&data)?
+            .into_iter()
+            .filter(|p| !options.witness_urls.iter().any(|(n, _)| *n == p.name))
+            .collect()
+    } else {
+        Vec::new()
+    };
+    options.witness_urls.extend(
+        demo_witnesses
+            .iter()
+            .map(|p| (p.name.clone(), p.url.clone())),
+    );
+    let shown_witnesses: Vec<String> = demo_witnesses.iter().map(|p| p.banner()).collect();
     if options.delivery.is_none() && (args.dev_outbox || file.dev_outbox == Some(true)) {
         eprintln!(
             "WARNING: --dev-outbox: login codes and voters' contacts are written in clear to {}; never use this for a real election",
@@ -326,18 +342,23 @@ pub fn serve(args: &ServeArgs) -> Result<ExitCode> {
     }
     let scheme = if tls.is_some() { "https" } else { "http" };
     options.tls = tls;
-    run_server(
+    let served = run_server(
         &data,
         listen,
         metrics_listen,
         options,
         move |addr, metrics| {
+            for w in &shown_witnesses {
+                println!("{w}");
+            }
             println!("url: {scheme}://{addr}/");
             if let Some(m) = metrics {
                 println!("metrics: http://{m}/metrics");
             }
         },
-    )
+    );
+    drop(demo_witnesses);
+    served
 }
 
 /// `hanpyo demo`.
@@ -410,13 +431,13 @@ pub fn demo(args: &DemoArgs) -> Result<ExitCode> {
         })
         .collect();
     let mut witness_processes = Vec::new();
-    if args.witness_processes {
+    if !args.co_located_witnesses {
         // Each witness in its own directory and process, as another organisation runs it.
         for (w, seed) in witnesses.iter().zip(&seeds) {
             let dir = data.join("witnesses").join(w.verifier().name());
             crate::witness::create(&dir, w.verifier().name(), seed, w.state())?;
-            witness_processes.push(crate::witness::Process::start(&dir)?);
         }
+        witness_processes = crate::witness::start_demo_witnesses(&data)?;
     } else {
         let wfiles: Vec<WitnessFile> = witnesses
             .iter()
@@ -485,18 +506,7 @@ pub fn demo(args: &DemoArgs) -> Result<ExitCode> {
         .iter()
         .map(|p| (p.name.clone(), p.url.clone()))
         .collect();
-    let shown_witnesses: Vec<String> = witness_processes
-        .iter()
-        .map(|p| {
-            format!(
-                "witness: {} {} pid {} dir {}",
-                p.name,
-                p.url,
-                p.pid(),
-                p.dir.display()
-            )
-        })
-        .collect();
+    let shown_witnesses: Vec<String> = witness_processes.iter().map(|p| p.banner()).collect();
     let served = run_server(
         &data,
         args.listen,

@@ -185,10 +185,30 @@ impl Process {
         }
     }
 
-    /// Its process id.
-    pub fn pid(&self) -> u32 {
-        self.child.id()
+    /// The line a demo prints for it: `witness: NAME URL pid PID dir DIR`.
+    pub fn banner(&self) -> String {
+        format!(
+            "witness: {} {} pid {} dir {}",
+            self.name,
+            self.url,
+            self.child.id(),
+            self.dir.display()
+        )
     }
+}
+
+/// Starts every witness of a demo's data directory (`DATA/witnesses/NAME`), by name.
+pub fn start_demo_witnesses(data: &Path) -> Result<Vec<Process>> {
+    let root = data.join("witnesses");
+    let mut dirs: Vec<PathBuf> = match std::fs::read_dir(&root) {
+        Ok(d) => d
+            .filter_map(|e| e.ok().map(|e| e.path()))
+            .filter(|p| p.join("witness.key").is_file())
+            .collect(),
+        Err(_) => return Ok(Vec::new()),
+    };
+    dirs.sort();
+    dirs.iter().map(|d| Process::start(d)).collect()
 }
 
 impl Drop for Process {

@@ -2291,7 +2291,6 @@ fn remote_witnesses_confirm_every_receipt_and_their_quorum_gates_ballots() {
         "3",
         "--witness-quorum",
         "2",
-        "--witness-processes",
     ]);
     let url = server.url.clone();
     let witnesses = demo_witnesses(&server.banner);
@@ -2331,8 +2330,8 @@ fn remote_witnesses_confirm_every_receipt_and_their_quorum_gates_ballots() {
     assert_eq!(ledger_size(&url), size, "a refused ballot left no trace");
 
     // The second witness comes back at its address: the server resumes by itself.
-    let mut back = Command::new(bin())
-        .args(["witness", "serve", "--listen"])
+    let back = Command::new(bin())
+        .args(["witness", "serve", "--exit-with-parent", "--listen"])
         .arg(witnesses[1].url.trim_start_matches("http://"))
         .arg("--dir")
         .arg(&witnesses[1].dir)
@@ -2340,6 +2339,13 @@ fn remote_witnesses_confirm_every_receipt_and_their_quorum_gates_ballots() {
         .stderr(Stdio::null())
         .spawn()
         .expect("witness");
+    // Stopped however the test ends.
+    let _back = Server {
+        child: back,
+        url: witnesses[1].url.clone(),
+        token: None,
+        banner: Vec::new(),
+    };
     let mut resumed = None;
     for _ in 0..20 {
         std::thread::sleep(std::time::Duration::from_millis(500));
@@ -2418,8 +2424,6 @@ fn remote_witnesses_confirm_every_receipt_and_their_quorum_gates_ballots() {
         .expect("verify");
     assert!(String::from_utf8_lossy(&o.stdout).contains("TRUST WARNING"));
 
-    let _ = back.kill();
-    let _ = back.wait();
     drop(server);
     let _ = std::fs::remove_dir_all(&data);
 }
@@ -2530,6 +2534,13 @@ fn a_mirror_follows_the_log_catches_forks_and_serves_the_same_record() {
         })
         .expect("the mirror's address");
     std::thread::spawn(move || for _ in lines {});
+    // Stopped however the test ends.
+    let _follower = Server {
+        child: follower,
+        url: mirror_url.clone(),
+        token: None,
+        banner: Vec::new(),
+    };
     for i in 12..20 {
         cast(&server.url, i);
     }
@@ -2609,8 +2620,6 @@ fn a_mirror_follows_the_log_catches_forks_and_serves_the_same_record() {
         assert_eq!(tile, get_raw(&format!("{}/{path}", server.url)).2, "{path}");
     }
 
-    let _ = follower.kill();
-    let _ = follower.wait();
     drop(server);
     let _ = std::fs::remove_dir_all(&data);
     let _ = std::fs::remove_dir_all(&fork);
