@@ -8,6 +8,7 @@ mod loadtest;
 mod mirror;
 mod progress;
 mod receipt;
+mod sealed;
 mod serve;
 mod setup;
 mod simulate;

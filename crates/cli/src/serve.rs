@@ -435,7 +435,7 @@ pub fn demo(args: &DemoArgs) -> Result<ExitCode> {
         // Each witness in its own directory and process, as another organisation runs it.
         for (w, seed) in witnesses.iter().zip(&seeds) {
             let dir = data.join("witnesses").join(w.verifier().name());
-            crate::witness::create(&dir, w.verifier().name(), seed, w.state())?;
+            crate::witness::create_demo(&dir, w.verifier().name(), seed, w.state())?;
         }
         witness_processes = crate::witness::start_demo_witnesses(&data)?;
     } else {

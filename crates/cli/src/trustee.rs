@@ -15,9 +15,6 @@ use std::process::ExitCode;
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, bail};
-use argon2::{Algorithm, Argon2, Params, Version};
-use chacha20poly1305::ChaCha20Poly1305;
-use chacha20poly1305::aead::{Aead, KeyInit};
 use hanpyo_crypto::batch::{BatchVerifier, Verifiable};
 use hanpyo_crypto::elgamal::{PublicKey, SecretKey};
 use hanpyo_crypto::group::decode_scalar;
@@ -30,7 +27,6 @@ use hanpyo_record::authority::{RunningTally, partial_decryption_with_rng};
 use hanpyo_record::context::{ceremony_context, election_context};
 use hanpyo_record::entry::{Ballot, CeremonyMessage, Entry, Shapes};
 use hanpyo_record::manifest::Manifest;
-use rand_core::Rng;
 use serde::{Deserialize, Serialize};
 use zeroize::Zeroizing;
 
@@ -107,110 +103,16 @@ impl Drop for Secrets {
     }
 }
 
-/// The key file on disk.
-#[derive(Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct KeyFile {
-    format: String,
-    kdf: String,
-    salt: String,
-    m_cost: u32,
-    t_cost: u32,
-    p_cost: u32,
-    nonce: String,
-    ciphertext: String,
-}
-
+/// The trustee key file's format name.
 const FORMAT: &str = "hanpyo-trustee-v1";
 
-fn passphrase(file: Option<&Path>, confirm: bool) -> Result<Zeroizing<String>> {
-    let p = match file {
-        Some(f) => Zeroizing::new(
-            std::fs::read_to_string(f)
-                .with_context(|| format!("reading {}", f.display()))?
-                .lines()
-                .next()
-                .unwrap_or("")
-                .to_string(),
-        ),
-        None => {
-            let p = Zeroizing::new(rpassword::prompt_password("passphrase: ")?);
-            if confirm && *p != rpassword::prompt_password("again: ")? {
-                bail!("the passphrases differ");
-            }
-            p
-        }
-    };
-    if p.chars().count() < 12 {
-        bail!("a passphrase has at least 12 characters");
-    }
-    Ok(p)
-}
-
-fn derive(pass: &str, salt: &[u8], m: u32, t: u32, p: u32) -> Result<Zeroizing<[u8; 32]>> {
-    let params =
-        Params::new(m, t, p, Some(32)).map_err(|e| anyhow::anyhow!("argon2 parameters: {e}"))?;
-    let mut key = Zeroizing::new([0u8; 32]);
-    Argon2::new(Algorithm::Argon2id, Version::V0x13, params)
-        .hash_password_into(pass.as_bytes(), salt, &mut *key)
-        .map_err(|e| anyhow::anyhow!("argon2: {e}"))?;
-    Ok(key)
-}
-
 fn seal(path: &Path, pass: &str, secrets: &Secrets) -> Result<()> {
-    let mut rng = hanpyo_crypto::os_rng();
-    let mut salt = [0u8; 16];
-    let mut nonce = [0u8; 12];
-    rng.fill_bytes(&mut salt);
-    rng.fill_bytes(&mut nonce);
-    let (m, t, p) = (65_536, 3, 1);
-    let key = derive(pass, &salt, m, t, p)?;
     let plain = Zeroizing::new(serde_json::to_vec(secrets)?);
-    let ct = ChaCha20Poly1305::new(&(*key).into())
-        .encrypt(&nonce.into(), plain.as_slice())
-        .map_err(|_| anyhow::anyhow!("sealing failed"))?;
-    let file = KeyFile {
-        format: FORMAT.into(),
-        kdf: "argon2id".into(),
-        salt: hex::encode(salt),
-        m_cost: m,
-        t_cost: t,
-        p_cost: p,
-        nonce: hex::encode(nonce),
-        ciphertext: hex::encode(ct),
-    };
-    hanpyo_server::write_secret(path, &serde_json::to_vec_pretty(&file)?)?;
-    Ok(())
+    crate::sealed::seal(path, FORMAT, pass, &plain, crate::sealed::Cost::Standard)
 }
 
 fn unseal(path: &Path, pass: &str) -> Result<Secrets> {
-    let file: KeyFile = serde_json::from_slice(
-        &std::fs::read(path).with_context(|| format!("reading {}", path.display()))?,
-    )
-    .context("not a trustee key file")?;
-    if file.format != FORMAT
-        || file.kdf != "argon2id"
-        || file.m_cost > 1 << 21
-        || file.t_cost > 64
-        || file.p_cost > 16
-    {
-        bail!("unsupported key file");
-    }
-    let key = derive(
-        pass,
-        &hex::decode(&file.salt)?,
-        file.m_cost,
-        file.t_cost,
-        file.p_cost,
-    )?;
-    let nonce: [u8; 12] = hex::decode(&file.nonce)?
-        .try_into()
-        .map_err(|_| anyhow::anyhow!("bad nonce"))?;
-    let plain = Zeroizing::new(
-        ChaCha20Poly1305::new(&(*key).into())
-            .decrypt(&nonce.into(), hex::decode(&file.ciphertext)?.as_slice())
-            .map_err(|_| anyhow::anyhow!("wrong passphrase (or a damaged key file)"))?,
-    );
+    let plain = crate::sealed::unseal(path, FORMAT, pass).context("not a trustee key file")?;
     Ok(serde_json::from_slice(&plain)?)
 }
 
@@ -323,7 +225,7 @@ pub fn run(cmd: &Command) -> Result<ExitCode> {
             if key.exists() {
                 bail!("{} already exists", key.display());
             }
-            let pass = passphrase(passphrase_file.as_deref(), true)?;
+            let pass = crate::sealed::passphrase(passphrase_file.as_deref(), true)?;
             let comm = SecretKey::generate();
             let secrets = Secrets {
                 comm_key: hex::encode(comm.as_scalar().as_bytes()),
@@ -344,7 +246,7 @@ pub fn run(cmd: &Command) -> Result<ExitCode> {
 }
 
 fn ceremony(s: &Session) -> Result<ExitCode> {
-    let pass = passphrase(s.passphrase_file.as_deref(), false)?;
+    let pass = crate::sealed::passphrase(s.passphrase_file.as_deref(), false)?;
     let mut secrets = unseal(&s.key, &pass)?;
     let client = Client::new(&s.url);
     let token = token_of(&s.token)?;
@@ -623,7 +525,7 @@ impl Verifiable for Item<'_> {
 }
 
 fn decrypt(s: &Session) -> Result<ExitCode> {
-    let pass = passphrase(s.passphrase_file.as_deref(), false)?;
+    let pass = crate::sealed::passphrase(s.passphrase_file.as_deref(), false)?;
     let secrets = unseal(&s.key, &pass)?;
     let share = KeyShare::from_parts(
         s.index,

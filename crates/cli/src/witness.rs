@@ -19,6 +19,7 @@ use ed25519_dalek::{SigningKey, VerifyingKey};
 use hanpyo_ledger::merkle::Hash;
 use hanpyo_ledger::witness::{Witness, WitnessState};
 use rand_core::Rng;
+use zeroize::Zeroizing;
 
 /// `hanpyo witness ...`
 #[derive(clap::Subcommand, Debug)]
@@ -31,6 +32,9 @@ pub enum Command {
         /// Its key name (no whitespace or +).
         #[arg(long)]
         name: String,
+        /// Read the key file's passphrase from this file instead of the terminal.
+        #[arg(long)]
+        passphrase_file: Option<PathBuf>,
     },
     /// Follows a log.
     Follow {
@@ -58,6 +62,9 @@ pub enum Command {
         /// The consistency proof: hex hashes, one per line.
         #[arg(long)]
         proof: Option<PathBuf>,
+        /// Read the key file's passphrase from this file instead of the terminal.
+        #[arg(long)]
+        passphrase_file: Option<PathBuf>,
     },
     /// Serves C2SP tlog-witness (`POST /add-checkpoint`) for the logs it follows.
     Serve {
@@ -70,14 +77,27 @@ pub enum Command {
         /// Stop when the process that started this one ends (a demo's witnesses).
         #[arg(long)]
         exit_with_parent: bool,
+        /// Read the key file's passphrase from this file instead of the terminal.
+        #[arg(long)]
+        passphrase_file: Option<PathBuf>,
     },
 }
 
+/// What the key file seals.
 #[derive(serde::Serialize, serde::Deserialize)]
 struct Identity {
     name: String,
     key: String,
 }
+
+impl Drop for Identity {
+    fn drop(&mut self) {
+        zeroize::Zeroize::zeroize(&mut self.key);
+    }
+}
+
+/// The witness key file's format name.
+const FORMAT: &str = "hanpyo-witness-v1";
 
 fn write_atomically(path: &Path, bytes: &[u8]) -> Result<()> {
     let tmp = path.with_extension("tmp");
@@ -91,21 +111,36 @@ fn write_atomically(path: &Path, bytes: &[u8]) -> Result<()> {
     Ok(())
 }
 
-fn load(dir: &Path) -> Result<Witness> {
-    let id: Identity = serde_json::from_slice(
-        &std::fs::read(dir.join("witness.key")).context("reading witness.key")?,
-    )?;
-    let seed: [u8; 32] = hex::decode(&id.key)
-        .ok()
-        .and_then(|k| k.try_into().ok())
-        .context("witness.key is corrupt")?;
-    let state: WitnessState = serde_json::from_slice(
-        &std::fs::read(dir.join("state.json")).context("reading state.json")?,
-    )?;
+/// The witness of `dir`: its key file opened with the passphrase (an older, unsealed key file is
+/// read with a warning).
+fn load(dir: &Path, passphrase_file: Option<&Path>) -> Result<Witness> {
+    let path = dir.join("witness.key");
+    let id: Identity = if crate::sealed::is_sealed(&path, FORMAT) {
+        let pass = crate::sealed::passphrase(passphrase_file, false)?;
+        serde_json::from_slice(&crate::sealed::unseal(&path, FORMAT, &pass)?)?
+    } else {
+        eprintln!(
+            "WARNING: {} is not sealed with a passphrase; make a new witness with `hanpyo witness init`",
+            path.display()
+        );
+        serde_json::from_slice(&std::fs::read(&path).context("reading witness.key")?)?
+    };
+    let seed: Zeroizing<[u8; 32]> = Zeroizing::new(
+        hex::decode(&id.key)
+            .ok()
+            .and_then(|k| k.try_into().ok())
+            .context("witness.key is corrupt")?,
+    );
     Ok(Witness::new(
         &id.name,
         SigningKey::from_bytes(&seed),
-        state,
+        read_state(dir)?,
+    )?)
+}
+
+fn read_state(dir: &Path) -> Result<WitnessState> {
+    Ok(serde_json::from_slice(
+        &std::fs::read(dir.join("state.json")).context("reading state.json")?,
     )?)
 }
 
@@ -116,17 +151,34 @@ fn save_state(dir: &Path, state: &WitnessState) -> Result<()> {
     )
 }
 
-/// Writes a witness directory: its key `seed` under `name` (owner-only) and `state`.
-pub fn create(dir: &Path, name: &str, seed: &[u8; 32], state: &WitnessState) -> Result<()> {
+/// Writes a witness directory: its key `seed` under `name`, sealed with `pass`, and `state`.
+pub fn create(
+    dir: &Path,
+    name: &str,
+    seed: &[u8; 32],
+    state: &WitnessState,
+    pass: &str,
+    cost: crate::sealed::Cost,
+) -> Result<()> {
     std::fs::create_dir_all(dir)?;
-    let path = dir.join("witness.key");
     let id = Identity {
         name: name.to_string(),
         key: hex::encode(seed),
     };
-    write_atomically(&path, serde_json::to_string(&id)?.as_bytes())?;
-    restrict(&path)?;
+    let plain = Zeroizing::new(serde_json::to_vec(&id)?);
+    crate::sealed::seal(&dir.join("witness.key"), FORMAT, pass, &plain, cost)?;
     save_state(dir, state)
+}
+
+/// A demo's witness: its key sealed cheaply, with the passphrase beside it (`DIR/passphrase`,
+/// owner-only), so the demo can start it unattended.
+pub fn create_demo(dir: &Path, name: &str, seed: &[u8; 32], state: &WitnessState) -> Result<()> {
+    let mut p = [0u8; 16];
+    hanpyo_crypto::os_rng().fill_bytes(&mut p);
+    let pass = Zeroizing::new(hex::encode(p));
+    std::fs::create_dir_all(dir)?;
+    hanpyo_server::write_secret(&dir.join("passphrase"), pass.as_bytes())?;
+    create(dir, name, seed, state, &pass, crate::sealed::Cost::Demo)
 }
 
 /// A `hanpyo witness serve` child process (killed when dropped).
@@ -136,6 +188,8 @@ pub struct Process {
     pub name: String,
     /// Where it serves.
     pub url: String,
+    /// Its public key (hex), for a trust policy.
+    pub key: String,
     /// Its directory.
     pub dir: PathBuf,
     child: std::process::Child,
@@ -155,8 +209,10 @@ impl Process {
             ])
             .arg("--dir")
             .arg(dir)
+            .arg("--passphrase-file")
+            .arg(dir.join("passphrase"))
             .stdout(std::process::Stdio::piped())
-            .stderr(std::process::Stdio::null())
+            .stderr(std::fs::File::create(dir.join("witness.log"))?)
             .spawn()
             .context("starting a witness process")?;
         let stdout = child.stdout.take().context("witness stdout")?;
@@ -171,26 +227,36 @@ impl Process {
         let url = words
             .find(|w| w.starts_with("http://"))
             .map(|u| u.trim_end_matches('/').to_string());
+        let key = line
+            .split("(key ")
+            .nth(1)
+            .map(|k| k.trim_end().trim_end_matches(')').to_string())
+            .unwrap_or_default();
         match url {
             Some(url) if !name.is_empty() => Ok(Self {
                 name,
                 url,
+                key,
                 dir: dir.to_path_buf(),
                 child,
             }),
             _ => {
                 let _ = child.kill();
-                bail!("the witness process did not start: {line:?}")
+                bail!(
+                    "the witness process did not start (see {})",
+                    dir.join("witness.log").display()
+                )
             }
         }
     }
 
-    /// The line a demo prints for it: `witness: NAME URL pid PID dir DIR`.
+    /// The line a demo prints for it: `witness: NAME URL key HEX pid PID dir DIR`.
     pub fn banner(&self) -> String {
         format!(
-            "witness: {} {} pid {} dir {}",
+            "witness: {} {} key {} pid {} dir {}",
             self.name,
             self.url,
+            self.key,
             self.child.id(),
             self.dir.display()
         )
@@ -218,9 +284,14 @@ impl Drop for Process {
     }
 }
 
-fn serve(dir: &Path, listen: std::net::SocketAddr, exit_with_parent: bool) -> Result<ExitCode> {
+fn serve(
+    dir: &Path,
+    listen: std::net::SocketAddr,
+    exit_with_parent: bool,
+    passphrase_file: Option<&Path>,
+) -> Result<ExitCode> {
     crate::serve::init_logging();
-    let w = load(dir)?;
+    let w = load(dir, passphrase_file)?;
     let name = w.verifier().name().to_string();
     let key = hex::encode(w.verifier().key().as_bytes());
     let logs: Vec<String> = w.state().logs.keys().cloned().collect();
@@ -269,23 +340,28 @@ pub fn run(cmd: &Command) -> Result<ExitCode> {
             dir,
             listen,
             exit_with_parent,
-        } => return serve(dir, *listen, *exit_with_parent),
-        Command::Init { dir, name } => {
+            passphrase_file,
+        } => return serve(dir, *listen, *exit_with_parent, passphrase_file.as_deref()),
+        Command::Init {
+            dir,
+            name,
+            passphrase_file,
+        } => {
             if dir.join("witness.key").exists() {
                 bail!("{} already holds a witness", dir.display());
             }
-            std::fs::create_dir_all(dir)?;
-            let mut seed = [0u8; 32];
-            hanpyo_crypto::os_rng().fill_bytes(&mut seed);
+            let pass = crate::sealed::passphrase(passphrase_file.as_deref(), true)?;
+            let mut seed = Zeroizing::new([0u8; 32]);
+            hanpyo_crypto::os_rng().fill_bytes(&mut *seed);
             let w = Witness::new(name, SigningKey::from_bytes(&seed), WitnessState::default())?;
-            let id = Identity {
-                name: name.clone(),
-                key: hex::encode(seed),
-            };
-            let path = dir.join("witness.key");
-            write_atomically(&path, serde_json::to_string(&id)?.as_bytes())?;
-            restrict(&path)?;
-            save_state(dir, w.state())?;
+            create(
+                dir,
+                name,
+                &seed,
+                w.state(),
+                &pass,
+                crate::sealed::Cost::Standard,
+            )?;
             println!(
                 "witness {name} public key: {}",
                 hex::encode(w.verifier().key().as_bytes())
@@ -296,13 +372,14 @@ pub fn run(cmd: &Command) -> Result<ExitCode> {
             origin,
             log_key,
         } => {
-            let mut w = load(dir)?;
+            // Only the state changes: no passphrase needed.
+            let mut state = read_state(dir)?;
             let key: [u8; 32] = hex::decode(log_key)
                 .ok()
                 .and_then(|k| k.try_into().ok())
                 .context("--log-key must be 64 hex digits")?;
-            w.add_log(origin, &VerifyingKey::from_bytes(&key)?);
-            save_state(dir, w.state())?;
+            state.follow(origin, &VerifyingKey::from_bytes(&key)?);
+            save_state(dir, &state)?;
             println!("following {origin}");
         }
         Command::Cosign {
@@ -310,8 +387,9 @@ pub fn run(cmd: &Command) -> Result<ExitCode> {
             checkpoint,
             old_size,
             proof,
+            passphrase_file,
         } => {
-            let mut w = load(dir)?;
+            let mut w = load(dir, passphrase_file.as_deref())?;
             let note = std::fs::read_to_string(checkpoint)
                 .with_context(|| format!("reading {}", checkpoint.display()))?;
             let proof: Vec<Hash> = match proof {
@@ -344,16 +422,4 @@ pub fn run(cmd: &Command) -> Result<ExitCode> {
         }
     }
     Ok(ExitCode::SUCCESS)
-}
-
-#[cfg(unix)]
-fn restrict(path: &Path) -> Result<()> {
-    use std::os::unix::fs::PermissionsExt;
-    std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600))?;
-    Ok(())
-}
-
-#[cfg(not(unix))]
-fn restrict(_: &Path) -> Result<()> {
-    Ok(())
 }

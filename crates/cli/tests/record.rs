@@ -726,8 +726,23 @@ fn the_witness_command_cosigns_consistent_checkpoints_and_refuses_a_rollback() {
     let dir = simulate("witness-cli", 20, 16, &["--block-size", "5"]);
     let wdir = scratch("witness-cli-state");
     let w = wdir.to_str().expect("p");
-    let o = hanpyo(&["witness", "init", "--dir", w, "--name", "observer.example"]);
+    let pass = scratch("witness-cli-pass");
+    std::fs::write(&pass, "a witness passphrase\n").expect("pass");
+    let pass = pass.to_str().expect("p");
+    let o = hanpyo(&[
+        "witness",
+        "init",
+        "--dir",
+        w,
+        "--name",
+        "observer.example",
+        "--passphrase-file",
+        pass,
+    ]);
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    // The signing key is sealed: no seed in the clear, and a wrong passphrase opens nothing.
+    let key_file = std::fs::read_to_string(wdir.join("witness.key")).expect("key");
+    assert!(key_file.contains("hanpyo-witness-v1") && key_file.contains("argon2id"));
     let es = entries(&dir);
     let m = manifest_of(&es);
     let o = hanpyo(&[
@@ -781,6 +796,8 @@ fn the_witness_command_cosigns_consistent_checkpoints_and_refuses_a_rollback() {
             cp.to_str().expect("p"),
             "--old-size",
             &old,
+            "--passphrase-file",
+            pass,
         ];
         if let Some(p) = proof {
             args.extend(["--proof", p.to_str().expect("p")]);
@@ -795,8 +812,25 @@ fn the_witness_command_cosigns_consistent_checkpoints_and_refuses_a_rollback() {
     let o = cosign(&cp_a, b, None);
     assert_eq!(o.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&o.stderr).contains("rollback"));
+    let wrong = wdir.join("wrong-pass");
+    std::fs::write(&wrong, "not the passphrase\n").expect("pass");
+    let o = hanpyo(&[
+        "witness",
+        "cosign",
+        "--dir",
+        w,
+        "--checkpoint",
+        cp_b.to_str().expect("p"),
+        "--old-size",
+        &b.to_string(),
+        "--passphrase-file",
+        wrong.to_str().expect("p"),
+    ]);
+    assert!(!o.status.success());
+    assert!(String::from_utf8_lossy(&o.stderr).contains("wrong passphrase"));
     let _ = std::fs::remove_dir_all(&dir);
     let _ = std::fs::remove_dir_all(&wdir);
+    let _ = std::fs::remove_file(pass);
 }
 
 /// One record that must be rejected: built from the committed `test-vectors/small` record, signed

@@ -2235,10 +2235,11 @@ fn hostile_clients_get_json_errors_and_slow_ones_are_cut_off() {
     let _ = std::fs::remove_dir_all(&data);
 }
 
-/// A witness process the demo started: `witness: NAME URL pid PID dir DIR`.
+/// A witness process the demo started: `witness: NAME URL key HEX pid PID dir DIR`.
 struct DemoWitness {
     name: String,
     url: String,
+    key: String,
     pid: String,
     dir: PathBuf,
 }
@@ -2249,30 +2250,16 @@ fn demo_witnesses(banner: &[String]) -> Vec<DemoWitness> {
         .filter_map(|l| l.strip_prefix("witness: "))
         .map(|l| {
             let f: Vec<&str> = l.split_whitespace().collect();
-            assert_eq!(f.len(), 6, "{l}");
+            assert_eq!(f.len(), 8, "{l}");
             DemoWitness {
                 name: f[0].into(),
                 url: f[1].into(),
-                pid: f[3].into(),
-                dir: PathBuf::from(f[5]),
+                key: f[3].into(),
+                pid: f[5].into(),
+                dir: PathBuf::from(f[7]),
             }
         })
         .collect()
-}
-
-/// The public key (hex) of the witness whose directory is `dir`.
-fn witness_public_key(dir: &Path) -> String {
-    let id: Value = serde_json::from_slice(&std::fs::read(dir.join("witness.key")).expect("key"))
-        .expect("json");
-    let seed: [u8; 32] = hex::decode(id["key"].as_str().expect("seed"))
-        .expect("hex")
-        .try_into()
-        .expect("32 bytes");
-    hex::encode(
-        ed25519_dalek::SigningKey::from_bytes(&seed)
-            .verifying_key()
-            .as_bytes(),
-    )
 }
 
 #[test]
@@ -2335,6 +2322,8 @@ fn remote_witnesses_confirm_every_receipt_and_their_quorum_gates_ballots() {
         .arg(witnesses[1].url.trim_start_matches("http://"))
         .arg("--dir")
         .arg(&witnesses[1].dir)
+        .arg("--passphrase-file")
+        .arg(witnesses[1].dir.join("passphrase"))
         .stdout(Stdio::null())
         .stderr(Stdio::null())
         .spawn()
@@ -2386,10 +2375,13 @@ fn remote_witnesses_confirm_every_receipt_and_their_quorum_gates_ballots() {
         }
         p
     };
-    let keys: Vec<String> = witnesses
-        .iter()
-        .map(|w| witness_public_key(&w.dir))
-        .collect();
+    let keys: Vec<String> = witnesses.iter().map(|w| w.key.clone()).collect();
+    assert!(keys.iter().all(|k| k.len() == 64), "{keys:?}");
+    // The key files hold no seed in the clear.
+    for w in &witnesses {
+        let sealed = std::fs::read_to_string(w.dir.join("witness.key")).expect("key file");
+        assert!(sealed.contains("hanpyo-witness-v1") && sealed.contains("argon2id"));
+    }
     let verify_with = |policy: &str| {
         let path = data.join("policy.toml");
         std::fs::write(&path, policy).expect("policy");
@@ -2408,7 +2400,7 @@ fn remote_witnesses_confirm_every_receipt_and_their_quorum_gates_ballots() {
         "{out}"
     );
     let mut other = keys.clone();
-    other[2] = witness_public_key(&witnesses[0].dir);
+    other[2] = keys[0].clone();
     other[0] = keys[2].clone();
     let o = verify_with(&policy(&other));
     let out = String::from_utf8_lossy(&o.stdout).to_string();

@@ -37,6 +37,18 @@ pub struct WitnessState {
     pub logs: BTreeMap<String, LogState>,
 }
 
+impl WitnessState {
+    /// Starts following a log (from size 0: the first checkpoint is trusted on first use); a log
+    /// already followed is left as it is.
+    pub fn follow(&mut self, origin: &str, key: &VerifyingKey) {
+        self.logs.entry(origin.to_string()).or_insert(LogState {
+            key: hex::encode(key.as_bytes()),
+            size: 0,
+            root: hex::encode([0u8; 32]),
+        });
+    }
+}
+
 /// Why the witness refused.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum WitnessError {
@@ -124,14 +136,7 @@ impl Witness {
 
     /// Starts following a log (from size 0: the first checkpoint is trusted on first use).
     pub fn add_log(&mut self, origin: &str, key: &VerifyingKey) {
-        self.state
-            .logs
-            .entry(origin.to_string())
-            .or_insert(LogState {
-                key: hex::encode(key.as_bytes()),
-                size: 0,
-                root: hex::encode([0u8; 32]),
-            });
+        self.state.follow(origin, key);
     }
 
     /// Co-signs `note` if it extends the last co-signed checkpoint of size `old_size` by the
