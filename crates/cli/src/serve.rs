@@ -169,6 +169,14 @@ pub(crate) async fn shutdown_signal() {
 
 /// Logs to stderr; `HANPYO_LOG` = error, warn, info (default), debug or trace. Nothing personal
 /// or secret is ever logged (no credentials, ballots, roll data or tokens).
+/// The runtime a server of this binary runs on (the voting service, a witness).
+pub(crate) fn runtime() -> std::io::Result<tokio::runtime::Runtime> {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+}
+
 pub(crate) fn init_logging() {
     let level = match std::env::var("HANPYO_LOG").as_deref() {
         Ok("error") => tracing::Level::ERROR,
@@ -191,11 +199,7 @@ fn run_server(
     banner: impl FnOnce(SocketAddr, Option<SocketAddr>),
 ) -> Result<ExitCode> {
     init_logging();
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()?;
-    rt.block_on(async {
+    runtime()?.block_on(async {
         let listener = tokio::net::TcpListener::bind(listen)
             .await
             .with_context(|| format!("listening on {listen}"))?;

@@ -300,11 +300,7 @@ fn serve(
         save_state(&state_dir, state).map_err(std::io::Error::other)
     });
     let app = hanpyo_server::witnesses::witness_router(w, save);
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()?;
-    rt.block_on(async {
+    crate::serve::runtime()?.block_on(async {
         let listener = tokio::net::TcpListener::bind(listen)
             .await
             .with_context(|| format!("listening on {listen}"))?;

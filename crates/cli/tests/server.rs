@@ -77,6 +77,27 @@ fn start(args: &[&str]) -> Server {
     }
 }
 
+/// Starts `cmd` and reads its output up to the line starting with `prefix`; answers the process
+/// and the rest of that line (an address, without a trailing `/`). Its output keeps being drained.
+fn spawn_until(mut cmd: Command, prefix: &str) -> (Child, String) {
+    let mut child = cmd
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("spawn");
+    let mut lines = BufReader::new(child.stdout.take().expect("stdout")).lines();
+    let found = lines
+        .by_ref()
+        .map_while(Result::ok)
+        .find_map(|l| {
+            l.strip_prefix(prefix)
+                .map(|u| u.trim_end_matches('/').to_string())
+        })
+        .unwrap_or_else(|| panic!("no line starting with {prefix:?}"));
+    std::thread::spawn(move || for _ in lines {});
+    (child, found)
+}
+
 /// `hanpyo demo` with `voters` voters on the data directory `data`.
 fn start_demo(data: &Path, voters: u32) -> Server {
     let voters = voters.to_string();
@@ -609,22 +630,11 @@ fn metrics_headers_rate_limits_and_configuration() {
     // `serve` takes its settings from a config file, overridden by environment and flags.
     let cfg = data.join("hanpyo.toml");
     std::fs::write(&cfg, format!("data = {:?}\nlisten = \"127.0.0.1:1\"\nvoter_rate = {{ per_second = 100.0, burst = 100.0 }}\n", d)).expect("cfg");
-    let mut child = Command::new(bin())
+    let mut serve = Command::new(bin());
+    serve
         .args(["serve", "--config", cfg.to_str().expect("p")])
-        .env("HANPYO_LISTEN", "127.0.0.1:0")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("spawn");
-    let mut lines = BufReader::new(child.stdout.take().expect("stdout")).lines();
-    let url = lines
-        .by_ref()
-        .map_while(Result::ok)
-        .find_map(|l| {
-            l.strip_prefix("url: ")
-                .map(|u| u.trim_end_matches('/').to_string())
-        })
-        .expect("url");
+        .env("HANPYO_LISTEN", "127.0.0.1:0");
+    let (child, url) = spawn_until(serve, "url: ");
     let server = Server {
         child,
         url: url.clone(),
@@ -2500,7 +2510,8 @@ fn a_mirror_follows_the_log_catches_forks_and_serves_the_same_record() {
     drop(forked);
 
     // The original goes on; the mirror follows it live and serves what it holds.
-    let mut follower = Command::new(bin())
+    let mut mirror = Command::new(bin());
+    mirror
         .args([
             "mirror",
             "--interval",
@@ -2511,21 +2522,8 @@ fn a_mirror_follows_the_log_catches_forks_and_serves_the_same_record() {
         ])
         .arg(&server.url)
         .arg("--dir")
-        .arg(&mdir)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("mirror");
-    let mut lines = BufReader::new(follower.stdout.take().expect("stdout")).lines();
-    let mirror_url = lines
-        .by_ref()
-        .map_while(Result::ok)
-        .find_map(|l| {
-            l.strip_prefix("mirror: serving ")
-                .map(|u| u.trim_end_matches('/').to_string())
-        })
-        .expect("the mirror's address");
-    std::thread::spawn(move || for _ in lines {});
+        .arg(&mdir);
+    let (follower, mirror_url) = spawn_until(mirror, "mirror: serving ");
     // Stopped however the test ends.
     let _follower = Server {
         child: follower,
