@@ -81,6 +81,11 @@ async function run() {
       receipt = auditFile.receipt;
     }
   }
+  // A trust policy published apart from this server: the log key, witnesses and quorum come from
+  // it, and a manifest naming others is refused (docs/ledger.md, "Trust policy").
+  let policy;
+  const policyFile = $('policy-file').files[0];
+  if (policyFile) policy = await policyFile.text();
   const code = $('code').value.trim();
   if (!receipt && !code) {
     say($('error'), t('check.need-input'));
@@ -97,6 +102,9 @@ async function run() {
       const same = home.manifest_entry === election.manifest_entry;
       checks.push([same, same ? 'check.mirror-same' : 'check.mirror-differs', { mirror: base }]);
     }
+    checks.push(policy
+      ? [true, 'check.trust-policy', {}]
+      : [true, 'check.trust-manifest', {}]);
     let audit = null;
     if (auditFile) {
       try {
@@ -125,7 +133,7 @@ async function run() {
     }
     if (receipt) {
       try {
-        const r = JSON.parse(w.verifyReceipt(JSON.stringify(receipt), election.manifest_entry));
+        const r = JSON.parse(w.verifyReceipt(JSON.stringify(receipt), election.manifest_entry, policy));
         checks.push([true, 'check.receipt-ok', { index: r.index, size: num(r.size), witnesses: r.witnesses_required }]);
         facts.push(['check.code-short', r.tracking_code_short]);
       } catch (e) {
@@ -140,14 +148,14 @@ async function run() {
       const proof = await api(`/api/v1/board/status/${leaf}`, { base });
       const fresh = proof.receipt;
       if (fresh.leaf_hash !== leaf) throw new Error('a receipt for another entry');
-      const r = JSON.parse(w.verifyReceipt(JSON.stringify(fresh), election.manifest_entry));
+      const r = JSON.parse(w.verifyReceipt(JSON.stringify(fresh), election.manifest_entry, policy));
       const sameIndex = !receipt || receipt.index === fresh.index;
       checks.push([sameIndex, 'check.latest-ok', { index: fresh.index, size: num(r.size), witnesses: r.witnesses_required }]);
       facts.push(['check.code-short', r.tracking_code_short]);
       facts.push(['check.code-full', leaf]);
       facts.push(['check.origin', r.origin]);
       try {
-        standing = JSON.parse(w.checkStanding(JSON.stringify(proof), leaf, election.manifest_entry));
+        standing = JSON.parse(w.checkStanding(JSON.stringify(proof), leaf, election.manifest_entry, policy));
         standing.size = r.size;
       } catch (e) {
         checks.push([false, 'check.standing-bad', {}, String(e.message || e)]);

@@ -191,6 +191,28 @@ test('a voter logs in, audits, casts, checks the receipt, revotes; the board ver
     await page.locator('#verdict .pill').waitFor();
     assert.equal(await page.locator('#verdict .pill.bad').count(), 1, 'a tampered receipt fails');
 
+    // With the trust policy the commission publishes (the demo writes it): keys from the file.
+    const policyPath = join(server.data, 'trust-policy.toml');
+    await page.goto(`${server.url}/check.html`);
+    await page.setInputFiles('#receipt-file', receiptPath);
+    await page.setInputFiles('#policy-file', policyPath);
+    await page.locator('#check-form button[type=submit]').click();
+    await page.locator('#verdict .pill').waitFor();
+    assert.equal(await page.locator('#verdict .pill.ok').count(), 1, await page.textContent('#result'));
+    assert.match(await page.textContent('#checks'), /신뢰 정책 파일에서 가져왔습니다/);
+    // A policy naming another witness: the server's election is not the one trusted.
+    const policy = readFileSync(policyPath, 'utf8');
+    const otherPath = join(out, 'trust-policy-other.toml');
+    writeFileSync(otherPath, policy.replace('name = "witness-1.', 'name = "witness-9.'));
+    assert.notEqual(readFileSync(otherPath, 'utf8'), policy);
+    await page.goto(`${server.url}/check.html`);
+    await page.setInputFiles('#receipt-file', receiptPath);
+    await page.setInputFiles('#policy-file', otherPath);
+    await page.locator('#check-form button[type=submit]').click();
+    await page.locator('#verdict .pill').waitFor();
+    assert.equal(await page.locator('#verdict .pill.bad').count(), 1, 'another witness set fails');
+    assert.match(await page.textContent('#checks'), /other witnesses than the trust policy/);
+
     // The audit file, checked "on another device": decoded here from the revealed randomness.
     await page.goto(`${server.url}/check.html`);
     await page.setInputFiles('#receipt-file', auditPath);

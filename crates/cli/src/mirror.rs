@@ -2,20 +2,25 @@
 //! by anyone (a party, a university, the press). It follows the log through its tiles
 //! (`/checkpoint`, `/tile/entries/…`), checks every checkpoint it takes against the entries it
 //! holds (a rewritten, forked or rolled-back history is an alert, and nothing of it is stored),
-//! verifies the election with the same verifier as `hanpyo verify`, and can serve what it holds:
-//! the tiles, and the record files `hanpyo download` and `hanpyo verify` use.
+//! verifies the election as it goes with the same verifier as `hanpyo verify` (each step checked
+//! on from where the last stopped), and serves what it holds as the server does: the public board
+//! (receipts, standing, search, consistency), the record files, the tiles, the check page and
+//! `/metrics` (see `hanpyo_server::mirror`).
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::process::ExitCode;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
 use anyhow::{Context, Result, bail};
 use hanpyo_ledger::checkpoint::{Checkpoint, NoteVerifier, SignedNote};
+use hanpyo_ledger::export::DirectoryRecord;
 use hanpyo_ledger::export::parse_checkpoints;
 use hanpyo_ledger::mirror::{Mirror, split_frames};
 use hanpyo_ledger::tiles::{TILE_WIDTH, entries_path};
 use hanpyo_record::entry::Entry;
 use hanpyo_record::manifest::LedgerInfo;
+use hanpyo_record::verify::{Options, Verification};
+use hanpyo_server::mirror::{MirrorBoard, metrics};
 
 use crate::http::Client;
 
@@ -28,8 +33,10 @@ pub struct Args {
     /// The mirror's directory (a record directory and a tile tree; created if absent).
     #[arg(long)]
     dir: PathBuf,
-    /// Serve what the mirror holds at this address: `/checkpoint`, `/tile/…`, and
-    /// `/api/v1/record/{entries,checkpoint,checkpoints}` for `hanpyo download`.
+    /// Serve what the mirror holds at this address: the public board (`/api/v1/board/…`, so
+    /// `hanpyo receipt verify --url` and the check page can use the mirror), the elections'
+    /// description, the record files for `hanpyo download`, `/checkpoint` and `/tile/…`, the
+    /// public pages and `/metrics`.
     #[arg(long)]
     listen: Option<SocketAddr>,
     /// Catch up once, verify, and exit: 0 when all holds, 1 on any alert.
@@ -98,11 +105,11 @@ fn fetch_entries(client: &Client, from: u64, to: u64) -> Result<Vec<Vec<u8>>> {
 /// Takes every checkpoint the log shows beyond the mirror's: the earlier ones the server lists
 /// (so each group of entries is checked against its own checkpoint, in bounded memory, and the
 /// mirror's `checkpoints` file is the server's), then the latest. Answers how many entries came.
-fn catch_up(client: &Client, mirror: &Mutex<Mirror>, trust: Option<&LedgerInfo>) -> Result<u64> {
+fn catch_up(client: &Client, board: &MirrorBoard, trust: Option<&LedgerInfo>) -> Result<u64> {
     let latest = String::from_utf8(client.get_ok("/checkpoint")?).context("checkpoint")?;
     let latest_size = Checkpoint::parse_body(&SignedNote::parse(&latest)?.body)?.size;
-    let held = lock(mirror).size();
-    let verifier = log_verifier(client, &lock(mirror), trust)?;
+    let held = board.size();
+    let verifier = board.with(|m| log_verifier(client, m, trust))?;
     let mut steps: Vec<String> = Vec::new();
     if latest_size > held {
         // A server lists its earlier checkpoints; a plain tile source does not (one big step).
@@ -116,6 +123,7 @@ fn catch_up(client: &Client, mirror: &Mutex<Mirror>, trust: Option<&LedgerInfo>)
             }
         }
     }
+    let bar = crate::progress::bar("catching up", Some(latest_size.saturating_sub(held)));
     // Steps of at least STEP entries (fewer fsyncs); every checkpoint is still checked.
     const STEP: u64 = 4096;
     let mut got = 0;
@@ -128,45 +136,75 @@ fn catch_up(client: &Client, mirror: &Mutex<Mirror>, trust: Option<&LedgerInfo>)
             continue;
         }
         let entries = fetch_entries(client, from, size)?;
-        lock(mirror).advance(&earlier, &note, &verifier, &entries)?;
+        board.advance(&earlier, &note, &verifier, &entries)?;
         got += entries.len() as u64;
+        bar.inc(entries.len() as u64);
         earlier.clear();
         from = size;
     }
+    bar.finish_and_clear();
     Ok(got)
 }
 
-fn lock(m: &Mutex<Mirror>) -> std::sync::MutexGuard<'_, Mirror> {
-    m.lock().unwrap_or_else(|e| e.into_inner())
+/// The mirror's running verification: each step reads on from where the last one stopped, and
+/// only failures not reported before are new alerts.
+struct Checker {
+    verification: Verification,
+    reported: std::collections::HashSet<String>,
 }
 
-/// Verifies the mirror's record; answers the failures that are alerts (an election still under
-/// way lacks its tally and result: that is not one).
-fn verify(mirror: &Mutex<Mirror>, trust: Option<&LedgerInfo>) -> Result<Vec<String>> {
-    let dir = lock(mirror).dir().to_path_buf();
-    let report = hanpyo_record::verify::verify_record(
-        &dir,
-        &hanpyo_record::verify::Options {
-            log_key: None,
-            trust: trust.cloned(),
-        },
-    )?;
-    let finished = report.summary.result.is_some();
-    Ok(report
-        .failures
-        .iter()
-        .filter(|f| finished || f.what != "completeness")
-        .map(|f| {
+impl Checker {
+    fn new(trust: Option<&LedgerInfo>) -> Self {
+        Self {
+            verification: Verification::new(Options {
+                log_key: None,
+                trust: trust.cloned(),
+            }),
+            reported: std::collections::HashSet::new(),
+        }
+    }
+
+    /// Checks the entries the mirror took since the last step; answers the new alerts (an
+    /// election still under way lacks its tally and result: that is not one).
+    fn step(&mut self, board: &MirrorBoard) -> Result<Vec<String>> {
+        let (dir, size) = board.with(|m| (m.dir().to_path_buf(), m.size()));
+        let (index, offset) = self.verification.position();
+        if index < size {
+            let mut source = DirectoryRecord::open_at(&dir, index, offset)?;
+            let bar = crate::progress::bar("verifying", Some(size - index));
+            self.verification
+                .extend(&mut source, &mut |n| bar.set_position(n - index));
+            bar.finish_and_clear();
+        }
+        let source = DirectoryRecord::open_at(&dir, index, offset)?;
+        let report = self.verification.report(&source);
+        let finished = report.summary.result.is_some();
+        let mut alerts = Vec::new();
+        for f in &report.failures {
+            if !finished && f.what == "completeness" {
+                continue;
+            }
             let at = f.entry.map(|i| format!("entry {i}: ")).unwrap_or_default();
-            format!("{at}{}: {}", f.what, f.why)
-        })
-        .collect())
+            let line = format!("{at}{}: {}", f.what, f.why);
+            if self.reported.insert(line.clone()) {
+                alerts.push(line);
+            }
+        }
+        if report.more_failures > 0 {
+            alerts.push(format!("{} more failures", report.more_failures));
+        }
+        Ok(alerts)
+    }
+
+    fn verified(&self) -> u64 {
+        self.verification.position().0
+    }
 }
 
 pub fn run(args: &Args) -> Result<ExitCode> {
     crate::serve::init_logging();
     let client = Client::new(&args.url);
-    let mirror = Arc::new(Mutex::new(Mirror::open(&args.dir)?));
+    let board = Arc::new(MirrorBoard::open(&args.dir)?);
     let trust = match &args.trust {
         Some(p) => Some(LedgerInfo::parse_trust_policy(
             &std::fs::read_to_string(p).with_context(|| format!("reading {}", p.display()))?,
@@ -183,29 +221,44 @@ pub fn run(args: &Args) -> Result<ExitCode> {
             .with_context(|| format!("listening on {listen}"))?;
         listener.set_nonblocking(true)?;
         println!("mirror: serving http://{}/", listener.local_addr()?);
-        let m = mirror.clone();
-        std::thread::spawn(move || serve(listener, m));
+        let app = hanpyo_server::mirror::router(board.clone());
+        std::thread::spawn(move || -> Result<()> {
+            crate::serve::runtime()?.block_on(async move {
+                let listener = tokio::net::TcpListener::from_std(listener)?;
+                hanpyo_server::connections::serve(listener, app, None, std::future::pending()).await
+            })?;
+            Ok(())
+        });
     }
+    let mut checker = Checker::new(trust.as_ref());
     let mut alerts = 0u64;
+    let mut alert = |line: String| {
+        alerts += 1;
+        metrics::alert();
+        eprintln!("ALERT: {line}");
+    };
+    // What the mirror already holds is checked once, then each step as it comes.
+    let mut first = true;
     loop {
         let started = std::time::Instant::now();
-        match catch_up(&client, &mirror, trust.as_ref()) {
+        match catch_up(&client, &board, trust.as_ref()) {
             Ok(n) => {
-                let size = lock(&mirror).size();
+                let size = board.size();
                 let rate = n as f64 / started.elapsed().as_secs_f64().max(1e-9);
                 println!("mirror: {size} entries ({n} new, {rate:.0} entries/s)");
-                if n > 0 || args.once {
-                    for failure in verify(&mirror, trust.as_ref())? {
-                        alerts += 1;
-                        eprintln!("ALERT: the record does not verify: {failure}");
+                if n > 0 || first {
+                    for line in checker.step(&board)? {
+                        alert(format!("the record does not verify: {line}"));
                     }
+                    println!("mirror: {} entries verified", checker.verified());
                 }
+                first = false;
+                metrics::progress(size, checker.verified());
             }
             Err(e) => {
                 // The log showed something the mirror refused (or could not be read): the mirror
                 // keeps its last good state and says so loudly.
-                alerts += 1;
-                eprintln!("ALERT: {e:#}");
+                alert(format!("{e:#}"));
             }
         }
         use std::io::Write as _;
@@ -219,99 +272,4 @@ pub fn run(args: &Args) -> Result<ExitCode> {
         }
         std::thread::sleep(std::time::Duration::from_secs(args.interval));
     }
-}
-
-/// Serves the mirror's tiles and record files.
-fn serve(listener: std::net::TcpListener, mirror: Arc<Mutex<Mirror>>) -> Result<()> {
-    use axum::extract::{Path, Query};
-    use axum::http::{StatusCode, header};
-    use axum::response::IntoResponse;
-    use axum::routing::get;
-    let rt = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()?;
-    let not_found = || (StatusCode::NOT_FOUND, "not found\n").into_response();
-    let m1 = mirror.clone();
-    let checkpoint = move || {
-        let m = m1.clone();
-        async move {
-            match lock(&m).checkpoint() {
-                Some(c) => (
-                    [(header::CONTENT_TYPE, "text/plain; charset=utf-8")],
-                    c.to_string(),
-                )
-                    .into_response(),
-                None => (StatusCode::NOT_FOUND, "no checkpoint yet\n").into_response(),
-            }
-        }
-    };
-    let m2 = mirror.clone();
-    let tile = move |Path(path): Path<String>| {
-        let m = m2.clone();
-        async move {
-            // Only well-formed tile paths, so nothing outside the tile tree can be named.
-            let level0 = path.strip_prefix("entries/").map(|r| format!("tile/0/{r}"));
-            let check = level0.unwrap_or_else(|| format!("tile/{path}"));
-            if hanpyo_ledger::tiles::parse_tile_path(&check).is_none() {
-                return not_found();
-            }
-            let file = lock(&m).dir().join("tile").join(&path);
-            match std::fs::read(file) {
-                Ok(b) => (
-                    [
-                        (header::CONTENT_TYPE, "application/octet-stream"),
-                        (header::CACHE_CONTROL, "public, max-age=31536000, immutable"),
-                    ],
-                    b,
-                )
-                    .into_response(),
-                Err(_) => not_found(),
-            }
-        }
-    };
-    let m3 = mirror.clone();
-    let record =
-        move |Path(file): Path<String>,
-              Query(q): Query<std::collections::HashMap<String, String>>| {
-            let m = m3.clone();
-            async move {
-                let m = lock(&m);
-                if q.get("size")
-                    .is_some_and(|s| s.parse::<u64>().ok() != Some(m.size()))
-                {
-                    return (
-                        StatusCode::NOT_FOUND,
-                        "this mirror holds only its latest checkpoint\n",
-                    )
-                        .into_response();
-                }
-                let bytes = match file.as_str() {
-                    "checkpoint" => m.checkpoint().map(|c| c.as_bytes().to_vec()),
-                    "entries" => std::fs::read(m.dir().join("entries")).ok().map(|mut b| {
-                        b.truncate(m.entries_len() as usize);
-                        b
-                    }),
-                    "checkpoints" => {
-                        Some(std::fs::read(m.dir().join("checkpoints")).unwrap_or_default())
-                    }
-                    _ => None,
-                };
-                match bytes {
-                    Some(b) => {
-                        ([(header::CONTENT_TYPE, "application/octet-stream")], b).into_response()
-                    }
-                    None => not_found(),
-                }
-            }
-        };
-    let app = axum::Router::new()
-        .route("/checkpoint", get(checkpoint.clone()))
-        .route("/api/v1/board/checkpoint", get(checkpoint))
-        .route("/tile/{*path}", get(tile))
-        .route("/api/v1/record/{file}", get(record));
-    rt.block_on(async move {
-        let listener = tokio::net::TcpListener::from_std(listener)?;
-        axum::serve(listener, app).await
-    })?;
-    Ok(())
 }

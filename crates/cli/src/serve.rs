@@ -167,9 +167,7 @@ pub(crate) async fn shutdown_signal() {
     }
 }
 
-/// Logs to stderr; `HANPYO_LOG` = error, warn, info (default), debug or trace. Nothing personal
-/// or secret is ever logged (no credentials, ballots, roll data or tokens).
-/// The runtime a server of this binary runs on (the voting service, a witness).
+/// The runtime a server of this binary runs on (the voting service, a witness, a mirror).
 pub(crate) fn runtime() -> std::io::Result<tokio::runtime::Runtime> {
     tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
@@ -177,6 +175,8 @@ pub(crate) fn runtime() -> std::io::Result<tokio::runtime::Runtime> {
         .build()
 }
 
+/// Logs to stderr; `HANPYO_LOG` = error, warn, info (default), debug or trace. Nothing personal
+/// or secret is ever logged (no credentials, ballots, roll data or tokens).
 pub(crate) fn init_logging() {
     let level = match std::env::var("HANPYO_LOG").as_deref() {
         Ok("error") => tracing::Level::ERROR,
@@ -389,6 +389,10 @@ pub fn demo(args: &DemoArgs) -> Result<ExitCode> {
         args.witness_quorum,
     )?;
     let election_id = s.manifest.election_id.clone();
+    // What a commission publishes apart from its server: the log key, witnesses and quorum that
+    // `hanpyo verify --trust`, `hanpyo mirror --trust` and the check page take as the truth.
+    let trust_policy = data.join("trust-policy.toml");
+    std::fs::write(&trust_policy, s.manifest.ledger.to_trust_policy()?)?;
     // Demo voters: credentials made here, as the credential authority would; only the public list
     // goes on the ledger.
     let codes: Vec<String> = (0..args.voters)
@@ -538,6 +542,10 @@ pub fn demo(args: &DemoArgs) -> Result<ExitCode> {
             for w in &shown_witnesses {
                 println!("{w}");
             }
+            println!(
+                "trust policy: {} (for hanpyo verify --trust, hanpyo mirror --trust and the check page)",
+                data.join("trust-policy.toml").display()
+            );
             for c in &shown {
                 println!("voter credential: {c}");
             }

@@ -1243,3 +1243,150 @@ fn encoding_vectors() -> (Vec<Value>, Vec<Value>) {
     }
     (p, s)
 }
+
+/// The size of a checkpoint note.
+fn size_of(note: &str) -> u64 {
+    hanpyo_ledger::checkpoint::Checkpoint::parse_body(
+        &hanpyo_ledger::checkpoint::SignedNote::parse(note)
+            .expect("note")
+            .body,
+    )
+    .expect("body")
+    .size
+}
+
+/// The verifier's verdict on `dir/record` in one pass, and step by step as a mirror takes it: a
+/// directory that grows checkpoint by checkpoint, each step read on from where the last stopped.
+/// Answers both final reports, and every interim one's failures.
+fn one_pass_and_stepwise(
+    dir: &Path,
+    steps: &[u64],
+) -> (
+    hanpyo_record::verify::Report,
+    hanpyo_record::verify::Report,
+    Vec<Vec<String>>,
+) {
+    use hanpyo_ledger::export::{DirectoryRecord, parse_checkpoints};
+    use hanpyo_record::verify::{Options, Verification, verify_record};
+    let record = dir.join("record");
+    let one = verify_record(&record, &Options::default()).expect("one pass");
+    let notes = parse_checkpoints(&std::fs::read(record.join("checkpoints")).unwrap_or_default())
+        .expect("history");
+    let latest = std::fs::read_to_string(record.join(CHECKPOINT_FILE)).expect("checkpoint");
+    let es = entries(dir);
+    let name = dir.file_name().and_then(|n| n.to_str()).unwrap_or("record");
+    let growing = scratch(&format!("{name}-growing"));
+    std::fs::create_dir_all(&growing).expect("dir");
+    let mut v = Verification::new(Options::default());
+    let mut interim = Vec::new();
+    for &size in steps {
+        // The checkpoint of this size (the latest one for the whole record), and those before.
+        let (note, before): (String, Vec<&String>) =
+            match notes.iter().position(|n| size_of(n) == size) {
+                Some(i) => (notes[i].clone(), notes[..i].iter().collect()),
+                None => (latest.clone(), notes.iter().collect()),
+            };
+        let mut framed = Vec::new();
+        for e in &es[..size as usize] {
+            framed.extend_from_slice(&(e.len() as u32).to_be_bytes());
+            framed.extend_from_slice(e);
+        }
+        std::fs::write(growing.join("entries"), framed).expect("entries");
+        std::fs::write(growing.join(CHECKPOINT_FILE), &note).expect("checkpoint");
+        let mut history = Vec::new();
+        for n in before {
+            history.extend_from_slice(&(n.len() as u32).to_be_bytes());
+            history.extend_from_slice(n.as_bytes());
+        }
+        std::fs::write(growing.join("checkpoints"), history).expect("history");
+        let (index, offset) = v.position();
+        let mut source = DirectoryRecord::open_at(&growing, index, offset).expect("open at");
+        v.extend(&mut source, &mut |_| {});
+        let r = v.report(&source);
+        interim.push(r.failures.iter().map(|f| f.what.clone()).collect());
+    }
+    let source =
+        DirectoryRecord::open_at(&growing, v.position().0, v.position().1).expect("open at");
+    let stepwise = v.report(&source);
+    let _ = std::fs::remove_dir_all(&growing);
+    (one, stepwise, interim)
+}
+
+#[test]
+fn a_record_checked_step_by_step_gets_the_one_pass_verdict() {
+    let dir = simulate(
+        "stepwise",
+        60,
+        21,
+        &[
+            "--block-size",
+            "8",
+            "--witnesses",
+            "2",
+            "--revote-percent",
+            "40",
+            "--audit-percent",
+            "20",
+        ],
+    );
+    let notes = hanpyo_ledger::export::parse_checkpoints(
+        &std::fs::read(dir.join("record/checkpoints")).expect("history"),
+    )
+    .expect("notes");
+    let sizes: Vec<u64> = notes
+        .iter()
+        .map(|n| {
+            hanpyo_ledger::checkpoint::Checkpoint::parse_body(
+                &hanpyo_ledger::checkpoint::SignedNote::parse(n)
+                    .expect("note")
+                    .body,
+            )
+            .expect("body")
+            .size
+        })
+        .collect();
+    let total = entries(&dir).len() as u64;
+    // Every third checkpoint, then the whole record.
+    let mut steps: Vec<u64> = sizes.iter().copied().step_by(3).collect();
+    steps.push(total);
+    assert!(steps.len() > 3, "{steps:?}");
+    let (one, stepwise, interim) = one_pass_and_stepwise(&dir, &steps);
+    assert!(one.valid, "{:?}", one.failures);
+    assert!(stepwise.valid, "{:?}", stepwise.failures);
+    assert_eq!(
+        serde_json::to_value(&one.summary).expect("json"),
+        serde_json::to_value(&stepwise.summary).expect("json")
+    );
+    assert!(one.summary.superseded > 0 && one.summary.audited > 0);
+    // Before the end, only what an election under way lacks.
+    for (size, failures) in steps.iter().zip(&interim) {
+        if *size < total {
+            assert!(
+                failures.iter().all(|w| w == "completeness"),
+                "{size}: {failures:?}"
+            );
+        }
+    }
+    // A changed ballot late in the record is named the same way step by step.
+    let mut es = entries(&dir);
+    let b = index_of(&es, Kind::Ballot, 30);
+    let last = es[b].len() - 5;
+    es[b][last] ^= 1;
+    let tampered = write("stepwise-tampered", &dir, &es, true);
+    let (one, stepwise, _) = one_pass_and_stepwise(&tampered, &[b as u64 - 3, es.len() as u64]);
+    assert!(!one.valid);
+    let named = |r: &hanpyo_record::verify::Report| -> Vec<(Option<u64>, String)> {
+        r.failures
+            .iter()
+            .map(|f| (f.entry, f.what.clone()))
+            .collect()
+    };
+    assert_eq!(named(&one), named(&stepwise));
+    assert!(
+        named(&one).contains(&(Some(b as u64), "ballot".into())),
+        "{:?}",
+        named(&one)
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+    let _ = std::fs::remove_dir_all(&tampered);
+}

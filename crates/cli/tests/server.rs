@@ -2531,6 +2531,16 @@ fn a_mirror_follows_the_log_catches_forks_and_serves_the_same_record() {
         token: None,
         banner: Vec::new(),
     };
+    // Voter 12 keeps a receipt, then votes again: the mirror must show that ballot as replaced.
+    let first = data.join("first-receipt.json");
+    let o = vote(
+        &server.url,
+        &data,
+        &voters[12],
+        "0;0;0",
+        &["--receipt-out", first.to_str().expect("p")],
+    );
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stdout));
     for i in 12..20 {
         cast(&server.url, i);
     }
@@ -2609,6 +2619,74 @@ fn a_mirror_follows_the_log_catches_forks_and_serves_the_same_record() {
         );
         assert_eq!(tile, get_raw(&format!("{}/{path}", server.url)).2, "{path}");
     }
+    // The public board from the mirror's copy answers as the server's, for every ballot.
+    let json = |url: String| -> (u16, Value) {
+        let (s, _, body) = get_raw(&url);
+        (s, serde_json::from_slice(&body).unwrap_or(Value::Null))
+    };
+    let same = |path: &str| {
+        let (a, b) = (
+            json(format!("{mirror_url}{path}")),
+            json(format!("{}{path}", server.url)),
+        );
+        assert_eq!(a, b, "{path}");
+        a
+    };
+    let mut reader =
+        hanpyo_ledger::export::ExportReader::open(&from_server).expect("the server's record");
+    let mut ballots = 0;
+    while let Some(f) = reader.next_frame().expect("frame") {
+        if hanpyo_record::entry::Kind::of(&f.bytes).ok() == Some(hanpyo_record::entry::Kind::Ballot)
+        {
+            let code = hex::encode(leaf_hash(&f.bytes));
+            let (s, status) = same(&format!("/api/v1/board/status/{code}"));
+            assert_eq!(s, 200, "{status}");
+            let short = hanpyo_record::entry::TrackingCode(leaf_hash(&f.bytes)).short();
+            let (s, found) = same(&format!("/api/v1/board/search?code={short}"));
+            assert_eq!((s, found[0]["index"].as_u64()), (200, Some(f.index)));
+            ballots += 1;
+        }
+    }
+    assert_eq!(ballots, 20);
+    same(&format!("/api/v1/board/consistency?old=7&new={size}"));
+    same(&format!("/api/v1/board/receipts/{}", "ab".repeat(32)));
+    same("/api/v1/board/status/not-a-code");
+    let (_, list) = same("/api/v1/elections");
+    let id = list[0]["election_id"].as_str().expect("id").to_string();
+    let (_, election) = same(&format!("/api/v1/elections/{id}"));
+    assert_eq!(election["phase"], "published", "{election}");
+    // A voter checks a receipt against the mirror alone: the ballot was replaced, and by which.
+    let o = Command::new(bin())
+        .args([
+            "receipt",
+            "verify",
+            first.to_str().expect("p"),
+            "--url",
+            &mirror_url,
+        ])
+        .output()
+        .expect("receipt verify");
+    let out = String::from_utf8_lossy(&o.stdout).to_string();
+    assert!(o.status.success(), "{out}");
+    assert!(out.contains("STANDING: superseded"), "{out}");
+    // The check page is served by the mirror too, and its metrics say how far it is.
+    let (s, _, page) = get_raw(&format!("{mirror_url}/check.html"));
+    assert!(s == 200 && String::from_utf8_lossy(&page).contains("check.js"));
+    let (s, _, metrics) = get_raw(&format!("{mirror_url}/metrics"));
+    let metrics = String::from_utf8_lossy(&metrics).to_string();
+    assert_eq!(s, 200);
+    assert!(
+        metrics.contains(&format!("hanpyo_mirror_entries {size}")),
+        "{metrics}"
+    );
+    assert!(
+        metrics.contains(&format!("hanpyo_mirror_verified_entries {size}")),
+        "{metrics}"
+    );
+    assert!(
+        metrics.contains("hanpyo_mirror_alerts_total 0"),
+        "{metrics}"
+    );
 
     drop(server);
     let _ = std::fs::remove_dir_all(&data);

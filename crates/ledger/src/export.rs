@@ -235,6 +235,22 @@ impl DirectoryRecord {
             reader: ExportReader::open(dir)?,
         })
     }
+
+    /// Opens the record in `dir` to read on from entry `index`, whose frame starts at byte
+    /// `offset` (where an earlier reading stopped: a record that grew is checked incrementally).
+    pub fn open_at(dir: &Path, index: u64, offset: u64) -> Result<Self, ExportError> {
+        use std::io::Seek;
+        let mut file = File::open(dir.join(ENTRIES_FILE))?;
+        file.seek(std::io::SeekFrom::Start(offset))?;
+        Ok(Self {
+            dir: dir.to_path_buf(),
+            reader: ExportReader {
+                input: BufReader::with_capacity(1 << 20, file),
+                index,
+                offset,
+            },
+        })
+    }
 }
 
 impl RecordSource for DirectoryRecord {

@@ -8,14 +8,29 @@
 //! mirror holds, or shows a smaller tree than before, is caught ([`MirrorError`]) and nothing is
 //! written. Crash safety: entries and tiles are written first, the checkpoint last (atomically); on
 //! opening, entries beyond the checkpoint's size are cut off.
+//!
+//! Beside the record, `leaves.sqlite` indexes every entry by its leaf hash (a ballot's tracking
+//! code), so a mirror answers what a server's public board does: receipts against its checkpoint,
+//! an entry by index or tracking code, consistency proofs. The index can always be rebuilt from the
+//! entries: it is brought level with the checkpoint on opening.
 use std::fs::{File, OpenOptions};
 use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
 
 use crate::checkpoint::{Checkpoint, NoteError, NoteVerifier, SignedNote};
 use crate::export::{CHECKPOINT_FILE, CHECKPOINTS_FILE, ENTRIES_FILE, MAX_ENTRY_LEN};
-use crate::merkle::{Frontier, leaf_hash};
-use crate::tiles::{TILE_WIDTH, TileEdge, entries_path, tile_path};
+use std::sync::Arc;
+
+use rusqlite::{Connection, OptionalExtension, params};
+
+use crate::merkle::{
+    Frontier, Hash, RangeHasher, consistency_proof_from, inclusion_proof_from, leaf_hash,
+};
+use crate::receipt::Receipt;
+use crate::tiles::{TILE_WIDTH, TileEdge, TileGap, TileSource, entries_path, tile_path};
+
+/// The leaf-hash index beside the record.
+pub const INDEX_FILE: &str = "leaves.sqlite";
 
 /// Why the mirror refused what the log showed it.
 #[derive(Debug, thiserror::Error)]
@@ -54,6 +69,21 @@ pub enum MirrorError {
     /// The mirror's own files.
     #[error("mirror directory: {0}")]
     Io(#[from] std::io::Error),
+    /// The mirror's leaf-hash index.
+    #[error("mirror index: {0}")]
+    Index(#[from] rusqlite::Error),
+    /// A tile the mirror should hold is missing or short.
+    #[error("mirror directory: missing or short tile {0}/{1}")]
+    Tile(u32, u64),
+    /// An index, size or hash the mirror does not hold.
+    #[error("not found: {0}")]
+    NotFound(String),
+}
+
+impl From<TileGap> for MirrorError {
+    fn from(TileGap(level, index): TileGap) -> Self {
+        MirrorError::Tile(level, index)
+    }
 }
 
 /// The mirror's state and directory.
@@ -67,6 +97,8 @@ pub struct Mirror {
     checkpoint: Option<String>,
     /// The entries of the last, partial entry bundle.
     tail: Vec<Vec<u8>>,
+    /// Leaf hash → index of the first entry with it.
+    index: Connection,
 }
 
 fn frame(bytes: &[u8]) -> Vec<u8> {
@@ -120,6 +152,7 @@ impl Mirror {
             Some(t) => Checkpoint::parse_body(&SignedNote::parse(t)?.body)?.size,
             None => 0,
         };
+        let index = open_index(&dir.join(INDEX_FILE))?;
         let mut m = Self {
             dir: dir.to_path_buf(),
             frontier: Frontier::new(),
@@ -127,7 +160,10 @@ impl Mirror {
             entries_len: 0,
             checkpoint,
             tail: Vec::new(),
+            index,
         };
+        let indexed = m.indexed()?;
+        let mut unindexed = Vec::new();
         let mut bytes = Vec::new();
         if let Ok(mut f) = File::open(dir.join(ENTRIES_FILE)) {
             f.read_to_end(&mut bytes)?;
@@ -143,6 +179,9 @@ impl Mirror {
             let entry = bytes
                 .get(offset + 4..offset + 4 + len)
                 .ok_or_else(|| MirrorError::Entries("a truncated entry".into()))?;
+            if m.frontier.size() >= indexed {
+                unindexed.push(leaf_hash(entry));
+            }
             m.push(entry, &mut Vec::new());
             offset += 4 + len;
         }
@@ -152,6 +191,16 @@ impl Mirror {
             if cp.root != m.frontier.root() {
                 return Err(MirrorError::Fork { size });
             }
+        }
+        // The index level with the checkpoint: rows of entries beyond it (a crash before the
+        // checkpoint was written) dropped, missing ones added.
+        if indexed > size {
+            let tx = m.index.transaction()?;
+            tx.execute("DELETE FROM leaves WHERE idx >= ?1", params![size])?;
+            tx.execute("UPDATE indexed SET size = ?1", params![size])?;
+            tx.commit()?;
+        } else if indexed < size {
+            m.index_leaves(indexed, &unindexed)?;
         }
         // Entries written after the last checkpoint (a crash in between) are dropped.
         if bytes.len() > offset {
@@ -297,6 +346,10 @@ impl Mirror {
         if !self.tail.is_empty() && !new_entries.is_empty() {
             self.write_bundle(self.size() / TILE_WIDTH, &self.tail)?;
         }
+        self.index_leaves(
+            held,
+            &new_entries.iter().map(|e| leaf_hash(e)).collect::<Vec<_>>(),
+        )?;
         // A larger tree's checkpoint joins the history; the same size with new cosignatures
         // replaces it.
         let mut history = Vec::new();
@@ -320,6 +373,192 @@ impl Mirror {
         self.entries_len += bytes.len() as u64;
         self.checkpoint = Some(note.to_string());
         Ok(())
+    }
+}
+
+/// Opens (or creates) the leaf-hash index.
+fn open_index(path: &Path) -> Result<Connection, MirrorError> {
+    let conn = Connection::open(path)?;
+    // The index is rebuilt from the entries if it is behind: no need to fsync every write.
+    conn.pragma_update(None, "journal_mode", "WAL")?;
+    conn.pragma_update(None, "synchronous", "NORMAL")?;
+    conn.execute_batch(
+        "CREATE TABLE IF NOT EXISTS leaves (hash BLOB PRIMARY KEY, idx INTEGER NOT NULL) WITHOUT ROWID;
+         CREATE TABLE IF NOT EXISTS indexed (size INTEGER NOT NULL);
+         INSERT INTO indexed SELECT 0 WHERE NOT EXISTS (SELECT 1 FROM indexed);",
+    )?;
+    Ok(conn)
+}
+
+impl Mirror {
+    /// Entries the index covers.
+    fn indexed(&self) -> Result<u64, MirrorError> {
+        Ok(self
+            .index
+            .query_row("SELECT size FROM indexed", [], |r| r.get(0))?)
+    }
+
+    /// Indexes the entries `first..` with these leaf hashes (an identical later entry keeps the
+    /// first one's index, as the server's log does).
+    fn index_leaves(&mut self, first: u64, leaves: &[Hash]) -> Result<(), MirrorError> {
+        let tx = self.index.transaction()?;
+        {
+            let mut insert =
+                tx.prepare_cached("INSERT OR IGNORE INTO leaves (hash, idx) VALUES (?1, ?2)")?;
+            for (i, leaf) in leaves.iter().enumerate() {
+                insert.execute(params![&leaf[..], first + i as u64])?;
+            }
+        }
+        tx.execute(
+            "UPDATE indexed SET size = ?1",
+            params![first + leaves.len() as u64],
+        )?;
+        tx.commit()?;
+        Ok(())
+    }
+
+    /// The index of the entry with this leaf hash (a tracking code).
+    pub fn index_of(&self, leaf: &Hash) -> Result<Option<u64>, MirrorError> {
+        Ok(self
+            .index
+            .query_row(
+                "SELECT idx FROM leaves WHERE hash = ?1 AND idx < ?2",
+                params![&leaf[..], self.size()],
+                |r| r.get(0),
+            )
+            .optional()?)
+    }
+
+    /// Up to `limit` entries whose leaf hash lies in `[lo, hi]`, by hash.
+    pub fn leaves_between(
+        &self,
+        lo: &Hash,
+        hi: &Hash,
+        limit: u32,
+    ) -> Result<Vec<(Hash, u64)>, MirrorError> {
+        Ok(crate::store::read::leaves_between(
+            &self.index,
+            lo,
+            hi,
+            self.size(),
+            limit,
+        )?)
+    }
+
+    /// Entry `index`, from its entry bundle.
+    pub fn entry(&self, index: u64) -> Result<Vec<u8>, MirrorError> {
+        let size = self.size();
+        if index >= size {
+            return Err(MirrorError::NotFound(format!("entry {index}")));
+        }
+        let bundle = index / TILE_WIDTH;
+        let at = (index % TILE_WIDTH) as usize;
+        if bundle == size / TILE_WIDTH {
+            return self
+                .tail
+                .get(at)
+                .cloned()
+                .ok_or(MirrorError::Tile(0, bundle));
+        }
+        let bytes = std::fs::read(self.dir.join(entries_path(bundle, TILE_WIDTH)))?;
+        split_frames(&bytes)?
+            .into_iter()
+            .nth(at)
+            .ok_or(MirrorError::Tile(0, bundle))
+    }
+
+    /// Entries `start..end` (all held).
+    pub fn entries(&self, start: u64, end: u64) -> Result<Vec<Vec<u8>>, MirrorError> {
+        if start > end || end > self.size() {
+            return Err(MirrorError::NotFound(format!("range {start}..{end}")));
+        }
+        let mut out = Vec::with_capacity((end - start) as usize);
+        let mut at = start;
+        while at < end {
+            let bundle = at / TILE_WIDTH;
+            let skip = (at % TILE_WIDTH) as usize;
+            let take = ((bundle + 1) * TILE_WIDTH).min(end) - at;
+            let entries = if bundle == self.size() / TILE_WIDTH {
+                self.tail.clone()
+            } else {
+                split_frames(&std::fs::read(
+                    self.dir.join(entries_path(bundle, TILE_WIDTH)),
+                )?)?
+            };
+            let got: Vec<_> = entries.into_iter().skip(skip).take(take as usize).collect();
+            if got.len() as u64 != take {
+                return Err(MirrorError::Tile(0, bundle));
+            }
+            out.extend(got);
+            at += take;
+        }
+        Ok(out)
+    }
+
+    /// The latest checkpoint's size and log name.
+    fn held(&self) -> Result<(Checkpoint, &str), MirrorError> {
+        let note = self
+            .checkpoint
+            .as_deref()
+            .ok_or_else(|| MirrorError::NotFound("no checkpoint yet".into()))?;
+        Ok((
+            Checkpoint::parse_body(&SignedNote::parse(note)?.body)?,
+            note,
+        ))
+    }
+
+    /// A receipt for the entry with leaf hash `leaf`, against the mirror's checkpoint (with the
+    /// cosignatures the log showed).
+    pub fn receipt(&self, leaf: &Hash) -> Result<Receipt, MirrorError> {
+        let index = self
+            .index_of(leaf)?
+            .ok_or_else(|| MirrorError::NotFound("no entry with that hash".into()))?;
+        let (cp, note) = self.held()?;
+        let proof = inclusion_proof_from(self, index, cp.size)?;
+        Ok(Receipt::new(&cp.origin, index, leaf, &proof, note))
+    }
+
+    /// Consistency proof from size `m` to size `n` (`0 < m ≤ n ≤` the mirror's size).
+    pub fn consistency_proof(&self, m: u64, n: u64) -> Result<Vec<Hash>, MirrorError> {
+        if m == 0 || m > n || n > self.size() {
+            return Err(MirrorError::NotFound(format!("sizes {m} → {n}")));
+        }
+        consistency_proof_from(self, m, n)
+    }
+}
+
+impl TileSource for Mirror {
+    type Error = MirrorError;
+
+    /// A full tile from its file; the right edge's partial tile from memory (its file may be of
+    /// an earlier width).
+    fn tile_hashes(&self, level: u32, index: u64) -> Result<Arc<Vec<Hash>>, MirrorError> {
+        let l = level as usize;
+        if self.edge.full.get(l) == Some(&index) {
+            return Ok(Arc::new(self.edge.rows[l].clone()));
+        }
+        let bytes = std::fs::read(self.dir.join(tile_path(level, index, TILE_WIDTH)))
+            .map_err(|_| MirrorError::Tile(level, index))?;
+        if bytes.len() as u64 != 32 * TILE_WIDTH {
+            return Err(MirrorError::Tile(level, index));
+        }
+        Ok(Arc::new(
+            bytes
+                .chunks_exact(32)
+                .map(|c| {
+                    let mut h = [0u8; 32];
+                    h.copy_from_slice(c);
+                    h
+                })
+                .collect(),
+        ))
+    }
+}
+
+impl RangeHasher for Mirror {
+    type Error = MirrorError;
+    fn range_hash(&self, start: u64, end: u64) -> Result<Hash, MirrorError> {
+        crate::tiles::range_hash(self, start, end)
     }
 }
 
@@ -413,6 +652,58 @@ mod tests {
         )
         .expect("checkpoints");
         assert_eq!(history, vec![note(&s, &log[..300]), note(&s, &log[..450])]);
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    #[test]
+    fn answers_receipts_entries_and_proofs_like_the_log() {
+        let dir = std::env::temp_dir().join(format!("hanpyo-mirror-reads-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        let s = signer();
+        // Past one level-1 tile boundary, with a repeated entry (its first index is kept).
+        let mut log: Vec<Vec<u8>> = (0..70_000u32).map(|i| i.to_be_bytes().to_vec()).collect();
+        log.push(log[3].clone());
+        let leaves: Vec<Hash> = log.iter().map(|e| leaf_hash(e)).collect();
+        let mut m = Mirror::open(&dir).expect("open");
+        m.advance(&[], &note(&s, &log[..1000]), s.verifier(), &log[..1000])
+            .expect("first");
+        m.advance(&[], &note(&s, &log), s.verifier(), &log[1000..])
+            .expect("second");
+        let check = |m: &Mirror| {
+            let size = log.len() as u64;
+            for index in [0u64, 3, 255, 256, 999, 65_535, 65_536, 69_999] {
+                let r = m.receipt(&leaves[index as usize]).expect("receipt");
+                assert_eq!(r.index, index);
+                r.verify(s.verifier(), &[], 0).expect("receipt verifies");
+                assert_eq!(m.entry(index).expect("entry"), log[index as usize]);
+            }
+            assert_eq!(m.receipt(&leaves[70_000]).expect("repeat").index, 3);
+            assert_eq!(m.entries(250, 520).expect("range"), log[250..520].to_vec());
+            assert!(m.entry(size).is_err() && m.receipt(&[9u8; 32]).is_err());
+            for (old, new) in [(1, size), (1000, size), (65_536, size), (300, 1000)] {
+                let proof = m.consistency_proof(old, new).expect("proof");
+                assert_eq!(
+                    Some(proof),
+                    crate::merkle::consistency_proof(&leaves[..new as usize], old as usize)
+                );
+            }
+            let mut sorted = leaves.clone();
+            sorted.sort();
+            let found = m
+                .leaves_between(&sorted[10], &sorted[14], 3)
+                .expect("search");
+            assert_eq!(
+                found.iter().map(|f| f.0).collect::<Vec<_>>(),
+                sorted[10..13].to_vec()
+            );
+        };
+        check(&m);
+        drop(m);
+        // Reopened, and with the index lost: rebuilt from the entries.
+        check(&Mirror::open(&dir).expect("reopen"));
+        std::fs::remove_file(dir.join(INDEX_FILE)).expect("remove index");
+        let _ = std::fs::remove_file(dir.join(format!("{INDEX_FILE}-wal")));
+        check(&Mirror::open(&dir).expect("reindexed"));
         let _ = std::fs::remove_dir_all(&dir);
     }
 }

@@ -16,10 +16,10 @@ use crate::checkpoint::{Checkpoint, NoteError, NoteSigner, SignedNote};
 use crate::export::{ExportError, ExportWriter, MAX_ENTRY_LEN};
 use crate::merkle::{
     Frontier, Hash, RangeHasher, consistency_proof_from, empty_root, inclusion_proof_from,
-    leaf_hash, node_hash,
+    leaf_hash,
 };
 use crate::receipt::Receipt;
-use crate::tiles::{TILE_HEIGHT, TILE_WIDTH, TileEdge, TileWrite, reduce};
+use crate::tiles::{TILE_WIDTH, TileEdge, TileGap, TileSource, TileWrite};
 use crate::witness::{CosignError, Cosigner};
 
 /// Most entries in one group commit.
@@ -217,7 +217,7 @@ impl Ledger {
         for bit in (0..64).rev() {
             let k = 1u64 << bit;
             if self.size & k != 0 {
-                frontier_stack.push(self.perfect_hash(bit, start >> bit)?);
+                frontier_stack.push(crate::tiles::perfect_hash(&*self, bit, start >> bit)?);
                 start += k;
             }
         }
@@ -485,20 +485,7 @@ impl Ledger {
         hi: &Hash,
         limit: u32,
     ) -> Result<Vec<(Hash, u64)>, LedgerError> {
-        let mut stmt = self.conn.prepare_cached(
-            "SELECT hash, idx FROM leaves WHERE hash >= ?1 AND hash <= ?2 ORDER BY hash LIMIT ?3",
-        )?;
-        let rows = stmt.query_map(params![&lo[..], &hi[..], limit], |r| {
-            Ok((r.get::<_, Vec<u8>>(0)?, r.get::<_, u64>(1)?))
-        })?;
-        let mut out = Vec::new();
-        for row in rows {
-            let (h, i) = row?;
-            if let Ok(h) = Hash::try_from(h.as_slice()) {
-                out.push((h, i));
-            }
-        }
-        Ok(out)
+        Ok(read::leaves_between(&self.conn, lo, hi, self.size, limit)?)
     }
 
     /// The stored tile `(level, index)`, cut to `width` hashes (tiles only grow, so a narrower
@@ -510,21 +497,6 @@ impl Ledger {
     /// Entry bundle `index` (entries `256·index ..`, `width` of them), each `u32be(len) ‖ entry`.
     pub fn entry_bundle(&self, index: u64, width: u64) -> Result<Vec<u8>, LedgerError> {
         read::entry_bundle(&self.conn, index, width)
-    }
-
-    /// The hash of the perfect subtree of height `h` with index `i` (leaves `i·2^h .. (i+1)·2^h`).
-    fn perfect_hash(&self, h: u32, i: u64) -> Result<Hash, LedgerError> {
-        let level = h / TILE_HEIGHT;
-        let r = h % TILE_HEIGHT;
-        let first = i << r;
-        let count = 1u64 << r;
-        let tile_idx = first / TILE_WIDTH;
-        let offset = (first % TILE_WIDTH) as usize;
-        let hashes = self.read_tile(level, tile_idx)?;
-        let row = hashes
-            .get(offset..offset + count as usize)
-            .ok_or_else(|| LedgerError::Corrupt(format!("short tile {level}/{tile_idx}")))?;
-        Ok(reduce(row))
     }
 
     /// The hashes of tile `(level, index)`, from the cache when it is full.
@@ -676,31 +648,26 @@ impl RangeHasher for Memo<'_> {
     }
 }
 
-impl RangeHasher for Ledger {
+impl TileSource for Ledger {
     type Error = LedgerError;
-
-    /// `MTH` of leaves `start..end`: the perfect subtrees covering the range, largest first, folded
-    /// from the right (the RFC 9162 shape of any range the proof recursions ask for).
-    fn range_hash(&self, start: u64, end: u64) -> Result<Hash, LedgerError> {
-        let mut parts = Vec::new();
-        let mut at = start;
-        while at < end {
-            let mut h = if at == 0 { 63 } else { at.trailing_zeros() };
-            while h > 0 && (at + (1u64 << h) > end) {
-                h -= 1;
-            }
-            parts.push(self.perfect_hash(h, at >> h)?);
-            at += 1u64 << h;
-        }
-        let mut it = parts.into_iter().rev();
-        let last = it
-            .next()
-            .ok_or_else(|| LedgerError::NotFound("empty range".into()))?;
-        Ok(it.fold(last, |acc, left| node_hash(&left, &acc)))
+    fn tile_hashes(&self, level: u32, index: u64) -> Result<Arc<Vec<Hash>>, LedgerError> {
+        self.read_tile(level, index)
     }
 }
 
-/// The queries a reader needs, shared by [`Ledger`] (the writer) and [`LedgerReader`].
+impl RangeHasher for Ledger {
+    type Error = LedgerError;
+    fn range_hash(&self, start: u64, end: u64) -> Result<Hash, LedgerError> {
+        crate::tiles::range_hash(self, start, end)
+    }
+}
+
+impl From<TileGap> for LedgerError {
+    fn from(TileGap(level, index): TileGap) -> Self {
+        LedgerError::Corrupt(format!("missing or short tile {level}/{index}"))
+    }
+}
+
 /// What one round of [`Ledger::collect_cosignatures`] got.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct CosignRound {
@@ -722,8 +689,35 @@ impl CosignRound {
     }
 }
 
-mod read {
+pub(crate) mod read {
     use rusqlite::{Connection, OptionalExtension, params};
+
+    use crate::merkle::Hash;
+
+    /// Up to `limit` rows of a `leaves(hash, idx)` table (a log's or a mirror's) with the hash in
+    /// `[lo, hi]` and the index below `size`, by hash.
+    pub(crate) fn leaves_between(
+        conn: &Connection,
+        lo: &Hash,
+        hi: &Hash,
+        size: u64,
+        limit: u32,
+    ) -> rusqlite::Result<Vec<(Hash, u64)>> {
+        let mut stmt = conn.prepare_cached(
+            "SELECT hash, idx FROM leaves WHERE hash >= ?1 AND hash <= ?2 AND idx < ?3 ORDER BY hash LIMIT ?4",
+        )?;
+        let rows = stmt.query_map(params![&lo[..], &hi[..], size, limit], |r| {
+            Ok((r.get::<_, Vec<u8>>(0)?, r.get::<_, u64>(1)?))
+        })?;
+        let mut out = Vec::new();
+        for row in rows {
+            let (h, i) = row?;
+            if let Ok(h) = Hash::try_from(h.as_slice()) {
+                out.push((h, i));
+            }
+        }
+        Ok(out)
+    }
 
     use super::{LedgerError, MAX_BATCH, TILE_WIDTH};
 

@@ -98,6 +98,55 @@ pub fn reduce(row: &[Hash]) -> Hash {
     level.first().copied().unwrap_or_default()
 }
 
+/// A tile that a subtree hash needs is missing or too short: `(level, index)`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct TileGap(pub u32, pub u64);
+
+/// Where hash tiles are kept (a database, a directory): enough to hash any range of the tree.
+pub trait TileSource {
+    /// Why a tile could not be read.
+    type Error: From<TileGap>;
+    /// The hashes of tile `(level, index)` at the tree's current size: a full tile's 256, or the
+    /// right edge's fewer.
+    fn tile_hashes(&self, level: u32, index: u64)
+    -> Result<std::sync::Arc<Vec<Hash>>, Self::Error>;
+}
+
+/// The hash of the perfect subtree of height `h` with index `i` (leaves `i·2^h .. (i+1)·2^h`):
+/// one tile read plus at most seven levels of hashing.
+pub fn perfect_hash<S: TileSource + ?Sized>(s: &S, h: u32, i: u64) -> Result<Hash, S::Error> {
+    let level = h / TILE_HEIGHT;
+    let r = h % TILE_HEIGHT;
+    let first = i << r;
+    let count = 1usize << r;
+    let tile = first / TILE_WIDTH;
+    let offset = (first % TILE_WIDTH) as usize;
+    let hashes = s.tile_hashes(level, tile)?;
+    let row = hashes
+        .get(offset..offset + count)
+        .ok_or(TileGap(level, tile))?;
+    Ok(reduce(row))
+}
+
+/// `MTH` of leaves `start..end` (`start < end`) from tiles: the perfect subtrees covering the
+/// range, largest first, folded from the right (the RFC 9162 shape of any range the proof
+/// recursions ask for).
+pub fn range_hash<S: TileSource + ?Sized>(s: &S, start: u64, end: u64) -> Result<Hash, S::Error> {
+    let mut parts = Vec::new();
+    let mut at = start;
+    while at < end {
+        let mut h = if at == 0 { 63 } else { at.trailing_zeros() };
+        while h > 0 && (at + (1u64 << h) > end) {
+            h -= 1;
+        }
+        parts.push(perfect_hash(s, h, at >> h)?);
+        at += 1u64 << h;
+    }
+    let mut it = parts.into_iter().rev();
+    let last = it.next().ok_or(TileGap(0, start / TILE_WIDTH))?;
+    Ok(it.fold(last, |acc, left| node_hash(&left, &acc)))
+}
+
 /// The right edge of a growing tree in tile form: the current partial tile of every level.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct TileEdge {

@@ -3,7 +3,7 @@
 //! canonical binary form (entry kind `manifest`).
 use hanpyo_crypto::ballot::{ContestSpec, MAX_CHOICES};
 use hanpyo_crypto::threshold::{MAX_TRUSTEES, ThresholdParams};
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 
 use crate::encoding::{Reader, Writer};
 use crate::error::RecordError;
@@ -272,7 +272,7 @@ impl When {
     }
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 struct TomlWitness {
     name: String,
@@ -309,7 +309,7 @@ fn witness_infos(ws: Vec<TomlWitness>) -> Result<Vec<WitnessInfo>, RecordError> 
 /// name = "kisa.example/witness"
 /// key = "<64 hex digits>"
 /// ```
-#[derive(Deserialize)]
+#[derive(Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 struct TomlTrustPolicy {
     origin: String,
@@ -333,6 +333,48 @@ impl LedgerInfo {
         info.validate_witnesses()?;
         info.log_verifier()?;
         Ok(info)
+    }
+
+    /// This ledger as a trust policy (what the commission publishes for a manifest's ledger);
+    /// [`LedgerInfo::parse_trust_policy`] reads it back.
+    pub fn to_trust_policy(&self) -> Result<String, RecordError> {
+        let policy = TomlTrustPolicy {
+            origin: self.origin.clone(),
+            log_key: hex::encode(self.key),
+            witnesses: self
+                .witnesses
+                .iter()
+                .map(|w| TomlWitness {
+                    name: w.name.clone(),
+                    key: hex::encode(w.key),
+                })
+                .collect(),
+            witness_quorum: self.witness_quorum,
+        };
+        toml::to_string(&policy).map_err(|e| RecordError::Invalid("trust policy", e.to_string()))
+    }
+
+    /// How this ledger (a manifest's) differs from a trust policy's: none when the manifest
+    /// names the policy's log, log key and exactly its witnesses (the quorum is the policy's).
+    pub fn differences_from(&self, policy: &LedgerInfo) -> Vec<String> {
+        let mut out = Vec::new();
+        if self.origin != policy.origin {
+            out.push(format!(
+                "the manifest's log is {:?}, the trust policy's {:?}",
+                self.origin, policy.origin
+            ));
+        }
+        if self.key != policy.key {
+            out.push("the manifest names another log key than the trust policy".into());
+        }
+        let mut named: Vec<_> = self.witnesses.iter().map(|w| (&w.name, w.key)).collect();
+        let mut trusted: Vec<_> = policy.witnesses.iter().map(|w| (&w.name, w.key)).collect();
+        named.sort();
+        trusted.sort();
+        if named != trusted {
+            out.push("the manifest names other witnesses than the trust policy".into());
+        }
+        out
     }
 }
 
@@ -665,6 +707,38 @@ impl Manifest {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_ledger_written_as_a_trust_policy_reads_back_and_differences_are_named() {
+        let key = |seed: u8| {
+            ed25519_dalek::SigningKey::from_bytes(&[seed; 32])
+                .verifying_key()
+                .to_bytes()
+        };
+        let ledger = LedgerInfo {
+            origin: "hanpyo.example/vote-2026".into(),
+            key: key(1),
+            witnesses: vec![
+                WitnessInfo {
+                    name: "kisa.example/witness".into(),
+                    key: key(2),
+                },
+                WitnessInfo {
+                    name: "press.example/witness".into(),
+                    key: key(3),
+                },
+            ],
+            witness_quorum: 2,
+        };
+        let text = ledger.to_trust_policy().expect("written");
+        let back = LedgerInfo::parse_trust_policy(&text).expect("read back");
+        assert_eq!(back, ledger);
+        assert!(ledger.differences_from(&back).is_empty());
+        let mut other = ledger.clone();
+        other.witnesses[1].key = key(4);
+        other.origin = "elsewhere".into();
+        assert_eq!(ledger.differences_from(&other).len(), 2);
+    }
 
     #[test]
     fn json_and_toml_manifests_agree() {

@@ -186,9 +186,8 @@ impl Verifiable for BallotItem<'_> {
     }
 }
 
-struct Verifier<'a> {
-    source: &'a mut dyn RecordSource,
-    options: &'a Options,
+struct Verifier {
+    options: Options,
     f: Failures,
     summary: Summary,
     tree: Frontier,
@@ -216,6 +215,14 @@ struct Verifier<'a> {
     seen_result: bool,
     /// Earlier checkpoints `(note, size, root of the entries at that size once reached)`.
     history: Vec<(SignedNote, Checkpoint, Option<Hash>)>,
+    /// Earlier checkpoints the source listed so far (parsed or not).
+    history_listed: usize,
+    /// The first of `history` whose size the entries have not passed yet.
+    next_history: usize,
+    /// Where the next entry's frame starts: `(index, byte offset)`.
+    position: (u64, u64),
+    /// Nothing more can be checked (the record does not start with a manifest).
+    stopped: bool,
 }
 
 /// Verifies the record in directory `dir`.
@@ -248,92 +255,131 @@ pub fn verify_source(
     options: &Options,
     progress: &mut dyn FnMut(u64),
 ) -> Report {
-    let checkpoints = source.checkpoints();
-    let mut v = Verifier {
-        source,
-        options,
-        f: Failures::default(),
-        summary: Summary::default(),
-        tree: Frontier::new(),
-        last_kind: None,
-        election: None,
-        registrations: Vec::new(),
-        digests: Vec::new(),
-        commitments: Vec::new(),
-        shares: Vec::new(),
-        complaints: Vec::new(),
-        confirmations: Vec::new(),
-        keys: None,
-        credentials: Vec::new(),
-        last_ballot: Vec::new(),
-        superseded: Vec::new(),
-        seen_ballots: std::collections::HashMap::new(),
-        audited_alphas: std::collections::HashMap::new(),
-        pending: Vec::new(),
-        sums: RunningTally::new(&[]),
-        tally: None,
-        partials: Vec::new(),
-        seen_result: false,
-        history: Vec::new(),
-    };
-    match checkpoints {
-        Ok(notes) => {
-            for (i, text) in notes.iter().enumerate() {
-                match SignedNote::parse(text)
-                    .and_then(|n| Ok((Checkpoint::parse_body(&n.body)?, n)))
-                {
-                    Ok((cp, n)) => v.history.push((n, cp, None)),
-                    Err(e) => v.f.fail(
-                        None,
-                        None,
-                        "checkpoint history",
-                        format!("checkpoint {i}: {e}"),
-                    ),
+    let mut v = Verification::new(options.clone());
+    v.extend(source, progress);
+    v.report(source)
+}
+
+/// A verification that goes on as a record grows: the checks of [`verify_source`], entry by
+/// entry, with the verifier's state kept between steps, so a mirror checks each step it copies
+/// without reading the record again. [`verify_source`] is one step and one report.
+pub struct Verification {
+    v: Verifier,
+}
+
+impl std::fmt::Debug for Verification {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Verification")
+            .field("position", &self.v.position)
+            .field("failures", &self.v.f.list.len())
+            .finish_non_exhaustive()
+    }
+}
+
+impl Verification {
+    /// A verification that has read nothing yet.
+    pub fn new(options: Options) -> Self {
+        Self {
+            v: Verifier {
+                options,
+                f: Failures::default(),
+                summary: Summary::default(),
+                tree: Frontier::new(),
+                last_kind: None,
+                election: None,
+                registrations: Vec::new(),
+                digests: Vec::new(),
+                commitments: Vec::new(),
+                shares: Vec::new(),
+                complaints: Vec::new(),
+                confirmations: Vec::new(),
+                keys: None,
+                credentials: Vec::new(),
+                last_ballot: Vec::new(),
+                superseded: Vec::new(),
+                seen_ballots: std::collections::HashMap::new(),
+                audited_alphas: std::collections::HashMap::new(),
+                pending: Vec::new(),
+                sums: RunningTally::new(&[]),
+                tally: None,
+                partials: Vec::new(),
+                seen_result: false,
+                history: Vec::new(),
+                history_listed: 0,
+                next_history: 0,
+                position: (0, 0),
+                stopped: false,
+            },
+        }
+    }
+
+    /// Where the next step reads on: `(entry index, byte offset in the entries file)`. A step's
+    /// source must start there ([`DirectoryRecord::open_at`]).
+    ///
+    /// [`DirectoryRecord::open_at`]: hanpyo_ledger::export::DirectoryRecord::open_at
+    pub fn position(&self) -> (u64, u64) {
+        self.v.position
+    }
+
+    /// Reads and checks every entry `source` yields, and the earlier checkpoints it lists beyond
+    /// those already seen. `progress` is called with the number of entries read so far every
+    /// [`PROGRESS_EVERY`] entries.
+    pub fn extend(&mut self, source: &mut dyn RecordSource, progress: &mut dyn FnMut(u64)) {
+        let v = &mut self.v;
+        v.list_history(source);
+        if v.stopped {
+            return;
+        }
+        loop {
+            if v.summary.entries.is_multiple_of(PROGRESS_EVERY) && v.summary.entries > 0 {
+                progress(v.summary.entries);
+            }
+            let frame = match source.next_frame() {
+                Ok(Some(f)) => f,
+                Ok(None) => break,
+                Err(e) => {
+                    v.f.fail(None, None, "entries file", e.to_string());
+                    break;
                 }
+            };
+            v.position = (frame.index + 1, frame.offset + 4 + frame.bytes.len() as u64);
+            v.tree.push(leaf_hash(&frame.bytes));
+            v.summary.entries += 1;
+            while let Some(h) = v.history.get_mut(v.next_history) {
+                if h.1.size > v.tree.size() {
+                    break;
+                }
+                if h.1.size == v.tree.size() {
+                    h.2 = Some(v.tree.root());
+                }
+                v.next_history += 1;
             }
-            if v.history.windows(2).any(|w| w[0].1.size >= w[1].1.size) {
-                v.f.fail(None, None, "checkpoint history", "sizes must increase");
-            }
-        }
-        Err(e) => v.f.fail(None, None, "checkpoint history", e.to_string()),
-    }
-    let mut next_history = 0;
-    loop {
-        if v.summary.entries.is_multiple_of(PROGRESS_EVERY) && v.summary.entries > 0 {
-            progress(v.summary.entries);
-        }
-        let frame = match v.source.next_frame() {
-            Ok(Some(f)) => f,
-            Ok(None) => break,
-            Err(e) => {
-                v.f.fail(None, None, "entries file", e.to_string());
+            if !v.entry(&*source, frame) {
+                v.stopped = true;
                 break;
             }
+        }
+        progress(v.summary.entries);
+    }
+
+    /// The verdict on the entries read so far and `source`'s latest checkpoint: every check of a
+    /// whole record, including what a finished election must hold. The state is not changed by
+    /// it: the next step goes on from where the last one stopped.
+    pub fn report(&mut self, source: &dyn RecordSource) -> Report {
+        let v = &mut self.v;
+        v.flush_ballots();
+        let (listed, more) = (v.f.list.len(), v.f.more);
+        v.finish(source);
+        let report = Report {
+            valid: v.f.list.is_empty(),
+            failures: v.f.list.clone(),
+            more_failures: v.f.more,
+            summary: v.summary.clone(),
+            seconds: 0.0,
         };
-        v.tree.push(leaf_hash(&frame.bytes));
-        v.summary.entries += 1;
-        while let Some(h) = v.history.get_mut(next_history) {
-            if h.1.size > v.tree.size() {
-                break;
-            }
-            if h.1.size == v.tree.size() {
-                h.2 = Some(v.tree.root());
-            }
-            next_history += 1;
-        }
-        if !v.entry(frame) {
-            break;
-        }
-    }
-    v.flush_ballots();
-    v.finish();
-    progress(v.summary.entries);
-    Report {
-        valid: v.f.list.is_empty(),
-        failures: v.f.list,
-        more_failures: v.f.more,
-        summary: v.summary,
-        seconds: 0.0,
+        v.f.list.truncate(listed);
+        v.f.more = more;
+        report
     }
 }
 
@@ -388,9 +434,45 @@ impl Failures {
     }
 }
 
-impl Verifier<'_> {
+impl Verifier {
+    /// Takes the earlier checkpoints `source` lists beyond those already taken. One whose size
+    /// the entries have passed gets the root they had there only if it is the current size.
+    fn list_history(&mut self, source: &dyn RecordSource) {
+        let notes = match source.checkpoints() {
+            Ok(notes) => notes,
+            Err(e) => return self.f.fail(None, None, "checkpoint history", e.to_string()),
+        };
+        let before = self.history.len();
+        for (i, text) in notes.iter().enumerate().skip(self.history_listed) {
+            match SignedNote::parse(text).and_then(|n| Ok((Checkpoint::parse_body(&n.body)?, n))) {
+                Ok((cp, n)) => {
+                    let size = self.tree.size();
+                    let root = (size > 0 && cp.size == size).then(|| self.tree.root());
+                    if cp.size <= size {
+                        self.next_history = self.history.len() + 1;
+                    }
+                    self.history.push((n, cp, root));
+                }
+                Err(e) => self.f.fail(
+                    None,
+                    None,
+                    "checkpoint history",
+                    format!("checkpoint {i}: {e}"),
+                ),
+            }
+        }
+        self.history_listed = self.history_listed.max(notes.len());
+        if self.history[before.saturating_sub(1)..]
+            .windows(2)
+            .any(|w| w[0].1.size >= w[1].1.size)
+        {
+            self.f
+                .fail(None, None, "checkpoint history", "sizes must increase");
+        }
+    }
+
     /// Handles one entry; false stops reading (nothing more can be checked).
-    fn entry(&mut self, frame: Frame) -> bool {
+    fn entry(&mut self, source: &dyn RecordSource, frame: Frame) -> bool {
         let idx = Some(frame.index);
         let kind = match Kind::of(&frame.bytes) {
             Ok(k) => k,
@@ -492,7 +574,7 @@ impl Verifier<'_> {
             Entry::Ballot(_) | Entry::AuditedBallot(..) => {}
             Entry::Close => {}
             Entry::EncryptedTally { counted, tally } => {
-                self.encrypted_tally(frame.index, counted, tally)
+                self.encrypted_tally(source, frame.index, counted, tally)
             }
             Entry::PartialDecryption { trustee, shares } => {
                 self.partial(frame.index, trustee, shares)
@@ -727,14 +809,19 @@ impl Verifier<'_> {
         self.sums.add(&c.ciphertexts);
     }
 
-    fn encrypted_tally(&mut self, index: u64, counted: u64, tally: Vec<Vec<Ciphertext>>) {
+    fn encrypted_tally(
+        &mut self,
+        source: &dyn RecordSource,
+        index: u64,
+        counted: u64,
+        tally: Vec<Vec<Ciphertext>>,
+    ) {
         let kind = Some(Kind::EncryptedTally);
         let Some(e) = &self.election else { return };
         // Subtract every superseded ballot (re-read from disk: they were verified when first seen).
         let superseded = std::mem::take(&mut self.superseded);
         for offset in &superseded {
-            let decoded = self
-                .source
+            let decoded = source
                 .frame_at(*offset)
                 .map_err(RecordError::from)
                 .and_then(|b| Entry::decode(&b, Some(&e.shapes)));
@@ -901,7 +988,7 @@ impl Verifier<'_> {
         );
     }
 
-    fn finish(&mut self) {
+    fn finish(&mut self, source: &dyn RecordSource) {
         for (what, missing) in [
             ("manifest", self.election.is_none()),
             ("joint key", self.keys.is_none()),
@@ -923,50 +1010,19 @@ impl Verifier<'_> {
                 self.f
                     .fail(None, None, "completeness", "voting was never closed");
             }
-            self.checkpoint(&ledger);
+            self.checkpoint(source, &ledger);
         }
     }
 
     /// The record's manifest must name the trusted log and exactly the trusted witnesses.
     fn trust_matches(&mut self, policy: &LedgerInfo, manifest: &LedgerInfo) {
-        if manifest.origin != policy.origin {
-            self.f.fail(
-                Some(0),
-                Some(Kind::Manifest),
-                "trust policy",
-                format!(
-                    "the manifest's log is {:?}, the trust policy's {:?}",
-                    manifest.origin, policy.origin
-                ),
-            );
-        }
-        if manifest.key != policy.key {
-            self.f.fail(
-                Some(0),
-                Some(Kind::Manifest),
-                "trust policy",
-                "the manifest names another log key than the trust policy",
-            );
-        }
-        let mut named: Vec<_> = manifest
-            .witnesses
-            .iter()
-            .map(|w| (&w.name, w.key))
-            .collect();
-        let mut trusted: Vec<_> = policy.witnesses.iter().map(|w| (&w.name, w.key)).collect();
-        named.sort();
-        trusted.sort();
-        if named != trusted {
-            self.f.fail(
-                Some(0),
-                Some(Kind::Manifest),
-                "trust policy",
-                "the manifest names other witnesses than the trust policy",
-            );
+        for why in manifest.differences_from(policy) {
+            self.f
+                .fail(Some(0), Some(Kind::Manifest), "trust policy", why);
         }
     }
 
-    fn checkpoint(&mut self, ledger: &LedgerInfo) {
+    fn checkpoint(&mut self, source: &dyn RecordSource, ledger: &LedgerInfo) {
         // What is trusted: a policy published apart from the record, or else the record's own
         // manifest (with the log key the auditor may have pinned).
         let trusted = match self.options.trust.clone() {
@@ -985,7 +1041,7 @@ impl Verifier<'_> {
         self.summary.witness_quorum = ledger.witness_quorum;
         let key_bytes = ledger.key;
         self.summary.log_key = Some(hex::encode(key_bytes));
-        let text = match self.source.checkpoint() {
+        let text = match source.checkpoint() {
             Ok(t) => t,
             Err(e) => return self.f.fail(None, None, "checkpoint", e.to_string()),
         };

@@ -13,6 +13,7 @@ use hanpyo_record::entry::{CeremonyMessage, Entry, Kind, Shapes};
 use hanpyo_record::manifest::Manifest;
 
 use crate::error::ApiError;
+use crate::public_log::PublicLog;
 
 /// Where the election is in its life. Transitions only go forward, each by one action:
 /// ceremony → (finish-ceremony) credentials → (credentials, open) open → (close) closed →
@@ -125,9 +126,8 @@ pub struct CheckedBallot {
 }
 
 impl ElectionState {
-    /// Rebuilds the state from the ledger's entries.
-    pub fn rebuild(ledger: &Ledger) -> Result<Self, String> {
-        let manifest_entry = ledger.entry(0).map_err(|e| e.to_string())?;
+    /// The state of an election whose log holds only its manifest entry.
+    pub fn new(manifest_entry: Vec<u8>) -> Result<Self, String> {
         let Ok(Entry::Manifest(m)) = Entry::decode(&manifest_entry, None) else {
             return Err("the ledger does not start with a manifest".into());
         };
@@ -159,13 +159,19 @@ impl ElectionState {
         let n = st.params.manifest.trustees as usize;
         st.ceremony.registrations = vec![None; n];
         st.ceremony.digests = vec![None; n];
+        Ok(st)
+    }
+
+    /// Rebuilds the state from the ledger's entries.
+    pub fn rebuild(ledger: &Ledger) -> Result<Self, String> {
+        let mut st = Self::new(ledger.entry(0).map_err(|e| e.to_string())?)?;
         let size = ledger.size();
         let mut start = 1;
         while start < size {
             let end = (start + 1000).min(size);
             let entries = ledger.entries(start, end).map_err(|e| e.to_string())?;
             for (i, bytes) in entries.iter().enumerate() {
-                st.replay_entry(ledger, start + i as u64, bytes)?;
+                st.replay(ledger, start + i as u64, bytes)?;
             }
             start = end;
         }
@@ -173,7 +179,15 @@ impl ElectionState {
         Ok(st)
     }
 
-    fn replay_entry(&mut self, ledger: &Ledger, index: u64, bytes: &[u8]) -> Result<(), String> {
+    /// Takes the committed entry `index` of `log` (after the manifest) into the state, as the
+    /// server did when it committed it: a server replays its own ledger on start, a mirror each
+    /// entry it copies.
+    pub fn replay<L: PublicLog + ?Sized>(
+        &mut self,
+        log: &L,
+        index: u64,
+        bytes: &[u8],
+    ) -> Result<(), String> {
         let e = Entry::decode(bytes, Some(&self.params.shapes))
             .map_err(|e| format!("entry {index}: {e}"))?;
         match e {
@@ -187,7 +201,7 @@ impl ElectionState {
                 };
                 self.seen.insert(c.hash);
                 self.phase = Phase::Open;
-                self.apply(ledger, index, &c)?;
+                self.apply(log, index, &c)?;
             }
             Entry::AuditedBallot(a) => {
                 let hash = leaf_hash(bytes);
@@ -199,6 +213,17 @@ impl ElectionState {
             other => self.record(other),
         }
         Ok(())
+    }
+
+    /// The index of the ballot that replaced the ballot at `index` cast with `credential` (the
+    /// credential's last ballot, when it is a later one).
+    pub fn later_ballot(&self, credential: &[u8], index: u64) -> Option<u64> {
+        self.credentials
+            .binary_search_by(|c| c.as_slice().cmp(credential))
+            .ok()
+            .and_then(|pos| self.last_ballot.get(pos).copied())
+            .filter(|&last| last > index + 1)
+            .map(|last| last - 1)
     }
 
     /// Takes a committed non-ballot entry into the state.
@@ -399,7 +424,12 @@ impl ElectionState {
     }
 
     /// Applies a committed ballot at `index`: the revote rule and the running tally.
-    pub fn apply(&mut self, ledger: &Ledger, index: u64, c: &CheckedBallot) -> Result<(), String> {
+    pub fn apply<L: PublicLog + ?Sized>(
+        &mut self,
+        log: &L,
+        index: u64,
+        c: &CheckedBallot,
+    ) -> Result<(), String> {
         if c.kind == Kind::AuditedBallot {
             self.audited += 1;
             return Ok(());
@@ -412,7 +442,7 @@ impl ElectionState {
         self.ballots += 1;
         let prev = std::mem::replace(&mut self.last_ballot[pos], index + 1);
         if prev != 0 {
-            let old = ledger.entry(prev - 1).map_err(|e| e.to_string())?;
+            let old = log.entry(prev - 1).map_err(|e| e.to_string())?;
             if let Ok(Entry::Ballot(b)) = Entry::decode(&old, Some(&self.params.shapes)) {
                 self.sums.subtract(&b.ciphertexts());
             }

@@ -122,10 +122,35 @@ pub struct ReceiptCheck {
     pub witnesses_required: u32,
 }
 
-/// Checks a receipt: the log's signature, the manifest's witness quorum, the inclusion proof.
-pub fn verify_receipt(receipt_json: &str, manifest_entry_hex: &str) -> Result<String, String> {
+/// The manifest, with its log and witnesses checked against a trust policy when one is given
+/// (its text, docs/ledger.md): the policy's quorum then applies. Without one, what the manifest
+/// names is trusted.
+fn trusted_manifest(
+    manifest_entry_hex: &str,
+    trust_policy: Option<&str>,
+) -> Result<hanpyo_record::manifest::Manifest, String> {
+    let (_, mut m) = manifest(manifest_entry_hex)?;
+    if let Some(text) = trust_policy {
+        let policy = hanpyo_record::manifest::LedgerInfo::parse_trust_policy(text)
+            .map_err(err("trust policy"))?;
+        let differences = m.ledger.differences_from(&policy);
+        if !differences.is_empty() {
+            return Err(format!("trust policy: {}", differences.join("; ")));
+        }
+        m.ledger = policy;
+    }
+    Ok(m)
+}
+
+/// Checks a receipt: the log's signature, the witness quorum, the inclusion proof; the log and
+/// witnesses are the manifest's, checked against `trust_policy` when given.
+pub fn verify_receipt(
+    receipt_json: &str,
+    manifest_entry_hex: &str,
+    trust_policy: Option<&str>,
+) -> Result<String, String> {
     let receipt: Receipt = serde_json::from_str(receipt_json).map_err(err("receipt"))?;
-    let (_, m) = manifest(manifest_entry_hex)?;
+    let m = trusted_manifest(manifest_entry_hex, trust_policy)?;
     let log = m.ledger.log_verifier().map_err(err("manifest"))?;
     let witnesses = m.ledger.witness_verifiers().map_err(err("manifest"))?;
     let cp = receipt
@@ -307,8 +332,9 @@ pub fn check_standing(
     proof_json: &str,
     tracking_code_hex: &str,
     manifest_entry_hex: &str,
+    trust_policy: Option<&str>,
 ) -> Result<String, String> {
-    let (_, m) = manifest(manifest_entry_hex)?;
+    let m = trusted_manifest(manifest_entry_hex, trust_policy)?;
     let proof: hanpyo_record::standing::StandingProof =
         serde_json::from_str(proof_json).map_err(err("answer"))?;
     let leaf: hanpyo_ledger::merkle::Hash = hex::decode(tracking_code_hex)

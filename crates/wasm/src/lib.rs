@@ -20,10 +20,16 @@ pub fn make_ballot(request_json: &str) -> Result<String, JsError> {
     booth::make_ballot(request_json).map_err(|e| JsError::new(&e))
 }
 
-/// Checks a receipt against the election's manifest entry. See [`booth::verify_receipt`].
+/// Checks a receipt against the election's manifest entry, and a trust policy's text when
+/// given. See [`booth::verify_receipt`].
 #[wasm_bindgen(js_name = verifyReceipt)]
-pub fn verify_receipt(receipt_json: &str, manifest_entry_hex: &str) -> Result<String, JsError> {
-    booth::verify_receipt(receipt_json, manifest_entry_hex).map_err(|e| JsError::new(&e))
+pub fn verify_receipt(
+    receipt_json: &str,
+    manifest_entry_hex: &str,
+    trust_policy: Option<String>,
+) -> Result<String, JsError> {
+    booth::verify_receipt(receipt_json, manifest_entry_hex, trust_policy.as_deref())
+        .map_err(|e| JsError::new(&e))
 }
 
 /// Whether a typed credential code is well formed (check symbol included).
@@ -84,7 +90,13 @@ pub fn check_standing(
     proof_json: &str,
     tracking_code_hex: &str,
     manifest_entry_hex: &str,
+    trust_policy: Option<String>,
 ) -> Result<String, JsError> {
-    booth::check_standing(proof_json, tracking_code_hex, manifest_entry_hex)
-        .map_err(|e| JsError::new(&e))
+    booth::check_standing(
+        proof_json,
+        tracking_code_hex,
+        manifest_entry_hex,
+        trust_policy.as_deref(),
+    )
+    .map_err(|e| JsError::new(&e))
 }

@@ -131,13 +131,55 @@ fn the_first_voters_receipt_verifies_and_a_tampered_one_does_not() {
     let (manifest, _, _) = election();
     let receipt =
         std::fs::read_to_string(vectors().join("receipts/first-ballot.json")).expect("receipt");
-    let check: ReceiptCheck =
-        serde_json::from_str(&verify_receipt(&receipt, &hex::encode(&manifest)).expect("valid"))
-            .expect("json");
+    let check: ReceiptCheck = serde_json::from_str(
+        &verify_receipt(&receipt, &hex::encode(&manifest), None).expect("valid"),
+    )
+    .expect("json");
     assert_eq!(check.witnesses_required, 2);
     let mut v: serde_json::Value = serde_json::from_str(&receipt).expect("json");
     v["index"] = json!(v["index"].as_u64().expect("index") + 1);
-    assert!(verify_receipt(&v.to_string(), &hex::encode(&manifest)).is_err());
+    assert!(verify_receipt(&v.to_string(), &hex::encode(&manifest), None).is_err());
+    // With a trust policy: the manifest's own log and witnesses pass, with the policy's quorum;
+    // a policy naming another witness refuses the receipt, and so does a quorum it cannot meet.
+    let ledger = match hanpyo_record::entry::Entry::decode(&manifest, None).expect("manifest") {
+        hanpyo_record::entry::Entry::Manifest(m) => m.ledger,
+        _ => panic!("not a manifest"),
+    };
+    let policy = |witnesses: &[(String, [u8; 32])], quorum: u32| {
+        let mut t = format!(
+            "origin = {:?}\nlog_key = \"{}\"\nwitness_quorum = {quorum}\n",
+            ledger.origin,
+            hex::encode(ledger.key)
+        );
+        for (name, key) in witnesses {
+            t += &format!(
+                "[[witnesses]]\nname = {name:?}\nkey = \"{}\"\n",
+                hex::encode(key)
+            );
+        }
+        t
+    };
+    let named: Vec<(String, [u8; 32])> = ledger
+        .witnesses
+        .iter()
+        .map(|w| (w.name.clone(), w.key))
+        .collect();
+    let trusted = policy(&named, 1);
+    let check: ReceiptCheck = serde_json::from_str(
+        &verify_receipt(&receipt, &hex::encode(&manifest), Some(&trusted)).expect("trusted"),
+    )
+    .expect("json");
+    assert_eq!(check.witnesses_required, 1);
+    let mut other = named.clone();
+    other[0].1 = [9u8; 32];
+    let e = verify_receipt(&receipt, &hex::encode(&manifest), Some(&policy(&other, 1)))
+        .expect_err("another witness");
+    assert!(e.contains("other witnesses than the trust policy"), "{e}");
+    let mut more = named.clone();
+    more.push(("third.example/witness".into(), [7u8; 32]));
+    let e = verify_receipt(&receipt, &hex::encode(&manifest), Some(&policy(&more, 3)))
+        .expect_err("a quorum of three");
+    assert!(e.starts_with("trust policy"), "{e}");
     assert!(!hanpyo_wasm::check_credential_code(
         "ABCDE-ABCDE-ABCDE-ABCDE-ABCDE"
     ));

@@ -12,7 +12,9 @@ use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
 use super::AppState;
+use crate::election::ElectionState;
 use crate::error::{ApiError, ErrorBody};
+use crate::public_log::PublicLog;
 
 /// The latest signed checkpoint, a C2SP signed note with the witnesses' cosignatures.
 #[utoipa::path(
@@ -26,11 +28,13 @@ use crate::error::{ApiError, ErrorBody};
     )
 )]
 pub(super) async fn checkpoint(State(s): State<AppState>) -> Result<Response, ApiError> {
-    let note = s
-        .sequencer
-        .read(|l| l.latest_checkpoint())
-        .await?
-        .map_err(|_| ApiError::internal())?
+    s.sequencer.read(checkpoint_of).await?
+}
+
+/// The checkpoint answer from any copy of the log.
+pub(crate) fn checkpoint_of<L: PublicLog + ?Sized>(log: &L) -> Result<Response, ApiError> {
+    let note = log
+        .latest_checkpoint()?
         .ok_or_else(|| ApiError::not_found("no checkpoint yet"))?;
     Ok(([(header::CONTENT_TYPE, "text/plain; charset=utf-8")], note).into_response())
 }
@@ -38,7 +42,7 @@ pub(super) async fn checkpoint(State(s): State<AppState>) -> Result<Response, Ap
 /// A range of entries.
 #[derive(Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
-pub(super) struct Range {
+pub(crate) struct Range {
     /// The first entry's index.
     start: u64,
     /// One past the last entry's index (at most the log's size).
@@ -71,10 +75,13 @@ pub(super) async fn entries(
     State(s): State<AppState>,
     Query(r): Query<Range>,
 ) -> Result<Response, ApiError> {
-    let entries = s
-        .sequencer
-        .read(move |l| l.entries(r.start, r.end))
-        .await?
+    s.sequencer.read(move |l| entries_of(l, &r)).await?
+}
+
+/// The entries answer from any copy of the log.
+pub(crate) fn entries_of<L: PublicLog + ?Sized>(log: &L, r: &Range) -> Result<Response, ApiError> {
+    let entries = log
+        .entries(r.start, r.end)
         .map_err(|e| ApiError::not_found(e.to_string()))?;
     Ok((
         [(header::CONTENT_TYPE, "application/octet-stream")],
@@ -84,7 +91,7 @@ pub(super) async fn entries(
 }
 
 /// A tracking code in a path: exactly 64 hex digits.
-fn tracking_hash(hex_code: &str) -> Result<Hash, ApiError> {
+pub(crate) fn tracking_hash(hex_code: &str) -> Result<Hash, ApiError> {
     hex::decode(hex_code)
         .ok()
         .and_then(|v| v.try_into().ok())
@@ -109,10 +116,13 @@ pub(super) async fn receipt(
     Path(hash): Path<String>,
 ) -> Result<Response, ApiError> {
     let h = tracking_hash(&hash)?;
-    let r = s
-        .sequencer
-        .read(move |l| l.receipt(&h))
-        .await?
+    s.sequencer.read(move |l| receipt_of(l, &h)).await?
+}
+
+/// The receipt answer from any copy of the log.
+pub(crate) fn receipt_of<L: PublicLog + ?Sized>(log: &L, h: &Hash) -> Result<Response, ApiError> {
+    let r = log
+        .receipt(h)
         .map_err(|_| ApiError::not_found("no entry with that tracking code"))?;
     Ok(Json(r).into_response())
 }
@@ -139,56 +149,57 @@ pub(super) async fn status(
     let h = tracking_hash(&hash)?;
     let election = s.election.clone();
     s.sequencer
-        .read(move |l| -> Result<StandingProof, ApiError> {
-            let not_found = |_| ApiError::not_found("no entry with that tracking code");
-            let receipt = l.receipt(&h).map_err(not_found)?;
-            let bytes = l.entry(receipt.index).map_err(|_| ApiError::internal())?;
-            let kind = Kind::of(&bytes).map_err(|_| ApiError::internal())?;
-            if !matches!(kind, Kind::Ballot | Kind::AuditedBallot) {
-                return Err(ApiError::not_found(
-                    "that entry is not a ballot or an audit",
-                ));
-            }
-            // A ballot's body starts with its credential.
-            let later = match bytes.get(2..34).filter(|_| kind == Kind::Ballot) {
-                Some(credential) => {
-                    let st = election.lock().unwrap_or_else(|e| e.into_inner());
-                    st.credentials
-                        .binary_search_by(|c| c.as_slice().cmp(credential))
-                        .ok()
-                        .and_then(|pos| st.last_ballot.get(pos).copied())
-                        .filter(|&last| last > receipt.index + 1)
-                        .map(|last| last - 1)
-                }
-                None => None,
-            };
-            let superseded_by = match later {
-                Some(index) => {
-                    let entry = l.entry(index).map_err(|_| ApiError::internal())?;
-                    let receipt = l
-                        .receipt(&hanpyo_ledger::merkle::leaf_hash(&entry))
-                        .map_err(|_| ApiError::internal())?;
-                    Some(LaterBallot {
-                        receipt,
-                        entry: hex::encode(entry),
-                    })
-                }
-                None => None,
-            };
-            Ok(StandingProof {
-                receipt,
-                entry: hex::encode(bytes),
-                superseded_by,
-            })
+        .read(move |l| {
+            let st = election.lock().unwrap_or_else(|e| e.into_inner());
+            standing_of(l, &st, &h)
         })
         .await?
         .map(Json)
 }
 
+/// A ballot's or audit's standing with its proof, from any copy of the log and the election state
+/// replayed from it.
+pub(crate) fn standing_of<L: PublicLog + ?Sized>(
+    log: &L,
+    election: &ElectionState,
+    h: &Hash,
+) -> Result<StandingProof, ApiError> {
+    let not_found = |_| ApiError::not_found("no entry with that tracking code");
+    let receipt = log.receipt(h).map_err(not_found)?;
+    let bytes = log.entry(receipt.index)?;
+    let kind = Kind::of(&bytes).map_err(|_| ApiError::internal())?;
+    if !matches!(kind, Kind::Ballot | Kind::AuditedBallot) {
+        return Err(ApiError::not_found(
+            "that entry is not a ballot or an audit",
+        ));
+    }
+    // A ballot's body starts with its credential.
+    let later = bytes
+        .get(2..34)
+        .filter(|_| kind == Kind::Ballot)
+        .and_then(|credential| election.later_ballot(credential, receipt.index));
+    let superseded_by = match later {
+        Some(index) => {
+            let entry = log.entry(index)?;
+            let receipt = log.receipt(&hanpyo_ledger::merkle::leaf_hash(&entry))?;
+            Some(LaterBallot {
+                receipt,
+                entry: hex::encode(entry),
+            })
+        }
+        None => None,
+    };
+    Ok(StandingProof {
+        receipt,
+        entry: hex::encode(bytes),
+        superseded_by,
+    })
+}
+
 /// A tracking code to look for.
 #[derive(Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
-pub(super) struct Search {
+pub(crate) struct Search {
     /// The short form a voter copied (`XXXXX-XXXXX-XXXXX-XXXXX`, Crockford base 32: case, spaces
     /// and hyphens do not matter) or 64 hex digits.
     #[param(example = "3NB4Z-VQASC-1VP3S-KNQPN-JZ35W")]
@@ -197,7 +208,7 @@ pub(super) struct Search {
 
 /// An entry whose tracking code matches.
 #[derive(Serialize, ToSchema)]
-pub(super) struct Found {
+pub(crate) struct Found {
     index: u64,
     tracking_code: String,
     tracking_code_short: String,
@@ -220,47 +231,54 @@ pub(super) async fn search(
     State(s): State<AppState>,
     Query(q): Query<Search>,
 ) -> Result<Json<Vec<Found>>, ApiError> {
-    let code = q.code.trim();
-    let (lo, hi) = match hex::decode(code).ok().and_then(|v| Hash::try_from(v).ok()) {
-        Some(h) => (h, h),
-        None => TrackingCode::short_range(code).ok_or_else(|| {
-            ApiError::malformed(
-                "a tracking code is 20 symbols (XXXXX-XXXXX-XXXXX-XXXXX) or 64 hex digits",
-            )
-        })?,
-    };
-    let found = s
-        .sequencer
-        .read(
-            move |l| -> Result<Vec<(Hash, u64, Vec<u8>)>, hanpyo_ledger::store::LedgerError> {
-                l.leaves_between(&lo, &hi, 10)?
-                    .into_iter()
-                    .map(|(h, i)| Ok((h, i, l.entry(i)?)))
-                    .collect()
-            },
-        )
+    let (lo, hi) = q.range()?;
+    s.sequencer
+        .read(move |l| found_between(l, &lo, &hi))
         .await?
-        .map_err(|_| ApiError::internal())?;
-    Ok(Json(
-        found
-            .into_iter()
-            .map(|(h, index, bytes)| {
-                let code = TrackingCode(h);
-                Found {
-                    index,
-                    tracking_code: code.hex(),
-                    tracking_code_short: code.short(),
-                    kind: Kind::of(&bytes).ok(),
-                }
+        .map(Json)
+}
+
+impl Search {
+    /// The tracking codes the code stands for: one (64 hex digits) or a range (a short code's
+    /// 100 bits).
+    pub(crate) fn range(&self) -> Result<(Hash, Hash), ApiError> {
+        let code = self.code.trim();
+        match hex::decode(code).ok().and_then(|v| Hash::try_from(v).ok()) {
+            Some(h) => Ok((h, h)),
+            None => TrackingCode::short_range(code).ok_or_else(|| {
+                ApiError::malformed(
+                    "a tracking code is 20 symbols (XXXXX-XXXXX-XXXXX-XXXXX) or 64 hex digits",
+                )
+            }),
+        }
+    }
+}
+
+/// The search answer from any copy of the log: entries whose tracking code lies in `[lo, hi]`.
+pub(crate) fn found_between<L: PublicLog + ?Sized>(
+    log: &L,
+    lo: &Hash,
+    hi: &Hash,
+) -> Result<Vec<Found>, ApiError> {
+    log.leaves_between(lo, hi, 10)?
+        .into_iter()
+        .map(|(h, index)| {
+            let bytes = log.entry(index)?;
+            let code = TrackingCode(h);
+            Ok(Found {
+                index,
+                tracking_code: code.hex(),
+                tracking_code_short: code.short(),
+                kind: Kind::of(&bytes).ok(),
             })
-            .collect(),
-    ))
+        })
+        .collect()
 }
 
 /// Two sizes of the log.
 #[derive(Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
-pub(super) struct Sizes {
+pub(crate) struct Sizes {
     /// The earlier size.
     old: u64,
     /// The later size (at most the log's size).
@@ -283,10 +301,19 @@ pub(super) async fn consistency(
     State(s): State<AppState>,
     Query(q): Query<Sizes>,
 ) -> Result<Json<Vec<String>>, ApiError> {
-    let p = s
-        .sequencer
-        .read(move |l| l.consistency_proof(q.old, q.new))
+    s.sequencer
+        .read(move |l| consistency_of(l, &q))
         .await?
+        .map(Json)
+}
+
+/// The consistency answer from any copy of the log.
+pub(crate) fn consistency_of<L: PublicLog + ?Sized>(
+    log: &L,
+    q: &Sizes,
+) -> Result<Vec<String>, ApiError> {
+    let p = log
+        .consistency_proof(q.old, q.new)
         .map_err(|e| ApiError::not_found(e.to_string()))?;
-    Ok(Json(p.iter().map(hex::encode).collect()))
+    Ok(p.iter().map(hex::encode).collect())
 }

@@ -12,7 +12,7 @@ use tokio::sync::oneshot;
 use utoipa::ToSchema;
 
 use super::{AppState, bearer, identity, limit_client, limited, lock};
-use crate::election::{CheckedBallot, Phase};
+use crate::election::{CheckedBallot, ElectionState, Phase};
 use crate::error::{ApiError, ErrorBody};
 use crate::sequencer::Request;
 
@@ -25,7 +25,7 @@ pub(crate) struct TextOut {
 
 /// A question as a booth shows it.
 #[derive(Serialize, ToSchema)]
-pub(super) struct QuestionOut {
+pub(crate) struct QuestionOut {
     title: TextOut,
     min: u32,
     max: u32,
@@ -34,7 +34,7 @@ pub(super) struct QuestionOut {
 
 /// An election's public description and state.
 #[derive(Serialize, ToSchema)]
-pub(super) struct ElectionOut {
+pub(crate) struct ElectionOut {
     election_id: String,
     title: TextOut,
     phase: Phase,
@@ -74,13 +74,19 @@ pub(crate) struct ElectionListed {
     responses((status = 200, description = "The elections", body = Vec<ElectionListed>))
 )]
 pub(super) async fn elections(State(s): State<AppState>) -> Json<Vec<ElectionListed>> {
-    let st = lock(&s);
-    let m = &st.params.manifest;
-    Json(vec![ElectionListed {
-        election_id: m.election_id.clone(),
-        title: text(&m.title),
-        phase: st.phase,
-    }])
+    Json(vec![ElectionListed::of(&lock(&s))])
+}
+
+impl ElectionListed {
+    /// The listing of the election in this state.
+    pub(crate) fn of(st: &ElectionState) -> Self {
+        let m = &st.params.manifest;
+        Self {
+            election_id: m.election_id.clone(),
+            title: text(&m.title),
+            phase: st.phase,
+        }
+    }
 }
 
 fn known(s: &AppState, id: &str) -> Result<(), ApiError> {
@@ -111,36 +117,42 @@ pub(super) async fn election(
     Path(id): Path<String>,
 ) -> Result<Json<ElectionOut>, ApiError> {
     known(&s, &id)?;
-    let st = lock(&s);
-    let m = &st.params.manifest;
-    Ok(Json(ElectionOut {
-        election_id: m.election_id.clone(),
-        title: text(&m.title),
-        phase: st.phase,
-        questions: m
-            .questions
-            .iter()
-            .map(|q| {
-                let (min, max) = q.limits();
-                QuestionOut {
-                    title: text(&q.title),
-                    min,
-                    max,
-                    choices: q.choices.iter().map(text).collect(),
-                }
-            })
-            .collect(),
-        manifest_entry: hex::encode(&st.params.manifest_entry),
-        joint_key: st
-            .params
-            .joint_key
-            .map(|k| hex::encode(k.element().as_bytes())),
-        ballots: st.ballots,
-        audited: st.audited,
-        counted: st.counted(),
-        result: st.result.as_ref().map(|r| r.1.clone()),
-        decrypting_trustees: st.result.as_ref().map(|r| r.0.clone()),
-    }))
+    Ok(Json(ElectionOut::of(&lock(&s))))
+}
+
+impl ElectionOut {
+    /// The election in this state.
+    pub(crate) fn of(st: &ElectionState) -> Self {
+        let m = &st.params.manifest;
+        Self {
+            election_id: m.election_id.clone(),
+            title: text(&m.title),
+            phase: st.phase,
+            questions: m
+                .questions
+                .iter()
+                .map(|q| {
+                    let (min, max) = q.limits();
+                    QuestionOut {
+                        title: text(&q.title),
+                        min,
+                        max,
+                        choices: q.choices.iter().map(text).collect(),
+                    }
+                })
+                .collect(),
+            manifest_entry: hex::encode(&st.params.manifest_entry),
+            joint_key: st
+                .params
+                .joint_key
+                .map(|k| hex::encode(k.element().as_bytes())),
+            ballots: st.ballots,
+            audited: st.audited,
+            counted: st.counted(),
+            result: st.result.as_ref().map(|r| r.1.clone()),
+            decrypting_trustees: st.result.as_ref().map(|r| r.0.clone()),
+        }
+    }
 }
 
 /// A posted ballot's or audit's tracking code and receipt, answered after the durable commit.

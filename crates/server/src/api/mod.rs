@@ -17,9 +17,9 @@ use crate::error::ApiError;
 use crate::sequencer::Sequencer;
 
 mod admin;
-mod board;
+pub(crate) mod board;
 mod demo;
-mod elections;
+pub(crate) mod elections;
 mod login;
 mod monitor;
 mod record;
