@@ -4,7 +4,7 @@
 import {
   setupPage, api, errorText, say, t, pick, el, num, phaseText, download, ApiError, facts,
 } from './common.js';
-import { resultFigure, turnoutFigure } from './charts.js';
+import { resultFigures, turnoutFigure } from './charts.js';
 
 const $ = (id) => document.getElementById(id);
 const state = {
@@ -157,7 +157,9 @@ function renderInvite() {
 function renderRoll() {
   const box = $('roll-result');
   if (state.rollImported !== null) {
-    box.replaceChildren(el('p', { class: 'success', role: 'status' }, t('admin.roll.imported', { n: num(state.rollImported) })));
+    const { imported, encoding } = state.rollImported;
+    box.replaceChildren(el('p', { class: 'success', role: 'status' }, t('admin.roll.imported', { n: num(imported) }),
+      ' ', t('admin.roll.read-as', { encoding: encoding === 'cp949' ? 'CP949' : 'UTF-8' })));
   } else if (state.rollErrors) {
     const { errors } = state.rollErrors;
     box.replaceChildren(el('div', { class: 'alert', role: 'alert' },
@@ -178,8 +180,11 @@ async function importRoll() {
   state.rollErrors = null;
   state.rollImported = null;
   try {
-    const r = await call('/api/v1/admin/roll', { method: 'POST', body: await f.text() });
-    state.rollImported = r.imported;
+    // The file's bytes as they are: the server decodes UTF-8 or CP949 strictly (f.text() would
+    // turn a Korean Excel CSV into replacement characters).
+    const encoding = encodeURIComponent($('roll-encoding').value);
+    const body = new Uint8Array(await f.arrayBuffer());
+    state.rollImported = await call(`/api/v1/admin/roll?encoding=${encoding}`, { method: 'POST', body });
   } catch (e) {
     if (e instanceof ApiError && e.code === 'bad-roll') state.rollErrors = { message: e.message, errors: e.body.errors || [] };
     else fail(e);
@@ -225,7 +230,7 @@ function renderResults() {
   const e = state.election;
   if (!e) return;
   $('results').replaceChildren(...(e.result
-    ? e.questions.map((q, i) => resultFigure(q, e.result[i]))
+    ? resultFigures(e)
     : [el('p', {}, t('board.no-result', { phase: phaseText(e.phase) }))]));
 }
 
@@ -334,6 +339,8 @@ function manifestFromForm() {
     `kind = ${tomlString(max === 1 ? 'choose-one' : 'choose-range')}`,
     ...(max === 1 ? [] : ['min = 0', `max = ${max}`]),
     `title = ${text(q)}`,
+    // The server checks the fraction (and that the question takes exactly one choice).
+    ...($('new-decision').value.trim() ? [`decision = { min_turnout = ${tomlString($('new-decision').value.trim())} }`] : []),
     'choices = [',
     ...choices.map((c) => `  ${text(c)},`),
     ']',

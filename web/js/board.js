@@ -3,7 +3,7 @@
 import {
   setupPage, api, errorText, say, t, pick, currentElection, crypto, el, num, phaseText, facts,
 } from './common.js';
-import { resultFigure } from './charts.js';
+import { resultFigures } from './charts.js';
 
 const $ = (id) => document.getElementById(id);
 const PAGE = 20;
@@ -56,7 +56,7 @@ function renderResult() {
   }
   box.replaceChildren(
     el('p', {}, t('board.result-intro', { trustees: (e.decrypting_trustees || []).join(', ') })),
-    ...e.questions.map((q, i) => resultFigure(q, e.result[i])));
+    ...resultFigures(e));
 }
 
 function kindText(k) {
@@ -129,6 +129,8 @@ function renderReport() {
     ['board.v-superseded', num(s.superseded)],
     ['board.v-audited', num(s.audited)],
     ['board.v-cosignatures', num(s.cosignatures)],
+    // The turnout the result states, derived again by the verifier (decision rules rest on it).
+    ...(s.turnout ? [['board.v-turnout', `${num(s.turnout.voted)} / ${num(s.turnout.eligible)}`]] : []),
     ['board.v-time', `${(state.timing.verify_ms / 1000).toFixed(2)} s`],
   ];
   // A record in progress lacks the close, the tally and the result: everything there verifies, but
@@ -139,8 +141,9 @@ function renderReport() {
     el('p', {}, el('strong', { class: r.valid || soFar ? 'pill ok' : 'pill bad' }, verdict)),
     el('dl', { class: 'facts' }, ...facts(items)),
     // The verifier's findings are in English, marked so.
-    r.failures.length ? el('ul', { lang: 'en' }, ...r.failures.slice(0, 50).map((f) => el('li', {},
-      `${f.entry ?? '–'} ${f.kind ?? ''} ${f.what}: ${f.why}`))) : null,
+    // (replaceChildren would print a null as the text "null": no list at all when nothing failed)
+    ...(r.failures.length ? [el('ul', { lang: 'en' }, ...r.failures.slice(0, 50).map((f) => el('li', {},
+      `${f.entry ?? '–'} ${f.kind ?? ''} ${f.what}: ${f.why}`)))] : []),
   );
 }
 

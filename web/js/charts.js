@@ -10,8 +10,40 @@ function svg(tag, attrs = {}, text) {
   return e;
 }
 
-/** One question's result: horizontal bars and a table. */
-export function resultFigure(question, counts) {
+const percent = (part, whole) => (whole ? `${((100 * part) / whole).toFixed(1)}%` : '–');
+
+/**
+ * A published election's result: the turnout it rests on, then per question its title, what the
+ * decision rule makes of it (when the manifest sets one) and the counts.
+ */
+export function resultFigures(election) {
+  const out = [];
+  const turnout = election.turnout;
+  if (turnout) {
+    out.push(el('p', { class: 'turnout' }, t('result.turnout', {
+      voted: num(turnout.voted), eligible: num(turnout.eligible), percent: percent(turnout.voted, turnout.eligible),
+    })));
+  }
+  election.questions.forEach((q, i) => {
+    out.push(resultFigure(q, election.result[i], (election.outcomes || [])[i]));
+  });
+  return out;
+}
+
+/** What a question's decision rule made of its result, as a sentence (null without a rule). */
+function outcomeText(question, outcome) {
+  const rule = question.decision;
+  if (!rule || !outcome || outcome.outcome === 'no-rule') return null;
+  const vars = { num: rule.num, den: rule.den };
+  switch (outcome.outcome) {
+    case 'decided': return t('result.decided', { choice: pick(question.choices[outcome.choice]) });
+    case 'turnout-too-low': return t('result.turnout-too-low', vars);
+    default: return t('result.no-majority');
+  }
+}
+
+/** One question's result: its title, its outcome, horizontal bars and a table. */
+export function resultFigure(question, counts, outcome) {
   const total = counts.reduce((a, b) => a + b, 0);
   const max = Math.max(1, ...counts);
   const rowH = 34;
@@ -39,8 +71,14 @@ export function resultFigure(question, counts) {
     el('tbody', {}, ...counts.map((n, j) => el('tr', {},
       el('th', { scope: 'row' }, pick(question.choices[j])),
       el('td', { class: 'n' }, num(n)),
-      el('td', { class: 'n' }, total ? `${((100 * n) / total).toFixed(1)}%` : '–')))));
-  return el('figure', {}, chart, table);
+      el('td', { class: 'n' }, percent(n, total))))));
+  const decided = outcomeText(question, outcome);
+  const rule = question.decision;
+  return el('figure', {},
+    el('figcaption', {}, el('h3', {}, pick(question.title))),
+    decided ? el('p', { class: outcome.outcome === 'decided' ? 'outcome decided' : 'outcome' }, decided) : null,
+    rule ? el('p', { class: 'hint' }, t('result.rule', { num: rule.num, den: rule.den })) : null,
+    chart, table);
 }
 
 /** Turnout over time: a line of ballots against minutes. `series` is [[unix seconds, ballots]]. */

@@ -1,6 +1,8 @@
 // Shared by every page: translations, the language switch, the API client and small helpers.
 // Plain ES modules, no build step: the server serves these files as they are.
 
+import { withParticle } from './josa.js';
+
 const LANGS = ['ko', 'en'];
 let messages = {};
 let lang = 'ko';
@@ -23,7 +25,11 @@ export function currentLanguage() {
 /** The translation of `key`, with `{name}` replaced from `vars`; the key itself if missing. */
 export function t(key, vars = {}) {
   const text = messages[key] ?? key;
-  return text.replace(/\{(\w+)\}/g, (_, k) => (k in vars ? String(vars[k]) : `{${k}}`));
+  // `{name|을}`: the value followed by the particle that fits its last sound (josa.js).
+  return text.replace(/\{(\w+)(?:\|([^}]+))?\}/g, (whole, k, particle) => {
+    if (!(k in vars)) return whole;
+    return particle ? withParticle(String(vars[k]), particle) : String(vars[k]);
+  });
 }
 
 export function hasText(key) {
@@ -202,6 +208,14 @@ export function facts(rows, ddAttrs = {}) {
 /** Formats a number for the current language. */
 export function num(n) {
   return new Intl.NumberFormat(lang === 'ko' ? 'ko-KR' : 'en-GB').format(n);
+}
+
+/** A moment (Unix seconds) as people here read it: Korean time, with the weekday. */
+export function when(unix) {
+  return new Intl.DateTimeFormat(lang === 'ko' ? 'ko-KR' : 'en-GB', {
+    timeZone: 'Asia/Seoul', year: 'numeric', month: 'long', day: 'numeric', weekday: 'short',
+    hour: '2-digit', minute: '2-digit',
+  }).format(new Date(unix * 1000));
 }
 
 /** Phase name, translated. */

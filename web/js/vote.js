@@ -2,11 +2,16 @@
 // Benaloh audit, cast, receipt. The ballot is encrypted, proven and signed here, in WebAssembly;
 // only the encrypted ballot leaves the device.
 import {
-  setupPage, api, errorText, say, t, pick, currentElection, crypto, download, el, phaseText,
+  setupPage, api, errorText, say, t, pick, currentElection, crypto, download, el, phaseText, when, facts,
 } from './common.js';
 
 const $ = (id) => document.getElementById(id);
 const STEPS = ['closed', 'login', 'code', 'credential', 'question', 'review', 'audit', 'receipt'];
+
+// The last receipt stays in this tab (a reload shows it again) until the voter presses "finish".
+const RECEIPT_KEY = 'hanpyo-receipt';
+// Steps whose answers live only in memory: leaving the page then asks first.
+const UNSAVED_STEPS = ['question', 'review', 'audit'];
 
 const booth = {
   election: null,
@@ -33,9 +38,17 @@ function show(step, focus = true) {
   }
 }
 
+/** Shows an error where the voter is looking: on a phone the alert at the top is off-screen, so
+ * it is scrolled into view and focused (it has tabindex=-1), which also reads it out. */
+function showError(text) {
+  const box = $('error');
+  say(box, text);
+  box.scrollIntoView({ block: 'center' });
+  box.focus({ preventScroll: true });
+}
+
 function fail(e) {
-  say($('error'), errorText(e));
-  $('error').focus?.();
+  showError(errorText(e));
 }
 
 function status(text) {
@@ -159,10 +172,52 @@ async function sendBallot(button, audit, recorded) {
 
 function cast() {
   return sendBallot($('cast'), false, async (ballot, out, check) => {
-    booth.receipt = { ...out, witnesses: check.witnesses_required };
+    const earlier = storedReceipt();
+    booth.receipt = {
+      ...out,
+      witnesses: check.witnesses_required,
+      cast_at: Math.floor(Date.now() / 1000),
+      // A ballot cast after an earlier one in this tab replaces it in the count.
+      replaces: earlier ? earlier.tracking_code_short : null,
+    };
+    sessionStorage.setItem(RECEIPT_KEY, JSON.stringify(booth.receipt));
+    booth.selections = booth.election.questions.map(() => []);
     await renderReceipt();
     show('receipt');
   });
+}
+
+function storedReceipt() {
+  try {
+    const r = JSON.parse(sessionStorage.getItem(RECEIPT_KEY) || 'null');
+    return r && typeof r.tracking_code === 'string' && typeof r.tracking_code_short === 'string' ? r : null;
+  } catch (_) {
+    return null;
+  }
+}
+
+/** Ends the visit on this device: the login, the credential and the receipt screen are forgotten. */
+function finish() {
+  sessionStorage.removeItem(RECEIPT_KEY);
+  sessionStorage.removeItem('hanpyo-session');
+  Object.assign(booth, { session: null, credential: null, receipt: null, audit: null, login: null, demoVoter: null });
+  booth.selections = booth.election.questions.map(() => []);
+  for (const id of ['resident-id', 'birth-date', 'otp', 'credential']) $(id).value = '';
+  $('demo-code').hidden = true;
+  show('login');
+  status(t('vote.finish.done'));
+}
+
+/** When voting opens and closes, in Korean time. */
+function windowText(e) {
+  return t('vote.window', { opens: when(e.opens_at), closes: when(e.closes_at) });
+}
+
+/** Why the booth is closed: not open yet (and when it opens), or over (and when it closed). */
+function closedText(e) {
+  return ['ceremony', 'credentials'].includes(e.phase)
+    ? t('vote.closed.not-yet', { opens: when(e.opens_at) })
+    : t('vote.closed.over', { closes: when(e.closes_at), phase: phaseText(e.phase) });
 }
 
 /**
@@ -188,7 +243,7 @@ class ReceiptError extends Error {
 
 function handleApiError(e) {
   if (e instanceof ReceiptError) {
-    say($('error'), t('vote.receipt.bad'));
+    showError(t('vote.receipt.bad'));
     return;
   }
   if (e && (e.code === 'no-session' || e.code === 'unauthorized')) {
@@ -222,7 +277,16 @@ async function renderReceipt() {
   if (!r) return;
   $('receipt-intro').textContent = r.witnesses > 0
     ? t('vote.receipt.intro', { n: r.witnesses }) : t('vote.receipt.intro-no-witnesses');
-  $('receipt-code').textContent = r.tracking_code_short;
+  // Groups of five never break inside: a line may end only after a hyphen.
+  $('receipt-code').replaceChildren(...r.tracking_code_short.split('-').flatMap((g, i, all) => [
+    el('span', { class: 'group' }, i < all.length - 1 ? `${g}-` : g), i < all.length - 1 ? el('wbr') : null,
+  ]).filter(Boolean));
+  $('receipt-facts').replaceChildren(...facts([
+    ['vote.receipt.election', pick(booth.election.title)],
+    ['vote.receipt.time', r.cast_at ? when(r.cast_at) : '–'],
+  ]));
+  say($('receipt-revoted'), r.replaces ? t('vote.receipt.replaces', { code: r.replaces }) : '');
+  $('receipt-next').textContent = t('vote.receipt.next', { closes: when(booth.election.closes_at) });
   const checkUrl = `${location.origin}/check.html#${r.tracking_code}`;
   $('receipt-check').href = `/check.html#${r.tracking_code}`;
   const w = await crypto();
@@ -400,10 +464,19 @@ function wire() {
     if (!r) return;
     download(`hanpyo-receipt-${r.tracking_code_short}.json`, JSON.stringify(r.receipt, null, 2));
   });
+  // Voting again needs the credential again: on a shared device the next person cannot.
   $('revote').addEventListener('click', () => {
+    booth.credential = null;
+    $('credential').value = '';
     booth.question = 0;
-    renderQuestion();
-    show('question');
+    show('credential');
+  });
+  $('finish').addEventListener('click', finish);
+  window.addEventListener('beforeunload', (ev) => {
+    if (UNSAVED_STEPS.includes(booth.step)) {
+      ev.preventDefault();
+      ev.returnValue = '';
+    }
   });
   document.addEventListener('languagechange', () => {
     if (!booth.election) return;
@@ -421,7 +494,8 @@ function wire() {
     if (booth.step === 'review') renderReview($('review-list'), booth.selections);
     if (booth.step === 'audit' && booth.audit) renderReview($('audit-list'), booth.audit.ballot.audited_choices);
     if (booth.step === 'receipt') renderReceipt();
-    if (booth.step === 'closed') $('closed-text').textContent = t('vote.closed.text', { phase: phaseText(booth.election.phase) });
+    if (booth.step === 'closed') $('closed-text').textContent = closedText(booth.election);
+    $('election-window').textContent = windowText(booth.election);
     setupDemoLabels();
   });
 }
@@ -436,9 +510,17 @@ wire();
 try {
   booth.election = await currentElection();
   $('election-name').textContent = pick(booth.election.title);
+  $('election-window').textContent = windowText(booth.election);
   booth.selections = booth.election.questions.map(() => []);
-  if (booth.election.phase !== 'open') {
-    $('closed-text').textContent = t('vote.closed.text', { phase: phaseText(booth.election.phase) });
+  booth.receipt = storedReceipt();
+  if (booth.receipt) {
+    // A reload right after casting: the receipt again, until the voter finishes.
+    $('revote').hidden = booth.election.phase !== 'open';
+    if (booth.election.phase === 'open') await setupDemo();
+    await renderReceipt();
+    show('receipt', false);
+  } else if (booth.election.phase !== 'open') {
+    $('closed-text').textContent = closedText(booth.election);
     show('closed', false);
   } else {
     await setupDemo();

@@ -224,9 +224,17 @@ test('a voter logs in, audits, casts, checks the receipt, revotes; the board ver
     await noViolations(page, 'check: audit file');
     await shot(page, '07b-check-audit');
 
-    // Revote: still logged in; the credential is entered again (it is never stored).
+    // Back in the booth, the last receipt is still there (kept in this tab until "finish").
     await page.goto(`${server.url}/vote.html`);
+    await visible(page, '#step-receipt');
+    assert.equal((await page.textContent('#receipt-code')).trim(), first);
+    assert.match(await page.textContent('#receipt-facts'), /투표한 시각/);
+    assert.match(await page.textContent('#receipt-next'), /마감/);
+    // Revote: still logged in, but the credential is asked for again (it is never stored), so
+    // the next person at a shared device cannot vote in this voter's name.
+    await page.locator('#revote').click();
     await visible(page, '#step-credential');
+    assert.equal(await page.inputValue('#credential'), '');
     await page.locator('#demo-voters button').nth(0).click();
     await page.locator('#credential-form button[type=submit]').click();
     await visible(page, '#step-question');
@@ -249,6 +257,11 @@ test('a voter logs in, audits, casts, checks the receipt, revotes; the board ver
     await visible(page, '#step-review');
     const second = await cast(page);
     assert.notEqual(second, first);
+    // The new receipt says it replaces the earlier vote; a reload shows it again.
+    assert.match(await page.textContent('#receipt-revoted'), new RegExp(first.replaceAll('-', '.')));
+    await page.reload();
+    await visible(page, '#step-receipt');
+    assert.equal((await page.textContent('#receipt-code')).trim(), second);
 
     // English throughout.
     await page.locator('#lang-switch').click();
@@ -257,6 +270,13 @@ test('a voter logs in, audits, casts, checks the receipt, revotes; the board ver
     assert.match(await page.textContent('#step-receipt'), /only your last vote counts/);
     await noViolations(page, 'vote: receipt (English)');
     await shot(page, '08-vote-receipt-en');
+    // "Finish" ends the visit on this device: login and receipt screen are gone, also on reload.
+    await page.locator('#finish').click();
+    await visible(page, '#step-login');
+    assert.match(await page.textContent('#status'), /You are done/);
+    await page.reload();
+    await visible(page, '#step-login');
+    assert.equal(await page.evaluate(() => sessionStorage.length), 0);
 
     // The first receipt now stands superseded, proven from the log: the check page names the
     // ballot that replaced it (a voter who never voted again knows to complain), and so does the CLI.
@@ -290,6 +310,49 @@ test('a voter logs in, audits, casts, checks the receipt, revotes; the board ver
     assert.equal(await page.evaluate(() => document.querySelector('#verify-progress').value > 0), true);
     await noViolations(page, 'board (English)');
     await shot(page, '09-board-en');
+    noProblems(page);
+  } finally {
+    server.stop();
+  }
+});
+
+test('on a phone, a failed cast is shown where the voter is looking and focused', async () => {
+  const server = await startDemo();
+  try {
+    const page = await newPage(browser);
+    await page.setViewportSize({ width: 390, height: 844 });
+    await page.goto(`${server.url}/vote.html`);
+    await login(page, 2);
+    await page.locator('#credential-form button[type=submit]').click();
+    await answerByClicking(page, [[0], [1], [0]]);
+    // Voting closes while the voter reads the review screen.
+    const api = async (path, body, session) => {
+      const r = await fetch(`${server.url}${path}`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', ...(session ? { authorization: `Bearer ${session}` } : {}) },
+        body: body ? JSON.stringify(body) : '',
+      });
+      assert.ok(r.ok, `${path}: ${r.status}`);
+      return r.json();
+    };
+    const { session } = await api('/api/v1/admin/login', { name: server.admin.name, password: server.admin.password });
+    await api('/api/v1/admin/close', null, session);
+    await page.locator('#cast').scrollIntoViewIfNeeded();
+    await page.locator('#cast').click();
+    await visible(page, '#error');
+    assert.match(await page.textContent('#error'), /\S/);
+    assert.equal(await page.evaluate(() => document.activeElement?.id), 'error', 'the error has the focus');
+    const box = await page.locator('#error').boundingBox();
+    assert.ok(box && box.y >= 0 && box.y + box.height <= 844, `the error is inside the viewport: ${JSON.stringify(box)}`);
+    await noViolations(page, 'vote: cast refused on a phone');
+    await shot(page, '05b-phone-cast-error');
+    // Leaving with answers only in memory asks first.
+    const dialogs = [];
+    page.on('dialog', (d) => dialogs.push(d.type()));
+    await page.reload();
+    assert.deepEqual(dialogs, ['beforeunload']);
+    await visible(page, '#step-closed');
+    assert.match(await page.textContent('#closed-text'), /투표가 끝났습니다/);
     noProblems(page);
   } finally {
     server.stop();
@@ -331,12 +394,19 @@ test('an administrator imports a roll with an error line, opens, closes, tallies
     assert.match(rollText, /3/);
     await noViolations(page, 'admin: roll errors');
     await shot(page, '11-admin-roll-errors');
-    const fixed = join(out, 'roll-fixed.csv');
-    writeFileSync(fixed, `${header}\n김민수,1980-02-03,800203-1000001,010-9000-0001,종로구\n이영희,1981-01-01,810101-2000002,010-9000-0002,중구\n`);
+    // The fixed roll as Korean Excel saves a CSV: CP949, detected and read exactly.
+    const fixed = join(out, 'roll-fixed-cp949.csv');
+    const fixedText = `${header}\n김민수,1980-02-03,800203-1000001,010-9000-0001,종로구\n이영희,1981-01-01,810101-2000002,010-9000-0002,중구\n`;
+    const CP949 = { 김민수: 'b1e8b9cebcf6', 이영희: 'c0ccbfb5c8f1', 종로구: 'c1beb7ceb1b8', 중구: 'c1dfb1b8' };
+    const cp949 = Buffer.concat(fixedText.split(/(김민수|이영희|종로구|중구)/)
+      .map((part) => (CP949[part] ? Buffer.from(CP949[part], 'hex') : Buffer.from(part, 'ascii'))));
+    assert.equal(new TextDecoder('euc-kr').decode(cp949), fixedText);
+    writeFileSync(fixed, cp949);
     await page.setInputFiles('#roll-file', fixed);
     await page.locator('#roll-form button[type=submit]').click();
     await page.locator('#roll-result .success').waitFor();
     assert.match(await page.textContent('#roll-result'), /2명을 명부에 넣었습니다/);
+    assert.match(await page.textContent('#roll-result'), /CP949로 읽음/);
 
     // A new election from the form: checked by the server's manifest rules.
     await page.locator('#new-election summary').click();
@@ -366,6 +436,7 @@ test('an administrator imports a roll with an error line, opens, closes, tallies
     await page.locator('#refresh').click();
     await page.waitForFunction(() => /1 \/|1명이 투표/.test(document.querySelector('#turnout').textContent));
     assert.match(await page.textContent('#turnout'), /종로구|중구|용산구|성동구/);
+    assert.doesNotMatch(await page.textContent('#turnout'), /\uFFFD/, 'no garbled district');
     await page.locator('#action-close').click();
     await page.locator('#action-tally').waitFor();
     await page.locator('#action-tally').click();
@@ -381,10 +452,18 @@ test('an administrator imports a roll with an error line, opens, closes, tallies
     const rows = await voter.locator('#result table').first().locator('tbody tr').allTextContents();
     assert.equal(rows.length, 2);
     assert.match(rows[0], /1\s*100\.0%/, 'the one ballot chose the first answer');
+    // The turnout the result rests on, and the referendum's decision rule applied to it; each
+    // question's title comes before its chart.
+    assert.match(await voter.textContent('#result .turnout'), /투표권자 [\d,]+명 중 1명 투표/);
+    const referendum = voter.locator('#result figure').first();
+    assert.equal(await referendum.locator(':scope > :first-child').evaluate((e) => e.tagName), 'FIGCAPTION');
+    assert.match(await referendum.locator('.outcome').textContent(), /^확정(: 찬성|되지 않음: 투표한 사람이 투표권자의 4분의 1에)/);
+    assert.equal(await voter.locator('#result figure .outcome').count(), 1, 'only the referendum has a decision rule');
     await voter.locator('#verify-run').click();
     await voter.locator('#verify-report .pill').waitFor({ timeout: 120_000 });
     assert.equal(await voter.locator('#verify-report .pill.ok').count(), 1, await voter.textContent('#verify-report'));
     assert.match(await voter.textContent('#verify-report'), /유효: 기록 전체가 검증되었습니다/);
+    assert.doesNotMatch(await voter.textContent('#verify-report'), /null/, 'no literal null under a clean verification');
     await noViolations(voter, 'board: result');
     await shot(voter, '14-board-result');
     noProblems(page);
@@ -422,6 +501,7 @@ test('an administrator creates an election in the console and runs it to the pub
     await page.fill('#new-question', '새 공원의 이름을 고르세요 | Choose the new park\'s name');
     await page.fill('#new-choices', '은행나무 공원 | Ginkgo Park\n느티나무 공원 | Zelkova Park\n소나무 공원 | Pine Park');
     await page.fill('#new-trustees', '1/1');
+    await page.fill('#new-decision', '1/4'); // the Resident Voting Act's rule
     await page.locator('#new-create').click();
     await visible(page, '#election-sections');
     await page.waitForFunction(() => /jongno-park-2027/.test(document.querySelector('#elections').textContent));
@@ -498,6 +578,9 @@ test('an administrator creates an election in the console and runs it to the pub
     const rows = await page.locator('#results table tbody tr')
       .evaluateAll((trs) => trs.map((tr) => [...tr.cells].map((td) => td.textContent)));
     assert.deepEqual(rows, [['은행나무 공원', '0', '0.0%'], ['느티나무 공원', '1', '100.0%'], ['소나무 공원', '0', '0.0%']]);
+    // One of the two voters on the roll voted (a half, above a quarter); one choice has every vote.
+    assert.match(await page.textContent('#results .turnout'), /투표권자 2명 중 1명 투표 \(50\.0%\)/);
+    assert.equal((await page.textContent('#results .outcome')).trim(), '확정: 느티나무 공원');
     assert.match(await page.textContent('#audit-log'), /create-election/);
     await noViolations(page, 'admin: created election published');
     await shot(page, '21-admin-created-published');

@@ -8,6 +8,7 @@ use std::process::ExitCode;
 
 use anyhow::{Context, Result, bail};
 use hanpyo_crypto::credential::SecretCredential;
+use hanpyo_server::roll::RollEncoding;
 
 /// `hanpyo ca ...`
 #[derive(clap::Subcommand, Debug)]
@@ -32,8 +33,9 @@ pub fn run(cmd: &Command) -> Result<ExitCode> {
         election_id,
         out,
     } = cmd;
-    let text =
-        std::fs::read_to_string(roll).with_context(|| format!("reading {}", roll.display()))?;
+    let bytes = std::fs::read(roll).with_context(|| format!("reading {}", roll.display()))?;
+    let (text, _) = hanpyo_server::roll::decode_roll(&bytes, RollEncoding::Auto)
+        .map_err(|e| anyhow::anyhow!("{}: {e}", roll.display()))?;
     let voters = match hanpyo_server::roll::parse_roll(&text) {
         Ok(v) => v,
         Err(errors) => {

@@ -573,10 +573,15 @@ pub fn run(args: &Args) -> Result<ExitCode> {
     let trustees: Vec<u32> = present.iter().map(KeyShare::index).collect();
     put(
         &mut w,
-        &Entry::Result {
+        &Entry::result(
+            &manifest,
             trustees,
-            counts: result.clone(),
-        }
+            result.clone(),
+            hanpyo_record::decision::Turnout {
+                eligible: u64::from(args.voters),
+                voted: counted,
+            },
+        )
         .encode(),
     )?;
     let mut ledger = w.finish()?;

@@ -4,6 +4,7 @@ use std::process::ExitCode;
 
 use anyhow::{Context, Result, bail};
 use hanpyo_ledger::export::ENTRIES_FILE;
+use hanpyo_record::decision::Outcome;
 use hanpyo_record::verify::{Options, Report, verify_record_with_progress};
 
 /// Options of `hanpyo verify`.
@@ -73,6 +74,15 @@ pub fn run(args: &Args) -> Result<ExitCode> {
     })
 }
 
+/// `part` as a percentage of `whole` (0 when there is none).
+fn percent(part: u64, whole: u64) -> f64 {
+    if whole == 0 {
+        0.0
+    } else {
+        part as f64 * 100.0 / whole as f64
+    }
+}
+
 fn print_human(r: &Report) {
     let s = &r.summary;
     println!("election:   {}", s.election_id.as_deref().unwrap_or("?"));
@@ -111,11 +121,30 @@ fn print_human(r: &Report) {
             "TRUST WARNING: the log key, the witnesses and their quorum were taken from the record itself.\n               Whoever wrote the record chose them; pass --trust POLICY (published by the commission\n               and the witnesses) to check it against keys you trust."
         );
     }
+    if let Some(t) = &s.turnout {
+        println!(
+            "turnout:    {} of {} eligible voters ({:.2}%)",
+            t.voted,
+            t.eligible,
+            percent(t.voted, t.eligible)
+        );
+    }
     if let Some(result) = &s.result {
         for q in result {
             println!("\n{} / {}", q.title, q.title_ko);
             for (en, ko, n) in &q.choices {
                 println!("  {n:>10}  {en} / {ko}");
+            }
+            if let Some(rule) = &q.decision {
+                println!("  rule:      {rule}");
+                let outcome = match q.outcome {
+                    Outcome::Decided(j) => match q.choices.get(j as usize) {
+                        Some((en, ko, _)) => format!("DECIDED: {en} / {ko}"),
+                        None => format!("DECIDED: choice {j}"),
+                    },
+                    other => other.to_string().to_uppercase(),
+                };
+                println!("  outcome:   {outcome}");
             }
         }
     }

@@ -10,6 +10,7 @@ use hanpyo_ledger::export::{CHECKPOINT_FILE, ExportReader, ExportWriter};
 use hanpyo_ledger::merkle::leaf_hash;
 use hanpyo_record::authority::encrypt_ballot_with_rng;
 use hanpyo_record::context::election_context;
+use hanpyo_record::decision::{Outcome, Turnout};
 use hanpyo_record::entry::{AuditedBallot, Entry, Kind, Shapes};
 use hanpyo_record::manifest::Manifest;
 use serde_json::Value;
@@ -192,6 +193,32 @@ fn simulated_elections_verify_and_match_the_intent_for_every_question_kind() {
         assert_eq!(report["valid"], Value::Bool(true));
         assert_eq!(result_counts(&report), intent_counts(&dir), "{name}");
         assert_eq!(report["summary"]["ballots_counted"], Value::from(60));
+        // Everyone voted, so the referendum (rule 1/4) is decided by its majority alone; the
+        // other questions have no rule.
+        assert_eq!(
+            report["summary"]["turnout"],
+            serde_json::json!({"eligible": 60, "voted": 60})
+        );
+        let counts = intent_counts(&dir);
+        let (yes, no) = (
+            counts[0][0].as_u64().expect("n"),
+            counts[0][1].as_u64().expect("n"),
+        );
+        let expected = match (2 * yes > yes + no, 2 * no > yes + no) {
+            (true, _) => serde_json::json!({"outcome": "decided", "choice": 0}),
+            (_, true) => serde_json::json!({"outcome": "decided", "choice": 1}),
+            _ => serde_json::json!({"outcome": "no-majority"}),
+        };
+        let result = &report["summary"]["result"];
+        assert_eq!(result[0]["outcome"], expected, "{name}");
+        assert_eq!(
+            result[0]["decision"],
+            serde_json::json!({"num": 1, "den": 4})
+        );
+        assert_eq!(
+            result[1]["outcome"],
+            serde_json::json!({"outcome": "no-rule"})
+        );
         let _ = std::fs::remove_dir_all(&dir);
     }
 }
@@ -516,39 +543,61 @@ fn wrong_tally_decryption_or_result_are_named() {
         &[(Some(pi as u64), "partial decryption")],
     );
 
-    let Entry::Result {
-        trustees,
-        mut counts,
-    } = Entry::decode(&es[ri], Some(&shapes)).expect("result")
-    else {
-        panic!()
+    let result = Entry::decode(&es[ri], Some(&shapes)).expect("result");
+    type Change = dyn Fn(&mut Vec<u32>, &mut Vec<Vec<u64>>, &mut Turnout, &mut Vec<Outcome>);
+    let changed = |change: &Change| {
+        let mut e = result.clone();
+        let Entry::Result {
+            trustees,
+            counts,
+            turnout,
+            outcomes,
+        } = &mut e
+        else {
+            panic!("result")
+        };
+        change(trustees, counts, turnout, outcomes);
+        let mut t = es.clone();
+        t[ri] = e.encode();
+        t
     };
-    counts[1][0] += 1;
-    counts[1][1] -= 1;
-    let mut t = es.clone();
-    t[ri] = Entry::Result {
-        trustees: trustees.clone(),
-        counts: counts.clone(),
-    }
-    .encode();
+    // One vote moved between choices.
+    let t = changed(&|_, counts, _, _| {
+        counts[1][0] += 1;
+        counts[1][1] -= 1;
+    });
     assert_invalid(
         &write("result", &dir, &t, true),
         &[(Some(ri as u64), "result")],
     );
-
     // Claiming a trustee that did not decrypt.
-    let Entry::Result { counts, .. } = Entry::decode(&es[ri], Some(&shapes)).expect("result")
-    else {
-        panic!()
-    };
-    let mut t = es.clone();
-    t[ri] = Entry::Result {
-        trustees: vec![1, 2],
-        counts,
-    }
-    .encode();
+    let t = changed(&|trustees, _, _, _| *trustees = vec![1, 2]);
     assert_invalid(
         &write("result-trustees", &dir, &t, true),
+        &[(Some(ri as u64), "result")],
+    );
+    // A turnout that is not the record's: more eligible voters (which could sink the threshold),
+    // or more voters.
+    let t = changed(&|_, _, turnout, _| turnout.eligible *= 5);
+    assert_invalid(
+        &write("result-eligible", &dir, &t, true),
+        &[(Some(ri as u64), "result")],
+    );
+    let t = changed(&|_, _, turnout, _| turnout.voted += 1);
+    assert_invalid(
+        &write("result-voted", &dir, &t, true),
+        &[(Some(ri as u64), "result")],
+    );
+    // An outcome the rule does not give: the referendum (rule 1/4, everyone voted) declared
+    // not decided for low turnout; the choose-one question (no rule) declared decided.
+    let t = changed(&|_, _, _, outcomes| outcomes[0] = Outcome::TurnoutTooLow);
+    assert_invalid(
+        &write("result-outcome", &dir, &t, true),
+        &[(Some(ri as u64), "result")],
+    );
+    let t = changed(&|_, _, _, outcomes| outcomes[1] = Outcome::Decided(0));
+    assert_invalid(
+        &write("result-outcome-no-rule", &dir, &t, true),
         &[(Some(ri as u64), "result")],
     );
     let _ = std::fs::remove_dir_all(&dir);
@@ -988,19 +1037,31 @@ fn negative_cases(small: &Path) -> Vec<Negative> {
 
     let ri = index_of(&es, Kind::Result, 0);
     let mut t = es.clone();
-    let Entry::Result {
-        trustees,
-        mut counts,
-    } = Entry::decode(&es[ri], Some(&shapes)).expect("result")
-    else {
+    let mut result = Entry::decode(&es[ri], Some(&shapes)).expect("result");
+    let Entry::Result { counts, .. } = &mut result else {
         panic!("result")
     };
     counts[0][0] += 1;
     counts[0][1] -= 1;
-    t[ri] = Entry::Result { trustees, counts }.encode();
+    t[ri] = result.encode();
     out.push(Negative {
         name: "result-changed",
         why: "one vote moved from choice 1 to choice 0 of the first question",
+        entries: t,
+        failures: vec![(Some(ri as u64), "result")],
+        consequences: &[],
+    });
+
+    let mut t = es.clone();
+    let mut result = Entry::decode(&es[ri], Some(&shapes)).expect("result");
+    let Entry::Result { outcomes, .. } = &mut result else {
+        panic!("result")
+    };
+    outcomes[0] = Outcome::TurnoutTooLow;
+    t[ri] = result.encode();
+    out.push(Negative {
+        name: "result-outcome-not-the-rule",
+        why: "the referendum (decision rule: a quarter of the eligible voters, a majority of the valid votes) declared not decided for low turnout although every eligible voter voted",
         entries: t,
         failures: vec![(Some(ri as u64), "result")],
         consequences: &[],

@@ -1932,6 +1932,26 @@ fn the_web_pages_search_turnout_manifest_check_demo_inbox_and_result() {
         e["result"],
         serde_json::json!([[1, 0], [0, 1, 0, 0], [0, 0, 1, 0, 0]])
     );
+    // One voter of the demo's roll: the referendum's rule (a quarter of the eligible voters)
+    // is not met, whatever the majority; the other questions have no rule.
+    let eligible = e["eligible"].as_u64().expect("eligible");
+    assert!(eligible > 4, "{e}");
+    assert_eq!(
+        e["turnout"],
+        serde_json::json!({"eligible": eligible, "voted": 1})
+    );
+    assert_eq!(
+        e["questions"][0]["decision"],
+        serde_json::json!({"num": 1, "den": 4})
+    );
+    assert_eq!(
+        e["outcomes"],
+        serde_json::json!([
+            {"outcome": "turnout-too-low"},
+            {"outcome": "no-rule"},
+            {"outcome": "no-rule"}
+        ])
+    );
     assert!(
         e["decrypting_trustees"]
             .as_array()

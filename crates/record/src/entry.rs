@@ -15,6 +15,7 @@ use hanpyo_crypto::transcript::{NO_POSITION, ProofContext};
 use hanpyo_ledger::merkle::{Hash, leaf_hash};
 use sha2::{Digest, Sha512};
 
+use crate::decision::{Outcome, Turnout};
 use crate::encoding::{Reader, Writer};
 use crate::error::RecordError;
 use crate::manifest::Manifest;
@@ -542,6 +543,10 @@ pub enum Entry {
         trustees: Vec<u32>,
         /// `[question][choice]` vote counts.
         counts: Vec<Vec<u64>>,
+        /// Credentials listed and ballots counted.
+        turnout: Turnout,
+        /// Per question, what its decision rule makes of the counts.
+        outcomes: Vec<Outcome>,
     },
 }
 
@@ -664,7 +669,12 @@ impl Entry {
                     w.point(d).raw(&proof.to_bytes());
                 });
             }
-            Entry::Result { trustees, counts } => {
+            Entry::Result {
+                trustees,
+                counts,
+                turnout,
+                outcomes,
+            } => {
                 w.u32(trustees.len() as u32);
                 for t in trustees {
                     w.u32(*t);
@@ -672,6 +682,10 @@ impl Entry {
                 write_matrix(&mut w, counts, |w, c| {
                     w.u64(*c);
                 });
+                w.u64(turnout.eligible).u64(turnout.voted);
+                for o in outcomes {
+                    o.encode(&mut w);
+                }
             }
         }
         w.into_bytes()
@@ -757,11 +771,46 @@ impl Entry {
                     .map(|_| read_trustee(&mut r, sh.trustees))
                     .collect::<Result<_, _>>()?;
                 let counts = read_matrix(&mut r, &sh.specs, |r| r.u64())?;
-                Entry::Result { trustees, counts }
+                let turnout = Turnout {
+                    eligible: r.u64()?,
+                    voted: r.u64()?,
+                };
+                let outcomes = sh
+                    .specs
+                    .iter()
+                    .map(|spec| Outcome::decode(&mut r, spec.choices))
+                    .collect::<Result<_, _>>()?;
+                Entry::Result {
+                    trustees,
+                    counts,
+                    turnout,
+                    outcomes,
+                }
             }
         };
         r.finish()?;
         Ok(entry)
+    }
+
+    /// The result entry: the counts, the turnout they rest on and what each question's decision
+    /// rule makes of them.
+    pub fn result(
+        manifest: &Manifest,
+        trustees: Vec<u32>,
+        counts: Vec<Vec<u64>>,
+        turnout: Turnout,
+    ) -> Self {
+        let outcomes = Outcome::of_result(
+            &crate::manifest::Question::rules(&manifest.questions),
+            turnout,
+            &counts,
+        );
+        Entry::Result {
+            trustees,
+            counts,
+            turnout,
+            outcomes,
+        }
     }
 
     /// Whether a tally/share/result matrix has the manifest's shape (used when building entries).
@@ -769,7 +818,9 @@ impl Entry {
         match self {
             Entry::EncryptedTally { tally, .. } => check_shape(tally, &shapes.specs),
             Entry::PartialDecryption { shares, .. } => check_shape(shares, &shapes.specs),
-            Entry::Result { counts, .. } => check_shape(counts, &shapes.specs),
+            Entry::Result {
+                counts, outcomes, ..
+            } => check_shape(counts, &shapes.specs) && outcomes.len() == shapes.specs.len(),
             _ => true,
         }
     }

@@ -8,6 +8,7 @@
 //! |---|---|
 //! | [`encoding`] | the canonical encoding primitives |
 //! | [`manifest`] | the election manifest (TOML in, canonical bytes out) |
+//! | [`decision`] | decision rules (turnout threshold, majority) and outcomes |
 //! | [`entry`] | every entry kind, tracking codes |
 //! | [`context`] | election and ceremony fingerprints (what every proof is bound to) |
 //! | [`standing`] | a ballot's standing (counted, superseded, audit) from signed log data |
@@ -16,6 +17,7 @@
 
 pub mod authority;
 pub mod context;
+pub mod decision;
 pub mod encoding;
 pub mod entry;
 pub mod error;

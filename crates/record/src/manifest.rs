@@ -5,6 +5,7 @@ use hanpyo_crypto::ballot::{ContestSpec, MAX_CHOICES};
 use hanpyo_crypto::threshold::{MAX_TRUSTEES, ThresholdParams};
 use serde::{Deserialize, Serialize};
 
+use crate::decision::DecisionRule;
 use crate::encoding::{Reader, Writer};
 use crate::error::RecordError;
 
@@ -81,9 +82,17 @@ pub struct Question {
     pub title: Text,
     /// Its choices, in ballot order.
     pub choices: Vec<Text>,
+    /// When the result decides it (only for questions with exactly one selection); `None`: the
+    /// counts alone are the result.
+    pub decision: Option<DecisionRule>,
 }
 
 impl Question {
+    /// The decision rules of a manifest's questions, in order.
+    pub fn rules(questions: &[Question]) -> Vec<Option<DecisionRule>> {
+        questions.iter().map(|q| q.decision).collect()
+    }
+
     /// `[min, max]` selections.
     pub fn limits(&self) -> (u32, u32) {
         match self.kind {
@@ -389,6 +398,16 @@ struct TomlQuestion {
     min: Option<u32>,
     #[serde(default)]
     max: Option<u32>,
+    #[serde(default)]
+    decision: Option<TomlDecision>,
+}
+
+/// `decision = { min_turnout = "1/4" }`: decided by more than half of the valid votes with at
+/// least that fraction of the eligible voters voting.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct TomlDecision {
+    min_turnout: String,
 }
 
 /// Days since 1970-01-01 of a proleptic Gregorian date (Howard Hinnant's algorithm).
@@ -501,10 +520,15 @@ impl Manifest {
                     ));
                 }
             };
+            let decision = q
+                .decision
+                .map(|d| DecisionRule::parse(&d.min_turnout))
+                .transpose()?;
             questions.push(Question {
                 kind,
                 title: q.title,
                 choices,
+                decision,
             });
         }
         let mut ledger = ledger;
@@ -585,6 +609,17 @@ impl Manifest {
                     ),
                 ));
             }
+            if let Some(rule) = &q.decision {
+                rule.validate()?;
+                if q.limits() != (1, 1) {
+                    return Err(RecordError::Invalid(
+                        "decision",
+                        format!(
+                            "question {i}: a decision rule needs exactly one choice per ballot (referendum or choose-one)"
+                        ),
+                    ));
+                }
+            }
         }
         if !key_name_ok(&self.ledger.origin) {
             return Err(RecordError::Invalid(
@@ -636,6 +671,10 @@ impl Manifest {
             for c in &q.choices {
                 c.encode(w);
             }
+            match q.decision {
+                None => w.u8(0),
+                Some(rule) => w.u8(1).u32(rule.num).u32(rule.den),
+            };
         }
         w.str(&self.ledger.origin).raw(&self.ledger.key);
         w.u32(self.ledger.witnesses.len() as u32);
@@ -667,10 +706,19 @@ impl Manifest {
             let title = Text::decode(r)?;
             let nc = r.count(MAX_CHOICES as usize, "choices")?;
             let choices = (0..nc).map(|_| Text::decode(r)).collect::<Result<_, _>>()?;
+            let decision = match r.u8()? {
+                0 => None,
+                1 => Some(DecisionRule {
+                    num: r.u32()?,
+                    den: r.u32()?,
+                }),
+                t => return Err(RecordError::Invalid("decision", format!("tag {t}"))),
+            };
             questions.push(Question {
                 kind,
                 title,
                 choices,
+                decision,
             });
         }
         let origin = r.str(256, "ledger origin")?;

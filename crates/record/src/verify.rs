@@ -35,6 +35,7 @@ use serde::Serialize;
 
 use crate::authority::RunningTally;
 use crate::context::{ceremony_context, election_context};
+use crate::decision::{DecisionRule, Outcome, Turnout};
 use crate::entry::{Ballot, CeremonyMessage, Entry, Kind, Shapes};
 use crate::error::RecordError;
 use crate::manifest::{LedgerInfo, Manifest};
@@ -81,6 +82,10 @@ pub struct QuestionResult {
     pub title_ko: String,
     /// `(choice in English, choice in Korean, votes)`.
     pub choices: Vec<(String, String, u64)>,
+    /// The manifest's decision rule, if any.
+    pub decision: Option<DecisionRule>,
+    /// What the rule makes of the counts (as derived by the verifier).
+    pub outcome: Outcome,
 }
 
 /// What the record contains.
@@ -110,6 +115,8 @@ pub struct Summary {
     pub audited: u64,
     /// Trustees whose shares made the result.
     pub decrypting_trustees: Vec<u32>,
+    /// Eligible voters (credentials listed) and voters (ballots counted) of the result.
+    pub turnout: Option<Turnout>,
     /// The verified result.
     pub result: Option<Vec<QuestionResult>>,
     /// Signed checkpoints checked (the latest and the earlier ones).
@@ -579,7 +586,12 @@ impl Verifier {
             Entry::PartialDecryption { trustee, shares } => {
                 self.partial(frame.index, trustee, shares)
             }
-            Entry::Result { trustees, counts } => self.result(frame.index, trustees, counts),
+            Entry::Result {
+                trustees,
+                counts,
+                turnout,
+                outcomes,
+            } => self.result(frame.index, trustees, counts, turnout, outcomes),
         }
         true
     }
@@ -924,7 +936,14 @@ impl Verifier {
         }
     }
 
-    fn result(&mut self, index: u64, trustees: Vec<u32>, counts: Vec<Vec<u64>>) {
+    fn result(
+        &mut self,
+        index: u64,
+        trustees: Vec<u32>,
+        counts: Vec<Vec<u64>>,
+        turnout: Turnout,
+        outcomes: Vec<Outcome>,
+    ) {
         self.seen_result = true;
         let kind = Some(Kind::Result);
         let (Some(e), Some((counted, tally))) = (&self.election, &self.tally) else {
@@ -965,16 +984,39 @@ impl Verifier {
             (None, _) => fails.push("a listed trustee has no valid partial decryption".into()),
             _ => {}
         }
+        // Turnout and outcomes are derived again: eligible = credentials listed, voted = ballots
+        // counted, and each question's outcome from its rule and the stated counts.
+        let derived = Turnout {
+            eligible: self.credentials.len() as u64,
+            voted: *counted,
+        };
+        if turnout != derived {
+            fails.push(format!(
+                "states {} eligible and {} voted; the record has {} credentials and {} counted ballots",
+                turnout.eligible, turnout.voted, derived.eligible, derived.voted
+            ));
+        }
+        let rules = crate::manifest::Question::rules(&e.manifest.questions);
+        let expected = Outcome::of_result(&rules, derived, &counts);
+        for (q, (stated, due)) in outcomes.iter().zip(&expected).enumerate() {
+            if stated != due {
+                fails.push(format!(
+                    "question {q}: states \"{stated}\"; its decision rule gives \"{due}\""
+                ));
+            }
+        }
         for f in fails {
             self.f.fail(Some(index), kind, "result", f);
         }
         self.summary.decrypting_trustees = trustees;
+        self.summary.turnout = Some(derived);
         self.summary.result = Some(
             e.manifest
                 .questions
                 .iter()
                 .zip(&counts)
-                .map(|(q, row)| QuestionResult {
+                .zip(expected)
+                .map(|((q, row), outcome)| QuestionResult {
                     title: q.title.en.clone(),
                     title_ko: q.title.ko.clone(),
                     choices: q
@@ -983,6 +1025,8 @@ impl Verifier {
                         .zip(row)
                         .map(|(c, n)| (c.en.clone(), c.ko.clone(), *n))
                         .collect(),
+                    decision: q.decision,
+                    outcome,
                 })
                 .collect(),
         );

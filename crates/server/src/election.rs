@@ -9,6 +9,7 @@ use hanpyo_ledger::merkle::{Hash, leaf_hash};
 use hanpyo_ledger::store::Ledger;
 use hanpyo_record::authority::RunningTally;
 use hanpyo_record::context::election_context;
+use hanpyo_record::decision::{Outcome, Turnout};
 use hanpyo_record::entry::{CeremonyMessage, Entry, Kind, Shapes};
 use hanpyo_record::manifest::Manifest;
 
@@ -80,6 +81,19 @@ pub struct Parameters {
     pub verification_keys: Vec<hanpyo_crypto::group::Element>,
 }
 
+/// A published result entry's contents.
+#[derive(Clone, Debug)]
+pub struct Published {
+    /// The trustees whose shares were combined.
+    pub trustees: Vec<u32>,
+    /// `[question][choice]` counts.
+    pub counts: Vec<Vec<u64>>,
+    /// Credentials listed and ballots counted.
+    pub turnout: Turnout,
+    /// Each question's outcome under its decision rule.
+    pub outcomes: Vec<Outcome>,
+}
+
 /// The mutable state.
 #[derive(Debug)]
 pub struct ElectionState {
@@ -104,8 +118,8 @@ pub struct ElectionState {
     pub audited: u64,
     /// The ceremony and decryption transcript.
     pub ceremony: Ceremony,
-    /// The published result: the decrypting trustees and `[question][choice]` counts.
-    pub result: Option<(Vec<u32>, Vec<Vec<u64>>)>,
+    /// The published result entry's contents.
+    pub result: Option<Published>,
     /// Turnout over time since this process started: `(unix minute, ballot entries then)`.
     pub turnout: Vec<(u64, u64)>,
 }
@@ -276,8 +290,18 @@ impl ElectionState {
                         .collect(),
                 ));
             }
-            Entry::Result { trustees, counts } => {
-                self.result = Some((trustees, counts));
+            Entry::Result {
+                trustees,
+                counts,
+                turnout,
+                outcomes,
+            } => {
+                self.result = Some(Published {
+                    trustees,
+                    counts,
+                    turnout,
+                    outcomes,
+                });
                 self.phase = Phase::Published;
             }
             Entry::Manifest(_) | Entry::Ballot(_) | Entry::AuditedBallot(_) => {}

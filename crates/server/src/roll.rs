@@ -76,6 +76,47 @@ fn valid_contact(s: &str) -> bool {
     email || phone
 }
 
+/// The text encoding of a roll file.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "kebab-case")]
+pub enum RollEncoding {
+    /// UTF-8 when the bytes are valid UTF-8, else CP949.
+    #[default]
+    Auto,
+    /// UTF-8 (a leading byte-order mark is skipped).
+    #[serde(rename = "utf-8")]
+    Utf8,
+    /// CP949 (Korean Excel's default for CSV; the WHATWG "EUC-KR" encoding, which is CP949).
+    Cp949,
+}
+
+/// A roll's bytes as text, strictly: a byte sequence the encoding does not define is an error,
+/// never a replacement character in a name or district. Returns the text and the encoding used
+/// (`"utf-8"` or `"cp949"`).
+pub fn decode_roll(bytes: &[u8], encoding: RollEncoding) -> Result<(String, &'static str), String> {
+    let utf8 = || {
+        let body = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes);
+        std::str::from_utf8(body).ok().map(str::to_string)
+    };
+    let cp949 = || {
+        encoding_rs::EUC_KR
+            .decode_without_bom_handling_and_without_replacement(bytes)
+            .map(|t| t.into_owned())
+    };
+    match encoding {
+        RollEncoding::Utf8 => utf8().map(|t| (t, "utf-8")).ok_or_else(|| {
+            "the roll is not valid UTF-8 (choose CP949 for a Korean Excel CSV)".into()
+        }),
+        RollEncoding::Cp949 => cp949()
+            .map(|t| (t, "cp949"))
+            .ok_or_else(|| "the roll is not valid CP949".into()),
+        RollEncoding::Auto => utf8()
+            .map(|t| (t, "utf-8"))
+            .or_else(|| cp949().map(|t| (t, "cp949")))
+            .ok_or_else(|| "the roll is neither UTF-8 nor CP949 text".into()),
+    }
+}
+
 /// Parses a roll: header `name,birth_date,resident_id,contact,district` (or, from the credential
 /// authority, `…,credential` with each voter's public credential in hex), one voter per line, no
 /// quoting (fields may not contain commas). Returns every voter, or every bad line.
@@ -175,6 +216,38 @@ pub fn parse_roll(text: &str) -> Result<Vec<Voter>, Vec<LineError>> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_korean_excel_roll_in_cp949_is_read_exactly() {
+        let csv = format!("{HEADER}\n홍길동,1990-01-31,900131-1234567,010-1234-5678,종로구\n");
+        let (cp949, _, unmappable) = encoding_rs::EUC_KR.encode(&csv);
+        assert!(!unmappable);
+        assert!(std::str::from_utf8(&cp949).is_err(), "CP949 is not UTF-8");
+        for enc in [RollEncoding::Auto, RollEncoding::Cp949] {
+            let (text, used) = decode_roll(&cp949, enc).expect("decoded");
+            assert_eq!((text.as_str(), used), (csv.as_str(), "cp949"));
+            let voters = parse_roll(&text).expect("valid");
+            assert_eq!(
+                (voters[0].name.as_str(), voters[0].district.as_str()),
+                ("홍길동", "종로구")
+            );
+        }
+        // UTF-8 (with or without a byte-order mark) is read as UTF-8.
+        let bom = [b"\xEF\xBB\xBF".as_slice(), csv.as_bytes()].concat();
+        for bytes in [csv.as_bytes(), bom.as_slice()] {
+            assert_eq!(
+                decode_roll(bytes, RollEncoding::Auto).expect("utf-8"),
+                (csv.clone(), "utf-8")
+            );
+        }
+        // Strict: the wrong declared encoding, or bytes neither encoding defines, are refused.
+        assert!(decode_roll(&cp949, RollEncoding::Utf8).is_err());
+        assert!(decode_roll(&[0xFF, 0xFF, 0xFF], RollEncoding::Auto).is_err());
+        assert!(
+            decode_roll(&[0xB0], RollEncoding::Cp949).is_err(),
+            "a lead byte alone"
+        );
+    }
 
     #[test]
     fn every_bad_line_is_reported() {

@@ -10,6 +10,7 @@ use hanpyo_ledger::receipt::Receipt;
 use hanpyo_ledger::store::Ledger;
 use hanpyo_ledger::witness::Witness;
 use hanpyo_record::authority::{combine_result, partial_decryption_with_rng};
+use hanpyo_record::decision::Turnout;
 use hanpyo_record::entry::{CeremonyMessage, Entry};
 use tokio::sync::oneshot;
 
@@ -570,11 +571,17 @@ fn administer(
                 used.iter().map(|(t, s)| (*t, s.as_slice())).collect();
             let counts = combine_result(&params, &tally, &refs, counted)
                 .map_err(|_| ApiError::internal())?;
+            let turnout = Turnout {
+                eligible: st.credentials.len() as u64,
+                voted: counted,
+            };
             vec![
-                Entry::Result {
-                    trustees: used.iter().map(|p| p.0).collect(),
+                Entry::result(
+                    &st.params.manifest,
+                    used.iter().map(|p| p.0).collect(),
                     counts,
-                }
+                    turnout,
+                )
                 .encode(),
             ]
         }
@@ -822,11 +829,17 @@ fn tally_entries(st: &ElectionState, demo: &Demo) -> Result<Vec<Vec<u8>>, ApiErr
         partials.iter().map(|(t, s)| (*t, s.as_slice())).collect();
     let counts =
         combine_result(&params, &tally, &refs, counted).map_err(|_| ApiError::internal())?;
+    let turnout = Turnout {
+        eligible: st.credentials.len() as u64,
+        voted: counted,
+    };
     out.push(
-        Entry::Result {
-            trustees: present.iter().map(KeyShare::index).collect(),
+        Entry::result(
+            &st.params.manifest,
+            present.iter().map(KeyShare::index).collect(),
             counts,
-        }
+            turnout,
+        )
         .encode(),
     );
     Ok(out)

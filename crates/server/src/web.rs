@@ -28,7 +28,12 @@ fn content_type(path: &str) -> &'static str {
 /// Serves `uri`'s page or asset; `/` is `index.html`.
 pub async fn asset(uri: Uri) -> Response {
     let path = uri.path().trim_start_matches('/');
-    let path = if path.is_empty() { "index.html" } else { path };
+    let path = match path {
+        "" => "index.html",
+        // Clients that ask for the classic name get the SVG icon the pages link to.
+        "favicon.ico" => "favicon.svg",
+        other => other,
+    };
     match Assets::get(path) {
         Some(file) => (
             [(header::CONTENT_TYPE, content_type(path))],
@@ -60,6 +65,7 @@ mod tests {
             "i18n/en.json",
             "pkg/hanpyo_wasm.js",
             "pkg/hanpyo_wasm_bg.wasm",
+            "favicon.svg",
         ] {
             assert!(Assets::get(p).is_some(), "{p} is not embedded");
         }
@@ -117,6 +123,40 @@ mod tests {
                 en[k].as_str().is_some_and(|s| !s.trim().is_empty()),
                 "en {k} is empty"
             );
+        }
+        // The same placeholders in both languages (a Korean one may carry its particle,
+        // `{id|을}`), and no Korean particle left detached after a placeholder.
+        let names = |text: &str| {
+            let mut out: Vec<String> = text
+                .split('{')
+                .skip(1)
+                .filter_map(|p| p.split_once('}'))
+                .map(|(inner, _)| inner.split('|').next().unwrap_or_default().to_string())
+                .collect();
+            out.sort();
+            out
+        };
+        for (k, v) in &ko {
+            let (ko_text, en_text) = (v.as_str().unwrap_or(""), en[k].as_str().unwrap_or(""));
+            assert_eq!(names(ko_text), names(en_text), "{k}: placeholders differ");
+            for (at, _) in ko_text.match_indices('}') {
+                let rest = ko_text[at + 1..]
+                    .strip_prefix(' ')
+                    .unwrap_or(&ko_text[at + 1..]);
+                for particle in ["으로", "을", "를", "이", "가", "은", "는", "로", "와", "과"]
+                {
+                    let detached = rest.strip_prefix(particle).is_some_and(|after| {
+                        !after
+                            .chars()
+                            .next()
+                            .is_some_and(|c| ('가'..='힣').contains(&c))
+                    });
+                    assert!(
+                        !detached,
+                        "{k}: write {{name|{particle}}} so the particle fits the sound: {ko_text}"
+                    );
+                }
+            }
         }
         let mut checked = 0;
         for path in Assets::iter() {

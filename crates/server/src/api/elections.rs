@@ -6,6 +6,7 @@ use axum::Json;
 use axum::body::Bytes;
 use axum::extract::{Path, State};
 use axum::http::HeaderMap;
+use hanpyo_record::decision::{DecisionRule, Outcome, Turnout};
 use hanpyo_record::entry::{Kind, TrackingCode};
 use serde::Serialize;
 use tokio::sync::oneshot;
@@ -30,6 +31,9 @@ pub(crate) struct QuestionOut {
     min: u32,
     max: u32,
     choices: Vec<TextOut>,
+    /// When the result decides the question (turnout threshold `num/den` of the eligible voters,
+    /// then more than half of the valid votes); absent: the counts alone are the result.
+    decision: Option<DecisionRule>,
 }
 
 /// An election's public description and state.
@@ -38,15 +42,25 @@ pub(crate) struct ElectionOut {
     election_id: String,
     title: TextOut,
     phase: Phase,
+    /// Voting opens (Unix seconds, UTC).
+    opens_at: i64,
+    /// Voting closes (Unix seconds, UTC).
+    closes_at: i64,
     questions: Vec<QuestionOut>,
     /// The manifest entry (hex): clients derive the shapes and the election fingerprint from it.
     manifest_entry: String,
     joint_key: Option<String>,
+    /// Eligible voters: the public credentials listed.
+    eligible: u64,
     ballots: u64,
     audited: u64,
     counted: u64,
     /// Once published: `[question][choice]` counts.
     result: Option<Vec<Vec<u64>>>,
+    /// Once published: the turnout the result states (credentials listed, ballots counted).
+    turnout: Option<Turnout>,
+    /// Once published: per question, what its decision rule makes of the counts.
+    outcomes: Option<Vec<Outcome>>,
     /// Once published: the trustees whose shares made the result.
     decrypting_trustees: Option<Vec<u32>>,
 }
@@ -128,6 +142,8 @@ impl ElectionOut {
             election_id: m.election_id.clone(),
             title: text(&m.title),
             phase: st.phase,
+            opens_at: m.opens_at,
+            closes_at: m.closes_at,
             questions: m
                 .questions
                 .iter()
@@ -138,6 +154,7 @@ impl ElectionOut {
                         min,
                         max,
                         choices: q.choices.iter().map(text).collect(),
+                        decision: q.decision,
                     }
                 })
                 .collect(),
@@ -146,11 +163,14 @@ impl ElectionOut {
                 .params
                 .joint_key
                 .map(|k| hex::encode(k.element().as_bytes())),
+            eligible: st.credentials.len() as u64,
             ballots: st.ballots,
             audited: st.audited,
             counted: st.counted(),
-            result: st.result.as_ref().map(|r| r.1.clone()),
-            decrypting_trustees: st.result.as_ref().map(|r| r.0.clone()),
+            result: st.result.as_ref().map(|r| r.counts.clone()),
+            turnout: st.result.as_ref().map(|r| r.turnout),
+            outcomes: st.result.as_ref().map(|r| r.outcomes.clone()),
+            decrypting_trustees: st.result.as_ref().map(|r| r.trustees.clone()),
         }
     }
 }

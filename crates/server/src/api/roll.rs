@@ -1,20 +1,32 @@
 //! The voter roll: import (all or nothing) and purge.
 use axum::Json;
 use axum::body::Bytes;
-use axum::extract::State;
+use axum::extract::{Query, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
-use serde::Serialize;
-use utoipa::ToSchema;
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
 
 use super::{AppState, audit, authorize, identity, lock};
 use crate::election::Phase;
 use crate::error::{ApiError, ErrorBody};
+use crate::roll::{RollEncoding, decode_roll};
 
-/// How many voters were imported.
+/// How many voters were imported, and the text encoding the roll was read in.
 #[derive(Serialize, ToSchema)]
 pub(super) struct Imported {
     imported: usize,
+    /// `utf-8` or `cp949`.
+    encoding: &'static str,
+}
+
+/// The roll file's text encoding.
+#[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub(super) struct RollQuery {
+    /// `auto` (default: UTF-8 when valid, else CP949), `utf-8` or `cp949`.
+    #[serde(default)]
+    encoding: RollEncoding,
 }
 
 /// Import the voter roll (CSV, `name,birth_date,resident_id,contact,district[,credential]`):
@@ -24,7 +36,8 @@ pub(super) struct Imported {
     path = "/api/v1/admin/roll",
     tag = "admin",
     security(("admin" = [])),
-    request_body(content = String, content_type = "text/csv", description = "The roll as CSV, with its header line"),
+    params(RollQuery),
+    request_body(content = String, content_type = "text/csv", description = "The roll as CSV, with its header line, in UTF-8 or CP949"),
     responses(
         (status = 200, description = "Imported", body = Imported),
         (status = 400, description = "`malformed`", body = ErrorBody),
@@ -36,18 +49,22 @@ pub(super) struct Imported {
 )]
 pub(super) async fn import_roll(
     State(s): State<AppState>,
+    Query(q): Query<RollQuery>,
     headers: HeaderMap,
     body: Bytes,
 ) -> Result<Response, ApiError> {
     let who = authorize(&s, &headers)?;
-    let text = std::str::from_utf8(&body)
-        .map_err(|_| ApiError::malformed("the roll must be UTF-8 CSV"))?;
-    match crate::roll::parse_roll(text) {
+    let (text, encoding) = decode_roll(&body, q.encoding).map_err(ApiError::malformed)?;
+    match crate::roll::parse_roll(&text) {
         Ok(voters) => {
             let n = identity(&s).import(&voters)?;
-            tracing::info!(voters = n, "roll imported");
+            tracing::info!(voters = n, encoding, "roll imported");
             audit(&s, &who, "import-roll", &format!("{n} voters"));
-            Ok(Json(Imported { imported: n }).into_response())
+            Ok(Json(Imported {
+                imported: n,
+                encoding,
+            })
+            .into_response())
         }
         Err(errors) => Ok({
             audit(&s, &who, "import-roll", "refused");
