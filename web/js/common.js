@@ -139,6 +139,9 @@ export async function api(path, { method = 'GET', body, token, as = 'json', base
 export function errorText(e) {
   if (e instanceof ApiError) {
     const key = `error.${e.code}`;
+    // A lockout says how long it lasts (whole minutes, rounded up).
+    const wait = e.body?.retry_after;
+    if (Number.isFinite(wait) && hasText(`${key}-for`)) return t(`${key}-for`, { minutes: Math.max(1, Math.ceil(wait / 60)) });
     if (hasText(key)) return t(key);
     return t('error.generic', { message: e.message });
   }

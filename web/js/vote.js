@@ -202,7 +202,7 @@ function finish() {
   sessionStorage.removeItem('hanpyo-session');
   Object.assign(booth, { session: null, credential: null, receipt: null, audit: null, login: null, demoVoter: null });
   booth.selections = booth.election.questions.map(() => []);
-  for (const id of ['resident-id', 'birth-date', 'otp', 'credential']) $(id).value = '';
+  for (const id of ['resident-id', 'resident-id-back', 'birth-date', 'otp', 'credential']) $(id).value = '';
   $('demo-code').hidden = true;
   show('login');
   status(t('vote.finish.done'));
@@ -316,7 +316,7 @@ async function setupDemo() {
       class: 'secondary',
       onclick: () => {
         booth.demoVoter = v;
-        $('resident-id').value = v.resident_id;
+        [$('resident-id').value, $('resident-id-back').value] = v.resident_id.split('-');
         $('birth-date').value = v.birth_date;
         $('credential').value = v.credential;
         $('resident-id').focus();
@@ -328,7 +328,7 @@ async function setupDemo() {
 }
 
 async function demoMailbox() {
-  const v = booth.demoVoter || booth.demo?.voters?.find((x) => x.resident_id === canonicalResidentId($('resident-id').value));
+  const v = booth.demoVoter || booth.demo?.voters?.find((x) => x.resident_id === residentId());
   if (!v) { say($('error'), t('demo.no-voter')); return; }
   try {
     const m = await api(`/api/v1/demo/mailbox?to=${encodeURIComponent(v.contact)}`);
@@ -340,6 +340,55 @@ async function demoMailbox() {
   } catch (e) {
     fail(e);
   }
+}
+
+/** The resident registration number from its two fields (front 6 digits, back 7 masked). */
+function residentId() {
+  return canonicalResidentId(`${$('resident-id').value}${$('resident-id-back').value}`);
+}
+
+/** Puts a whole number (typed or pasted into the first field, with or without the hyphen) into
+ * the two fields, and moves on to the masked back once the front's 6 digits are in. */
+function splitResidentId() {
+  const front = $('resident-id');
+  const digits = front.value.replace(/\D/g, '');
+  if (digits.length > 6) {
+    front.value = digits.slice(0, 6);
+    $('resident-id-back').value = digits.slice(6, 13);
+    $('birth-date').focus();
+  } else if (digits.length === 6 && !$('resident-id-back').value && front.value.length === 6) {
+    $('resident-id-back').focus();
+  }
+}
+
+function renderCodeSent() {
+  const a = booth.codeAnswer;
+  if (!a) return;
+  const minutes = Math.round(a.expires_in / 60);
+  $('code-sent').textContent = a.sent_to
+    ? t('vote.code.sent-to', { to: a.sent_to, minutes })
+    : t('vote.code.sent-if-on-roll', { minutes });
+}
+
+/** The code step: where the code went, the time it stays valid and when another may be asked for. */
+function startCodeTimers(answer) {
+  clearInterval(booth.codeTimer);
+  booth.codeAnswer = answer;
+  renderCodeSent();
+  const started = Date.now();
+  const resend = $('code-resend');
+  resend.disabled = true;
+  const tick = () => {
+    const elapsed = Math.floor((Date.now() - started) / 1000);
+    const left = Math.max(0, answer.expires_in - elapsed);
+    if (elapsed >= answer.resend_after) resend.disabled = false;
+    $('otp-timer').textContent = left > 0
+      ? t('vote.code.time-left', { time: `${Math.floor(left / 60)}:${String(left % 60).padStart(2, '0')}` })
+      : t('vote.code.expired');
+    if (left === 0) clearInterval(booth.codeTimer);
+  };
+  tick();
+  booth.codeTimer = setInterval(tick, 1000);
 }
 
 /** As people type it (13 digits, with or without the hyphen, spaces): `YYMMDD-NNNNNNN`. */
@@ -363,17 +412,30 @@ function canonicalBirthDate(typed) {
 function wire() {
   $('login-form').addEventListener('submit', async (ev) => {
     ev.preventDefault();
-    const resident_id = canonicalResidentId($('resident-id').value);
+    const resident_id = residentId();
     const birth_date = canonicalBirthDate($('birth-date').value);
     if (!/^\d{6}-\d{7}$/.test(resident_id)) { say($('error'), t('vote.login.bad-resident-id')); $('resident-id').focus(); return; }
     if (!/^\d{4}-\d{2}-\d{2}$/.test(birth_date)) { say($('error'), t('vote.login.bad-birth-date')); $('birth-date').focus(); return; }
     try {
-      await api('/api/v1/login/start', { method: 'POST', body: { resident_id, birth_date } });
+      const answer = await api('/api/v1/login/start', { method: 'POST', body: { resident_id, birth_date } });
       booth.login = { resident_id, birth_date };
+      $('otp').value = '';
       show('code');
-      status(t('vote.code.sent'));
+      startCodeTimers(answer);
     } catch (e) { fail(e); }
   });
+  $('resident-id').addEventListener('input', splitResidentId);
+  $('code-resend').addEventListener('click', async () => {
+    try {
+      const answer = await api('/api/v1/login/start', { method: 'POST', body: booth.login });
+      $('otp').value = '';
+      startCodeTimers(answer);
+      status(t('vote.code.resent'));
+      $('otp').focus();
+    } catch (e) { fail(e); }
+  });
+  // A new attempt starts clean: the last error goes as soon as the voter types again.
+  $('otp').addEventListener('input', () => say($('error'), ''));
   $('code-form').addEventListener('submit', async (ev) => {
     ev.preventDefault();
     try {
@@ -383,9 +445,15 @@ function wire() {
       });
       booth.session = r.session;
       sessionStorage.setItem('hanpyo-session', r.session);
+      clearInterval(booth.codeTimer);
       status('');
       show('credential');
-    } catch (e) { fail(e); }
+    } catch (e) {
+      // The wrong code is cleared, so the next one is typed into an empty field.
+      $('otp').value = '';
+      fail(e);
+      if (e?.code === 'bad-code') $('otp').focus();
+    }
   });
   $('code-back').addEventListener('click', () => show('login'));
   $('demo-mailbox').addEventListener('click', demoMailbox);
@@ -495,6 +563,7 @@ function wire() {
     if (booth.step === 'audit' && booth.audit) renderReview($('audit-list'), booth.audit.ballot.audited_choices);
     if (booth.step === 'receipt') renderReceipt();
     if (booth.step === 'closed') $('closed-text').textContent = closedText(booth.election);
+    if (booth.step === 'code') renderCodeSent();
     $('election-window').textContent = windowText(booth.election);
     setupDemoLabels();
   });

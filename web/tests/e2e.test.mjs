@@ -33,17 +33,31 @@ async function login(page, n, { wrongCodeFirst = false, asTyped = false } = {}) 
   await visible(page, '#demo-panel');
   await page.locator('#demo-voters button').nth(n).click();
   if (asTyped) {
-    // As Korean residents often type them: 13 digits without the hyphen, the birth date as 8 digits.
-    await page.fill('#resident-id', (await page.inputValue('#resident-id')).replace('-', ''));
+    // As Korean residents often type them: all 13 digits at once without the hyphen (split into
+    // the front and the masked back), the birth date as 8 digits.
+    const id = `${await page.inputValue('#resident-id')}${await page.inputValue('#resident-id-back')}`;
+    await page.fill('#resident-id-back', '');
+    await page.fill('#resident-id', id);
+    assert.equal(await page.inputValue('#resident-id'), id.slice(0, 6));
+    assert.equal(await page.inputValue('#resident-id-back'), id.slice(6));
     await page.fill('#birth-date', (await page.inputValue('#birth-date')).replaceAll('-', ''));
   }
+  assert.equal(await page.getAttribute('#resident-id-back', 'type'), 'password', 'the back 7 digits are masked');
   await page.locator('#login-form button[type=submit]').click();
   await visible(page, '#step-code');
+  // Where the code went (masked, as government services show it), how long it is valid, and no
+  // resend until the wait is over.
+  assert.match(await page.textContent('#code-sent'), /^\d{3}-\*\*\*\*-\d{4}(으로|로) 인증번호를 보냈습니다\. 10분 안에/);
+  assert.match(await page.textContent('#otp-timer'), /남은 시간 (10:00|9:[0-5]\d)/);
+  assert.equal(await page.locator('#code-resend').isDisabled(), true);
   if (wrongCodeFirst) {
     await page.fill('#otp', '000000');
     await page.locator('#code-form button[type=submit]').click();
     await visible(page, '#error');
     assert.match(await page.textContent('#error'), /인증번호가 맞지 않거나/, 'a wrong code gets the translated reason');
+    assert.equal(await page.inputValue('#otp'), '', 'the wrong code is cleared');
+    await page.fill('#otp', '1');
+    assert.equal(await page.locator('#error').isHidden(), true, 'the error goes when the voter types again');
   }
   await page.locator('#demo-mailbox').click();
   await page.waitForFunction(() => document.querySelector('#otp').value.length > 0);

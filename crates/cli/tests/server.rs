@@ -668,16 +668,30 @@ fn the_roll_logins_and_credential_binding() {
     let outbox = data.join("outbox.jsonl");
     let start = serde_json::json!({"resident_id": "990101-1999999", "birth_date": "1999-01-01"})
         .to_string();
-    assert_eq!(
-        post_json(&format!("{url}/api/v1/login/start"), &start).0,
-        202
-    );
+    let (status, stranger) = post_json(&format!("{url}/api/v1/login/start"), &start);
+    assert_eq!((status, &stranger["sent_to"]), (202, &Value::Null));
     assert!(!outbox.exists(), "no code for someone not on the roll");
     let v = &voters[2];
     let start = serde_json::json!({"resident_id": v.id, "birth_date": v.birth}).to_string();
+    let (status, sent) = post_json(&format!("{url}/api/v1/login/start"), &start);
+    assert_eq!(status, 202);
+    // Where the code went, masked as a government service shows it: 010-****-1234.
+    let contact = std::fs::read_to_string(&outbox).expect("outbox");
+    let to: Value = serde_json::from_str(contact.lines().last().expect("a message")).expect("json");
+    let digits: String = to["to"]
+        .as_str()
+        .expect("to")
+        .chars()
+        .filter(char::is_ascii_digit)
+        .collect();
     assert_eq!(
-        post_json(&format!("{url}/api/v1/login/start"), &start).0,
-        202
+        sent["sent_to"].as_str(),
+        Some(format!("{}-****-{}", &digits[..3], &digits[digits.len() - 4..]).as_str()),
+        "{sent}"
+    );
+    assert_eq!(
+        (sent["expires_in"].as_i64(), sent["resend_after"].as_i64()),
+        (Some(600), Some(30))
     );
     let wrong = serde_json::json!({"resident_id": v.id, "birth_date": v.birth, "code": "not-it"})
         .to_string();
@@ -698,6 +712,9 @@ fn the_roll_logins_and_credential_binding() {
         b["message"].as_str().expect("m").contains("15 minute"),
         "{b}"
     );
+    // The wait is also machine-readable, so the page can say how long.
+    let wait = b["retry_after"].as_u64().expect("retry_after");
+    assert!((840..=900).contains(&wait), "{b}");
     // Locked out: no new code is sent (the answer is the same), and the right code is refused too.
     let sent = std::fs::read_to_string(&outbox)
         .expect("outbox")

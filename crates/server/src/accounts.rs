@@ -210,7 +210,8 @@ impl Accounts {
                     "too many failed logins from this address: try again in {} s",
                     at - now
                 ),
-            ));
+            )
+            .retry_after((at - now).max(1) as u64));
         }
         let phc = row.as_ref().map_or(self.decoy.as_str(), |(_, phc)| phc);
         let matched = phc

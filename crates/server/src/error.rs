@@ -15,6 +15,8 @@ pub struct ApiError {
     pub code: &'static str,
     /// Human-readable explanation.
     pub message: String,
+    /// Seconds until trying again can succeed (a lockout), sent as `Retry-After` and in the body.
+    pub retry_after: Option<u64>,
 }
 
 impl ApiError {
@@ -24,7 +26,13 @@ impl ApiError {
             status,
             code,
             message: message.into(),
+            retry_after: None,
         }
+    }
+    /// The same error, saying when to try again.
+    pub fn retry_after(mut self, seconds: u64) -> Self {
+        self.retry_after = Some(seconds);
+        self
     }
     /// The body is not a well-formed entry of the right kind.
     pub fn malformed(m: impl Into<String>) -> Self {
@@ -94,6 +102,9 @@ pub struct ErrorBody {
     /// Only with `bad-roll`: every line of the roll that is wrong.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub errors: Option<Vec<crate::roll::LineError>>,
+    /// With `locked`: seconds until the lockout ends (also the `Retry-After` header).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub retry_after: Option<u64>,
 }
 
 impl IntoResponse for ApiError {
@@ -105,14 +116,17 @@ impl IntoResponse for ApiError {
                 code: self.code.to_string(),
                 message: self.message,
                 errors: None,
+                retry_after: self.retry_after,
             }),
         )
             .into_response();
-        if self.status == 503 {
-            r.headers_mut().insert(
-                axum::http::header::RETRY_AFTER,
-                axum::http::HeaderValue::from_static("1"),
-            );
+        let retry = match (self.retry_after, self.status) {
+            (Some(seconds), _) => Some(axum::http::HeaderValue::from(seconds)),
+            (None, 503) => Some(axum::http::HeaderValue::from_static("1")),
+            _ => None,
+        };
+        if let Some(v) = retry {
+            r.headers_mut().insert(axum::http::header::RETRY_AFTER, v);
         }
         r
     }

@@ -22,8 +22,28 @@ use sha2::Sha256;
 use crate::error::ApiError;
 use crate::roll::Voter;
 
-/// How long a one-time code is valid.
-const CODE_SECONDS: i64 = 600;
+/// A contact as the login page shows where the code went, the way Korean government services do:
+/// `010-****-5678` for a phone number, `k***@example.kr` for an e-mail address.
+pub fn masked_contact(contact: &str) -> String {
+    if let Some((local, domain)) = contact.split_once('@') {
+        let first: String = local.chars().take(1).collect();
+        return format!("{first}***@{domain}");
+    }
+    let mut digits: Vec<char> = contact.chars().filter(char::is_ascii_digit).collect();
+    // +82 10 … is read as 010 …
+    if contact.trim_start().starts_with("+82") {
+        digits.splice(..2, ['0']);
+    }
+    let n = digits.len();
+    if n < 8 {
+        return "*".repeat(n);
+    }
+    let head: String = digits[..3].iter().collect();
+    let tail: String = digits[n - 4..].iter().collect();
+    format!("{head}-****-{tail}")
+}
+
+pub const CODE_SECONDS: i64 = 600;
 /// Live codes one identity may hold. Each is valid until it expires: asking for a new code never
 /// cancels the one the voter already received (so nobody who knows a voter's resident id can
 /// invalidate it), and at most this many are sent per code lifetime.
@@ -296,14 +316,16 @@ impl Identity {
             .map_err(db_err)?;
         let Some(id) = id else { return Err(bad()) };
         if let Some(until) = self.locked_until(id)? {
+            let wait = (until - now()).max(1);
             return Err(ApiError::new(
                 429,
                 "locked",
                 format!(
                     "too many wrong codes: try again in {} minute(s)",
-                    (until - now() + 59) / 60
+                    (wait + 59) / 60
                 ),
-            ));
+            )
+            .retry_after(wait as u64));
         }
         let given = self.mac(&[b"code", &id.to_be_bytes(), code.trim().as_bytes()]);
         let mut stmt = self
@@ -551,7 +573,16 @@ fn new_mac(key: &[u8; 32]) -> Hmac<Sha256> {
 
 #[cfg(test)]
 mod typed_identity_tests {
-    use super::{canonical_birth_date, canonical_resident_id};
+    use super::{canonical_birth_date, canonical_resident_id, masked_contact};
+
+    #[test]
+    fn contacts_are_masked_like_a_government_service_does() {
+        assert_eq!(masked_contact("010-1234-5678"), "010-****-5678");
+        assert_eq!(masked_contact("01012345678"), "010-****-5678");
+        assert_eq!(masked_contact("+82 10 1234 5678"), "010-****-5678");
+        assert_eq!(masked_contact("kim@example.kr"), "k***@example.kr");
+        assert_eq!(masked_contact("123"), "***");
+    }
 
     #[test]
     fn korean_ways_of_typing_an_identity_match_the_roll() {

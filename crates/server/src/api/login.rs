@@ -34,11 +34,21 @@ pub(super) struct LoginVerify {
     code: String,
 }
 
-/// The same answer whether or not the voter is on the roll.
+/// A code request's answer. `sent_to` names where a code went (masked) when one was sent; a
+/// request that sent nothing (not on the roll, locked out, five codes already live) has none.
 #[derive(Serialize, ToSchema)]
 pub(super) struct CodeRequested {
     status: &'static str,
+    /// The contact the code went to, masked (`010-****-5678`, `k***@example.kr`).
+    sent_to: Option<String>,
+    /// Seconds a code stays valid.
+    expires_in: i64,
+    /// Seconds before the page offers to send another code.
+    resend_after: i64,
 }
+
+/// How long the login page waits before offering to send the code again.
+const RESEND_AFTER_SECONDS: i64 = 30;
 
 /// A voter's session.
 #[derive(Serialize, ToSchema)]
@@ -57,8 +67,9 @@ pub(crate) struct AdminSession {
     role: Role,
 }
 
-/// Ask for a one-time login code, sent to the contact the roll lists (only if on the roll; the
-/// answer is the same either way).
+/// Ask for a one-time login code, sent to the contact the roll lists. The answer names the
+/// masked contact when a code was sent, as government services do (the roll is open to inspection
+/// under the Resident Voting Act; threat-model.md, *Login and credential*).
 #[utoipa::path(
     post,
     path = "/api/v1/login/start",
@@ -89,6 +100,9 @@ pub(super) async fn login_start(
         ));
     }
     let pending = identity(&s).start_login(&req.resident_id, &req.birth_date)?;
+    let sent_to = pending
+        .as_ref()
+        .map(|(to, _)| crate::identity::masked_contact(to));
     if let Some((to, code)) = pending {
         let delivery = s.delivery.clone();
         tokio::task::spawn_blocking(move || delivery.send(&to, &code))
@@ -107,6 +121,9 @@ pub(super) async fn login_start(
         StatusCode::ACCEPTED,
         Json(CodeRequested {
             status: "if you are on the roll, a code was sent to your contact",
+            sent_to,
+            expires_in: crate::identity::CODE_SECONDS,
+            resend_after: RESEND_AFTER_SECONDS,
         }),
     ))
 }

@@ -74,6 +74,7 @@ pub(super) async fn import_roll(
                     code: "bad-roll".into(),
                     message: format!("{} problem(s); nothing was imported", errors.len()),
                     errors: Some(errors),
+                    retry_after: None,
                 }),
             )
                 .into_response()
