@@ -28,7 +28,10 @@ function showLogin() {
 }
 
 async function call(path, opts = {}) {
-  return api(path, { ...opts, token: state.token });
+  const answer = await api(path, { ...opts, token: state.token });
+  // An action that succeeded makes the last error banner stale.
+  if (opts.method && opts.method !== 'GET') say($('error'), '');
+  return answer;
 }
 
 const ACTIONS = {
@@ -115,7 +118,7 @@ function renderTrustees() {
   const yes = (b) => el('span', { class: b ? 'pill ok' : 'pill' }, b ? t('common.yes') : t('common.no'));
   $('trustees').replaceChildren(
     el('p', {}, t('admin.trustees.threshold', { t: p.threshold, n: p.trustees.length })),
-    el('table', {},
+    el('div', { class: 'table-scroll', tabindex: '0', role: 'region', 'aria-label': t('admin.trustees.caption') }, el('table', {},
       el('caption', {}, t('admin.trustees.caption')),
       el('thead', {}, el('tr', {},
         el('th', { scope: 'col' }, t('admin.trustees.trustee')),
@@ -137,7 +140,7 @@ function renderTrustees() {
         el('td', {}, el('button', {
           type: 'button', class: 'secondary', onclick: () => invite(x.trustee),
           'aria-label': t('admin.trustees.invite-one', { n: x.trustee }),
-        }, t('admin.trustees.invite'))))))));
+        }, t('admin.trustees.invite')))))))));
 }
 
 async function invite(n) {
@@ -163,7 +166,8 @@ function renderRoll() {
   } else if (state.rollErrors) {
     const { errors } = state.rollErrors;
     box.replaceChildren(el('div', { class: 'alert', role: 'alert' },
-      el('p', {}, t('admin.roll.refused', { n: errors.length })),
+      el('p', {}, state.rollErrors.code === 'already-on-roll'
+        ? t('admin.roll.already') : t('admin.roll.refused', { n: errors.length })),
       el('table', {},
         el('caption', {}, t('admin.roll.caption')),
         el('thead', {}, el('tr', {}, el('th', { scope: 'col', class: 'n' }, t('admin.roll.line')), el('th', { scope: 'col' }, t('admin.roll.problem')))),
@@ -186,8 +190,10 @@ async function importRoll() {
     const body = new Uint8Array(await f.arrayBuffer());
     state.rollImported = await call(`/api/v1/admin/roll?encoding=${encoding}`, { method: 'POST', body });
   } catch (e) {
-    if (e instanceof ApiError && e.code === 'bad-roll') state.rollErrors = { message: e.message, errors: e.body.errors || [] };
-    else fail(e);
+    // Problems with the file are shown beside the roll form, with their lines.
+    if (e instanceof ApiError && ['bad-roll', 'already-on-roll'].includes(e.code)) {
+      state.rollErrors = { code: e.code, message: e.message, errors: e.body.errors || [] };
+    } else fail(e);
   }
   renderRoll();
   await refresh();
@@ -212,6 +218,9 @@ function renderTurnout() {
   $('turnout').replaceChildren(
     el('p', {}, t('admin.turnout.summary', { counted: num(x.counted), credentials: num(x.credentials), rate })),
     turnoutFigure(x.series),
+    // The three figures count different things at different moments: say so, or they seem to disagree.
+    el('p', { class: 'hint' }, t('admin.turnout.series-note', { ballots: num(x.ballots) })),
+    el('p', { class: 'hint' }, t('admin.turnout.districts-age', { seconds: num(x.districts_age_seconds) })),
     el('table', {},
       el('caption', {}, t('admin.turnout.districts')),
       el('thead', {}, el('tr', {},

@@ -1,7 +1,7 @@
 // The public board: the latest checkpoint with its witnesses (checked here), the result, the
 // entries with search by tracking code, and the whole election verified in the browser.
 import {
-  setupPage, api, errorText, say, t, pick, currentElection, crypto, el, num, phaseText, facts,
+  setupPage, api, errorText, say, t, pick, currentElection, crypto, el, num, phaseText, facts, when,
 } from './common.js';
 import { resultFigures } from './charts.js';
 
@@ -16,11 +16,16 @@ function renderSummary() {
   const rows = [
     ['board.election-id', e.election_id],
     ['board.phase', phaseText(e.phase)],
+    ['board.window', `${when(e.opens_at)} – ${when(e.closes_at)}`],
+    ['board.eligible', num(e.eligible)],
     ['board.ballots', num(e.ballots)],
     ['board.counted', num(e.counted)],
     ['board.audited', num(e.audited)],
   ];
   $('summary').replaceChildren(...facts(rows));
+  // Saved under names that say which election they are.
+  $('download-entries').download = `${e.election_id}-entries`;
+  $('download-checkpoint').download = `${e.election_id}-checkpoint`;
 }
 
 function renderCheckpoint() {
@@ -121,11 +126,16 @@ function renderReport() {
   const box = $('verify-report');
   if (!r) return;
   const s = r.summary;
+  // A record in progress lacks the close, the tally and the result: everything there verifies, but
+  // the verifier says what is missing. Any other failure makes the record invalid.
+  const soFar = !r.valid && r.failures.every((f) => f.what === 'completeness');
   const items = [
     ['board.v-entries', num(s.entries)],
     ['board.v-credentials', num(s.credentials)],
     ['board.v-cast', num(s.ballots_cast)],
-    ['board.v-counted', num(s.ballots_counted)],
+    // Ballots are counted by the tally: before it, "0 counted" would contradict the summary above.
+    ['board.v-counted', r.valid || ['tallied', 'published'].includes(state.election?.phase)
+      ? num(s.ballots_counted) : t('board.v-counted-later')],
     ['board.v-superseded', num(s.superseded)],
     ['board.v-audited', num(s.audited)],
     ['board.v-cosignatures', num(s.cosignatures)],
@@ -133,9 +143,6 @@ function renderReport() {
     ...(s.turnout ? [['board.v-turnout', `${num(s.turnout.voted)} / ${num(s.turnout.eligible)}`]] : []),
     ['board.v-time', `${(state.timing.verify_ms / 1000).toFixed(2)} s`],
   ];
-  // A record in progress lacks the close, the tally and the result: everything there verifies, but
-  // the verifier says what is missing. Any other failure makes the record invalid.
-  const soFar = !r.valid && r.failures.every((f) => f.what === 'completeness');
   const verdict = r.valid ? t('board.v-valid') : soFar ? t('board.v-valid-so-far') : t('board.v-invalid');
   box.replaceChildren(
     el('p', {}, el('strong', { class: r.valid || soFar ? 'pill ok' : 'pill bad' }, verdict)),

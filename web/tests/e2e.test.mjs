@@ -320,6 +320,7 @@ test('a voter logs in, audits, casts, checks the receipt, revotes; the board ver
     const report = await page.textContent('#verify-report');
     assert.match(report, /Valid so far/, 'voting is still open: valid so far, not finished');
     assert.match(report, /Ballots cast\s*2/);
+    assert.match(report, /counted by the tally after closing/, 'no "0 counted" while voting is open');
     assert.match(report, /Audited ballots\s*1/);
     assert.equal(await page.evaluate(() => document.querySelector('#verify-progress').value > 0), true);
     await noViolations(page, 'board (English)');
@@ -367,6 +368,15 @@ test('on a phone, a failed cast is shown where the voter is looking and focused'
     assert.deepEqual(dialogs, ['beforeunload']);
     await visible(page, '#step-closed');
     assert.match(await page.textContent('#closed-text'), /투표가 끝났습니다/);
+    // The board on a phone: finding one's ballot is near the top, not below every chart and entry.
+    await page.goto(`${server.url}/board.html`);
+    await page.locator('#summary dd').first().waitFor();
+    const search = await page.locator('#search').boundingBox();
+    assert.ok(search && search.y < 2 * 844, `the tracking-code search is within two screens: ${JSON.stringify(search)}`);
+    assert.equal(await page.getAttribute('#download-entries', 'download'), 'demo-2026-entries');
+    assert.equal((await fetch(`${server.url}/favicon.ico`)).status, 200);
+    await noViolations(page, 'board on a phone');
+    await shot(page, '15-board-phone');
     noProblems(page);
   } finally {
     server.stop();
@@ -421,6 +431,12 @@ test('an administrator imports a roll with an error line, opens, closes, tallies
     await page.locator('#roll-result .success').waitFor();
     assert.match(await page.textContent('#roll-result'), /2명을 명부에 넣었습니다/);
     assert.match(await page.textContent('#roll-result'), /CP949로 읽음/);
+    // The same roll again: refused beside the roll form, naming the line, not in a banner far above.
+    await page.locator('#roll-form button[type=submit]').click();
+    await page.locator('#roll-result .alert td').first().waitFor();
+    assert.match(await page.textContent('#roll-result'), /이미 명부에 있는 사람이 있어/);
+    assert.equal((await page.locator('#roll-result td').first().textContent()).trim(), '2');
+    assert.equal(await page.locator('#error').isHidden(), true);
 
     // A new election from the form: checked by the server's manifest rules.
     await page.locator('#new-election summary').click();
@@ -459,6 +475,25 @@ test('an administrator imports a roll with an error line, opens, closes, tallies
     for (const a of ['import-roll', 'open', 'close', 'tally']) assert.match(audit, new RegExp(a));
     await noViolations(page, 'admin: result');
     await shot(page, '13-admin-result');
+
+    // The console on a phone, in Korean and in English: nothing wider than the screen, and the
+    // trustee table's headers wrap between words, not one letter per line.
+    await page.setViewportSize({ width: 390, height: 844 });
+    for (const lang of ['ko', 'en']) {
+      if (lang === 'en') {
+        await page.locator('#lang-switch').click();
+        await page.waitForFunction(() => document.documentElement.lang === 'en');
+      }
+      const width = await page.evaluate(() => document.documentElement.scrollWidth);
+      assert.ok(width <= 390, `${lang}: the console is ${width}px wide on a 390px screen`);
+      const tallest = await page.locator('#trustees th').evaluateAll((ths) => Math.max(...ths.map((h) => h.getBoundingClientRect().height)));
+      assert.ok(tallest < 120, `${lang}: a trustee table header is ${tallest}px tall`);
+      await noViolations(page, `admin on a phone (${lang})`);
+      await shot(page, `13b-admin-phone-${lang}`);
+    }
+    await page.locator('#lang-switch').click();
+    await page.waitForFunction(() => document.documentElement.lang === 'ko');
+    await page.setViewportSize({ width: 1280, height: 800 });
 
     // The result on the public board.
     await voter.goto(`${server.url}/board.html`);

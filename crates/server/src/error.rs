@@ -17,6 +17,8 @@ pub struct ApiError {
     pub message: String,
     /// Seconds until trying again can succeed (a lockout), sent as `Retry-After` and in the body.
     pub retry_after: Option<u64>,
+    /// The lines of an uploaded file that are wrong (a roll).
+    pub lines: Option<Vec<crate::roll::LineError>>,
 }
 
 impl ApiError {
@@ -27,7 +29,13 @@ impl ApiError {
             code,
             message: message.into(),
             retry_after: None,
+            lines: None,
         }
+    }
+    /// The same error, naming the lines of the uploaded file that are wrong.
+    pub fn lines(mut self, lines: Vec<crate::roll::LineError>) -> Self {
+        self.lines = Some(lines);
+        self
     }
     /// The same error, saying when to try again.
     pub fn retry_after(mut self, seconds: u64) -> Self {
@@ -99,7 +107,7 @@ pub struct ErrorBody {
     pub code: String,
     /// A sentence for people.
     pub message: String,
-    /// Only with `bad-roll`: every line of the roll that is wrong.
+    /// With `bad-roll` and `already-on-roll`: every line of the roll that is wrong.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub errors: Option<Vec<crate::roll::LineError>>,
     /// With `locked`: seconds until the lockout ends (also the `Retry-After` header).
@@ -115,7 +123,7 @@ impl IntoResponse for ApiError {
             Json(ErrorBody {
                 code: self.code.to_string(),
                 message: self.message,
-                errors: None,
+                errors: self.lines,
                 retry_after: self.retry_after,
             }),
         )

@@ -20,7 +20,7 @@ use rusqlite::{Connection, OptionalExtension, params};
 use sha2::Sha256;
 
 use crate::error::ApiError;
-use crate::roll::Voter;
+use crate::roll::{LineError, Voter};
 
 /// A contact as the login page shows where the code went, the way Korean government services do:
 /// `010-****-5678` for a phone number, `k***@example.kr` for an e-mail address.
@@ -206,6 +206,7 @@ impl Identity {
                 if let Err(rusqlite::Error::SqliteFailure(e, _)) = &b
                     && e.code == rusqlite::ErrorCode::ConstraintViolation
                 {
+                    let error = "this credential is already bound to a voter".to_string();
                     return Err(ApiError::new(
                         409,
                         "already-on-roll",
@@ -213,7 +214,8 @@ impl Identity {
                             "the credential on line {} is already bound to a voter",
                             i + 2
                         ),
-                    ));
+                    )
+                    .lines(vec![LineError { line: i + 2, error }]));
                 }
                 b.map_err(db_err)?;
             }
@@ -224,7 +226,11 @@ impl Identity {
                     409,
                     "already-on-roll",
                     format!("voter on line {} is already on the roll", i + 2),
-                ));
+                )
+                .lines(vec![LineError {
+                    line: i + 2,
+                    error: "this voter is already on the roll (imported earlier)".into(),
+                }]));
             }
             r.map_err(db_err)?;
         }

@@ -2,7 +2,7 @@
 use axum::Json;
 use axum::body::Bytes;
 use axum::extract::{Query, State};
-use axum::http::{HeaderMap, StatusCode};
+use axum::http::HeaderMap;
 use axum::response::{IntoResponse, Response};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
@@ -66,19 +66,15 @@ pub(super) async fn import_roll(
             })
             .into_response())
         }
-        Err(errors) => Ok({
+        Err(errors) => {
             audit(&s, &who, "import-roll", "refused");
-            (
-                StatusCode::UNPROCESSABLE_ENTITY,
-                Json(ErrorBody {
-                    code: "bad-roll".into(),
-                    message: format!("{} problem(s); nothing was imported", errors.len()),
-                    errors: Some(errors),
-                    retry_after: None,
-                }),
+            Err(ApiError::new(
+                422,
+                "bad-roll",
+                format!("{} problem(s); nothing was imported", errors.len()),
             )
-                .into_response()
-        }),
+            .lines(errors))
+        }
     }
 }
 
