@@ -2,7 +2,7 @@
 // the voter roll (CSV with per-line errors), the public credential list, turnout, results, the
 // record and the audit log. Every action goes through the same API as the `hanpyo` CLI.
 import {
-  setupPage, api, errorText, say, t, pick, el, num, phaseText, download, ApiError, facts,
+  setupPage, api, errorText, say, t, hasText, pick, el, num, phaseText, download, ApiError, facts,
 } from './common.js';
 import { resultFigures, turnoutFigure } from './charts.js';
 
@@ -102,7 +102,7 @@ function renderMessage() {
 }
 
 async function phaseAction(action, key) {
-  if (!window.confirm(t('admin.phase.confirm', { action: t(key) }))) return;
+  if (!window.confirm(t(`admin.confirm.${action}`))) return;
   say($('error'), '');
   try {
     await call(`/api/v1/admin/${action}`, { method: 'POST', body: '' });
@@ -171,8 +171,9 @@ function renderRoll() {
       el('table', {},
         el('caption', {}, t('admin.roll.caption')),
         el('thead', {}, el('tr', {}, el('th', { scope: 'col', class: 'n' }, t('admin.roll.line')), el('th', { scope: 'col' }, t('admin.roll.problem')))),
-        // The parser's reasons are English, marked so.
-        el('tbody', {}, ...errors.slice(0, 200).map((x) => el('tr', {}, el('td', { class: 'n' }, String(x.line)), el('td', { lang: 'en' }, x.error)))))));
+        // Each problem in the page's language from its code; the server's English only as a fallback.
+        el('tbody', {}, ...errors.slice(0, 200).map((x) => el('tr', {}, el('td', { class: 'n' }, String(x.line)),
+          hasText(`roll.${x.code}`) ? el('td', {}, t(`roll.${x.code}`)) : el('td', { lang: 'en' }, x.error)))))));
   } else {
     box.replaceChildren();
   }

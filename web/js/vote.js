@@ -540,6 +540,8 @@ function wire() {
     show('credential');
   });
   $('finish').addEventListener('click', finish);
+  // A page people can keep: the tracking code, QR code, time and what comes next (print.css rules).
+  $('receipt-print').addEventListener('click', () => window.print());
   window.addEventListener('beforeunload', (ev) => {
     if (UNSAVED_STEPS.includes(booth.step)) {
       ev.preventDefault();

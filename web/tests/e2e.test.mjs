@@ -170,6 +170,13 @@ test('a voter logs in, audits, casts, checks the receipt, revotes; the board ver
     assert.notEqual(first, audit.tracking_code, 'the cast ballot is not the audited one');
     await noViolations(page, 'vote: receipt');
     await shot(page, '06-vote-receipt');
+    // Printed (or saved as PDF), the receipt keeps the code, QR code and time, without navigation or buttons.
+    await page.emulateMedia({ media: 'print' });
+    assert.equal(await page.locator('header.site').isVisible(), false);
+    assert.equal(await page.locator('#receipt-print').isVisible(), false);
+    assert.equal(await page.locator('#receipt-code').isVisible(), true);
+    assert.equal(await page.locator('#receipt-qr svg').isVisible(), true);
+    await page.emulateMedia({ media: 'screen' });
     const [receiptFile] = await Promise.all([page.waitForEvent('download'), page.locator('#receipt-download').click()]);
     const receiptPath = join(out, 'receipt.json');
     await receiptFile.saveAs(receiptPath);
@@ -415,6 +422,7 @@ test('an administrator imports a roll with an error line, opens, closes, tallies
     await page.locator('#roll-result .alert').waitFor();
     const rollText = await page.textContent('#roll-result');
     assert.match(rollText, /1개 줄에 문제가 있어/);
+    assert.match(rollText, /생년월일이 실제 날짜\(YYYY-MM-DD\)가 아닙니다/, 'the reason in Korean, not the parser\'s English');
     assert.match(rollText, /3/);
     await noViolations(page, 'admin: roll errors');
     await shot(page, '11-admin-roll-errors');

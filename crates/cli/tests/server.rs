@@ -838,6 +838,14 @@ fn the_roll_logins_and_credential_binding() {
         .map(|e| e["line"].as_u64().expect("n"))
         .collect();
     assert_eq!(lines, vec![2, 3]);
+    // Each with a stable code the pages translate.
+    let codes: Vec<&str> = body["errors"]
+        .as_array()
+        .expect("errors")
+        .iter()
+        .map(|e| e["code"].as_str().expect("code"))
+        .collect();
+    assert_eq!(codes, vec!["birth-date", "contact"], "{body}");
     let good = "name,birth_date,resident_id,contact,district\n새주민,1980-02-28,800228-1234567,010-1111-2222,중구\n";
     let mut r = agent()
         .post(format!("{url}/api/v1/admin/roll"))
@@ -1059,8 +1067,25 @@ fn administrator_accounts_roles_lockout_and_audit_log() {
             401
         );
     }
-    let (s, v) = post_json(&format!("{url}/api/v1/admin/login"), &wrong);
-    assert_eq!((s, v["code"].as_str()), (429, Some("locked")));
+    // The wait is counted in whole seconds: a slow attempt may slip past the first 1 s wait,
+    // never past the 2 s after it.
+    let mut locked = None;
+    for _ in 0..2 {
+        let (s, v) = post_json(&format!("{url}/api/v1/admin/login"), &wrong);
+        if s == 429 {
+            locked = Some(v);
+            break;
+        }
+        assert_eq!((s, v["code"].as_str()), (401, Some("bad-login")));
+    }
+    let v = locked.expect("this address waits after repeated failures");
+    assert_eq!(v["code"].as_str(), Some("locked"));
+    assert!(
+        v["retry_after"]
+            .as_u64()
+            .is_some_and(|w| (1..=2).contains(&w)),
+        "{v}"
+    );
     // The real account holder, from another address, is not locked out by someone else's guesses.
     let right = serde_json::json!({"name": "watcher", "password": "observer password 1"});
     let (s, v) = post_from(

@@ -215,7 +215,11 @@ impl Identity {
                             i + 2
                         ),
                     )
-                    .lines(vec![LineError { line: i + 2, error }]));
+                    .lines(vec![LineError::new(
+                        i + 2,
+                        "credential-bound",
+                        error,
+                    )]));
                 }
                 b.map_err(db_err)?;
             }
@@ -227,10 +231,11 @@ impl Identity {
                     "already-on-roll",
                     format!("voter on line {} is already on the roll", i + 2),
                 )
-                .lines(vec![LineError {
-                    line: i + 2,
-                    error: "this voter is already on the roll (imported earlier)".into(),
-                }]));
+                .lines(vec![LineError::new(
+                    i + 2,
+                    "already-on-roll",
+                    "this voter is already on the roll (imported earlier)",
+                )]));
             }
             r.map_err(db_err)?;
         }

@@ -26,8 +26,23 @@ pub struct Voter {
 pub struct LineError {
     /// 1-based line number in the file.
     pub line: usize,
-    /// What is wrong.
+    /// What is wrong, as a stable code pages translate: `header`, `fields`, `credential`,
+    /// `credential-twice`, `name`, `birth-date`, `resident-id`, `resident-id-twice`, `contact`,
+    /// `district`, `too-many`, `already-on-roll`, `credential-bound`.
+    pub code: String,
+    /// What is wrong, in English.
     pub error: String,
+}
+
+impl LineError {
+    /// A problem on `line`.
+    pub fn new(line: usize, code: &str, error: impl Into<String>) -> Self {
+        Self {
+            line,
+            code: code.into(),
+            error: error.into(),
+        }
+    }
 }
 
 /// The expected header.
@@ -130,10 +145,11 @@ pub fn parse_roll(text: &str) -> Result<Vec<Voter>, Vec<LineError>> {
         Some((_, h)) if h.trim().trim_start_matches('\u{feff}') == HEADER => false,
         Some((_, h)) if h.trim().trim_start_matches('\u{feff}') == HEADER_WITH_CREDENTIALS => true,
         _ => {
-            errors.push(LineError {
-                line: 1,
-                error: format!("the first line must be the header {HEADER}"),
-            });
+            errors.push(LineError::new(
+                1,
+                "header",
+                format!("the first line must be the header {HEADER}"),
+            ));
             false
         }
     };
@@ -144,9 +160,12 @@ pub fn parse_roll(text: &str) -> Result<Vec<Voter>, Vec<LineError>> {
             continue;
         }
         let f: Vec<&str> = raw.split(',').map(str::trim).collect();
-        let mut err = |e: String| errors.push(LineError { line, error: e });
+        let mut err = |code: &str, e: String| errors.push(LineError::new(line, code, e));
         if f.len() != fields {
-            err(format!("expected {fields} fields, found {}", f.len()));
+            err(
+                "fields",
+                format!("expected {fields} fields, found {}", f.len()),
+            );
             continue;
         }
         let v = Voter {
@@ -164,45 +183,67 @@ pub fn parse_roll(text: &str) -> Result<Vec<Voter>, Vec<LineError>> {
                     && hanpyo_crypto::credential::PublicCredential::decode(&b).is_ok()
             });
             if !valid {
-                err("credential must be a public credential in lowercase hex (64 digits)".into());
+                err(
+                    "credential",
+                    "credential must be a public credential in lowercase hex (64 digits)".into(),
+                );
                 ok = false;
             } else if !seen_credentials.insert(c.clone()) {
-                err("credential appears twice in the roll".into());
+                err(
+                    "credential-twice",
+                    "credential appears twice in the roll".into(),
+                );
                 ok = false;
             }
         }
         if v.name.is_empty() || v.name.chars().count() > 100 || v.name.chars().any(char::is_control)
         {
-            err("name is empty, too long or has control characters".into());
+            err(
+                "name",
+                "name is empty, too long or has control characters".into(),
+            );
             ok = false;
         }
         if !valid_date(&v.birth_date) {
-            err("birth_date must be a real date YYYY-MM-DD".into());
+            err(
+                "birth-date",
+                "birth_date must be a real date YYYY-MM-DD".into(),
+            );
             ok = false;
         }
         if !valid_resident_id(&v.resident_id) {
-            err("resident_id must look like YYMMDD-NNNNNNN".into());
+            err(
+                "resident-id",
+                "resident_id must look like YYMMDD-NNNNNNN".into(),
+            );
             ok = false;
         } else if !seen.insert(v.resident_id.clone()) {
-            err("resident_id appears twice in the roll".into());
+            err(
+                "resident-id-twice",
+                "resident_id appears twice in the roll".into(),
+            );
             ok = false;
         }
         if !valid_contact(&v.contact) {
-            err("contact must be a phone number or an e-mail address".into());
+            err(
+                "contact",
+                "contact must be a phone number or an e-mail address".into(),
+            );
             ok = false;
         }
         if v.district.is_empty() || v.district.chars().count() > 100 {
-            err("district is empty or too long".into());
+            err("district", "district is empty or too long".into());
             ok = false;
         }
         if ok {
             voters.push(v);
         }
         if voters.len() > MAX_VOTERS {
-            errors.push(LineError {
+            errors.push(LineError::new(
                 line,
-                error: format!("more than {MAX_VOTERS} voters"),
-            });
+                "too-many",
+                format!("more than {MAX_VOTERS} voters"),
+            ));
             break;
         }
     }
