@@ -475,6 +475,9 @@ test('an administrator imports a roll with an error line, opens, closes, tallies
     await page.waitForFunction(() => /1 \/|1명이 투표/.test(document.querySelector('#turnout').textContent));
     assert.match(await page.textContent('#turnout'), /종로구|중구|용산구|성동구/);
     assert.doesNotMatch(await page.textContent('#turnout'), /\uFFFD/, 'no garbled district');
+    // The three turnout figures say what each counts and when, so they never seem to disagree.
+    assert.match(await page.textContent('#turnout'), /그래프는 받은 투표지 수/);
+    assert.match(await page.textContent('#turnout'), /행정구역별 표는 \d+초 전에 센 것입니다/);
     await page.locator('#action-close').click();
     await page.locator('#action-tally').waitFor();
     await page.locator('#action-tally').click();
