@@ -710,6 +710,60 @@ fn witnessed_history_is_checked_entry_by_entry() {
     let _ = std::fs::remove_dir_all(&dir);
 }
 
+/// The log signs no checkpoint of the empty log (record-format.md §5.2): an earlier checkpoint of
+/// size 0 fails for that reason — not as a rewritten history — whatever its root.
+#[test]
+fn an_earlier_checkpoint_of_the_empty_log_is_refused_for_its_size() {
+    use hanpyo_ledger::checkpoint::{Checkpoint, SignedNote};
+    use sha2::Digest;
+    let small = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../test-vectors/small");
+    let es = entries(&small);
+    let seed: [u8; 32] = hex::decode(
+        std::fs::read_to_string(small.join("secrets/log-signing-key"))
+            .expect("key")
+            .trim(),
+    )
+    .expect("hex")
+    .try_into()
+    .expect("32");
+    let m = manifest_of(&es);
+    let log = NoteSigner::new(
+        &m.ledger.origin,
+        SigningKey::from_bytes(&seed),
+        KeyKind::Ed25519,
+    )
+    .expect("signer");
+    for (name, root) in [
+        ("empty-history", <[u8; 32]>::from(sha2::Sha256::digest(b""))),
+        ("empty-history-other-root", [7u8; 32]),
+    ] {
+        let dir = write(name, &small, &es, false);
+        let body = Checkpoint {
+            origin: m.ledger.origin.clone(),
+            size: 0,
+            root,
+        }
+        .body();
+        let mut note = SignedNote::new(body.clone());
+        note.add_signature_line(&log.signature_line(&body, 0))
+            .expect("line");
+        let text = note.to_text();
+        let framed = [&(text.len() as u32).to_be_bytes()[..], text.as_bytes()].concat();
+        std::fs::write(dir.join("record/checkpoints"), framed).expect("history");
+        assert_invalid(&dir, &[(None, "checkpoint history")]);
+        let (_, report) = verify(&dir);
+        let why = report["failures"][0]["why"]
+            .as_str()
+            .unwrap_or_default()
+            .to_string();
+        assert!(
+            why.contains("size 0") && !why.contains("rewritten"),
+            "{report}"
+        );
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+}
+
 #[test]
 fn receipts_verify_against_the_record_and_nothing_else() {
     let dir = simulate("receipt", 30, 14, &["--block-size", "7"]);

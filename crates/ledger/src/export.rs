@@ -28,6 +28,9 @@ pub enum ExportError {
     /// A frame is larger than allowed.
     #[error("{0} too large")]
     TooLarge(&'static str),
+    /// A framed checkpoint note is not UTF-8 text.
+    #[error("checkpoint {0} is not UTF-8")]
+    NotUtf8(usize),
     /// Signing the checkpoint.
     #[error(transparent)]
     Note(#[from] NoteError),
@@ -339,8 +342,36 @@ pub fn parse_checkpoints(bytes: &[u8]) -> Result<Vec<String>, ExportError> {
             return Err(ExportError::TooLarge("checkpoint"));
         }
         let note = rest.get(4..4 + len).ok_or(ExportError::Truncated)?;
-        out.push(String::from_utf8(note.to_vec()).map_err(|_| ExportError::Truncated)?);
+        out.push(String::from_utf8(note.to_vec()).map_err(|_| ExportError::NotUtf8(out.len()))?);
         rest = &rest[4 + len..];
     }
     Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn framed_checkpoints_are_read_strictly_and_named_by_what_is_wrong() {
+        let frame = |b: &[u8]| [&(b.len() as u32).to_be_bytes()[..], b].concat();
+        let good = [frame(b"a note\n"), frame(b"another\n")].concat();
+        assert_eq!(
+            parse_checkpoints(&good).expect("two"),
+            vec!["a note\n", "another\n"]
+        );
+        let not_text = [frame(b"a note\n"), frame(&[0xFF, 0xFE])].concat();
+        assert!(matches!(
+            parse_checkpoints(&not_text),
+            Err(ExportError::NotUtf8(1))
+        ));
+        assert!(matches!(
+            parse_checkpoints(&good[..good.len() - 1]),
+            Err(ExportError::Truncated)
+        ));
+        assert!(matches!(
+            parse_checkpoints(&[0, 0]),
+            Err(ExportError::Truncated)
+        ));
+    }
 }

@@ -1136,6 +1136,8 @@ impl Verifier {
                 )
             } else if cp.origin != ledger.origin {
                 Some("origin differs from the manifest's ledger")
+            } else if cp.size == 0 {
+                Some("has size 0: the log signs no checkpoint of the empty log")
             } else if root.is_none_or(|r| r != cp.root) {
                 Some("does not match the entries: the log's history was rewritten")
             } else {

@@ -83,9 +83,9 @@ pub(super) struct DistrictTurnoutOut {
     voted: u64,
 }
 
-/// Turnout, in aggregates only.
+/// Turnout while voting goes on, in aggregates only (the published result's turnout is `Turnout`).
 #[derive(Serialize, ToSchema)]
-pub(super) struct Turnout {
+pub(super) struct TurnoutProgress {
     /// `[seconds since the server started, ballots]` pairs, one a minute.
     series: Vec<[u64; 2]>,
     districts: Vec<DistrictTurnoutOut>,
@@ -104,14 +104,14 @@ pub(super) struct Turnout {
     tag = "admin",
     security(("admin" = [])),
     responses(
-        (status = 200, description = "Turnout", body = Turnout),
+        (status = 200, description = "Turnout", body = TurnoutProgress),
         (status = 401, description = "`unauthorized`", body = ErrorBody),
     )
 )]
 pub(super) async fn turnout(
     State(s): State<AppState>,
     headers: HeaderMap,
-) -> Result<Json<Turnout>, ApiError> {
+) -> Result<Json<TurnoutProgress>, ApiError> {
     accounts(&s).authorize(bearer(&headers), Role::Observer)?;
     let cached = s
         .district_turnout
@@ -138,7 +138,7 @@ pub(super) async fn turnout(
         .collect();
     let mut st = lock(&s);
     st.note_turnout();
-    Ok(Json(Turnout {
+    Ok(Json(TurnoutProgress {
         series: st.turnout.iter().map(|(m, n)| [m * 60, *n]).collect(),
         districts,
         districts_age_seconds: at.elapsed().as_secs(),
