@@ -198,6 +198,8 @@ function storedReceipt() {
 
 /** Ends the visit on this device: the login, the credential and the receipt screen are forgotten. */
 function finish() {
+  // The server forgets the session too (best effort: the page forgets it whatever the answer).
+  if (booth.session) api('/api/v1/logout', { method: 'POST', body: '', token: booth.session }).catch(() => {});
   sessionStorage.removeItem(RECEIPT_KEY);
   sessionStorage.removeItem('hanpyo-session');
   Object.assign(booth, { session: null, credential: null, receipt: null, audit: null, login: null, demoVoter: null });

@@ -291,9 +291,15 @@ test('a voter logs in, audits, casts, checks the receipt, revotes; the board ver
     assert.match(await page.textContent('#step-receipt'), /only your last vote counts/);
     await noViolations(page, 'vote: receipt (English)');
     await shot(page, '08-vote-receipt-en');
-    // "Finish" ends the visit on this device: login and receipt screen are gone, also on reload.
+    // "Finish" ends the visit on this device: login and receipt screen are gone, also on reload,
+    // and the server no longer accepts the session.
+    const ended = await page.evaluate(() => sessionStorage.getItem('hanpyo-session'));
     await page.locator('#finish').click();
     await visible(page, '#step-login');
+    const election = (await (await fetch(`${server.url}/api/v1/elections`)).json())[0].election_id;
+    await page.waitForFunction(async ([url, token]) => (await fetch(url, {
+      method: 'POST', headers: { authorization: `Bearer ${token}` }, body: new Uint8Array([2, 9]), // a ballot entry's header: the session is checked first
+    })).status === 401, [`${server.url}/api/v1/elections/${election}/ballots`, ended]);
     assert.match(await page.textContent('#status'), /You are done/);
     await page.reload();
     await visible(page, '#step-login');

@@ -224,6 +224,40 @@ fn session(url: &str, data: &Path, v: &Voter) -> String {
     body["session"].as_str().expect("session").to_string()
 }
 
+#[test]
+fn a_voter_session_ends_when_the_voter_finishes() {
+    let data = scratch("voter-logout");
+    let server = start_demo(&data, 3);
+    let url = server.url.clone();
+    let voters = codes(&data);
+    let token = session(&url, &data, &voters[0]);
+    let ballots = format!("{}/ballots", election_url(&url));
+    // A ballot entry's header (format version, kind 9) and nothing else: past the session check,
+    // then refused for its bytes, not for the login.
+    let stub = [hanpyo_record::entry::FORMAT_VERSION, 9];
+    let (s, v) = post(&ballots, &stub, Some(&token));
+    assert_eq!((s, v["code"].as_str()), (400, Some("malformed")), "{v}");
+    let logout = |token: &str| {
+        agent()
+            .post(format!("{url}/api/v1/logout"))
+            .header("authorization", format!("Bearer {token}"))
+            .send_empty()
+            .expect("logout")
+            .status()
+            .as_u16()
+    };
+    assert_eq!(logout(&token), 204);
+    let (s, v) = post(&ballots, &stub, Some(&token));
+    assert_eq!((s, v["code"].as_str()), (401, Some("no-session")), "{v}");
+    assert_eq!(
+        logout(&token),
+        204,
+        "an ended or unknown session is not an error"
+    );
+    drop(server);
+    let _ = std::fs::remove_dir_all(&data);
+}
+
 /// A JSON POST sent from the local address `from` (another loopback address: another client).
 fn post_from(from: &str, url: &str, json: &str) -> (u16, Value) {
     use std::io::{Read, Write};

@@ -417,6 +417,18 @@ impl Identity {
         Ok(())
     }
 
+    /// Ends a voter's session: its token stops working at once (an unknown token is no error).
+    pub fn end_session(&mut self, token: &str) -> Result<(), ApiError> {
+        let th = self.mac(&[b"session", token.as_bytes()]);
+        self.conn
+            .execute(
+                "DELETE FROM sessions WHERE token_hash = ?1",
+                params![&th[..]],
+            )
+            .map_err(db_err)?;
+        Ok(())
+    }
+
     /// The roll entry of a live session.
     pub fn session(&self, token: &str) -> Result<i64, ApiError> {
         let th = self.mac(&[b"session", token.as_bytes()]);

@@ -188,6 +188,25 @@ pub(super) async fn admin_login(
     login_answer(s.accounts.clone(), peer.ip(), &headers, &body).await
 }
 
+/// End a voter's session (the booth's "finish", for shared devices): its token stops working at
+/// once (an unknown token is not an error).
+#[utoipa::path(
+    post,
+    path = "/api/v1/logout",
+    tag = "login",
+    security((), ("voter" = [])),
+    responses((status = 204, description = "Logged out"))
+)]
+pub(super) async fn voter_logout(
+    State(s): State<AppState>,
+    headers: HeaderMap,
+) -> Result<StatusCode, ApiError> {
+    if let Some(token) = bearer(&headers) {
+        identity(&s).end_session(token)?;
+    }
+    Ok(StatusCode::NO_CONTENT)
+}
+
 /// End the session: its token stops working at once (an unknown token is not an error).
 #[utoipa::path(
     post,

@@ -92,6 +92,7 @@ pub(crate) fn operations() -> OpenApiRouter<AppState> {
         .routes(routes!(record::record_file))
         .routes(routes!(login::login_start))
         .routes(routes!(login::login_verify))
+        .routes(routes!(login::voter_logout))
         .routes(routes!(login::admin_login))
         .routes(routes!(login::admin_logout))
         .routes(routes!(monitor::admin_status))
