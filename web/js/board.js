@@ -1,7 +1,7 @@
 // The public board: the latest checkpoint with its witnesses (checked here), the result, the
 // entries with search by tracking code, and the whole election verified in the browser.
 import {
-  setupPage, api, errorText, say, t, pick, currentElection, crypto, el, num, phaseText, facts, when,
+  setupPage, api, errorText, say, t, hasText, pick, currentElection, crypto, el, num, phaseText, facts, when,
 } from './common.js';
 import { resultFigures } from './charts.js';
 
@@ -62,6 +62,12 @@ function renderResult() {
   box.replaceChildren(
     el('p', {}, t('board.result-intro', { trustees: (e.decrypting_trustees || []).join(', ') })),
     ...resultFigures(e));
+}
+
+/** A verifier finding's category (`what`), translated when known. */
+function findingText(what) {
+  const key = `finding.${what.replaceAll(' ', '-')}`;
+  return hasText(key) ? t(key) : what;
 }
 
 function kindText(k) {
@@ -149,8 +155,12 @@ function renderReport() {
     el('dl', { class: 'facts' }, ...facts(items)),
     // The verifier's findings are in English, marked so.
     // (replaceChildren would print a null as the text "null": no list at all when nothing failed)
-    ...(r.failures.length ? [el('ul', { lang: 'en' }, ...r.failures.slice(0, 50).map((f) => el('li', {},
-      `${f.entry ?? '–'} ${f.kind ?? ''} ${f.what}: ${f.why}`)))] : []),
+    // Where and what failed in the page's language; the verifier's detail in English, marked so.
+    ...(r.failures.length ? [el('ul', {}, ...r.failures.slice(0, 50).map((f) => el('li', {},
+      f.entry !== null && f.entry !== undefined ? `${t('board.finding-entry', { n: f.entry })} ` : '',
+      f.kind ? `(${kindText(f.kind)}) ` : '',
+      el('strong', {}, findingText(f.what)), ': ',
+      el('span', { lang: 'en' }, f.why))))] : []),
   );
 }
 

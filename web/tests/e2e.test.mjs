@@ -334,6 +334,7 @@ test('a voter logs in, audits, casts, checks the receipt, revotes; the board ver
     assert.match(report, /Valid so far/, 'voting is still open: valid so far, not finished');
     assert.match(report, /Ballots cast\s*2/);
     assert.match(report, /counted by the tally after closing/, 'no "0 counted" while voting is open');
+    assert.match(report, /Completeness: /, 'what is missing is named in the page\'s language');
     assert.match(report, /Audited ballots\s*1/);
     assert.equal(await page.evaluate(() => document.querySelector('#verify-progress').value > 0), true);
     await noViolations(page, 'board (English)');
