@@ -483,7 +483,7 @@ test('an administrator imports a roll with an error line, opens, closes, tallies
     assert.match(await page.textContent('#turnout'), /종로구|중구|용산구|성동구/);
     assert.doesNotMatch(await page.textContent('#turnout'), /\uFFFD/, 'no garbled district');
     // The three turnout figures say what each counts and when, so they never seem to disagree.
-    assert.match(await page.textContent('#turnout'), /그래프는 받은 투표지 수/);
+    assert.match(await page.textContent('#turnout'), /그래프와 위 숫자는 모두 투표한 사람 수입니다/);
     assert.match(await page.textContent('#turnout'), /행정구역별 표는 \d+초 전에 센 것입니다/);
     await page.locator('#action-close').click();
     await page.locator('#action-tally').waitFor();

@@ -412,6 +412,25 @@ fn a_full_election_over_http_with_revotes_audits_and_a_restart() {
     }
     let info = get_json(&election_url(&url));
     assert_eq!(info["counted"], Value::from(200));
+    // The console's turnout chart counts the same voters (revotes once), not ballots.
+    let turnout: Value = agent()
+        .get(format!("{url}/api/v1/admin/turnout"))
+        .header("authorization", format!("Bearer {token}"))
+        .call()
+        .expect("turnout")
+        .body_mut()
+        .read_json()
+        .expect("json");
+    assert_eq!(turnout["counted"], Value::from(200), "{turnout}");
+    assert_eq!(
+        turnout["series"]
+            .as_array()
+            .and_then(|s| s.last())
+            .map(|p| &p[1]),
+        Some(&Value::from(200)),
+        "{turnout}"
+    );
+    assert!(turnout["ballots"].as_u64().expect("ballots") > 200);
     let (status, v) = post(&format!("{url}/api/v1/admin/close"), b"", Some(&token));
     assert_eq!(status, 200, "{v}");
     let (status, v) = post(&format!("{url}/api/v1/admin/tally"), b"", Some(&token));

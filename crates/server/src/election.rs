@@ -105,6 +105,9 @@ pub struct ElectionState {
     pub credentials: Vec<[u8; 32]>,
     /// Per credential: 1 + index of its last ballot entry, or 0.
     pub last_ballot: Vec<u64>,
+    /// Credentials with a ballot (voters), kept as ballots arrive: every page asks for it, and
+    /// counting `last_ballot` would cost a pass over the roll each time.
+    voters: u64,
     /// Hashes of every ballot received (replay detection), including those being committed.
     pub seen: HashSet<Hash>,
     /// The `α` of every ciphertext an audit opened (including audits being committed) → the
@@ -120,7 +123,7 @@ pub struct ElectionState {
     pub ceremony: Ceremony,
     /// The published result entry's contents.
     pub result: Option<Published>,
-    /// Turnout over time since this process started: `(unix minute, ballot entries then)`.
+    /// Turnout over time since this process started: `(unix minute, voters then)`.
     pub turnout: Vec<(u64, u64)>,
 }
 
@@ -161,6 +164,7 @@ impl ElectionState {
             phase: Phase::Ceremony,
             credentials: Vec::new(),
             last_ballot: Vec::new(),
+            voters: 0,
             seen: HashSet::new(),
             audited_alphas: HashMap::new(),
             sums,
@@ -465,7 +469,9 @@ impl ElectionState {
             .map_err(|_| "ballot with an unlisted credential in the ledger".to_string())?;
         self.ballots += 1;
         let prev = std::mem::replace(&mut self.last_ballot[pos], index + 1);
-        if prev != 0 {
+        if prev == 0 {
+            self.voters += 1;
+        } else {
             let old = log.entry(prev - 1).map_err(|e| e.to_string())?;
             if let Ok(Entry::Ballot(b)) = Entry::decode(&old, Some(&self.params.shapes)) {
                 self.sums.subtract(&b.ciphertexts());
@@ -475,7 +481,7 @@ impl ElectionState {
         Ok(())
     }
 
-    /// Samples the ballot count for the turnout chart: one point per minute, at most a week's.
+    /// Samples the number of voters for the turnout chart: one point per minute, at most a week's.
     pub fn note_turnout(&mut self) {
         const MAX_POINTS: usize = 7 * 24 * 60;
         let minute = std::time::SystemTime::now()
@@ -483,12 +489,12 @@ impl ElectionState {
             .map(|d| d.as_secs() / 60)
             .unwrap_or(0);
         match self.turnout.last_mut() {
-            Some((m, n)) if *m == minute => *n = self.ballots,
+            Some((m, n)) if *m == minute => *n = self.voters,
             _ => {
                 if self.turnout.len() == MAX_POINTS {
                     self.turnout.remove(0);
                 }
-                self.turnout.push((minute, self.ballots));
+                self.turnout.push((minute, self.voters));
             }
         }
     }
@@ -500,7 +506,7 @@ impl ElectionState {
 
     /// Ballots counted (credentials with a ballot).
     pub fn counted(&self) -> u64 {
-        self.last_ballot.iter().filter(|&&l| l != 0).count() as u64
+        self.voters
     }
 
     /// The contest shapes.

@@ -86,7 +86,8 @@ pub(super) struct DistrictTurnoutOut {
 /// Turnout while voting goes on, in aggregates only (the published result's turnout is `Turnout`).
 #[derive(Serialize, ToSchema)]
 pub(super) struct TurnoutProgress {
-    /// `[seconds since the server started, ballots]` pairs, one a minute.
+    /// `[unix seconds, voters]` pairs (credentials with a ballot: the same count as `counted`), one a
+    /// minute since the server process started.
     series: Vec<[u64; 2]>,
     districts: Vec<DistrictTurnoutOut>,
     /// How old the per-district figures are (they are recomputed at most every 20 s).
