@@ -98,7 +98,9 @@ pub fn run(cmd: &Command) -> Result<ExitCode> {
             let m =
                 hanpyo_record::manifest::Manifest::parse(&text, hanpyo_server::unassigned_ledger())
                     .context("manifest")?;
-            let m = hanpyo_server::create_election(data, m)?;
+            let urls =
+                hanpyo_record::manifest::Manifest::witness_urls(&text).context("manifest")?;
+            let m = hanpyo_server::create_election(data, m, &urls)?;
             Accounts::open(data)?.audit("(command line)", "init", &m.election_id);
             println!(
                 "election {} created in {}: ledger {} key {}; next: hanpyo admin create-user, hanpyo serve, invite the {} trustees",

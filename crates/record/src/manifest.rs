@@ -287,6 +287,10 @@ struct TomlWitness {
     name: String,
     /// Ed25519 public key, 64 hex digits.
     key: String,
+    /// Where it answers C2SP tlog-witness (http or https): operational, so kept beside the election
+    /// and not in the signed record ([`Manifest::witness_urls`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    url: Option<String>,
 }
 
 fn hex_key(what: &'static str, h: &str) -> Result<[u8; 32], RecordError> {
@@ -356,6 +360,7 @@ impl LedgerInfo {
                 .map(|w| TomlWitness {
                     name: w.name.clone(),
                     key: hex::encode(w.key),
+                    url: None,
                 })
                 .collect(),
             witness_quorum: self.witness_quorum,
@@ -473,6 +478,35 @@ impl Manifest {
         };
         m.validate()?;
         Ok(m)
+    }
+
+    /// The witnesses' URLs a manifest (TOML, or JSON if it starts with `{`) gives as `url`:
+    /// `(name, url)` pairs. Each must be an http(s) URL without whitespace; they are where the
+    /// server reaches the witnesses, not part of the signed record.
+    pub fn witness_urls(text: &str) -> Result<Vec<(String, String)>, RecordError> {
+        let t: TomlManifest = if text.trim_start().starts_with('{') {
+            serde_json::from_str(text)
+                .map_err(|e| RecordError::Invalid("manifest", e.to_string()))?
+        } else {
+            toml::from_str(text).map_err(|e| RecordError::Invalid("manifest", e.to_string()))?
+        };
+        let mut out = Vec::new();
+        for w in t.witnesses.into_iter().flatten() {
+            if let Some(url) = w.url {
+                let scheme_ok = url.starts_with("http://") || url.starts_with("https://");
+                if !scheme_ok
+                    || url.len() > 2048
+                    || url.chars().any(|c| c.is_whitespace() || c.is_control())
+                {
+                    return Err(RecordError::Invalid(
+                        "witness url",
+                        format!("{}: an http(s) URL without spaces", w.name),
+                    ));
+                }
+                out.push((w.name, url));
+            }
+        }
+        Ok(out)
     }
 
     /// The same manifest as JSON (date-times as RFC 3339 strings).
@@ -786,6 +820,53 @@ mod tests {
         other.witnesses[1].key = key(4);
         other.origin = "elsewhere".into();
         assert_eq!(ledger.differences_from(&other).len(), 2);
+    }
+
+    #[test]
+    fn witness_urls_are_read_beside_the_manifest_not_into_it() {
+        let key = |seed: u8| {
+            hex::encode(
+                ed25519_dalek::SigningKey::from_bytes(&[seed; 32])
+                    .verifying_key()
+                    .to_bytes(),
+            )
+        };
+        let ledger = LedgerInfo {
+            origin: "o".into(),
+            key: [9; 32],
+            witnesses: Vec::new(),
+            witness_quorum: 0,
+        };
+        let toml = |url: &str| {
+            format!(
+                "election_id = \"e\"\nopens_at = 2026-12-01T09:00:00+09:00\ncloses_at = 2026-12-02T09:00:00+09:00\n\
+                 trustees = 1\nthreshold = 1\ntitle = {{ ko = \"가\", en = \"A\" }}\n\
+                 witnesses = [{{ name = \"kisa.example/w\", key = \"{}\"{url} }}, {{ name = \"press.example/w\", key = \"{}\" }}]\n\
+                 [[questions]]\nkind = \"referendum\"\ntitle = {{ ko = \"가\", en = \"A\" }}\n",
+                key(2),
+                key(3)
+            )
+        };
+        let with = toml(", url = \"https://witness.kisa.example/\"");
+        assert_eq!(
+            Manifest::witness_urls(&with).expect("urls"),
+            vec![(
+                "kisa.example/w".to_string(),
+                "https://witness.kisa.example/".to_string()
+            )]
+        );
+        // The URL is not part of the manifest: with or without it, the same canonical bytes.
+        let a = Manifest::from_toml(&with, ledger.clone()).expect("with");
+        let b = Manifest::from_toml(&toml(""), ledger.clone()).expect("without");
+        assert_eq!(a, b);
+        for bad in [
+            "ftp://w.example/",
+            "https://w.example/ x",
+            "witness.example",
+        ] {
+            let text = toml(&format!(", url = \"{bad}\""));
+            assert!(Manifest::witness_urls(&text).is_err(), "{bad}");
+        }
     }
 
     #[test]

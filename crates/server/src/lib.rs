@@ -184,12 +184,18 @@ pub fn unassigned_ledger() -> hanpyo_record::manifest::LedgerInfo {
     }
 }
 
+/// Where the manifest's witnesses answer (`(name, url)`, from the manifest's `url` fields), kept
+/// beside the election: the signed record names witnesses by name and key only.
+pub const WITNESS_URLS_FILE: &str = "witness-urls.json";
+
 /// Creates an election in the data directory `data` (which must not hold one yet): a fresh ledger
-/// signing key in `log.json`, and the manifest (ledger origin `hanpyo/<election id>`, that key) as
-/// the ledger's first entry. Trustees then run the key ceremony through the server.
+/// signing key in `log.json`, the manifest (ledger origin `hanpyo/<election id>`, that key) as
+/// the ledger's first entry, and the witnesses' URLs the manifest gave in [`WITNESS_URLS_FILE`].
+/// Trustees then run the key ceremony through the server.
 pub fn create_election(
     data: &Path,
     mut manifest: hanpyo_record::manifest::Manifest,
+    witness_urls: &[(String, String)],
 ) -> Result<hanpyo_record::manifest::Manifest, ServerError> {
     let ledger_path = data.join("ledger.db");
     if ledger_path.exists() {
@@ -206,7 +212,24 @@ pub fn create_election(
     manifest
         .validate()
         .map_err(|e| data_err(&ledger_path, format!("manifest: {e}")))?;
+    if let Some((name, _)) = witness_urls
+        .iter()
+        .find(|(n, _)| !manifest.ledger.witnesses.iter().any(|w| w.name == *n))
+    {
+        return Err(data_err(
+            &ledger_path,
+            format!("witness url for {name}: the manifest names no such witness"),
+        ));
+    }
     std::fs::create_dir_all(data)?;
+    if !witness_urls.is_empty() {
+        let urls: std::collections::BTreeMap<&str, &str> = witness_urls
+            .iter()
+            .map(|(n, u)| (n.as_str(), u.as_str()))
+            .collect();
+        let bytes = serde_json::to_vec_pretty(&urls).map_err(|e| data_err(data, e))?;
+        write_atomically(&data.join(WITNESS_URLS_FILE), &bytes)?;
+    }
     // The key first: a ledger must never exist without the key that signs it.
     let log = LogKeyFile {
         origin: manifest.ledger.origin.clone(),
@@ -382,6 +405,30 @@ pub async fn serve(
 /// directory) and remote ones at the URLs the operator gave. A URL for a name the manifest does not
 /// list is refused; a listed witness that can be reached neither way is warned about (its
 /// cosignatures are missing, and without the quorum no ballot is accepted).
+/// The witnesses' URLs: the operator's (`serve --witness`, the config file) first, then those the
+/// manifest gave ([`WITNESS_URLS_FILE`]) for the witnesses the operator did not name.
+fn witness_urls(
+    data: &Path,
+    operator: &[(String, String)],
+) -> Result<Vec<(String, String)>, ServerError> {
+    let mut urls = operator.to_vec();
+    let path = data.join(WITNESS_URLS_FILE);
+    match std::fs::read(&path) {
+        Ok(bytes) => {
+            let from_manifest: std::collections::BTreeMap<String, String> =
+                serde_json::from_slice(&bytes).map_err(|e| data_err(&path, e))?;
+            for (name, url) in from_manifest {
+                if !urls.iter().any(|(n, _)| *n == name) {
+                    urls.push((name, url));
+                }
+            }
+        }
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+        Err(e) => return Err(e.into()),
+    }
+    Ok(urls)
+}
+
 fn election_witnesses(
     ledger: &hanpyo_record::manifest::LedgerInfo,
     local: Vec<Witness>,
@@ -404,7 +451,7 @@ fn election_witnesses(
         if !here && !urls.iter().any(|(n, _)| n == v.name()) {
             tracing::warn!(
                 witness = v.name(),
-                "the manifest names this witness but no --witness URL was given: it cannot co-sign"
+                "the manifest names this witness but gives no URL and no --witness URL was given: it cannot co-sign"
             );
         }
     }
@@ -526,7 +573,7 @@ fn open_election(
             .manifest
             .ledger,
         witnesses,
-        &options.witness_urls,
+        &witness_urls(data, &options.witness_urls)?,
     )?;
     let (sequencer, thread) = Sequencer::start(
         ledger,
@@ -573,4 +620,55 @@ fn open_election(
         }),
     });
     Ok((app, thread))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn manifest_naming(witnesses: &[(&str, u8)]) -> hanpyo_record::manifest::Manifest {
+        let key = |seed: u8| {
+            hex::encode(
+                SigningKey::from_bytes(&[seed; 32])
+                    .verifying_key()
+                    .to_bytes(),
+            )
+        };
+        let listed: Vec<String> = witnesses
+            .iter()
+            .map(|(n, s)| format!("{{ name = \"{n}\", key = \"{}\" }}", key(*s)))
+            .collect();
+        let text = format!(
+            "election_id = \"e\"\nopens_at = 2026-12-01T09:00:00+09:00\ncloses_at = 2026-12-02T09:00:00+09:00\n\
+             trustees = 1\nthreshold = 1\ntitle = {{ ko = \"가\", en = \"A\" }}\nwitnesses = [{}]\n\
+             [[questions]]\nkind = \"referendum\"\ntitle = {{ ko = \"가\", en = \"A\" }}\n",
+            listed.join(", ")
+        );
+        hanpyo_record::manifest::Manifest::parse(&text, unassigned_ledger()).expect("manifest")
+    }
+
+    #[test]
+    fn the_manifests_witness_urls_are_kept_beside_the_election_and_the_operator_overrides_them() {
+        let data = std::env::temp_dir().join(format!("hanpyo-urls-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&data);
+        let m = manifest_naming(&[("kisa.example/w", 2), ("press.example/w", 3)]);
+        let pair = |n: &str, u: &str| (n.to_string(), u.to_string());
+        // A URL for a witness the manifest does not name is refused, and nothing is created.
+        let stray = [pair("elsewhere.example/w", "https://elsewhere.example/")];
+        assert!(create_election(&data, m.clone(), &stray).is_err());
+        assert!(!data.join("ledger.db").exists());
+        let given = [
+            pair("kisa.example/w", "https://witness.kisa.example/"),
+            pair("press.example/w", "https://witness.press.example/"),
+        ];
+        create_election(&data, m, &given).expect("created");
+        assert_eq!(witness_urls(&data, &[]).expect("urls"), given.to_vec());
+        // `serve --witness` (or the config file) wins for the witness it names.
+        let operator = [pair("press.example/w", "http://127.0.0.1:9000/")];
+        assert_eq!(
+            witness_urls(&data, &operator).expect("urls"),
+            vec![operator[0].clone(), given[0].clone()]
+        );
+        let _ = std::fs::remove_dir_all(&data);
+    }
 }

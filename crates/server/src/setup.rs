@@ -119,6 +119,12 @@ async fn create(
 ) -> Result<(StatusCode, Json<crate::api::ManifestSummary>), ApiError> {
     let who = accounts(&s).authorize(bearer(&headers), Role::Administrator)?;
     let m = crate::api::checked_manifest(&body, crate::unassigned_ledger())?;
+    let urls = std::str::from_utf8(&body)
+        .ok()
+        .map(hanpyo_record::manifest::Manifest::witness_urls)
+        .transpose()
+        .map_err(|e| ApiError::new(422, "bad-manifest", e.to_string()))?
+        .unwrap_or_default();
     // One creation at a time; a second request after the first gets `election-exists`.
     let mut done = s.creating.lock().await;
     if *done {
@@ -131,7 +137,7 @@ async fn create(
     let data = s.data.clone();
     let activation = s.activation.clone();
     let m = tokio::task::spawn_blocking(move || {
-        let m = crate::create_election(&data, m)?;
+        let m = crate::create_election(&data, m, &urls)?;
         activation.activate()?;
         Ok::<_, crate::ServerError>(m)
     })

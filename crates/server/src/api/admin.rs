@@ -315,7 +315,9 @@ pub(crate) fn checked_manifest(
 ) -> Result<hanpyo_record::manifest::Manifest, ApiError> {
     let source =
         std::str::from_utf8(body).map_err(|_| ApiError::malformed("the manifest must be UTF-8"))?;
-    hanpyo_record::manifest::Manifest::parse(source, ledger)
+    // The witnesses' URLs are checked too (they are kept beside the election, not in it).
+    hanpyo_record::manifest::Manifest::witness_urls(source)
+        .and_then(|_| hanpyo_record::manifest::Manifest::parse(source, ledger))
         .map_err(|e| ApiError::new(422, "bad-manifest", e.to_string()))
 }
 
