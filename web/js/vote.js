@@ -172,13 +172,10 @@ async function sendBallot(button, audit, recorded) {
 
 function cast() {
   return sendBallot($('cast'), false, async (ballot, out, check) => {
-    const earlier = storedReceipt();
     booth.receipt = {
-      ...out,
+      ...out, // out.replaces: the server names the earlier ballot a revote replaces, from any device
       witnesses: check.witnesses_required,
       cast_at: Math.floor(Date.now() / 1000),
-      // A ballot cast after an earlier one in this tab replaces it in the count.
-      replaces: earlier ? earlier.tracking_code_short : null,
     };
     sessionStorage.setItem(RECEIPT_KEY, JSON.stringify(booth.receipt));
     booth.selections = booth.election.questions.map(() => []);

@@ -65,6 +65,9 @@ pub struct DownloadArgs {
 struct CastOut {
     tracking_code_short: String,
     receipt: Receipt,
+    /// A revote: the ballot this one replaces in the count.
+    #[serde(default)]
+    replaces: Option<String>,
 }
 
 fn parse_choices(s: &str, m: &Manifest) -> Result<Vec<Vec<bool>>> {
@@ -172,6 +175,9 @@ pub fn vote(a: &VoteArgs) -> Result<ExitCode> {
         "cast: tracking code {} (entry {} of {}, checkpoint size {} verified, {} witness cosignature(s))",
         out.tracking_code_short, out.receipt.index, cp.origin, cp.size, m.ledger.witness_quorum
     );
+    if let Some(earlier) = &out.replaces {
+        println!("replaces: your earlier ballot {earlier} no longer counts; this one does");
+    }
     // Its standing, from signed log data (a revote made in the voter's name would show here).
     let (standing, _) = crate::receipt::standing_online(&client, m, &local_code.0)?;
     println!("{}", crate::receipt::describe(&standing));

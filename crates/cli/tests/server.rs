@@ -649,9 +649,28 @@ fn metrics_headers_rate_limits_and_configuration() {
     // One credential may revote, but not flood: the 6th ballot in a burst is refused.
     let codes = codes(&data);
     let mut statuses = Vec::new();
+    let mut earlier: Option<String> = None;
     for _ in 0..6 {
         let o = vote(&url, &data, &codes[0], "0;0;", &[]);
         statuses.push(o.status.code());
+        // Each revote's answer names the ballot it replaces in the count.
+        let out = String::from_utf8_lossy(&o.stdout).to_string();
+        if o.status.success() {
+            let code = out
+                .split("cast: tracking code ")
+                .nth(1)
+                .and_then(|t| t.split_whitespace().next())
+                .expect("a tracking code")
+                .to_string();
+            match &earlier {
+                None => assert!(!out.contains("replaces:"), "{out}"),
+                Some(e) => assert!(
+                    out.contains(&format!("replaces: your earlier ballot {e} ")),
+                    "{out}"
+                ),
+            }
+            earlier = Some(code);
+        }
         if !o.status.success() {
             assert!(
                 String::from_utf8_lossy(&o.stdout).contains("rate-limited"),

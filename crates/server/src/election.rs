@@ -233,6 +233,16 @@ impl ElectionState {
         Ok(())
     }
 
+    /// The index of `credential`'s last ballot so far, if it cast one.
+    pub fn last_ballot_of(&self, credential: &[u8]) -> Option<u64> {
+        self.credentials
+            .binary_search_by(|c| c.as_slice().cmp(credential))
+            .ok()
+            .and_then(|pos| self.last_ballot.get(pos).copied())
+            .filter(|&last| last > 0)
+            .map(|last| last - 1)
+    }
+
     /// The index of the ballot that replaced the ballot at `index` cast with `credential` (the
     /// credential's last ballot, when it is a later one).
     pub fn later_ballot(&self, credential: &[u8], index: u64) -> Option<u64> {

@@ -181,6 +181,9 @@ pub(super) struct CastOut {
     tracking_code: String,
     tracking_code_short: String,
     receipt: hanpyo_ledger::receipt::Receipt,
+    /// A revote: the short tracking code of the credential's ballot this one replaces in the count
+    /// (its last ballot when this one was admitted); null for a first ballot and for an audit.
+    replaces: Option<String>,
 }
 
 /// Cast a ballot: the body is one encoded ballot entry (kind 9, `docs/record-format.md`). Once a
@@ -299,14 +302,18 @@ async fn cast_inner(
         .unwrap_or_else(|e| e.into_inner())
         .take(credential)
         .map_err(limited)?;
-    lock(s).admit(&checked)?;
+    let earlier = {
+        let mut st = lock(s);
+        st.admit(&checked)?;
+        st.last_ballot_of(&credential)
+    };
     if let Some(roll_id) = login
         && let Err(e) = identity(s).bind(roll_id, &credential)
     {
         lock(s).release(&checked.hash);
         return Err(e);
     }
-    record(s, checked).await
+    record(s, checked, earlier).await
 }
 
 async fn audit_inner(
@@ -319,11 +326,16 @@ async fn audit_inner(
     let params = Arc::new(lock(s).params.clone());
     let checked = s.intake.check(params, body.to_vec()).await?;
     lock(s).admit(&checked)?;
-    record(s, checked).await
+    record(s, checked, None).await
 }
 
-/// Hands an admitted entry to the sequencer; answers its receipt after the durable commit.
-async fn record(s: &AppState, checked: CheckedBallot) -> Result<Json<CastOut>, ApiError> {
+/// Hands an admitted entry to the sequencer; answers its receipt after the durable commit, with the
+/// ballot it replaces (`earlier`, an entry index) named by its tracking code.
+async fn record(
+    s: &AppState,
+    checked: CheckedBallot,
+    earlier: Option<u64>,
+) -> Result<Json<CastOut>, ApiError> {
     let hash = checked.hash;
     let (tx, rx) = oneshot::channel();
     if let Err(e) = s.sequencer.submit(Request::Ballot(Box::new(checked), tx)) {
@@ -332,9 +344,20 @@ async fn record(s: &AppState, checked: CheckedBallot) -> Result<Json<CastOut>, A
     }
     let code = TrackingCode(hash);
     let receipt = rx.await.map_err(|_| ApiError::internal())??;
+    let replaces = match earlier {
+        Some(index) => {
+            let entry = s
+                .sequencer
+                .read(move |l| crate::public_log::PublicLog::entry(l, index))
+                .await??;
+            Some(TrackingCode(hanpyo_ledger::merkle::leaf_hash(&entry)).short())
+        }
+        None => None,
+    };
     Ok(Json(CastOut {
         tracking_code: code.hex(),
         tracking_code_short: code.short(),
         receipt,
+        replaces,
     }))
 }
