@@ -95,11 +95,11 @@ pub fn run(cmd: &Command) -> Result<ExitCode> {
             }
             let text = std::fs::read_to_string(manifest)
                 .with_context(|| format!("reading {}", manifest.display()))?;
-            let m =
-                hanpyo_record::manifest::Manifest::parse(&text, hanpyo_server::unassigned_ledger())
-                    .context("manifest")?;
-            let urls =
-                hanpyo_record::manifest::Manifest::witness_urls(&text).context("manifest")?;
+            let (m, urls) = hanpyo_record::manifest::Manifest::parse_with_witness_urls(
+                &text,
+                hanpyo_server::unassigned_ledger(),
+            )
+            .context("manifest")?;
             let m = hanpyo_server::create_election(data, m, &urls)?;
             Accounts::open(data)?.audit("(command line)", "init", &m.election_id);
             println!(

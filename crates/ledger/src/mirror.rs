@@ -21,7 +21,7 @@ use crate::checkpoint::{Checkpoint, NoteError, NoteVerifier, SignedNote};
 use crate::export::{CHECKPOINT_FILE, CHECKPOINTS_FILE, ENTRIES_FILE, MAX_ENTRY_LEN};
 use std::sync::Arc;
 
-use rusqlite::{Connection, OptionalExtension, params};
+use rusqlite::{Connection, params};
 
 use crate::merkle::{
     Frontier, Hash, RangeHasher, consistency_proof_from, inclusion_proof_from, leaf_hash,
@@ -419,14 +419,11 @@ impl Mirror {
 
     /// The index of the entry with this leaf hash (a tracking code).
     pub fn index_of(&self, leaf: &Hash) -> Result<Option<u64>, MirrorError> {
-        Ok(self
-            .index
-            .query_row(
-                "SELECT idx FROM leaves WHERE hash = ?1 AND idx < ?2",
-                params![&leaf[..], self.size()],
-                |r| r.get(0),
-            )
-            .optional()?)
+        Ok(crate::store::read::index_of(
+            &self.index,
+            leaf,
+            self.size(),
+        )?)
     }
 
     /// Up to `limit` entries whose leaf hash lies in `[lo, hi]`, by hash.

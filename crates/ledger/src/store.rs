@@ -468,14 +468,7 @@ impl Ledger {
 
     /// The index of the entry with this leaf hash (a ballot's tracking code).
     pub fn index_of(&self, leaf: &Hash) -> Result<Option<u64>, LedgerError> {
-        Ok(self
-            .conn
-            .query_row(
-                "SELECT idx FROM leaves WHERE hash = ?1",
-                params![&leaf[..]],
-                |r| r.get(0),
-            )
-            .optional()?)
+        Ok(read::index_of(&self.conn, leaf, self.size)?)
     }
 
     /// Up to `limit` entries whose leaf hash lies in `[lo, hi]` (a tracking code prefix), by hash.
@@ -693,6 +686,21 @@ pub(crate) mod read {
     use rusqlite::{Connection, OptionalExtension, params};
 
     use crate::merkle::Hash;
+
+    /// The index of the row of a `leaves(hash, idx)` table (a log's or a mirror's) with this hash,
+    /// if it is below `size`.
+    pub(crate) fn index_of(
+        conn: &Connection,
+        leaf: &Hash,
+        size: u64,
+    ) -> rusqlite::Result<Option<u64>> {
+        conn.query_row(
+            "SELECT idx FROM leaves WHERE hash = ?1 AND idx < ?2",
+            params![&leaf[..], size],
+            |r| r.get(0),
+        )
+        .optional()
+    }
 
     /// Up to `limit` rows of a `leaves(hash, idx)` table (a log's or a mirror's) with the hash in
     /// `[lo, hi]` and the index below `size`, by hash.

@@ -288,7 +288,7 @@ struct TomlWitness {
     /// Ed25519 public key, 64 hex digits.
     key: String,
     /// Where it answers C2SP tlog-witness (http or https): operational, so kept beside the election
-    /// and not in the signed record ([`Manifest::witness_urls`]).
+    /// and not in the signed record ([`Manifest::parse_with_witness_urls`]).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     url: Option<String>,
 }
@@ -471,28 +471,25 @@ impl Manifest {
 
     /// A manifest as TOML, or as JSON if it starts with `{`, validated.
     pub fn parse(text: &str, ledger: LedgerInfo) -> Result<Self, RecordError> {
-        let m = if text.trim_start().starts_with('{') {
-            Self::from_json(text, ledger)?
-        } else {
-            Self::from_toml(text, ledger)?
-        };
-        m.validate()?;
-        Ok(m)
+        Ok(Self::parse_with_witness_urls(text, ledger)?.0)
     }
 
-    /// The witnesses' URLs a manifest (TOML, or JSON if it starts with `{`) gives as `url`:
-    /// `(name, url)` pairs. Each must be an http(s) URL without whitespace; they are where the
-    /// server reaches the witnesses, not part of the signed record.
-    pub fn witness_urls(text: &str) -> Result<Vec<(String, String)>, RecordError> {
+    /// [`Manifest::parse`], and the witnesses' URLs the manifest gives as `url`: `(name, url)`
+    /// pairs, each an http(s) URL without whitespace. They are where the server reaches the
+    /// witnesses, not part of the manifest (nor of the signed record).
+    pub fn parse_with_witness_urls(
+        text: &str,
+        ledger: LedgerInfo,
+    ) -> Result<(Self, Vec<(String, String)>), RecordError> {
         let t: TomlManifest = if text.trim_start().starts_with('{') {
             serde_json::from_str(text)
                 .map_err(|e| RecordError::Invalid("manifest", e.to_string()))?
         } else {
             toml::from_str(text).map_err(|e| RecordError::Invalid("manifest", e.to_string()))?
         };
-        let mut out = Vec::new();
-        for w in t.witnesses.into_iter().flatten() {
-            if let Some(url) = w.url {
+        let mut urls = Vec::new();
+        for w in t.witnesses.iter().flatten() {
+            if let Some(url) = &w.url {
                 let scheme_ok = url.starts_with("http://") || url.starts_with("https://");
                 if !scheme_ok
                     || url.len() > 2048
@@ -503,10 +500,10 @@ impl Manifest {
                         format!("{}: an http(s) URL without spaces", w.name),
                     ));
                 }
-                out.push((w.name, url));
+                urls.push((w.name.clone(), url.clone()));
             }
         }
-        Ok(out)
+        Ok((Self::from_parsed(t, ledger)?, urls))
     }
 
     /// The same manifest as JSON (date-times as RFC 3339 strings).
@@ -848,15 +845,15 @@ mod tests {
             )
         };
         let with = toml(", url = \"https://witness.kisa.example/\"");
+        let (a, urls) = Manifest::parse_with_witness_urls(&with, ledger.clone()).expect("with");
         assert_eq!(
-            Manifest::witness_urls(&with).expect("urls"),
+            urls,
             vec![(
                 "kisa.example/w".to_string(),
                 "https://witness.kisa.example/".to_string()
             )]
         );
         // The URL is not part of the manifest: with or without it, the same canonical bytes.
-        let a = Manifest::from_toml(&with, ledger.clone()).expect("with");
         let b = Manifest::from_toml(&toml(""), ledger.clone()).expect("without");
         assert_eq!(a, b);
         for bad in [
@@ -865,7 +862,10 @@ mod tests {
             "witness.example",
         ] {
             let text = toml(&format!(", url = \"{bad}\""));
-            assert!(Manifest::witness_urls(&text).is_err(), "{bad}");
+            assert!(
+                Manifest::parse_with_witness_urls(&text, ledger.clone()).is_err(),
+                "{bad}"
+            );
         }
     }
 

@@ -246,12 +246,15 @@ impl ElectionState {
     /// The index of the ballot that replaced the ballot at `index` cast with `credential` (the
     /// credential's last ballot, when it is a later one).
     pub fn later_ballot(&self, credential: &[u8], index: u64) -> Option<u64> {
-        self.credentials
-            .binary_search_by(|c| c.as_slice().cmp(credential))
-            .ok()
-            .and_then(|pos| self.last_ballot.get(pos).copied())
-            .filter(|&last| last > index + 1)
-            .map(|last| last - 1)
+        self.last_ballot_of(credential).filter(|&last| last > index)
+    }
+
+    /// The turnout a result entry states: the credentials listed, and `voted` (the tally's count).
+    pub fn result_turnout(&self, voted: u64) -> Turnout {
+        Turnout {
+            eligible: self.credentials.len() as u64,
+            voted,
+        }
     }
 
     /// Takes a committed non-ballot entry into the state.

@@ -10,7 +10,6 @@ use hanpyo_ledger::receipt::Receipt;
 use hanpyo_ledger::store::Ledger;
 use hanpyo_ledger::witness::Witness;
 use hanpyo_record::authority::{combine_result, partial_decryption_with_rng};
-use hanpyo_record::decision::Turnout;
 use hanpyo_record::entry::{CeremonyMessage, Entry};
 use tokio::sync::oneshot;
 
@@ -571,16 +570,12 @@ fn administer(
                 used.iter().map(|(t, s)| (*t, s.as_slice())).collect();
             let counts = combine_result(&params, &tally, &refs, counted)
                 .map_err(|_| ApiError::internal())?;
-            let turnout = Turnout {
-                eligible: st.credentials.len() as u64,
-                voted: counted,
-            };
             vec![
                 Entry::result(
                     &st.params.manifest,
                     used.iter().map(|p| p.0).collect(),
                     counts,
-                    turnout,
+                    st.result_turnout(counted),
                 )
                 .encode(),
             ]
@@ -829,16 +824,12 @@ fn tally_entries(st: &ElectionState, demo: &Demo) -> Result<Vec<Vec<u8>>, ApiErr
         partials.iter().map(|(t, s)| (*t, s.as_slice())).collect();
     let counts =
         combine_result(&params, &tally, &refs, counted).map_err(|_| ApiError::internal())?;
-    let turnout = Turnout {
-        eligible: st.credentials.len() as u64,
-        voted: counted,
-    };
     out.push(
         Entry::result(
             &st.params.manifest,
             present.iter().map(KeyShare::index).collect(),
             counts,
-            turnout,
+            st.result_turnout(counted),
         )
         .encode(),
     );

@@ -107,7 +107,7 @@ async fn manifest_check(
     body: Bytes,
 ) -> Result<Json<crate::api::ManifestSummary>, ApiError> {
     accounts(&s).authorize(bearer(&headers), Role::Administrator)?;
-    let m = crate::api::checked_manifest(&body, crate::unassigned_ledger())?;
+    let (m, _) = crate::api::checked_manifest(&body, crate::unassigned_ledger())?;
     Ok(Json(crate::api::manifest_summary(&m)))
 }
 
@@ -118,13 +118,7 @@ async fn create(
     body: Bytes,
 ) -> Result<(StatusCode, Json<crate::api::ManifestSummary>), ApiError> {
     let who = accounts(&s).authorize(bearer(&headers), Role::Administrator)?;
-    let m = crate::api::checked_manifest(&body, crate::unassigned_ledger())?;
-    let urls = std::str::from_utf8(&body)
-        .ok()
-        .map(hanpyo_record::manifest::Manifest::witness_urls)
-        .transpose()
-        .map_err(|e| ApiError::new(422, "bad-manifest", e.to_string()))?
-        .unwrap_or_default();
+    let (m, urls) = crate::api::checked_manifest(&body, crate::unassigned_ledger())?;
     // One creation at a time; a second request after the first gets `election-exists`.
     let mut done = s.creating.lock().await;
     if *done {

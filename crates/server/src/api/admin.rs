@@ -304,20 +304,19 @@ pub(super) async fn manifest_check(
 ) -> Result<Json<ManifestSummary>, ApiError> {
     authorize(&s, &headers)?;
     let ledger = lock(&s).params.manifest.ledger.clone();
-    let m = checked_manifest(&body, ledger)?;
+    let (m, _) = checked_manifest(&body, ledger)?;
     Ok(Json(manifest_summary(&m)))
 }
 
-/// A manifest from a request body, parsed and validated (422 `bad-manifest` with the reason).
+/// A manifest from a request body, parsed and validated, with the witnesses' URLs it gives (kept
+/// beside the election, not in it); 422 `bad-manifest` with the reason.
 pub(crate) fn checked_manifest(
     body: &[u8],
     ledger: hanpyo_record::manifest::LedgerInfo,
-) -> Result<hanpyo_record::manifest::Manifest, ApiError> {
+) -> Result<(hanpyo_record::manifest::Manifest, Vec<(String, String)>), ApiError> {
     let source =
         std::str::from_utf8(body).map_err(|_| ApiError::malformed("the manifest must be UTF-8"))?;
-    // The witnesses' URLs are checked too (they are kept beside the election, not in it).
-    hanpyo_record::manifest::Manifest::witness_urls(source)
-        .and_then(|_| hanpyo_record::manifest::Manifest::parse(source, ledger))
+    hanpyo_record::manifest::Manifest::parse_with_witness_urls(source, ledger)
         .map_err(|e| ApiError::new(422, "bad-manifest", e.to_string()))
 }
 
