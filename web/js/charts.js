@@ -25,7 +25,10 @@ export function resultFigures(election) {
     })));
   }
   election.questions.forEach((q, i) => {
-    out.push(resultFigure(q, election.result[i], (election.outcomes || [])[i]));
+    const voted = turnout ? turnout.voted : election.counted;
+    if (q.kind === 'score') out.push(scoreFigure(q, election.result[i], voted));
+    else if (q.kind === 'scale') out.push(scaleFigure(q, election.result[i]));
+    else out.push(resultFigure(q, election.result[i], (election.outcomes || [])[i]));
   });
   return out;
 }
@@ -42,26 +45,81 @@ function outcomeText(question, outcome) {
   }
 }
 
-/** One question's result: its title, its outcome, horizontal bars and a table. */
-export function resultFigure(question, counts, outcome) {
-  const total = counts.reduce((a, b) => a + b, 0);
-  const max = Math.max(1, ...counts);
+/** Horizontal bars of `values` labelled with `labels`, and `summary` for screen readers. */
+function bars(labels, values, summary, show = num) {
+  const max = Math.max(1, ...values);
   const rowH = 34;
   const width = 560;
   const labelW = 200;
   const chart = svg('svg', {
     class: 'chart',
-    viewBox: `0 0 ${width} ${rowH * counts.length + 10}`,
+    viewBox: `0 0 ${width} ${rowH * values.length + 10}`,
     role: 'img',
-    'aria-label': `${pick(question.title)}: ${question.choices.map((c, j) => `${pick(c)} ${num(counts[j])}`).join(', ')}`,
+    'aria-label': summary,
   });
-  counts.forEach((n, j) => {
+  values.forEach((n, j) => {
     const y = 5 + j * rowH;
     const w = Math.round(((width - labelW - 90) * n) / max);
-    chart.append(svg('text', { x: 0, y: y + 20 }, pick(question.choices[j]).slice(0, 22)));
+    chart.append(svg('text', { x: 0, y: y + 20 }, labels[j].slice(0, 22)));
     chart.append(svg('rect', { x: labelW, y: y + 4, width: Math.max(w, 2), height: 22, fill: '#0b4f9c' }));
-    chart.append(svg('text', { x: labelW + Math.max(w, 2) + 8, y: y + 20 }, num(n)));
+    chart.append(svg('text', { x: labelW + Math.max(w, 2) + 8, y: y + 20 }, show(n)));
   });
+  return chart;
+}
+
+const average = (sum, n) => (n ? (sum / n).toFixed(2) : '–');
+
+/** A score question's result: points and average points per choice. */
+function scoreFigure(question, points, voted) {
+  const labels = question.choices.map(pick);
+  const summary = `${pick(question.title)}: ${labels.map((l, j) => `${l} ${num(points[j])}`).join(', ')}`;
+  const table = el('table', {},
+    el('caption', {}, pick(question.title)),
+    el('thead', {}, el('tr', {},
+      el('th', { scope: 'col' }, t('chart.choice')),
+      el('th', { scope: 'col', class: 'n' }, t('chart.points')),
+      el('th', { scope: 'col', class: 'n' }, t('chart.average')))),
+    el('tbody', {}, ...points.map((n, j) => el('tr', {},
+      el('th', { scope: 'row' }, labels[j]),
+      el('td', { class: 'n' }, num(n)),
+      el('td', { class: 'n' }, average(n, voted))))));
+  return el('figure', {},
+    el('figcaption', {}, el('h3', {}, pick(question.title))),
+    el('p', { class: 'hint' }, t('result.score', { max: question.max_score })),
+    bars(labels, points, summary), table);
+}
+
+/** A scale question's result: per item, how many chose each step, and the average step. */
+function scaleFigure(question, cells) {
+  const steps = question.steps.length;
+  const rows = question.choices.map((_, j) => cells.slice(j * steps, (j + 1) * steps));
+  const means = rows.map((row) => {
+    const n = row.reduce((a, b) => a + b, 0);
+    return n ? row.reduce((a, c, k) => a + (k + 1) * c, 0) / n : 0;
+  });
+  const labels = question.choices.map(pick);
+  const summary = `${pick(question.title)}: ${labels.map((l, j) => `${l} ${means[j].toFixed(2)}`).join(', ')}`;
+  const table = el('table', {},
+    el('caption', {}, pick(question.title)),
+    el('thead', {}, el('tr', {},
+      el('th', { scope: 'col' }, t('chart.item')),
+      ...question.steps.map((s, k) => el('th', { scope: 'col', class: 'n' }, `${k + 1}. ${pick(s)}`)),
+      el('th', { scope: 'col', class: 'n' }, t('chart.average-step', { n: steps })))),
+    el('tbody', {}, ...rows.map((row, j) => el('tr', {},
+      el('th', { scope: 'row' }, labels[j]),
+      ...row.map((n) => el('td', { class: 'n' }, num(n))),
+      el('td', { class: 'n' }, means[j].toFixed(2))))));
+  return el('figure', {},
+    el('figcaption', {}, el('h3', {}, pick(question.title))),
+    el('p', { class: 'hint' }, t('result.scale', { n: steps })),
+    bars(labels, means, summary, (m) => m.toFixed(2)), el('div', { class: 'table-scroll' }, table));
+}
+
+/** One question's result: its title, its outcome, horizontal bars and a table. */
+export function resultFigure(question, counts, outcome) {
+  const total = counts.reduce((a, b) => a + b, 0);
+  const labels = question.choices.map(pick);
+  const chart = bars(labels, counts, `${pick(question.title)}: ${labels.map((l, j) => `${l} ${num(counts[j])}`).join(', ')}`);
   const table = el('table', {},
     el('caption', {}, pick(question.title)),
     el('thead', {}, el('tr', {},

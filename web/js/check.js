@@ -4,6 +4,7 @@
 import {
   setupPage, api, errorText, say, t, crypto, el, num, pick, ApiError, facts as factList,
 } from './common.js';
+import { answerList } from './answers.js';
 
 const $ = (id) => document.getElementById(id);
 let last = null;
@@ -48,9 +49,7 @@ function render() {
     el('h3', {}, t('check.audit-choices')),
     ...audit.election.questions.map((q, i) => el('div', { class: 'panel' },
       el('h4', {}, pick(q.title)),
-      el('ul', {}, ...(audit.choices[i].length
-        ? audit.choices[i].map((j) => el('li', {}, pick(q.choices[j])))
-        : [el('li', {}, t('vote.review.none'))])))),
+      answerList(q, audit.choices[i]))),
   ] : []));
 }
 

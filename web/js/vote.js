@@ -4,6 +4,9 @@
 import {
   setupPage, api, errorText, say, t, pick, currentElection, crypto, download, el, phaseText, when, facts,
 } from './common.js';
+import {
+  answerError, answerInputs, answerList, limitText, readAnswer, sameAnswer, showTotal,
+} from './answers.js';
 
 const $ = (id) => document.getElementById(id);
 const STEPS = ['closed', 'login', 'code', 'credential', 'question', 'review', 'audit', 'receipt'];
@@ -55,12 +58,6 @@ function status(text) {
   $('status').textContent = text || '';
 }
 
-function limitText(q) {
-  if (q.min === q.max) return t('vote.limit.exactly', { n: q.max });
-  if (q.min === 0) return t('vote.limit.up-to', { n: q.max });
-  return t('vote.limit.between', { min: q.min, max: q.max });
-}
-
 function renderQuestion() {
   const qs = booth.election.questions;
   const i = booth.question;
@@ -68,31 +65,24 @@ function renderQuestion() {
   $('h-question').textContent = t('vote.question.progress', { i: i + 1, n: qs.length });
   $('question-legend').textContent = pick(q.title);
   $('question-limit').textContent = limitText(q);
-  const single = q.min === 1 && q.max === 1;
-  const box = $('question-choices');
-  box.replaceChildren();
-  q.choices.forEach((c, j) => {
-    const id = `q${i}-c${j}`;
-    const input = el('input', {
-      type: single ? 'radio' : 'checkbox',
-      name: `q${i}`,
-      id,
-      value: String(j),
-      checked: booth.selections[i].includes(j),
-    });
-    box.append(el('label', { class: 'choice', for: id }, input, el('span', {}, pick(c))));
-  });
+  $('question-choices').replaceChildren(...answerInputs(q, i, booth.selections[i]));
+  showTotal(q, i, booth.selections[i] || []);
   say($('question-error'), '');
   $('question-back').textContent = t('common.back');
 }
 
+/** The answer on screen now. */
+function currentAnswer() {
+  return readAnswer(booth.election.questions[booth.question], $('question-choices'));
+}
+
 function readQuestion() {
   const i = booth.question;
-  const chosen = [...document.querySelectorAll(`#question-choices input:checked`)].map((x) => Number(x.value));
-  booth.selections[i] = chosen;
-  const q = booth.election.questions[i];
-  if (chosen.length < q.min || chosen.length > q.max) {
-    say($('question-error'), t('vote.question.wrong-count', { limit: limitText(q), n: chosen.length }));
+  const answer = currentAnswer();
+  booth.selections[i] = answer;
+  const wrong = answerError(booth.election.questions[i], answer);
+  if (wrong) {
+    say($('question-error'), wrong);
     return false;
   }
   return true;
@@ -101,10 +91,7 @@ function readQuestion() {
 function renderReview(target, selections) {
   target.replaceChildren();
   booth.election.questions.forEach((q, i) => {
-    const chosen = selections[i] || [];
-    const list = el('ul');
-    if (!chosen.length) list.append(el('li', {}, t('vote.review.none')));
-    for (const j of chosen) list.append(el('li', {}, pick(q.choices[j])));
+    const list = answerList(q, selections[i] || []);
     const edit = el('button', {
       type: 'button',
       class: 'secondary',
@@ -255,8 +242,8 @@ function handleApiError(e) {
 
 function audit() {
   return sendBallot($('audit'), true, (ballot, out) => {
-    const sorted = (sel) => JSON.stringify(sel.map((c) => [...c].sort((a, b) => a - b)));
-    booth.audit = { ballot, out, same: sorted(ballot.audited_choices) === sorted(booth.selections) };
+    const same = booth.election.questions.every((q, i) => sameAnswer(q, ballot.audited_choices[i], booth.selections[i]));
+    booth.audit = { ballot, out, same };
     renderAuditVerdict();
     renderReview($('audit-list'), ballot.audited_choices);
     $('audit-code').textContent = out.tracking_code_short;
@@ -490,8 +477,15 @@ function wire() {
     }
   });
   $('question-choices').addEventListener('change', (ev) => {
-    // Enforce the maximum as the voter clicks: one more than allowed is refused with a message.
     const q = booth.election.questions[booth.question];
+    // A score with a budget: the running total, and a message while it is over.
+    if (q.kind === 'score') {
+      const answer = currentAnswer();
+      showTotal(q, booth.question, answer);
+      say($('question-error'), answerError(q, answer) || '');
+      return;
+    }
+    // Enforce the maximum as the voter clicks: one more than allowed is refused with a message.
     const checked = document.querySelectorAll('#question-choices input[type=checkbox]:checked');
     if (checked.length > q.max && ev.target.checked) {
       ev.target.checked = false;
@@ -555,8 +549,7 @@ function wire() {
     if (booth.demoMessage) $('demo-code').textContent = t('demo.message', booth.demoMessage);
     if (booth.step === 'question') {
       // Keep what is ticked but not yet confirmed.
-      booth.selections[booth.question] = [...document.querySelectorAll('#question-choices input:checked')]
-        .map((x) => Number(x.value));
+      booth.selections[booth.question] = currentAnswer();
       renderQuestion();
     }
     if (booth.step === 'audit') renderAuditVerdict();

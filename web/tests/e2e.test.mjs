@@ -100,6 +100,17 @@ async function answerByClicking(page, picks) {
   await visible(page, '#step-review');
 }
 
+/** POSTs JSON (or nothing) to the server, as an administrator when `session` is given. */
+async function postJson(base, path, body, session) {
+  const r = await fetch(`${base}${path}`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', ...(session ? { authorization: `Bearer ${session}` } : {}) },
+    body: body ? JSON.stringify(body) : '',
+  });
+  assert.ok(r.ok, `${path}: ${r.status}`);
+  return r.json();
+}
+
 async function cast(page) {
   await page.locator('#cast').click();
   await visible(page, '#step-receipt');
@@ -355,15 +366,7 @@ test('on a phone, a failed cast is shown where the voter is looking and focused'
     await page.locator('#credential-form button[type=submit]').click();
     await answerByClicking(page, [[0], [1], [0]]);
     // Voting closes while the voter reads the review screen.
-    const api = async (path, body, session) => {
-      const r = await fetch(`${server.url}${path}`, {
-        method: 'POST',
-        headers: { 'content-type': 'application/json', ...(session ? { authorization: `Bearer ${session}` } : {}) },
-        body: body ? JSON.stringify(body) : '',
-      });
-      assert.ok(r.ok, `${path}: ${r.status}`);
-      return r.json();
-    };
+    const api = (path, body, session) => postJson(server.url, path, body, session);
     const { session } = await api('/api/v1/admin/login', { name: server.admin.name, password: server.admin.password });
     await api('/api/v1/admin/close', null, session);
     await page.locator('#cast').scrollIntoViewIfNeeded();
@@ -658,6 +661,108 @@ test('an administrator creates an election in the console and runs it to the pub
     await shot(voter, '22-board-created-published');
     noProblems(page);
     noProblems(voter);
+  } finally {
+    server.stop();
+  }
+});
+
+test('score and scale questions: answered with the keyboard, audited, cast; the board shows points, averages and distributions', async () => {
+  const manifest = new URL('../../examples/manifests/score-and-scale.toml', import.meta.url).pathname;
+  const server = await startDemo(['--manifest', manifest]);
+  try {
+    const page = await newPage(browser);
+    await page.goto(`${server.url}/vote.html`);
+    await login(page, 0);
+    await page.locator('#credential-form button[type=submit]').click();
+
+    // A score: a list box of 0–5 points per choice, set from the keyboard.
+    await visible(page, '#step-question');
+    await page.locator('#q0-c0').waitFor();
+    assert.match(await page.textContent('#question-limit'), /0점부터 5점까지/);
+    await page.locator('#h-question').focus();
+    for (const [c, presses] of [[0, 5], [1, 3]]) {
+      await tabTo(page, `#q0-c${c}`);
+      for (let i = 0; i < presses; i++) await page.keyboard.press('ArrowDown');
+    }
+    assert.equal(await page.inputValue('#q0-c0'), '5');
+    assert.equal(await page.inputValue('#q0-c1'), '3');
+    assert.equal(await page.inputValue('#q0-c2'), '0');
+    await noViolations(page, 'vote: score question');
+    await shot(page, '20-vote-score');
+    await page.locator('#question-next').click();
+
+    // A budget of 10: 13 points are refused with the running total; 10 are allowed.
+    await page.locator('#q1-c0').waitFor();
+    assert.match(await page.textContent('#question-limit'), /모두 합쳐 10점까지/);
+    await page.selectOption('#q1-c0', '5');
+    await page.selectOption('#q1-c1', '5');
+    await page.selectOption('#q1-c2', '3');
+    assert.match(await page.textContent('#q1-total'), /지금 13점 \/ 최대 10점/);
+    await page.locator('#question-next').click();
+    await visible(page, '#question-error');
+    assert.match(await page.textContent('#question-error'), /10점까지 줄 수 있습니다\. 지금 13점입니다/);
+    assert.equal(await page.textContent('#h-question'), '질문 2 / 3', 'still on the budget question');
+    await page.selectOption('#q1-c2', '0');
+    assert.match(await page.textContent('#q1-total'), /지금 10점/);
+    await page.locator('#question-next').click();
+
+    // A scale: one step per item (radio groups); an item left unanswered is named.
+    await page.locator('#q2-c0-s0').waitFor();
+    await page.locator('label[for=q2-c0-s4]').click();
+    await page.locator('#question-next').click();
+    await visible(page, '#question-error');
+    assert.match(await page.textContent('#question-error'), /답하지 않은 항목: 주차장, 분리수거장/);
+    await page.locator('label[for=q2-c1-s2]').click();
+    await page.locator('#q2-c2-s0').focus();
+    await page.keyboard.press('Space');
+    await noViolations(page, 'vote: scale question');
+    await shot(page, '21-vote-scale');
+    await page.locator('#question-next').click();
+    await visible(page, '#step-review');
+    const review = await page.textContent('#review-list');
+    for (const line of ['가안: 밝은 회색: 5점', '나안: 따뜻한 베이지: 3점', 'LED 조명 교체: 5점', '어린이 놀이터: 매우 만족', '주차장: 보통', '분리수거장: 매우 불만족']) {
+      assert.ok(review.includes(line), `review shows ${line}: ${review}`);
+    }
+
+    // The audit opens exactly these answers (a score's order matters), then a fresh ballot is cast.
+    await page.locator('#audit').click();
+    await visible(page, '#step-audit');
+    assert.equal(await page.locator('#audit-verdict .success').count(), 1, 'the audit matches the answers');
+    const [auditFile] = await Promise.all([page.waitForEvent('download'), page.locator('#audit-download').click()]);
+    const auditPath = join(out, 'audit-score-scale.json');
+    await auditFile.saveAs(auditPath);
+    assert.deepEqual(JSON.parse(readFileSync(auditPath, 'utf8')).decoded_choices, [[5, 3, 0], [5, 5, 0, 0], [4, 2, 0]]);
+    await page.locator('#audit-back').click();
+    await cast(page);
+
+    // Close and tally (the demo's trustees decrypt at once): the board shows points and averages
+    // for the scores, and for the scale how many chose each step.
+    const api = (path, body, session) => postJson(server.url, path, body, session);
+    const { session } = await api('/api/v1/admin/login', { name: server.admin.name, password: server.admin.password });
+    await api('/api/v1/admin/close', null, session);
+    await api('/api/v1/admin/tally', null, session);
+    const election = await (await fetch(`${server.url}/api/v1/elections/hanbit-apartments-2026`)).json();
+    assert.deepEqual(election.result, [[5, 3, 0], [5, 5, 0, 0], [0, 0, 0, 0, 1, 0, 0, 1, 0, 0, 1, 0, 0, 0, 0]]);
+    await page.goto(`${server.url}/board.html`);
+    await page.locator('#result figure').first().waitFor({ timeout: 60_000 });
+    const result = await page.textContent('#result');
+    assert.match(result, /평균 점수/);
+    assert.match(result, /5\.00/);
+    assert.match(result, /평균\(1~5\)/);
+    const scaleRow = page.locator('#result figure').nth(2).locator('tbody tr').first();
+    assert.equal(await scaleRow.locator('th').textContent(), '어린이 놀이터');
+    assert.deepEqual(await scaleRow.locator('td').allTextContents(), ['0', '0', '0', '0', '1', '5.00']);
+    await noViolations(page, 'board: score and scale result');
+    await shot(page, '22-board-score-scale');
+
+    // The record verifies with the CLI and states the same result.
+    const record = join(out, 'record-score-scale');
+    rmSync(record, { recursive: true, force: true });
+    execFileSync(bin, ['download', '--url', server.url, '--out', record]);
+    const report = execFileSync(bin, ['verify', record]).toString();
+    assert.match(report, /^VALID/m);
+    assert.match(report, /5 points \(average 5\.00\)\s+Design A/);
+    noProblems(page);
   } finally {
     server.stop();
   }

@@ -121,16 +121,11 @@ pub fn run(a: &Args) -> Result<ExitCode> {
         .enumerate()
         .map(|(i, v)| {
             let key = SecretCredential::parse(&v.code)?.signing_key(m.election_id.as_bytes());
-            // An allowed selection: k = max(min, 1) choices (capped at max), rotating with i.
-            let sel: Vec<Vec<bool>> = specs
-                .iter()
-                .map(|s| {
-                    let k = s.min.max(1).min(s.max);
-                    (0..s.choices)
-                        .map(|j| (j + s.choices - (i as u32 % s.choices)) % s.choices < k)
-                        .collect()
-                })
-                .collect();
+            // An allowed answer, different for each voter.
+            let sel = crate::simulate::random_values(
+                &specs,
+                &mut crate::setup::voter_rng(&[0; 32], i as u32, 0),
+            );
             let (b, _) = encrypt_ballot_with_rng(
                 &ctx,
                 &pk,

@@ -319,18 +319,41 @@ fn ceremony_values(
     })
 }
 
-/// A random allowed selection for each question.
-fn random_selections(specs: &[ContestSpec], rng: &mut ChaCha20Rng) -> Vec<Vec<bool>> {
+/// A random allowed answer for each question, as the values its contest encrypts: per group of
+/// values (the whole contest when it has no sum proof), 0/1 values with a random allowed number of
+/// ones, or values in `0..=value_max` lowered until the group's sum is allowed.
+pub(crate) fn random_values(specs: &[ContestSpec], rng: &mut impl Rng) -> Vec<Vec<u8>> {
     specs
         .iter()
         .map(|s| {
-            let k = s.min + rng.next_u32() % (s.max - s.min + 1);
-            let mut order: Vec<u32> = (0..s.choices).collect();
-            for i in (1..order.len()).rev() {
-                order.swap(i, (rng.next_u32() as usize) % (i + 1));
+            let len = s.choices / s.groups.max(1);
+            let mut values = Vec::with_capacity(s.choices as usize);
+            for _ in 0..s.groups.max(1) {
+                let (min, max) = if s.groups == 0 {
+                    (0, len * s.value_max)
+                } else {
+                    (s.min, s.max)
+                };
+                if s.value_max == 1 {
+                    let k = min + rng.next_u32() % (max - min + 1);
+                    let mut order: Vec<u32> = (0..len).collect();
+                    for i in (1..order.len()).rev() {
+                        order.swap(i, (rng.next_u32() as usize) % (i + 1));
+                    }
+                    let chosen = &order[..k as usize];
+                    values.extend((0..len).map(|j| u8::from(chosen.contains(&j))));
+                } else {
+                    let mut group: Vec<u32> = (0..len)
+                        .map(|_| rng.next_u32() % (s.value_max + 1))
+                        .collect();
+                    while group.iter().sum::<u32>() > max {
+                        let j = (rng.next_u32() % len) as usize;
+                        group[j] = group[j].saturating_sub(1);
+                    }
+                    values.extend(group.iter().map(|&v| v as u8));
+                }
             }
-            let chosen = &order[..k as usize];
-            (0..s.choices).map(|j| chosen.contains(&j)).collect()
+            values
         })
         .collect()
 }
@@ -338,14 +361,14 @@ fn random_selections(specs: &[ContestSpec], rng: &mut ChaCha20Rng) -> Vec<Vec<bo
 /// What a revoter's first ballot contributed, to be replaced by the second.
 struct FirstBallot {
     voter: u32,
-    selections: Vec<Vec<bool>>,
+    selections: Vec<Vec<u8>>,
     ciphertexts: Vec<Vec<Ciphertext>>,
 }
 
 struct Cast {
     audit: Option<Vec<u8>>,
     ballot: Vec<u8>,
-    selections: Vec<Vec<bool>>,
+    selections: Vec<Vec<u8>>,
     ciphertexts: Vec<Vec<Ciphertext>>,
     revotes: bool,
 }
@@ -453,13 +476,13 @@ pub fn run(args: &Args) -> Result<ExitCode> {
             .signing_key(election_id);
         let mut r = voter_rng(&master, i, 1 + round);
         let audit = if round == 0 && r.next_u32() % 100 < audit_pct {
-            let sel = random_selections(&specs, &mut r);
+            let sel = random_values(&specs, &mut r);
             let (b, openings) = encrypt_ballot_with_rng(&ectx, &pk, &specs, &key, &sel, &mut r)?;
             Some(Entry::AuditedBallot(Box::new(AuditedBallot::of(&b, openings))).encode())
         } else {
             None
         };
-        let selections = random_selections(&specs, &mut r);
+        let selections = random_values(&specs, &mut r);
         let (b, _) = encrypt_ballot_with_rng(&ectx, &pk, &specs, &key, &selections, &mut r)?;
         let ciphertexts = b.ciphertexts();
         Ok(Cast {
@@ -472,11 +495,13 @@ pub fn run(args: &Args) -> Result<ExitCode> {
     };
     let mut counts: Vec<Vec<u64>> = specs.iter().map(|s| vec![0; s.choices as usize]).collect();
     let mut sums = RunningTally::new(&specs);
-    let tally_counts = |counts: &mut Vec<Vec<u64>>, sel: &[Vec<bool>], sign: bool| {
-        for (row, s) in counts.iter_mut().zip(sel) {
-            for (c, chosen) in row.iter_mut().zip(s) {
-                if *chosen {
-                    if sign { *c += 1 } else { *c -= 1 }
+    let tally_counts = |counts: &mut Vec<Vec<u64>>, values: &[Vec<u8>], sign: bool| {
+        for (row, s) in counts.iter_mut().zip(values) {
+            for (c, v) in row.iter_mut().zip(s) {
+                if sign {
+                    *c += u64::from(*v)
+                } else {
+                    *c -= u64::from(*v)
                 }
             }
         }
@@ -566,7 +591,7 @@ pub fn run(args: &Args) -> Result<ExitCode> {
         .iter()
         .map(|(t, s)| (*t, s.as_slice()))
         .collect();
-    let result = combine_result(&params, &tally, &refs, counted)?;
+    let result = combine_result(&params, &tally, &refs, &manifest.cell_maxima(counted))?;
     if result != counts {
         bail!("internal error: the decrypted result differs from the simulated intent");
     }

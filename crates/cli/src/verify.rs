@@ -132,8 +132,34 @@ fn print_human(r: &Report) {
     if let Some(result) = &s.result {
         for q in result {
             println!("\n{} / {}", q.title, q.title_ko);
-            for (en, ko, n) in &q.choices {
-                println!("  {n:>10}  {en} / {ko}");
+            let voted = s.turnout.map(|t| t.voted).unwrap_or(0);
+            let average = |n: u64| {
+                if voted == 0 {
+                    0.0
+                } else {
+                    n as f64 / voted as f64
+                }
+            };
+            match q.kind {
+                "score" => {
+                    for (en, ko, n) in &q.choices {
+                        println!("  {n:>10} points (average {:.2})  {en} / {ko}", average(*n));
+                    }
+                }
+                "scale" => {
+                    let steps = q.steps.len().max(1);
+                    for ((en, ko, n), cells) in q.choices.iter().zip(q.counts.chunks(steps)) {
+                        println!("  {en} / {ko}: average step {:.2} of {steps}", average(*n));
+                        for ((sen, sko), c) in q.steps.iter().zip(cells) {
+                            println!("  {c:>10}  {sen} / {sko}");
+                        }
+                    }
+                }
+                _ => {
+                    for (en, ko, n) in &q.choices {
+                        println!("  {n:>10}  {en} / {ko}");
+                    }
+                }
             }
             if let Some(rule) = &q.decision {
                 println!("  rule:      {rule}");

@@ -37,8 +37,10 @@ pub struct VoteArgs {
     /// voters log in at the same time).
     #[arg(long)]
     contact: Option<String>,
-    /// Selections: per question (in order, separated by ';') the chosen choice indices separated
-    /// by ','; e.g. "0;2;1,4". An empty part selects nothing.
+    /// Answers: per question (in order, separated by ';') numbers separated by ',': the chosen
+    /// choice indices (from 0); for a score question the points of each choice; for a scale
+    /// question the step of each item (from 0, the lowest). E.g. "0;2;1,4;3,0,5". An empty part
+    /// selects nothing.
     #[arg(long)]
     choices: String,
     /// First make an audited (Benaloh) ballot, check the server accepted it as encrypted, then cast
@@ -70,7 +72,8 @@ struct CastOut {
     replaces: Option<String>,
 }
 
-fn parse_choices(s: &str, m: &Manifest) -> Result<Vec<Vec<bool>>> {
+/// `--choices` as one answer per question ([`Manifest::values_of`] maps them to what is encrypted).
+fn parse_choices(s: &str, m: &Manifest) -> Result<Vec<Vec<u32>>> {
     let parts: Vec<&str> = s.split(';').collect();
     if parts.len() != m.questions.len() {
         bail!(
@@ -81,18 +84,16 @@ fn parse_choices(s: &str, m: &Manifest) -> Result<Vec<Vec<bool>>> {
     }
     parts
         .iter()
-        .zip(&m.questions)
         .enumerate()
-        .map(|(qi, (p, q))| {
-            let mut sel = vec![false; q.choices.len()];
-            for c in p.split(',').map(str::trim).filter(|c| !c.is_empty()) {
-                let j: usize = c
-                    .parse()
-                    .with_context(|| format!("question {qi}: {c:?} is not a number"))?;
-                *sel.get_mut(j)
-                    .with_context(|| format!("question {qi} has no choice {j}"))? = true;
-            }
-            Ok(sel)
+        .map(|(qi, p)| {
+            p.split(',')
+                .map(str::trim)
+                .filter(|c| !c.is_empty())
+                .map(|c| {
+                    c.parse()
+                        .with_context(|| format!("question {}: {c:?} is not a number", qi + 1))
+                })
+                .collect()
         })
         .collect()
 }
@@ -105,7 +106,10 @@ pub fn vote(a: &VoteArgs) -> Result<ExitCode> {
     let (pk, ctx) = view.context()?;
     let m = &view.manifest;
     let specs = m.contest_specs();
-    let selections = parse_choices(&a.choices, m)?;
+    let answers = parse_choices(&a.choices, m)?;
+    let selections = m
+        .values_of(&answers)
+        .map_err(|e| anyhow::anyhow!("--choices: {e}"))?;
     let code = hanpyo_crypto::credential::SecretCredential::parse(&a.credential)
         .context("credential code")?;
     let key = code.signing_key(m.election_id.as_bytes());
@@ -126,11 +130,7 @@ pub fn vote(a: &VoteArgs) -> Result<ExitCode> {
         let got = audit
             .check(&pk, &specs)
             .map_err(|why| anyhow::anyhow!("the audit does not check out: {why}"))?;
-        let want: Vec<Vec<u32>> = selections
-            .iter()
-            .map(|q| (0..q.len() as u32).filter(|&j| q[j as usize]).collect())
-            .collect();
-        if got != want {
+        if got != selections {
             bail!("the audit revealed a different choice: do not cast from this device");
         }
         // Posted without the session and without the credential: the server cannot tell whose

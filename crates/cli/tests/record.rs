@@ -144,16 +144,7 @@ fn result_counts(report: &Value) -> Value {
             .as_array()
             .expect("result")
             .iter()
-            .map(|q| {
-                Value::Array(
-                    q["choices"]
-                        .as_array()
-                        .expect("choices")
-                        .iter()
-                        .map(|c| c[2].clone())
-                        .collect(),
-                )
-            })
+            .map(|q| q["counts"].clone())
             .collect(),
     )
 }
@@ -166,6 +157,37 @@ fn index_of(entries: &[Vec<u8>], kind: Kind, nth: usize) -> usize {
         .nth(nth)
         .map(|(i, _)| i)
         .unwrap_or_else(|| panic!("no {kind:?} #{nth}"))
+}
+
+/// The joint key of a record's entries and the election context its ballots are proven in.
+fn ballot_context(
+    es: &[Vec<u8>],
+    shapes: &Shapes,
+) -> (
+    hanpyo_crypto::elgamal::PublicKey,
+    hanpyo_crypto::transcript::ProofContext,
+) {
+    let Entry::JointKey { key, .. } =
+        Entry::decode(&es[index_of(es, Kind::JointKey, 0)], Some(shapes)).expect("key")
+    else {
+        panic!("joint key")
+    };
+    (key, election_context(&leaf_hash(&es[0]), &key))
+}
+
+/// Voter `n`'s credential signing key, from a simulation's secrets.
+fn voter_key(
+    dir: &Path,
+    m: &Manifest,
+    n: usize,
+) -> hanpyo_crypto::credential::CredentialSigningKey {
+    let codes: Vec<String> = serde_json::from_slice(
+        &std::fs::read(dir.join("secrets/credentials.json")).expect("codes"),
+    )
+    .expect("json");
+    SecretCredential::parse(&codes[n])
+        .expect("code")
+        .signing_key(m.election_id.as_bytes())
 }
 
 #[test]
@@ -262,6 +284,168 @@ choices = [{ ko = "가", en = "A" }, { ko = "나", en = "B" }, { ko = "다", en 
     let (code, report) = verify(&out);
     assert_eq!(code, 0, "{report}");
     assert_eq!(result_counts(&report), intent_counts(&out));
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// The committed manifest with score and scale questions (examples/manifests/score-and-scale.toml).
+fn score_and_scale_manifest() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../examples/manifests/score-and-scale.toml")
+}
+
+#[test]
+fn score_and_scale_elections_verify_and_match_the_intent() {
+    let manifest = score_and_scale_manifest();
+    let dir = simulate(
+        "score-scale",
+        40,
+        4,
+        &[
+            "--manifest",
+            manifest.to_str().expect("utf8"),
+            "--revote-percent",
+            "25",
+            "--audit-percent",
+            "25",
+        ],
+    );
+    let (code, report) = verify(&dir);
+    assert_eq!(code, 0, "{report}");
+    assert_eq!(result_counts(&report), intent_counts(&dir));
+    let result = &report["summary"]["result"];
+    assert_eq!(result[0]["kind"], "score");
+    assert_eq!(result[2]["kind"], "scale");
+    // A scale's cells are voters per (item, step): each item's row sums to the ballots counted,
+    // and its total is the ratings as step numbers.
+    let cells: Vec<u64> = serde_json::from_value(result[2]["counts"].clone()).expect("cells");
+    for (item, row) in cells.chunks(5).enumerate() {
+        assert_eq!(row.iter().sum::<u64>(), 40);
+        let weighted: u64 = row
+            .iter()
+            .enumerate()
+            .map(|(s, n)| (s as u64 + 1) * n)
+            .sum();
+        assert_eq!(result[2]["choices"][item][2], Value::from(weighted));
+    }
+    // The budget question: no ballot gives more than 10 points, so neither can the total.
+    let budget: Vec<u64> = serde_json::from_value(result[1]["counts"].clone()).expect("cells");
+    assert!(budget.iter().sum::<u64>() <= 40 * 10);
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// A cheating device signs, with a listed voter's own credential, a ballot that gives more points
+/// than the budget, or rates a scale item twice, pasting in a sum proof made for an honest answer
+/// (it cannot make one for its own); or proves a score over a wider range than the manifest's.
+/// Each is refused, and a result that gives more points than ballots can give is named.
+#[test]
+fn over_budget_over_range_and_double_rated_answers_are_refused() {
+    use hanpyo_crypto::ballot::ContestSpec;
+    let manifest = score_and_scale_manifest();
+    let dir = simulate(
+        "score-forged",
+        20,
+        6,
+        &["--manifest", manifest.to_str().expect("utf8")],
+    );
+    let es = entries(&dir);
+    let close = index_of(&es, Kind::Close, 0);
+    let m = manifest_of(&es);
+    let shapes = Shapes::of(&m);
+    let (key, ctx) = ballot_context(&es, &shapes);
+    let voter = voter_key(&dir, &m, 0);
+    let mut rng = hanpyo_crypto::os_rng();
+    let specs = m.contest_specs();
+    let honest = m
+        .values_of(&[vec![1, 2, 3], vec![5, 5, 0, 0], vec![0, 2, 4]])
+        .expect("allowed");
+    let (honest_ballot, _) =
+        encrypt_ballot_with_rng(&ctx, &key, &specs, &voter, &honest, &mut rng).expect("ballot");
+
+    // Question 1 (budget 10) given 15 points; question 2's first item rated twice. Encrypted
+    // without sum proofs, then the honest ballot's sum proofs pasted in and the ballot re-signed.
+    let mut relaxed = specs.clone();
+    relaxed[1].groups = 0;
+    relaxed[2].groups = 0;
+    for (name, values) in [
+        (
+            "over-budget",
+            vec![honest[0].clone(), vec![5, 5, 5, 0], honest[2].clone()],
+        ),
+        (
+            "double-rated",
+            vec![honest[0].clone(), honest[1].clone(), {
+                let mut v = honest[2].clone();
+                v[1] = 1;
+                v
+            }],
+        ),
+    ] {
+        let (mut b, _) = encrypt_ballot_with_rng(&ctx, &key, &relaxed, &voter, &values, &mut rng)
+            .expect("relaxed shape");
+        for q in [1, 2] {
+            b.contests[q].sum_proofs = honest_ballot.contests[q].sum_proofs.clone();
+        }
+        b.signature = voter.sign_with_rng(&ctx, &b.signed_message(), &mut rng);
+        let mut t = es.clone();
+        t.insert(close, Entry::Ballot(Box::new(b)).encode());
+        assert_invalid(
+            &write(name, &dir, &t, true),
+            &[(Some(close as u64), "ballot")],
+        );
+    }
+
+    // A score of 7 proven over [0, 7] (the manifest says [0, 5]): not a ballot of this election.
+    let mut wide = specs.clone();
+    wide[0] = ContestSpec {
+        value_max: 7,
+        ..wide[0]
+    };
+    let values = vec![vec![7, 0, 0], honest[1].clone(), honest[2].clone()];
+    let (b, _) = encrypt_ballot_with_rng(&ctx, &key, &wide, &voter, &values, &mut rng)
+        .expect("its own shape");
+    let mut t = es.clone();
+    t.insert(close, Entry::Ballot(Box::new(b)).encode());
+    let got = assert_invalid(&write("over-range", &dir, &t, true), &[]);
+    assert!(
+        got.iter().any(|(e, _)| *e == Some(close as u64)),
+        "the over-range ballot is named: {got:?}"
+    );
+
+    // An audit whose opening claims an over-budget answer does not decode or check.
+    let (b, mut openings) =
+        encrypt_ballot_with_rng(&ctx, &key, &specs, &voter, &honest, &mut rng).expect("ballot");
+    openings[0].values[0] = 6;
+    let audit = AuditedBallot::of(&b, openings);
+    assert!(audit.check(&key, &specs).is_err());
+
+    // A result stating more points than 20 ballots of at most 5 points can give.
+    let ri = index_of(&es, Kind::Result, 0);
+    let mut t = es.clone();
+    let Entry::Result {
+        trustees,
+        mut counts,
+        turnout,
+        outcomes,
+    } = Entry::decode(&es[ri], Some(&shapes)).expect("result")
+    else {
+        panic!("result")
+    };
+    counts[0][0] = 101;
+    t[ri] = Entry::Result {
+        trustees,
+        counts,
+        turnout,
+        outcomes,
+    }
+    .encode();
+    let (_, report) = verify(&write("too-many-points", &dir, &t, true));
+    let why = report["failures"]
+        .as_array()
+        .expect("failures")
+        .iter()
+        .find(|f| f["what"] == "result")
+        .map(|f| f["why"].to_string())
+        .unwrap_or_default();
+    assert!(why.contains("more than 100"), "{report}");
     let _ = std::fs::remove_dir_all(&dir);
 }
 
@@ -376,18 +560,13 @@ fn foreign_unlisted_and_resigned_ballots_are_rejected() {
     let close = index_of(&es, Kind::Close, 0);
     let m = manifest_of(&es);
     let shapes = Shapes::of(&m);
-    let Entry::JointKey { key, .. } =
-        Entry::decode(&es[index_of(&es, Kind::JointKey, 0)], Some(&shapes)).expect("key")
-    else {
-        panic!("joint key")
-    };
-    let ctx = election_context(&leaf_hash(&es[0]), &key);
+    let (key, ctx) = ballot_context(&es, &shapes);
     let specs = m.contest_specs();
-    let sel: Vec<Vec<bool>> = specs
+    let sel: Vec<Vec<u8>> = specs
         .iter()
         .map(|s| {
             (0..s.choices)
-                .map(|j| j < s.max.max(1).min(s.max))
+                .map(|j| u8::from(j < s.max.max(1).min(s.max)))
                 .collect()
         })
         .collect();
@@ -414,16 +593,8 @@ fn foreign_unlisted_and_resigned_ballots_are_rejected() {
     );
 
     // A voter's valid ballot re-signed by another listed voter's credential.
-    let codes: Vec<String> = serde_json::from_slice(
-        &std::fs::read(dir.join("secrets/credentials.json")).expect("codes"),
-    )
-    .expect("json");
-    let thief = SecretCredential::parse(&codes[1])
-        .expect("code")
-        .signing_key(m.election_id.as_bytes());
-    let victim = SecretCredential::parse(&codes[0])
-        .expect("code")
-        .signing_key(m.election_id.as_bytes());
+    let thief = voter_key(&dir, &m, 1);
+    let victim = voter_key(&dir, &m, 0);
     let (mut b, _) =
         encrypt_ballot_with_rng(&ctx, &key, &specs, &victim, &sel, &mut rng).expect("ballot");
     b.credential = *thief.public();
@@ -633,34 +804,49 @@ fn a_pinned_log_key_must_match() {
 
 #[test]
 fn the_committed_test_vectors_verify_and_are_reproducible() {
-    let vectors = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../test-vectors/small");
-    let (code, report) = verify(&vectors);
-    assert_eq!(code, 0, "{report}");
-    assert_eq!(result_counts(&report), intent_counts(&vectors));
-    let again = simulate(
-        "vectors",
-        40,
-        1,
-        &["--revote-percent", "20", "--audit-percent", "10"],
-    );
-    for file in [
-        "record/entries",
-        "record/checkpoint",
-        "intent.json",
-        "values.json",
-        "secrets/credentials.json",
-        "secrets/log-signing-key",
-        "secrets/witness-keys.json",
-        "secrets/trustee-keys.json",
-        "receipts/first-ballot.json",
-    ] {
-        assert_eq!(
-            std::fs::read(vectors.join(file)).expect("committed"),
-            std::fs::read(again.join(file)).expect("regenerated"),
-            "{file} differs from a fresh `simulate --seed 1`: the protocol or format changed"
-        );
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../test-vectors");
+    let manifest = score_and_scale_manifest();
+    let scored = [
+        "--revote-percent",
+        "25",
+        "--audit-percent",
+        "25",
+        "--manifest",
+        manifest.to_str().expect("utf8"),
+    ];
+    let cases: [(&str, u32, &[&str]); 2] = [
+        (
+            "small",
+            40,
+            &["--revote-percent", "20", "--audit-percent", "10"],
+        ),
+        ("score-scale", 12, &scored),
+    ];
+    for (name, voters, extra) in cases {
+        let vectors = root.join(name);
+        let (code, report) = verify(&vectors);
+        assert_eq!(code, 0, "{name}: {report}");
+        assert_eq!(result_counts(&report), intent_counts(&vectors), "{name}");
+        let again = simulate(&format!("vectors-{name}"), voters, 1, extra);
+        for file in [
+            "record/entries",
+            "record/checkpoint",
+            "intent.json",
+            "values.json",
+            "secrets/credentials.json",
+            "secrets/log-signing-key",
+            "secrets/witness-keys.json",
+            "secrets/trustee-keys.json",
+            "receipts/first-ballot.json",
+        ] {
+            assert_eq!(
+                std::fs::read(vectors.join(file)).expect("committed"),
+                std::fs::read(again.join(file)).expect("regenerated"),
+                "{name}/{file} differs from a fresh `simulate --seed 1`: the protocol or format changed"
+            );
+        }
+        let _ = std::fs::remove_dir_all(&again);
     }
-    let _ = std::fs::remove_dir_all(&again);
 }
 
 #[test]
@@ -956,23 +1142,12 @@ fn negative_cases(small: &Path) -> Vec<Negative> {
     let m = manifest_of(&es);
     let shapes = Shapes::of(&m);
     let close = index_of(&es, Kind::Close, 0);
-    let Entry::JointKey { key, .. } =
-        Entry::decode(&es[index_of(&es, Kind::JointKey, 0)], Some(&shapes)).expect("key")
-    else {
-        panic!("joint key")
-    };
-    let ctx = election_context(&leaf_hash(&es[0]), &key);
+    let (key, ctx) = ballot_context(&es, &shapes);
     let specs = m.contest_specs();
-    let codes: Vec<String> = serde_json::from_slice(
-        &std::fs::read(small.join("secrets/credentials.json")).expect("codes"),
-    )
-    .expect("json");
-    let voter = SecretCredential::parse(&codes[0])
-        .expect("code")
-        .signing_key(m.election_id.as_bytes());
-    let sel: Vec<Vec<bool>> = specs
+    let voter = voter_key(small, &m, 0);
+    let sel: Vec<Vec<u8>> = specs
         .iter()
-        .map(|s| (0..s.choices).map(|j| j < s.max.max(1)).collect())
+        .map(|s| (0..s.choices).map(|j| u8::from(j < s.max.max(1))).collect())
         .collect();
     let mut rng = ChaCha20Rng::from_seed([7; 32]);
     let mut out = Vec::new();

@@ -100,8 +100,13 @@ fn spawn_until(mut cmd: Command, prefix: &str) -> (Child, String) {
 
 /// `hanpyo demo` with `voters` voters on the data directory `data`.
 fn start_demo(data: &Path, voters: u32) -> Server {
+    start_demo_with(data, voters, &[])
+}
+
+/// [`start_demo`] with more `hanpyo demo` arguments (e.g. `--manifest`).
+fn start_demo_with(data: &Path, voters: u32, extra: &[&str]) -> Server {
     let voters = voters.to_string();
-    start(&[
+    let mut args = vec![
         "demo",
         "--listen",
         "127.0.0.1:0",
@@ -109,7 +114,9 @@ fn start_demo(data: &Path, voters: u32) -> Server {
         data.to_str().expect("utf8 path"),
         "--voters",
         &voters,
-    ])
+    ];
+    args.extend_from_slice(extra);
+    start(&args)
 }
 
 /// Logs an administrator in; returns the session token.
@@ -355,6 +362,101 @@ fn verify_download(url: &str, dir: &Path) -> Value {
     report
 }
 
+/// Score and scale questions from the command-line voter: answers given as points and steps,
+/// audited, revoted; an over-budget answer and an unanswered scale item are refused on the device
+/// with their reason and nothing is cast; the verified result equals the answers last cast.
+#[test]
+fn score_and_scale_questions_over_http_from_the_cli() {
+    let data = scratch("score-scale");
+    let manifest =
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("../../examples/manifests/score-and-scale.toml");
+    let server = start_demo_with(&data, 12, &["--manifest", manifest.to_str().expect("utf8")]);
+    let url = server.url.clone();
+    let token = server.token.clone().expect("admin session");
+    let voters = codes(&data);
+    let info = get_json(&election_url(&url));
+    assert_eq!(info["questions"][0]["kind"], "score");
+    assert_eq!(info["questions"][0]["max_score"], Value::from(5));
+    assert_eq!(info["questions"][1]["budget"], Value::from(10));
+    assert_eq!(info["questions"][2]["kind"], "scale");
+    assert_eq!(
+        info["questions"][2]["steps"].as_array().map(Vec::len),
+        Some(5)
+    );
+
+    // Refused on the device, before anything is sent.
+    for (answer, why) in [
+        ("5,5,5;5,5,3,0;0,0,0", "a sum outside"),
+        ("6,0,0;0,0,0,0;0,0,0", "score 6 above 5"),
+        ("1,1,1;0,0,0,0;0,9", "3 steps expected"),
+        ("1,1,1;0,0,0,0;0,9,0", "step 9 of 5"),
+    ] {
+        let o = vote(&url, &data, &voters[0], answer, &[]);
+        assert!(!o.status.success(), "{answer} must be refused");
+        let err = String::from_utf8_lossy(&o.stderr);
+        assert!(err.contains(why), "{answer}: {err}");
+    }
+    assert_eq!(get_json(&election_url(&url))["ballots"], Value::from(0));
+
+    let answer = |i: usize| -> [Vec<u32>; 3] {
+        let i = i as u32;
+        [
+            vec![i % 6, (i + 2) % 6, 5 - i % 6],
+            vec![i % 4, 3, (10 - i % 4 - 3).min(5), 0],
+            vec![i % 5, (i + 1) % 5, 4],
+        ]
+    };
+    let text = |a: &[Vec<u32>; 3]| {
+        a.iter()
+            .map(|q| q.iter().map(u32::to_string).collect::<Vec<_>>().join(","))
+            .collect::<Vec<_>>()
+            .join(";")
+    };
+    let mut last = Vec::new();
+    for (i, v) in voters.iter().enumerate() {
+        let audit: &[&str] = if i % 4 == 0 { &["--audit"] } else { &[] };
+        let o = vote(&url, &data, v, &text(&answer(i)), audit);
+        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+        last.push(answer(i));
+    }
+    // Two revotes: only their last answers count.
+    for i in [1usize, 5] {
+        let again = answer(i + 3);
+        let o = vote(&url, &data, &voters[i], &text(&again), &[]);
+        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+        last[i] = again;
+    }
+    let (status, v) = post(&format!("{url}/api/v1/admin/close"), b"", Some(&token));
+    assert_eq!(status, 200, "{v}");
+    let (status, v) = post(&format!("{url}/api/v1/admin/tally"), b"", Some(&token));
+    assert_eq!(status, 200, "{v}");
+    let report = verify_download(&url, &data.join("downloaded"));
+    let mut expected = vec![vec![0u64; 3], vec![0; 4], vec![0; 15]];
+    for a in &last {
+        for q in 0..2 {
+            for (j, &points) in a[q].iter().enumerate() {
+                expected[q][j] += u64::from(points);
+            }
+        }
+        for (item, &step) in a[2].iter().enumerate() {
+            expected[2][item * 5 + step as usize] += 1;
+        }
+    }
+    let got: Vec<Vec<u64>> = report["summary"]["result"]
+        .as_array()
+        .expect("result")
+        .iter()
+        .map(|q| serde_json::from_value(q["counts"].clone()).expect("cells"))
+        .collect();
+    assert_eq!(got, expected, "the verified result equals the answers cast");
+    assert_eq!(
+        get_json(&election_url(&url))["result"],
+        serde_json::json!(expected)
+    );
+    drop(server);
+    let _ = std::fs::remove_dir_all(&data);
+}
+
 #[test]
 fn a_full_election_over_http_with_revotes_audits_and_a_restart() {
     let data = scratch("full");
@@ -484,11 +586,7 @@ fn bad_requests_get_their_code_and_record_nothing() {
         .expect("key");
     let ctx = election_context(&leaf_hash(&manifest_entry), &pk);
     let specs = m.contest_specs();
-    let sel: Vec<Vec<bool>> = vec![
-        vec![true, false],
-        vec![false, true, false, false],
-        vec![false; 5],
-    ];
+    let sel: Vec<Vec<u8>> = vec![vec![1, 0], vec![0, 1, 0, 0], vec![0; 5]];
     let make = |code: &str, ctx: &hanpyo_crypto::transcript::ProofContext| {
         let key = SecretCredential::parse(code)
             .expect("code")
@@ -1553,7 +1651,7 @@ fn an_election_from_manifest_to_result_with_trustees_over_http() {
             &outcome.joint_key,
             &m.contest_specs(),
             &key,
-            &[vec![true, false]],
+            &[vec![1, 0]],
             &mut rng,
         )
         .expect("ballot");
@@ -2190,10 +2288,10 @@ fn audits_never_count_and_a_replaced_ballot_shows_as_superseded() {
         .expect("code")
         .signing_key(m.election_id.as_bytes());
     let mut rng = hanpyo_crypto::os_rng();
-    let sel: Vec<Vec<bool>> = m
+    let sel: Vec<Vec<u8>> = m
         .contest_specs()
         .iter()
-        .map(|s| (0..s.choices).map(|j| j == 0).collect())
+        .map(|s| (0..s.choices).map(|j| u8::from(j == 0)).collect())
         .collect();
     let (b, openings) =
         encrypt_ballot_with_rng(&ctx, &pk, &m.contest_specs(), &key, &sel, &mut rng).expect("b");

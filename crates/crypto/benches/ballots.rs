@@ -69,15 +69,7 @@ fn decode<'a>(setup: &'a Setup, w: &WireBallot) -> Decoded<'a> {
 
 fn cast(setup: &Setup, key: &CredentialSigningKey, choice: u32) -> WireBallot {
     let mut rng = hanpyo_crypto::os_rng();
-    let selections: Vec<bool> = (0..setup.spec.choices)
-        .map(|j| {
-            if setup.spec.max == 1 {
-                j == choice
-            } else {
-                (j + choice) % setup.spec.choices < setup.spec.max
-            }
-        })
-        .collect();
+    let selections = answer(&setup.spec, choice);
     let ctx = setup.ctx.bound_to(*key.public().as_bytes());
     let (contest, _) =
         EncryptedContest::encrypt_with_rng(&ctx, &setup.pk, &setup.spec, &selections, &mut rng)
@@ -91,16 +83,46 @@ fn cast(setup: &Setup, key: &CredentialSigningKey, choice: u32) -> WireBallot {
     }
 }
 
-fn setup(choices: u32, min: u32, max: u32) -> Setup {
+/// An allowed answer of this shape, different for each `choice`: `max` selections from `choice`
+/// on; for a scale, item `g`'s step `choice + g`; for a score, `(choice + j) mod (value_max + 1)`
+/// points, lowered from the first choice on until within the budget.
+fn answer(spec: &ContestSpec, choice: u32) -> Vec<u8> {
+    let n = spec.choices;
+    if spec.value_max > 1 {
+        let mut v: Vec<u32> = (0..n)
+            .map(|j| (choice + j) % (spec.value_max + 1))
+            .collect();
+        if spec.groups == 1 {
+            let mut j = 0;
+            while v.iter().sum::<u32>() > spec.max {
+                v[j % n as usize] = v[j % n as usize].saturating_sub(1);
+                j += 1;
+            }
+        }
+        return v.iter().map(|&x| x as u8).collect();
+    }
+    if spec.groups > 1 {
+        let len = n / spec.groups;
+        return (0..n)
+            .map(|j| u8::from(j % len == (choice + j / len) % len))
+            .collect();
+    }
+    (0..n)
+        .map(|j| {
+            u8::from(if spec.max == 1 {
+                j == choice
+            } else {
+                (j + choice) % n < spec.max
+            })
+        })
+        .collect()
+}
+
+fn setup(spec: ContestSpec) -> Setup {
     Setup {
         ctx: ProofContext::new([3u8; 32]),
         pk: SecretKey::generate().public_key(),
-        spec: ContestSpec {
-            index: 0,
-            choices,
-            min,
-            max,
-        },
+        spec,
     }
 }
 
@@ -110,16 +132,43 @@ fn keys(n: usize) -> Vec<CredentialSigningKey> {
         .collect()
 }
 
+/// Points in a ballot's verification equations: per ciphertext its two points and two commitments
+/// per branch of its range proof, per group two commitments per branch, and the signature's two.
 fn points_per_ballot(spec: &ContestSpec) -> usize {
-    (6 * spec.choices + 2 * (spec.max - spec.min + 1) + 2) as usize
+    let value_branches = spec.value_max + 1;
+    let sum_branches = spec.max - spec.min + 1;
+    (spec.choices * (2 + 2 * value_branches) + spec.groups * 2 * sum_branches + 2) as usize
 }
 
-fn shapes() -> Vec<(&'static str, u32, u32, u32)> {
+/// The selection shapes, and score and scale questions (protocol.md §3.4).
+fn shapes() -> Vec<(&'static str, ContestSpec)> {
+    let score = |choices, value_max, budget: Option<u32>| ContestSpec {
+        index: 0,
+        choices,
+        min: 0,
+        max: budget.unwrap_or(0),
+        value_max,
+        groups: u32::from(budget.is_some()),
+    };
     vec![
-        ("1-of-2", 2, 1, 1),
-        ("1-of-5", 5, 1, 1),
-        ("1-of-10", 10, 1, 1),
-        ("3-of-10", 10, 3, 3),
+        ("1-of-2", ContestSpec::selection(0, 2, 1, 1)),
+        ("1-of-5", ContestSpec::selection(0, 5, 1, 1)),
+        ("1-of-10", ContestSpec::selection(0, 10, 1, 1)),
+        ("3-of-10", ContestSpec::selection(0, 10, 3, 3)),
+        ("score-5x0..5", score(5, 5, None)),
+        ("score-5x0..10", score(5, 10, None)),
+        ("score-5x0..5-b10", score(5, 5, Some(10))),
+        (
+            "scale-5x5",
+            ContestSpec {
+                index: 0,
+                choices: 25,
+                min: 1,
+                max: 1,
+                value_max: 1,
+                groups: 5,
+            },
+        ),
     ]
 }
 
@@ -161,8 +210,9 @@ fn criterion_benches(c: &mut Criterion) {
     g.finish();
 
     let mut g = c.benchmark_group("ballot");
-    for (name, choices, min, max) in shapes() {
-        let s = setup(choices, min, max);
+    for (name, spec) in shapes() {
+        let choices = spec.choices;
+        let s = setup(spec);
         let ks = keys(BATCH);
         g.bench_function(format!("{name}/encrypt+prove+sign"), |b| {
             b.iter(|| cast(&s, &ks[0], 1))
@@ -220,7 +270,7 @@ fn summary(quick: bool) {
         dec * 1e6
     );
     println!(
-        "{:<9} {:>6} {:>12} {:>12} {:>14} {:>10} {:>14} {:>10} {:>10}",
+        "{:<16} {:>6} {:>12} {:>12} {:>14} {:>10} {:>14} {:>10} {:>10}",
         "ballot",
         "points",
         "encrypt µs",
@@ -231,8 +281,9 @@ fn summary(quick: bool) {
         "× MSM+dec",
         "bytes"
     );
-    for (name, choices, min, max) in shapes() {
-        let st = setup(choices, min, max);
+    for (name, spec) in shapes() {
+        let choices = spec.choices;
+        let st = setup(spec);
         let ks = keys(BATCH);
         let enc = median(runs, || {
             black_box(cast(&st, &ks[0], 1));
@@ -247,7 +298,7 @@ fn summary(quick: bool) {
         let pts = points_per_ballot(&st.spec);
         let bytes = 32 + 64 + wire[0].contest.len();
         println!(
-            "{:<9} {:>6} {:>12.0} {:>12.0} {:>14.0} {:>10.0} {:>14.2} {:>10.2} {:>10}",
+            "{:<16} {:>6} {:>12.0} {:>12.0} {:>14.0} {:>10.0} {:>14.2} {:>10.2} {:>10}",
             name,
             pts,
             enc * 1e6,

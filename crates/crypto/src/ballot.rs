@@ -1,9 +1,18 @@
 //! An encrypted contest (one question of a ballot): one ciphertext per choice, a proof that each
-//! encrypts 0 or 1, and a proof that their sum (the number of selections) lies in `[min, max]`.
+//! encrypts a value in `[0, value_max]`, and a proof per group of choices that the group's values
+//! sum to a number in `[min, max]`.
 //!
-//! Proof positions: the selection proof of choice `j` of question `q` uses position `(q, j)`; the
-//! selection-count proof uses `(q, NO_POSITION)`. The caller binds the context to the ballot's
-//! public credential, so a contest copied into another voter's ballot does not verify.
+//! The shapes the manifest's question kinds use:
+//! - selections (referendum, choose-one, choose-range): values 0/1, one group, `[min, max]`
+//!   selections;
+//! - scores: values `0..=R`, one group bounding the total (a budget), or no group when the total
+//!   is not bounded;
+//! - scales: one 0/1 value per (item, step), one group per item with exactly one step chosen.
+//!
+//! Proof positions: the value proof of choice `j` of question `q` uses position `(q, j)`; the sum
+//! proof of group `g` uses `(q, NO_POSITION − g)` (so a one-group contest's is `(q, NO_POSITION)`).
+//! The caller binds the context to the ballot's public credential, so a contest copied into another
+//! voter's ballot does not verify.
 use curve25519_dalek::scalar::Scalar;
 use rand_core::CryptoRng;
 
@@ -16,46 +25,110 @@ use crate::transcript::{NO_POSITION, ProofContext};
 
 /// Most choices one question may have.
 pub const MAX_CHOICES: u32 = 64;
+/// Most ciphertexts one contest may have (a scale's items × steps).
+pub const MAX_CIPHERTEXTS: u32 = 256;
 
 /// The shape of a question as the cryptography sees it.
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
 pub struct ContestSpec {
     /// Question index within the manifest.
     pub index: u32,
-    /// Number of choices (1..=[`MAX_CHOICES`]).
+    /// Number of ciphertexts (1..=[`MAX_CIPHERTEXTS`]).
     pub choices: u32,
-    /// Fewest selections allowed.
+    /// Smallest allowed sum of a group.
     pub min: u32,
-    /// Most selections allowed.
+    /// Largest allowed sum of a group.
     pub max: u32,
+    /// Largest value one ciphertext may encrypt (1: a selection).
+    pub value_max: u32,
+    /// The ciphertexts fall into this many consecutive groups of equal length, each with a proof
+    /// that its sum lies in `[min, max]`; 0: no sum proof.
+    pub groups: u32,
 }
 
 impl ContestSpec {
-    /// Checks `1 ≤ choices ≤ MAX_CHOICES` and `0 ≤ min ≤ max ≤ choices`.
+    /// A selection question: `choices` 0/1 values, between `min` and `max` of them chosen.
+    pub fn selection(index: u32, choices: u32, min: u32, max: u32) -> Self {
+        Self {
+            index,
+            choices,
+            min,
+            max,
+            value_max: 1,
+            groups: 1,
+        }
+    }
+
+    /// Checks `1 ≤ choices ≤ MAX_CIPHERTEXTS`, `value_max + 1` within the proofs' branch limit,
+    /// and, with groups, that they divide the choices and `0 ≤ min ≤ max ≤ group length × value_max`
+    /// with `max − min + 1` within the branch limit.
     pub fn validate(&self) -> Result<(), ProofError> {
-        if self.choices == 0 || self.choices > MAX_CHOICES {
+        if self.choices == 0 || self.choices > MAX_CIPHERTEXTS {
             return Err(ProofError::Parameter("number of choices out of range"));
         }
-        if self.min > self.max || self.max > self.choices {
+        if self.value_max == 0 {
+            return Err(ProofError::Parameter("value limit out of range"));
+        }
+        disjunctive::branches(0, u64::from(self.value_max))?;
+        if self.groups == 0 {
+            return Ok(());
+        }
+        if !self.choices.is_multiple_of(self.groups) {
+            return Err(ProofError::Parameter("groups do not divide the choices"));
+        }
+        let group_max = u64::from(self.choices / self.groups) * u64::from(self.value_max);
+        if self.min > self.max || u64::from(self.max) > group_max {
             return Err(ProofError::Parameter("selection limits out of range"));
         }
+        disjunctive::branches(u64::from(self.min), u64::from(self.max))?;
         Ok(())
+    }
+
+    /// Checks a plaintext answer against this shape (one value per choice, each within its limit,
+    /// each group's sum within `[min, max]`) and returns the groups' sums.
+    pub fn group_sums(&self, values: &[u8]) -> Result<Vec<u64>, ProofError> {
+        if values.len() != self.choices as usize {
+            return Err(ProofError::Parameter("one value per choice is required"));
+        }
+        if values.iter().any(|&v| u32::from(v) > self.value_max) {
+            return Err(ProofError::Parameter("a value above its limit"));
+        }
+        if self.groups == 0 {
+            return Ok(Vec::new());
+        }
+        let sums: Vec<u64> = values
+            .chunks(self.group_len())
+            .map(|g| g.iter().map(|&v| u64::from(v)).sum())
+            .collect();
+        if sums
+            .iter()
+            .any(|&s| s < u64::from(self.min) || s > u64::from(self.max))
+        {
+            return Err(ProofError::Parameter("a sum outside [min, max]"));
+        }
+        Ok(sums)
+    }
+
+    /// Length of one group.
+    fn group_len(&self) -> usize {
+        (self.choices / self.groups.max(1)) as usize
     }
 
     /// Encoded length of an [`EncryptedContest`] of this shape.
     pub fn encoded_len(&self) -> usize {
-        let branches = (self.max - self.min + 1) as usize;
-        self.choices as usize * (CIPHERTEXT_LEN + disjunctive::encoded_len(2))
-            + disjunctive::encoded_len(branches)
+        let value_branches = self.value_max as usize + 1;
+        let sum_branches = (self.max.saturating_sub(self.min)) as usize + 1;
+        self.choices as usize * (CIPHERTEXT_LEN + disjunctive::encoded_len(value_branches))
+            + self.groups as usize * disjunctive::encoded_len(sum_branches)
     }
 }
 
-/// One encrypted choice and its 0/1 proof.
+/// One encrypted choice and its range proof.
 #[derive(Clone, PartialEq, Eq, Debug)]
 pub struct EncryptedSelection {
-    /// Encryption of 0 or 1.
+    /// Encryption of a value in `[0, value_max]`.
     pub ciphertext: Ciphertext,
-    /// Proof that it encrypts 0 or 1.
+    /// Proof that it does.
     pub proof: DisjunctiveProof,
 }
 
@@ -64,44 +137,39 @@ pub struct EncryptedSelection {
 pub struct EncryptedContest {
     /// One per choice, in manifest order.
     pub selections: Vec<EncryptedSelection>,
-    /// Proof that the number of selections is in `[min, max]`.
-    pub count_proof: DisjunctiveProof,
+    /// Per group, proof that its sum is in `[min, max]`.
+    pub sum_proofs: Vec<DisjunctiveProof>,
 }
 
 /// The encryption nonces of a contest: what a Benaloh audit reveals. Secret until then.
 #[derive(Clone, Debug)]
 pub struct ContestOpening {
-    /// The plaintext selections (0 or 1 each).
-    pub selections: Vec<u8>,
-    /// The nonce of each selection.
+    /// The plaintext value of each choice.
+    pub values: Vec<u8>,
+    /// The nonce of each choice.
     pub nonces: Vec<Nonce>,
 }
 
+/// The position of group `g`'s sum proof.
+fn sum_position(g: usize) -> u32 {
+    NO_POSITION - g as u32
+}
+
 impl EncryptedContest {
-    /// Encrypts `selections` (one 0/1 per choice) and proves it well-formed.
+    /// Encrypts `values` (one per choice) and proves it well formed.
     pub fn encrypt_with_rng<R: CryptoRng + ?Sized>(
         ctx: &ProofContext,
         pk: &PublicKey,
         spec: &ContestSpec,
-        selections: &[bool],
+        values: &[u8],
         rng: &mut R,
     ) -> Result<(Self, ContestOpening), ProofError> {
         spec.validate()?;
-        if selections.len() != spec.choices as usize {
-            return Err(ProofError::Parameter(
-                "one selection per choice is required",
-            ));
-        }
-        let count = selections.iter().filter(|s| **s).count() as u64;
-        if count < u64::from(spec.min) || count > u64::from(spec.max) {
-            return Err(ProofError::Parameter(
-                "number of selections outside [min, max]",
-            ));
-        }
-        let mut out = Vec::with_capacity(selections.len());
-        let mut nonces = Vec::with_capacity(selections.len());
-        for (j, &sel) in selections.iter().enumerate() {
-            let m = u64::from(sel);
+        let sums = spec.group_sums(values)?;
+        let mut out = Vec::with_capacity(values.len());
+        let mut nonces = Vec::with_capacity(values.len());
+        for (j, &v) in values.iter().enumerate() {
+            let m = u64::from(v);
             let (ct, r) = pk.encrypt_with_rng(m, rng);
             let proof = DisjunctiveProof::prove_with_rng(
                 labels::SELECTION,
@@ -109,7 +177,7 @@ impl EncryptedContest {
                 pk,
                 &ct,
                 0,
-                1,
+                u64::from(spec.value_max),
                 m,
                 &r,
                 rng,
@@ -120,35 +188,46 @@ impl EncryptedContest {
             });
             nonces.push(r);
         }
-        let total_ct = Ciphertext::sum(out.iter().map(|s| &s.ciphertext));
-        let total_nonce = Nonce::from_scalar(nonces.iter().map(|r| r.as_scalar()).sum::<Scalar>());
-        let count_proof = DisjunctiveProof::prove_with_rng(
-            labels::SELECTION_COUNT,
-            &ctx.at(spec.index, NO_POSITION),
-            pk,
-            &total_ct,
-            u64::from(spec.min),
-            u64::from(spec.max),
-            count,
-            &total_nonce,
-            rng,
-        )?;
+        let mut sum_proofs = Vec::with_capacity(sums.len());
+        for (g, &sum) in sums.iter().enumerate() {
+            let range = g * spec.group_len()..(g + 1) * spec.group_len();
+            let total_ct = Ciphertext::sum(out[range.clone()].iter().map(|s| &s.ciphertext));
+            let total_nonce =
+                Nonce::from_scalar(nonces[range].iter().map(|r| r.as_scalar()).sum::<Scalar>());
+            sum_proofs.push(DisjunctiveProof::prove_with_rng(
+                labels::SELECTION_COUNT,
+                &ctx.at(spec.index, sum_position(g)),
+                pk,
+                &total_ct,
+                u64::from(spec.min),
+                u64::from(spec.max),
+                sum,
+                &total_nonce,
+                rng,
+            )?);
+        }
         let opening = ContestOpening {
-            selections: selections.iter().map(|s| u8::from(*s)).collect(),
+            values: values.to_vec(),
             nonces,
         };
         Ok((
             Self {
                 selections: out,
-                count_proof,
+                sum_proofs,
             },
             opening,
         ))
     }
 
-    /// The homomorphic sum of the selections (an encryption of the number of selections).
-    pub fn total(&self) -> Ciphertext {
-        Ciphertext::sum(self.selections.iter().map(|s| &s.ciphertext))
+    /// The homomorphic sum of each group's ciphertexts (an encryption of its sum).
+    pub fn group_totals(&self, spec: &ContestSpec) -> Vec<Ciphertext> {
+        if spec.groups == 0 {
+            return Vec::new();
+        }
+        self.selections
+            .chunks(spec.group_len())
+            .map(|g| Ciphertext::sum(g.iter().map(|s| &s.ciphertext)))
+            .collect()
     }
 
     /// Queues every proof of this contest.
@@ -160,7 +239,9 @@ impl EncryptedContest {
         batch: &mut BatchVerifier,
     ) -> Result<(), ProofError> {
         spec.validate()?;
-        if self.selections.len() != spec.choices as usize {
+        if self.selections.len() != spec.choices as usize
+            || self.sum_proofs.len() != spec.groups as usize
+        {
             return Err(ProofError::Shape("contest"));
         }
         for (j, s) in self.selections.iter().enumerate() {
@@ -170,19 +251,27 @@ impl EncryptedContest {
                 pk,
                 &s.ciphertext,
                 0,
-                1,
+                u64::from(spec.value_max),
                 batch,
             )?;
         }
-        self.count_proof.queue(
-            labels::SELECTION_COUNT,
-            &ctx.at(spec.index, NO_POSITION),
-            pk,
-            &self.total(),
-            u64::from(spec.min),
-            u64::from(spec.max),
-            batch,
-        )
+        for (g, (proof, total)) in self
+            .sum_proofs
+            .iter()
+            .zip(self.group_totals(spec))
+            .enumerate()
+        {
+            proof.queue(
+                labels::SELECTION_COUNT,
+                &ctx.at(spec.index, sum_position(g)),
+                pk,
+                &total,
+                u64::from(spec.min),
+                u64::from(spec.max),
+                batch,
+            )?;
+        }
+        Ok(())
     }
 
     /// Verifies this contest on its own.
@@ -199,14 +288,15 @@ impl EncryptedContest {
             .ok_or(ProofError::Invalid("contest"))
     }
 
-    /// Checks a Benaloh audit: re-encrypting the revealed plaintexts with the revealed nonces
-    /// gives exactly these ciphertexts. Returns the plaintext selections.
+    /// Checks a Benaloh audit: re-encrypting the revealed values with the revealed nonces gives
+    /// exactly these ciphertexts, and each value is within its limit. Returns the values.
     pub fn check_opening(
         &self,
         pk: &PublicKey,
+        spec: &ContestSpec,
         opening: &ContestOpening,
     ) -> Result<Vec<u8>, ProofError> {
-        if opening.selections.len() != self.selections.len()
+        if opening.values.len() != self.selections.len()
             || opening.nonces.len() != self.selections.len()
         {
             return Err(ProofError::Shape("contest opening"));
@@ -214,24 +304,28 @@ impl EncryptedContest {
         for ((s, &m), r) in self
             .selections
             .iter()
-            .zip(&opening.selections)
+            .zip(&opening.values)
             .zip(&opening.nonces)
         {
-            if m > 1 || pk.encrypt_with_nonce(u64::from(m), r) != s.ciphertext {
+            if u32::from(m) > spec.value_max
+                || pk.encrypt_with_nonce(u64::from(m), r) != s.ciphertext
+            {
                 return Err(ProofError::Invalid("contest opening"));
             }
         }
-        Ok(opening.selections.clone())
+        Ok(opening.values.clone())
     }
 
-    /// `(ciphertext ‖ 0/1 proof)` per choice, then the count proof.
+    /// `(ciphertext ‖ value proof)` per choice, then the groups' sum proofs.
     pub fn to_bytes(&self) -> Vec<u8> {
         let mut out = Vec::new();
         for s in &self.selections {
             out.extend_from_slice(&s.ciphertext.to_bytes());
             out.extend_from_slice(&s.proof.to_bytes());
         }
-        out.extend_from_slice(&self.count_proof.to_bytes());
+        for p in &self.sum_proofs {
+            out.extend_from_slice(&p.to_bytes());
+        }
         out
     }
 
@@ -246,22 +340,32 @@ impl EncryptedContest {
                 actual: bytes.len(),
             });
         }
-        let sel_proof_len = disjunctive::encoded_len(2);
+        let value_proof_len = disjunctive::encoded_len(spec.value_max as usize + 1);
+        let sum_proof_len = disjunctive::encoded_len((spec.max - spec.min) as usize + 1);
         let mut rest = bytes;
         let mut selections = Vec::with_capacity(spec.choices as usize);
         for _ in 0..spec.choices {
             let (ct, tail) = rest.split_at(CIPHERTEXT_LEN);
-            let (pr, tail) = tail.split_at(sel_proof_len);
+            let (pr, tail) = tail.split_at(value_proof_len);
             selections.push(EncryptedSelection {
                 ciphertext: Ciphertext::decode(ct)?,
-                proof: DisjunctiveProof::decode(pr, 0, 1)?,
+                proof: DisjunctiveProof::decode(pr, 0, u64::from(spec.value_max))?,
             });
             rest = tail;
         }
-        let count_proof = DisjunctiveProof::decode(rest, u64::from(spec.min), u64::from(spec.max))?;
+        let mut sum_proofs = Vec::with_capacity(spec.groups as usize);
+        for _ in 0..spec.groups {
+            let (pr, tail) = rest.split_at(sum_proof_len);
+            sum_proofs.push(DisjunctiveProof::decode(
+                pr,
+                u64::from(spec.min),
+                u64::from(spec.max),
+            )?);
+            rest = tail;
+        }
         Ok(Self {
             selections,
-            count_proof,
+            sum_proofs,
         })
     }
 }

@@ -1,5 +1,5 @@
-//! Encrypted contests (1-of-n, k-of-n, referendum), Benaloh openings and batch verification that
-//! names the bad items.
+//! Encrypted contests (1-of-n, k-of-n, referendum, scores with and without a budget, scales),
+//! Benaloh openings and batch verification that names the bad items.
 mod common;
 use common::{ctx, keypair, rng};
 use hanpyo_crypto::ProofError;
@@ -23,16 +23,37 @@ impl Verifiable for Item {
 }
 
 fn spec(choices: u32, min: u32, max: u32) -> ContestSpec {
+    ContestSpec::selection(0, choices, min, max)
+}
+
+/// A score question: `choices` values in `0..=points`, the total bounded by `budget` if given.
+fn score(choices: u32, points: u32, budget: Option<u32>) -> ContestSpec {
     ContestSpec {
         index: 0,
         choices,
-        min,
-        max,
+        min: 0,
+        max: budget.unwrap_or(0),
+        value_max: points,
+        groups: u32::from(budget.is_some()),
     }
 }
 
-fn selections(choices: u32, chosen: &[u32]) -> Vec<bool> {
-    (0..choices).map(|j| chosen.contains(&j)).collect()
+/// A scale question: `items` items of `steps` steps, one step per item.
+fn scale(items: u32, steps: u32) -> ContestSpec {
+    ContestSpec {
+        index: 0,
+        choices: items * steps,
+        min: 1,
+        max: 1,
+        value_max: 1,
+        groups: items,
+    }
+}
+
+fn selections(choices: u32, chosen: &[u32]) -> Vec<u8> {
+    (0..choices)
+        .map(|j| u8::from(chosen.contains(&j)))
+        .collect()
 }
 
 #[test]
@@ -61,16 +82,111 @@ fn every_allowed_selection_verifies_and_decodes() {
             contest
         );
         let revealed = contest
-            .check_opening(&pk, &opening)
+            .check_opening(&pk, s, &opening)
             .expect("opening matches");
+        assert_eq!(revealed, selections(s.choices, chosen));
+    }
+}
+
+#[test]
+fn every_allowed_score_and_scale_answer_verifies_and_decodes() {
+    let mut r = rng(50);
+    let (_, pk) = keypair(51);
+    let c = ctx().bound_to([1u8; 32]);
+    let cases: &[(ContestSpec, &[u8])] = &[
+        (score(3, 5, None), &[0, 0, 0]),
+        (score(3, 5, None), &[5, 5, 5]),
+        (score(4, 10, Some(10)), &[3, 0, 7, 0]),
+        (score(4, 10, Some(10)), &[0, 0, 0, 0]),
+        (score(2, 3, Some(6)), &[3, 3]),
+        (scale(2, 5), &[0, 0, 1, 0, 0, 1, 0, 0, 0, 0]),
+        (scale(3, 2), &[1, 0, 0, 1, 0, 1]),
+    ];
+    for (s, values) in cases {
+        let (contest, opening) =
+            EncryptedContest::encrypt_with_rng(&c, &pk, s, values, &mut r).expect("allowed");
+        contest.verify(&c, &pk, s).expect("valid");
+        let bytes = contest.to_bytes();
+        assert_eq!(bytes.len(), s.encoded_len());
         assert_eq!(
-            revealed,
-            selections(s.choices, chosen)
-                .iter()
-                .map(|b| u8::from(*b))
-                .collect::<Vec<_>>()
+            EncryptedContest::decode(&bytes, s).expect("canonical"),
+            contest
+        );
+        assert_eq!(
+            contest.check_opening(&pk, s, &opening).expect("opening"),
+            values.to_vec()
         );
     }
+}
+
+#[test]
+fn scores_over_their_limit_or_budget_and_scales_with_two_steps_are_refused() {
+    let (_, pk) = keypair(52);
+    let mut r = rng(53);
+    let c = ctx();
+    let refused = |s: ContestSpec, values: &[u8], r: &mut _| {
+        EncryptedContest::encrypt_with_rng(&c, &pk, &s, values, r).is_err()
+    };
+    assert!(refused(score(3, 5, None), &[6, 0, 0], &mut r));
+    assert!(refused(score(3, 5, Some(8)), &[5, 4, 0], &mut r));
+    assert!(refused(scale(2, 3), &[1, 1, 0, 0, 0, 1], &mut r));
+    assert!(refused(scale(2, 3), &[0, 0, 0, 0, 0, 1], &mut r));
+    assert!(refused(scale(2, 3), &[2, 0, 0, 0, 0, 1], &mut r));
+    // Shapes that cannot be: groups that do not divide, a budget above the possible total.
+    assert!(refused(
+        ContestSpec {
+            groups: 4,
+            ..scale(2, 3)
+        },
+        &[1, 0, 0, 1, 0, 0],
+        &mut r
+    ));
+    assert!(refused(score(2, 3, Some(7)), &[1, 1], &mut r));
+    assert!(refused(score(2, 0, None), &[0, 0], &mut r));
+}
+
+/// A cheating device cannot make an over-budget or over-range score verify: a proof made for a
+/// wider range (the honest prover's limits relaxed) fails against the manifest's shape, and so
+/// does a scale answer whose item proof was made for another item.
+#[test]
+fn a_score_proven_for_a_wider_range_fails_against_the_manifest_shape() {
+    let mut r = rng(54);
+    let (_, pk) = keypair(55);
+    let c = ctx();
+    let manifest = score(3, 5, Some(8));
+    // The device proves [0, 9] for one value and a total in [0, 15].
+    let (wide, _) =
+        EncryptedContest::encrypt_with_rng(&c, &pk, &score(3, 9, Some(15)), &[9, 5, 0], &mut r)
+            .expect("its own shape");
+    assert!(EncryptedContest::decode(&wide.to_bytes(), &manifest).is_err());
+    assert!(wide.verify(&c, &pk, &manifest).is_err());
+    // Same lengths, a lie inside: values within [0, 5] but the total proven in [0, 10].
+    let (over, _) =
+        EncryptedContest::encrypt_with_rng(&c, &pk, &score(3, 5, Some(10)), &[5, 5, 0], &mut r)
+            .expect("its own shape");
+    let mut forged = over.clone();
+    forged.sum_proofs[0] =
+        EncryptedContest::encrypt_with_rng(&c, &pk, &manifest, &[5, 3, 0], &mut r)
+            .expect("honest")
+            .0
+            .sum_proofs[0]
+            .clone();
+    assert!(forged.verify(&c, &pk, &manifest).is_err());
+    // A scale's item proofs are bound to their positions: swapping two items' sum proofs fails.
+    let s = scale(2, 3);
+    let (contest, _) =
+        EncryptedContest::encrypt_with_rng(&c, &pk, &s, &[1, 0, 0, 0, 1, 0], &mut r).expect("ok");
+    let mut swapped = contest.clone();
+    swapped.sum_proofs.swap(0, 1);
+    assert!(swapped.verify(&c, &pk, &s).is_err());
+    // A Benaloh opening that claims a value above the limit is refused even if it re-encrypts.
+    let (plain, opening) =
+        EncryptedContest::encrypt_with_rng(&c, &pk, &score(1, 9, None), &[7], &mut r).expect("ok");
+    assert!(
+        plain
+            .check_opening(&pk, &score(1, 5, None), &opening)
+            .is_err()
+    );
 }
 
 #[test]
@@ -133,13 +249,13 @@ fn a_benaloh_opening_with_a_wrong_nonce_or_plaintext_is_rejected() {
     let (contest, opening) =
         EncryptedContest::encrypt_with_rng(&c, &pk, &s, &selections(3, &[1]), &mut r).expect("ok");
     let mut lie = opening.clone();
-    lie.selections = vec![1, 0, 0];
-    assert!(contest.check_opening(&pk, &lie).is_err());
+    lie.values = vec![1, 0, 0];
+    assert!(contest.check_opening(&pk, &s, &lie).is_err());
     let mut wrong_nonce = opening.clone();
     wrong_nonce.nonces[0] = Nonce::from_scalar(
         wrong_nonce.nonces[0].as_scalar() + curve25519_dalek::scalar::Scalar::ONE,
     );
-    assert!(contest.check_opening(&pk, &wrong_nonce).is_err());
+    assert!(contest.check_opening(&pk, &s, &wrong_nonce).is_err());
 }
 
 #[test]
@@ -170,7 +286,8 @@ fn a_batch_names_exactly_the_invalid_items() {
     assert!(find_invalid(&items).is_empty());
     // Corrupt three items in different ways: a response, a commitment, a statement (ciphertext).
     items[3].contest.selections[1].proof.responses[0] += curve25519_dalek::scalar::Scalar::ONE;
-    items[17].contest.count_proof.commitments[0].0 = items[16].contest.count_proof.commitments[0].0;
+    items[17].contest.sum_proofs[0].commitments[0].0 =
+        items[16].contest.sum_proofs[0].commitments[0].0;
     let other = items[30].contest.selections[4].ciphertext;
     items[29].contest.selections[4].ciphertext = other;
     assert_eq!(

@@ -97,15 +97,9 @@ fn one_proof_of_each_kind() {
     );
 
     let pk = SecretKey::from_scalar(Scalar::from(42u8)).public_key();
-    let spec = ContestSpec {
-        index: 2,
-        choices: 3,
-        min: 1,
-        max: 2,
-    };
+    let spec = ContestSpec::selection(2, 3, 1, 2);
     let (contest, _) =
-        EncryptedContest::encrypt_with_rng(&ctx, &pk, &spec, &[true, false, true], &mut r)
-            .expect("ok");
+        EncryptedContest::encrypt_with_rng(&ctx, &pk, &spec, &[1, 0, 1], &mut r).expect("ok");
     assert_eq!(
         sha256_hex(&contest.to_bytes()),
         "ffcf19130676185103a71979436e8bc70cd960626031efd226d3da5605839445"

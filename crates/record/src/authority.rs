@@ -16,16 +16,17 @@ use rand_core::CryptoRng;
 use crate::entry::{Ballot, Entry};
 use crate::error::RecordError;
 
-/// Encrypts one selection vector per question, proves it, and signs the ballot.
+/// Encrypts one value vector per question ([`crate::question::Question::values_of`]), proves it,
+/// and signs the ballot.
 pub fn encrypt_ballot_with_rng<R: CryptoRng + ?Sized>(
     ctx: &ProofContext,
     pk: &PublicKey,
     specs: &[ContestSpec],
     key: &CredentialSigningKey,
-    selections: &[Vec<bool>],
+    values: &[Vec<u8>],
     rng: &mut R,
 ) -> Result<(Ballot, Vec<ContestOpening>), RecordError> {
-    if selections.len() != specs.len() {
+    if values.len() != specs.len() {
         return Err(RecordError::Invalid(
             "ballot",
             "one selection list per question".into(),
@@ -34,7 +35,7 @@ pub fn encrypt_ballot_with_rng<R: CryptoRng + ?Sized>(
     let bound = ctx.bound_to(*key.public().as_bytes());
     let mut contests = Vec::with_capacity(specs.len());
     let mut openings = Vec::with_capacity(specs.len());
-    for (spec, sel) in specs.iter().zip(selections) {
+    for (spec, sel) in specs.iter().zip(values) {
         let (c, o) = EncryptedContest::encrypt_with_rng(&bound, pk, spec, sel, rng)?;
         contests.push(c);
         openings.push(o);
@@ -81,12 +82,12 @@ pub fn partial_decryption_with_rng<R: CryptoRng + ?Sized>(
 }
 
 /// Combines the (already verified) partial decryptions of `trustees` and decodes every count
-/// (at most `max`, the number of counted ballots).
+/// (of question `q` at most `max[q]`: [`crate::manifest::Manifest::cell_maxima`]).
 pub fn combine_result(
     params: &ThresholdParams,
     tally: &[Vec<Ciphertext>],
     partials: &[(u32, &[Vec<Element>])],
-    max: u64,
+    max: &[u64],
 ) -> Result<Vec<Vec<u64>>, RecordError> {
     if partials.len() < params.threshold as usize {
         return Err(RecordError::Invalid(
@@ -96,7 +97,7 @@ pub fn combine_result(
     }
     let indices: Vec<u32> = partials.iter().map(|(t, _)| *t).collect();
     let lambdas = lagrange_coefficients(&indices)?;
-    let table = DlogTable::new(max);
+    let table = DlogTable::new(max.iter().copied().max().unwrap_or(0));
     tally
         .iter()
         .enumerate()
@@ -109,7 +110,11 @@ pub fn combine_result(
                         .zip(partials)
                         .map(|(l, (_, s))| l * s[q][j].point())
                         .sum();
-                    table.decode(&(ct.beta.point() - combined)).ok_or_else(|| {
+                    let bound = max.get(q).copied().unwrap_or(0);
+                    let count = table
+                        .decode(&(ct.beta.point() - combined))
+                        .filter(|&m| m <= bound);
+                    count.ok_or_else(|| {
                         RecordError::Invalid(
                             "result",
                             format!("question {q} choice {j} out of range"),

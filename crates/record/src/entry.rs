@@ -214,14 +214,15 @@ impl AuditedBallot {
         }
     }
 
-    /// Checks the audit against the election key and the questions' limits: every opening
-    /// re-encrypts to its ciphertext (`α = r·G`, `β = m·G + r·K`) and each question has between
-    /// `min` and `max` selections. Answers the chosen choice indices per question.
-    pub fn check(&self, pk: &PublicKey, specs: &[ContestSpec]) -> Result<Vec<Vec<u32>>, String> {
+    /// Checks the audit against the election key and the questions' shapes: every opening
+    /// re-encrypts to its ciphertext (`α = r·G`, `β = m·G + r·K`), each value is within its limit
+    /// and each group of values sums to a number in `[min, max]`. Answers the values per question
+    /// ([`crate::question::Question::answer_of`] reads them as the voter's answer).
+    pub fn check(&self, pk: &PublicKey, specs: &[ContestSpec]) -> Result<Vec<Vec<u8>>, String> {
         if self.ciphertexts.len() != specs.len() || self.openings.len() != specs.len() {
             return Err("one opening per question is required".into());
         }
-        let mut chosen = Vec::with_capacity(specs.len());
+        let mut values = Vec::with_capacity(specs.len());
         for (q, ((cts, o), s)) in self
             .ciphertexts
             .iter()
@@ -230,35 +231,24 @@ impl AuditedBallot {
             .enumerate()
         {
             if cts.len() != s.choices as usize
-                || o.selections.len() != cts.len()
+                || o.values.len() != cts.len()
                 || o.nonces.len() != cts.len()
             {
                 return Err(format!("question {q}: one opening per choice is required"));
             }
-            for (j, ((ct, &m), r)) in cts.iter().zip(&o.selections).zip(&o.nonces).enumerate() {
-                if m > 1 || pk.encrypt_with_nonce(u64::from(m), r) != *ct {
+            for (j, ((ct, &m), r)) in cts.iter().zip(&o.values).zip(&o.nonces).enumerate() {
+                if u32::from(m) > s.value_max || pk.encrypt_with_nonce(u64::from(m), r) != *ct {
                     return Err(format!(
                         "question {q} choice {j}: the opening does not re-encrypt to the ciphertext"
                     ));
                 }
             }
-            let count = o.selections.iter().filter(|&&m| m == 1).count() as u32;
-            if count < s.min || count > s.max {
-                return Err(format!(
-                    "question {q}: {count} selections, outside [{}, {}]",
-                    s.min, s.max
-                ));
+            if let Err(e) = s.group_sums(&o.values) {
+                return Err(format!("question {q}: {e}"));
             }
-            chosen.push(
-                o.selections
-                    .iter()
-                    .enumerate()
-                    .filter(|(_, m)| **m == 1)
-                    .map(|(j, _)| j as u32)
-                    .collect(),
-            );
+            values.push(o.values.clone());
         }
-        Ok(chosen)
+        Ok(values)
     }
 
     fn encode(&self, w: &mut Writer) {
@@ -266,8 +256,8 @@ impl AuditedBallot {
             for ct in cts {
                 w.raw(&ct.to_bytes());
             }
-            for s in &o.selections {
-                w.u8(*s);
+            for v in &o.values {
+                w.u8(*v);
             }
             for n in &o.nonces {
                 w.scalar(n.as_scalar());
@@ -282,18 +272,18 @@ impl AuditedBallot {
             let cts = (0..s.choices)
                 .map(|_| Ok(Ciphertext::decode(r.raw(64)?)?))
                 .collect::<Result<Vec<_>, RecordError>>()?;
-            let selections = r.raw(s.choices as usize)?.to_vec();
-            if selections.iter().any(|&v| v > 1) {
+            let values = r.raw(s.choices as usize)?.to_vec();
+            if values.iter().any(|&v| u32::from(v) > s.value_max) {
                 return Err(RecordError::Invalid(
                     "audited selection",
-                    "not 0 or 1".into(),
+                    format!("above {}", s.value_max),
                 ));
             }
             let nonces = (0..s.choices)
                 .map(|_| Ok(Nonce::from_scalar(r.scalar()?)))
                 .collect::<Result<_, RecordError>>()?;
             ciphertexts.push(cts);
-            openings.push(ContestOpening { selections, nonces });
+            openings.push(ContestOpening { values, nonces });
         }
         Ok(Self {
             ciphertexts,

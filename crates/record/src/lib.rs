@@ -8,6 +8,7 @@
 //! |---|---|
 //! | [`encoding`] | the canonical encoding primitives |
 //! | [`manifest`] | the election manifest (TOML in, canonical bytes out) |
+//! | [`question`] | question kinds, their contests' shapes, answers as encrypted values |
 //! | [`decision`] | decision rules (turnout threshold, majority) and outcomes |
 //! | [`entry`] | every entry kind, tracking codes |
 //! | [`context`] | election and ceremony fingerprints (what every proof is bound to) |
@@ -22,6 +23,7 @@ pub mod encoding;
 pub mod entry;
 pub mod error;
 pub mod manifest;
+pub mod question;
 pub mod standing;
 pub mod verify;
 

@@ -1,13 +1,14 @@
 //! The election manifest: what is being voted on, when, by whom it is decrypted, and which ledger
 //! carries it. Administrators write it as TOML ([`Manifest::from_toml`]); the record holds its
 //! canonical binary form (entry kind `manifest`).
-use hanpyo_crypto::ballot::{ContestSpec, MAX_CHOICES};
+use hanpyo_crypto::ballot::ContestSpec;
 use hanpyo_crypto::threshold::{MAX_TRUSTEES, ThresholdParams};
 use serde::{Deserialize, Serialize};
 
-use crate::decision::DecisionRule;
 use crate::encoding::{Reader, Writer};
 use crate::error::RecordError;
+use crate::question::TomlQuestion;
+pub use crate::question::{Question, QuestionKind};
 
 /// Most questions in one election.
 pub const MAX_QUESTIONS: usize = 64;
@@ -27,10 +28,10 @@ pub struct Text {
 }
 
 impl Text {
-    fn encode(&self, w: &mut Writer) {
+    pub(crate) fn encode(&self, w: &mut Writer) {
         w.str(&self.ko).str(&self.en);
     }
-    fn decode(r: &mut Reader<'_>) -> Result<Self, RecordError> {
+    pub(crate) fn decode(r: &mut Reader<'_>) -> Result<Self, RecordError> {
         let t = Self {
             ko: r.str(MAX_TEXT, "text")?,
             en: r.str(MAX_TEXT, "text")?,
@@ -38,7 +39,7 @@ impl Text {
         t.validate()?;
         Ok(t)
     }
-    fn validate(&self) -> Result<(), RecordError> {
+    pub(crate) fn validate(&self) -> Result<(), RecordError> {
         for s in [&self.ko, &self.en] {
             if s.trim().is_empty() || s.len() > MAX_TEXT {
                 return Err(RecordError::Invalid(
@@ -57,50 +58,9 @@ impl Text {
     }
 }
 
-/// The kind of a question.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum QuestionKind {
-    /// Yes or no (two choices, choose exactly one).
-    Referendum,
-    /// Choose exactly one of n.
-    ChooseOne,
-    /// Choose between `min` and `max` of n.
-    ChooseRange {
-        /// Fewest selections.
-        min: u32,
-        /// Most selections.
-        max: u32,
-    },
-}
-
-/// One question.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Question {
-    /// Its kind.
-    pub kind: QuestionKind,
-    /// Its title.
-    pub title: Text,
-    /// Its choices, in ballot order.
-    pub choices: Vec<Text>,
-    /// When the result decides it (only for questions with exactly one selection); `None`: the
-    /// counts alone are the result.
-    pub decision: Option<DecisionRule>,
-}
-
-impl Question {
-    /// The decision rules of a manifest's questions, in order.
-    pub fn rules(questions: &[Question]) -> Vec<Option<DecisionRule>> {
-        questions.iter().map(|q| q.decision).collect()
-    }
-
-    /// `[min, max]` selections.
-    pub fn limits(&self) -> (u32, u32) {
-        match self.kind {
-            QuestionKind::Referendum | QuestionKind::ChooseOne => (1, 1),
-            QuestionKind::ChooseRange { min, max } => (min, max),
-        }
-    }
-}
+/// Most bytes of encrypted answers one ballot may carry (its contests; the server takes request
+/// bodies of up to 256 KiB).
+pub const MAX_BALLOT_CONTESTS_LEN: usize = 192 * 1024;
 
 /// Most witnesses one election may name.
 pub const MAX_WITNESSES: usize = 16;
@@ -392,29 +352,6 @@ impl LedgerInfo {
     }
 }
 
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct TomlQuestion {
-    kind: String,
-    title: Text,
-    #[serde(default)]
-    choices: Option<Vec<Text>>,
-    #[serde(default)]
-    min: Option<u32>,
-    #[serde(default)]
-    max: Option<u32>,
-    #[serde(default)]
-    decision: Option<TomlDecision>,
-}
-
-/// `decision = { min_turnout = "1/4" }`: decided by more than half of the valid votes with at
-/// least that fraction of the eligible voters voting.
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct TomlDecision {
-    min_turnout: String,
-}
-
 /// Days since 1970-01-01 of a proleptic Gregorian date (Howard Hinnant's algorithm).
 fn days_from_civil(y: i64, m: i64, d: i64) -> i64 {
     let y = if m <= 2 { y - 1 } else { y };
@@ -446,19 +383,6 @@ fn unix_seconds(dt: &toml::value::Datetime, what: &'static str) -> Result<i64, R
         + i64::from(time.minute) * 60
         + i64::from(time.second.unwrap_or(0));
     Ok(days * 86_400 + secs - offset_minutes * 60)
-}
-
-fn yes_no() -> Vec<Text> {
-    vec![
-        Text {
-            ko: "찬성".into(),
-            en: "Yes".into(),
-        },
-        Text {
-            ko: "반대".into(),
-            en: "No".into(),
-        },
-    ]
 }
 
 impl Manifest {
@@ -514,54 +438,11 @@ impl Manifest {
     }
 
     fn from_parsed(t: TomlManifest, ledger: LedgerInfo) -> Result<Self, RecordError> {
-        let mut questions = Vec::with_capacity(t.questions.len());
-        for q in t.questions {
-            let (kind, choices) = match q.kind.as_str() {
-                "referendum" => {
-                    if q.min.is_some() || q.max.is_some() {
-                        return Err(RecordError::Invalid(
-                            "question",
-                            "a referendum has no min/max".into(),
-                        ));
-                    }
-                    (QuestionKind::Referendum, q.choices.unwrap_or_else(yes_no))
-                }
-                "choose-one" => {
-                    if q.min.is_some() || q.max.is_some() {
-                        return Err(RecordError::Invalid(
-                            "question",
-                            "choose-one has no min/max".into(),
-                        ));
-                    }
-                    (QuestionKind::ChooseOne, q.choices.unwrap_or_default())
-                }
-                "choose-range" => (
-                    QuestionKind::ChooseRange {
-                        min: q.min.unwrap_or(0),
-                        max: q.max.ok_or_else(|| {
-                            RecordError::Invalid("question", "choose-range needs max".into())
-                        })?,
-                    },
-                    q.choices.unwrap_or_default(),
-                ),
-                other => {
-                    return Err(RecordError::Invalid(
-                        "question",
-                        format!("unknown kind {other:?} (referendum, choose-one, choose-range)"),
-                    ));
-                }
-            };
-            let decision = q
-                .decision
-                .map(|d| DecisionRule::parse(&d.min_turnout))
-                .transpose()?;
-            questions.push(Question {
-                kind,
-                title: q.title,
-                choices,
-                decision,
-            });
-        }
+        let questions = t
+            .questions
+            .into_iter()
+            .map(TomlQuestion::into_question)
+            .collect::<Result<Vec<_>, _>>()?;
         let mut ledger = ledger;
         if let Some(ws) = t.witnesses {
             ledger.witnesses = witness_infos(ws)?;
@@ -620,37 +501,16 @@ impl Manifest {
             ));
         }
         for (i, q) in self.questions.iter().enumerate() {
-            q.title.validate()?;
-            for c in &q.choices {
-                c.validate()?;
-            }
-            let n = q.choices.len() as u32;
-            let ok = match q.kind {
-                QuestionKind::Referendum => n == 2,
-                QuestionKind::ChooseOne => (2..=MAX_CHOICES).contains(&n),
-                QuestionKind::ChooseRange { min, max } => {
-                    (1..=MAX_CHOICES).contains(&n) && min <= max && max >= 1 && max <= n
-                }
-            };
-            if !ok {
-                return Err(RecordError::Invalid(
-                    "question",
-                    format!(
-                        "question {i}: wrong number of choices or limits (referendum: 2; choose-one: 2-64; choose-range: 0 ≤ min ≤ max ≤ choices, max ≥ 1)"
-                    ),
-                ));
-            }
-            if let Some(rule) = &q.decision {
-                rule.validate()?;
-                if q.limits() != (1, 1) {
-                    return Err(RecordError::Invalid(
-                        "decision",
-                        format!(
-                            "question {i}: a decision rule needs exactly one choice per ballot (referendum or choose-one)"
-                        ),
-                    ));
-                }
-            }
+            q.validate(i)?;
+        }
+        let ballot_len: usize = self.contest_specs().iter().map(|s| s.encoded_len()).sum();
+        if ballot_len > MAX_BALLOT_CONTESTS_LEN {
+            return Err(RecordError::Invalid(
+                "questions",
+                format!(
+                    "a ballot would carry {ballot_len} bytes of encrypted answers, more than {MAX_BALLOT_CONTESTS_LEN}: fewer questions, choices, points or steps"
+                ),
+            ));
         }
         if !key_name_ok(&self.ledger.origin) {
             return Err(RecordError::Invalid(
@@ -666,15 +526,46 @@ impl Manifest {
         self.questions
             .iter()
             .enumerate()
-            .map(|(i, q)| {
-                let (min, max) = q.limits();
-                ContestSpec {
-                    index: i as u32,
-                    choices: q.choices.len() as u32,
-                    min,
-                    max,
-                }
+            .map(|(i, q)| q.spec(i as u32))
+            .collect()
+    }
+
+    /// A voter's answers (one per question, [`Question::values_of`]) as the values each contest
+    /// encrypts.
+    pub fn values_of(&self, answers: &[Vec<u32>]) -> Result<Vec<Vec<u8>>, String> {
+        if answers.len() != self.questions.len() {
+            return Err(format!(
+                "{} answer(s) given, {} question(s)",
+                answers.len(),
+                self.questions.len()
+            ));
+        }
+        self.questions
+            .iter()
+            .zip(answers)
+            .enumerate()
+            .map(|(i, (q, a))| {
+                q.values_of(a)
+                    .map_err(|e| format!("question {}: {e}", i + 1))
             })
+            .collect()
+    }
+
+    /// The answers that contests' values encode (an audit's opening read back).
+    pub fn answers_of(&self, values: &[Vec<u8>]) -> Vec<Vec<u32>> {
+        self.questions
+            .iter()
+            .zip(values)
+            .map(|(q, v)| q.answer_of(v))
+            .collect()
+    }
+
+    /// The most each question's tally cells can hold with `counted` ballots counted: `counted`
+    /// times the most one ballot adds to a cell (a score's `max_score`, else 1).
+    pub fn cell_maxima(&self, counted: u64) -> Vec<u64> {
+        self.questions
+            .iter()
+            .map(|q| counted.saturating_mul(u64::from(q.value_max())))
             .collect()
     }
 
@@ -692,20 +583,7 @@ impl Manifest {
             .u32(self.threshold);
         w.u32(self.questions.len() as u32);
         for q in &self.questions {
-            match q.kind {
-                QuestionKind::Referendum => w.u8(0),
-                QuestionKind::ChooseOne => w.u8(1),
-                QuestionKind::ChooseRange { min, max } => w.u8(2).u32(min).u32(max),
-            };
-            q.title.encode(w);
-            w.u32(q.choices.len() as u32);
-            for c in &q.choices {
-                c.encode(w);
-            }
-            match q.decision {
-                None => w.u8(0),
-                Some(rule) => w.u8(1).u32(rule.num).u32(rule.den),
-            };
+            q.encode(w);
         }
         w.str(&self.ledger.origin).raw(&self.ledger.key);
         w.u32(self.ledger.witnesses.len() as u32);
@@ -723,35 +601,9 @@ impl Manifest {
         let trustees = r.u32()?;
         let threshold = r.u32()?;
         let nq = r.count(MAX_QUESTIONS, "questions")?;
-        let mut questions = Vec::with_capacity(nq);
-        for _ in 0..nq {
-            let kind = match r.u8()? {
-                0 => QuestionKind::Referendum,
-                1 => QuestionKind::ChooseOne,
-                2 => QuestionKind::ChooseRange {
-                    min: r.u32()?,
-                    max: r.u32()?,
-                },
-                k => return Err(RecordError::Invalid("question kind", k.to_string())),
-            };
-            let title = Text::decode(r)?;
-            let nc = r.count(MAX_CHOICES as usize, "choices")?;
-            let choices = (0..nc).map(|_| Text::decode(r)).collect::<Result<_, _>>()?;
-            let decision = match r.u8()? {
-                0 => None,
-                1 => Some(DecisionRule {
-                    num: r.u32()?,
-                    den: r.u32()?,
-                }),
-                t => return Err(RecordError::Invalid("decision", format!("tag {t}"))),
-            };
-            questions.push(Question {
-                kind,
-                title,
-                choices,
-                decision,
-            });
-        }
+        let questions = (0..nq)
+            .map(|_| Question::decode(r))
+            .collect::<Result<Vec<_>, _>>()?;
         let origin = r.str(256, "ledger origin")?;
         let key = r.array()?;
         let nw = r.count(MAX_WITNESSES, "witnesses")?;

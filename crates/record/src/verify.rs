@@ -80,8 +80,18 @@ pub struct QuestionResult {
     pub title: String,
     /// Question title (Korean).
     pub title_ko: String,
-    /// `(choice in English, choice in Korean, votes)`.
+    /// The question's kind (the manifest's name: `referendum`, `choose-one`, `choose-range`,
+    /// `score`, `scale`).
+    pub kind: &'static str,
+    /// `(choice in English, choice in Korean, n)`: n is the choice's votes, a score's points, or
+    /// for a scale's item the sum of its ratings as step numbers (1 = the lowest step), so that a
+    /// score's or a scale's average is `n / voted`.
     pub choices: Vec<(String, String, u64)>,
+    /// A scale's steps `(English, Korean)`, lowest first (empty for other kinds).
+    pub steps: Vec<(String, String)>,
+    /// The decrypted tally cells as the result entry states them: one per choice, or for a scale
+    /// one per (item, step), item-major.
+    pub counts: Vec<u64>,
     /// The manifest's decision rule, if any.
     pub decision: Option<DecisionRule>,
     /// What the rule makes of the counts (as derived by the verifier).
@@ -963,10 +973,14 @@ impl Verifier {
             .collect();
         match (shares, lagrange_coefficients(&trustees)) {
             (Some(shares), Ok(lambdas)) if fails.is_empty() => {
+                let maxima = e.manifest.cell_maxima(*counted);
                 for (q, row) in counts.iter().enumerate() {
                     for (j, count) in row.iter().enumerate() {
-                        if count > counted {
-                            fails.push(format!("question {q} choice {j}: more votes than ballots"));
+                        if *count > maxima[q] {
+                            fails.push(format!(
+                                "question {q} choice {j}: more than {} ballots can give",
+                                maxima[q]
+                            ));
                             continue;
                         }
                         let combined: RistrettoPoint = lambdas
@@ -1019,12 +1033,19 @@ impl Verifier {
                 .map(|((q, row), outcome)| QuestionResult {
                     title: q.title.en.clone(),
                     title_ko: q.title.ko.clone(),
+                    kind: q.kind.name(),
                     choices: q
                         .choices
                         .iter()
-                        .zip(row)
-                        .map(|(c, n)| (c.en.clone(), c.ko.clone(), *n))
+                        .zip(q.choice_totals(row))
+                        .map(|(c, n)| (c.en.clone(), c.ko.clone(), n))
                         .collect(),
+                    steps: q
+                        .steps
+                        .iter()
+                        .map(|s| (s.en.clone(), s.ko.clone()))
+                        .collect(),
+                    counts: row.clone(),
                     decision: q.decision,
                     outcome,
                 })

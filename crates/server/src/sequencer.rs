@@ -568,7 +568,8 @@ fn administer(
             let used = &partials[..params.threshold as usize];
             let refs: Vec<(u32, &[Vec<hanpyo_crypto::group::Element>])> =
                 used.iter().map(|(t, s)| (*t, s.as_slice())).collect();
-            let counts = combine_result(&params, &tally, &refs, counted)
+            let maxima = st.params.manifest.cell_maxima(counted);
+            let counts = combine_result(&params, &tally, &refs, &maxima)
                 .map_err(|_| ApiError::internal())?;
             vec![
                 Entry::result(
@@ -822,8 +823,9 @@ fn tally_entries(st: &ElectionState, demo: &Demo) -> Result<Vec<Vec<u8>>, ApiErr
     }
     let refs: Vec<(u32, &[Vec<hanpyo_crypto::group::Element>])> =
         partials.iter().map(|(t, s)| (*t, s.as_slice())).collect();
+    let maxima = st.params.manifest.cell_maxima(counted);
     let counts =
-        combine_result(&params, &tally, &refs, counted).map_err(|_| ApiError::internal())?;
+        combine_result(&params, &tally, &refs, &maxima).map_err(|_| ApiError::internal())?;
     out.push(
         Entry::result(
             &st.params.manifest,

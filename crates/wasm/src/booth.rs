@@ -19,7 +19,8 @@ pub struct BallotRequest {
     pub joint_key: String,
     /// The voter's credential code.
     pub credential: String,
-    /// Per question, the chosen choice indices.
+    /// Per question, the answer: the chosen choice indices; a score question's points per choice;
+    /// a scale question's step (0-based) per item.
     pub selections: Vec<Vec<u32>>,
     /// Make an audited ballot: its randomness is revealed and it is never counted.
     #[serde(default)]
@@ -71,19 +72,13 @@ pub fn make_ballot(request_json: &str) -> Result<String, String> {
     if req.selections.len() != specs.len() {
         return Err(format!("selections: {} question(s) expected", specs.len()));
     }
-    let selections: Vec<Vec<bool>> = req
-        .selections
-        .iter()
-        .zip(&specs)
-        .map(|(chosen, s)| (0..s.choices).map(|j| chosen.contains(&j)).collect())
-        .collect();
+    let values = m.values_of(&req.selections).map_err(err("selections"))?;
     let key = SecretCredential::parse(&req.credential)
         .map_err(err("credential"))?
         .signing_key(m.election_id.as_bytes());
     let mut rng = hanpyo_crypto::os_rng();
-    let (ballot, openings) =
-        encrypt_ballot_with_rng(&ctx, &pk, &specs, &key, &selections, &mut rng)
-            .map_err(err("ballot"))?;
+    let (ballot, openings) = encrypt_ballot_with_rng(&ctx, &pk, &specs, &key, &values, &mut rng)
+        .map_err(err("ballot"))?;
     let (entry, audited_choices) = if req.audit {
         // The audit carries only the ciphertexts and their openings: no credential, no signature.
         let audit = AuditedBallot::of(&ballot, openings);
@@ -92,7 +87,7 @@ pub fn make_ballot(request_json: &str) -> Result<String, String> {
             .map_err(|e| format!("audit: {e}"))?;
         (
             Entry::AuditedBallot(Box::new(audit)).encode(),
-            Some(decoded),
+            Some(m.answers_of(&decoded)),
         )
     } else {
         (Entry::Ballot(Box::new(ballot)).encode(), None)
@@ -286,7 +281,8 @@ pub fn describe_entries(framed: &[u8], start: u64) -> Result<String, String> {
 /// What an audited ballot turned out to contain, checked independently of the page that made it.
 #[derive(Serialize, Deserialize, Debug)]
 pub struct AuditCheck {
-    /// Per question, the chosen choice indices, decoded from the revealed randomness.
+    /// Per question, the answer decoded from the revealed randomness (as in
+    /// [`BallotRequest::selections`]).
     pub choices: Vec<Vec<u32>>,
     /// Its tracking code (hex), to match against its receipt's leaf hash.
     pub tracking_code: String,
@@ -295,8 +291,8 @@ pub struct AuditCheck {
 }
 
 /// Checks an audit entry (from the booth's audit file or the board): re-encrypting the revealed
-/// choices with the revealed randomness under this election's key gives exactly its ciphertexts,
-/// and each question's number of choices is within its limits. Answers the decoded choices.
+/// values with the revealed randomness under this election's key gives exactly its ciphertexts,
+/// and each question's answer is within its limits. Answers the decoded answers.
 pub fn check_audit(
     entry_hex: &str,
     manifest_entry_hex: &str,
@@ -310,9 +306,11 @@ pub fn check_audit(
     else {
         return Err("entry: not an audited ballot".into());
     };
-    let choices = audit
-        .check(&pk, &shapes.specs)
-        .map_err(|e| format!("audit: {e}"))?;
+    let choices = m.answers_of(
+        &audit
+            .check(&pk, &shapes.specs)
+            .map_err(|e| format!("audit: {e}"))?,
+    );
     let code = TrackingCode::of(&entry);
     serde_json::to_string(&AuditCheck {
         choices,

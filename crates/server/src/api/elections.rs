@@ -8,6 +8,7 @@ use axum::extract::{Path, State};
 use axum::http::HeaderMap;
 use hanpyo_record::decision::{DecisionRule, Outcome, Turnout};
 use hanpyo_record::entry::{Kind, TrackingCode};
+use hanpyo_record::manifest::QuestionKind;
 use serde::Serialize;
 use tokio::sync::oneshot;
 use utoipa::ToSchema;
@@ -27,10 +28,23 @@ pub(crate) struct TextOut {
 /// A question as a booth shows it.
 #[derive(Serialize, ToSchema)]
 pub(crate) struct QuestionOut {
+    /// `referendum`, `choose-one`, `choose-range`, `score` or `scale`.
+    #[schema(example = "choose-one")]
+    kind: &'static str,
     title: TextOut,
+    /// Selection kinds: fewest choices to select; a score: 0; a scale: 1 (one step per item).
     min: u32,
+    /// Selection kinds: most choices to select; a score: the most points in all (its budget, or
+    /// choices × max_score); a scale: 1.
     max: u32,
+    /// The choices (a scale's items).
     choices: Vec<TextOut>,
+    /// A score: the most points one choice may get (from 0).
+    max_score: Option<u32>,
+    /// A score: the most points over all choices, when the manifest bounds them.
+    budget: Option<u32>,
+    /// A scale: its steps, lowest first (an answer names one per item, from 0).
+    steps: Option<Vec<TextOut>>,
     /// When the result decides the question (turnout threshold `num/den` of the eligible voters,
     /// then more than half of the valid votes); absent: the counts alone are the result.
     decision: Option<DecisionRule>,
@@ -55,7 +69,8 @@ pub(crate) struct ElectionOut {
     ballots: u64,
     audited: u64,
     counted: u64,
-    /// Once published: `[question][choice]` counts.
+    /// Once published, per question its tally cells: votes per choice; a score's points per
+    /// choice; a scale's voters per (item, step), item-major (`item × steps + step`).
     result: Option<Vec<Vec<u64>>>,
     /// Once published: the turnout the result states (credentials listed, ballots counted).
     turnout: Option<Turnout>,
@@ -149,11 +164,20 @@ impl ElectionOut {
                 .iter()
                 .map(|q| {
                     let (min, max) = q.limits();
+                    let (max_score, budget) = match q.kind {
+                        QuestionKind::Score { max_score, budget } => (Some(max_score), budget),
+                        _ => (None, None),
+                    };
                     QuestionOut {
+                        kind: q.kind.name(),
                         title: text(&q.title),
                         min,
                         max,
                         choices: q.choices.iter().map(text).collect(),
+                        max_score,
+                        budget,
+                        steps: (q.kind == QuestionKind::Scale)
+                            .then(|| q.steps.iter().map(text).collect()),
                         decision: q.decision,
                     }
                 })
