@@ -6,8 +6,10 @@
 //! equations contain and (b) that limit plus one decompression per point (the ballot's own bytes
 //! must be decoded once). `HANPYO_BENCH_QUICK=1` shortens every measurement.
 
+mod common;
+use common::median;
 use std::hint::black_box;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use criterion::{BatchSize, Criterion};
 use curve25519_dalek::ristretto::{CompressedRistretto, RistrettoPoint};
@@ -234,19 +236,6 @@ fn criterion_benches(c: &mut Criterion) {
         });
     }
     g.finish();
-}
-
-/// Median of `runs` timings of `f`, in seconds.
-fn median(runs: usize, mut f: impl FnMut()) -> f64 {
-    let mut t: Vec<f64> = (0..runs)
-        .map(|_| {
-            let start = Instant::now();
-            f();
-            start.elapsed().as_secs_f64()
-        })
-        .collect();
-    t.sort_by(f64::total_cmp);
-    t[t.len() / 2]
 }
 
 fn summary(quick: bool) {

@@ -13,7 +13,8 @@
 //! | [`threshold`] | Pedersen DKG with Feldman commitments, partial decryption, Lagrange combination |
 //! | [`credential`] | Belenios-style voter credentials and the credential signature |
 //! | [`batch`] | random-weight batch verification in one multiscalar multiplication |
-//! | [`ballot`] | an encrypted contest: selections, their 0/1 proofs and the selection-count proof |
+//! | [`ballot`] | an encrypted contest: values, their range proofs and the groups' sum proofs |
+//! | [`shuffle`] | a verifiable re-encryption shuffle (mix-net step): the Terelius–Wikström proof |
 //!
 //! This crate does no I/O, builds for `wasm32-unknown-unknown`, and every secret lives in a type that
 //! zeroizes on drop. Every function that needs randomness has a `_with_rng` form taking any
@@ -31,6 +32,7 @@ pub mod elgamal;
 pub mod error;
 pub mod group;
 pub mod proofs;
+pub mod shuffle;
 pub mod threshold;
 pub mod transcript;
 

@@ -10,6 +10,7 @@
 //! | [`manifest`] | the election manifest (TOML in, canonical bytes out) |
 //! | [`question`] | question kinds, their contests' shapes, answers as encrypted values |
 //! | [`decision`] | decision rules (turnout threshold, majority) and outcomes |
+//! | [`preferential`] | counting decrypted rankings: instant-runoff and Schulze |
 //! | [`entry`] | every entry kind, tracking codes |
 //! | [`context`] | election and ceremony fingerprints (what every proof is bound to) |
 //! | [`standing`] | a ballot's standing (counted, superseded, audit) from signed log data |
@@ -23,6 +24,7 @@ pub mod encoding;
 pub mod entry;
 pub mod error;
 pub mod manifest;
+pub mod preferential;
 pub mod question;
 pub mod standing;
 pub mod verify;
