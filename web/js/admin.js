@@ -326,17 +326,48 @@ async function refresh({ quiet = false } = {}) {
 function tomlString(s) {
   return JSON.stringify(s); // a JSON string is a valid TOML basic string
 }
+/** A Korean–English text as a TOML inline table. */
+function tomlText(x) {
+  return `{ ko = ${tomlString(x.ko)}, en = ${tomlString(x.en)} }`;
+}
 function splitPair(s) {
   const [ko, en] = s.split('|').map((x) => x.trim());
   return { ko: ko || '', en: en || ko || '' };
 }
+/** The question's kind and its parameters as TOML lines; the server checks every limit. */
+function questionKindLines() {
+  const text = tomlText;
+  const kind = $('new-kind').value;
+  if (kind === 'score') {
+    const budget = $('new-budget').value.trim();
+    return ['kind = "score"', `max_score = ${Number($('new-max-score').value) || 0}`, ...(budget ? [`budget = ${Number(budget) || 0}`] : [])];
+  }
+  if (kind === 'scale') {
+    const steps = $('new-steps').value.split('\n').map((l) => l.trim()).filter(Boolean).map(splitPair);
+    return ['kind = "scale"', 'steps = [', ...steps.map((s) => `  ${text(s)},`), ']'];
+  }
+  const max = Number($('new-max').value) || 1;
+  return [
+    `kind = ${tomlString(max === 1 ? 'choose-one' : 'choose-range')}`,
+    ...(max === 1 ? [] : ['min = 0', `max = ${max}`]),
+    // The server checks the fraction (and that the question takes exactly one choice).
+    ...($('new-decision').value.trim() ? [`decision = { min_turnout = ${tomlString($('new-decision').value.trim())} }`] : []),
+  ];
+}
+
+/** Shows the fields of the chosen question kind. */
+function showKindFields() {
+  const kind = $('new-kind').value;
+  for (const k of ['choose', 'score', 'scale']) $(`new-kind-${k}`).hidden = k !== kind;
+  $('new-decision-box').hidden = kind !== 'choose';
+}
+
 function manifestFromForm() {
   const title = { ko: $('new-title-ko').value.trim(), en: $('new-title-en').value.trim() };
   const q = splitPair($('new-question').value);
   const choices = $('new-choices').value.split('\n').map((l) => l.trim()).filter(Boolean).map(splitPair);
-  const max = Number($('new-max').value) || 1;
   const [n, k] = $('new-trustees').value.split('/').map((x) => Number(x.trim()));
-  const text = (x) => `{ ko = ${tomlString(x.ko)}, en = ${tomlString(x.en)} }`;
+  const text = tomlText;
   return [
     `election_id = ${tomlString($('new-id').value.trim())}`,
     `opens_at = ${$('new-opens').value.trim()}`,
@@ -346,11 +377,8 @@ function manifestFromForm() {
     `title = ${text(title)}`,
     '',
     '[[questions]]',
-    `kind = ${tomlString(max === 1 ? 'choose-one' : 'choose-range')}`,
-    ...(max === 1 ? [] : ['min = 0', `max = ${max}`]),
+    ...questionKindLines(),
     `title = ${text(q)}`,
-    // The server checks the fraction (and that the question takes exactly one choice).
-    ...($('new-decision').value.trim() ? [`decision = { min_turnout = ${tomlString($('new-decision').value.trim())} }`] : []),
     'choices = [',
     ...choices.map((c) => `  ${text(c)},`),
     ']',
@@ -449,6 +477,7 @@ $('refresh').addEventListener('click', () => refresh());
 $('roll-form').addEventListener('submit', (ev) => { ev.preventDefault(); importRoll(); });
 $('credentials-form').addEventListener('submit', (ev) => { ev.preventDefault(); uploadCredentials(); });
 $('new-form').addEventListener('submit', (ev) => { ev.preventDefault(); checkNew(); });
+$('new-kind').addEventListener('change', showKindFields);
 $('new-create').addEventListener('click', createNew);
 document.addEventListener('languagechange', renderAll);
 if (state.token) await refresh();

@@ -755,6 +755,37 @@ test('score and scale questions: answered with the keyboard, audited, cast; the 
     await noViolations(page, 'board: score and scale result');
     await shot(page, '22-board-score-scale');
 
+    // The console writes the next election's score or scale question from its form.
+    const admin = await newPage(browser);
+    await admin.goto(`${server.url}/admin.html`);
+    await admin.fill('#admin-name', server.admin.name);
+    await admin.fill('#admin-password', server.admin.password);
+    await admin.locator('#login-form button[type=submit]').click();
+    await visible(admin, '#console');
+    await admin.locator('#new-election summary').click();
+    await admin.fill('#new-id', 'complex-survey-2027');
+    await admin.fill('#new-title-ko', '단지 만족도 조사');
+    await admin.fill('#new-title-en', 'Complex survey');
+    await admin.fill('#new-question', '시설에 얼마나 만족하십니까? | How satisfied are you?');
+    await admin.fill('#new-choices', '놀이터 | Playground\n주차장 | Car park');
+    await admin.selectOption('#new-kind', 'scale');
+    assert.equal(await admin.locator('#new-max').isVisible(), false, 'no selection limit for a scale');
+    await admin.fill('#new-steps', '불만족 | Dissatisfied\n보통 | Neutral\n만족 | Satisfied');
+    await admin.locator('#new-form button[type=submit]').click();
+    await admin.locator('#new-result .success').waitFor();
+    assert.match(await admin.textContent('#new-result'), /complex-survey-2027/);
+    // A score whose budget exceeds what its choices can hold is refused with the reason.
+    await admin.selectOption('#new-kind', 'score');
+    await admin.fill('#new-max-score', '5');
+    await admin.fill('#new-budget', '11');
+    await admin.locator('#new-form button[type=submit]').click();
+    await admin.locator('#new-result .alert').waitFor();
+    await admin.fill('#new-budget', '8');
+    await admin.locator('#new-form button[type=submit]').click();
+    await admin.locator('#new-result .success').waitFor();
+    await noViolations(admin, 'admin: new score question');
+    noProblems(admin);
+
     // The record verifies with the CLI and states the same result.
     const record = join(out, 'record-score-scale');
     rmSync(record, { recursive: true, force: true });

@@ -70,6 +70,9 @@ impl ContestSpec {
             return Err(ProofError::Parameter("value limit out of range"));
         }
         disjunctive::branches(0, u64::from(self.value_max))?;
+        if self.min > self.max {
+            return Err(ProofError::Parameter("selection limits out of range"));
+        }
         if self.groups == 0 {
             return Ok(());
         }
@@ -142,12 +145,19 @@ pub struct EncryptedContest {
 }
 
 /// The encryption nonces of a contest: what a Benaloh audit reveals. Secret until then.
-#[derive(Clone, Debug)]
+#[derive(Clone)]
 pub struct ContestOpening {
     /// The plaintext value of each choice.
     pub values: Vec<u8>,
     /// The nonce of each choice.
     pub nonces: Vec<Nonce>,
+}
+
+impl core::fmt::Debug for ContestOpening {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        // The values are the voter's answer: never printed.
+        f.write_str("ContestOpening(<redacted>)")
+    }
 }
 
 /// The position of group `g`'s sum proof.
@@ -289,7 +299,8 @@ impl EncryptedContest {
     }
 
     /// Checks a Benaloh audit: re-encrypting the revealed values with the revealed nonces gives
-    /// exactly these ciphertexts, and each value is within its limit. Returns the values.
+    /// exactly these ciphertexts, each value is within its limit and each group's sum within
+    /// `[min, max]`. Returns the values.
     pub fn check_opening(
         &self,
         pk: &PublicKey,
@@ -313,6 +324,8 @@ impl EncryptedContest {
                 return Err(ProofError::Invalid("contest opening"));
             }
         }
+        spec.group_sums(&opening.values)
+            .map_err(|_| ProofError::Invalid("contest opening"))?;
         Ok(opening.values.clone())
     }
 
@@ -341,7 +354,8 @@ impl EncryptedContest {
             });
         }
         let value_proof_len = disjunctive::encoded_len(spec.value_max as usize + 1);
-        let sum_proof_len = disjunctive::encoded_len((spec.max - spec.min) as usize + 1);
+        let sum_proof_len =
+            disjunctive::encoded_len(spec.max.saturating_sub(spec.min) as usize + 1);
         let mut rest = bytes;
         let mut selections = Vec::with_capacity(spec.choices as usize);
         for _ in 0..spec.choices {

@@ -32,6 +32,9 @@
 //! - `t₄,k = c·Σ u_j·e_{j,k} + (−s₄,k·G, −s₄,k·K) + Σ s'_i·e'_{i,k}` (both components)
 //! - `t̂_i = c·ĉ_i + ŝ_i·G + s'_i·ĉ_{i−1}`
 //!
+//! The permutation is used as a memory index while shuffling and proving (as in other mix-nets):
+//! a shuffling trustee runs on its own machine, where cache timing is not observable by voters.
+//!
 //! Transcripts (docs/protocol.md §3.5): `u_j` = challenge(label `shuffle-u`; `B(seed) U(j)`) with
 //! `seed` the 32-byte encoding of challenge(label `shuffle-permutation`; `P(G) P(K) U(N) U(w)`, every
 //! input ciphertext `P(α) P(β)` row by row, every output likewise, `P(c_j)` for each `j`); and
@@ -249,7 +252,12 @@ impl ShuffleProof {
         let w = shape(inputs)?;
         let n = inputs.len();
         let pi = &secret.permutation;
-        if shape(outputs)? != w || outputs.len() != n || pi.len() != n {
+        if shape(outputs)? != w
+            || outputs.len() != n
+            || pi.len() != n
+            || secret.nonces.len() != n
+            || secret.nonces.iter().any(|row| row.len() != w)
+        {
             return Err(ProofError::Shape("shuffle"));
         }
         let (h, hs) = generators(n);
@@ -326,32 +334,42 @@ impl ShuffleProof {
             .collect();
         let ch = challenge(ctx, &seed, &chain, &t, &t4, &t_hat);
         // Witness values.
-        let r_bar: Scalar = r.iter().sum();
-        let mut v = Scalar::ONE;
-        let mut r_hat_sum = Scalar::ZERO;
+        let r_bar = Zeroizing::new(r.iter().sum::<Scalar>());
+        let mut v = Zeroizing::new(Scalar::ONE);
+        let mut r_hat_sum = Zeroizing::new(Scalar::ZERO);
         for i in (0..n).rev() {
-            r_hat_sum += r_hat[i] * v;
-            v *= u_prime[i];
+            *r_hat_sum += r_hat[i] * *v;
+            *v *= u_prime[i];
         }
-        let r_tilde: Scalar = r.iter().zip(&u).map(|(r, u)| r * u).sum();
-        let r_prime: Vec<Scalar> = (0..w)
-            .map(|col| {
-                secret
-                    .nonces
-                    .iter()
-                    .zip(u_prime.iter())
-                    .map(|(row, u)| row[col].as_scalar() * u)
-                    .sum()
-            })
-            .collect();
+        let r_tilde = Zeroizing::new(r.iter().zip(&u).map(|(r, u)| r * u).sum::<Scalar>());
+        let r_prime: Zeroizing<Vec<Scalar>> = Zeroizing::new(
+            (0..w)
+                .map(|col| {
+                    secret
+                        .nonces
+                        .iter()
+                        .zip(u_prime.iter())
+                        .map(|(row, u)| row[col].as_scalar() * u)
+                        .sum()
+                })
+                .collect(),
+        );
         Ok(Self {
             permutation_commitment: c,
             chain,
             t,
             t4,
             t_hat,
-            s: [*w1 - ch * r_bar, *w2 - ch * r_hat_sum, *w3 - ch * r_tilde],
-            s4: w4.iter().zip(&r_prime).map(|(w, r)| w - ch * r).collect(),
+            s: [
+                *w1 - ch * *r_bar,
+                *w2 - ch * *r_hat_sum,
+                *w3 - ch * *r_tilde,
+            ],
+            s4: w4
+                .iter()
+                .zip(r_prime.iter())
+                .map(|(w, r)| w - ch * r)
+                .collect(),
             s_hat: w_hat
                 .iter()
                 .zip(r_hat.iter())
@@ -365,7 +383,7 @@ impl ShuffleProof {
         })
     }
 
-    /// Queues the verification equations (`4 + 2w + N` of them).
+    /// Queues the verification equations (`3 + 2w + N` of them).
     pub fn queue(
         &self,
         ctx: &ProofContext,

@@ -7,10 +7,10 @@
 //!
 //! **Instant-runoff** (docs/protocol.md §8): each round, every ballot counts for its highest-ranked
 //! choice still in the count; a ballot with none left is *exhausted*. A choice with more than half
-//! of the round's non-exhausted ballots is elected; so is the last choice left. Otherwise the choice
-//! with the fewest votes is eliminated. Ties for fewest are broken backwards: the tied choice with
-//! fewer votes in the latest earlier round where their votes differ is eliminated; tied in every
-//! round, the one whose `SHA-256("hanpyo-irv-lot-v1" ‖ lot ‖ u32be(round) ‖ u32be(choice))` is
+//! of the round's non-exhausted ballots is elected; so is the last choice left, if any ballot is
+//! active. Otherwise the choice with the fewest votes is eliminated. Ties for fewest are broken
+//! backwards: from the latest earlier round to the first, only the tied choices with the fewest
+//! votes in that round are kept, until one remains; tied in every round, the one whose `SHA-256("hanpyo-irv-lot-v1" ‖ lot ‖ u32be(round) ‖ u32be(choice))` is
 //! smallest (bytes compared as big-endian numbers) is eliminated.
 //!
 //! **Schulze**: `d[i][j]` is the number of ballots ranking `i` above `j`; the strength of the
