@@ -139,7 +139,13 @@ fn keys(n: usize) -> Vec<CredentialSigningKey> {
 fn points_per_ballot(spec: &ContestSpec) -> usize {
     let value_branches = spec.value_max + 1;
     let sum_branches = spec.max - spec.min + 1;
-    (spec.choices * (2 + 2 * value_branches) + spec.groups * 2 * sum_branches + 2) as usize
+    let columns = if spec.columns {
+        spec.choices / spec.groups
+    } else {
+        0
+    };
+    (spec.choices * (2 + 2 * value_branches) + spec.groups * 2 * sum_branches + columns * 2 * 2 + 2)
+        as usize
 }
 
 /// The selection shapes, and score and scale questions (protocol.md §3.4).
@@ -151,6 +157,7 @@ fn shapes() -> Vec<(&'static str, ContestSpec)> {
         max: budget.unwrap_or(0),
         value_max,
         groups: u32::from(budget.is_some()),
+        columns: false,
     };
     vec![
         ("1-of-2", ContestSpec::selection(0, 2, 1, 1)),
@@ -161,6 +168,18 @@ fn shapes() -> Vec<(&'static str, ContestSpec)> {
         ("score-5x0..10", score(5, 10, None)),
         ("score-5x0..5-b10", score(5, 5, Some(10))),
         (
+            "ranking-5x5",
+            ContestSpec {
+                index: 0,
+                choices: 25,
+                min: 0,
+                max: 1,
+                value_max: 1,
+                groups: 5,
+                columns: true,
+            },
+        ),
+        (
             "scale-5x5",
             ContestSpec {
                 index: 0,
@@ -169,6 +188,7 @@ fn shapes() -> Vec<(&'static str, ContestSpec)> {
                 max: 1,
                 value_max: 1,
                 groups: 5,
+                columns: false,
             },
         ),
     ]

@@ -7,10 +7,14 @@
 //!   selections;
 //! - scores: values `0..=R`, one group bounding the total (a budget), or no group when the total
 //!   is not bounded;
-//! - scales: one 0/1 value per (item, step), one group per item with exactly one step chosen.
+//! - scales: one 0/1 value per (item, step), one group per item with exactly one step chosen;
+//! - rankings (for preferential questions, counted after a mix-net): one 0/1 value per (rank,
+//!   choice), one group per rank with at most one choice, and *columns*: each choice at most at
+//!   one rank.
 //!
 //! Proof positions: the value proof of choice `j` of question `q` uses position `(q, j)`; the sum
-//! proof of group `g` uses `(q, NO_POSITION − g)` (so a one-group contest's is `(q, NO_POSITION)`).
+//! proof of group `g` uses `(q, NO_POSITION − g)` (so a one-group contest's is `(q, NO_POSITION)`);
+//! the column proof of position `p` uses `(q, NO_POSITION − groups − p)`.
 //! The caller binds the context to the ballot's public credential, so a contest copied into another
 //! voter's ballot does not verify.
 use curve25519_dalek::scalar::Scalar;
@@ -44,6 +48,9 @@ pub struct ContestSpec {
     /// The ciphertexts fall into this many consecutive groups of equal length, each with a proof
     /// that its sum lies in `[min, max]`; 0: no sum proof.
     pub groups: u32,
+    /// With groups of 0/1 values: also prove that each column (the values at one position in every
+    /// group) sums to 0 or 1 — in a ranking, no choice at two ranks.
+    pub columns: bool,
 }
 
 impl ContestSpec {
@@ -56,6 +63,7 @@ impl ContestSpec {
             max,
             value_max: 1,
             groups: 1,
+            columns: false,
         }
     }
 
@@ -73,8 +81,11 @@ impl ContestSpec {
         if self.min > self.max {
             return Err(ProofError::Parameter("selection limits out of range"));
         }
-        if self.groups == 0 {
-            return Ok(());
+        if self.groups == 0 || self.columns && self.value_max != 1 {
+            return match self.columns {
+                false => Ok(()),
+                true => Err(ProofError::Parameter("columns need groups of 0/1 values")),
+            };
         }
         if !self.choices.is_multiple_of(self.groups) {
             return Err(ProofError::Parameter("groups do not divide the choices"));
@@ -109,7 +120,30 @@ impl ContestSpec {
         {
             return Err(ProofError::Parameter("a sum outside [min, max]"));
         }
+        if self.columns && self.column_sums(values).iter().any(|&s| s > 1) {
+            return Err(ProofError::Parameter("a column summing to more than 1"));
+        }
         Ok(sums)
+    }
+
+    /// The sum of each column (position `p` of every group) of `values`.
+    fn column_sums(&self, values: &[u8]) -> Vec<u64> {
+        let len = self.group_len();
+        (0..len)
+            .map(|p| {
+                values
+                    .iter()
+                    .skip(p)
+                    .step_by(len)
+                    .map(|&v| u64::from(v))
+                    .sum()
+            })
+            .collect()
+    }
+
+    /// Number of column proofs.
+    fn column_count(&self) -> usize {
+        if self.columns { self.group_len() } else { 0 }
     }
 
     /// Length of one group.
@@ -123,6 +157,7 @@ impl ContestSpec {
         let sum_branches = (self.max.saturating_sub(self.min)) as usize + 1;
         self.choices as usize * (CIPHERTEXT_LEN + disjunctive::encoded_len(value_branches))
             + self.groups as usize * disjunctive::encoded_len(sum_branches)
+            + self.column_count() * disjunctive::encoded_len(2)
     }
 }
 
@@ -142,6 +177,8 @@ pub struct EncryptedContest {
     pub selections: Vec<EncryptedSelection>,
     /// Per group, proof that its sum is in `[min, max]`.
     pub sum_proofs: Vec<DisjunctiveProof>,
+    /// With columns: per position in a group, proof that the column sums to 0 or 1.
+    pub column_proofs: Vec<DisjunctiveProof>,
 }
 
 /// The encryption nonces of a contest: what a Benaloh audit reveals. Secret until then.
@@ -163,6 +200,11 @@ impl core::fmt::Debug for ContestOpening {
 /// The position of group `g`'s sum proof.
 fn sum_position(g: usize) -> u32 {
     NO_POSITION - g as u32
+}
+
+/// The position of column `p`'s proof.
+fn column_position(spec: &ContestSpec, p: usize) -> u32 {
+    NO_POSITION - spec.groups - p as u32
 }
 
 impl EncryptedContest {
@@ -216,6 +258,33 @@ impl EncryptedContest {
                 rng,
             )?);
         }
+        let mut column_proofs = Vec::with_capacity(spec.column_count());
+        if spec.columns {
+            let len = spec.group_len();
+            for (p, sum) in spec.column_sums(values).into_iter().enumerate() {
+                let column_ct =
+                    Ciphertext::sum(out.iter().skip(p).step_by(len).map(|s| &s.ciphertext));
+                let column_nonce = Nonce::from_scalar(
+                    nonces
+                        .iter()
+                        .skip(p)
+                        .step_by(len)
+                        .map(|r| r.as_scalar())
+                        .sum::<Scalar>(),
+                );
+                column_proofs.push(DisjunctiveProof::prove_with_rng(
+                    labels::SELECTION_COUNT,
+                    &ctx.at(spec.index, column_position(spec, p)),
+                    pk,
+                    &column_ct,
+                    0,
+                    1,
+                    sum,
+                    &column_nonce,
+                    rng,
+                )?);
+            }
+        }
         let opening = ContestOpening {
             values: values.to_vec(),
             nonces,
@@ -224,6 +293,7 @@ impl EncryptedContest {
             Self {
                 selections: out,
                 sum_proofs,
+                column_proofs,
             },
             opening,
         ))
@@ -240,6 +310,22 @@ impl EncryptedContest {
             .collect()
     }
 
+    /// The homomorphic sum of each column (position `p` of every group), with columns.
+    pub fn column_totals(&self, spec: &ContestSpec) -> Vec<Ciphertext> {
+        let len = spec.group_len();
+        (0..spec.column_count())
+            .map(|p| {
+                Ciphertext::sum(
+                    self.selections
+                        .iter()
+                        .skip(p)
+                        .step_by(len)
+                        .map(|s| &s.ciphertext),
+                )
+            })
+            .collect()
+    }
+
     /// Queues every proof of this contest.
     pub fn queue(
         &self,
@@ -251,6 +337,7 @@ impl EncryptedContest {
         spec.validate()?;
         if self.selections.len() != spec.choices as usize
             || self.sum_proofs.len() != spec.groups as usize
+            || self.column_proofs.len() != spec.column_count()
         {
             return Err(ProofError::Shape("contest"));
         }
@@ -278,6 +365,22 @@ impl EncryptedContest {
                 &total,
                 u64::from(spec.min),
                 u64::from(spec.max),
+                batch,
+            )?;
+        }
+        for (p, (proof, total)) in self
+            .column_proofs
+            .iter()
+            .zip(self.column_totals(spec))
+            .enumerate()
+        {
+            proof.queue(
+                labels::SELECTION_COUNT,
+                &ctx.at(spec.index, column_position(spec, p)),
+                pk,
+                &total,
+                0,
+                1,
                 batch,
             )?;
         }
@@ -329,14 +432,14 @@ impl EncryptedContest {
         Ok(opening.values.clone())
     }
 
-    /// `(ciphertext ‖ value proof)` per choice, then the groups' sum proofs.
+    /// `(ciphertext ‖ value proof)` per choice, then the groups' sum proofs, then the column proofs.
     pub fn to_bytes(&self) -> Vec<u8> {
         let mut out = Vec::new();
         for s in &self.selections {
             out.extend_from_slice(&s.ciphertext.to_bytes());
             out.extend_from_slice(&s.proof.to_bytes());
         }
-        for p in &self.sum_proofs {
+        for p in self.sum_proofs.iter().chain(&self.column_proofs) {
             out.extend_from_slice(&p.to_bytes());
         }
         out
@@ -377,9 +480,17 @@ impl EncryptedContest {
             )?);
             rest = tail;
         }
+        let column_proof_len = disjunctive::encoded_len(2);
+        let mut column_proofs = Vec::with_capacity(spec.column_count());
+        for _ in 0..spec.column_count() {
+            let (pr, tail) = rest.split_at(column_proof_len);
+            column_proofs.push(DisjunctiveProof::decode(pr, 0, 1)?);
+            rest = tail;
+        }
         Ok(Self {
             selections,
             sum_proofs,
+            column_proofs,
         })
     }
 }

@@ -35,6 +35,7 @@ fn score(choices: u32, points: u32, budget: Option<u32>) -> ContestSpec {
         max: budget.unwrap_or(0),
         value_max: points,
         groups: u32::from(budget.is_some()),
+        columns: false,
     }
 }
 
@@ -47,7 +48,31 @@ fn scale(items: u32, steps: u32) -> ContestSpec {
         max: 1,
         value_max: 1,
         groups: items,
+        columns: false,
     }
+}
+
+/// A ranking: `ranks` groups (one per rank) of `choices` 0/1 values, at most one choice per rank
+/// and each choice at most at one rank.
+fn ranking(ranks: u32, choices: u32) -> ContestSpec {
+    ContestSpec {
+        index: 0,
+        choices: ranks * choices,
+        min: 0,
+        max: 1,
+        value_max: 1,
+        groups: ranks,
+        columns: true,
+    }
+}
+
+/// The rank-major 0/1 values of `order` (choice indices, most preferred first).
+fn ranked(ranks: u32, choices: u32, order: &[u32]) -> Vec<u8> {
+    let mut v = vec![0u8; (ranks * choices) as usize];
+    for (r, &c) in order.iter().enumerate() {
+        v[r * choices as usize + c as usize] = 1;
+    }
+    v
 }
 
 fn selections(choices: u32, chosen: &[u32]) -> Vec<u8> {
@@ -136,6 +161,7 @@ fn scores_over_their_limit_or_budget_and_scales_with_two_steps_are_refused() {
     assert!(refused(
         ContestSpec {
             groups: 4,
+            columns: false,
             ..scale(2, 3)
         },
         &[1, 0, 0, 1, 0, 0],
@@ -317,4 +343,55 @@ proptest! {
         prop_assert!(contest.verify(&c, &pk, &s).is_ok());
         prop_assert_eq!(EncryptedContest::decode(&contest.to_bytes(), &s).expect("canonical"), contest);
     }
+}
+
+#[test]
+fn a_ranking_proves_one_choice_per_rank_and_one_rank_per_choice() {
+    let mut r = rng(56);
+    let (_, pk) = keypair(57);
+    let c = ctx().bound_to([3u8; 32]);
+    let s = ranking(5, 5);
+    for order in [&[2u32, 0, 4][..], &[0, 1, 2, 3, 4], &[], &[4]] {
+        let values = ranked(5, 5, order);
+        let (contest, opening) =
+            EncryptedContest::encrypt_with_rng(&c, &pk, &s, &values, &mut r).expect("a ranking");
+        contest.verify(&c, &pk, &s).expect("valid");
+        let bytes = contest.to_bytes();
+        assert_eq!(bytes.len(), s.encoded_len());
+        assert_eq!(
+            EncryptedContest::decode(&bytes, &s).expect("canonical"),
+            contest
+        );
+        assert_eq!(
+            contest.check_opening(&pk, &s, &opening).expect("opens"),
+            values
+        );
+    }
+    // A choice at two ranks, two choices at one rank: refused on the device.
+    let mut twice = ranked(5, 5, &[2, 0]);
+    twice[2 * 5 + 2] = 1;
+    assert!(EncryptedContest::encrypt_with_rng(&c, &pk, &s, &twice, &mut r).is_err());
+    let mut crowded = ranked(5, 5, &[2]);
+    crowded[1] = 1;
+    assert!(EncryptedContest::encrypt_with_rng(&c, &pk, &s, &crowded, &mut r).is_err());
+    // A cheating device encrypts the double ranking without column proofs and pastes in an honest
+    // ballot's: the verifier refuses it.
+    let relaxed = ContestSpec {
+        columns: false,
+        ..s
+    };
+    let (mut forged, _) =
+        EncryptedContest::encrypt_with_rng(&c, &pk, &relaxed, &twice, &mut r).expect("relaxed");
+    let (honest, _) =
+        EncryptedContest::encrypt_with_rng(&c, &pk, &s, &ranked(5, 5, &[2, 0, 1]), &mut r)
+            .expect("honest");
+    forged.column_proofs = honest.column_proofs.clone();
+    assert!(forged.verify(&c, &pk, &s).is_err());
+    // Column proofs are bound to their positions.
+    let mut swapped = honest.clone();
+    swapped.column_proofs.swap(0, 2);
+    assert!(swapped.verify(&c, &pk, &s).is_err());
+    // Columns need groups of 0/1 values.
+    assert!(ContestSpec { value_max: 2, ..s }.validate().is_err());
+    assert!(ContestSpec { groups: 0, ..s }.validate().is_err());
 }

@@ -242,6 +242,7 @@ impl Question {
                 max: budget.unwrap_or(0),
                 value_max: max_score,
                 groups: u32::from(budget.is_some()),
+                columns: false,
             },
             QuestionKind::Scale => ContestSpec {
                 index,
@@ -250,6 +251,7 @@ impl Question {
                 max: 1,
                 value_max: 1,
                 groups: n,
+                columns: false,
             },
             _ => {
                 let (min, max) = self.limits();
