@@ -17,7 +17,6 @@
 //! the column proof of position `p` uses `(q, NO_POSITION − groups − p)`.
 //! The caller binds the context to the ballot's public credential, so a contest copied into another
 //! voter's ballot does not verify.
-use curve25519_dalek::scalar::Scalar;
 use rand_core::CryptoRng;
 
 use crate::batch::BatchVerifier;
@@ -68,8 +67,9 @@ impl ContestSpec {
     }
 
     /// Checks `1 ≤ choices ≤ MAX_CIPHERTEXTS`, `value_max + 1` within the proofs' branch limit,
-    /// and, with groups, that they divide the choices and `0 ≤ min ≤ max ≤ group length × value_max`
-    /// with `max − min + 1` within the branch limit.
+    /// `min ≤ max`, and, with groups, that they divide the choices and
+    /// `max ≤ group length × value_max` with `max − min + 1` within the branch limit; columns need
+    /// groups of 0/1 values.
     pub fn validate(&self) -> Result<(), ProofError> {
         if self.choices == 0 || self.choices > MAX_CIPHERTEXTS {
             return Err(ProofError::Parameter("number of choices out of range"));
@@ -81,17 +81,17 @@ impl ContestSpec {
         if self.min > self.max {
             return Err(ProofError::Parameter("selection limits out of range"));
         }
-        if self.groups == 0 || self.columns && self.value_max != 1 {
-            return match self.columns {
-                false => Ok(()),
-                true => Err(ProofError::Parameter("columns need groups of 0/1 values")),
-            };
+        if self.columns && (self.groups == 0 || self.value_max != 1) {
+            return Err(ProofError::Parameter("columns need groups of 0/1 values"));
+        }
+        if self.groups == 0 {
+            return Ok(());
         }
         if !self.choices.is_multiple_of(self.groups) {
             return Err(ProofError::Parameter("groups do not divide the choices"));
         }
         let group_max = u64::from(self.choices / self.groups) * u64::from(self.value_max);
-        if self.min > self.max || u64::from(self.max) > group_max {
+        if u64::from(self.max) > group_max {
             return Err(ProofError::Parameter("selection limits out of range"));
         }
         disjunctive::branches(u64::from(self.min), u64::from(self.max))?;
@@ -99,51 +99,25 @@ impl ContestSpec {
     }
 
     /// Checks a plaintext answer against this shape (one value per choice, each within its limit,
-    /// each group's sum within `[min, max]`) and returns the groups' sums.
-    pub fn group_sums(&self, values: &[u8]) -> Result<Vec<u64>, ProofError> {
+    /// each proven sum within its range) and returns the proven sums, in [`ContestSpec::sums`]
+    /// order.
+    pub fn proven_sums(&self, values: &[u8]) -> Result<Vec<u64>, ProofError> {
         if values.len() != self.choices as usize {
             return Err(ProofError::Parameter("one value per choice is required"));
         }
         if values.iter().any(|&v| u32::from(v) > self.value_max) {
             return Err(ProofError::Parameter("a value above its limit"));
         }
-        if self.groups == 0 {
-            return Ok(Vec::new());
-        }
-        let sums: Vec<u64> = values
-            .chunks(self.group_len())
-            .map(|g| g.iter().map(|&v| u64::from(v)).sum())
-            .collect();
-        if sums
-            .iter()
-            .any(|&s| s < u64::from(self.min) || s > u64::from(self.max))
-        {
-            return Err(ProofError::Parameter("a sum outside [min, max]"));
-        }
-        if self.columns && self.column_sums(values).iter().any(|&s| s > 1) {
-            return Err(ProofError::Parameter("a column summing to more than 1"));
-        }
-        Ok(sums)
-    }
-
-    /// The sum of each column (position `p` of every group) of `values`.
-    fn column_sums(&self, values: &[u8]) -> Vec<u64> {
-        let len = self.group_len();
-        (0..len)
-            .map(|p| {
-                values
-                    .iter()
-                    .skip(p)
-                    .step_by(len)
-                    .map(|&v| u64::from(v))
-                    .sum()
+        self.sums()
+            .map(|sum| {
+                let total: u64 = sum.members().map(|j| u64::from(values[j])).sum();
+                if (sum.lo..=sum.hi).contains(&total) {
+                    Ok(total)
+                } else {
+                    Err(ProofError::Parameter(sum.out_of_range))
+                }
             })
             .collect()
-    }
-
-    /// Number of column proofs.
-    fn column_count(&self) -> usize {
-        if self.columns { self.group_len() } else { 0 }
     }
 
     /// Length of one group.
@@ -151,13 +125,63 @@ impl ContestSpec {
         (self.choices / self.groups.max(1)) as usize
     }
 
+    /// Every proven sum: each group's, then (with columns) each column's.
+    fn sums(&self) -> impl Iterator<Item = Sum> + '_ {
+        let len = self.group_len();
+        let groups = (0..self.groups as usize).map(move |g| Sum {
+            start: g * len,
+            step: 1,
+            count: len,
+            position: NO_POSITION - g as u32,
+            lo: u64::from(self.min),
+            hi: u64::from(self.max),
+            out_of_range: "a sum outside [min, max]",
+        });
+        let columns = (0..if self.columns { len } else { 0 }).map(move |p| Sum {
+            start: p,
+            step: len,
+            count: self.groups as usize,
+            position: NO_POSITION - self.groups - p as u32,
+            lo: 0,
+            hi: 1,
+            out_of_range: "a column summing to more than 1",
+        });
+        groups.chain(columns)
+    }
+
     /// Encoded length of an [`EncryptedContest`] of this shape.
     pub fn encoded_len(&self) -> usize {
         let value_branches = self.value_max as usize + 1;
-        let sum_branches = (self.max.saturating_sub(self.min)) as usize + 1;
         self.choices as usize * (CIPHERTEXT_LEN + disjunctive::encoded_len(value_branches))
-            + self.groups as usize * disjunctive::encoded_len(sum_branches)
-            + self.column_count() * disjunctive::encoded_len(2)
+            + self
+                .sums()
+                .map(|sum| disjunctive::encoded_len((sum.hi - sum.lo) as usize + 1))
+                .sum::<usize>()
+    }
+}
+
+/// One proven sum of a contest: its members (the ciphertexts `start + k·step`, `k < count`), the
+/// position of its proof and its allowed range.
+#[derive(Clone, Copy, Debug)]
+struct Sum {
+    start: usize,
+    step: usize,
+    count: usize,
+    position: u32,
+    lo: u64,
+    hi: u64,
+    out_of_range: &'static str,
+}
+
+impl Sum {
+    fn members(&self) -> impl Iterator<Item = usize> {
+        let (start, step) = (self.start, self.step);
+        (0..self.count).map(move |k| start + k * step)
+    }
+
+    /// The homomorphic sum of its members' ciphertexts.
+    fn ciphertext(&self, selections: &[EncryptedSelection]) -> Ciphertext {
+        Ciphertext::sum(self.members().map(|j| &selections[j].ciphertext))
     }
 }
 
@@ -175,10 +199,9 @@ pub struct EncryptedSelection {
 pub struct EncryptedContest {
     /// One per choice, in manifest order.
     pub selections: Vec<EncryptedSelection>,
-    /// Per group, proof that its sum is in `[min, max]`.
+    /// Per proven sum, its proof: each group's sum in `[min, max]`, then (with columns) each
+    /// column's in `[0, 1]`.
     pub sum_proofs: Vec<DisjunctiveProof>,
-    /// With columns: per position in a group, proof that the column sums to 0 or 1.
-    pub column_proofs: Vec<DisjunctiveProof>,
 }
 
 /// The encryption nonces of a contest: what a Benaloh audit reveals. Secret until then.
@@ -197,16 +220,6 @@ impl core::fmt::Debug for ContestOpening {
     }
 }
 
-/// The position of group `g`'s sum proof.
-fn sum_position(g: usize) -> u32 {
-    NO_POSITION - g as u32
-}
-
-/// The position of column `p`'s proof.
-fn column_position(spec: &ContestSpec, p: usize) -> u32 {
-    NO_POSITION - spec.groups - p as u32
-}
-
 impl EncryptedContest {
     /// Encrypts `values` (one per choice) and proves it well formed.
     pub fn encrypt_with_rng<R: CryptoRng + ?Sized>(
@@ -217,7 +230,7 @@ impl EncryptedContest {
         rng: &mut R,
     ) -> Result<(Self, ContestOpening), ProofError> {
         spec.validate()?;
-        let sums = spec.group_sums(values)?;
+        let totals = spec.proven_sums(values)?;
         let mut out = Vec::with_capacity(values.len());
         let mut nonces = Vec::with_capacity(values.len());
         for (j, &v) in values.iter().enumerate() {
@@ -240,50 +253,20 @@ impl EncryptedContest {
             });
             nonces.push(r);
         }
-        let mut sum_proofs = Vec::with_capacity(sums.len());
-        for (g, &sum) in sums.iter().enumerate() {
-            let range = g * spec.group_len()..(g + 1) * spec.group_len();
-            let total_ct = Ciphertext::sum(out[range.clone()].iter().map(|s| &s.ciphertext));
-            let total_nonce =
-                Nonce::from_scalar(nonces[range].iter().map(|r| r.as_scalar()).sum::<Scalar>());
+        let mut sum_proofs = Vec::with_capacity(totals.len());
+        for (sum, total) in spec.sums().zip(totals) {
+            let nonce = Nonce::from_scalar(sum.members().map(|j| nonces[j].as_scalar()).sum());
             sum_proofs.push(DisjunctiveProof::prove_with_rng(
                 labels::SELECTION_COUNT,
-                &ctx.at(spec.index, sum_position(g)),
+                &ctx.at(spec.index, sum.position),
                 pk,
-                &total_ct,
-                u64::from(spec.min),
-                u64::from(spec.max),
-                sum,
-                &total_nonce,
+                &sum.ciphertext(&out),
+                sum.lo,
+                sum.hi,
+                total,
+                &nonce,
                 rng,
             )?);
-        }
-        let mut column_proofs = Vec::with_capacity(spec.column_count());
-        if spec.columns {
-            let len = spec.group_len();
-            for (p, sum) in spec.column_sums(values).into_iter().enumerate() {
-                let column_ct =
-                    Ciphertext::sum(out.iter().skip(p).step_by(len).map(|s| &s.ciphertext));
-                let column_nonce = Nonce::from_scalar(
-                    nonces
-                        .iter()
-                        .skip(p)
-                        .step_by(len)
-                        .map(|r| r.as_scalar())
-                        .sum::<Scalar>(),
-                );
-                column_proofs.push(DisjunctiveProof::prove_with_rng(
-                    labels::SELECTION_COUNT,
-                    &ctx.at(spec.index, column_position(spec, p)),
-                    pk,
-                    &column_ct,
-                    0,
-                    1,
-                    sum,
-                    &column_nonce,
-                    rng,
-                )?);
-            }
         }
         let opening = ContestOpening {
             values: values.to_vec(),
@@ -293,37 +276,9 @@ impl EncryptedContest {
             Self {
                 selections: out,
                 sum_proofs,
-                column_proofs,
             },
             opening,
         ))
-    }
-
-    /// The homomorphic sum of each group's ciphertexts (an encryption of its sum).
-    pub fn group_totals(&self, spec: &ContestSpec) -> Vec<Ciphertext> {
-        if spec.groups == 0 {
-            return Vec::new();
-        }
-        self.selections
-            .chunks(spec.group_len())
-            .map(|g| Ciphertext::sum(g.iter().map(|s| &s.ciphertext)))
-            .collect()
-    }
-
-    /// The homomorphic sum of each column (position `p` of every group), with columns.
-    pub fn column_totals(&self, spec: &ContestSpec) -> Vec<Ciphertext> {
-        let len = spec.group_len();
-        (0..spec.column_count())
-            .map(|p| {
-                Ciphertext::sum(
-                    self.selections
-                        .iter()
-                        .skip(p)
-                        .step_by(len)
-                        .map(|s| &s.ciphertext),
-                )
-            })
-            .collect()
     }
 
     /// Queues every proof of this contest.
@@ -336,8 +291,7 @@ impl EncryptedContest {
     ) -> Result<(), ProofError> {
         spec.validate()?;
         if self.selections.len() != spec.choices as usize
-            || self.sum_proofs.len() != spec.groups as usize
-            || self.column_proofs.len() != spec.column_count()
+            || self.sum_proofs.len() != spec.sums().count()
         {
             return Err(ProofError::Shape("contest"));
         }
@@ -352,35 +306,14 @@ impl EncryptedContest {
                 batch,
             )?;
         }
-        for (g, (proof, total)) in self
-            .sum_proofs
-            .iter()
-            .zip(self.group_totals(spec))
-            .enumerate()
-        {
+        for (sum, proof) in spec.sums().zip(&self.sum_proofs) {
             proof.queue(
                 labels::SELECTION_COUNT,
-                &ctx.at(spec.index, sum_position(g)),
+                &ctx.at(spec.index, sum.position),
                 pk,
-                &total,
-                u64::from(spec.min),
-                u64::from(spec.max),
-                batch,
-            )?;
-        }
-        for (p, (proof, total)) in self
-            .column_proofs
-            .iter()
-            .zip(self.column_totals(spec))
-            .enumerate()
-        {
-            proof.queue(
-                labels::SELECTION_COUNT,
-                &ctx.at(spec.index, column_position(spec, p)),
-                pk,
-                &total,
-                0,
-                1,
+                &sum.ciphertext(&self.selections),
+                sum.lo,
+                sum.hi,
                 batch,
             )?;
         }
@@ -427,19 +360,19 @@ impl EncryptedContest {
                 return Err(ProofError::Invalid("contest opening"));
             }
         }
-        spec.group_sums(&opening.values)
+        spec.proven_sums(&opening.values)
             .map_err(|_| ProofError::Invalid("contest opening"))?;
         Ok(opening.values.clone())
     }
 
-    /// `(ciphertext ‖ value proof)` per choice, then the groups' sum proofs, then the column proofs.
+    /// `(ciphertext ‖ value proof)` per choice, then the sum proofs (groups', then columns').
     pub fn to_bytes(&self) -> Vec<u8> {
         let mut out = Vec::new();
         for s in &self.selections {
             out.extend_from_slice(&s.ciphertext.to_bytes());
             out.extend_from_slice(&s.proof.to_bytes());
         }
-        for p in self.sum_proofs.iter().chain(&self.column_proofs) {
+        for p in &self.sum_proofs {
             out.extend_from_slice(&p.to_bytes());
         }
         out
@@ -457,8 +390,6 @@ impl EncryptedContest {
             });
         }
         let value_proof_len = disjunctive::encoded_len(spec.value_max as usize + 1);
-        let sum_proof_len =
-            disjunctive::encoded_len(spec.max.saturating_sub(spec.min) as usize + 1);
         let mut rest = bytes;
         let mut selections = Vec::with_capacity(spec.choices as usize);
         for _ in 0..spec.choices {
@@ -470,27 +401,16 @@ impl EncryptedContest {
             });
             rest = tail;
         }
-        let mut sum_proofs = Vec::with_capacity(spec.groups as usize);
-        for _ in 0..spec.groups {
-            let (pr, tail) = rest.split_at(sum_proof_len);
-            sum_proofs.push(DisjunctiveProof::decode(
-                pr,
-                u64::from(spec.min),
-                u64::from(spec.max),
-            )?);
-            rest = tail;
-        }
-        let column_proof_len = disjunctive::encoded_len(2);
-        let mut column_proofs = Vec::with_capacity(spec.column_count());
-        for _ in 0..spec.column_count() {
-            let (pr, tail) = rest.split_at(column_proof_len);
-            column_proofs.push(DisjunctiveProof::decode(pr, 0, 1)?);
+        let mut sum_proofs = Vec::new();
+        for sum in spec.sums() {
+            let (pr, tail) =
+                rest.split_at(disjunctive::encoded_len((sum.hi - sum.lo) as usize + 1));
+            sum_proofs.push(DisjunctiveProof::decode(pr, sum.lo, sum.hi)?);
             rest = tail;
         }
         Ok(Self {
             selections,
             sum_proofs,
-            column_proofs,
         })
     }
 }

@@ -52,6 +52,9 @@ use crate::error::{DecodeError, ProofError};
 use crate::group::{Element, Reader};
 use crate::transcript::{ProofContext, Transcript};
 
+/// Picks one component (`α` or `β`) of a ciphertext.
+type Component = fn(&Ciphertext) -> &Element;
+
 /// Labels of the shuffle's transcripts.
 pub mod labels {
     /// The seed of the permutation challenges `u_j`.
@@ -303,23 +306,22 @@ impl ShuffleProof {
             ),
         ];
         let k = *pk.element().point();
+        // t₄,k = (−ω₄,k·G + Σ ω'_i·α'_{i,k}, −ω₄,k·K + Σ ω'_i·β'_{i,k})
+        let t4_component = |col: usize, part: Component, base: RistrettoPoint| {
+            Element::from_point(RistrettoPoint::multiscalar_mul(
+                w_prime.iter().chain(core::iter::once(&-w4[col])),
+                outputs
+                    .iter()
+                    .map(|row| *part(&row[col]).point())
+                    .chain(core::iter::once(base)),
+            ))
+        };
         let t4: Vec<(Element, Element)> = (0..w)
             .map(|col| {
-                let a = RistrettoPoint::multiscalar_mul(
-                    w_prime.iter().chain(core::iter::once(&-w4[col])),
-                    outputs
-                        .iter()
-                        .map(|row| *row[col].alpha.point())
-                        .chain(core::iter::once(g)),
-                );
-                let b = RistrettoPoint::multiscalar_mul(
-                    w_prime.iter().chain(core::iter::once(&-w4[col])),
-                    outputs
-                        .iter()
-                        .map(|row| *row[col].beta.point())
-                        .chain(core::iter::once(k)),
-                );
-                (Element::from_point(a), Element::from_point(b))
+                (
+                    t4_component(col, |ct| &ct.alpha, g),
+                    t4_component(col, |ct| &ct.beta, k),
+                )
             })
             .collect();
         let t_hat: Vec<Element> = (0..n)
@@ -411,6 +413,7 @@ impl ShuffleProof {
             permutation_challenges(ctx, pk, inputs, outputs, &self.permutation_commitment);
         let c = challenge(ctx, &seed, &self.chain, &self.t, &self.t4, &self.t_hat);
         let one = -Scalar::ONE;
+        let generator_g = Element::generator();
         let last = &self.chain[n - 1];
         // t₁ = c·(Σ c_j − Σ H_i) + s₁·G
         let mut e = batch.equation();
@@ -436,23 +439,22 @@ impl ShuffleProof {
             e.term(*s, hi);
         }
         // t₄,k = c·Σ u_j·e_{j,k} + (−s₄,k·G, −s₄,k·K) + Σ s'_i·e'_{i,k}
+        // One equation per component: α with base G, β with base K.
+        let components: [(Component, &Element); 2] = [
+            (|ct| &ct.alpha, &generator_g),
+            (|ct| &ct.beta, pk.element()),
+        ];
         for col in 0..w {
-            let mut a = batch.equation();
-            a.term(one, &self.t4[col].0).g(-self.s4[col]);
-            for (uj, row) in u.iter().zip(inputs) {
-                a.term(c * uj, &row[col].alpha);
-            }
-            for (s, row) in self.s_prime.iter().zip(outputs) {
-                a.term(*s, &row[col].alpha);
-            }
-            let mut b = batch.equation();
-            b.term(one, &self.t4[col].1)
-                .term(-self.s4[col], pk.element());
-            for (uj, row) in u.iter().zip(inputs) {
-                b.term(c * uj, &row[col].beta);
-            }
-            for (s, row) in self.s_prime.iter().zip(outputs) {
-                b.term(*s, &row[col].beta);
+            let t4 = [&self.t4[col].0, &self.t4[col].1];
+            for ((part, base), t) in components.iter().zip(t4) {
+                let mut e = batch.equation();
+                e.term(one, t).term(-self.s4[col], base);
+                for (uj, row) in u.iter().zip(inputs) {
+                    e.term(c * uj, part(&row[col]));
+                }
+                for (s, row) in self.s_prime.iter().zip(outputs) {
+                    e.term(*s, part(&row[col]));
+                }
             }
         }
         // t̂_i = c·ĉ_i + ŝ_i·G + s'_i·ĉ_{i−1}

@@ -385,11 +385,11 @@ fn a_ranking_proves_one_choice_per_rank_and_one_rank_per_choice() {
     let (honest, _) =
         EncryptedContest::encrypt_with_rng(&c, &pk, &s, &ranked(5, 5, &[2, 0, 1]), &mut r)
             .expect("honest");
-    forged.column_proofs = honest.column_proofs.clone();
+    forged.sum_proofs.extend_from_slice(&honest.sum_proofs[5..]); // its 5 column proofs
     assert!(forged.verify(&c, &pk, &s).is_err());
     // Column proofs are bound to their positions.
     let mut swapped = honest.clone();
-    swapped.column_proofs.swap(0, 2);
+    swapped.sum_proofs.swap(5, 7); // columns 0 and 2
     assert!(swapped.verify(&c, &pk, &s).is_err());
     // Columns need groups of 0/1 values.
     assert!(ContestSpec { value_max: 2, ..s }.validate().is_err());

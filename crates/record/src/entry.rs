@@ -243,7 +243,7 @@ impl AuditedBallot {
                     ));
                 }
             }
-            if let Err(e) = s.group_sums(&o.values) {
+            if let Err(e) = s.proven_sums(&o.values) {
                 return Err(format!("question {q}: {e}"));
             }
             values.push(o.values.clone());
