@@ -3,6 +3,7 @@
 // record and the audit log. Every action goes through the same API as the `hanpyo` CLI.
 import {
   setupPage, api, errorText, say, t, hasText, pick, el, num, phaseText, download, ApiError, facts,
+  electionBase,
 } from './common.js';
 import { resultFigures, turnoutFigure } from './charts.js';
 
@@ -11,7 +12,16 @@ const state = {
   token: sessionStorage.getItem('hanpyo-admin') || null,
   election: null, status: null, progress: null, turnout: null, audit: [], rollErrors: null,
   rollImported: null, newCheck: null,
+  // The elections this account may act on, and the one being managed: its pages and API are at
+  // `/e/<id>` (a console opened at /e/<id>/admin.html starts with that one).
+  managed: null,
+  selected: electionBase ? electionBase.slice(3) : sessionStorage.getItem('hanpyo-admin-election'),
 };
+
+/** The base of the managed election's routes. */
+function base() {
+  return state.selected ? `/e/${encodeURIComponent(state.selected)}` : '';
+}
 
 function fail(e) {
   if (e instanceof ApiError && (e.code === 'unauthorized' || e.status === 401)) {
@@ -28,7 +38,7 @@ function showLogin() {
 }
 
 async function call(path, opts = {}) {
-  const answer = await api(path, { ...opts, token: state.token });
+  const answer = await api(path, { base: base(), ...opts, token: state.token });
   // An action that succeeded makes the last error banner stale.
   if (opts.method && opts.method !== 'GET') say($('error'), '');
   return answer;
@@ -44,21 +54,44 @@ const ACTIONS = {
   published: [],
 };
 
+/** Switches the console to election `id`. */
+async function manage(id) {
+  state.selected = id;
+  sessionStorage.setItem('hanpyo-admin-election', id);
+  Object.assign(state, { election: null, status: null, progress: null, turnout: null, rollErrors: null, rollImported: null, invite: null });
+  message('admin.switched', { id });
+  await refresh();
+  $('h-elections').focus();
+}
+
+/** Every election this account may act on; the managed one with its ballots, the others with a button. */
 function renderElections() {
   const e = state.election;
+  const list = state.managed?.elections || [];
   if (!e) return;
   $('elections').replaceChildren(el('table', {},
-    el('caption', {}, t('admin.elections-caption')),
+    el('caption', {}, t(state.managed?.platform ? 'admin.elections-caption' : 'admin.elections-caption-scoped')),
     el('thead', {}, el('tr', {},
       el('th', { scope: 'col' }, t('admin.election-id')),
       el('th', { scope: 'col' }, t('admin.election-title')),
       el('th', { scope: 'col' }, t('board.phase')),
-      el('th', { scope: 'col', class: 'n' }, t('board.ballots')))),
-    el('tbody', {}, el('tr', {},
-      el('td', { class: 'mono' }, e.election_id),
-      el('td', {}, pick(e.title)),
-      el('td', {}, phaseText(e.phase)),
-      el('td', { class: 'n' }, num(e.ballots))))));
+      el('th', { scope: 'col', class: 'n' }, t('board.ballots')),
+      el('th', { scope: 'col' }, t('admin.election-manage')))),
+    el('tbody', {}, ...list.map((x) => {
+      const here = x.election_id === e.election_id;
+      return el('tr', { 'aria-current': here ? 'true' : null },
+        el('td', { class: 'mono' }, x.election_id),
+        el('td', {}, pick(x.title)),
+        el('td', {}, phaseText(here ? e.phase : x.phase)),
+        el('td', { class: 'n' }, here ? num(e.ballots) : ''),
+        el('td', {}, here
+          ? el('span', { class: 'badge' }, t('admin.election-managing'))
+          : el('button', {
+            type: 'button', class: 'secondary', id: `manage-${x.election_id}`,
+            'aria-label': t('admin.election-switch', { title: pick(x.title) }),
+            onclick: () => manage(x.election_id),
+          }, t('admin.election-switch-short'))));
+    }))));
 }
 
 function renderStatus() {
@@ -259,18 +292,26 @@ function renderAudit() {
       el('td', {}, a.outcome))))));
 }
 
+/** The record downloads name the managed election's files. */
+function renderRecordLinks() {
+  for (const a of document.querySelectorAll('a[download][href*="/api/v1/record/"]')) {
+    a.href = `${base()}/api/v1/record/${a.getAttribute('download')}`;
+  }
+}
+
 function renderAll() {
   renderMessage();
+  renderRecordLinks();
   if (!state.election) { renderAudit(); renderNewCheck(); return; }
   renderInvite();
   renderElections(); renderStatus(); renderTrustees(); renderRoll(); renderTurnout(); renderResults(); renderAudit();
   renderNewCheck();
 }
 
-/** Before the data directory has an election: only the creation form and the audit log. */
+/** Before this account has an election: only the creation form (platform accounts) and the audit log. */
 async function showSetup() {
   state.election = null;
-  state.audit = await call('/api/v1/admin/audit-log');
+  state.audit = await call('/api/v1/admin/audit-log', { base: '' });
   $('login').hidden = true;
   $('console').hidden = false;
   $('no-election').hidden = false;
@@ -278,6 +319,7 @@ async function showSetup() {
   $('election-sections').hidden = true;
   if (!state.setupShown) $('new-election').open = true;
   state.setupShown = true;
+  $('new-election').hidden = !state.managed?.platform;
   $('new-create').hidden = false;
   renderAudit();
   renderNewCheck();
@@ -289,18 +331,22 @@ async function showSetup() {
  */
 async function refresh({ quiet = false } = {}) {
   try {
-    const list = await api('/api/v1/elections');
+    state.managed = await call('/api/v1/admin/elections', { base: '' });
+    const list = state.managed.elections;
     if (!list.length) {
       if (!quiet) await showSetup();
       return;
     }
+    if (!list.some((x) => x.election_id === state.selected)) state.selected = list[0].election_id;
     $('no-election').hidden = true;
     $('election-sections').hidden = false;
-    $('new-create').hidden = true;
+    // A platform account creates elections beside the ones it manages.
+    $('new-election').hidden = !state.managed.platform;
+    $('new-create').hidden = !state.managed.platform;
     const [election, status, progress, turnout, audit] = await Promise.all([
-      api(`/api/v1/elections/${encodeURIComponent(list[0].election_id)}`),
+      api(`/api/v1/elections/${encodeURIComponent(state.selected)}`, { base: base() }),
       call('/api/v1/admin/status'),
-      api('/api/v1/progress'),
+      api('/api/v1/progress', { base: base() }),
       call('/api/v1/admin/turnout'),
       call('/api/v1/admin/audit-log'),
     ]);
@@ -396,9 +442,6 @@ function renderNewCheck() {
   }
   box.replaceChildren(el('div', { class: 'success', role: 'status' },
     el('p', {}, t('admin.new.valid', { id: c.result.election_id, questions: c.result.questions, n: c.result.trustees, t: c.result.threshold })),
-    // With an election here, the next one starts in a new data directory.
-    state.election ? el('p', {}, t('admin.new.next')) : null,
-    state.election ? el('pre', { class: 'mono' }, `hanpyo admin init --data /srv/hanpyo/${c.result.election_id} --manifest manifest.toml\nhanpyo serve --data /srv/hanpyo/${c.result.election_id}`) : null,
     el('button', { type: 'button', class: 'secondary', onclick: () => download('manifest.toml', c.source, 'application/toml') }, t('admin.new.download'))));
 }
 
@@ -406,7 +449,7 @@ async function checkNew() {
   const f = $('new-file').files[0];
   const source = f ? await f.text() : manifestFromForm();
   try {
-    const result = await call('/api/v1/admin/manifest-check', { method: 'POST', body: source });
+    const result = await call('/api/v1/admin/manifest-check', { method: 'POST', body: source, base: '' });
     state.newCheck = { result, source };
   } catch (e) {
     state.newCheck = { error: e instanceof ApiError ? e.message : String(e) };
@@ -414,25 +457,20 @@ async function checkNew() {
   renderNewCheck();
 }
 
-/** Creates the election (setup mode), then waits for the server to serve it and reloads. */
+/** Creates the election (served at once at /e/<id>/) and switches the console to it. */
 async function createNew() {
   const f = $('new-file').files[0];
   const source = f ? await f.text() : manifestFromForm();
   say($('error'), '');
   try {
-    const created = await call('/api/v1/admin/elections', { method: 'POST', body: source });
-    message('admin.new.created', { id: created.election_id });
-    // The server switches from setup to the election on the same address: wait for it.
-    for (let i = 0; i < 100; i++) {
-      await new Promise((r) => setTimeout(r, 200));
-      try {
-        const list = await api('/api/v1/elections');
-        if (list.length) break;
-      } catch (_) { /* restarting */ }
-    }
+    const created = await call('/api/v1/admin/elections', { method: 'POST', body: source, base: '' });
     state.newCheck = null;
     $('new-election').open = false;
+    state.selected = created.election_id;
+    sessionStorage.setItem('hanpyo-admin-election', created.election_id);
+    Object.assign(state, { election: null, status: null, progress: null, turnout: null });
     await refresh();
+    message('admin.new.created', { id: created.election_id });
   } catch (e) {
     if (e instanceof ApiError && e.code === 'bad-manifest') {
       state.newCheck = { error: e.message };
@@ -457,6 +495,7 @@ $('login-form').addEventListener('submit', async (ev) => {
   say($('error'), '');
   try {
     const r = await api('/api/v1/admin/login', {
+      base: '',
       method: 'POST',
       body: { name: $('admin-name').value.trim(), password: $('admin-password').value },
     });
@@ -468,7 +507,7 @@ $('login-form').addEventListener('submit', async (ev) => {
   } catch (e) { fail(e); }
 });
 $('logout').addEventListener('click', async () => {
-  try { await call('/api/v1/admin/logout', { method: 'POST', body: '' }); } catch (_) { /* ended anyway */ }
+  try { await call('/api/v1/admin/logout', { method: 'POST', body: '', base: '' }); } catch (_) { /* ended anyway */ }
   sessionStorage.removeItem('hanpyo-admin');
   state.token = null;
   showLogin();

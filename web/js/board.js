@@ -2,6 +2,7 @@
 // entries with search by tracking code, and the whole election verified in the browser.
 import {
   setupPage, api, errorText, say, t, hasText, pick, currentElection, crypto, el, num, phaseText, facts, when,
+  electionBase,
 } from './common.js';
 import { resultFigures } from './charts.js';
 
@@ -203,7 +204,7 @@ function verify() {
     }
     if (m.type === 'error') failed(m.message);
   };
-  worker.postMessage({ base: '' });
+  worker.postMessage({ base: electionBase });
 }
 
 await setupPage();

@@ -2,20 +2,26 @@
 // log's signature, the witnesses' cosignatures, and the Merkle inclusion proof, against this server
 // or a mirror; and decodes a Benaloh audit file independently of the booth that made it.
 import {
-  setupPage, api, errorText, say, t, crypto, el, num, pick, ApiError, facts as factList,
+  setupPage, api, errorText, say, t, crypto, el, num, pick, ApiError, facts as factList, electionBase,
 } from './common.js';
 import { answerList } from './answers.js';
 
 const $ = (id) => document.getElementById(id);
 let last = null;
 
+/** A mirror's address, or this page's election's base ('' for the server's only election). */
 function mirrorBase() {
-  return $('mirror').value.trim().replace(/\/+$/, '');
+  return $('mirror').value.trim().replace(/\/+$/, '') || electionBase;
 }
 
 async function electionAt(base) {
   const list = await api('/api/v1/elections', { base });
   if (!list.length) throw new Error('no election');
+  if (list.length > 1 && !base) {
+    // A server of several elections: its list says which election a receipt is for.
+    location.replace('/');
+    throw new ApiError(404, 'election-required', 'choose an election');
+  }
   return api(`/api/v1/elections/${encodeURIComponent(list[0].election_id)}`, { base });
 }
 
@@ -95,9 +101,9 @@ async function run() {
   try {
     const w = await crypto();
     const election = await electionAt(base);
-    if (base) {
+    if (base !== electionBase) {
       // A mirror must serve the same election (the manifest names the log key and witnesses).
-      const home = await electionAt('');
+      const home = await electionAt(electionBase);
       const same = home.manifest_entry === election.manifest_entry;
       checks.push([same, same ? 'check.mirror-same' : 'check.mirror-differs', { mirror: base }]);
     }

@@ -4,6 +4,27 @@
 import { withParticle } from './josa.js';
 
 const LANGS = ['ko', 'en'];
+
+/**
+ * The election this page belongs to: a page at `/e/<id>/…` is that election's, and every API
+ * call it makes goes to `/e/<id>/api/…`; '' for a page at the top (a server's only election, or
+ * the list of all of them).
+ */
+export const electionBase = (() => {
+  const m = location.pathname.match(/^\/e\/([a-z0-9-]{1,64})\//);
+  return m ? `/e/${m[1]}` : '';
+})();
+
+/** Keeps the page's links inside its election: the other pages, the record files. */
+function linkWithinElection() {
+  if (!electionBase) return;
+  for (const a of document.querySelectorAll('a[href^="/"]')) {
+    const href = a.getAttribute('href');
+    if (/^\/(index|vote|check|board|admin)\.html/.test(href) || href.startsWith('/api/')) {
+      a.setAttribute('href', electionBase + href);
+    }
+  }
+}
 let messages = {};
 let lang = 'ko';
 
@@ -73,6 +94,7 @@ export async function setupPage() {
   }
   document.documentElement.lang = lang;
   translate();
+  linkWithinElection();
   const button = document.getElementById('lang-switch');
   if (button) {
     button.addEventListener('click', async () => {
@@ -107,7 +129,7 @@ export class ApiError extends Error {
  * Calls the API. `body` is sent as is if it is a string or bytes, as JSON otherwise.
  * Answers parsed JSON, or text/bytes when `as` is 'text' or 'bytes'.
  */
-export async function api(path, { method = 'GET', body, token, as = 'json', base = '' } = {}) {
+export async function api(path, { method = 'GET', body, token, as = 'json', base = electionBase } = {}) {
   const headers = {};
   let payload = body;
   if (body !== undefined && typeof body !== 'string' && !(body instanceof Uint8Array)) {
@@ -155,10 +177,17 @@ export function say(el, text) {
   el.hidden = !text;
 }
 
-/** The first (only) election this server hosts, with its details. */
+/**
+ * The page's election, with its details: the one its `/e/<id>/` address names, or the server's
+ * only one. A page at the top of a server with several elections sends the visitor to the list.
+ */
 export async function currentElection() {
   const list = await api('/api/v1/elections');
   if (!list.length) throw new ApiError(503, 'no-election', 'no election yet');
+  if (list.length > 1) {
+    location.replace('/');
+    throw new ApiError(404, 'election-required', 'choose an election');
+  }
   return api(`/api/v1/elections/${encodeURIComponent(list[0].election_id)}`);
 }
 

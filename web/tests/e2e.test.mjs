@@ -224,7 +224,7 @@ test('a voter logs in, audits, casts, checks the receipt, revotes; the board ver
     assert.equal(await page.locator('#verdict .pill.bad').count(), 1, 'a tampered receipt fails');
 
     // With the trust policy the commission publishes (the demo writes it): keys from the file.
-    const policyPath = join(server.data, 'trust-policy.toml');
+    const policyPath = join(server.data, 'elections', server.election, 'trust-policy.toml');
     await page.goto(`${server.url}/check.html`);
     await page.setInputFiles('#receipt-file', receiptPath);
     await page.setInputFiles('#policy-file', policyPath);
@@ -794,6 +794,75 @@ test('score and scale questions: answered with the keyboard, audited, cast; the 
     assert.match(report, /^VALID/m);
     assert.match(report, /5 points \(average 5\.00\)\s+Design A/);
     noProblems(page);
+  } finally {
+    server.stop();
+  }
+});
+
+test('one server hosts two elections: the home page lists them, and an administrator scoped to one manages only it', async () => {
+  const server = await startDemo();
+  try {
+    const api = (path, body, session) => postJson(server.root, path, body, session);
+    const { session } = await api('/api/v1/admin/login', { name: server.admin.name, password: server.admin.password });
+    const scoped = { name: 'apt-manager', password: 'apartment-manager-pw' };
+    await api('/api/v1/admin/accounts', { ...scoped, role: 'administrator', elections: ['apt-2026'] }, session);
+
+    // The home page lists both elections, each with its own booth, check page and board.
+    const home = await newPage(browser);
+    await home.goto(`${server.root}/`);
+    await home.locator('#elections li').nth(1).waitFor();
+    assert.equal(await home.locator('#elections li').count(), 2);
+    assert.match(await home.textContent('#elections'), /한빛아파트 입주자 투표/);
+    assert.match(await home.textContent('#elections'), /한표 시범 주민투표/);
+    await noViolations(home, 'home: two elections');
+    await shot(home, '40-home-elections');
+    // Each election's booth is at its own address and shows that election.
+    await home.locator('#election-apt-2026 a[href="/e/apt-2026/vote.html"]').click();
+    await home.waitForURL(/\/e\/apt-2026\/vote\.html$/);
+    await home.locator('#election-title').filter({ hasText: '한빛아파트' }).waitFor();
+    // A page at the top of a server of several elections sends the visitor to the list.
+    await home.goto(`${server.root}/board.html`);
+    await home.waitForURL(`${server.root}/`);
+    noProblems(home);
+
+    // The scoped administrator sees and manages only the apartment vote.
+    const page = await newPage(browser);
+    await page.goto(`${server.root}/admin.html`);
+    await visible(page, '#login');
+    await page.fill('#admin-name', scoped.name);
+    await page.fill('#admin-password', scoped.password);
+    await page.locator('#login-form button[type=submit]').click();
+    await visible(page, '#console');
+    await page.locator('#elections tbody tr').first().waitFor();
+    assert.equal(await page.locator('#elections tbody tr').count(), 1);
+    assert.match(await page.textContent('#elections'), /apt-2026/);
+    assert.doesNotMatch(await page.textContent('#elections'), /demo-2026/);
+    assert.equal(await page.locator('#new-election').isVisible(), false, 'no election creation for a scoped account');
+    await page.locator('#action-close').waitFor();
+    await noViolations(page, 'admin: scoped to one election');
+    await shot(page, '41-admin-scoped');
+    // Its session is refused by the other election, by name.
+    const token = await page.evaluate(() => sessionStorage.getItem('hanpyo-admin'));
+    const other = await fetch(`${server.root}/e/demo-2026/api/v1/admin/status`, { headers: { authorization: `Bearer ${token}` } });
+    assert.equal(other.status, 403);
+    assert.equal((await other.json()).code, 'not-your-election');
+    noProblems(page);
+
+    // The platform administrator switches between both and closes the apartment vote only.
+    const chair = await newPage(browser);
+    await chair.goto(`${server.root}/admin.html`);
+    await chair.fill('#admin-name', server.admin.name);
+    await chair.fill('#admin-password', server.admin.password);
+    await chair.locator('#login-form button[type=submit]').click();
+    await visible(chair, '#console');
+    await chair.locator('#manage-apt-2026').click();
+    await chair.locator('#elections tr[aria-current="true"]').filter({ hasText: 'apt-2026' }).waitFor();
+    await chair.locator('#action-close').click();
+    await chair.locator('#action-tally').waitFor();
+    const phases = Object.fromEntries((await (await fetch(`${server.root}/api/v1/elections`)).json()).map((e) => [e.election_id, e.phase]));
+    assert.deepEqual(phases, { 'apt-2026': 'closed', 'demo-2026': 'open' });
+    await noViolations(chair, 'admin: platform, two elections');
+    noProblems(chair);
   } finally {
     server.stop();
   }

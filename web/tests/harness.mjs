@@ -40,6 +40,11 @@ async function startServer(args, ready, timeoutMs) {
 }
 
 const printedUrl = (text) => text.match(/^url: (\S+)$/m)?.[1].replace(/\/$/, '');
+/** A demo's first election: `[id, its address /e/<id>]`. */
+const printedElection = (text) => {
+  const m = text.match(/^election: (\S+) (\S+)/m);
+  return m ? [m[1], m[2].replace(/\/$/, '')] : null;
+};
 
 /** Starts `hanpyo demo` on a free port; resolves when it prints its address and admin login. */
 export async function startDemo(args = []) {
@@ -48,9 +53,13 @@ export async function startDemo(args = []) {
   const server = await startServer(
     ['demo', '--listen', '127.0.0.1:0', '--data', data, '--voters', '30', ...args],
     (text) => {
-      const url = printedUrl(text);
+      // The pages are tried at the first election's own address; `root` lists every election.
+      const root = printedUrl(text);
+      const election = printedElection(text);
       const admin = text.match(/^admin login: (\S+) (\S+)$/m);
-      return url && admin && text.includes('vote:') ? { url, admin: { name: admin[1], password: admin[2] } } : null;
+      return root && election && admin && text.includes('vote:')
+        ? { root, url: election[1], election: election[0], admin: { name: admin[1], password: admin[2] } }
+        : null;
     },
     120_000,
   );

@@ -10,7 +10,7 @@ use hanpyo_server::accounts::{Accounts, Role};
 #[derive(clap::Subcommand, Debug)]
 pub enum Command {
     /// Creates an administrator or observer account (the first one is made this way). On a new
-    /// directory, this makes a data directory whose election an administrator then creates from
+    /// directory, this makes a data directory whose elections an administrator then creates from
     /// the console (`hanpyo serve --data DIR`, then /admin.html).
     CreateUser {
         /// The data directory.
@@ -25,11 +25,16 @@ pub enum Command {
         /// Read the password from this file (first line); otherwise it is read from standard input.
         #[arg(long)]
         password_file: Option<PathBuf>,
+        /// `*` for a platform account (every election; creates elections and assigns accounts),
+        /// or the ids of the elections the account may act on, separated by commas.
+        #[arg(long, default_value = "*")]
+        elections: String,
     },
-    /// Creates a data directory for a new election from a manifest (TOML): a fresh ledger key, the
-    /// manifest as the ledger's first entry. Trustees then run the key ceremony through the server.
+    /// Adds a new election from a manifest (TOML) to a data directory (created if absent): a fresh
+    /// ledger key, the manifest as the ledger's first entry, in DATA/elections/<id>/. Trustees then
+    /// run the key ceremony through the server.
     Init {
-        /// The data directory (created; must not exist).
+        /// The data directory.
         #[arg(long)]
         data: PathBuf,
         /// The manifest: TOML (see examples/manifests) or, with a `.json` name, the same as JSON.
@@ -41,6 +46,9 @@ pub enum Command {
         /// The data directory.
         #[arg(long)]
         data: PathBuf,
+        /// The election (default: the data directory's only election).
+        #[arg(long)]
+        election: Option<String>,
     },
 }
 
@@ -59,7 +67,10 @@ pub fn run(cmd: &Command) -> Result<ExitCode> {
             name,
             role,
             password_file,
+            elections,
         } => {
+            let scope = hanpyo_server::accounts::Scope::parse(elections)
+                .map_err(|e| anyhow::anyhow!("--elections: {}", e.message))?;
             let role = match role.as_str() {
                 "administrator" => Role::Administrator,
                 "observer" => Role::Observer,
@@ -81,18 +92,23 @@ pub fn run(cmd: &Command) -> Result<ExitCode> {
             // console); an existing one must already be a Hanpyo data directory.
             if !data.exists() {
                 std::fs::create_dir_all(data)?;
-            } else if !data.join("state.db").exists() && !data.join("ledger.db").exists() {
+            } else if !hanpyo_server::layout::is_data_dir(data) {
                 bail!("{} is not a Hanpyo data directory", data.display());
             }
+            hanpyo_server::layout::migrate_single_election(data)?;
             Accounts::open(data)?
-                .create_user(name, role, &password)
+                .create_user(name, role, &scope, &password)
                 .map_err(|e| anyhow::anyhow!("{}", e.message))?;
             println!("account {name} ({role:?}) created");
         }
         Command::Init { data, manifest } => {
-            if data.exists() {
-                bail!("{} already exists", data.display());
+            if data.exists() && !hanpyo_server::layout::is_data_dir(data) {
+                bail!(
+                    "{} exists and is not a Hanpyo data directory",
+                    data.display()
+                );
             }
+            hanpyo_server::layout::migrate_single_election(data)?;
             let text = std::fs::read_to_string(manifest)
                 .with_context(|| format!("reading {}", manifest.display()))?;
             let (m, urls) = hanpyo_record::manifest::Manifest::parse_with_witness_urls(
@@ -100,18 +116,33 @@ pub fn run(cmd: &Command) -> Result<ExitCode> {
                 hanpyo_server::unassigned_ledger(),
             )
             .context("manifest")?;
-            let m = hanpyo_server::create_election(data, m, &urls)?;
-            Accounts::open(data)?.audit("(command line)", "init", &m.election_id);
+            let dir = hanpyo_server::layout::election_dir(data, &m.election_id);
+            let m = hanpyo_server::create_election(&dir, m, &urls)?;
+            Accounts::open(data)?.audit(Some(&m.election_id), "(command line)", "init", "ok");
             println!(
                 "election {} created in {}: ledger {} key {}; next: hanpyo admin create-user, hanpyo serve, invite the {} trustees",
                 m.election_id,
-                data.display(),
+                dir.display(),
                 m.ledger.origin,
                 hex::encode(m.ledger.key),
                 m.trustees
             );
         }
-        Command::PurgeRoll { data } => {
+        Command::PurgeRoll { data, election } => {
+            hanpyo_server::layout::migrate_single_election(data)?;
+            let ids = hanpyo_server::layout::election_ids(data)?;
+            let id = match (election, ids.as_slice()) {
+                (Some(id), _) if ids.contains(id) => id.clone(),
+                (Some(id), _) => bail!("{} holds no election {id:?}", data.display()),
+                (None, [one]) => one.clone(),
+                (None, _) => bail!(
+                    "{} holds {} elections: name one with --election",
+                    data.display(),
+                    ids.len()
+                ),
+            };
+            let platform = data;
+            let data = &hanpyo_server::layout::election_dir(platform, &id);
             // Not while voting is open: the roll is needed to log voters in.
             let log: hanpyo_server::LogKeyFile = serde_json::from_slice(
                 &std::fs::read(data.join("log.json")).context("reading log.json")?,
@@ -128,14 +159,8 @@ pub fn run(cmd: &Command) -> Result<ExitCode> {
             let ledger = hanpyo_ledger::store::Ledger::open(&data.join("ledger.db"), signer)?;
             let state = hanpyo_server::election::ElectionState::rebuild(&ledger)
                 .map_err(|e| anyhow::anyhow!(e))?;
-            let opened = Accounts::open(data)?
-                .opened()
-                .map_err(|e| anyhow::anyhow!("{}", e.message))?;
             let phase = state.phase;
             use hanpyo_server::election::Phase;
-            if phase == Phase::Open || (phase == Phase::Credentials && opened) {
-                bail!("voting is open: close the election before purging the roll");
-            }
             let key_path = hanpyo_server::roll_key_path(data);
             let key: [u8; 32] = hex::decode(
                 std::fs::read_to_string(&key_path)
@@ -145,10 +170,18 @@ pub fn run(cmd: &Command) -> Result<ExitCode> {
             .ok()
             .and_then(|k| k.try_into().ok())
             .context("roll.key is corrupt")?;
-            hanpyo_server::identity::Identity::open(&data.join("state.db"), &key)?
+            let mut identity =
+                hanpyo_server::identity::Identity::open(&data.join("state.db"), &key)?;
+            let opened = identity
+                .opened()
+                .map_err(|e| anyhow::anyhow!("{}", e.message))?;
+            if phase == Phase::Open || (phase == Phase::Credentials && opened) {
+                bail!("voting is open: close the election before purging the roll");
+            }
+            identity
                 .purge(&key_path)
                 .map_err(|e| anyhow::anyhow!("{}", e.message))?;
-            Accounts::open(data)?.audit("(command line)", "purge-roll", "ok");
+            Accounts::open(platform)?.audit(Some(&id), "(command line)", "purge-roll", "ok");
             println!("the roll, login codes, sessions and credential bindings were erased");
         }
     }

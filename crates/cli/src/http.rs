@@ -38,6 +38,18 @@ impl Client {
         }
     }
 
+    /// A client for one election of a server: `URL/e/<election>` (without `election`, the URL as
+    /// given: a server's only election, or a mirror).
+    pub fn at(url: &str, election: Option<&str>) -> Result<Self> {
+        match election {
+            Some(id) if !hanpyo_record::manifest::valid_election_id(id) => {
+                bail!("--election {id:?}: election ids are 1-64 of a-z, 0-9 and -")
+            }
+            Some(id) => Ok(Self::new(&format!("{}/e/{id}", url.trim_end_matches('/')))),
+            None => Ok(Self::new(url)),
+        }
+    }
+
     fn finish(mut resp: ureq::http::Response<ureq::Body>) -> Result<Answer> {
         let status = resp.status().as_u16();
         let body = resp

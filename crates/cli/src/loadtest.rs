@@ -23,6 +23,9 @@ pub struct Args {
     /// The server.
     #[arg(long)]
     url: String,
+    /// The election (default: the server's only election).
+    #[arg(long)]
+    election: Option<String>,
     /// Number of voters (each casts one ballot).
     #[arg(long)]
     voters: usize,
@@ -77,19 +80,28 @@ fn parallel<T: Send>(n: usize, threads: usize, f: impl Fn(usize) -> T + Sync) ->
 }
 
 pub fn run(a: &Args) -> Result<ExitCode> {
-    let client = Client::new(&a.url);
-    let data = match &a.data {
-        Some(d) => d.clone(),
+    let client = Client::at(&a.url, a.election.as_deref())?;
+    let (voters_file, outbox) = match &a.data {
+        Some(d) => {
+            let id = client.election(a.election.as_deref())?.id;
+            let dir = d.join("elections").join(id);
+            (dir.join("demo-voters.txt"), d.join("outbox.jsonl"))
+        }
         None => {
             let v: serde_json::Value = serde_json::from_slice(
                 &client
                     .get_ok("/api/v1/demo")
                     .context("not a demo server: give its data directory with --data")?,
             )?;
-            PathBuf::from(v["data_dir"].as_str().context("demo data dir")?)
+            let path = |k: &str| -> Result<PathBuf> {
+                Ok(PathBuf::from(
+                    v[k].as_str().with_context(|| format!("demo {k}"))?,
+                ))
+            };
+            (path("voters_file")?, path("outbox")?)
         }
     };
-    let voters: Vec<Voter> = std::fs::read_to_string(data.join("demo-voters.txt"))
+    let voters: Vec<Voter> = std::fs::read_to_string(&voters_file)
         .context("reading demo-voters.txt")?
         .lines()
         .filter_map(|l| {
@@ -139,7 +151,6 @@ pub fn run(a: &Args) -> Result<ExitCode> {
         .collect::<Result<_>>()?;
 
     eprintln!("logging {} voters in (not timed)…", voters.len());
-    let outbox = data.join("outbox.jsonl");
     let starts: Vec<Result<()>> = parallel(voters.len(), a.concurrency.min(64), |i| {
         let v = &voters[i];
         let body = serde_json::json!({"resident_id": v.id, "birth_date": v.birth}).to_string();

@@ -39,6 +39,9 @@ pub struct VerifyArgs {
     /// Check online against this server or mirror instead, e.g. http://127.0.0.1:8080
     #[arg(long)]
     url: Option<String>,
+    /// With `--url`: the election (default: the server's only election).
+    #[arg(long, requires = "url")]
+    election: Option<String>,
 }
 
 pub fn run(cmd: &Command) -> Result<ExitCode> {
@@ -53,7 +56,7 @@ fn verify(a: &VerifyArgs) -> Result<ExitCode> {
     let receipt: Receipt = serde_json::from_str(&text).context("not a receipt")?;
     let Some(record) = &a.record else {
         let url = a.url.as_deref().context("--record or --url")?;
-        return verify_online(&receipt, url);
+        return verify_online(&receipt, url, a.election.as_deref());
     };
     let dir = crate::verify::record_dir(record)?;
     let mut reader = ExportReader::open(&dir)?;
@@ -163,9 +166,9 @@ pub fn standing_online(
     Ok((standing, Checkpoint::parse_body(&note.body)?))
 }
 
-fn verify_online(receipt: &Receipt, url: &str) -> Result<ExitCode> {
-    let client = Client::new(url);
-    let view = client.election(None)?;
+fn verify_online(receipt: &Receipt, url: &str, election: Option<&str>) -> Result<ExitCode> {
+    let client = Client::at(url, election)?;
+    let view = client.election(election)?;
     let m = &view.manifest;
     let leaf = receipt.leaf()?;
     let code = TrackingCode(leaf);

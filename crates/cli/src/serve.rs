@@ -27,9 +27,9 @@ pub struct DemoArgs {
     /// Number of demo voters (credentials).
     #[arg(long, default_value_t = 1000)]
     voters: u32,
-    /// Another manifest (TOML) instead of the demo's.
+    /// The demo's elections from these manifests (TOML; repeatable) instead of its two.
     #[arg(long)]
-    manifest: Option<PathBuf>,
+    manifest: Vec<PathBuf>,
     /// Leave voting to be opened by an administrator (from the console) instead of opening it.
     #[arg(long)]
     wait_to_open: bool,
@@ -218,7 +218,7 @@ fn run_server(
         hanpyo_server::serve(data, listener, options, shutdown_signal()).await?;
         eprintln!(
             "stopped; every acknowledged ballot is in {}",
-            data.join("ledger.db").display()
+            hanpyo_server::layout::elections_dir(data).display()
         );
         Ok(ExitCode::SUCCESS)
     })
@@ -302,7 +302,7 @@ pub fn serve(args: &ServeArgs) -> Result<ExitCode> {
     options.witness_urls = witness_urls(&args.witnesses, &file)?;
     // A demo's data directory brings its witnesses along: each is started again as its own
     // process (unless told where it already runs).
-    let demo_witnesses = if data.join("demo-trustees.json").exists() {
+    let demo_witnesses = if hanpyo_server::layout::is_demo(&data) {
         crate::witness::start_demo_witnesses(&data)?
             .into_iter()
             .filter(|p| !options.witness_urls.iter().any(|(n, _)| *n == p.name))
@@ -365,6 +365,157 @@ pub fn serve(args: &ServeArgs) -> Result<ExitCode> {
     served
 }
 
+/// One election of the demo, set up and written to its directory.
+struct DemoElection {
+    id: String,
+    title: String,
+    /// Its first voters' `resident id,birth date,credential,contact` lines.
+    shown: Vec<String>,
+    voters_file: PathBuf,
+    trust_policy: PathBuf,
+}
+
+/// Sets up the demo's election number `k` from `manifest` in `data/elections/<id>/`: a
+/// completed key ceremony, the voters' credentials on its ledger (co-signed by the witnesses,
+/// whose states follow its log), the trustees' shares, the sealed roll. Voter `j` of election `k`
+/// is the fictitious resident `k × 100 000 + j`.
+fn demo_election(
+    args: &DemoArgs,
+    data: &Path,
+    master: &[u8; 32],
+    k: u32,
+    manifest: Option<&str>,
+    witness_states: &mut Vec<hanpyo_ledger::witness::WitnessState>,
+) -> Result<DemoElection> {
+    let election_master: [u8; 32] = if k == 0 {
+        *master
+    } else {
+        use sha2::Digest;
+        sha2::Sha256::new()
+            .chain_update(b"hanpyo-demo-election")
+            .chain_update(master)
+            .chain_update(k.to_be_bytes())
+            .finalize()
+            .into()
+    };
+    let s = setup(
+        &election_master,
+        master,
+        manifest,
+        None,
+        None,
+        args.witnesses,
+        args.witness_quorum,
+    )?;
+    let election_id = s.manifest.election_id.clone();
+    let dir = hanpyo_server::layout::election_dir(data, &election_id);
+    if dir.exists() {
+        bail!("two demo elections are both named {election_id:?}");
+    }
+    std::fs::create_dir_all(&dir)?;
+    // What a commission publishes apart from its server: the log key, witnesses and quorum that
+    // `hanpyo verify --trust`, `hanpyo mirror --trust` and the check page take as the truth.
+    let trust_policy = dir.join("trust-policy.toml");
+    std::fs::write(&trust_policy, s.manifest.ledger.to_trust_policy()?)?;
+    // Demo voters: credentials made here, as the credential authority would; only the public list
+    // goes on the ledger.
+    let codes: Vec<String> = (0..args.voters)
+        .map(|i| SecretCredential::generate_with_rng(&mut voter_rng(&election_master, i, 0)).code())
+        .collect();
+    let mut publics: Vec<PublicCredential> = codes
+        .iter()
+        .map(|c| {
+            Ok(*SecretCredential::parse(c)?
+                .signing_key(election_id.as_bytes())
+                .public())
+        })
+        .collect::<Result<_>>()?;
+    // The demo roll carries each voter's public credential, as the credential authority's does.
+    let roll: Vec<hanpyo_server::roll::Voter> = (0..args.voters)
+        .zip(&publics)
+        .map(|(i, p)| hanpyo_server::roll::Voter {
+            credential: Some(hex::encode(p.as_bytes())),
+            ..demo_voter(k * 100_000 + i)
+        })
+        .collect();
+    publics.sort_by(|a, b| a.as_bytes().cmp(b.as_bytes()));
+    let mut entries = s.entries.clone();
+    entries.push(Entry::CredentialList(publics).encode());
+    let origin = s.manifest.ledger.origin.clone();
+    let mut witnesses = s.witnesses;
+    {
+        let mut ledger = Ledger::open(&dir.join("ledger.db"), s.signer)?;
+        ledger.append_batch(&entries)?;
+        ledger
+            .collect_cosignatures(&mut witnesses, 1)?
+            .all_cosigned()?;
+    }
+    write_atomically(
+        &dir.join("log.json"),
+        &serde_json::to_vec_pretty(&LogKeyFile {
+            origin,
+            key: hex::encode(s.log_seed),
+        })?,
+    )?;
+    witness_states.resize_with(witnesses.len(), Default::default);
+    for (merged, w) in witness_states.iter_mut().zip(&witnesses) {
+        merged.logs.extend(w.state().logs.clone());
+    }
+    if args.co_located_witnesses {
+        let wfiles: Vec<WitnessFile> = witnesses
+            .iter()
+            .zip(&s.witness_seeds)
+            .map(|(w, seed)| WitnessFile {
+                name: w.verifier().name().to_string(),
+                key: hex::encode(seed),
+                state: w.state().clone(),
+            })
+            .collect();
+        write_atomically(
+            &dir.join("witnesses.json"),
+            &serde_json::to_vec_pretty(&wfiles)?,
+        )?;
+    }
+    let trustees = DemoTrusteesFile {
+        shares: s
+            .key_shares
+            .iter()
+            .map(|k| (k.index(), hex::encode(*k.secret_bytes())))
+            .collect(),
+    };
+    write_atomically(
+        &dir.join("demo-trustees.json"),
+        &serde_json::to_vec_pretty(&trustees)?,
+    )?;
+    // The demo roll, sealed under a fresh roll key: demo voters log in with resident id and birth
+    // date, receive a one-time code in the outbox, and vote with their credential.
+    let mut roll_key = [0u8; 32];
+    hanpyo_crypto::os_rng().fill_bytes(&mut roll_key);
+    let key_path = hanpyo_server::roll_key_path(&dir);
+    hanpyo_server::write_secret(&key_path, hex::encode(roll_key).as_bytes())?;
+    let mut identity = hanpyo_server::identity::Identity::open(&dir.join("state.db"), &roll_key)?;
+    identity.import(&roll).map_err(|e| anyhow::anyhow!("{e}"))?;
+    // The demo's ceremony and credentials are done: voting is open (unless an administrator is to
+    // open it).
+    if !args.wait_to_open {
+        identity.set_opened().map_err(|e| anyhow::anyhow!("{e}"))?;
+    }
+    let lines: Vec<String> = roll
+        .iter()
+        .zip(&codes)
+        .map(|(v, c)| format!("{},{},{},{}", v.resident_id, v.birth_date, c, v.contact))
+        .collect();
+    let voters_file = dir.join("demo-voters.txt");
+    std::fs::write(&voters_file, lines.join("\n") + "\n")?;
+    Ok(DemoElection {
+        id: election_id,
+        title: s.manifest.title.ko.clone(),
+        shown: lines.iter().take(5).cloned().collect(),
+        voters_file,
+        trust_policy,
+    })
+}
+
 /// `hanpyo demo`.
 pub fn demo(args: &DemoArgs) -> Result<ExitCode> {
     if args.voters == 0 {
@@ -380,129 +531,58 @@ pub fn demo(args: &DemoArgs) -> Result<ExitCode> {
     std::fs::create_dir_all(&data)?;
     let mut master = [0u8; 32];
     hanpyo_crypto::os_rng().fill_bytes(&mut master);
-    let s = setup(
-        &master,
-        args.manifest.as_deref(),
-        None,
-        None,
-        args.witnesses,
-        args.witness_quorum,
-    )?;
-    let election_id = s.manifest.election_id.clone();
-    // What a commission publishes apart from its server: the log key, witnesses and quorum that
-    // `hanpyo verify --trust`, `hanpyo mirror --trust` and the check page take as the truth.
-    let trust_policy = data.join("trust-policy.toml");
-    std::fs::write(&trust_policy, s.manifest.ledger.to_trust_policy()?)?;
-    // Demo voters: credentials made here, as the credential authority would; only the public list
-    // goes on the ledger.
-    let codes: Vec<String> = (0..args.voters)
-        .map(|i| SecretCredential::generate_with_rng(&mut voter_rng(&master, i, 0)).code())
-        .collect();
-    let mut publics: Vec<PublicCredential> = codes
+    // The demo hosts two elections unless told which: a resident vote and an apartment
+    // complex's vote, each with its own ledger, roll, trustees and window.
+    let manifests: Vec<String> = if args.manifest.is_empty() {
+        vec![
+            crate::setup::DEMO_MANIFEST.to_string(),
+            crate::setup::DEMO_APARTMENT_MANIFEST.to_string(),
+        ]
+    } else {
+        args.manifest
+            .iter()
+            .map(|p| std::fs::read_to_string(p).with_context(|| format!("reading {}", p.display())))
+            .collect::<Result<_>>()?
+    };
+    let mut witness_states = Vec::new();
+    let elections: Vec<DemoElection> = manifests
         .iter()
-        .map(|c| {
-            Ok(*SecretCredential::parse(c)?
-                .signing_key(election_id.as_bytes())
-                .public())
+        .enumerate()
+        .map(|(k, text)| {
+            demo_election(
+                args,
+                &data,
+                &master,
+                k as u32,
+                Some(text),
+                &mut witness_states,
+            )
         })
         .collect::<Result<_>>()?;
-    // The demo roll carries each voter's public credential, as the credential authority's does.
-    let roll: Vec<hanpyo_server::roll::Voter> = (0..args.voters)
-        .zip(&publics)
-        .map(|(i, p)| hanpyo_server::roll::Voter {
-            credential: Some(hex::encode(p.as_bytes())),
-            ..demo_voter(i)
-        })
-        .collect();
-    publics.sort_by(|a, b| a.as_bytes().cmp(b.as_bytes()));
-    let mut entries = s.entries.clone();
-    entries.push(Entry::CredentialList(publics).encode());
-    let origin = s.manifest.ledger.origin.clone();
-    let mut witnesses = s.witnesses;
-    {
-        let mut ledger = Ledger::open(&data.join("ledger.db"), s.signer)?;
-        ledger.append_batch(&entries)?;
-        ledger
-            .collect_cosignatures(&mut witnesses, 1)?
-            .all_cosigned()?;
-    }
-    let log = LogKeyFile {
-        origin,
-        key: hex::encode(s.log_seed),
-    };
-    write_atomically(&data.join("log.json"), &serde_json::to_vec_pretty(&log)?)?;
-    let seeds: Vec<[u8; 32]> = (0..witnesses.len())
-        .map(|i| {
-            let mut seed = [0u8; 32];
-            voter_rng(&master, u32::MAX, 2 + i as u8).fill_bytes(&mut seed);
-            seed
-        })
-        .collect();
     let mut witness_processes = Vec::new();
     if !args.co_located_witnesses {
-        // Each witness in its own directory and process, as another organisation runs it.
-        for (w, seed) in witnesses.iter().zip(&seeds) {
-            let dir = data.join("witnesses").join(w.verifier().name());
-            crate::witness::create_demo(&dir, w.verifier().name(), seed, w.state())?;
+        // Each witness in its own directory and process, as another organisation runs it,
+        // following every election's log.
+        for (i, state) in witness_states.iter().enumerate() {
+            let mut seed = [0u8; 32];
+            voter_rng(&master, u32::MAX, 2 + i as u8).fill_bytes(&mut seed);
+            let name = format!("witness-{}.hanpyo.local", i + 1);
+            let dir = data.join("witnesses").join(&name);
+            crate::witness::create_demo(&dir, &name, &seed, state)?;
         }
         witness_processes = crate::witness::start_demo_witnesses(&data)?;
-    } else {
-        let wfiles: Vec<WitnessFile> = witnesses
-            .iter()
-            .zip(&seeds)
-            .map(|(w, seed)| WitnessFile {
-                name: w.verifier().name().to_string(),
-                key: hex::encode(seed),
-                state: w.state().clone(),
-            })
-            .collect();
-        write_atomically(
-            &data.join("witnesses.json"),
-            &serde_json::to_vec_pretty(&wfiles)?,
-        )?;
     }
-    let trustees = DemoTrusteesFile {
-        shares: s
-            .key_shares
-            .iter()
-            .map(|k| (k.index(), hex::encode(*k.secret_bytes())))
-            .collect(),
-    };
-    write_atomically(
-        &data.join("demo-trustees.json"),
-        &serde_json::to_vec_pretty(&trustees)?,
-    )?;
     let mut pw = [0u8; 12];
     hanpyo_crypto::os_rng().fill_bytes(&mut pw);
     let password = hex::encode(pw);
-    let mut accounts = hanpyo_server::accounts::Accounts::open(&data)?;
-    accounts
+    hanpyo_server::accounts::Accounts::open(&data)?
         .create_user(
             "admin",
             hanpyo_server::accounts::Role::Administrator,
+            &hanpyo_server::accounts::Scope::Platform,
             &password,
         )
         .map_err(|e| anyhow::anyhow!("{e}"))?;
-    // The demo's ceremony and credentials are done: voting is open (unless an administrator is to
-    // open it).
-    if !args.wait_to_open {
-        accounts.set_opened().map_err(|e| anyhow::anyhow!("{e}"))?;
-    }
-    // The demo roll, sealed under a fresh roll key: demo voters log in with resident id and birth
-    // date, receive a one-time code in the outbox, and vote with their credential.
-    let mut roll_key = [0u8; 32];
-    hanpyo_crypto::os_rng().fill_bytes(&mut roll_key);
-    hanpyo_server::write_secret(&data.join("roll.key"), hex::encode(roll_key).as_bytes())?;
-    hanpyo_server::identity::Identity::open(&data.join("state.db"), &roll_key)?
-        .import(&roll)
-        .map_err(|e| anyhow::anyhow!("{e}"))?;
-    let lines: Vec<String> = roll
-        .iter()
-        .zip(&codes)
-        .map(|(v, c)| format!("{},{},{},{}", v.resident_id, v.birth_date, c, v.contact))
-        .collect();
-    std::fs::write(data.join("demo-voters.txt"), lines.join("\n") + "\n")?;
-    let shown: Vec<String> = lines.iter().take(5).cloned().collect();
     let shown_dir = data.clone();
     // A demo runs on one machine, load generator included: no per-address limit worth the name.
     let mut options = hanpyo_server::Options::defaults();
@@ -523,38 +603,50 @@ pub fn demo(args: &DemoArgs) -> Result<ExitCode> {
         move |addr, metrics| {
             let data = shown_dir;
             println!(
-                "Hanpyo demo election {election_id} (DEMO: the trustees' key shares are in the data directory)"
+                "Hanpyo demo: {} election(s) (DEMO: the trustees' key shares are in the data directory)",
+                elections.len()
             );
             println!("url: http://{addr}/");
+            for e in &elections {
+                println!("election: {} http://{addr}/e/{}/ {}", e.id, e.id, e.title);
+            }
+            let first = &elections[0];
             println!(
-                "pages: http://{addr}/vote.html (vote), /check.html (check a receipt), /board.html (public board), /admin.html (administration)"
+                "pages: http://{addr}/e/{}/vote.html (vote), check.html (check a receipt), board.html (public board); http://{addr}/admin.html (administration)",
+                first.id
             );
             println!("data: {}", data.display());
             if let Some(m) = metrics {
                 println!("metrics: http://{m}/metrics");
             }
             println!("admin login: admin {password}");
-            println!(
-                "voters: {} credentials in {}",
-                codes.len(),
-                data.join("demo-voters.txt").display()
-            );
+            for e in &elections {
+                println!(
+                    "voters: {} credentials of {} in {}",
+                    args.voters,
+                    e.id,
+                    e.voters_file.display()
+                );
+            }
             for w in &shown_witnesses {
                 println!("{w}");
             }
-            println!(
-                "trust policy: {} (for hanpyo verify --trust, hanpyo mirror --trust and the check page)",
-                data.join("trust-policy.toml").display()
-            );
-            for c in &shown {
+            for e in &elections {
+                println!(
+                    "trust policy: {} (for hanpyo verify --trust, hanpyo mirror --trust and the check page)",
+                    e.trust_policy.display()
+                );
+            }
+            for c in &first.shown {
                 println!("voter credential: {c}");
             }
             // A command that works as printed: the demo has a roll, so the voter logs in first
             // (the code is read from the demo's outbox).
-            let f: Vec<&str> = shown[0].split(',').collect();
+            let f: Vec<&str> = first.shown[0].split(',').collect();
             if let [id, birth, code, contact] = f[..] {
                 println!(
-                    "vote:  hanpyo vote --url http://{addr} --resident-id {id} --birth-date {birth} --outbox {} --contact {contact} --credential {code} --choices '0;1;2,3'",
+                    "vote:  hanpyo vote --url http://{addr} --election {} --resident-id {id} --birth-date {birth} --outbox {} --contact {contact} --credential {code} --choices '0;1;2,3'",
+                    first.id,
                     data.join("outbox.jsonl").display()
                 );
             }

@@ -1,8 +1,6 @@
 //! Setting up an election the way the demo and the simulator need it: manifest, the ledger operator's
 //! and the witnesses' keys, a key ceremony among simulated trustees, all from one master seed.
 //! Real trustees run the ceremony themselves (the trustee issue); this is for demos and tests.
-use std::path::Path;
-
 use anyhow::{Context, Result};
 use chacha20::ChaCha20Rng;
 use ed25519_dalek::SigningKey;
@@ -24,6 +22,9 @@ use sha2::{Digest, Sha256};
 
 /// The manifest used when none is given.
 pub const DEMO_MANIFEST: &str = include_str!("demo-manifest.toml");
+
+/// The demo's second election (an apartment complex's vote).
+pub const DEMO_APARTMENT_MANIFEST: &str = include_str!("demo-apartment.toml");
 
 /// Per-party randomness derived from the master seed: reproducible with a seed, and independent
 /// per voter so ballots can be made in parallel.
@@ -62,10 +63,12 @@ pub struct Setup {
     pub rng: ChaCha20Rng,
 }
 
-/// Builds the setup from `master`.
+/// Builds the setup from `master` (the witnesses' keys from `witness_master`: elections of one
+/// deployment share their witnesses).
 pub fn setup(
     master: &[u8; 32],
-    manifest_path: Option<&Path>,
+    witness_master: &[u8; 32],
+    manifest: Option<&str>,
     trustees: Option<u32>,
     threshold: Option<u32>,
     n_witnesses: u8,
@@ -77,19 +80,14 @@ pub fn setup(
     let mut log_seed = [0u8; 32];
     voter_rng(master, u32::MAX, 1).fill_bytes(&mut log_seed);
     let log_key = SigningKey::from_bytes(&log_seed);
-    let text = match manifest_path {
-        Some(p) => {
-            std::fs::read_to_string(p).with_context(|| format!("reading {}", p.display()))?
-        }
-        None => DEMO_MANIFEST.to_string(),
-    };
+    let text = manifest.unwrap_or(DEMO_MANIFEST);
     let placeholder = LedgerInfo {
         origin: "x".into(),
         key: [0; 32],
         witnesses: Vec::new(),
         witness_quorum: 0,
     };
-    let parsed = Manifest::from_toml(&text, placeholder).context("manifest")?;
+    let parsed = Manifest::from_toml(text, placeholder).context("manifest")?;
     let mut manifest = parsed;
     manifest.trustees = trustees.unwrap_or(manifest.trustees);
     manifest.threshold = threshold.unwrap_or(manifest.threshold);
@@ -98,7 +96,7 @@ pub fn setup(
     let mut witness_seeds = Vec::new();
     for i in 0..n_witnesses {
         let mut seed = [0u8; 32];
-        voter_rng(master, u32::MAX, 2 + i).fill_bytes(&mut seed);
+        voter_rng(witness_master, u32::MAX, 2 + i).fill_bytes(&mut seed);
         witness_seeds.push(seed);
         let name = format!("witness-{}.hanpyo.local", i + 1);
         witnesses.push(Witness::new(

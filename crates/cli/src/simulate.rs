@@ -398,9 +398,16 @@ pub fn run(args: &Args) -> Result<ExitCode> {
     };
     let started = Instant::now();
 
+    let manifest = match &args.manifest {
+        Some(p) => {
+            Some(std::fs::read_to_string(p).with_context(|| format!("reading {}", p.display()))?)
+        }
+        None => None,
+    };
     let s = crate::setup::setup(
         &master,
-        args.manifest.as_deref(),
+        &master,
+        manifest.as_deref(),
         args.trustees,
         args.threshold,
         args.witnesses,

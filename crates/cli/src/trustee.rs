@@ -209,6 +209,12 @@ fn post_entry(
     }
 }
 
+/// The client for the election a token was issued for (`<election id>.<secret>`): a trustee
+/// needs only the server's address and the token, however many elections the server holds.
+fn client_for(url: &str, token: &str) -> Result<Client> {
+    Client::at(url, token.rsplit_once('.').map(|(election, _)| election))
+}
+
 fn token_of(t: &str) -> Result<String> {
     match t.strip_prefix('@') {
         Some(f) => Ok(std::fs::read_to_string(f)?.trim().to_string()),
@@ -248,8 +254,8 @@ pub fn run(cmd: &Command) -> Result<ExitCode> {
 fn ceremony(s: &Session) -> Result<ExitCode> {
     let pass = crate::sealed::passphrase(s.passphrase_file.as_deref(), false)?;
     let mut secrets = unseal(&s.key, &pass)?;
-    let client = Client::new(&s.url);
     let token = token_of(&s.token)?;
+    let client = client_for(&s.url, &token)?;
     let comm = SecretKey::from_scalar(scalar(&secrets.comm_key)?);
     let deadline = Instant::now() + Duration::from_secs(s.wait);
     let i = s.index;
@@ -536,8 +542,8 @@ fn decrypt(s: &Session) -> Result<ExitCode> {
                 .context("no key share: run the ceremony first")?,
         )?,
     );
-    let client = Client::new(&s.url);
     let token = token_of(&s.token)?;
+    let client = client_for(&s.url, &token)?;
     let deadline = Instant::now() + Duration::from_secs(s.wait);
     loop {
         let board = fetch(&client)?;

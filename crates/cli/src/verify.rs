@@ -24,6 +24,10 @@ pub struct Args {
     /// their quorum are taken from the record itself, which whoever wrote the record chose.
     #[arg(long, value_name = "POLICY", conflicts_with = "log_key")]
     trust: Option<PathBuf>,
+    /// The election the record must be of (a server hosts many: a record of another one is
+    /// invalid here, however sound).
+    #[arg(long)]
+    election: Option<String>,
 }
 
 /// The record directory at `p` (or at `p/record`, as `simulate` writes it).
@@ -58,10 +62,24 @@ pub fn run(args: &Args) -> Result<ExitCode> {
         None => None,
     };
     let bar = crate::progress::bar("entries", None);
-    let report = verify_record_with_progress(&dir, &Options { log_key, trust }, &mut |n| {
+    let mut report = verify_record_with_progress(&dir, &Options { log_key, trust }, &mut |n| {
         bar.set_position(n)
     })?;
     bar.finish_and_clear();
+    if let Some(want) = &args.election
+        && report.summary.election_id.as_deref() != Some(want.as_str())
+    {
+        report.valid = false;
+        report.failures.push(hanpyo_record::verify::Failure {
+            entry: Some(0),
+            kind: None,
+            what: "election".into(),
+            why: format!(
+                "the record is of election {:?}, not {want:?} (--election)",
+                report.summary.election_id.as_deref().unwrap_or("?")
+            ),
+        });
+    }
     if args.json {
         println!("{}", serde_json::to_string_pretty(&report)?);
     } else {

@@ -58,6 +58,9 @@ pub struct DownloadArgs {
     /// The server.
     #[arg(long)]
     url: String,
+    /// The election (default: the server's only election).
+    #[arg(long)]
+    election: Option<String>,
     /// Directory to write the record to (entries, checkpoint, checkpoints).
     #[arg(long)]
     out: PathBuf,
@@ -100,7 +103,7 @@ fn parse_choices(s: &str, m: &Manifest) -> Result<Vec<Vec<u32>>> {
 
 /// `hanpyo vote`.
 pub fn vote(a: &VoteArgs) -> Result<ExitCode> {
-    let client = Client::new(&a.url);
+    let client = Client::at(&a.url, a.election.as_deref())?;
     let view = client.election(a.election.as_deref())?;
     let ballots = format!("/api/v1/elections/{}/ballots", view.id);
     let (pk, ctx) = view.context()?;
@@ -237,7 +240,11 @@ fn login(
 
 /// `hanpyo download`.
 pub fn download(a: &DownloadArgs) -> Result<ExitCode> {
-    let client = Client::new(&a.url);
+    let client = Client::at(&a.url, a.election.as_deref())?;
+    if a.election.is_none() {
+        // A server of several elections needs one named (this says which exist).
+        client.election(None)?;
+    }
     std::fs::create_dir_all(&a.out)?;
     // The checkpoint first; then the entries and earlier checkpoints at exactly its size, however
     // many ballots arrive meanwhile.

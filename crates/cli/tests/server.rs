@@ -60,6 +60,13 @@ fn start(args: &[&str]) -> Server {
         if let Some(u) = line.strip_prefix("url: ") {
             url = Some(u.trim_end_matches('/').to_string());
         }
+        // A demo's first election: the tests work at its own address, `/e/<id>`.
+        if let Some(e) = line.strip_prefix("election: ")
+            && !url.as_deref().is_some_and(|u| u.contains("/e/"))
+            && let Some(u) = e.split(' ').nth(1)
+        {
+            url = Some(u.trim_end_matches('/').to_string());
+        }
         if line.starts_with("vote:") || (url.is_some() && args[0] == "serve") {
             break;
         }
@@ -103,9 +110,20 @@ fn start_demo(data: &Path, voters: u32) -> Server {
     start_demo_with(data, voters, &[])
 }
 
-/// [`start_demo`] with more `hanpyo demo` arguments (e.g. `--manifest`).
+/// The demo's resident vote: [`start_demo`] serves it alone unless told otherwise.
+fn demo_manifest() -> String {
+    format!("{}/src/demo-manifest.toml", env!("CARGO_MANIFEST_DIR"))
+}
+
+/// [`start_demo`] with more `hanpyo demo` arguments (e.g. `--manifest`; without one, the demo's
+/// resident vote alone).
 fn start_demo_with(data: &Path, voters: u32, extra: &[&str]) -> Server {
     let voters = voters.to_string();
+    let manifest = demo_manifest();
+    let mut extra = extra.to_vec();
+    if !extra.contains(&"--manifest") {
+        extra.extend(["--manifest", manifest.as_str()]);
+    }
     let mut args = vec![
         "demo",
         "--listen",
@@ -115,7 +133,7 @@ fn start_demo_with(data: &Path, voters: u32, extra: &[&str]) -> Server {
         "--voters",
         &voters,
     ];
-    args.extend_from_slice(extra);
+    args.extend_from_slice(&extra);
     start(&args)
 }
 
@@ -330,8 +348,24 @@ fn choices_for(i: u32) -> (String, Vec<Vec<u32>>) {
     (s, vec![vec![q0], vec![q1], q2])
 }
 
+/// The directory of the data directory's only election.
+fn only_election(data: &Path) -> PathBuf {
+    let dirs: Vec<PathBuf> = std::fs::read_dir(data.join("elections"))
+        .expect("elections")
+        .map(|e| e.expect("entry").path())
+        .collect();
+    assert_eq!(dirs.len(), 1, "one election in {}", data.display());
+    dirs[0].clone()
+}
+
+/// The demo voters of the data directory's only election.
 fn codes(data: &Path) -> Vec<Voter> {
-    std::fs::read_to_string(data.join("demo-voters.txt"))
+    voters_in(&only_election(data))
+}
+
+/// The demo voters of the election in `dir`.
+fn voters_in(dir: &Path) -> Vec<Voter> {
+    std::fs::read_to_string(dir.join("demo-voters.txt"))
         .expect("voters")
         .lines()
         .map(|l| {
@@ -697,9 +731,12 @@ fn bad_requests_get_their_code_and_record_nothing() {
 fn metrics_headers_rate_limits_and_configuration() {
     let data = scratch("ops");
     let d = data.to_str().expect("p");
+    let manifest = demo_manifest();
     let mut child = Command::new(bin())
         .args([
             "demo",
+            "--manifest",
+            &manifest,
             "--listen",
             "127.0.0.1:0",
             "--metrics-listen",
@@ -1047,18 +1084,18 @@ fn the_roll_logins_and_credential_binding() {
             }
         }
     }
-    let old_key = std::fs::read(data.join("roll.key")).expect("roll key");
+    let old_key = std::fs::read(only_election(&data).join("roll.key")).expect("roll key");
     assert_eq!(
         post(&format!("{url}/api/v1/admin/purge-roll"), b"", Some(&token)).0,
         200
     );
     // The roll key is destroyed (replaced), and no old page survives in the write-ahead log.
     assert_ne!(
-        std::fs::read(data.join("roll.key")).expect("roll key"),
+        std::fs::read(only_election(&data).join("roll.key")).expect("roll key"),
         old_key
     );
     assert_eq!(
-        std::fs::metadata(data.join("state.db-wal")).map_or(0, |m| m.len()),
+        std::fs::metadata(only_election(&data).join("state.db-wal")).map_or(0, |m| m.len()),
         0
     );
     let lines_before = std::fs::read_to_string(&outbox).map_or(0, |t| t.lines().count());
@@ -1334,6 +1371,10 @@ fn the_openapi_document_describes_served_routes() {
                     .get(format!("{url}{concrete}?start=0&end=1&old=1&new=1"))
                     .call()
                     .expect("get"),
+                "put" => agent()
+                    .put(format!("{url}{concrete}"))
+                    .send(&b"{}"[..])
+                    .expect("put"),
                 _ => agent()
                     .post(format!("{url}{concrete}"))
                     .send(&b"{}"[..])
@@ -2447,7 +2488,12 @@ fn hostile_clients_get_json_errors_and_slow_ones_are_cut_off() {
     assert_eq!(resp.status().as_u16(), 405);
     assert_eq!(v["code"].as_str(), Some("method-not-allowed"));
     // Slowloris and idle connections: closed after the header deadline (10 s), not held open.
-    let host = url.trim_start_matches("http://").to_string();
+    let host = url
+        .trim_start_matches("http://")
+        .split('/')
+        .next()
+        .expect("host")
+        .to_string();
     let mut slow = std::net::TcpStream::connect(&host).expect("connect");
     slow.write_all(b"GET /healthz HTTP/1.1\r\nhost: x\r\n")
         .expect("write");
@@ -2508,8 +2554,11 @@ fn demo_witnesses(banner: &[String]) -> Vec<DemoWitness> {
 fn remote_witnesses_confirm_every_receipt_and_their_quorum_gates_ballots() {
     let data = scratch("witnesses");
     let d = data.to_str().expect("p");
+    let manifest = demo_manifest();
     let server = start(&[
         "demo",
+        "--manifest",
+        &manifest,
         "--listen",
         "127.0.0.1:0",
         "--data",
@@ -2923,4 +2972,476 @@ fn a_mirror_follows_the_log_catches_forks_and_serves_the_same_record() {
     drop(server);
     let _ = std::fs::remove_dir_all(&data);
     let _ = std::fs::remove_dir_all(&fork);
+}
+
+/// A ballot of the demo's resident vote (`demo-2026`) for the credential `code`, made here.
+fn resident_vote_ballot(election: &str, code: &str) -> Vec<u8> {
+    let info = get_json(election);
+    let manifest_entry = hex::decode(info["manifest_entry"].as_str().expect("m")).expect("hex");
+    let Entry::Manifest(m) = Entry::decode(&manifest_entry, None).expect("manifest") else {
+        panic!("not a manifest")
+    };
+    let pk = PublicKey::decode(&hex::decode(info["joint_key"].as_str().expect("k")).expect("hex"))
+        .expect("key");
+    let ctx = election_context(&leaf_hash(&manifest_entry), &pk);
+    let key = SecretCredential::parse(code)
+        .expect("code")
+        .signing_key(m.election_id.as_bytes());
+    let sel: Vec<Vec<u8>> = vec![vec![1, 0], vec![0, 1, 0, 0], vec![0; 5]];
+    let (b, _) = encrypt_ballot_with_rng(
+        &ctx,
+        &pk,
+        &m.contest_specs(),
+        &key,
+        &sel,
+        &mut hanpyo_crypto::os_rng(),
+    )
+    .expect("ballot");
+    Entry::Ballot(Box::new(b)).encode()
+}
+
+fn get_status(url: &str, token: Option<&str>) -> (u16, Value) {
+    let mut req = agent().get(url);
+    if let Some(t) = token {
+        req = req.header("authorization", format!("Bearer {t}"));
+    }
+    let mut resp = req.call().expect("get");
+    let status = resp.status().as_u16();
+    (status, resp.body_mut().read_json().unwrap_or(Value::Null))
+}
+
+#[test]
+fn two_elections_on_one_server_refuse_each_others_sessions_tokens_ballots_and_administrators() {
+    let data = scratch("two");
+    let d = data.to_str().expect("p");
+    // The demo's two elections: a resident vote and an apartment complex's vote.
+    let server = start(&[
+        "demo",
+        "--listen",
+        "127.0.0.1:0",
+        "--data",
+        d,
+        "--voters",
+        "3",
+    ]);
+    let demo = server.url.clone();
+    assert!(demo.ends_with("/e/demo-2026"), "{demo}");
+    let root = demo.trim_end_matches("/e/demo-2026").to_string();
+    let apt = format!("{root}/e/apt-2026");
+    let chair = server.token.clone().expect("platform administrator");
+    let listed: Vec<String> = get_json(&format!("{root}/api/v1/elections"))
+        .as_array()
+        .expect("list")
+        .iter()
+        .map(|e| e["election_id"].as_str().expect("id").to_string())
+        .collect();
+    assert_eq!(listed, ["apt-2026", "demo-2026"]);
+    // Paths of no election need one named; an unknown one is named as such.
+    let (s, v) = get_status(&format!("{root}/api/v1/board/checkpoint"), None);
+    assert_eq!((s, v["code"].as_str()), (404, Some("election-required")));
+    let (s, v) = get_status(&format!("{root}/e/nope/api/v1/board/checkpoint"), None);
+    assert_eq!((s, v["code"].as_str()), (404, Some("unknown-election")));
+    // Each election has its own log.
+    let origin = |base: &str| {
+        agent()
+            .get(format!("{base}/checkpoint"))
+            .call()
+            .expect("checkpoint")
+            .body_mut()
+            .read_to_string()
+            .expect("text")
+            .lines()
+            .next()
+            .expect("origin")
+            .to_string()
+    };
+    assert_eq!(origin(&demo), "hanpyo.local/demo-2026");
+    assert_eq!(origin(&apt), "hanpyo.local/apt-2026");
+
+    // A voter's session of one election is refused by the other, by name.
+    let residents = voters_in(&data.join("elections/demo-2026"));
+    let tenants = voters_in(&data.join("elections/apt-2026"));
+    let resident = session(&demo, &data, &residents[0]);
+    let tenant = session(&apt, &data, &tenants[0]);
+    let ballot = resident_vote_ballot(&election_url(&demo), &residents[0].code);
+    let wrong = |(s, v): (u16, Value)| {
+        assert_eq!(
+            (s, v["code"].as_str()),
+            (403, Some("wrong-election")),
+            "{v}"
+        );
+    };
+    wrong(post(
+        &format!("{apt}/api/v1/elections/apt-2026/ballots"),
+        &ballot,
+        Some(&resident),
+    ));
+    wrong(post(&format!("{apt}/api/v1/logout"), b"", Some(&resident)));
+    // A ballot of one election is refused by the other, whoever sends it: here its contests do
+    // not even have the apartment vote's shape (one of the same shape fails its proofs).
+    let (s, v) = post(
+        &format!("{apt}/api/v1/elections/apt-2026/ballots"),
+        &ballot,
+        Some(&tenant),
+    );
+    assert_eq!((s, v["code"].as_str()), (400, Some("malformed")), "{v}");
+    let (s, v) = post(
+        &format!("{apt}/api/v1/elections/demo-2026/ballots"),
+        &ballot,
+        Some(&tenant),
+    );
+    assert_eq!(
+        (s, v["code"].as_str()),
+        (404, Some("unknown-election")),
+        "{v}"
+    );
+    // In its own election, the ballot counts.
+    let (s, v) = post(
+        &format!("{demo}/api/v1/elections/demo-2026/ballots"),
+        &ballot,
+        Some(&resident),
+    );
+    assert_eq!(s, 200, "{v}");
+    // The resident's session still works where it was made: it was refused, not ended.
+    let (s, _) = post(&format!("{demo}/api/v1/logout"), b"", Some(&resident));
+    assert_eq!(s, 204);
+
+    // A trustee's token of one election is refused by the other.
+    let (s, v) = post(
+        &format!("{demo}/api/v1/admin/trustees/1/invite"),
+        b"",
+        Some(&chair),
+    );
+    assert_eq!(s, 200, "{v}");
+    let trustee = v["token"].as_str().expect("token").to_string();
+    assert!(trustee.starts_with("demo-2026."), "{trustee}");
+    wrong(post(
+        &format!("{apt}/api/v1/trustee/entries"),
+        b"\x00",
+        Some(&trustee),
+    ));
+
+    // An administrator scoped to the apartment vote manages it and nothing else.
+    let body = serde_json::json!({"name": "apt-manager", "role": "administrator",
+        "password": "apartment-manager-pw", "elections": ["apt-2026"]})
+    .to_string();
+    let mut r = agent()
+        .post(format!("{root}/api/v1/admin/accounts"))
+        .header("authorization", format!("Bearer {chair}"))
+        .send(body.as_bytes())
+        .expect("post");
+    assert_eq!(
+        r.status().as_u16(),
+        201,
+        "{:?}",
+        r.body_mut().read_to_string()
+    );
+    let manager = admin_login(&root, "apt-manager", "apartment-manager-pw");
+    let (s, _) = get_status(&format!("{apt}/api/v1/admin/status"), Some(&manager));
+    assert_eq!(s, 200);
+    let (s, v) = get_status(&format!("{demo}/api/v1/admin/status"), Some(&manager));
+    assert_eq!((s, v["code"].as_str()), (403, Some("not-your-election")));
+    let (s, v) = post(&format!("{demo}/api/v1/admin/close"), b"", Some(&manager));
+    assert_eq!((s, v["code"].as_str()), (403, Some("not-your-election")));
+    let (s, v) = post(
+        &format!("{root}/api/v1/admin/elections"),
+        b"election_id = \"x\"",
+        Some(&manager),
+    );
+    assert_eq!((s, v["code"].as_str()), (403, Some("platform-only")));
+    let (s, v) = get_status(&format!("{root}/api/v1/admin/elections"), Some(&manager));
+    assert_eq!(s, 200);
+    assert_eq!(v["platform"], false);
+    assert_eq!(v["elections"].as_array().expect("list").len(), 1);
+    assert_eq!(v["elections"][0]["election_id"], "apt-2026");
+    // It closes its own election; the other stays open.
+    let (s, v) = post(&format!("{apt}/api/v1/admin/close"), b"", Some(&manager));
+    assert_eq!(s, 200, "{v}");
+    assert_eq!(get_json(&election_url(&demo))["phase"], "open");
+    // Every administrative action names its election; the scoped account reads only its own.
+    let (_, log) = get_status(&format!("{root}/api/v1/admin/audit-log"), Some(&manager));
+    let log = log.as_array().expect("log").clone();
+    assert!(
+        log.iter()
+            .any(|l| l["action"] == "close" && l["election"] == "apt-2026")
+    );
+    assert!(log.iter().all(|l| l["election"] == "apt-2026"), "{log:?}");
+    let (_, all) = get_status(&format!("{root}/api/v1/admin/audit-log"), Some(&chair));
+    let all = all.as_array().expect("log").clone();
+    assert!(
+        all.iter()
+            .any(|l| l["action"] == "invite-trustee" && l["election"] == "demo-2026")
+    );
+    assert!(all.iter().any(|l| l["action"] == "create-account"));
+    // Reassigned to the resident vote, its live session follows at once.
+    let mut r = agent()
+        .put(format!(
+            "{root}/api/v1/admin/accounts/apt-manager/elections"
+        ))
+        .header("authorization", format!("Bearer {chair}"))
+        .send(br#"{"elections":["demo-2026"]}"#.as_slice())
+        .expect("put");
+    assert_eq!(
+        r.status().as_u16(),
+        204,
+        "{:?}",
+        r.body_mut().read_to_string()
+    );
+    let (s, _) = get_status(&format!("{demo}/api/v1/admin/status"), Some(&manager));
+    assert_eq!(s, 200);
+    let (s, _) = get_status(&format!("{apt}/api/v1/admin/status"), Some(&manager));
+    assert_eq!(s, 403);
+    drop(server);
+    let _ = std::fs::remove_dir_all(&data);
+}
+
+#[test]
+fn three_elections_live_interleaved_in_one_process_and_each_record_verifies_to_its_votes() {
+    let data = scratch("three");
+    let d = data.to_str().expect("p");
+    let dir = env!("CARGO_MANIFEST_DIR");
+    let manifests = [
+        format!("{dir}/src/demo-manifest.toml"),
+        format!("{dir}/src/demo-apartment.toml"),
+        format!("{dir}/../../examples/manifests/referendum.toml"),
+    ];
+    let mut args = vec![
+        "demo",
+        "--listen",
+        "127.0.0.1:0",
+        "--data",
+        d,
+        "--voters",
+        "4",
+    ];
+    for m in &manifests {
+        args.extend(["--manifest", m.as_str()]);
+    }
+    let server = start(&args);
+    let root = server.url.split("/e/").next().expect("root").to_string();
+    let chair = server.token.clone().expect("token");
+    let ids: Vec<String> = get_json(&format!("{root}/api/v1/elections"))
+        .as_array()
+        .expect("list")
+        .iter()
+        .map(|e| e["election_id"].as_str().expect("id").to_string())
+        .collect();
+    assert_eq!(ids.len(), 3, "{ids:?}");
+    // Per election: the answers each voter gives, and the tally cells they make.
+    let answers = |id: &str, i: usize| -> (String, Vec<Vec<u64>>) {
+        match id {
+            "demo-2026" => {
+                let mut cells = vec![vec![0; 2], vec![0; 4], vec![0; 5]];
+                cells[0][i % 2] = 1;
+                cells[1][i % 4] = 1;
+                cells[2][i % 5] = 1;
+                (format!("{};{};{}", i % 2, i % 4, i % 5), cells)
+            }
+            "apt-2026" => {
+                let points = [i as u64 % 6, 5 - i as u64 % 6, 2];
+                let mut cells = vec![vec![0; 3], points.to_vec()];
+                cells[0][i % 3] = 1;
+                (
+                    format!("{};{},{},{}", i % 3, points[0], points[1], points[2]),
+                    cells,
+                )
+            }
+            _ => {
+                let mut cells = vec![vec![0; 2]];
+                cells[0][(i + 1) % 2] = 1;
+                (format!("{}", (i + 1) % 2), cells)
+            }
+        }
+    };
+    let mut expected: std::collections::BTreeMap<&str, Vec<Vec<u64>>> = Default::default();
+    // Voters of the three elections take turns; closing and tallying interleave too.
+    for i in 0..4 {
+        for id in &ids {
+            let v = &voters_in(&data.join("elections").join(id))[i];
+            let (choices, cells) = answers(id, i);
+            let o = vote(&root, &data, v, &choices, &["--election", id]);
+            if i == 3 && *id == ids[0] {
+                // The first election closed early: its last voter is refused, the others are not.
+                assert!(!o.status.success());
+                continue;
+            }
+            assert!(
+                o.status.success(),
+                "{id} voter {i}: {}",
+                String::from_utf8_lossy(&o.stderr)
+            );
+            let sum = expected
+                .entry(id)
+                .or_insert_with(|| cells.iter().map(|q| vec![0; q.len()]).collect());
+            for (q, c) in sum.iter_mut().zip(&cells) {
+                for (a, b) in q.iter_mut().zip(c) {
+                    *a += b;
+                }
+            }
+        }
+        if i == 2 {
+            // The first election closes early; the others go on.
+            let base = format!("{root}/e/{}", ids[0]);
+            assert_eq!(
+                post(&format!("{base}/api/v1/admin/close"), b"", Some(&chair)).0,
+                200
+            );
+            assert_eq!(
+                post(&format!("{base}/api/v1/admin/tally"), b"", Some(&chair)).0,
+                200
+            );
+        }
+    }
+    for id in &ids[1..] {
+        let base = format!("{root}/e/{id}");
+        assert_eq!(
+            post(&format!("{base}/api/v1/admin/close"), b"", Some(&chair)).0,
+            200
+        );
+        assert_eq!(
+            post(&format!("{base}/api/v1/admin/tally"), b"", Some(&chair)).0,
+            200
+        );
+    }
+    // Each record, downloaded by its election id, verifies and states exactly its votes.
+    for id in &ids {
+        let out = data.join(format!("record-{id}"));
+        let o = Command::new(bin())
+            .args([
+                "download",
+                "--url",
+                &root,
+                "--election",
+                id,
+                "--out",
+                out.to_str().expect("p"),
+            ])
+            .output()
+            .expect("download");
+        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+        let o = Command::new(bin())
+            .args([
+                "verify",
+                "--json",
+                "--election",
+                id,
+                out.to_str().expect("p"),
+            ])
+            .output()
+            .expect("verify");
+        let report: Value = serde_json::from_slice(&o.stdout).expect("report");
+        assert_eq!(report["valid"], true, "{id}: {}", report["failures"]);
+        let got: Vec<Vec<u64>> = report["summary"]["result"]
+            .as_array()
+            .expect("result")
+            .iter()
+            .map(|q| {
+                q["counts"]
+                    .as_array()
+                    .expect("counts")
+                    .iter()
+                    .map(|n| n.as_u64().expect("n"))
+                    .collect()
+            })
+            .collect();
+        assert_eq!(got, expected[id.as_str()], "{id}");
+        // A record is refused as another election's.
+        let other = ids.iter().find(|o| *o != id).expect("other");
+        let o = Command::new(bin())
+            .args(["verify", "--election", other, out.to_str().expect("p")])
+            .output()
+            .expect("verify");
+        assert_eq!(
+            o.status.code(),
+            Some(1),
+            "{}",
+            String::from_utf8_lossy(&o.stdout)
+        );
+    }
+    drop(server);
+    let _ = std::fs::remove_dir_all(&data);
+}
+
+#[test]
+fn a_single_election_data_directory_is_moved_into_elections_when_served() {
+    let data = scratch("legacy");
+    let server = start_demo(&data, 3);
+    let voters = codes(&data);
+    let o = vote(&server.url, &data, &voters[0], "0;1;2", &[]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    drop(server);
+    // The layout of one election per data directory: its files at the top, one state.db.
+    let election = data.join("elections/demo-2026");
+    for f in ["", "-wal", "-shm"] {
+        let _ = std::fs::remove_file(data.join(format!("state.db{f}")));
+    }
+    for e in std::fs::read_dir(&election).expect("dir") {
+        let e = e.expect("entry");
+        std::fs::rename(e.path(), data.join(e.file_name())).expect("move up");
+    }
+    std::fs::remove_dir_all(data.join("elections")).expect("no elections/");
+    // Its accounts lived in the same state.db as the roll.
+    hanpyo_server::accounts::Accounts::open(&data)
+        .expect("state.db")
+        .create_user(
+            "chair",
+            hanpyo_server::accounts::Role::Administrator,
+            &hanpyo_server::accounts::Scope::Platform,
+            "a long enough password",
+        )
+        .expect("account");
+    let d = data.to_str().expect("p");
+    let server = start(&[
+        "serve",
+        "--data",
+        d,
+        "--listen",
+        "127.0.0.1:0",
+        "--dev-outbox",
+    ]);
+    let url = server.url.clone();
+    // Moved (before the first answer), and served as before: the roll, the ballots, the log.
+    assert_eq!(
+        get_json(&format!("{url}/api/v1/elections"))[0]["election_id"],
+        "demo-2026"
+    );
+    assert!(election.join("ledger.db").exists());
+    assert!(election.join("state.db").exists());
+    assert!(election.join("log.json").exists());
+    assert!(!data.join("ledger.db").exists());
+    assert!(!data.join("roll.key").exists());
+    let o = vote(&url, &data, &voters[1], "1;0;", &[]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    // The accounts stayed at the top, and act on the moved election.
+    let chair = admin_login(&url, "chair", "a long enough password");
+    assert_eq!(
+        post(&format!("{url}/api/v1/admin/close"), b"", Some(&chair)).0,
+        200
+    );
+    assert_eq!(
+        post(&format!("{url}/api/v1/admin/tally"), b"", Some(&chair)).0,
+        200
+    );
+    let report = verify_download(&url, &data.join("downloaded"));
+    assert_eq!(report["summary"]["ballots_cast"], 2, "{report}");
+    // Served again: nothing left to move, nothing moved twice.
+    drop(server);
+    let server = start(&[
+        "serve",
+        "--data",
+        d,
+        "--listen",
+        "127.0.0.1:0",
+        "--dev-outbox",
+    ]);
+    assert_eq!(ledger_size(&server.url), ledger_size(&server.url));
+    assert_eq!(
+        get_json(&format!("{}/api/v1/elections", server.url))
+            .as_array()
+            .expect("list")
+            .len(),
+        1
+    );
+    drop(server);
+    let _ = std::fs::remove_dir_all(&data);
 }

@@ -385,6 +385,16 @@ fn unix_seconds(dt: &toml::value::Datetime, what: &'static str) -> Result<i64, R
     Ok(days * 86_400 + secs - offset_minutes * 60)
 }
 
+/// Whether `id` is a well-formed election id: 1–64 of `a-z`, `0-9` and `-` (also the name of the
+/// election's directory and its URL segment, so nothing else may appear in it).
+pub fn valid_election_id(id: &str) -> bool {
+    !id.is_empty()
+        && id.len() <= MAX_ID
+        && id
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+}
+
 impl Manifest {
     /// Parses and validates an administrator's TOML manifest; `ledger` is set by the system.
     pub fn from_toml(text: &str, ledger: LedgerInfo) -> Result<Self, RecordError> {
@@ -469,13 +479,7 @@ impl Manifest {
 
     /// Checks every rule of the format.
     pub fn validate(&self) -> Result<(), RecordError> {
-        let id = &self.election_id;
-        if id.is_empty()
-            || id.len() > MAX_ID
-            || !id
-                .bytes()
-                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
-        {
+        if !valid_election_id(&self.election_id) {
             return Err(RecordError::Invalid(
                 "election_id",
                 "1-64 characters of a-z, 0-9 and -".into(),

@@ -19,6 +19,9 @@ pub struct AuditRecord {
     pub time: u64,
     /// The account that acted (`(unknown)` for a login to an account that does not exist).
     pub account: String,
+    /// The election it acted on (none: the platform itself, e.g. a login or a new account).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub election: Option<String>,
     /// What it did.
     pub action: String,
     /// `ok`, `refused`, or what came of it.
@@ -62,6 +65,53 @@ const MAX_BACKOFF_SECONDS: i64 = 900;
 /// Throttle rows kept at most (the oldest are dropped first; a row older than a day is dropped).
 const MAX_THROTTLE_ROWS: i64 = 10_000;
 
+/// Which elections an account may see or manage.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Scope {
+    /// Every election, and the platform itself: a platform administrator (or observer) creates
+    /// elections and assigns accounts to them.
+    Platform,
+    /// These elections only.
+    Elections(std::collections::BTreeSet<String>),
+}
+
+impl Scope {
+    /// `*` for the platform, else the election ids separated by commas.
+    pub fn encode(&self) -> String {
+        match self {
+            Scope::Platform => "*".into(),
+            Scope::Elections(ids) => ids.iter().cloned().collect::<Vec<_>>().join(","),
+        }
+    }
+    /// The inverse of [`Scope::encode`]; election ids must be well formed.
+    pub fn parse(s: &str) -> Result<Self, ApiError> {
+        if s == "*" {
+            return Ok(Scope::Platform);
+        }
+        let ids: std::collections::BTreeSet<String> = s
+            .split(',')
+            .filter(|id| !id.is_empty())
+            .map(str::to_string)
+            .collect();
+        if let Some(bad) = ids
+            .iter()
+            .find(|id| !hanpyo_record::manifest::valid_election_id(id))
+        {
+            return Err(ApiError::malformed(format!(
+                "{bad:?} is not an election id (1-64 of a-z, 0-9, -)"
+            )));
+        }
+        Ok(Scope::Elections(ids))
+    }
+    /// Whether the account may act on `election`.
+    pub fn covers(&self, election: &str) -> bool {
+        match self {
+            Scope::Platform => true,
+            Scope::Elections(ids) => ids.contains(election),
+        }
+    }
+}
+
 /// A logged-in administrator.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Admin {
@@ -69,6 +119,19 @@ pub struct Admin {
     pub name: String,
     /// Role.
     pub role: Role,
+    /// Which elections.
+    pub scope: Scope,
+}
+
+/// One account as a platform administrator sees it.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, utoipa::ToSchema)]
+pub struct AccountOut {
+    /// Account name.
+    pub name: String,
+    /// Role.
+    pub role: Role,
+    /// `*` (the platform: every election) or the election ids it may act on.
+    pub elections: Vec<String>,
 }
 
 /// Accounts and sessions.
@@ -120,10 +183,17 @@ impl Accounts {
         conn.pragma_update(None, "synchronous", "FULL")?;
         conn.execute_batch(
             "CREATE TABLE IF NOT EXISTS admins (name TEXT PRIMARY KEY, role TEXT NOT NULL, phc TEXT NOT NULL);
-             CREATE TABLE IF NOT EXISTS trustee_tokens (trustee INTEGER PRIMARY KEY, token_hash BLOB NOT NULL UNIQUE);
-             CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
              CREATE TABLE IF NOT EXISTS login_throttle (account TEXT NOT NULL, address TEXT NOT NULL, failures INTEGER NOT NULL, next_allowed INTEGER NOT NULL, updated INTEGER NOT NULL, PRIMARY KEY (account, address));",
         )?;
+        // Accounts made before elections were many act on every election: the platform's.
+        if conn
+            .prepare("SELECT elections FROM admins LIMIT 0")
+            .is_err()
+        {
+            conn.execute_batch(
+                "ALTER TABLE admins ADD COLUMN elections TEXT NOT NULL DEFAULT '*'",
+            )?;
+        }
         let mut salt = [0u8; 16];
         hanpyo_crypto::os_rng().fill_bytes(&mut salt);
         let decoy = Argon2::default()
@@ -138,8 +208,14 @@ impl Accounts {
         })
     }
 
-    /// Creates (or replaces the password and role of) an account.
-    pub fn create_user(&mut self, name: &str, role: Role, password: &str) -> Result<(), ApiError> {
+    /// Creates (or replaces the password, role and scope of) an account.
+    pub fn create_user(
+        &mut self,
+        name: &str,
+        role: Role,
+        scope: &Scope,
+        password: &str,
+    ) -> Result<(), ApiError> {
         if !valid_name(name) {
             return Err(ApiError::malformed(
                 "account names are 1-64 of a-z, A-Z, 0-9, - _ .",
@@ -154,12 +230,68 @@ impl Accounts {
             .to_string();
         self.conn
             .execute(
-                "INSERT OR REPLACE INTO admins (name, role, phc) VALUES (?1, ?2, ?3)",
-                params![name, role.as_str(), phc],
+                "INSERT OR REPLACE INTO admins (name, role, phc, elections) VALUES (?1, ?2, ?3, ?4)",
+                params![name, role.as_str(), phc, scope.encode()],
             )
             .map_err(db_err)?;
-        self.audit(name, "create-user", role.as_str());
+        self.audit(
+            None,
+            name,
+            "create-user",
+            &format!("{} of {}", role.as_str(), scope.encode()),
+        );
         Ok(())
+    }
+
+    /// Sets which elections an account may act on; its live sessions follow at once.
+    pub fn set_scope(&mut self, name: &str, scope: &Scope) -> Result<(), ApiError> {
+        let changed = self
+            .conn
+            .execute(
+                "UPDATE admins SET elections = ?2 WHERE name = ?1",
+                params![name, scope.encode()],
+            )
+            .map_err(db_err)?;
+        if changed == 0 {
+            return Err(ApiError::new(404, "no-account", "no such account"));
+        }
+        for (admin, _) in self.sessions.values_mut() {
+            if admin.name == name {
+                admin.scope = scope.clone();
+            }
+        }
+        Ok(())
+    }
+
+    /// Every account (names, roles, scopes; never a password hash).
+    pub fn list(&self) -> Result<Vec<AccountOut>, ApiError> {
+        let mut stmt = self
+            .conn
+            .prepare("SELECT name, role, elections FROM admins ORDER BY name")
+            .map_err(db_err)?;
+        let rows = stmt
+            .query_map([], |r| {
+                Ok((
+                    r.get::<_, String>(0)?,
+                    r.get::<_, String>(1)?,
+                    r.get::<_, String>(2)?,
+                ))
+            })
+            .map_err(db_err)?;
+        let mut out = Vec::new();
+        for row in rows {
+            let (name, role, elections) = row.map_err(db_err)?;
+            out.push(AccountOut {
+                name,
+                role: Role::parse(&role).unwrap_or(Role::Observer),
+                elections: elections
+                    .split(',')
+                    .filter(|e| !e.is_empty())
+                    .map(str::to_string)
+                    .collect(),
+            });
+        }
+        Ok(out)
     }
 
     /// Logs in from `address`; returns a session token.
@@ -182,12 +314,12 @@ impl Accounts {
             return Err(bad());
         }
         let now = unix_now();
-        let row: Option<(String, String)> = self
+        let row: Option<(String, String, String)> = self
             .conn
             .query_row(
-                "SELECT role, phc FROM admins WHERE name = ?1",
+                "SELECT role, phc, elections FROM admins WHERE name = ?1",
                 params![name],
-                |r| Ok((r.get(0)?, r.get(1)?)),
+                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
             )
             .optional()
             .map_err(db_err)?;
@@ -213,7 +345,7 @@ impl Accounts {
             )
             .retry_after((at - now).max(1) as u64));
         }
-        let phc = row.as_ref().map_or(self.decoy.as_str(), |(_, phc)| phc);
+        let phc = row.as_ref().map_or(self.decoy.as_str(), |(_, phc, _)| phc);
         let matched = phc
             .parse::<argon2::password_hash::phc::PasswordHash>()
             .ok()
@@ -222,13 +354,13 @@ impl Accounts {
                     .verify_password(password.as_bytes(), &parsed)
                     .is_ok()
             });
-        let role = row
+        let granted = row
             .as_ref()
             .filter(|_| matched)
-            .and_then(|(role, _)| Role::parse(role));
-        let Some(role) = role else {
+            .and_then(|(role, _, scope)| Some((Role::parse(role)?, Scope::parse(scope).ok()?)));
+        let Some((role, scope)) = granted else {
             self.note_failure(account, &address, now)?;
-            self.audit(account, "login", "refused");
+            self.audit(None, account, "login", "refused");
             return Err(bad());
         };
         self.conn
@@ -248,11 +380,12 @@ impl Accounts {
                 Admin {
                     name: name.to_string(),
                     role,
+                    scope,
                 },
                 Instant::now(),
             ),
         );
-        self.audit(name, "login", "ok");
+        self.audit(None, name, "login", "ok");
         Ok((token, role))
     }
 
@@ -296,7 +429,7 @@ impl Accounts {
         if let Some(t) = token
             && let Some((admin, _)) = self.sessions.remove(&token_hash(t))
         {
-            self.audit(&admin.name, "logout", "ok");
+            self.audit(None, &admin.name, "logout", "ok");
         }
     }
 
@@ -319,60 +452,41 @@ impl Accounts {
         Ok(admin.clone())
     }
 
-    /// A new access token for trustee `index` (replacing any earlier one).
-    pub fn invite_trustee(&mut self, index: u32) -> Result<String, ApiError> {
-        let mut t = [0u8; 32];
-        hanpyo_crypto::os_rng().fill_bytes(&mut t);
-        let token = hex::encode(t);
-        self.conn
-            .execute(
-                "INSERT OR REPLACE INTO trustee_tokens (trustee, token_hash) VALUES (?1, ?2)",
-                params![index, &token_hash(&token)[..]],
-            )
-            .map_err(db_err)?;
-        Ok(token)
+    /// [`Accounts::authorize`], and the account must cover `election`: another election's
+    /// administrator is refused with `not-your-election`.
+    pub fn authorize_for(
+        &self,
+        token: Option<&str>,
+        needed: Role,
+        election: &str,
+    ) -> Result<Admin, ApiError> {
+        let admin = self.authorize(token, needed)?;
+        if !admin.scope.covers(election) {
+            return Err(ApiError::new(
+                403,
+                "not-your-election",
+                "this account does not administer this election",
+            ));
+        }
+        Ok(admin)
     }
 
-    /// The trustee a token belongs to.
-    pub fn trustee(&self, token: Option<&str>) -> Result<u32, ApiError> {
-        let unauthorized =
-            || ApiError::new(401, "unauthorized", "a trustee access token is required");
-        let token = token.ok_or_else(unauthorized)?;
-        self.conn
-            .query_row(
-                "SELECT trustee FROM trustee_tokens WHERE token_hash = ?1",
-                params![&token_hash(token)[..]],
-                |r| r.get(0),
-            )
-            .optional()
-            .map_err(db_err)?
-            .ok_or_else(unauthorized)
-    }
-
-    /// Whether voting was opened (opening writes no ledger entry; it is recorded here and in the
-    /// audit log).
-    pub fn opened(&self) -> Result<bool, ApiError> {
-        Ok(self
-            .conn
-            .query_row("SELECT 1 FROM meta WHERE key = 'opened'", [], |_| Ok(()))
-            .optional()
-            .map_err(db_err)?
-            .is_some())
-    }
-
-    /// Records that voting is open.
-    pub fn set_opened(&mut self) -> Result<(), ApiError> {
-        self.conn
-            .execute(
-                "INSERT OR REPLACE INTO meta (key, value) VALUES ('opened', '1')",
-                [],
-            )
-            .map_err(db_err)?;
-        Ok(())
+    /// [`Accounts::authorize`] for the platform itself (creating elections, assigning accounts):
+    /// an account scoped to some elections is refused with `platform-only`.
+    pub fn authorize_platform(&self, token: Option<&str>, needed: Role) -> Result<Admin, ApiError> {
+        let admin = self.authorize(token, needed)?;
+        if admin.scope != Scope::Platform {
+            return Err(ApiError::new(
+                403,
+                "platform-only",
+                "this needs a platform account (one not limited to some elections)",
+            ));
+        }
+        Ok(admin)
     }
 
     /// Appends a line to the audit log (time, account, action, outcome) and syncs it.
-    pub fn audit(&self, who: &str, action: &str, outcome: &str) {
+    pub fn audit(&self, election: Option<&str>, who: &str, action: &str, outcome: &str) {
         use std::io::Write;
         let line = AuditRecord {
             time: std::time::SystemTime::now()
@@ -380,6 +494,7 @@ impl Accounts {
                 .map(|d| d.as_secs())
                 .unwrap_or(0),
             account: who.to_string(),
+            election: election.map(str::to_string),
             action: action.to_string(),
             outcome: outcome.to_string(),
         };
@@ -399,12 +514,18 @@ impl Accounts {
         }
     }
 
-    /// The audit log's lines.
-    pub fn audit_log(&self) -> Vec<AuditRecord> {
+    /// The audit log's lines that `scope` may read: a platform account reads every line; an
+    /// account scoped to elections reads theirs.
+    pub fn audit_log(&self, scope: &Scope) -> Vec<AuditRecord> {
         std::fs::read_to_string(&self.audit)
             .unwrap_or_default()
             .lines()
-            .filter_map(|l| serde_json::from_str(l).ok())
+            .filter_map(|l| serde_json::from_str::<AuditRecord>(l).ok())
+            .filter(|r| match (&r.election, scope) {
+                (_, Scope::Platform) => true,
+                (Some(e), s) => s.covers(e),
+                (None, _) => false,
+            })
             .collect()
     }
 }

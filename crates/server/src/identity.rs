@@ -8,8 +8,11 @@
 //!   credential makes "one credential, one login" checkable): one login cannot use several
 //!   credentials, as in Belenios.
 //!
-//! `purge` erases all of it after the election. The roll key lives in the data directory
-//! (`roll.key`, owner-only) or wherever `HANPYO_ROLL_KEY_FILE` points.
+//! `purge` erases all of it after the election. The roll key lives in the election's directory
+//! (`roll.key`, owner-only) or, with `HANPYO_ROLL_KEY_DIR`, in `<that directory>/<election id>.key`.
+//!
+//! The same per-election `state.db` also keeps the trustees' access tokens (hashed) and whether
+//! voting was opened.
 use std::path::Path;
 
 use chacha20poly1305::ChaCha20Poly1305;
@@ -97,6 +100,8 @@ impl Identity {
              CREATE TABLE IF NOT EXISTS login_failures (roll_id INTEGER PRIMARY KEY, failures INTEGER NOT NULL, locked_until INTEGER NOT NULL);
              CREATE TABLE IF NOT EXISTS login_codes (roll_id INTEGER NOT NULL, code_hash BLOB NOT NULL, expires INTEGER NOT NULL);
              CREATE INDEX IF NOT EXISTS login_codes_by_voter ON login_codes (roll_id);
+             CREATE TABLE IF NOT EXISTS trustee_tokens (trustee INTEGER PRIMARY KEY, token_hash BLOB NOT NULL UNIQUE);
+             CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
              DROP TABLE IF EXISTS codes;",
         )?;
         // Rolls imported before the district column: their turnout shows under no district.
@@ -518,6 +523,58 @@ impl Identity {
         rows.collect::<Result<_, _>>().map_err(db_err)
     }
 
+    /// A new access token for trustee `index` (replacing any earlier one).
+    pub fn invite_trustee(&mut self, index: u32) -> Result<String, ApiError> {
+        let mut t = [0u8; 32];
+        hanpyo_crypto::os_rng().fill_bytes(&mut t);
+        let token = hex::encode(t);
+        self.conn
+            .execute(
+                "INSERT OR REPLACE INTO trustee_tokens (trustee, token_hash) VALUES (?1, ?2)",
+                params![index, &trustee_token_hash(&token)[..]],
+            )
+            .map_err(db_err)?;
+        Ok(token)
+    }
+
+    /// The trustee a token belongs to.
+    pub fn trustee(&self, token: Option<&str>) -> Result<u32, ApiError> {
+        let unauthorized =
+            || ApiError::new(401, "unauthorized", "a trustee access token is required");
+        let token = token.ok_or_else(unauthorized)?;
+        self.conn
+            .query_row(
+                "SELECT trustee FROM trustee_tokens WHERE token_hash = ?1",
+                params![&trustee_token_hash(token)[..]],
+                |r| r.get(0),
+            )
+            .optional()
+            .map_err(db_err)?
+            .ok_or_else(unauthorized)
+    }
+
+    /// Whether voting was opened (opening writes no ledger entry; it is recorded here and in the
+    /// audit log).
+    pub fn opened(&self) -> Result<bool, ApiError> {
+        Ok(self
+            .conn
+            .query_row("SELECT 1 FROM meta WHERE key = 'opened'", [], |_| Ok(()))
+            .optional()
+            .map_err(db_err)?
+            .is_some())
+    }
+
+    /// Records that voting is open.
+    pub fn set_opened(&mut self) -> Result<(), ApiError> {
+        self.conn
+            .execute(
+                "INSERT OR REPLACE INTO meta (key, value) VALUES ('opened', '1')",
+                [],
+            )
+            .map_err(db_err)?;
+        Ok(())
+    }
+
     /// Erases the roll, codes, sessions and bindings for good: deleted with `secure_delete` (pages
     /// overwritten), the file compacted, the write-ahead log checkpointed and truncated (no old
     /// page survives there), and the roll key destroyed — its file overwritten, synced and replaced
@@ -587,6 +644,12 @@ pub fn canonical_birth_date(typed: &str) -> String {
         [_] if digits.len() == 8 => format!("{}-{}-{}", &digits[..4], &digits[4..6], &digits[6..]),
         _ => typed.trim().to_string(),
     }
+}
+
+/// Trustee tokens are kept as their SHA-256 (a token is 32 random bytes: no key is needed).
+fn trustee_token_hash(token: &str) -> [u8; 32] {
+    use sha2::Digest;
+    Sha256::digest(token.as_bytes()).into()
 }
 
 fn new_mac(key: &[u8; 32]) -> Hmac<Sha256> {

@@ -2,20 +2,10 @@
 //!
 //! The voting service: ballot intake (strict decoding, eligibility, proofs, replay), the ledger's
 //! sequencer with group commit and receipts, the public board, and the administrator's close and
-//! tally steps, and the embedded web pages. One data directory holds one election and everything
-//! about it (a directory with accounts but no `ledger.db` yet is served in setup mode until an
-//! administrator creates its election):
-//!
-//! | file | what |
-//! |---|---|
-//! | `ledger.db` | the ledger (SQLite) — every public entry |
-//! | `log.json` | the ledger operator's origin and signing key (secret) |
-//! | `witnesses.json` | co-located witnesses (demo only; real witnesses run `hanpyo witness`) |
-//! | `demo-trustees.json` | the demo trustees' key shares (**demo only**; real trustees keep their own) |
-//! | `roll.key` | the key sealing the roll and bindings (owner-only; or `HANPYO_ROLL_KEY_FILE`) |
-//! | `state.db` | personal data (the sealed roll, login codes, sessions, credential bindings) and administrator accounts (Argon2id) |
-//! | `audit.log` | every administrative action: time, account, action, outcome |
-//! | `outbox.jsonl` | the development delivery backend for one-time codes |
+//! tally steps, and the embedded web pages. One deployment hosts any number of elections, each
+//! with its own ledger, keys, roll and tokens ([`layout`] has the data directory; [`platform`]
+//! routes requests to elections). A directory with accounts but no election yet is served until
+//! an administrator creates one.
 #![forbid(unsafe_code)]
 // Handles and files here hold keys and channels; a derived Debug would print secrets.
 #![allow(missing_debug_implementations)]
@@ -28,14 +18,15 @@ pub mod election;
 pub mod error;
 pub mod identity;
 pub mod intake;
+pub mod layout;
 pub mod limits;
 pub mod metrics;
 pub mod mirror;
 pub mod openapi;
+pub(crate) mod platform;
 pub mod public_log;
 pub mod roll;
 pub mod sequencer;
-pub mod setup;
 pub mod tlog;
 pub mod tls;
 pub mod web;
@@ -80,7 +71,7 @@ pub enum ServerError {
     Config(String),
 }
 
-fn data_err(path: &Path, why: impl ToString) -> ServerError {
+pub(crate) fn data_err(path: &Path, why: impl ToString) -> ServerError {
     ServerError::DataDir {
         path: path.display().to_string(),
         why: why.to_string(),
@@ -117,7 +108,7 @@ pub struct DemoTrusteesFile {
     pub shares: Vec<(u32, String)>,
 }
 
-fn read_json<T: for<'de> Deserialize<'de>>(path: &Path) -> Result<T, ServerError> {
+pub(crate) fn read_json<T: for<'de> Deserialize<'de>>(path: &Path) -> Result<T, ServerError> {
     let bytes = std::fs::read(path).map_err(|e| data_err(path, e))?;
     serde_json::from_slice(&bytes).map_err(|e| data_err(path, e))
 }
@@ -165,13 +156,7 @@ pub fn secure_data_dir(data: &Path) -> std::io::Result<()> {
     Ok(())
 }
 
-/// Where the key sealing the roll lives: `HANPYO_ROLL_KEY_FILE`, or `roll.key` in the data
-/// directory.
-pub fn roll_key_path(data: &Path) -> std::path::PathBuf {
-    std::env::var_os("HANPYO_ROLL_KEY_FILE")
-        .map(std::path::PathBuf::from)
-        .unwrap_or_else(|| data.join("roll.key"))
-}
+pub use layout::roll_key_path;
 
 /// The ledger settings a manifest is parsed with before its election has a ledger: `create_election`
 /// replaces them with the new ledger's origin and key.
@@ -291,75 +276,23 @@ impl Options {
     }
 }
 
-/// The router being served: the setup pages until the data directory has an election, then the
-/// election's. One listener serves both, so creating the election never drops the address.
-#[derive(Clone)]
-pub(crate) struct CurrentRouter(Arc<std::sync::RwLock<axum::Router>>);
-
-impl CurrentRouter {
-    fn set(&self, router: axum::Router) {
-        *self.0.write().unwrap_or_else(|e| e.into_inner()) = router;
-    }
-}
-
-async fn dispatch(
-    axum::extract::State(current): axum::extract::State<CurrentRouter>,
-    req: axum::extract::Request,
-) -> axum::response::Response {
-    use tower::ServiceExt;
-    let router = current.0.read().unwrap_or_else(|e| e.into_inner()).clone();
-    match router.oneshot(req).await {
-        Ok(r) => r,
-        Err(never) => match never {},
-    }
-}
-
-/// Opens the data directory's election and starts serving it (called once: at start, or when an
-/// administrator creates the election in setup mode).
-#[derive(Clone)]
-pub(crate) struct Activation {
-    data: std::path::PathBuf,
-    options: Arc<Mutex<Option<Options>>>,
-    accounts: Arc<Mutex<accounts::Accounts>>,
-    current: CurrentRouter,
-    sequencer_thread: Arc<Mutex<Option<std::thread::JoinHandle<()>>>>,
-}
-
-impl Activation {
-    pub(crate) fn activate(&self) -> Result<(), ServerError> {
-        let options = self
-            .options
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .take()
-            .ok_or_else(|| data_err(&self.data, "the election is already being served"))?;
-        let (router, thread) = open_election(&self.data, options, self.accounts.clone())?;
-        secure_data_dir(&self.data).map_err(|e| data_err(&self.data, e))?;
-        self.current.set(router);
-        *self
-            .sequencer_thread
-            .lock()
-            .unwrap_or_else(|e| e.into_inner()) = Some(thread);
-        Ok(())
-    }
-}
-
-/// Opens the data directory and serves on `listener` until `shutdown` completes; then finishes
-/// the in-flight commit and stops. A data directory with administrator accounts but no election
-/// yet is served in setup mode (see [`setup`]) until an administrator creates the election.
+/// Opens the data directory (moving a single-election one into `elections/` first) and serves
+/// every election in it on `listener` until `shutdown` completes; then finishes the in-flight
+/// commits and stops. A data directory with accounts but no election is served too: an
+/// administrator creates elections from the console.
 pub async fn serve(
     data: &Path,
     listener: tokio::net::TcpListener,
     options: Options,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> Result<(), ServerError> {
-    let has_election = data.join("ledger.db").exists();
-    if !has_election && !data.join("state.db").exists() {
+    if !layout::is_data_dir(data) {
         return Err(data_err(
             data,
             "not a Hanpyo data directory (make one with hanpyo admin create-user or hanpyo admin init)",
         ));
     }
+    layout::migrate_single_election(data)?;
     let tls = match &options.tls {
         Some(files) => Some(tls::Tls::open(files.clone()).map_err(ServerError::Tls)?),
         None => None,
@@ -368,36 +301,37 @@ pub async fn serve(
         accounts::Accounts::open(data).map_err(|e| data_err(&data.join("state.db"), e))?,
     ));
     secure_data_dir(data).map_err(|e| data_err(data, e))?;
-    let current = CurrentRouter(Arc::new(std::sync::RwLock::new(axum::Router::new())));
-    let activation = Activation {
-        data: data.to_path_buf(),
-        options: Arc::new(Mutex::new(Some(options))),
-        accounts: accounts.clone(),
-        current: current.clone(),
-        sequencer_thread: Arc::new(Mutex::new(None)),
+    metrics::install();
+    let metrics = Arc::new(metrics::Metrics);
+    if let Some(ml) = options.metrics {
+        let m = metrics.clone();
+        let app = axum::Router::new().route(
+            "/metrics",
+            axum::routing::get(move || {
+                let m = m.clone();
+                async move { m.render() }
+            }),
+        );
+        tokio::spawn(async move {
+            let _ = axum::serve(ml, app).await;
+        });
+    }
+    let shared = platform::Shared {
+        client_limits: Arc::new(Mutex::new(limits::Buckets::new(options.client_rate))),
+        voter_limits: Arc::new(Mutex::new(limits::Buckets::new(options.voter_rate))),
+        intake: intake::Intake::start(2),
+        delivery: options.delivery,
+        witness_urls: options.witness_urls,
+        metrics,
     };
-    if has_election {
-        activation.activate()?;
-    } else {
-        tracing::info!("no election yet: an administrator creates it in the console");
-        current.set(setup::router(data, accounts, activation.clone()));
+    let platform = platform::Platform::open(data, accounts, shared)?;
+    if platform.len() == 0 {
+        tracing::info!("no election yet: an administrator creates one in the console");
     }
-    let app = axum::Router::new()
-        .fallback(dispatch)
-        .with_state(current.clone());
-    tracing::info!(addr = %listener.local_addr()?, "serving");
-    connections::serve(listener, app, tls, shutdown).await?;
-    tracing::info!("shutting down: finishing the last commit");
-    // Dropping the routers drops the last sequencer handles: the thread drains and exits.
-    current.set(axum::Router::new());
-    let thread = activation
-        .sequencer_thread
-        .lock()
-        .unwrap_or_else(|e| e.into_inner())
-        .take();
-    if let Some(thread) = thread {
-        let _ = tokio::task::spawn_blocking(move || thread.join()).await;
-    }
+    tracing::info!(addr = %listener.local_addr()?, elections = platform.len(), "serving");
+    connections::serve(listener, platform.router(), tls, shutdown).await?;
+    tracing::info!("shutting down: finishing the last commits");
+    platform.stop().await;
     Ok(())
 }
 
@@ -439,12 +373,11 @@ fn election_witnesses(
         .map_err(|e| ServerError::Config(format!("the manifest's witnesses: {e}")))?;
     let mut remote = Vec::new();
     for (name, url) in urls {
-        let verifier = verifiers.iter().find(|v| v.name() == name).ok_or_else(|| {
-            ServerError::Config(format!(
-                "--witness {name}: the manifest names no such witness"
-            ))
-        })?;
-        remote.push(witnesses::RemoteWitness::new(verifier.clone(), url));
+        // The operator's URLs serve every election of the deployment: each election takes those
+        // of the witnesses its manifest names (the platform refuses a name no election has).
+        if let Some(verifier) = verifiers.iter().find(|v| v.name() == name) {
+            remote.push(witnesses::RemoteWitness::new(verifier.clone(), url));
+        }
     }
     for v in &verifiers {
         let here = local.iter().any(|w| w.verifier().name() == v.name());
@@ -462,13 +395,16 @@ fn election_witnesses(
     ))
 }
 
-/// Opens the election in `data`: ledger, witnesses, demo trustees, state, roll, sequencer. Answers
-/// its router and the sequencer's thread.
-fn open_election(
-    data: &Path,
-    options: Options,
+/// Opens the election `id` of the deployment in `platform_data`: ledger, witnesses, demo
+/// trustees, state, roll, sequencer; answers it ready to serve.
+pub(crate) fn open_election(
+    platform_data: &Path,
+    id: &str,
+    shared: &platform::Shared,
     accounts: Arc<Mutex<accounts::Accounts>>,
-) -> Result<(axum::Router, std::thread::JoinHandle<()>), ServerError> {
+) -> Result<platform::Hosted, ServerError> {
+    let dir = layout::election_dir(platform_data, id);
+    let data = dir.as_path();
     let log_path = data.join("log.json");
     let log: LogKeyFile = read_json(&log_path)?;
     let signer = NoteSigner::new(
@@ -511,18 +447,17 @@ fn open_election(
     } else {
         None
     };
-    let state =
+    let mut state =
         ElectionState::rebuild(&ledger).map_err(|e| data_err(&data.join("ledger.db"), e))?;
-    let mut state = state;
-    let opened = accounts
-        .lock()
-        .unwrap_or_else(|e| e.into_inner())
-        .opened()
-        .map_err(|e| data_err(&data.join("state.db"), e))?;
-    if state.phase == election::Phase::Credentials && opened {
-        state.phase = election::Phase::Open;
+    if state.params.manifest.election_id != id {
+        return Err(data_err(
+            data,
+            format!(
+                "this directory holds election {:?}: its directory must be named so",
+                state.params.manifest.election_id
+            ),
+        ));
     }
-    let election = Arc::new(Mutex::new(state));
     let key_path = roll_key_path(data);
     if !key_path.exists() {
         let mut k = [0u8; 32];
@@ -537,6 +472,13 @@ fn open_election(
     )?;
     let identity = identity::Identity::open(&data.join("state.db"), &roll_key)
         .map_err(|e| data_err(&data.join("state.db"), e))?;
+    let opened = identity
+        .opened()
+        .map_err(|e| data_err(&data.join("state.db"), e))?;
+    if state.phase == election::Phase::Credentials && opened {
+        state.phase = election::Phase::Open;
+    }
+    let election = Arc::new(Mutex::new(state));
     let witness_file_path = witnesses_path.clone();
     let keys: Vec<(String, String)> = if witnesses_path.exists() {
         let files: Vec<WitnessFile> = read_json(&witnesses_path)?;
@@ -563,8 +505,7 @@ fn open_election(
             tracing::error!(error = %e, "persisting witness state");
         }
     });
-    metrics::install();
-    let metrics = Arc::new(metrics::Metrics);
+    let metrics = shared.metrics.clone();
     let witnesses = election_witnesses(
         &election
             .lock()
@@ -573,7 +514,7 @@ fn open_election(
             .manifest
             .ledger,
         witnesses,
-        &witness_urls(data, &options.witness_urls)?,
+        &witness_urls(data, &shared.witness_urls)?,
     )?;
     let (sequencer, thread) = Sequencer::start(
         ledger,
@@ -583,43 +524,37 @@ fn open_election(
         after_commit,
         metrics.clone(),
     );
-    if let Some(ml) = options.metrics {
-        let m = metrics.clone();
-        let app = axum::Router::new().route(
-            "/metrics",
-            axum::routing::get(move || {
-                let m = m.clone();
-                async move { m.render() }
-            }),
-        );
-        tokio::spawn(async move {
-            let _ = axum::serve(ml, app).await;
-        });
-    }
-    let app = api::router(api::AppState {
+    let state = api::AppState {
+        election_id: id.to_string(),
         election,
         sequencer,
         accounts,
         metrics,
-        client_limits: Arc::new(Mutex::new(limits::Buckets::new(options.client_rate))),
-        voter_limits: Arc::new(Mutex::new(limits::Buckets::new(options.voter_rate))),
+        client_limits: shared.client_limits.clone(),
+        voter_limits: shared.voter_limits.clone(),
         identity: Arc::new(Mutex::new(identity)),
-        intake: intake::Intake::start(2),
+        intake: shared.intake.clone(),
         demo_data: trustees_path.exists().then(|| data.to_path_buf()),
         district_turnout: Arc::new(Mutex::new(None)),
         roll_key_file: roll_key_path(data),
         ledger_path: data.join("ledger.db"),
         downloads: Arc::new(tokio::sync::Semaphore::new(api::MAX_DOWNLOADS)),
-        // A demo writes codes to its outbox; a real server sends nothing unless a backend is set.
-        delivery: options.delivery.unwrap_or_else(|| {
+        // A demo writes codes to the deployment's outbox; a real server sends nothing unless a
+        // backend is set.
+        delivery: shared.delivery.clone().unwrap_or_else(|| {
             if trustees_path.exists() {
-                delivery::Delivery::Outbox(data.join("outbox.jsonl"))
+                delivery::Delivery::Outbox(platform_data.join("outbox.jsonl"))
             } else {
                 delivery::Delivery::Disabled
             }
         }),
-    });
-    Ok((app, thread))
+    };
+    secure_data_dir(data).map_err(|e| data_err(data, e))?;
+    Ok(platform::Hosted {
+        router: api::router(state.clone()),
+        state,
+        thread: Some(thread),
+    })
 }
 
 #[cfg(test)]

@@ -89,7 +89,20 @@ impl utoipa::Modify for CommonAnswers {
     fn modify(&self, doc: &mut OpenApi) {
         for (path, item) in doc.paths.paths.iter_mut() {
             let api = path.starts_with("/api/");
+            // An election's route, at the top of a server with several elections.
+            let of_an_election =
+                api && !crate::platform::is_platform_path(path) && path != "/api/v1/elections";
             for op in operations_mut(item) {
+                let security = serde_json::to_string(&op.security).unwrap_or_default();
+                if of_an_election {
+                    Self::add(op, "404", "`election-required`");
+                    if security.contains("\"admin\"") {
+                        Self::add(op, "403", "`not-your-election`");
+                    }
+                    if security.contains("\"voter\"") || security.contains("\"trustee\"") {
+                        Self::add(op, "403", "`wrong-election`");
+                    }
+                }
                 let has_input = op.request_body.is_some()
                     || op.parameters.as_ref().is_some_and(|p| !p.is_empty());
                 let changes = op.request_body.is_some();
@@ -143,7 +156,11 @@ fn operations_mut(item: &mut PathItem) -> impl Iterator<Item = &mut Operation> {
 /// The document, made once from the router's operations.
 pub fn document() -> &'static serde_json::Value {
     static DOCUMENT: LazyLock<serde_json::Value> = LazyLock::new(|| {
-        let (_, mut doc) = crate::api::operations().split_for_parts();
+        // The platform's operations first: where it and an election serve the same path (the
+        // list of elections, the audit log), the document describes the top-level one.
+        let (_, mut doc) = crate::platform::operations().split_for_parts();
+        let (_, elections) = crate::api::operations().split_for_parts();
+        doc.merge(elections);
         utoipa::Modify::modify(&CommonAnswers, &mut doc);
         serde_json::to_value(&doc).unwrap_or_default()
     });

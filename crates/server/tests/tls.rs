@@ -66,6 +66,7 @@ fn https_with_hsts_and_a_certificate_reloaded_without_a_restart() {
     .create_user(
         "chair",
         hanpyo_server::accounts::Role::Administrator,
+        &hanpyo_server::accounts::Scope::Platform,
         "a long enough password",
     )
     .expect("user");

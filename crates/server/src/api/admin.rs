@@ -9,7 +9,7 @@ use tokio::sync::oneshot;
 use utoipa::ToSchema;
 
 use super::elections::{TextOut, text};
-use super::{AppState, accounts, audit, authorize, lock};
+use super::{AppState, audit, authorize, identity, lock, scoped};
 use crate::election::Phase;
 use crate::error::{ApiError, ErrorBody};
 use crate::sequencer::{AdminAction, Request};
@@ -215,7 +215,7 @@ pub(super) async fn open(
             "open after the key ceremony and the credential upload",
         ));
     }
-    accounts(&s).set_opened()?;
+    identity(&s).set_opened()?;
     st.phase = Phase::Open;
     drop(st);
     audit(&s, &who, "open", "ok");
@@ -260,7 +260,7 @@ pub(super) async fn invite_trustee(
             "trustees are numbered 1 to {n}"
         )));
     }
-    let token = accounts(&s).invite_trustee(index)?;
+    let token = scoped(&s, &identity(&s).invite_trustee(index)?);
     audit(&s, &who, "invite-trustee", &index.to_string());
     Ok(Json(TrusteeInvitation {
         trustee: index,
@@ -279,33 +279,6 @@ pub(crate) struct ManifestSummary {
     title: TextOut,
     /// Each question's number of choices.
     choices: Vec<usize>,
-}
-
-/// Check a manifest (TOML, or JSON if it starts with `{`) as `hanpyo admin init` would, against
-/// this server's ledger settings: its summary, or the reason it is refused.
-#[utoipa::path(
-    post,
-    path = "/api/v1/admin/manifest-check",
-    tag = "admin",
-    security(("admin" = [])),
-    request_body(content = String, content_type = "text/plain", description = "The manifest (TOML or JSON)"),
-    responses(
-        (status = 200, description = "The manifest is valid", body = ManifestSummary),
-        (status = 400, description = "`malformed`", body = ErrorBody),
-        (status = 401, description = "`unauthorized`", body = ErrorBody),
-        (status = 403, description = "`forbidden`", body = ErrorBody),
-        (status = 422, description = "`bad-manifest`", body = ErrorBody),
-    )
-)]
-pub(super) async fn manifest_check(
-    State(s): State<AppState>,
-    headers: HeaderMap,
-    body: Bytes,
-) -> Result<Json<ManifestSummary>, ApiError> {
-    authorize(&s, &headers)?;
-    let ledger = lock(&s).params.manifest.ledger.clone();
-    let (m, _) = checked_manifest(&body, ledger)?;
-    Ok(Json(manifest_summary(&m)))
 }
 
 /// A manifest from a request body, parsed and validated, with the witnesses' URLs it gives (kept
@@ -330,37 +303,4 @@ pub(crate) fn manifest_summary(m: &hanpyo_record::manifest::Manifest) -> Manifes
         title: text(&m.title),
         choices: m.questions.iter().map(|q| q.choices.len()).collect(),
     }
-}
-
-/// Create the election from a manifest (TOML or JSON). Only a server started on a data directory
-/// without an election does (201, and serves it at once); one that holds its election answers
-/// `election-exists`.
-#[utoipa::path(
-    post,
-    path = "/api/v1/admin/elections",
-    tag = "admin",
-    security(("admin" = [])),
-    request_body(content = String, content_type = "text/plain", description = "The manifest (TOML or JSON)"),
-    responses(
-        (status = 201, description = "Created (a server without an election only)", body = ManifestSummary),
-        (status = 400, description = "`malformed`", body = ErrorBody),
-        (status = 401, description = "`unauthorized`", body = ErrorBody),
-        (status = 403, description = "`forbidden`", body = ErrorBody),
-        (status = 409, description = "`election-exists`", body = ErrorBody),
-        (status = 422, description = "`bad-manifest`", body = ErrorBody),
-    )
-)]
-pub(super) async fn create_election_here(
-    State(s): State<AppState>,
-    headers: HeaderMap,
-) -> Result<Json<ManifestSummary>, ApiError> {
-    authorize(&s, &headers)?;
-    let id = lock(&s).params.manifest.election_id.clone();
-    Err(ApiError::new(
-        409,
-        "election-exists",
-        format!(
-            "this server holds election {id:?}; a data directory holds one election: start the next one in a new data directory"
-        ),
-    ))
 }

@@ -24,12 +24,27 @@ pub(super) struct DemoVoter {
     contact: String,
 }
 
-/// The demo's data directory and a few of its voters.
+/// The demo's files and a few of its voters.
 #[derive(Serialize, ToSchema)]
 pub(super) struct DemoInfo {
+    /// This election's directory.
     #[schema(value_type = String)]
     data_dir: std::path::PathBuf,
+    /// Its voters: `resident id,birth date,credential,contact` lines.
+    #[schema(value_type = String)]
+    voters_file: std::path::PathBuf,
+    /// Where the login codes go (every election's).
+    #[schema(value_type = Option<String>)]
+    outbox: Option<std::path::PathBuf>,
     voters: Vec<DemoVoter>,
+}
+
+/// The outbox the election's codes are written to, if any.
+fn outbox(s: &AppState) -> Option<&std::path::Path> {
+    match &s.delivery {
+        crate::delivery::Delivery::Outbox(p) => Some(p),
+        _ => None,
+    }
 }
 
 /// Demo servers only: where the demo's data directory is (for `hanpyo loadtest` on the same
@@ -61,6 +76,8 @@ pub(super) async fn demo_info(State(s): State<AppState>) -> Result<Json<DemoInfo
         .collect();
     Ok(Json(DemoInfo {
         data_dir: dir.to_path_buf(),
+        voters_file: dir.join("demo-voters.txt"),
+        outbox: outbox(&s).map(std::path::Path::to_path_buf),
         voters,
     }))
 }
@@ -96,8 +113,9 @@ pub(super) async fn demo_mailbox(
     State(s): State<AppState>,
     Query(q): Query<MailboxQuery>,
 ) -> Result<Json<Mail>, ApiError> {
-    let dir = demo_dir(&s)?;
-    let code = std::fs::read_to_string(dir.join("outbox.jsonl"))
+    demo_dir(&s)?;
+    let path = outbox(&s).ok_or_else(|| ApiError::not_found("no outbox"))?;
+    let code = std::fs::read_to_string(path)
         .unwrap_or_default()
         .lines()
         .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())

@@ -13,7 +13,7 @@ use serde::Serialize;
 use tokio::sync::oneshot;
 use utoipa::ToSchema;
 
-use super::{AppState, bearer, identity, limit_client, limited, lock};
+use super::{AppState, bearer, identity, limit_client, limited, lock, unscoped};
 use crate::election::{CheckedBallot, ElectionState, Phase};
 use crate::error::{ApiError, ErrorBody};
 use crate::sequencer::Request;
@@ -93,9 +93,16 @@ pub(crate) struct ElectionListed {
     election_id: String,
     title: TextOut,
     phase: Phase,
+    /// Voting opens (Unix seconds, UTC).
+    opens_at: i64,
+    /// Voting closes (Unix seconds, UTC).
+    closes_at: i64,
+    /// Once the result is published: its turnout (credentials listed, ballots counted).
+    turnout: Option<Turnout>,
 }
 
-/// This server's elections (one per data directory; none before an administrator creates it).
+/// The election served here (at `/e/<id>/api/v1/elections`: that one election; the list of all
+/// of a server's elections is at the top, `/api/v1/elections`).
 #[utoipa::path(
     get,
     path = "/api/v1/elections",
@@ -114,6 +121,9 @@ impl ElectionListed {
             election_id: m.election_id.clone(),
             title: text(&m.title),
             phase: st.phase,
+            opens_at: m.opens_at,
+            closes_at: m.closes_at,
+            turnout: st.result.as_ref().map(|r| r.turnout),
         }
     }
 }
@@ -312,8 +322,8 @@ async fn cast_inner(
     expect_kind(&body, Kind::Ballot)?;
     // With a roll, only a logged-in voter may cast, and only with the credential bound to them.
     let login = if identity(s).roll_size()? > 0 {
-        let token =
-            bearer(headers).ok_or_else(|| ApiError::new(401, "no-session", "log in first"))?;
+        let token = unscoped(s, bearer(headers))?
+            .ok_or_else(|| ApiError::new(401, "no-session", "log in first"))?;
         Some(identity(s).session(token)?)
     } else {
         None

@@ -8,7 +8,7 @@ use axum::http::{HeaderMap, StatusCode};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use super::{AppState, accounts, bearer, identity, limit_client, parse_json};
+use super::{AppState, bearer, identity, limit_client, parse_json, scoped, unscoped};
 use crate::accounts::Role;
 use crate::error::{ApiError, ErrorBody};
 
@@ -151,7 +151,7 @@ pub(super) async fn login_verify(
     let req: LoginVerify = parse_json(&headers, &body)?;
     let session = identity(&s).finish_login(&req.resident_id, &req.birth_date, &req.code)?;
     Ok(Json(VoterSession {
-        session,
+        session: scoped(&s, &session),
         expires_in: crate::identity::SESSION_SECONDS,
     }))
 }
@@ -159,33 +159,9 @@ pub(super) async fn login_verify(
 /// An account's name and password.
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
-pub(super) struct AdminLogin {
+pub(crate) struct AdminLogin {
     name: String,
     password: String,
-}
-
-/// Administrator or observer login. Wrong passwords slow down that account from that address
-/// (exponential back-off), never the account everywhere.
-#[utoipa::path(
-    post,
-    path = "/api/v1/admin/login",
-    tag = "admin",
-    request_body(content = AdminLogin, content_type = "application/json"),
-    responses(
-        (status = 200, description = "Logged in", body = AdminSession),
-        (status = 400, description = "`malformed`", body = ErrorBody),
-        (status = 401, description = "`bad-login`", body = ErrorBody),
-        (status = 429, description = "`rate-limited`, `locked`", body = ErrorBody),
-    )
-)]
-pub(super) async fn admin_login(
-    State(s): State<AppState>,
-    axum::extract::ConnectInfo(peer): axum::extract::ConnectInfo<std::net::SocketAddr>,
-    headers: HeaderMap,
-    body: Bytes,
-) -> Result<Json<AdminSession>, ApiError> {
-    limit_client(&s, peer)?;
-    login_answer(s.accounts.clone(), peer.ip(), &headers, &body).await
 }
 
 /// End a voter's session (the booth's "finish", for shared devices): its token stops working at
@@ -201,23 +177,10 @@ pub(super) async fn voter_logout(
     State(s): State<AppState>,
     headers: HeaderMap,
 ) -> Result<StatusCode, ApiError> {
-    if let Some(token) = bearer(&headers) {
+    if let Some(token) = unscoped(&s, bearer(&headers))? {
         identity(&s).end_session(token)?;
     }
     Ok(StatusCode::NO_CONTENT)
-}
-
-/// End the session: its token stops working at once (an unknown token is not an error).
-#[utoipa::path(
-    post,
-    path = "/api/v1/admin/logout",
-    tag = "admin",
-    security((), ("admin" = [])),
-    responses((status = 204, description = "Logged out"))
-)]
-pub(super) async fn admin_logout(State(s): State<AppState>, headers: HeaderMap) -> StatusCode {
-    accounts(&s).logout(bearer(&headers));
-    StatusCode::NO_CONTENT
 }
 
 /// An administrator's login (also served before any election exists).

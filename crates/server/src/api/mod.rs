@@ -27,7 +27,7 @@ mod roll;
 mod trustees;
 
 pub(crate) use admin::{ManifestSummary, checked_manifest, manifest_summary};
-pub(crate) use login::{AdminSession, login_answer};
+pub(crate) use login::{AdminLogin as AdminLoginBody, AdminSession, login_answer};
 pub use record::MAX_DOWNLOADS;
 
 /// Largest request body (a ballot of 64 choices is ≈ 20 KiB).
@@ -36,6 +36,8 @@ pub const MAX_BODY: usize = 256 * 1024;
 /// Shared by every handler.
 #[derive(Clone)]
 pub struct AppState {
+    /// The election's id: every token this router issues is scoped to it (see [`scoped`]).
+    pub election_id: String,
     /// The election.
     pub election: Arc<Mutex<ElectionState>>,
     /// The ledger's sequencer.
@@ -93,10 +95,7 @@ pub(crate) fn operations() -> OpenApiRouter<AppState> {
         .routes(routes!(login::login_start))
         .routes(routes!(login::login_verify))
         .routes(routes!(login::voter_logout))
-        .routes(routes!(login::admin_login))
-        .routes(routes!(login::admin_logout))
         .routes(routes!(monitor::admin_status))
-        .routes(routes!(monitor::audit_log))
         .routes(routes!(monitor::turnout))
         .routes(routes!(roll::import_roll))
         .routes(routes!(roll::purge_roll))
@@ -110,8 +109,6 @@ pub(crate) fn operations() -> OpenApiRouter<AppState> {
         .routes(routes!(admin::close))
         .routes(routes!(admin::tally))
         .routes(routes!(admin::publish))
-        .routes(routes!(admin::manifest_check))
-        .routes(routes!(admin::create_election_here))
         .routes(routes!(demo::demo_info))
         .routes(routes!(demo::demo_mailbox))
 }
@@ -303,16 +300,57 @@ pub(crate) fn accounts(s: &AppState) -> std::sync::MutexGuard<'_, crate::account
     s.accounts.lock().unwrap_or_else(|e| e.into_inner())
 }
 
-/// The administrator behind the request's session, with at least `role`.
+/// The administrator behind the request's session, who must administer this election.
 pub(crate) fn authorize(
     s: &AppState,
     headers: &HeaderMap,
 ) -> Result<crate::accounts::Admin, ApiError> {
-    accounts(s).authorize(bearer(headers), crate::accounts::Role::Administrator)
+    accounts(s).authorize_for(
+        bearer(headers),
+        crate::accounts::Role::Administrator,
+        &s.election_id,
+    )
+}
+
+/// An administrator or observer of this election.
+pub(crate) fn authorize_observer(
+    s: &AppState,
+    headers: &HeaderMap,
+) -> Result<crate::accounts::Admin, ApiError> {
+    accounts(s).authorize_for(
+        bearer(headers),
+        crate::accounts::Role::Observer,
+        &s.election_id,
+    )
 }
 
 pub(crate) fn audit(s: &AppState, who: &crate::accounts::Admin, action: &str, outcome: &str) {
-    accounts(s).audit(&who.name, action, outcome);
+    accounts(s).audit(Some(&s.election_id), &who.name, action, outcome);
+}
+
+/// A voter's session or a trustee's token as handed out: `<election id>.<secret>`, so that
+/// another election of the same server can tell it apart and refuse it by name.
+pub(crate) fn scoped(s: &AppState, secret: &str) -> String {
+    format!("{}.{secret}", s.election_id)
+}
+
+/// The secret of a token [`scoped`] to this election (a token of another election is refused
+/// with `wrong-election`; one without a scope, issued before elections were many, is taken as
+/// this election's).
+pub(crate) fn unscoped<'a>(
+    s: &AppState,
+    token: Option<&'a str>,
+) -> Result<Option<&'a str>, ApiError> {
+    match token.map(|t| t.rsplit_once('.')) {
+        None => Ok(None),
+        Some(None) => Ok(token),
+        Some(Some((election, secret))) if election == s.election_id => Ok(Some(secret)),
+        Some(Some(_)) => Err(ApiError::new(
+            403,
+            "wrong-election",
+            "this session or token belongs to another election of this server",
+        )),
+    }
 }
 
 /// A JSON body (any content type: command-line clients send what they like; cross-site browser

@@ -5,8 +5,7 @@ use axum::http::HeaderMap;
 use serde::Serialize;
 use utoipa::ToSchema;
 
-use super::{AppState, DISTRICT_TURNOUT_TTL, accounts, bearer, identity, lock};
-use crate::accounts::{AuditRecord, Role};
+use super::{AppState, DISTRICT_TURNOUT_TTL, authorize_observer, identity, lock};
 use crate::election::Phase;
 use crate::error::{ApiError, ErrorBody};
 
@@ -41,7 +40,7 @@ pub(super) async fn admin_status(
     State(s): State<AppState>,
     headers: HeaderMap,
 ) -> Result<Json<Status>, ApiError> {
-    accounts(&s).authorize(bearer(&headers), Role::Observer)?;
+    authorize_observer(&s, &headers)?;
     let roll = identity(&s).roll_size()?;
     let st = lock(&s);
     Ok(Json(Status {
@@ -52,25 +51,6 @@ pub(super) async fn admin_status(
         counted: st.counted(),
         audited: st.audited,
     }))
-}
-
-/// Every administrative action, oldest first.
-#[utoipa::path(
-    get,
-    path = "/api/v1/admin/audit-log",
-    tag = "admin",
-    security(("admin" = [])),
-    responses(
-        (status = 200, description = "The audit log", body = Vec<AuditRecord>),
-        (status = 401, description = "`unauthorized`", body = ErrorBody),
-    )
-)]
-pub(super) async fn audit_log(
-    State(s): State<AppState>,
-    headers: HeaderMap,
-) -> Result<Json<Vec<AuditRecord>>, ApiError> {
-    accounts(&s).authorize(bearer(&headers), Role::Observer)?;
-    Ok(Json(accounts(&s).audit_log()))
 }
 
 /// One district's turnout.
@@ -113,7 +93,7 @@ pub(super) async fn turnout(
     State(s): State<AppState>,
     headers: HeaderMap,
 ) -> Result<Json<TurnoutProgress>, ApiError> {
-    accounts(&s).authorize(bearer(&headers), Role::Observer)?;
+    authorize_observer(&s, &headers)?;
     let cached = s
         .district_turnout
         .lock()

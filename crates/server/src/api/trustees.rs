@@ -8,7 +8,7 @@ use serde::Serialize;
 use tokio::sync::oneshot;
 use utoipa::ToSchema;
 
-use super::{AppState, accounts, bearer, lock};
+use super::{AppState, bearer, identity, lock, unscoped};
 use crate::election::Phase;
 use crate::error::{ApiError, ErrorBody};
 use crate::sequencer::Request;
@@ -42,7 +42,7 @@ pub(super) async fn trustee_post(
     headers: HeaderMap,
     body: Bytes,
 ) -> Result<Json<Recorded>, ApiError> {
-    let index = accounts(&s).trustee(bearer(&headers))?;
+    let index = identity(&s).trustee(unscoped(&s, bearer(&headers))?)?;
     let (tx, rx) = oneshot::channel();
     s.sequencer
         .submit(Request::Trustee(index, body.to_vec(), tx))?;
