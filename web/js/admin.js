@@ -69,7 +69,7 @@ function renderElections() {
   const e = state.election;
   const list = state.managed?.elections || [];
   if (!e) return;
-  $('elections').replaceChildren(el('table', {},
+  $('elections').replaceChildren(el('div', { class: 'table-scroll' }, el('table', {},
     el('caption', {}, t(state.managed?.platform ? 'admin.elections-caption' : 'admin.elections-caption-scoped')),
     el('thead', {}, el('tr', {},
       el('th', { scope: 'col' }, t('admin.election-id')),
@@ -91,7 +91,7 @@ function renderElections() {
             'aria-label': t('admin.election-switch', { title: pick(x.title) }),
             onclick: () => manage(x.election_id),
           }, t('admin.election-switch-short'))));
-    }))));
+    })))));
 }
 
 function renderStatus() {

@@ -3,6 +3,7 @@
 // only the encrypted ballot leaves the device.
 import {
   setupPage, api, errorText, say, t, pick, currentElection, crypto, download, el, phaseText, when, facts,
+  electionBase,
 } from './common.js';
 import {
   answerError, answerInputs, answerList, limitText, readAnswer, sameAnswer, showTotal,
@@ -273,8 +274,8 @@ async function renderReceipt() {
   ]));
   say($('receipt-revoted'), r.replaces ? t('vote.receipt.replaces', { code: r.replaces }) : '');
   $('receipt-next').textContent = t('vote.receipt.next', { closes: when(booth.election.closes_at) });
-  const checkUrl = `${location.origin}/check.html#${r.tracking_code}`;
-  $('receipt-check').href = `/check.html#${r.tracking_code}`;
+  const checkUrl = `${location.origin}${electionBase}/check.html#${r.tracking_code}`;
+  $('receipt-check').href = `${electionBase}/check.html#${r.tracking_code}`;
   const w = await crypto();
   const qr = $('receipt-qr');
   qr.innerHTML = w.qrSvg(checkUrl);

@@ -819,7 +819,7 @@ test('one server hosts two elections: the home page lists them, and an administr
     // Each election's booth is at its own address and shows that election.
     await home.locator('#election-apt-2026 a[href="/e/apt-2026/vote.html"]').click();
     await home.waitForURL(/\/e\/apt-2026\/vote\.html$/);
-    await home.locator('#election-title').filter({ hasText: '한빛아파트' }).waitFor();
+    await home.waitForFunction(() => document.getElementById('election-name')?.textContent.includes('한빛아파트'));
     // A page at the top of a server of several elections sends the visitor to the list.
     await home.goto(`${server.root}/board.html`);
     await home.waitForURL(`${server.root}/`);
@@ -855,6 +855,9 @@ test('one server hosts two elections: the home page lists them, and an administr
     await chair.fill('#admin-password', server.admin.password);
     await chair.locator('#login-form button[type=submit]').click();
     await visible(chair, '#console');
+    // It starts with the first election by id; it switches to the other and back.
+    await chair.locator('#manage-demo-2026').click();
+    await chair.locator('#elections tr[aria-current="true"]').filter({ hasText: 'demo-2026' }).waitFor();
     await chair.locator('#manage-apt-2026').click();
     await chair.locator('#elections tr[aria-current="true"]').filter({ hasText: 'apt-2026' }).waitFor();
     await chair.locator('#action-close').click();
