@@ -2,7 +2,7 @@
 // log's signature, the witnesses' cosignatures, and the Merkle inclusion proof, against this server
 // or a mirror; and decodes a Benaloh audit file independently of the booth that made it.
 import {
-  setupPage, api, errorText, say, t, crypto, el, num, pick, ApiError, facts as factList, electionBase,
+  setupPage, api, errorText, say, t, crypto, el, num, pick, ApiError, facts as factList, electionBase, currentElection,
 } from './common.js';
 import { answerList } from './answers.js';
 
@@ -12,17 +12,6 @@ let last = null;
 /** A mirror's address, or this page's election's base ('' for the server's only election). */
 function mirrorBase() {
   return $('mirror').value.trim().replace(/\/+$/, '') || electionBase;
-}
-
-async function electionAt(base) {
-  const list = await api('/api/v1/elections', { base });
-  if (!list.length) throw new Error('no election');
-  if (list.length > 1 && !base) {
-    // A server of several elections: its list says which election a receipt is for.
-    location.replace('/');
-    throw new ApiError(404, 'election-required', 'choose an election');
-  }
-  return api(`/api/v1/elections/${encodeURIComponent(list[0].election_id)}`, { base });
 }
 
 /** Person-typed short code → canonical `XXXXX-XXXXX-XXXXX-XXXXX` (as the server's search reads it). */
@@ -100,10 +89,10 @@ async function run() {
   const facts = [];
   try {
     const w = await crypto();
-    const election = await electionAt(base);
+    const election = await currentElection(base);
     if (base !== electionBase) {
       // A mirror must serve the same election (the manifest names the log key and witnesses).
-      const home = await electionAt(electionBase);
+      const home = await currentElection(electionBase);
       const same = home.manifest_entry === election.manifest_entry;
       checks.push([same, same ? 'check.mirror-same' : 'check.mirror-differs', { mirror: base }]);
     }

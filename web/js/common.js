@@ -178,17 +178,18 @@ export function say(el, text) {
 }
 
 /**
- * The page's election, with its details: the one its `/e/<id>/` address names, or the server's
- * only one. A page at the top of a server with several elections sends the visitor to the list.
+ * The election at `base` (by default the page's: the one its `/e/<id>/` address names, or the
+ * server's only one; or a mirror's), with its details. A page at the top of a server with several
+ * elections sends the visitor to the list.
  */
-export async function currentElection() {
-  const list = await api('/api/v1/elections');
+export async function currentElection(base = electionBase) {
+  const list = await api('/api/v1/elections', { base });
   if (!list.length) throw new ApiError(503, 'no-election', 'no election yet');
-  if (list.length > 1) {
+  if (list.length > 1 && !base) {
     location.replace('/');
     throw new ApiError(404, 'election-required', 'choose an election');
   }
-  return api(`/api/v1/elections/${encodeURIComponent(list[0].election_id)}`);
+  return api(`/api/v1/elections/${encodeURIComponent(list[0].election_id)}`, { base });
 }
 
 let wasmReady;

@@ -84,7 +84,7 @@ pub fn run(a: &Args) -> Result<ExitCode> {
     let (voters_file, outbox) = match &a.data {
         Some(d) => {
             let id = client.election(a.election.as_deref())?.id;
-            let dir = d.join("elections").join(id);
+            let dir = hanpyo_server::layout::election_dir(d, &id);
             (dir.join("demo-voters.txt"), d.join("outbox.jsonl"))
         }
         None => {

@@ -375,6 +375,13 @@ struct DemoElection {
     trust_policy: PathBuf,
 }
 
+/// A witness of the demo, following every election's log.
+struct DemoWitness {
+    name: String,
+    seed: [u8; 32],
+    state: hanpyo_ledger::witness::WitnessState,
+}
+
 /// Sets up the demo's election number `k` from `manifest` in `data/elections/<id>/`: a
 /// completed key ceremony, the voters' credentials on its ledger (co-signed by the witnesses,
 /// whose states follow its log), the trustees' shares, the sealed roll. Voter `j` of election `k`
@@ -385,7 +392,7 @@ fn demo_election(
     master: &[u8; 32],
     k: u32,
     manifest: Option<&str>,
-    witness_states: &mut Vec<hanpyo_ledger::witness::WitnessState>,
+    demo_witnesses: &mut Vec<DemoWitness>,
 ) -> Result<DemoElection> {
     let election_master: [u8; 32] = if k == 0 {
         *master
@@ -457,9 +464,16 @@ fn demo_election(
             key: hex::encode(s.log_seed),
         })?,
     )?;
-    witness_states.resize_with(witnesses.len(), Default::default);
-    for (merged, w) in witness_states.iter_mut().zip(&witnesses) {
-        merged.logs.extend(w.state().logs.clone());
+    // The elections share their witnesses (the same keys): each witness follows every log.
+    for (i, (w, seed)) in witnesses.iter().zip(&s.witness_seeds).enumerate() {
+        if demo_witnesses.len() == i {
+            demo_witnesses.push(DemoWitness {
+                name: w.verifier().name().to_string(),
+                seed: *seed,
+                state: Default::default(),
+            });
+        }
+        demo_witnesses[i].state.logs.extend(w.state().logs.clone());
     }
     if args.co_located_witnesses {
         let wfiles: Vec<WitnessFile> = witnesses
@@ -544,7 +558,7 @@ pub fn demo(args: &DemoArgs) -> Result<ExitCode> {
             .map(|p| std::fs::read_to_string(p).with_context(|| format!("reading {}", p.display())))
             .collect::<Result<_>>()?
     };
-    let mut witness_states = Vec::new();
+    let mut demo_witnesses = Vec::new();
     let elections: Vec<DemoElection> = manifests
         .iter()
         .enumerate()
@@ -555,7 +569,7 @@ pub fn demo(args: &DemoArgs) -> Result<ExitCode> {
                 &master,
                 k as u32,
                 Some(text),
-                &mut witness_states,
+                &mut demo_witnesses,
             )
         })
         .collect::<Result<_>>()?;
@@ -563,12 +577,9 @@ pub fn demo(args: &DemoArgs) -> Result<ExitCode> {
     if !args.co_located_witnesses {
         // Each witness in its own directory and process, as another organisation runs it,
         // following every election's log.
-        for (i, state) in witness_states.iter().enumerate() {
-            let mut seed = [0u8; 32];
-            voter_rng(&master, u32::MAX, 2 + i as u8).fill_bytes(&mut seed);
-            let name = format!("witness-{}.hanpyo.local", i + 1);
-            let dir = data.join("witnesses").join(&name);
-            crate::witness::create_demo(&dir, &name, &seed, state)?;
+        for w in &demo_witnesses {
+            let dir = data.join("witnesses").join(&w.name);
+            crate::witness::create_demo(&dir, &w.name, &w.seed, &w.state)?;
         }
         witness_processes = crate::witness::start_demo_witnesses(&data)?;
     }

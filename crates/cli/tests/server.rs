@@ -382,18 +382,39 @@ fn voters_in(dir: &Path) -> Vec<Voter> {
 }
 
 fn verify_download(url: &str, dir: &Path) -> Value {
+    verify_download_of(url, &[], dir)
+}
+
+/// Downloads the record (`election`: `["--election", id]`, or nothing for the server's only
+/// one), verifies it as that election's, and answers the verifier's JSON report (valid).
+fn verify_download_of(url: &str, election: &[&str], dir: &Path) -> Value {
+    let dir = dir.to_str().expect("p");
     let o = Command::new(bin())
-        .args(["download", "--url", url, "--out", dir.to_str().expect("p")])
+        .args(["download", "--url", url])
+        .args(election)
+        .args(["--out", dir])
         .output()
         .expect("download");
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
     let o = Command::new(bin())
-        .args(["verify", "--json", dir.to_str().expect("p")])
+        .args(["verify", "--json"])
+        .args(election)
+        .arg(dir)
         .output()
         .expect("verify");
     let report: Value = serde_json::from_slice(&o.stdout).expect("report");
     assert_eq!(o.status.code(), Some(0), "{report}");
     report
+}
+
+/// A verifier report's result: per question its tally cells.
+fn result_cells(report: &Value) -> Vec<Vec<u64>> {
+    report["summary"]["result"]
+        .as_array()
+        .expect("result")
+        .iter()
+        .map(|q| serde_json::from_value(q["counts"].clone()).expect("cells"))
+        .collect()
 }
 
 /// Score and scale questions from the command-line voter: answers given as points and steps,
@@ -476,13 +497,11 @@ fn score_and_scale_questions_over_http_from_the_cli() {
             expected[2][item * 5 + step as usize] += 1;
         }
     }
-    let got: Vec<Vec<u64>> = report["summary"]["result"]
-        .as_array()
-        .expect("result")
-        .iter()
-        .map(|q| serde_json::from_value(q["counts"].clone()).expect("cells"))
-        .collect();
-    assert_eq!(got, expected, "the verified result equals the answers cast");
+    assert_eq!(
+        result_cells(&report),
+        expected,
+        "the verified result equals the answers cast"
+    );
     assert_eq!(
         get_json(&election_url(&url))["result"],
         serde_json::json!(expected)
@@ -3306,45 +3325,8 @@ fn three_elections_live_interleaved_in_one_process_and_each_record_verifies_to_i
     // Each record, downloaded by its election id, verifies and states exactly its votes.
     for id in &ids {
         let out = data.join(format!("record-{id}"));
-        let o = Command::new(bin())
-            .args([
-                "download",
-                "--url",
-                &root,
-                "--election",
-                id,
-                "--out",
-                out.to_str().expect("p"),
-            ])
-            .output()
-            .expect("download");
-        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
-        let o = Command::new(bin())
-            .args([
-                "verify",
-                "--json",
-                "--election",
-                id,
-                out.to_str().expect("p"),
-            ])
-            .output()
-            .expect("verify");
-        let report: Value = serde_json::from_slice(&o.stdout).expect("report");
-        assert_eq!(report["valid"], true, "{id}: {}", report["failures"]);
-        let got: Vec<Vec<u64>> = report["summary"]["result"]
-            .as_array()
-            .expect("result")
-            .iter()
-            .map(|q| {
-                q["counts"]
-                    .as_array()
-                    .expect("counts")
-                    .iter()
-                    .map(|n| n.as_u64().expect("n"))
-                    .collect()
-            })
-            .collect();
-        assert_eq!(got, expected[id.as_str()], "{id}");
+        let report = verify_download_of(&root, &["--election", id], &out);
+        assert_eq!(result_cells(&report), expected[id.as_str()], "{id}");
         // A record is refused as another election's.
         let other = ids.iter().find(|o| *o != id).expect("other");
         let o = Command::new(bin())

@@ -96,21 +96,34 @@ fn every_allowed_selection_verifies_and_decodes() {
         (spec(4, 2, 4), &[0, 1, 2, 3]),
     ];
     for (s, chosen) in cases {
-        let (contest, opening) =
-            EncryptedContest::encrypt_with_rng(&c, &pk, s, &selections(s.choices, chosen), &mut r)
-                .expect("allowed");
-        contest.verify(&c, &pk, s).expect("valid");
-        let bytes = contest.to_bytes();
-        assert_eq!(bytes.len(), s.encoded_len());
-        assert_eq!(
-            EncryptedContest::decode(&bytes, s).expect("canonical"),
-            contest
-        );
-        let revealed = contest
-            .check_opening(&pk, s, &opening)
-            .expect("opening matches");
-        assert_eq!(revealed, selections(s.choices, chosen));
+        assert_round_trip(&c, &pk, s, &selections(s.choices, chosen), &mut r);
     }
+}
+
+/// `values` encrypted under `s` verify, encode canonically to `s`'s length, decode to the same
+/// contest, and their opening reveals them again.
+fn assert_round_trip(
+    c: &ProofContext,
+    pk: &PublicKey,
+    s: &ContestSpec,
+    values: &[u8],
+    r: &mut impl rand_core::CryptoRng,
+) {
+    let (contest, opening) =
+        EncryptedContest::encrypt_with_rng(c, pk, s, values, r).expect("allowed");
+    contest.verify(c, pk, s).expect("valid");
+    let bytes = contest.to_bytes();
+    assert_eq!(bytes.len(), s.encoded_len());
+    assert_eq!(
+        EncryptedContest::decode(&bytes, s).expect("canonical"),
+        contest
+    );
+    assert_eq!(
+        contest
+            .check_opening(pk, s, &opening)
+            .expect("opening matches"),
+        values.to_vec()
+    );
 }
 
 #[test]
@@ -128,19 +141,7 @@ fn every_allowed_score_and_scale_answer_verifies_and_decodes() {
         (scale(3, 2), &[1, 0, 0, 1, 0, 1]),
     ];
     for (s, values) in cases {
-        let (contest, opening) =
-            EncryptedContest::encrypt_with_rng(&c, &pk, s, values, &mut r).expect("allowed");
-        contest.verify(&c, &pk, s).expect("valid");
-        let bytes = contest.to_bytes();
-        assert_eq!(bytes.len(), s.encoded_len());
-        assert_eq!(
-            EncryptedContest::decode(&bytes, s).expect("canonical"),
-            contest
-        );
-        assert_eq!(
-            contest.check_opening(&pk, s, &opening).expect("opening"),
-            values.to_vec()
-        );
+        assert_round_trip(&c, &pk, s, values, &mut r);
     }
 }
 

@@ -103,6 +103,13 @@ impl Scope {
         }
         Ok(Scope::Elections(ids))
     }
+    /// As an account's `elections` are shown: `["*"]`, or the ids.
+    pub fn listed(&self) -> Vec<String> {
+        match self {
+            Scope::Platform => vec!["*".into()],
+            Scope::Elections(ids) => ids.iter().cloned().collect(),
+        }
+    }
     /// Whether the account may act on `election`.
     pub fn covers(&self, election: &str) -> bool {
         match self {
@@ -284,11 +291,10 @@ impl Accounts {
             out.push(AccountOut {
                 name,
                 role: Role::parse(&role).unwrap_or(Role::Observer),
-                elections: elections
-                    .split(',')
-                    .filter(|e| !e.is_empty())
-                    .map(str::to_string)
-                    .collect(),
+                // A stored scope that does not parse grants nothing (login refuses it too).
+                elections: Scope::parse(&elections)
+                    .map(|s| s.listed())
+                    .unwrap_or_default(),
             });
         }
         Ok(out)

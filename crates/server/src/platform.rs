@@ -26,6 +26,7 @@ use crate::accounts::{AccountOut, Accounts, AuditRecord, Role, Scope};
 use crate::api::elections::ElectionListed;
 use crate::api::{AppState, ManifestSummary, bearer};
 use crate::error::{ApiError, ErrorBody};
+use hanpyo_record::manifest::Manifest;
 
 /// What every election of the deployment shares: rate limits, the ballot workers, delivery.
 pub(crate) struct Shared {
@@ -53,7 +54,20 @@ pub(crate) struct Platform {
     shared: Arc<Shared>,
     /// One creation at a time.
     creating: Arc<tokio::sync::Mutex<()>>,
-    /// The platform's own routes.
+}
+
+/// An election a platform administrator asked for, checked: who, its manifest, where the
+/// manifest's witnesses answer.
+struct NewElection {
+    who: crate::accounts::Admin,
+    manifest: Manifest,
+    witness_urls: Vec<(String, String)>,
+}
+
+/// What the top-level router dispatches with: the deployment, and its own routes.
+#[derive(Clone)]
+struct Dispatch {
+    platform: Platform,
     routes: axum::Router,
 }
 
@@ -71,18 +85,13 @@ impl Platform {
             elections.insert(id, hosted);
         }
         check_witness_names(&shared.witness_urls, &elections)?;
-        let mut platform = Self {
+        Ok(Self {
             data: data.to_path_buf(),
             accounts,
             elections: Arc::new(RwLock::new(elections)),
             shared,
             creating: Arc::new(tokio::sync::Mutex::new(())),
-            routes: axum::Router::new(),
-        };
-        let (routes, _) = operations().split_for_parts();
-        platform.routes =
-            crate::api::with_limits(routes.fallback(not_here)).with_state(platform.clone());
-        Ok(platform)
+        })
     }
 
     /// How many elections are served.
@@ -104,9 +113,37 @@ impl Platform {
 
     /// The router serving every request.
     pub(crate) fn router(&self) -> axum::Router {
-        axum::Router::new()
-            .fallback(dispatch)
-            .with_state(self.clone())
+        let (routes, _) = operations().split_for_parts();
+        let routes = crate::api::with_limits(routes.fallback(not_here)).with_state(self.clone());
+        axum::Router::new().fallback(dispatch).with_state(Dispatch {
+            platform: self.clone(),
+            routes,
+        })
+    }
+
+    /// The manifest of an election a platform administrator may create here now (its summary
+    /// for the check, the election itself for the creation): 409 `election-exists` for an id the
+    /// server holds.
+    fn new_election(&self, headers: &HeaderMap, body: &[u8]) -> Result<NewElection, ApiError> {
+        let who = self
+            .accounts()
+            .authorize_platform(bearer(headers), Role::Administrator)?;
+        let (m, urls) = crate::api::checked_manifest(body, crate::unassigned_ledger())?;
+        let id = &m.election_id;
+        if self.read().contains_key(id) || crate::layout::election_dir(&self.data, id).exists() {
+            return Err(ApiError::new(
+                409,
+                "election-exists",
+                format!(
+                    "this server already holds an election {id:?}: give the new one another id"
+                ),
+            ));
+        }
+        Ok(NewElection {
+            who,
+            manifest: m,
+            witness_urls: urls,
+        })
     }
 
     /// Stops every election: drops their routers (the sequencers drain and exit) and waits for
@@ -196,7 +233,11 @@ fn unknown_election(id: &str) -> Response {
     ApiError::new(404, "unknown-election", format!("no election {id:?} here")).into_response()
 }
 
-async fn dispatch(State(p): State<Platform>, req: axum::extract::Request) -> Response {
+async fn dispatch(State(d): State<Dispatch>, req: axum::extract::Request) -> Response {
+    let Dispatch {
+        platform: p,
+        routes,
+    } = d;
     let path = req.uri().path().to_string();
     // `/e/<id>/…`: the election's own paths.
     if let Some(rest) = path.strip_prefix("/e/") {
@@ -208,7 +249,7 @@ async fn dispatch(State(p): State<Platform>, req: axum::extract::Request) -> Res
             }
         };
         if is_platform_path(&tail) {
-            return oneshot(p.routes.clone(), with_path(req, &tail)).await;
+            return oneshot(routes, with_path(req, &tail)).await;
         }
         return match p.router_of(id) {
             Some(r) => oneshot(r, with_path(req, &tail)).await,
@@ -216,7 +257,7 @@ async fn dispatch(State(p): State<Platform>, req: axum::extract::Request) -> Res
         };
     }
     if is_platform_path(&path) || path == "/api/v1/elections" {
-        return oneshot(p.routes.clone(), req).await;
+        return oneshot(routes, req).await;
     }
     if let Some(rest) = path.strip_prefix("/api/v1/elections/") {
         let id = rest.split('/').next().unwrap_or("");
@@ -233,7 +274,7 @@ async fn dispatch(State(p): State<Platform>, req: axum::extract::Request) -> Res
     };
     match only {
         Some(r) => oneshot(r, req).await,
-        None => oneshot(p.routes.clone(), req).await,
+        None => oneshot(routes, req).await,
     }
 }
 
@@ -376,21 +417,8 @@ pub(crate) async fn manifest_check(
     headers: HeaderMap,
     body: Bytes,
 ) -> Result<Json<ManifestSummary>, ApiError> {
-    p.accounts()
-        .authorize_platform(bearer(&headers), Role::Administrator)?;
-    let (m, _) = crate::api::checked_manifest(&body, crate::unassigned_ledger())?;
-    if p.read().contains_key(&m.election_id) {
-        return Err(exists(&m.election_id));
-    }
-    Ok(Json(crate::api::manifest_summary(&m)))
-}
-
-fn exists(id: &str) -> ApiError {
-    ApiError::new(
-        409,
-        "election-exists",
-        format!("this server already holds an election {id:?}: give the new one another id"),
-    )
+    let new = p.new_election(&headers, &body)?;
+    Ok(Json(crate::api::manifest_summary(&new.manifest)))
 }
 
 /// Create an election from a manifest (TOML or JSON): its own ledger (origin `hanpyo/<id>`,
@@ -415,15 +443,13 @@ pub(crate) async fn create(
     headers: HeaderMap,
     body: Bytes,
 ) -> Result<(StatusCode, Json<ManifestSummary>), ApiError> {
-    let who = p
-        .accounts()
-        .authorize_platform(bearer(&headers), Role::Administrator)?;
-    let (m, urls) = crate::api::checked_manifest(&body, crate::unassigned_ledger())?;
     let _one_at_a_time = p.creating.lock().await;
+    let NewElection {
+        who,
+        manifest: m,
+        witness_urls: urls,
+    } = p.new_election(&headers, &body)?;
     let id = m.election_id.clone();
-    if p.read().contains_key(&id) || crate::layout::election_dir(&p.data, &id).exists() {
-        return Err(exists(&id));
-    }
     let (data, shared, accounts) = (p.data.clone(), p.shared.clone(), p.accounts.clone());
     let (m, hosted) = tokio::task::spawn_blocking(move || {
         let dir = crate::layout::election_dir(&data, &m.election_id);
@@ -599,7 +625,7 @@ pub(crate) async fn create_account(
         Json(AccountOut {
             name: req.name,
             role: req.role,
-            elections: scope.encode().split(',').map(str::to_string).collect(),
+            elections: scope.listed(),
         }),
     ))
 }
