@@ -3,7 +3,9 @@
 //!
 //! Works with a demo data directory (`--data`), whose voter list and code outbox it uses to log
 //! every voter in before the timed phase. Ballots are encrypted before the timed phase too, so the
-//! measurement is the server's, not the voters' devices'.
+//! measurement is the server's, not the voters' devices'. With several `--election`s, the voters
+//! are spread evenly over them and their ballots interleaved in one timed phase (load over many
+//! elections of one server, against the same load on one).
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::Mutex;
@@ -23,10 +25,11 @@ pub struct Args {
     /// The server.
     #[arg(long)]
     url: String,
-    /// The election (default: the server's only election).
+    /// The election (default: the server's only election); repeated, the voters are spread
+    /// evenly over the elections named.
     #[arg(long)]
-    election: Option<String>,
-    /// Number of voters (each casts one ballot).
+    election: Vec<String>,
+    /// Number of voters in all (each casts one ballot).
     #[arg(long)]
     voters: usize,
     /// Concurrent connections.
@@ -79,11 +82,21 @@ fn parallel<T: Send>(n: usize, threads: usize, f: impl Fn(usize) -> T + Sync) ->
     v.into_iter().map(|(_, t)| t).collect()
 }
 
-pub fn run(a: &Args) -> Result<ExitCode> {
-    let client = Client::at(&a.url, a.election.as_deref())?;
+/// One election's share of the load, ready for the timed phase.
+struct Target {
+    client: Client,
+    /// Where its ballots go.
+    path: String,
+    ballots: Vec<Vec<u8>>,
+    sessions: Vec<String>,
+}
+
+/// Encrypts `n` ballots of `election`'s demo voters and logs them in (none of it timed).
+fn prepare(a: &Args, election: Option<&str>, n: usize) -> Result<Target> {
+    let client = Client::at(&a.url, election)?;
     let (voters_file, outbox) = match &a.data {
         Some(d) => {
-            let id = client.election(a.election.as_deref())?.id;
+            let id = client.election(election)?.id;
             let dir = hanpyo_server::layout::election_dir(d, &id);
             (dir.join("demo-voters.txt"), d.join("outbox.jsonl"))
         }
@@ -113,9 +126,9 @@ pub fn run(a: &Args) -> Result<ExitCode> {
                 contact: f[3].into(),
             })
         })
-        .take(a.voters)
+        .take(n)
         .collect();
-    if voters.len() < a.voters {
+    if voters.len() < n {
         bail!(
             "the demo has only {} voters (start it with hanpyo demo --voters N)",
             voters.len()
@@ -184,23 +197,50 @@ pub fn run(a: &Args) -> Result<ExitCode> {
         }
     });
     let sessions = sessions.into_iter().collect::<Result<Vec<_>>>()?;
+    Ok(Target {
+        client,
+        path: format!("/api/v1/elections/{id}/ballots"),
+        ballots,
+        sessions,
+    })
+}
+
+pub fn run(a: &Args) -> Result<ExitCode> {
+    let elections: Vec<Option<&str>> = if a.election.is_empty() {
+        vec![None]
+    } else {
+        a.election.iter().map(|e| Some(e.as_str())).collect()
+    };
+    let k = elections.len();
+    let targets: Vec<Target> = elections
+        .iter()
+        .enumerate()
+        .map(|(e, id)| prepare(a, *id, a.voters / k + usize::from(e < a.voters % k)))
+        .collect::<Result<_>>()?;
+    // Round robin over the elections: ballot `j` of every election, then ballot `j + 1`.
+    let most = targets.iter().map(|t| t.ballots.len()).max().unwrap_or(0);
+    let work: Vec<(usize, usize)> = (0..most)
+        .flat_map(|j| (0..k).map(move |e| (e, j)))
+        .filter(|&(e, j)| j < targets[e].ballots.len())
+        .collect();
 
     eprintln!(
-        "casting {} ballots with {} concurrent voters (timed)…",
-        voters.len(),
+        "casting {} ballots over {k} election(s) with {} concurrent voters (timed)…",
+        work.len(),
         a.concurrency
     );
-    let path = format!("/api/v1/elections/{id}/ballots");
     let started = Instant::now();
     let results: Vec<(f64, std::result::Result<(), String>)> =
-        parallel(voters.len(), a.concurrency, |i| {
-            let t = Instant::now();
-            let r = match client.post(&path, &ballots[i], Some(&sessions[i])) {
+        parallel(work.len(), a.concurrency, |i| {
+            let (e, j) = work[i];
+            let t = &targets[e];
+            let began = Instant::now();
+            let r = match t.client.post(&t.path, &t.ballots[j], Some(&t.sessions[j])) {
                 Ok(Ok(_)) => Ok(()),
                 Ok(Err((s, e))) => Err(format!("{s} {}", e.code)),
                 Err(e) => Err(format!("{e:#}")),
             };
-            (t.elapsed().as_secs_f64(), r)
+            (began.elapsed().as_secs_f64(), r)
         });
     let elapsed = started.elapsed();
     let mut lat: Vec<f64> = results
@@ -216,7 +256,7 @@ pub fn run(a: &Args) -> Result<ExitCode> {
         }
     }
     println!(
-        "{} ballots accepted in {:.2} s = {:.0} ballots/s with {} concurrent voters",
+        "{} ballots accepted in {:.2} s = {:.0} ballots/s with {} concurrent voters over {k} election(s)",
         lat.len(),
         elapsed.as_secs_f64(),
         lat.len() as f64 / elapsed.as_secs_f64().max(1e-9),

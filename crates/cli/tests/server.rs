@@ -2039,6 +2039,52 @@ fn the_load_generator_runs_against_a_demo_server() {
     let _ = std::fs::remove_dir_all(&data);
 }
 
+#[test]
+fn the_load_generator_spreads_its_voters_over_several_elections() {
+    let data = scratch("loadtest-two");
+    let d = data.to_str().expect("p");
+    let server = start(&[
+        "demo",
+        "--listen",
+        "127.0.0.1:0",
+        "--data",
+        d,
+        "--voters",
+        "10",
+    ]);
+    let root = server.url.split("/e/").next().expect("root").to_string();
+    let o = Command::new(bin())
+        .args([
+            "loadtest",
+            "--url",
+            &root,
+            "--voters",
+            "15",
+            "--concurrency",
+            "4",
+        ])
+        .args(["--election", "demo-2026", "--election", "apt-2026"])
+        .output()
+        .expect("loadtest");
+    let out = String::from_utf8_lossy(&o.stdout);
+    assert!(
+        o.status.success(),
+        "{out}{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    assert!(
+        out.contains("15 ballots accepted") && out.contains("over 2 election(s)"),
+        "{out}"
+    );
+    // Eight to the first election named, seven to the second.
+    for (id, n) in [("demo-2026", 8), ("apt-2026", 7)] {
+        let e = get_json(&format!("{root}/api/v1/elections/{id}"));
+        assert_eq!(e["counted"], Value::from(n), "{id}");
+    }
+    drop(server);
+    let _ = std::fs::remove_dir_all(&data);
+}
+
 fn get_raw(url: &str) -> (u16, std::collections::HashMap<String, String>, Vec<u8>) {
     let mut resp = agent().get(url).call().expect("get");
     let headers = resp

@@ -115,13 +115,18 @@ pub(crate) fn operations() -> OpenApiRouter<AppState> {
 
 /// The router: the API's operations, and the web pages for every other path.
 pub fn router(state: AppState) -> Router {
-    let (router, _) = operations().split_for_parts();
-    // The log's C2SP tlog-tiles interface, beside the JSON API (docs/ledger.md).
-    let router = router
-        .route("/checkpoint", get(crate::tlog::checkpoint))
-        .route("/tile/{*path}", get(crate::tlog::tile))
-        .fallback(get(crate::web::asset));
-    with_limits(router).with_state(state)
+    // Made once: every election of a server serves the same routes, each with its own state (an
+    // election's router is this one's clone; building it anew made the OpenAPI document again).
+    static ROUTES: std::sync::LazyLock<Router<AppState>> = std::sync::LazyLock::new(|| {
+        let (router, _) = operations().split_for_parts();
+        // The log's C2SP tlog-tiles interface, beside the JSON API (docs/ledger.md).
+        let router = router
+            .route("/checkpoint", get(crate::tlog::checkpoint))
+            .route("/tile/{*path}", get(crate::tlog::tile))
+            .fallback(get(crate::web::asset));
+        with_limits(router)
+    });
+    ROUTES.clone().with_state(state)
 }
 
 /// What every router of the server gets (the election's and setup mode's): security headers, the
