@@ -161,6 +161,8 @@ function renderTrustees() {
         el('th', { scope: 'col', class: 'n' }, t('admin.trustees.complaints')),
         el('th', { scope: 'col' }, t('admin.trustees.confirmed')),
         el('th', { scope: 'col' }, t('admin.trustees.partial')),
+        // Ranked questions add the mix-net: each trustee's shuffle and decryption of the mixed ballots.
+        ...(p.ranked ? [el('th', { scope: 'col' }, t('admin.trustees.shuffled')), el('th', { scope: 'col' }, t('admin.trustees.decrypted-rows'))] : []),
         el('th', { scope: 'col' }, t('admin.trustees.invite')))),
       el('tbody', {}, ...p.trustees.map((x) => el('tr', {},
         el('th', { scope: 'row' }, String(x.trustee)),
@@ -170,6 +172,7 @@ function renderTrustees() {
         el('td', { class: 'n' }, num(x.complaints_filed)),
         el('td', {}, yes(Boolean(x.confirmed))),
         el('td', {}, yes(x.partial_decryption)),
+        ...(p.ranked ? [el('td', {}, yes(x.shuffled)), el('td', {}, yes(x.decrypted_rows))] : []),
         el('td', {}, el('button', {
           type: 'button', class: 'secondary', onclick: () => invite(x.trustee),
           'aria-label': t('admin.trustees.invite-one', { n: x.trustee }),
@@ -392,6 +395,10 @@ function questionKindLines() {
     const steps = $('new-steps').value.split('\n').map((l) => l.trim()).filter(Boolean).map(splitPair);
     return ['kind = "scale"', 'steps = [', ...steps.map((s) => `  ${text(s)},`), ']'];
   }
+  if (kind === 'ranked') {
+    const ranks = $('new-ranks').value.trim();
+    return ['kind = "ranked"', `method = ${tomlString($('new-method').value)}`, ...(ranks ? [`ranks = ${Number(ranks) || 0}`] : [])];
+  }
   const max = Number($('new-max').value) || 1;
   return [
     `kind = ${tomlString(max === 1 ? 'choose-one' : 'choose-range')}`,
@@ -404,7 +411,7 @@ function questionKindLines() {
 /** Shows the fields of the chosen question kind. */
 function showKindFields() {
   const kind = $('new-kind').value;
-  for (const k of ['choose', 'score', 'scale']) $(`new-kind-${k}`).hidden = k !== kind;
+  for (const k of ['choose', 'score', 'scale', 'ranked']) $(`new-kind-${k}`).hidden = k !== kind;
   $('new-decision-box').hidden = kind !== 'choose';
 }
 

@@ -1,11 +1,12 @@
 // A voter's answer to one question, whatever its kind, as the booth, the review, an audit and the
 // check page show it. An answer is what the WebAssembly booth takes (docs/api.md): the chosen
-// choice indices (referendum, choose-one, choose-range), the points of each choice (score), or the
-// step of each item, from 0 (scale).
+// choice indices (referendum, choose-one, choose-range), the points of each choice (score), the
+// step of each item, from 0 (scale), or the ranked choice indices, most preferred first (ranked).
 import { el, pick, t } from './common.js';
 
 export const isScore = (q) => q.kind === 'score';
 export const isScale = (q) => q.kind === 'scale';
+export const isRanked = (q) => q.kind === 'ranked';
 
 /** The rule of a question, as the sentence under its title. */
 export function limitText(q) {
@@ -14,12 +15,13 @@ export function limitText(q) {
     return q.budget ? `${each} ${t('vote.limit.budget', { budget: q.budget })}` : each;
   }
   if (isScale(q)) return t('vote.limit.scale');
+  if (isRanked(q)) return t('vote.limit.ranked', { n: q.ranks });
   if (q.min === q.max) return t('vote.limit.exactly', { n: q.max });
   if (q.min === 0) return t('vote.limit.up-to', { n: q.max });
   return t('vote.limit.between', { min: q.min, max: q.max });
 }
 
-/** An answer as lines of text, one per chosen choice, per score or per rated item. */
+/** An answer as lines of text, one per chosen choice, per score, per rated item or per rank. */
 export function answerLines(q, answer = []) {
   if (isScore(q)) return q.choices.map((c, j) => t('vote.score.line', { choice: pick(c), n: answer[j] ?? 0 }));
   if (isScale(q)) {
@@ -28,7 +30,9 @@ export function answerLines(q, answer = []) {
       step: q.steps[answer[j]] ? pick(q.steps[answer[j]]) : t('vote.scale.unrated'),
     }));
   }
-  return answer.length ? answer.map((j) => pick(q.choices[j])) : [t('vote.review.none')];
+  if (!answer.length) return [t('vote.review.none')];
+  if (isRanked(q)) return answer.map((j, k) => t('vote.ranked.line', { rank: k + 1, choice: pick(q.choices[j]) }));
+  return answer.map((j) => pick(q.choices[j]));
 }
 
 /** The answer as a list element. */
@@ -36,9 +40,10 @@ export function answerList(q, answer) {
   return el('ul', {}, ...answerLines(q, answer).map((line) => el('li', {}, line)));
 }
 
-/** Whether two answers to `q` are the same (a selection's order does not matter; a score's does). */
+/** Whether two answers to `q` are the same (a selection's order does not matter; a score's, a
+ * scale's and a ranking's does). */
 export function sameAnswer(q, a = [], b = []) {
-  const norm = (x) => (isScore(q) || isScale(q) ? [...x] : [...x].sort((m, n) => m - n));
+  const norm = (x) => (isScore(q) || isScale(q) || isRanked(q) ? [...x] : [...x].sort((m, n) => m - n));
   return JSON.stringify(norm(a)) === JSON.stringify(norm(b));
 }
 
@@ -52,6 +57,11 @@ export function answerError(q, answer) {
     const missing = q.choices.filter((_, j) => answer[j] === undefined || answer[j] === null);
     return missing.length ? t('vote.question.unrated', { items: missing.map(pick).join(', ') }) : null;
   }
+  if (isRanked(q)) {
+    // A choice at two ranks would make the ballot ambiguous; the booth refuses it before encrypting.
+    const twice = answer.find((j, k) => answer.indexOf(j) !== k);
+    if (twice !== undefined) return t('vote.question.ranked-twice', { choice: pick(q.choices[twice]) });
+  }
   if (answer.length < q.min || answer.length > q.max) {
     return t('vote.question.wrong-count', { limit: limitText(q), n: answer.length });
   }
@@ -61,9 +71,21 @@ export function answerError(q, answer) {
 /**
  * The inputs for an answer to question `i`: radio buttons or checkboxes for a selection; for a
  * score a labelled list box of 0..max_score points per choice and the running total; for a scale
- * a group of radio buttons (its steps) per item. Nothing needs dragging or a pointer.
+ * a group of radio buttons (its steps) per item; for a ranking a labelled list box of the choices
+ * per rank. Nothing needs dragging or a pointer.
  */
 export function answerInputs(q, i, answer = []) {
+  if (isRanked(q)) {
+    // Rank k shows the answer's k-th choice: the answer skips ranks left empty, so the choices
+    // move up to fill the gaps, which ranks them the same.
+    return Array.from({ length: q.ranks }, (_, k) => {
+      const id = `q${i}-r${k}`;
+      const select = el('select', { id, 'data-rank': String(k) },
+        el('option', { value: '', selected: answer[k] === undefined }, t('vote.ranked.none')),
+        ...q.choices.map((c, j) => el('option', { value: String(j), selected: answer[k] === j }, pick(c))));
+      return el('div', { class: 'choice ranked' }, el('label', { for: id }, t('vote.ranked.rank', { n: k + 1 })), select);
+    });
+  }
   if (isScore(q)) {
     const rows = q.choices.map((c, j) => {
       const id = `q${i}-c${j}`;
@@ -95,6 +117,8 @@ export function answerInputs(q, i, answer = []) {
 /** The answer the inputs under `box` hold now. */
 export function readAnswer(q, box) {
   if (isScore(q)) return [...box.querySelectorAll('select')].map((s) => Number(s.value));
+  // Repeats are kept, so that answerError can name them.
+  if (isRanked(q)) return [...box.querySelectorAll('select')].filter((s) => s.value !== '').map((s) => Number(s.value));
   if (isScale(q)) {
     const answer = q.choices.map(() => null);
     for (const x of box.querySelectorAll('input:checked')) answer[Number(x.dataset.choice)] = Number(x.value);
@@ -103,8 +127,20 @@ export function readAnswer(q, box) {
   return [...box.querySelectorAll('input:checked')].map((x) => Number(x.value));
 }
 
-/** A score question's running total under its inputs (with a budget). */
-export function showTotal(q, i, answer) {
+/**
+ * What the inputs of question `i` show beside the answer: a score's running total (with a budget);
+ * for a ranking, the ranks whose choice is ranked twice marked invalid.
+ */
+export function showAnswerState(q, i, answer) {
+  if (isRanked(q)) {
+    const selects = Array.from({ length: q.ranks }, (_, k) => document.getElementById(`q${i}-r${k}`)).filter(Boolean);
+    const repeated = (s) => s.value !== '' && selects.some((o) => o !== s && o.value === s.value);
+    for (const s of selects) {
+      if (repeated(s)) s.setAttribute('aria-invalid', 'true');
+      else s.removeAttribute('aria-invalid');
+    }
+    return;
+  }
   const box = document.getElementById(`q${i}-total`);
   if (!box || !q.budget) return;
   const n = answer.reduce((s, v) => s + v, 0);

@@ -28,6 +28,7 @@ export function resultFigures(election) {
     const voted = turnout ? turnout.voted : election.counted;
     if (q.kind === 'score') out.push(scoreFigure(q, election.result[i], voted));
     else if (q.kind === 'scale') out.push(scaleFigure(q, election.result[i]));
+    else if (q.kind === 'ranked') out.push(rankedFigure(q, election.result[i], (election.outcomes || [])[i], (election.ranked || [])[i]));
     else out.push(resultFigure(q, election.result[i], (election.outcomes || [])[i]));
   });
   return out;
@@ -35,6 +36,8 @@ export function resultFigures(election) {
 
 /** What a question's decision rule made of its result, as a sentence (null without a rule). */
 function outcomeText(question, outcome) {
+  // A count that elects (a ranking's) needs no decision rule.
+  if (outcome?.outcome === 'elected') return t('result.elected', { choice: pick(question.choices[outcome.choice]) });
   const rule = question.decision;
   if (!rule || !outcome || outcome.outcome === 'no-rule') return null;
   const vars = { num: rule.num, den: rule.den };
@@ -113,6 +116,97 @@ function scaleFigure(question, cells) {
     el('figcaption', {}, el('h3', {}, pick(question.title))),
     el('p', { class: 'hint' }, t('result.scale', { n: steps })),
     bars(labels, means, summary, (m) => m.toFixed(2)), el('div', { class: 'table-scroll' }, table));
+}
+
+/** A wide table in a box that scrolls on a phone: focusable and named, so a keyboard can scroll it. */
+const scrolling = (table, label) => el('div', { class: 'table-scroll', tabindex: '0', role: 'region', 'aria-label': label }, table);
+
+/**
+ * A ranked question's result: who the count elects (or the tie), how it counts, the first
+ * preferences, the votes at every rank, and the count itself: the rounds of an instant-runoff or
+ * the pairwise comparisons of a Schulze count. `cells` is rank-major (cell k·n + c: ballots
+ * putting choice c at rank k+1); `ranked` is the count (absent before it is published).
+ */
+function rankedFigure(question, cells, outcome, ranked) {
+  const n = question.choices.length;
+  const ranks = Math.floor(cells.length / n);
+  const labels = question.choices.map(pick);
+  const title = pick(question.title);
+  const first = cells.slice(0, n);
+  const winners = ranked?.winners ?? [];
+  const elected = outcome?.outcome === 'elected';
+  let verdict = null;
+  if (elected) verdict = outcomeText(question, outcome);
+  else if (winners.length > 1) verdict = t('result.ranked.tie', { choices: winners.map((j) => labels[j]).join(', ') });
+  else if (outcome) verdict = t('result.ranked.no-winner');
+  const method = ranked?.method ?? question.method;
+  const rankHeads = Array.from({ length: ranks }, (_, k) => el('th', { scope: 'col', class: 'n' }, t('vote.ranked.rank', { n: k + 1 })));
+  const byRank = el('table', {},
+    el('caption', {}, t('chart.ranked.by-rank', { title })),
+    el('thead', {}, el('tr', {}, el('th', { scope: 'col' }, t('chart.choice')), ...rankHeads)),
+    el('tbody', {}, ...labels.map((l, j) => el('tr', {},
+      el('th', { scope: 'row' }, l),
+      ...Array.from({ length: ranks }, (_, k) => el('td', { class: 'n' }, num(cells[k * n + j])))))));
+  const firstSummary = `${title}, ${t('chart.first-preferences')}: ${labels.map((l, j) => `${l} ${num(first[j])}`).join(', ')}`;
+  return el('figure', {},
+    el('figcaption', {}, el('h3', {}, title)),
+    verdict ? el('p', { class: elected ? 'outcome decided' : 'outcome' }, verdict) : null,
+    method ? el('p', { class: 'hint' }, t(`result.ranked.${method}`)) : null,
+    ranked ? el('p', { class: 'hint' }, t('result.ranked.ballots', { n: num(ranked.ballots) })) : null,
+    el('h4', {}, t('chart.first-preferences')),
+    bars(labels, first, firstSummary),
+    scrolling(byRank, t('chart.ranked.by-rank', { title })),
+    ...(ranked?.rounds?.length ? roundsFigure(title, labels, ranked.rounds) : []),
+    ...(ranked?.pairwise?.length ? pairwiseFigure(title, labels, ranked.pairwise) : []));
+}
+
+/**
+ * An instant-runoff count round by round: a column per round, a row per choice and one for the
+ * exhausted ballots; the eliminated and the elected choice marked in words (not only by colour),
+ * and how each tie for fewest votes was broken.
+ */
+function roundsFigure(title, labels, rounds) {
+  // The round each choice left the count after (its later cells are empty).
+  const outAfter = new Map();
+  rounds.forEach((r, k) => { if (r.eliminated !== null && r.eliminated !== undefined) outAfter.set(r.eliminated, k); });
+  const cell = (r, k, j) => {
+    if (outAfter.has(j) && outAfter.get(j) < k) return el('td', { class: 'n' }, '–');
+    const mark = r.elected === j ? t('chart.ranked.elected') : r.eliminated === j ? t('chart.ranked.eliminated') : null;
+    return el('td', { class: 'n' }, num(r.votes[j]), mark ? ' ' : null, mark ? el('strong', {}, `(${mark})`) : null);
+  };
+  const caption = t('chart.ranked.rounds', { title });
+  const table = el('table', {},
+    el('caption', {}, caption),
+    el('thead', {}, el('tr', {},
+      el('th', { scope: 'col' }, t('chart.choice')),
+      ...rounds.map((_, k) => el('th', { scope: 'col', class: 'n' }, t('chart.ranked.round', { n: k + 1 }))))),
+    el('tbody', {},
+      ...labels.map((l, j) => el('tr', {}, el('th', { scope: 'row' }, l), ...rounds.map((r, k) => cell(r, k, j)))),
+      el('tr', {}, el('th', { scope: 'row' }, t('chart.ranked.exhausted')), ...rounds.map((r) => el('td', { class: 'n' }, num(r.exhausted))))));
+  // A tie for fewest votes is broken by the latest earlier round that tells the tied apart, else by lot.
+  const ties = rounds.flatMap((r, k) => {
+    if (!r.tie_break || r.eliminated === null || r.eliminated === undefined) return [];
+    const vars = { round: k + 1, choice: labels[r.eliminated] };
+    return [el('li', {}, r.tie_break === 'lot'
+      ? t('result.ranked.tie-lot', vars)
+      : t('result.ranked.tie-earlier', { ...vars, earlier: r.tie_break['earlier-round'] + 1 }))];
+  });
+  return [scrolling(table, caption), ties.length ? el('ul', { class: 'hint' }, ...ties) : null];
+}
+
+/** A Schulze count's pairwise comparisons: cell (i, j) is the ballots ranking i above j. */
+function pairwiseFigure(title, labels, d) {
+  const caption = t('chart.ranked.pairwise', { title });
+  const table = el('table', {},
+    el('caption', {}, caption),
+    el('thead', {}, el('tr', {},
+      el('th', { scope: 'col' }, t('chart.choice')),
+      ...labels.map((l) => el('th', { scope: 'col', class: 'n' }, l)))),
+    el('tbody', {}, ...labels.map((l, i) => el('tr', {},
+      el('th', { scope: 'row' }, l),
+      ...labels.map((_, j) => el('td', { class: 'n' }, i === j ? '–'
+        : d[i][j] > d[j][i] ? el('strong', {}, num(d[i][j])) : num(d[i][j])))))));
+  return [el('p', { class: 'hint' }, t('result.ranked.pairwise-hint')), scrolling(table, caption)];
 }
 
 /** One question's result: its title, its outcome, horizontal bars and a table. */

@@ -6,7 +6,7 @@ import {
   electionBase,
 } from './common.js';
 import {
-  answerError, answerInputs, answerList, limitText, readAnswer, sameAnswer, showTotal,
+  answerError, answerInputs, answerList, isRanked, isScore, limitText, readAnswer, sameAnswer, showAnswerState,
 } from './answers.js';
 
 const $ = (id) => document.getElementById(id);
@@ -67,7 +67,7 @@ function renderQuestion() {
   $('question-legend').textContent = pick(q.title);
   $('question-limit').textContent = limitText(q);
   $('question-choices').replaceChildren(...answerInputs(q, i, booth.selections[i]));
-  showTotal(q, i, booth.selections[i] || []);
+  showAnswerState(q, i, booth.selections[i] || []);
   say($('question-error'), '');
   $('question-back').textContent = t('common.back');
 }
@@ -479,10 +479,11 @@ function wire() {
   });
   $('question-choices').addEventListener('change', (ev) => {
     const q = booth.election.questions[booth.question];
-    // A score with a budget: the running total, and a message while it is over.
-    if (q.kind === 'score') {
+    // A score with a budget: the running total, and a message while it is over. A ranking: the
+    // choice ranked twice, named as soon as it happens rather than at "next".
+    if (isScore(q) || isRanked(q)) {
       const answer = currentAnswer();
-      showTotal(q, booth.question, answer);
+      showAnswerState(q, booth.question, answer);
       say($('question-error'), answerError(q, answer) || '');
       return;
     }

@@ -799,6 +799,163 @@ test('score and scale questions: answered with the keyboard, audited, cast; the 
   }
 });
 
+/** Demo voter `n` ranks the first question's choices (`ranking`, most preferred first) and casts. */
+async function castRanking(url, n, ranking) {
+  const page = await newPage(browser);
+  await page.goto(`${url}/vote.html`);
+  await login(page, n);
+  await page.locator('#credential-form button[type=submit]').click();
+  await visible(page, '#step-question');
+  await page.locator('#q0-r0').waitFor();
+  for (const [k, c] of ranking.entries()) await page.selectOption(`#q0-r${k}`, String(c));
+  await page.locator('#question-next').click();
+  await visible(page, '#step-review');
+  await cast(page);
+  noProblems(page);
+  await page.context().close();
+}
+
+test('a ranked question: ranked with the keyboard, a rank used twice refused, audited, cast; the board shows the instant-runoff rounds', async () => {
+  const manifest = new URL('../../examples/manifests/ranked.toml', import.meta.url).pathname;
+  const server = await startDemo(['--manifest', manifest]);
+  try {
+    // The question as the server publishes it: its choices' names appear in the messages below.
+    const published = await (await fetch(`${server.url}/api/v1/elections/${server.election}`)).json();
+    assert.equal(published.questions.length, 1);
+    const q = published.questions[0];
+    assert.equal(q.kind, 'ranked');
+    assert.equal(q.ranks, 3);
+    assert.equal(q.method, 'instant-runoff');
+    assert.equal(q.choices.length, 4);
+    const choice = (j) => q.choices[j].ko;
+
+    const page = await newPage(browser);
+    await page.goto(`${server.url}/vote.html`);
+    await login(page, 0);
+    await page.locator('#credential-form button[type=submit]').click();
+
+    // One labelled list box per rank ("— no choice —", then every choice), set from the keyboard.
+    await visible(page, '#step-question');
+    await page.locator('#q0-r0').waitFor();
+    assert.match(await page.textContent('#question-limit'), /최대 3개까지 순위를 매기세요/);
+    assert.equal(await page.locator('#question-choices select').count(), 3);
+    assert.equal(await page.textContent('label[for=q0-r0]'), '1순위');
+    assert.equal(await page.textContent('label[for=q0-r2]'), '3순위');
+    assert.equal(await page.inputValue('#q0-r0'), '', 'no rank is filled in at first');
+    await page.locator('#h-question').focus();
+    await tabTo(page, '#q0-r0');
+    await page.keyboard.press('ArrowDown');
+    await tabTo(page, '#q0-r1');
+    await page.keyboard.press('ArrowDown');
+    assert.equal(await page.inputValue('#q0-r0'), '0');
+    assert.equal(await page.inputValue('#q0-r1'), '0');
+
+    // The same choice at two ranks is named at once, marked, and refused at "next".
+    await visible(page, '#question-error');
+    const twice = await page.textContent('#question-error');
+    assert.ok(twice.startsWith(choice(0)) && twice.includes('두 번 이상 골랐습니다'), twice);
+    assert.equal(await page.getAttribute('#q0-r1', 'aria-invalid'), 'true');
+    await page.locator('#question-next').click();
+    await visible(page, '#question-error');
+    assert.equal(await page.locator('#step-question').isVisible(), true, 'still on the ranked question');
+
+    // Fixed from the keyboard: choice 2 second, choice 1 third.
+    await page.locator('#q0-r1').focus();
+    for (let i = 0; i < 2; i++) await page.keyboard.press('ArrowDown');
+    await page.locator('#question-error').waitFor({ state: 'hidden' });
+    assert.equal(await page.getAttribute('#q0-r1', 'aria-invalid'), null);
+    await tabTo(page, '#q0-r2');
+    for (let i = 0; i < 2; i++) await page.keyboard.press('ArrowDown');
+    assert.deepEqual([await page.inputValue('#q0-r0'), await page.inputValue('#q0-r1'), await page.inputValue('#q0-r2')], ['0', '2', '1']);
+    await noViolations(page, 'vote: ranked question');
+    await shot(page, '23-vote-ranked');
+    await tabTo(page, '#question-next');
+    await page.keyboard.press('Enter');
+    await visible(page, '#step-review');
+    const lines = [`1순위: ${choice(0)}`, `2순위: ${choice(2)}`, `3순위: ${choice(1)}`];
+    const review = await page.textContent('#review-list');
+    for (const line of lines) assert.ok(review.includes(line), `review shows ${line}: ${review}`);
+
+    // Going back shows each rank as it was.
+    await page.locator('#edit').click();
+    await page.locator('#q0-r0').waitFor();
+    assert.deepEqual([await page.inputValue('#q0-r0'), await page.inputValue('#q0-r1'), await page.inputValue('#q0-r2')], ['0', '2', '1']);
+    await page.locator('#question-next').click();
+    await visible(page, '#step-review');
+
+    // The audit opens exactly this ranking (in its order), then a fresh ballot is cast.
+    await page.locator('#audit').click();
+    await visible(page, '#step-audit');
+    assert.equal(await page.locator('#audit-verdict .success').count(), 1, 'the audit matches the ranking');
+    const opened = await page.textContent('#audit-list');
+    for (const line of lines) assert.ok(opened.includes(line), `the audit shows ${line}: ${opened}`);
+    const [auditFile] = await Promise.all([page.waitForEvent('download'), page.locator('#audit-download').click()]);
+    const auditPath = join(out, 'audit-ranked.json');
+    await auditFile.saveAs(auditPath);
+    assert.deepEqual(JSON.parse(readFileSync(auditPath, 'utf8')).decoded_choices, [[0, 2, 1]]);
+    await page.locator('#audit-back').click();
+    await cast(page);
+    noProblems(page);
+
+    // Four more voters, so that the count takes three rounds with no tie: first preferences
+    // 2-2-1-0, so choice 3 goes, then choice 2, whose ballot moves to choice 0: elected 3 to 2.
+    for (const [n, ranking] of [[1, [0]], [2, [1]], [3, [1, 2]], [4, [2, 0]]]) await castRanking(server.url, n, ranking);
+
+    // Close and tally (the demo's trustees decrypt at once): the rank matrix and the count.
+    const api = (path, body, session) => postJson(server.url, path, body, session);
+    const { session } = await api('/api/v1/admin/login', { name: server.admin.name, password: server.admin.password });
+    await api('/api/v1/admin/close', null, session);
+    await api('/api/v1/admin/tally', null, session);
+    const election = await (await fetch(`${server.url}/api/v1/elections/${server.election}`)).json();
+    assert.deepEqual(election.result, [[2, 2, 1, 0, 1, 0, 2, 0, 0, 1, 0, 0]]);
+    assert.deepEqual(election.outcomes[0], { outcome: 'elected', choice: 0 });
+    const { method, ballots, winners, rounds, pairwise } = election.ranked[0];
+    assert.deepEqual({ method, ballots, winners, pairwise }, { method: 'instant-runoff', ballots: 5, winners: [0], pairwise: [] });
+    assert.deepEqual(rounds, [
+      { votes: [2, 2, 1, 0], exhausted: 0, elected: null, eliminated: 3, tie_break: null },
+      { votes: [2, 2, 1, 0], exhausted: 0, elected: null, eliminated: 2, tie_break: null },
+      { votes: [3, 2, 0, 0], exhausted: 0, elected: 0, eliminated: null, tie_break: null },
+    ]);
+
+    // The board: the winner, the rule in words, first preferences, and the rounds table with the
+    // eliminated and the elected marked in words.
+    const board = await newPage(browser);
+    await board.goto(`${server.url}/board.html`);
+    await board.locator('#result figure').first().waitFor({ timeout: 60_000 });
+    const result = await board.textContent('#result');
+    assert.ok(result.includes(`당선: ${choice(0)}`), result);
+    assert.match(result, /즉시결선투표 방식/);
+    assert.match(result, /1순위 득표/);
+    const table = (caption) => board.locator('#result table').filter({ has: board.locator('caption', { hasText: caption }) });
+    const cells = (t) => t.locator('tbody tr').evaluateAll((trs) => trs.map((tr) => [...tr.cells].map((c) => c.textContent)));
+    assert.deepEqual((await cells(table('순위별 득표')))[0], [choice(0), '2', '1', '0']);
+    const roundsTable = table('차수별 개표 결과');
+    assert.deepEqual(await roundsTable.locator('thead th').allTextContents(), ['선택지', '1차', '2차', '3차']);
+    assert.deepEqual(await cells(roundsTable), [
+      [choice(0), '2', '2', '3 (당선)'],
+      [choice(1), '2', '2', '2'],
+      [choice(2), '1', '1 (탈락)', '–'],
+      [choice(3), '0 (탈락)', '–', '–'],
+      ['소진된 표', '0', '0', '0'],
+    ]);
+    await noViolations(board, 'board: ranked result');
+    await shot(board, '24-board-ranked');
+    // The whole election verified in the browser: every shuffle, mixed-row decryption and the count.
+    await board.locator('#verify-run').click();
+    await board.locator('#verify-report .pill').waitFor({ timeout: 120_000 });
+    assert.equal(await board.locator('#verify-report .pill.ok').count(), 1, await board.textContent('#verify-report'));
+    noProblems(board);
+
+    // The record verifies with the CLI (which recounts the rankings).
+    const record = join(out, 'record-ranked');
+    rmSync(record, { recursive: true, force: true });
+    execFileSync(bin, ['download', '--url', server.url, '--out', record]);
+    assert.match(execFileSync(bin, ['verify', record]).toString(), /^VALID/m);
+  } finally {
+    server.stop();
+  }
+});
+
 test('one server hosts two elections: the home page lists them, and an administrator scoped to one manages only it', async () => {
   const server = await startDemo();
   try {

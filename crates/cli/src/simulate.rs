@@ -2,7 +2,8 @@
 //!
 //! Key ceremony among the trustees, credentials, every voter's ballot (some audited first, some
 //! revoting), close, tally, partial decryption by exactly `t` trustees (trustee 1 absent when
-//! `t < n`), result. Also writes the plaintext intent (`intent.json`) so tests can compare the
+//! `t < n`), for ranked questions a shuffle by each of those trustees in turn and their decryption
+//! of the mixed rows, result. Also writes the plaintext intent (`intent.json`) so tests can compare the
 //! result with the truth, and, for small elections, the intermediate values an outside verifier
 //! implementer needs (`values.json`).
 use std::path::{Path, PathBuf};
@@ -25,6 +26,9 @@ use hanpyo_record::authority::{
 };
 use hanpyo_record::context::{ceremony_context, election_context};
 use hanpyo_record::entry::{AuditedBallot, Entry, Kind, MAX_CREDENTIALS_PER_ENTRY, TrackingCode};
+use hanpyo_record::mixing::{
+    Mix, Rows, ballot_decryption_entries_with_rng, shuffle_entries_with_rng,
+};
 use rand_core::Rng;
 use rayon::prelude::*;
 use serde::Serialize;
@@ -141,8 +145,29 @@ struct Values {
     first_ballot_signature_challenge: String,
     ceremony: CeremonyValues,
     decryption: DecryptionValues,
+    /// Ranked questions only: the mix-net's values (protocol.md §3.6).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    mix: Option<MixValues>,
     merkle_root: String,
     entries: Vec<EntryValue>,
+}
+
+/// The mix-net of ranked questions (protocol.md §3.6).
+#[derive(Serialize)]
+struct MixValues {
+    /// The instant-runoff lot: the encrypted tally entry's leaf hash.
+    lot: String,
+    /// The trustees that shuffled, in order.
+    shufflers: Vec<u32>,
+    /// Rows and ciphertexts per row.
+    rows: usize,
+    width: usize,
+    /// The trustees whose shares decrypt the mixed rows (the first `t`).
+    decrypting: Vec<u32>,
+    /// Each mixed row's decrypted values (one digit per ciphertext), in the last shuffle's order.
+    values: Vec<String>,
+    /// Per question: a ranked question's count (null for other kinds).
+    counts: Vec<Option<hanpyo_record::mixing::RankedCount>>,
 }
 
 /// The key ceremony's intermediate values (protocol.md §6).
@@ -327,6 +352,19 @@ pub(crate) fn random_values(specs: &[ContestSpec], rng: &mut impl Rng) -> Vec<Ve
         .iter()
         .map(|s| {
             let len = s.choices / s.groups.max(1);
+            if s.columns {
+                // A ranking: a random number of distinct choices, one per rank from the first.
+                let mut order: Vec<u32> = (0..len).collect();
+                for i in (1..order.len()).rev() {
+                    order.swap(i, (rng.next_u32() as usize) % (i + 1));
+                }
+                let ranked = rng.next_u32() % (s.groups + 1);
+                let mut values = vec![0u8; s.choices as usize];
+                for (rank, &c) in order.iter().take(ranked as usize).enumerate() {
+                    values[rank * len as usize + c as usize] = 1;
+                }
+                return values;
+            }
             let mut values = Vec::with_capacity(s.choices as usize);
             for _ in 0..s.groups.max(1) {
                 let (min, max) = if s.groups == 0 {
@@ -513,6 +551,19 @@ pub fn run(args: &Args) -> Result<ExitCode> {
             }
         }
     };
+    // Ranked questions: each voter's last ballot's row and entry index (the mix-net's input).
+    let rows = Rows::of(&manifest);
+    let mut last_rows: Vec<Option<(u64, Vec<Ciphertext>)>> = if rows.any() {
+        vec![None; args.voters as usize]
+    } else {
+        Vec::new()
+    };
+    let row_of = |cts: &[Vec<Ciphertext>]| -> Vec<Ciphertext> {
+        rows.questions
+            .iter()
+            .flat_map(|&q| cts[q].iter().copied())
+            .collect()
+    };
     let mut revoters: Vec<FirstBallot> = Vec::new();
     let (mut cast, mut audited) = (0u64, 0u64);
     let mut first_ballot: Option<Vec<u8>> = None;
@@ -529,7 +580,10 @@ pub fn run(args: &Args) -> Result<ExitCode> {
                 put(&mut w, a)?;
                 audited += 1;
             }
-            put(&mut w, &c.ballot)?;
+            let index = put(&mut w, &c.ballot)?;
+            if rows.any() {
+                last_rows[i as usize] = Some((index, row_of(&c.ciphertexts)));
+            }
             cast += 1;
             if first_ballot.is_none() {
                 first_ballot = Some(c.ballot.clone());
@@ -555,7 +609,10 @@ pub fn run(args: &Args) -> Result<ExitCode> {
             .collect::<Result<_>>()?;
         for (first, c) in chunk.iter().zip(made) {
             let (old_sel, old_cts) = (&first.selections, &first.ciphertexts);
-            put(&mut w, &c.ballot)?;
+            let index = put(&mut w, &c.ballot)?;
+            if rows.any() {
+                last_rows[first.voter as usize] = Some((index, row_of(&c.ciphertexts)));
+            }
             cast += 1;
             sums.subtract(old_cts);
             tally_counts(&mut counts, old_sel, false);
@@ -568,14 +625,12 @@ pub fn run(args: &Args) -> Result<ExitCode> {
     // Tally and decryption by exactly t trustees.
     let counted = u64::from(args.voters);
     let tally = sums.ciphertexts();
-    put(
-        &mut w,
-        &Entry::EncryptedTally {
-            counted,
-            tally: tally.clone(),
-        }
-        .encode(),
-    )?;
+    let tally_entry = Entry::EncryptedTally {
+        counted,
+        tally: tally.clone(),
+    }
+    .encode();
+    put(&mut w, &tally_entry)?;
     let present = &key_shares[(params.trustees - params.threshold) as usize..];
     let mut partial_values: Vec<(u32, Vec<Vec<Element>>)> = Vec::new();
     for s in present {
@@ -602,6 +657,65 @@ pub fn run(args: &Args) -> Result<ExitCode> {
     if result != counts {
         bail!("internal error: the decrypted result differs from the simulated intent");
     }
+    // Ranked questions: the present trustees shuffle in turn and decrypt the mixed rows.
+    let mut ranked = vec![None; result.len()];
+    let mut mix_values = None;
+    if rows.any() {
+        let mut initial: Vec<(u64, Vec<Ciphertext>)> = last_rows.into_iter().flatten().collect();
+        initial.sort_unstable_by_key(|(i, _)| *i);
+        let mut mix = Mix::new(
+            rows.clone(),
+            initial.into_iter().map(|(_, r)| r).collect(),
+            leaf_hash(&tally_entry),
+        );
+        for s in present {
+            let y = outcome
+                .verification_key(s.index())
+                .context("verification key")?;
+            let round = mix.shufflers.len() as u32;
+            let (parts, _) =
+                shuffle_entries_with_rng(&ectx, &pk, s.index(), y, round, &mix.current, &mut rng)?;
+            for e in &parts {
+                put(&mut w, &e.encode())?;
+                mix.take(e, None).map_err(anyhow::Error::msg)?;
+            }
+        }
+        for s in present {
+            let y = outcome
+                .verification_key(s.index())
+                .context("verification key")?;
+            for e in ballot_decryption_entries_with_rng(&ectx, s, y, &mix.current, &mut rng) {
+                put(&mut w, &e.encode())?;
+                mix.take(&e, None).map_err(anyhow::Error::msg)?;
+            }
+        }
+        let c = mix
+            .counted(&manifest, &params)
+            .map_err(anyhow::Error::msg)?;
+        for (q, matrix) in c.matrices.iter().enumerate() {
+            if matrix.as_ref().is_some_and(|m| *m != result[q]) {
+                bail!("internal error: the mixed rankings differ from the tally of question {q}");
+            }
+        }
+        ranked = c.outcomes();
+        let t = params.threshold as usize;
+        let shares: Vec<(u32, &hanpyo_record::mixing::RowShares)> =
+            mix.decryptions[..t].iter().map(|(j, s)| (*j, s)).collect();
+        let values = hanpyo_record::mixing::row_values(&params, &mix.current, &shares)
+            .map_err(anyhow::Error::msg)?;
+        mix_values = Some(MixValues {
+            lot: hex::encode(mix.lot),
+            shufflers: mix.shufflers.clone(),
+            rows: mix.current.len(),
+            width: mix.rows.width,
+            decrypting: shares.iter().map(|(j, _)| *j).collect(),
+            values: values
+                .iter()
+                .map(|row| row.iter().map(|v| char::from(b'0' + v)).collect())
+                .collect(),
+            counts: c.counts,
+        });
+    }
     let trustees: Vec<u32> = present.iter().map(KeyShare::index).collect();
     put(
         &mut w,
@@ -613,6 +727,7 @@ pub fn run(args: &Args) -> Result<ExitCode> {
                 eligible: u64::from(args.voters),
                 voted: counted,
             },
+            &ranked,
         )
         .encode(),
     )?;
@@ -731,6 +846,7 @@ pub fn run(args: &Args) -> Result<ExitCode> {
                 &partial_values,
                 result[0][0],
             )?,
+            mix: mix_values,
             merkle_root: hex::encode(checkpoint.root),
             entries: leaves
                 .iter()

@@ -32,6 +32,8 @@ use zeroize::Zeroizing;
 
 use crate::http::Client;
 
+mod mix;
+
 /// `hanpyo trustee ...`
 #[derive(clap::Subcommand, Debug)]
 pub enum Command {
@@ -46,7 +48,11 @@ pub enum Command {
     },
     /// Takes part in the key ceremony (resumable).
     Ceremony(Session),
-    /// Decrypts the tally (after recomputing it from the public ballots).
+    /// Shuffles the ranked questions' ballots in turn after the tally, checking every earlier
+    /// shuffle first (resumable: run again, it finds its shuffle on the board).
+    Shuffle(Session),
+    /// Decrypts the tally (after recomputing it from the public ballots) and, with ranked
+    /// questions, the mixed ranked ballots once enough trustees have shuffled.
     Decrypt(Session),
 }
 
@@ -247,6 +253,7 @@ pub fn run(cmd: &Command) -> Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         Command::Ceremony(s) => ceremony(s),
+        Command::Shuffle(s) => mix::shuffle(s),
         Command::Decrypt(s) => decrypt(s),
     }
 }
@@ -620,11 +627,19 @@ fn decrypt(s: &Session) -> Result<ExitCode> {
             .context("no verification key for this trustee")?;
         let entry =
             partial_decryption_with_rng(&ctx, &share, y, &mine, &mut hanpyo_crypto::os_rng());
-        post(&client, &token, &entry)?;
-        println!(
-            "recomputed the tally from {} counted ballots (it matches the published one) and published my partial decryption",
-            counted_ballots.len()
-        );
-        return Ok(ExitCode::SUCCESS);
+        let posted = board
+            .entries
+            .iter()
+            .any(|e| matches!(e, Entry::PartialDecryption { trustee, .. } if *trustee == s.index));
+        if posted {
+            println!("my partial decryption of the tally is on the board");
+        } else {
+            post(&client, &token, &entry)?;
+            println!(
+                "recomputed the tally from {} counted ballots (it matches the published one) and published my partial decryption",
+                counted_ballots.len()
+            );
+        }
+        return mix::decrypt_rows(&client, &token, &share, deadline);
     }
 }

@@ -173,6 +173,7 @@ fn print_human(r: &Report) {
                         }
                     }
                 }
+                "ranked" => print_ranked(q),
                 _ => {
                     for (en, ko, n) in &q.choices {
                         println!("  {n:>10}  {en} / {ko}");
@@ -220,5 +221,49 @@ fn print_human(r: &Report) {
             r.failures.len() as u64 + r.more_failures,
             r.seconds
         );
+    }
+}
+
+/// A ranked question: first preferences, the count's rounds (or pairwise wins) and its winner.
+fn print_ranked(q: &hanpyo_record::verify::QuestionResult) {
+    let name = |j: u32| {
+        q.choices
+            .get(j as usize)
+            .map_or(format!("choice {j}"), |(en, ko, _)| format!("{en} / {ko}"))
+    };
+    println!("  first preferences:");
+    for (en, ko, n) in &q.choices {
+        println!("  {n:>10}  {en} / {ko}");
+    }
+    let Some(count) = &q.ranked else { return };
+    println!(
+        "  count:     {} of {} ballots",
+        count.method.name(),
+        count.ballots
+    );
+    for (r, round) in count.rounds.iter().enumerate() {
+        let votes: Vec<String> = round.votes.iter().map(u64::to_string).collect();
+        let mut line = format!(
+            "  round {}:  {} (exhausted {})",
+            r + 1,
+            votes.join(" / "),
+            round.exhausted
+        );
+        if let Some(j) = round.eliminated {
+            line += &format!("; eliminated {}", name(j));
+        }
+        if let Some(tie) = round.tie_break {
+            line += &format!(" (tie broken by {tie:?})");
+        }
+        if let Some(j) = round.elected {
+            line += &format!("; elected {}", name(j));
+        }
+        println!("{line}");
+    }
+    let winners: Vec<String> = count.winners.iter().map(|&j| name(j)).collect();
+    match winners.as_slice() {
+        [] => println!("  outcome:   NO WINNER (no ballot ranks a choice)"),
+        [one] => println!("  outcome:   ELECTED: {one}"),
+        many => println!("  outcome:   TIE: {}", many.join(", ")),
     }
 }

@@ -292,25 +292,47 @@ fn score_and_scale_manifest() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../../examples/manifests/score-and-scale.toml")
 }
 
-#[test]
-fn score_and_scale_elections_verify_and_match_the_intent() {
-    let manifest = score_and_scale_manifest();
+/// A simulation of `voters` with `manifest` (no revotes or audits beyond the defaults).
+fn simulate_with(name: &str, manifest: &Path, voters: u32, seed: u64) -> PathBuf {
+    simulate(
+        name,
+        voters,
+        seed,
+        &["--manifest", manifest.to_str().expect("utf8")],
+    )
+}
+
+/// A simulation of `voters` with `manifest`, some revoting and some auditing (`percent` each),
+/// verified VALID with the result of the simulated intent: its directory and report.
+fn simulate_verified(
+    name: &str,
+    manifest: &Path,
+    voters: u32,
+    seed: u64,
+    percent: &str,
+) -> (PathBuf, Value) {
     let dir = simulate(
-        "score-scale",
-        40,
-        4,
+        name,
+        voters,
+        seed,
         &[
             "--manifest",
             manifest.to_str().expect("utf8"),
             "--revote-percent",
-            "25",
+            percent,
             "--audit-percent",
-            "25",
+            percent,
         ],
     );
     let (code, report) = verify(&dir);
     assert_eq!(code, 0, "{report}");
     assert_eq!(result_counts(&report), intent_counts(&dir));
+    (dir, report)
+}
+
+#[test]
+fn score_and_scale_elections_verify_and_match_the_intent() {
+    let (dir, report) = simulate_verified("score-scale", &score_and_scale_manifest(), 40, 4, "25");
     let result = &report["summary"]["result"];
     assert_eq!(result[0]["kind"], "score");
     assert_eq!(result[2]["kind"], "scale");
@@ -332,6 +354,207 @@ fn score_and_scale_elections_verify_and_match_the_intent() {
     let _ = std::fs::remove_dir_all(&dir);
 }
 
+/// The committed manifest with a ranked question (examples/manifests/ranked.toml).
+fn ranked_manifest() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../examples/manifests/ranked.toml")
+}
+
+/// A ranked election: mixed by two trustees, each mixed row decrypted, counted by instant-runoff;
+/// the rankings add up to the tally's rank matrix, and the verifier states the rounds.
+#[test]
+fn ranked_elections_are_mixed_decrypted_counted_and_verified() {
+    let (dir, report) = simulate_verified("ranked", &ranked_manifest(), 30, 7, "20");
+    let q = &report["summary"]["result"][0];
+    assert_eq!(q["kind"], "ranked");
+    assert_eq!(report["summary"]["shufflers"], serde_json::json!([2, 3]));
+    // The rank matrix: each rank holds at most one choice per ballot.
+    let cells: Vec<u64> = serde_json::from_value(q["counts"].clone()).expect("cells");
+    assert_eq!(cells.len(), 3 * 4);
+    for rank in cells.chunks(4) {
+        assert!(rank.iter().sum::<u64>() <= 30);
+    }
+    // The rounds: the first is the first preferences; each round eliminates or elects one.
+    let ranked = &q["ranked"];
+    assert_eq!(ranked["method"], "instant-runoff");
+    assert_eq!(ranked["ballots"], 30);
+    let rounds = ranked["rounds"].as_array().expect("rounds");
+    let first: Vec<u64> = serde_json::from_value(rounds[0]["votes"].clone()).expect("votes");
+    assert_eq!(first, cells[..4].to_vec());
+    for (k, r) in rounds.iter().enumerate() {
+        let votes: u64 = r["votes"]
+            .as_array()
+            .expect("v")
+            .iter()
+            .map(|v| v.as_u64().expect("n"))
+            .sum();
+        assert_eq!(votes + r["exhausted"].as_u64().expect("n"), 30, "round {k}");
+    }
+    let last = rounds.last().expect("a round");
+    match q["outcome"]["outcome"].as_str() {
+        Some("elected") => assert_eq!(last["elected"], q["outcome"]["choice"]),
+        other => assert_eq!(other, Some("no-majority"), "{q}"),
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// A shuffle that replaces part of a ballot, duplicates one or drops one, a wrong decryption
+/// share, a missing shuffle, a shuffle after the decryption began, and a result that names
+/// another winner: each is refused and named.
+#[test]
+fn a_bad_shuffle_decryption_or_ranked_result_is_named() {
+    use hanpyo_record::mixing::{Part, Shuffled, decode_shares};
+    let dir = simulate_with("ranked-tamper", &ranked_manifest(), 12, 8);
+    let es = entries(&dir);
+    let shapes = Shapes::of(&manifest_of(&es));
+    let (n, w) = (12usize, 12usize);
+    let si = index_of(&es, Kind::Shuffle, 0);
+    let di = index_of(&es, Kind::BallotDecryption, 0);
+    let ri = index_of(&es, Kind::Result, 0);
+    let part_of = |i: usize| match Entry::decode(&es[i], Some(&shapes)).expect("entry") {
+        Entry::Shuffle(p) | Entry::BallotDecryption(p) => p,
+        other => panic!("{other:?}"),
+    };
+    let first = part_of(si);
+    assert_eq!(first.parts, 1, "a small shuffle is one part");
+    let shuffled = Shuffled::decode(&first.bytes, n, w).expect("shuffle");
+    let with_rows = |rows: Vec<Vec<hanpyo_crypto::elgamal::Ciphertext>>| {
+        let mut bytes: Vec<u8> = rows.iter().flatten().flat_map(|c| c.to_bytes()).collect();
+        bytes.extend(shuffled.proof.to_bytes());
+        let mut t = es.clone();
+        t[si] = Entry::Shuffle(Part {
+            bytes,
+            ..first.clone()
+        })
+        .encode();
+        t
+    };
+    let mut replaced = shuffled.rows.clone();
+    replaced[0][0] = replaced[1][0];
+    let mut duplicated = shuffled.rows.clone();
+    duplicated[1] = duplicated[0].clone();
+    let mut dropped = shuffled.rows.clone();
+    dropped.pop();
+    for (name, t) in [
+        ("replaced", with_rows(replaced)),
+        ("duplicated", with_rows(duplicated)),
+        ("dropped", with_rows(dropped)),
+    ] {
+        let got = assert_invalid(
+            &write(&format!("mix-{name}"), &dir, &t, true),
+            &[(Some(si as u64), "mix-net"), (Some(ri as u64), "result")],
+        );
+        assert!(!got.is_empty(), "{name}");
+    }
+
+    // A decryption share moved by G: its proof fails.
+    let d = part_of(di);
+    let mut shares = decode_shares(&d.bytes, n, w).expect("shares");
+    shares[5].0 = hanpyo_crypto::group::Element::from_point(
+        shares[5].0.point() + curve25519_dalek::constants::RISTRETTO_BASEPOINT_POINT,
+    );
+    let mut bytes = Vec::new();
+    for (e, proof) in &shares {
+        bytes.extend_from_slice(e.as_bytes());
+        bytes.extend_from_slice(&proof.to_bytes());
+    }
+    let mut t = es.clone();
+    t[di] = Entry::BallotDecryption(Part { bytes, ..d }).encode();
+    assert_invalid(
+        &write("mix-share", &dir, &t, true),
+        &[(Some(di as u64), "mix-net"), (Some(ri as u64), "result")],
+    );
+
+    // The second shuffle left out: the decryptions no longer fit, and one shuffle is too few.
+    let mut t = es.clone();
+    t.remove(si + 1);
+    assert_invalid(
+        &write("mix-one-shuffle", &dir, &t, true),
+        &[(None, "mix-net"), (None, "result")],
+    );
+
+    // A shuffle after the decryption began (the first shuffle again, moved after it).
+    let mut t = es.clone();
+    let again = t.remove(si);
+    t.insert(di, again);
+    assert_invalid(
+        &write("mix-late-shuffle", &dir, &t, true),
+        &[(None, "mix-net")],
+    );
+
+    // A result that names another winner.
+    let Entry::Result {
+        trustees,
+        counts,
+        turnout,
+        mut outcomes,
+    } = Entry::decode(&es[ri], Some(&shapes)).expect("result")
+    else {
+        panic!()
+    };
+    outcomes[0] = match outcomes[0] {
+        Outcome::Elected(j) => Outcome::Elected((j + 1) % 4),
+        _ => Outcome::Elected(0),
+    };
+    let mut t = es.clone();
+    t[ri] = Entry::Result {
+        trustees,
+        counts,
+        turnout,
+        outcomes,
+    }
+    .encode();
+    assert_invalid(
+        &write("mix-winner", &dir, &t, true),
+        &[(Some(ri as u64), "result")],
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// A cheating device signs, with a listed voter's own credential, a ranking that puts one choice
+/// at two ranks or two choices at one rank, pasting in the rank and choice proofs of an honest
+/// ranking (it cannot make them for its own): each ballot is refused by the verifier.
+#[test]
+fn a_choice_ranked_twice_or_two_choices_at_one_rank_are_refused() {
+    let dir = simulate_with("ranked-forged", &ranked_manifest(), 10, 9);
+    let es = entries(&dir);
+    let close = index_of(&es, Kind::Close, 0);
+    let m = manifest_of(&es);
+    let (key, ctx) = ballot_context(&es, &Shapes::of(&m));
+    let voter = voter_key(&dir, &m, 0);
+    let mut rng = hanpyo_crypto::os_rng();
+    let specs = m.contest_specs();
+    let honest = m.values_of(&[vec![2, 0]]).expect("a ranking");
+    assert!(
+        m.values_of(&[vec![1, 1]]).is_err(),
+        "the booth refuses it first"
+    );
+    let (honest_ballot, _) =
+        encrypt_ballot_with_rng(&ctx, &key, &specs, &voter, &honest, &mut rng).expect("ballot");
+    // 3 ranks × 4 choices, rank-major.
+    let twice = vec![0, 1, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0];
+    let two_at_one = vec![1, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0];
+    let mut no_columns = specs.clone();
+    no_columns[0].columns = false;
+    let mut two_per_rank = specs.clone();
+    two_per_rank[0].max = 2;
+    for (name, values, relaxed) in [
+        ("ranked-twice", twice, no_columns),
+        ("two-at-one-rank", two_at_one, two_per_rank),
+    ] {
+        let (mut b, _) = encrypt_ballot_with_rng(&ctx, &key, &relaxed, &voter, &[values], &mut rng)
+            .expect("relaxed shape");
+        b.contests[0].sum_proofs = honest_ballot.contests[0].sum_proofs.clone();
+        b.signature = voter.sign_with_rng(&ctx, &b.signed_message(), &mut rng);
+        let mut t = es.clone();
+        t.insert(close, Entry::Ballot(Box::new(b)).encode());
+        assert_invalid(
+            &write(name, &dir, &t, true),
+            &[(Some(close as u64), "ballot")],
+        );
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
 /// A cheating device signs, with a listed voter's own credential, a ballot that gives more points
 /// than the budget, or rates a scale item twice, pasting in a sum proof made for an honest answer
 /// (it cannot make one for its own); or proves a score over a wider range than the manifest's.
@@ -339,13 +562,7 @@ fn score_and_scale_elections_verify_and_match_the_intent() {
 #[test]
 fn over_budget_over_range_and_double_rated_answers_are_refused() {
     use hanpyo_crypto::ballot::ContestSpec;
-    let manifest = score_and_scale_manifest();
-    let dir = simulate(
-        "score-forged",
-        20,
-        6,
-        &["--manifest", manifest.to_str().expect("utf8")],
-    );
+    let dir = simulate_with("score-forged", &score_and_scale_manifest(), 20, 6);
     let es = entries(&dir);
     let close = index_of(&es, Kind::Close, 0);
     let m = manifest_of(&es);
@@ -814,13 +1031,23 @@ fn the_committed_test_vectors_verify_and_are_reproducible() {
         "--manifest",
         manifest.to_str().expect("utf8"),
     ];
-    let cases: [(&str, u32, &[&str]); 2] = [
+    let ranked_manifest = ranked_manifest();
+    let ranked = [
+        "--revote-percent",
+        "25",
+        "--audit-percent",
+        "25",
+        "--manifest",
+        ranked_manifest.to_str().expect("utf8"),
+    ];
+    let cases: [(&str, u32, &[&str]); 3] = [
         (
             "small",
             40,
             &["--revote-percent", "20", "--audit-percent", "10"],
         ),
         ("score-scale", 12, &scored),
+        ("ranked", 12, &ranked),
     ];
     for (name, voters, extra) in cases {
         let vectors = root.join(name);

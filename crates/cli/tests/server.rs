@@ -3304,10 +3304,24 @@ fn three_elections_live_interleaved_in_one_process_and_each_record_verifies_to_i
             }
             "apt-2026" => {
                 let points = [i as u64 % 6, 5 - i as u64 % 6, 2];
-                let mut cells = vec![vec![0; 3], points.to_vec()];
+                // A ranking of two of the three candidates: rank-major cells (rank × 3 + choice).
+                let ranking = [i % 3, (i + 1) % 3];
+                let mut ranks = vec![0; 9];
+                for (r, c) in ranking.iter().enumerate() {
+                    ranks[r * 3 + c] = 1;
+                }
+                let mut cells = vec![vec![0; 3], points.to_vec(), ranks];
                 cells[0][i % 3] = 1;
                 (
-                    format!("{};{},{},{}", i % 3, points[0], points[1], points[2]),
+                    format!(
+                        "{};{},{},{};{},{}",
+                        i % 3,
+                        points[0],
+                        points[1],
+                        points[2],
+                        ranking[0],
+                        ranking[1]
+                    ),
                     cells,
                 )
             }

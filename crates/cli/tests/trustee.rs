@@ -76,15 +76,22 @@ impl Drop for Election {
     }
 }
 
+const REFERENDUM: &str =
+    "[[questions]]\nkind = \"referendum\"\ntitle = { ko = \"찬성?\", en = \"Approve?\" }\n";
+
 fn election(name: &str, n: u32, t: u32) -> Election {
+    election_with(name, n, t, REFERENDUM)
+}
+
+/// An election whose manifest has `questions` (TOML).
+fn election_with(name: &str, n: u32, t: u32, questions: &str) -> Election {
     let dir = scratch(name);
     let manifest = dir.join("m.toml");
     std::fs::write(
         &manifest,
         format!(
             "election_id = \"{name}\"\nopens_at = 2026-12-01T09:00:00+09:00\ncloses_at = 2026-12-02T09:00:00+09:00\n\
-             trustees = {n}\nthreshold = {t}\ntitle = {{ ko = \"투표\", en = \"Vote\" }}\n\
-             [[questions]]\nkind = \"referendum\"\ntitle = {{ ko = \"찬성?\", en = \"Approve?\" }}\n"
+             trustees = {n}\nthreshold = {t}\ntitle = {{ ko = \"투표\", en = \"Vote\" }}\n{questions}"
         ),
     )
     .expect("manifest");
@@ -217,6 +224,62 @@ impl Election {
             Some(&self.admin),
         )
     }
+    /// Lists one new voter per answer (`--choices`) of election `id`, opens, lets each vote,
+    /// closes and tallies.
+    fn vote_and_tally(&self, id: &[u8], answers: &[&str]) {
+        let creds: Vec<SecretCredential> = answers
+            .iter()
+            .map(|_| SecretCredential::generate())
+            .collect();
+        let mut publics: Vec<String> = creds
+            .iter()
+            .map(|c| hex::encode(c.signing_key(id).public().as_bytes()))
+            .collect();
+        publics.sort();
+        assert_eq!(
+            self.admin("credentials", publics.join("\n").as_bytes()).0,
+            200
+        );
+        assert_eq!(self.admin("open", b"").0, 200);
+        for (c, answer) in creds.iter().zip(answers) {
+            let o = run(&[
+                "vote",
+                "--url",
+                &self.url,
+                "--credential",
+                &c.code(),
+                "--choices",
+                answer,
+            ]);
+            assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+        }
+        assert_eq!(self.admin("close", b"").0, 200);
+        assert_eq!(self.admin("tally", b"").0, 200);
+    }
+    /// Trustee `i` posts `entry` itself (what a cheating trustee program would send).
+    fn post_entry(&self, i: u32, entry: &Entry) -> (u16, Value) {
+        post(
+            &format!("{}/api/v1/trustee/entries", self.url),
+            &entry.encode(),
+            Some(&self.tokens[(i - 1) as usize]),
+        )
+    }
+    /// The published record, downloaded and verified VALID: the verifier's report.
+    fn verified_record(&self) -> Value {
+        let rec = self.dir.join("record");
+        let o = run(&[
+            "download",
+            "--url",
+            &self.url,
+            "--out",
+            rec.to_str().expect("p"),
+        ]);
+        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+        let o = run(&["verify", "--json", rec.to_str().expect("p")]);
+        let report: Value = serde_json::from_slice(&o.stdout).expect("report");
+        assert_eq!(o.status.code(), Some(0), "{report}");
+        report
+    }
     fn progress(&self) -> Value {
         get_json(&format!("{}/api/v1/progress", self.url))
     }
@@ -294,29 +357,8 @@ fn three_of_five_ceremony_and_tally_with_trustee_processes() {
         );
     }
     // Voters.
-    let creds: Vec<SecretCredential> = (0..7).map(|_| SecretCredential::generate()).collect();
-    let mut publics: Vec<String> = creds
-        .iter()
-        .map(|c| hex::encode(c.signing_key(b"three-of-five").public().as_bytes()))
-        .collect();
-    publics.sort();
-    assert_eq!(e.admin("credentials", publics.join("\n").as_bytes()).0, 200);
-    assert_eq!(e.admin("open", b"").0, 200);
-    for (k, c) in creds.iter().enumerate() {
-        let choice = if k < 4 { "0" } else { "1" };
-        let o = run(&[
-            "vote",
-            "--url",
-            &e.url,
-            "--credential",
-            &c.code(),
-            "--choices",
-            choice,
-        ]);
-        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stdout));
-    }
-    assert_eq!(e.admin("close", b"").0, 200);
-    assert_eq!(e.admin("tally", b"").0, 200);
+    let answers: Vec<&str> = (0..7).map(|k| if k < 4 { "0" } else { "1" }).collect();
+    e.vote_and_tally(b"three-of-five", &answers);
     // Trustee 1 first sends a wrong share (made with a wrong key): refused, named.
     let info = get_json(&format!("{}/api/v1/elections/three-of-five", e.url));
     let manifest_entry = hex::decode(info["manifest_entry"].as_str().expect("m")).expect("hex");
@@ -358,11 +400,7 @@ fn three_of_five_ceremony_and_tally_with_trustee_processes() {
     );
     let wrong =
         partial_decryption_with_rng(&ectx, &liar, &y1, &tally, &mut hanpyo_crypto::os_rng());
-    let (s, v) = post(
-        &format!("{}/api/v1/trustee/entries", e.url),
-        &wrong.encode(),
-        Some(&e.tokens[0]),
-    );
+    let (s, v) = e.post_entry(1, &wrong);
     assert_eq!((s, v["code"].as_str()), (422, Some("bad-share")), "{v}");
     // Exactly three trustees decrypt (each recomputes the tally from the ballots itself).
     for i in [1, 2, 4] {
@@ -372,21 +410,7 @@ fn three_of_five_ceremony_and_tally_with_trustee_processes() {
     }
     let (s, v) = e.admin("publish", b"");
     assert_eq!(s, 200, "{v}");
-    let rec = e.dir.join("record");
-    assert!(
-        run(&[
-            "download",
-            "--url",
-            &e.url,
-            "--out",
-            rec.to_str().expect("p")
-        ])
-        .status
-        .success()
-    );
-    let o = run(&["verify", "--json", rec.to_str().expect("p")]);
-    let report: Value = serde_json::from_slice(&o.stdout).expect("report");
-    assert_eq!(o.status.code(), Some(0), "{report}");
+    let report = e.verified_record();
     let counts: Vec<u64> = report["summary"]["result"][0]["choices"]
         .as_array()
         .expect("c")
@@ -401,6 +425,111 @@ fn three_of_five_ceremony_and_tally_with_trustee_processes() {
     assert_eq!(
         report["summary"]["qualified"],
         serde_json::json!([1, 2, 3, 4, 5])
+    );
+}
+
+/// A ranked question end to end with trustee processes: a trustee that decrypts before the
+/// shuffles is told to come back; a forged shuffle is refused; two trustees shuffle in turn (one
+/// of them twice, the second time finding its shuffle on the board); two decrypt the mixed rows;
+/// the published instant-runoff count is the one computed by hand and the record verifies.
+#[test]
+fn a_ranked_question_is_mixed_and_counted_by_trustee_processes() {
+    let e = election_with(
+        "ranked-trustees",
+        3,
+        2,
+        "[[questions]]\nkind = \"ranked\"\nranks = 3\ntitle = { ko = \"순위\", en = \"Rank\" }\n\
+         choices = [{ ko = \"가\", en = \"A\" }, { ko = \"나\", en = \"B\" }, { ko = \"다\", en = \"C\" }]\n",
+    );
+    for i in 1..=3 {
+        e.init_trustee(i);
+    }
+    let ceremony: Vec<Child> = (1..=3).map(|i| e.trustee("ceremony", i)).collect();
+    e.wait_for("every confirmation", |p| confirmed(p, 3, &[1, 2, 3]));
+    assert_eq!(e.admin("finish-ceremony", b"").0, 200);
+    for c in ceremony {
+        let (ok, out) = finished(c);
+        assert!(ok, "{out}");
+    }
+    // Rankings: A ×3; B,A ×2; C,B ×1; C ×1. Round 1: A 3, B 2, C 2 of 7, no majority; B and C
+    // tie for fewest in the only round there is, so the public lot picks one.
+    let rankings = ["0", "0", "0", "1,0", "1,0", "2,1", "2"];
+    e.vote_and_tally(b"ranked-trustees", &rankings);
+    // Decrypting before any shuffle: the tally's share goes in, the mixed rows must wait.
+    let (ok, out) = finished(e.trustee_waiting("decrypt", 1, 0));
+    assert!(
+        !ok && out.contains("run again once the trustees have shuffled"),
+        "{out}"
+    );
+    // Publishing now: the mixed rows' decryption is missing.
+    let (s, v) = e.admin("publish", b"");
+    assert_eq!(
+        (s, v["code"].as_str()),
+        (409, Some("shares-missing")),
+        "{v}"
+    );
+    // A forged shuffle (trustee 3 re-encrypts nothing and proves nothing): refused, never logged.
+    let forged = Entry::Shuffle(hanpyo_record::mixing::Part {
+        trustee: 3,
+        part: 0,
+        parts: 1,
+        bytes: vec![7; 64 * 9 * 7],
+    });
+    let (s, v) = e.post_entry(3, &forged);
+    assert_eq!((s, v["code"].as_str()), (422, Some("bad-mix")), "{v}");
+    for i in [2, 3, 2] {
+        let (ok, out) = finished(e.trustee("shuffle", i));
+        assert!(ok, "{out}");
+        assert!(
+            out.contains("shuffled 7 ranked ballots") || out.contains("my shuffle is on the board"),
+            "{out}"
+        );
+    }
+    for i in [1, 3] {
+        let (ok, out) = finished(e.trustee("decrypt", i));
+        assert!(ok, "{out}");
+        assert!(
+            out.contains("decryption of the 7 mixed ranked ballots"),
+            "{out}"
+        );
+    }
+    let (s, v) = e.admin("publish", b"");
+    assert_eq!(s, 200, "{v}");
+    let info = get_json(&format!("{}/api/v1/elections/ranked-trustees", e.url));
+    // Ranks × choices: first preferences A 3, B 2, C 2; second: A 2, B 1.
+    assert_eq!(
+        info["result"][0],
+        serde_json::json!([3, 2, 2, 2, 1, 0, 0, 0, 0])
+    );
+    let rounds = info["ranked"][0]["rounds"].as_array().expect("rounds");
+    assert_eq!(rounds[0]["votes"], serde_json::json!([3, 2, 2]));
+    assert_eq!(rounds[0]["tie_break"], "lot");
+    match rounds[0]["eliminated"].as_u64() {
+        // C out: one ballot to B, one exhausted. Round 2: A 3, B 3 of 6, tied for fewest; B had
+        // fewer in round 1, so B goes. Round 3: A 5, 2 exhausted: A elected.
+        Some(2) => {
+            assert_eq!(rounds[1]["votes"], serde_json::json!([3, 3, 0]));
+            assert_eq!(
+                rounds[1]["tie_break"],
+                serde_json::json!({"earlier-round": 0})
+            );
+            assert_eq!(rounds[2]["votes"], serde_json::json!([5, 0, 0]));
+            assert_eq!(rounds[2]["exhausted"], 2);
+        }
+        // B out: both its ballots to A. Round 2: A 5 of 7, elected.
+        Some(1) => assert_eq!(rounds[1]["votes"], serde_json::json!([5, 0, 2])),
+        other => panic!("{other:?}"),
+    }
+    assert_eq!(info["ranked"][0]["winners"], serde_json::json!([0]));
+    assert_eq!(
+        info["outcomes"][0],
+        serde_json::json!({"outcome": "elected", "choice": 0})
+    );
+    let report = e.verified_record();
+    assert_eq!(report["summary"]["shufflers"], serde_json::json!([2, 3]));
+    assert_eq!(
+        report["summary"]["result"][0]["ranked"]["winners"],
+        serde_json::json!([0])
     );
 }
 

@@ -75,7 +75,8 @@ impl ThresholdParams {
         })
     }
 
-    fn check_index(&self, i: u32) -> Result<(), ProofError> {
+    /// Checks `1 ≤ i ≤ n`.
+    pub fn check_index(&self, i: u32) -> Result<(), ProofError> {
         if i == 0 || i > self.trustees {
             return Err(ProofError::Parameter("trustee index out of range"));
         }

@@ -110,7 +110,8 @@ pub struct Turnout {
 }
 
 /// What a question's result decides; as JSON `{"outcome": "decided", "choice": 0}`,
-/// `{"outcome": "turnout-too-low"}`, `{"outcome": "no-majority"}` or `{"outcome": "no-rule"}`.
+/// `{"outcome": "turnout-too-low"}`, `{"outcome": "no-majority"}`, `{"outcome": "no-rule"}` or,
+/// for a ranked question, `{"outcome": "elected", "choice": 2}`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "kebab-case", tag = "outcome", content = "choice")]
@@ -122,21 +123,30 @@ pub enum Outcome {
     Decided(u32),
     /// Not decided: fewer voters than the threshold.
     TurnoutTooLow,
-    /// Not decided: no choice has more than half of the valid votes (a tie included).
+    /// Not decided: no choice has more than half of the valid votes (a tie included); for a
+    /// ranked question, no choice is elected (no ranking, or a Schulze tie).
     NoMajority,
+    /// A ranked question's count elects this choice (its index).
+    Elected(u32),
 }
 
 impl Outcome {
     /// The outcomes of every question of a result.
+    /// `ranked` holds each ranked question's outcome from its count (`None` for other kinds).
     pub fn of_result(
         rules: &[Option<DecisionRule>],
         turnout: Turnout,
         counts: &[Vec<u64>],
+        ranked: &[Option<Outcome>],
     ) -> Vec<Outcome> {
         rules
             .iter()
             .zip(counts)
-            .map(|(rule, row)| rule.map_or(Outcome::NoRule, |r| r.outcome(turnout, row)))
+            .enumerate()
+            .map(|(q, (rule, row))| match ranked.get(q).copied().flatten() {
+                Some(outcome) => outcome,
+                None => rule.map_or(Outcome::NoRule, |r| r.outcome(turnout, row)),
+            })
             .collect()
     }
 
@@ -146,6 +156,7 @@ impl Outcome {
             Outcome::Decided(choice) => w.u8(1).u32(*choice),
             Outcome::TurnoutTooLow => w.u8(2),
             Outcome::NoMajority => w.u8(3),
+            Outcome::Elected(choice) => w.u8(4).u32(*choice),
         };
     }
 
@@ -153,7 +164,7 @@ impl Outcome {
     pub(crate) fn decode(r: &mut Reader<'_>, choices: u32) -> Result<Self, RecordError> {
         Ok(match r.u8()? {
             0 => Outcome::NoRule,
-            1 => {
+            tag @ (1 | 4) => {
                 let choice = r.u32()?;
                 if choice >= choices {
                     return Err(RecordError::Invalid(
@@ -161,7 +172,11 @@ impl Outcome {
                         format!("choice {choice} of {choices}"),
                     ));
                 }
-                Outcome::Decided(choice)
+                if tag == 1 {
+                    Outcome::Decided(choice)
+                } else {
+                    Outcome::Elected(choice)
+                }
             }
             2 => Outcome::TurnoutTooLow,
             3 => Outcome::NoMajority,
@@ -177,6 +192,7 @@ impl std::fmt::Display for Outcome {
             Outcome::Decided(j) => write!(f, "decided: choice {j}"),
             Outcome::TurnoutTooLow => write!(f, "not decided: turnout below the threshold"),
             Outcome::NoMajority => write!(f, "not decided: no choice has more than half"),
+            Outcome::Elected(j) => write!(f, "elected: choice {j}"),
         }
     }
 }

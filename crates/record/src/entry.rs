@@ -19,6 +19,7 @@ use crate::decision::{Outcome, Turnout};
 use crate::encoding::{Reader, Writer};
 use crate::error::RecordError;
 use crate::manifest::Manifest;
+use crate::mixing::Part;
 
 /// Version byte that starts every entry.
 pub const FORMAT_VERSION: u8 = 2;
@@ -62,6 +63,10 @@ pub enum Kind {
     Result = 14,
     /// A trustee confirms that the shares it holds from the dealers it lists check out (signed).
     KeyConfirmation = 15,
+    /// Part of a trustee's shuffle of the ranked questions' rows (after the tally).
+    Shuffle = 16,
+    /// Part of a trustee's decryption shares of the mixed rows.
+    BallotDecryption = 17,
 }
 
 impl Kind {
@@ -82,6 +87,8 @@ impl Kind {
             13 => Kind::PartialDecryption,
             14 => Kind::Result,
             15 => Kind::KeyConfirmation,
+            16 => Kind::Shuffle,
+            17 => Kind::BallotDecryption,
             other => return Err(RecordError::Invalid("entry kind", other.to_string())),
         })
     }
@@ -527,6 +534,10 @@ pub enum Entry {
         /// `[question][choice]`.
         shares: Vec<Vec<DecryptionShare>>,
     },
+    /// Part of a trustee's shuffle of the ranked rows ([`crate::mixing`]).
+    Shuffle(Part),
+    /// Part of a trustee's decryption shares of the last shuffle's rows.
+    BallotDecryption(Part),
     /// The result.
     Result {
         /// The trustees whose shares were combined, ascending.
@@ -607,6 +618,8 @@ impl Entry {
             Entry::Close => Kind::Close,
             Entry::EncryptedTally { .. } => Kind::EncryptedTally,
             Entry::PartialDecryption { .. } => Kind::PartialDecryption,
+            Entry::Shuffle(_) => Kind::Shuffle,
+            Entry::BallotDecryption(_) => Kind::BallotDecryption,
             Entry::Result { .. } => Kind::Result,
         }
     }
@@ -659,6 +672,7 @@ impl Entry {
                     w.point(d).raw(&proof.to_bytes());
                 });
             }
+            Entry::Shuffle(p) | Entry::BallotDecryption(p) => p.encode(&mut w),
             Entry::Result {
                 trustees,
                 counts,
@@ -754,6 +768,15 @@ impl Entry {
                 })?;
                 Entry::PartialDecryption { trustee, shares }
             }
+            Kind::Shuffle | Kind::BallotDecryption => {
+                let trustee = read_trustee(&mut r, need()?.trustees)?;
+                let part = Part::decode(&mut r, trustee)?;
+                if kind == Kind::Shuffle {
+                    Entry::Shuffle(part)
+                } else {
+                    Entry::BallotDecryption(part)
+                }
+            }
             Kind::Result => {
                 let sh = need()?;
                 let k = r.count(sh.trustees as usize, "result trustees")?;
@@ -783,17 +806,19 @@ impl Entry {
     }
 
     /// The result entry: the counts, the turnout they rest on and what each question's decision
-    /// rule makes of them.
+    /// rule (or, for a ranked question, its count: `ranked`) makes of them.
     pub fn result(
         manifest: &Manifest,
         trustees: Vec<u32>,
         counts: Vec<Vec<u64>>,
         turnout: Turnout,
+        ranked: &[Option<Outcome>],
     ) -> Self {
         let outcomes = Outcome::of_result(
             &crate::manifest::Question::rules(&manifest.questions),
             turnout,
             &counts,
+            ranked,
         );
         Entry::Result {
             trustees,

@@ -11,6 +11,7 @@
 //! | [`question`] | question kinds, their contests' shapes, answers as encrypted values |
 //! | [`decision`] | decision rules (turnout threshold, majority) and outcomes |
 //! | [`preferential`] | counting decrypted rankings: instant-runoff and Schulze |
+//! | [`mixing`] | the mix-net of ranked questions: shuffles, decryption of each mixed row, the count |
 //! | [`entry`] | every entry kind, tracking codes |
 //! | [`context`] | election and ceremony fingerprints (what every proof is bound to) |
 //! | [`standing`] | a ballot's standing (counted, superseded, audit) from signed log data |
@@ -24,6 +25,7 @@ pub mod encoding;
 pub mod entry;
 pub mod error;
 pub mod manifest;
+pub mod mixing;
 pub mod preferential;
 pub mod question;
 pub mod standing;

@@ -516,6 +516,16 @@ impl Manifest {
                 ),
             ));
         }
+        let width = crate::mixing::Rows::of(self).width;
+        if width > hanpyo_crypto::shuffle::MAX_WIDTH {
+            return Err(RecordError::Invalid(
+                "questions",
+                format!(
+                    "the ranked questions have {width} ranks × choices in all, more than {} one shuffle row holds",
+                    hanpyo_crypto::shuffle::MAX_WIDTH
+                ),
+            ));
+        }
         if !key_name_ok(&self.ledger.origin) {
             return Err(RecordError::Invalid(
                 "ledger origin",

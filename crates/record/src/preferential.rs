@@ -19,6 +19,43 @@
 //! `j`'s to it. Several winners mean a tie, which the result states as such.
 use sha2::{Digest, Sha256};
 
+/// How a ranked question's decrypted rankings are counted (manifest code in parentheses).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum RankingMethod {
+    /// Instant-runoff (0).
+    InstantRunoff,
+    /// Schulze (1).
+    Schulze,
+}
+
+impl RankingMethod {
+    /// Its code in the manifest.
+    pub fn code(self) -> u8 {
+        match self {
+            RankingMethod::InstantRunoff => 0,
+            RankingMethod::Schulze => 1,
+        }
+    }
+
+    /// The method of a manifest code.
+    pub fn from_code(code: u8) -> Option<Self> {
+        match code {
+            0 => Some(RankingMethod::InstantRunoff),
+            1 => Some(RankingMethod::Schulze),
+            _ => None,
+        }
+    }
+
+    /// The manifest's name of this method.
+    pub fn name(self) -> &'static str {
+        match self {
+            RankingMethod::InstantRunoff => "instant-runoff",
+            RankingMethod::Schulze => "schulze",
+        }
+    }
+}
+
 /// How a tie for fewest votes was broken.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
 #[serde(rename_all = "kebab-case")]

@@ -6,6 +6,7 @@
 //! | referendum, choose-one, choose-range | the chosen choice indices | 0/1 per choice | each 0/1; `min ≤ Σ ≤ max` | votes per choice |
 //! | score | the points of each choice | `0..=max_score` per choice | each in range; `Σ ≤ budget` if given | points per choice |
 //! | scale | the step (0-based) of each item | 0/1 per (item, step) | each 0/1; one step per item | voters per (item, step) |
+//! | ranked | choice indices, most preferred first | 0/1 per (rank, choice) | each 0/1; ≤ 1 choice per rank, each choice at ≤ 1 rank | ballots per (rank, choice) |
 use hanpyo_crypto::ballot::{ContestSpec, MAX_CHOICES, MAX_CIPHERTEXTS};
 use serde::Deserialize;
 
@@ -13,6 +14,7 @@ use crate::decision::DecisionRule;
 use crate::encoding::{Reader, Writer};
 use crate::error::RecordError;
 use crate::manifest::Text;
+use crate::preferential::RankingMethod;
 
 /// Most points one choice of a score question may get. The proof that a value is in range grows
 /// with the range (one branch per value, 128 bytes each), so a 0–20 score costs ≈ 2.8 KB a choice.
@@ -45,6 +47,14 @@ pub enum QuestionKind {
     },
     /// Rate each choice (an item) on one of the question's labelled steps.
     Scale,
+    /// Rank up to `ranks` choices in order of preference; counted by `method` after the
+    /// trustees' mix-net (docs/protocol.md §3.6).
+    Ranked {
+        /// Most choices a voter may rank.
+        ranks: u32,
+        /// How the decrypted rankings are counted.
+        method: RankingMethod,
+    },
 }
 
 impl QuestionKind {
@@ -56,7 +66,13 @@ impl QuestionKind {
             QuestionKind::ChooseRange { .. } => "choose-range",
             QuestionKind::Score { .. } => "score",
             QuestionKind::Scale => "scale",
+            QuestionKind::Ranked { .. } => "ranked",
         }
+    }
+
+    /// Whether its ballots are mixed and decrypted one by one (not only summed).
+    pub fn is_ranked(&self) -> bool {
+        matches!(self, QuestionKind::Ranked { .. })
     }
 }
 
@@ -94,6 +110,10 @@ pub(crate) struct TomlQuestion {
     budget: Option<u32>,
     #[serde(default)]
     steps: Option<Vec<Text>>,
+    #[serde(default)]
+    ranks: Option<u32>,
+    #[serde(default)]
+    method: Option<String>,
     #[serde(default)]
     decision: Option<TomlDecision>,
 }
@@ -133,6 +153,8 @@ impl TomlQuestion {
                 ("max_score", q.max_score.is_some()),
                 ("budget", q.budget.is_some()),
                 ("steps", q.steps.is_some()),
+                ("ranks", q.ranks.is_some()),
+                ("method", q.method.is_some()),
             ];
             match given.iter().find(|(k, set)| *set && !allowed.contains(k)) {
                 Some((k, _)) => Err(invalid(format!("{} has no {k}", q.kind))),
@@ -168,9 +190,27 @@ impl TomlQuestion {
                 only(&["steps"], &self)?;
                 QuestionKind::Scale
             }
+            "ranked" => {
+                only(&["ranks", "method"], &self)?;
+                QuestionKind::Ranked {
+                    // Ranking every choice unless the manifest says fewer.
+                    ranks: self
+                        .ranks
+                        .unwrap_or(self.choices.as_ref().map_or(0, Vec::len) as u32),
+                    method: match self.method.as_deref() {
+                        None | Some("instant-runoff") => RankingMethod::InstantRunoff,
+                        Some("schulze") => RankingMethod::Schulze,
+                        Some(other) => {
+                            return Err(invalid(format!(
+                                "unknown method {other:?} (instant-runoff, schulze)"
+                            )));
+                        }
+                    },
+                }
+            }
             other => {
                 return Err(invalid(format!(
-                    "unknown kind {other:?} (referendum, choose-one, choose-range, score, scale)"
+                    "unknown kind {other:?} (referendum, choose-one, choose-range, score, scale, ranked)"
                 )));
             }
         };
@@ -211,6 +251,7 @@ impl Question {
             QuestionKind::Score { max_score, budget } => {
                 (0, budget.unwrap_or(n.saturating_mul(max_score)))
             }
+            QuestionKind::Ranked { ranks, .. } => (0, ranks),
         }
     }
 
@@ -219,7 +260,7 @@ impl Question {
         match self.kind {
             QuestionKind::Referendum | QuestionKind::ChooseOne => true,
             QuestionKind::ChooseRange { min, max } => (min, max) == (1, 1),
-            QuestionKind::Score { .. } | QuestionKind::Scale => false,
+            QuestionKind::Score { .. } | QuestionKind::Scale | QuestionKind::Ranked { .. } => false,
         }
     }
 
@@ -252,6 +293,16 @@ impl Question {
                 value_max: 1,
                 groups: n,
                 columns: false,
+            },
+            // Rank-major: group `k` holds rank `k + 1`'s one-hot choice, column `c` choice `c`.
+            QuestionKind::Ranked { ranks, .. } => ContestSpec {
+                index,
+                choices: ranks * n,
+                min: 0,
+                max: 1,
+                value_max: 1,
+                groups: ranks,
+                columns: true,
             },
             _ => {
                 let (min, max) = self.limits();
@@ -294,6 +345,22 @@ impl Question {
                 }
                 Ok(values)
             }
+            QuestionKind::Ranked { ranks, .. } => {
+                if answer.len() > ranks as usize {
+                    return Err(format!("at most {ranks} choices ranked"));
+                }
+                let mut values = vec![0u8; ranks as usize * n];
+                for (rank, &c) in answer.iter().enumerate() {
+                    if c as usize >= n {
+                        return Err(format!("choice {c} of {n}"));
+                    }
+                    if answer[..rank].contains(&c) {
+                        return Err(format!("choice {c} ranked twice"));
+                    }
+                    values[rank * n + c as usize] = 1;
+                }
+                Ok(values)
+            }
             _ => {
                 let mut values = vec![0u8; n];
                 for &j in answer {
@@ -318,6 +385,7 @@ impl Question {
                 .chunks(self.steps.len().max(1))
                 .map(|item| item.iter().position(|&v| v == 1).unwrap_or(item.len()) as u32)
                 .collect(),
+            QuestionKind::Ranked { .. } => self.ranking_of(values),
             _ => values
                 .iter()
                 .enumerate()
@@ -325,6 +393,15 @@ impl Question {
                 .map(|(j, _)| j as u32)
                 .collect(),
         }
+    }
+
+    /// The ranking that a ranked question's decrypted values encode: per rank, in order, the
+    /// choice marked there (a rank with none is skipped; in a valid contest no rank has two).
+    pub fn ranking_of(&self, values: &[u8]) -> Vec<u32> {
+        values
+            .chunks(self.choices.len().max(1))
+            .filter_map(|rank| rank.iter().position(|&v| v == 1).map(|c| c as u32))
+            .collect()
     }
 
     /// Per choice, from this question's tally cells: its votes, a score's points, or a scale
@@ -368,13 +445,19 @@ impl Question {
                     && (2..=MAX_STEPS).contains(&steps)
                     && n * steps as u32 <= MAX_CIPHERTEXTS
             }
+            QuestionKind::Ranked { ranks, .. } => {
+                (2..=MAX_CHOICES).contains(&n)
+                    && (1..=n).contains(&ranks)
+                    && ranks * n <= MAX_CIPHERTEXTS
+            }
         };
         if !ok {
             return Err(invalid(format!(
                 "question {i}: wrong number of choices or limits (referendum: 2; choose-one: 2-64; \
                  choose-range: 0 ≤ min ≤ max ≤ choices, max ≥ 1; score: 1-64 choices, max_score \
                  1-{MAX_SCORE}, budget 1-{MAX_BUDGET} and at most choices × max_score; scale: \
-                 1-64 items, 2-{MAX_STEPS} steps, items × steps ≤ {MAX_CIPHERTEXTS})"
+                 1-64 items, 2-{MAX_STEPS} steps, items × steps ≤ {MAX_CIPHERTEXTS}; ranked: \
+                 2-64 choices, 1 ≤ ranks ≤ choices, ranks × choices ≤ {MAX_CIPHERTEXTS})"
             )));
         }
         if self.kind != QuestionKind::Scale && !self.steps.is_empty() {
@@ -419,6 +502,9 @@ impl Question {
                     s.encode(w);
                 }
             }
+            QuestionKind::Ranked { ranks, method } => {
+                w.u8(5).u32(ranks).u8(method.code());
+            }
         }
         self.title.encode(w);
         w.u32(self.choices.len() as u32);
@@ -456,6 +542,11 @@ impl Question {
                 }
                 QuestionKind::Scale
             }
+            5 => QuestionKind::Ranked {
+                ranks: r.u32()?,
+                method: RankingMethod::from_code(r.u8()?)
+                    .ok_or_else(|| RecordError::Invalid("ranking method", "unknown".into()))?,
+            },
             k => return Err(RecordError::Invalid("question kind", k.to_string())),
         };
         let title = Text::decode(r)?;
@@ -527,6 +618,65 @@ mod tests {
         assert!(scale.values_of(&[1]).is_err());
         assert_eq!(scale.spec(4).choices, 6);
         assert_eq!(scale.spec(4).groups, 2);
+        let ranked = question(
+            QuestionKind::Ranked {
+                ranks: 2,
+                method: RankingMethod::InstantRunoff,
+            },
+            3,
+            0,
+        );
+        // Rank-major: rank 1 holds choice 2, rank 2 choice 0.
+        assert_eq!(ranked.values_of(&[2, 0]), Ok(vec![0, 0, 1, 1, 0, 0]));
+        assert_eq!(ranked.answer_of(&[0, 0, 1, 1, 0, 0]), vec![2, 0]);
+        assert_eq!(ranked.values_of(&[]), Ok(vec![0; 6]));
+        // An empty rank is skipped when the ranking is read.
+        assert_eq!(ranked.ranking_of(&[0, 0, 0, 0, 1, 0]), vec![1]);
+        assert!(ranked.values_of(&[1, 1]).is_err(), "a choice ranked twice");
+        assert!(
+            ranked.values_of(&[0, 1, 2]).is_err(),
+            "more choices than ranks"
+        );
+        assert!(ranked.values_of(&[3]).is_err());
+        let spec = ranked.spec(1);
+        assert_eq!((spec.choices, spec.groups, spec.columns), (6, 2, true));
+        assert_eq!((spec.min, spec.max, spec.value_max), (0, 1, 1));
+    }
+
+    #[test]
+    fn a_ranked_question_is_written_with_its_ranks_and_method() {
+        let parse = |extra: &str| {
+            toml::from_str::<TomlQuestion>(&format!(
+                "kind = \"ranked\"\ntitle = {{ ko = \"q\", en = \"q\" }}\n\
+                 choices = [{{ ko = \"a\", en = \"a\" }}, {{ ko = \"b\", en = \"b\" }}, {{ ko = \"c\", en = \"c\" }}]\n{extra}"
+            ))
+            .expect("toml")
+            .into_question()
+        };
+        assert_eq!(
+            parse("").expect("defaults").kind,
+            QuestionKind::Ranked {
+                ranks: 3,
+                method: RankingMethod::InstantRunoff
+            }
+        );
+        assert_eq!(
+            parse("ranks = 2\nmethod = \"schulze\"")
+                .expect("given")
+                .kind,
+            QuestionKind::Ranked {
+                ranks: 2,
+                method: RankingMethod::Schulze
+            }
+        );
+        assert!(parse("method = \"borda\"").is_err());
+        assert!(parse("max_score = 3").is_err());
+        // An unknown method code does not decode.
+        let mut w = Writer::new();
+        parse("").expect("q").encode(&mut w);
+        let mut bytes = w.into_bytes();
+        bytes[5] = 2;
+        assert!(Question::decode(&mut Reader::new(&bytes)).is_err());
     }
 
     #[test]
@@ -549,6 +699,22 @@ mod tests {
                 0,
             ),
             question(QuestionKind::Scale, 3, 5),
+            question(
+                QuestionKind::Ranked {
+                    ranks: 3,
+                    method: RankingMethod::InstantRunoff,
+                },
+                5,
+                0,
+            ),
+            question(
+                QuestionKind::Ranked {
+                    ranks: 16,
+                    method: RankingMethod::Schulze,
+                },
+                16,
+                0,
+            ),
         ] {
             q.validate(0).expect("valid");
             let mut w = Writer::new();
@@ -594,6 +760,39 @@ mod tests {
             question(QuestionKind::Scale, 3, 12),
             question(QuestionKind::Scale, 30, 10),
             question(QuestionKind::ChooseOne, 3, 2),
+            // Ranked: no rank, more ranks than choices, one choice, too many ciphertexts.
+            question(
+                QuestionKind::Ranked {
+                    ranks: 0,
+                    method: RankingMethod::InstantRunoff,
+                },
+                3,
+                0,
+            ),
+            question(
+                QuestionKind::Ranked {
+                    ranks: 4,
+                    method: RankingMethod::InstantRunoff,
+                },
+                3,
+                0,
+            ),
+            question(
+                QuestionKind::Ranked {
+                    ranks: 1,
+                    method: RankingMethod::InstantRunoff,
+                },
+                1,
+                0,
+            ),
+            question(
+                QuestionKind::Ranked {
+                    ranks: 17,
+                    method: RankingMethod::Schulze,
+                },
+                17,
+                0,
+            ),
         ];
         for q in bad {
             assert!(q.validate(0).is_err(), "{:?}", q.kind);

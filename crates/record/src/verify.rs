@@ -39,6 +39,7 @@ use crate::decision::{DecisionRule, Outcome, Turnout};
 use crate::entry::{Ballot, CeremonyMessage, Entry, Kind, Shapes};
 use crate::error::RecordError;
 use crate::manifest::{LedgerInfo, Manifest};
+use crate::mixing::{Mix, MixKeys, RankedCount, Rows};
 use hanpyo_crypto::proofs::schnorr::SchnorrProof;
 use hanpyo_ledger::export::{DirectoryRecord, Frame, RecordSource};
 
@@ -96,6 +97,8 @@ pub struct QuestionResult {
     pub decision: Option<DecisionRule>,
     /// What the rule makes of the counts (as derived by the verifier).
     pub outcome: Outcome,
+    /// A ranked question's count of the decrypted rankings (as derived by the verifier).
+    pub ranked: Option<RankedCount>,
 }
 
 /// What the record contains.
@@ -125,6 +128,8 @@ pub struct Summary {
     pub audited: u64,
     /// Trustees whose shares made the result.
     pub decrypting_trustees: Vec<u32>,
+    /// Trustees that shuffled the ranked questions' rows, in order.
+    pub shufflers: Vec<u32>,
     /// Eligible voters (credentials listed) and voters (ballots counted) of the result.
     pub turnout: Option<Turnout>,
     /// The verified result.
@@ -229,6 +234,8 @@ struct Verifier {
     sums: RunningTally,
     tally: Option<(u64, Vec<Vec<Ciphertext>>)>,
     partials: Vec<(u32, Vec<Vec<Element>>)>,
+    /// The mix-net of ranked questions (from the tally on, when the manifest has any).
+    mix: Option<Mix>,
     seen_result: bool,
     /// Earlier checkpoints `(note, size, root of the entries at that size once reached)`.
     history: Vec<(SignedNote, Checkpoint, Option<Hash>)>,
@@ -320,6 +327,7 @@ impl Verification {
                 sums: RunningTally::new(&[]),
                 tally: None,
                 partials: Vec::new(),
+                mix: None,
                 seen_result: false,
                 history: Vec::new(),
                 history_listed: 0,
@@ -425,8 +433,12 @@ fn may_follow(k: Kind) -> &'static [Kind] {
         CredentialList => &[JointKey, CredentialList],
         Ballot | AuditedBallot | Close => &[CredentialList, Ballot, AuditedBallot],
         EncryptedTally => &[Close],
-        PartialDecryption => &[EncryptedTally, PartialDecryption],
-        Result => &[PartialDecryption],
+        // After the tally, the trustees' tally shares interleave with the mix-net of ranked
+        // questions: shuffles first, then the mixed rows' decryption.
+        PartialDecryption => &[EncryptedTally, PartialDecryption, Shuffle, BallotDecryption],
+        Shuffle => &[EncryptedTally, PartialDecryption, Shuffle],
+        BallotDecryption => &[PartialDecryption, Shuffle, BallotDecryption],
+        Result => &[PartialDecryption, BallotDecryption],
     }
 }
 
@@ -521,6 +533,16 @@ impl Verifier {
             _ => {}
         }
         self.last_kind = Some(kind);
+        if self.mix.as_ref().is_some_and(Mix::is_open)
+            && !matches!(kind, Kind::Shuffle | Kind::BallotDecryption)
+        {
+            self.f.fail(
+                idx,
+                Some(kind),
+                "mix-net",
+                "a shuffle's or decryption's parts are not all there",
+            );
+        }
         if matches!(kind, Kind::Ballot | Kind::AuditedBallot) {
             self.pending.push(frame);
             if self.pending.len() >= WINDOW {
@@ -591,8 +613,10 @@ impl Verifier {
             Entry::Ballot(_) | Entry::AuditedBallot(..) => {}
             Entry::Close => {}
             Entry::EncryptedTally { counted, tally } => {
-                self.encrypted_tally(source, frame.index, counted, tally)
+                let lot = leaf_hash(&frame.bytes);
+                self.encrypted_tally(source, frame.index, counted, tally, lot)
             }
+            Entry::Shuffle(_) | Entry::BallotDecryption(_) => self.mix_part(frame.index, &entry),
             Entry::PartialDecryption { trustee, shares } => {
                 self.partial(frame.index, trustee, shares)
             }
@@ -837,9 +861,38 @@ impl Verifier {
         index: u64,
         counted: u64,
         tally: Vec<Vec<Ciphertext>>,
+        lot: Hash,
     ) {
         let kind = Some(Kind::EncryptedTally);
         let Some(e) = &self.election else { return };
+        let rows = Rows::of(&e.manifest);
+        if rows.any() {
+            // The mix-net's first input: each counted ballot's ranked contests, in entry order.
+            let mut offsets: Vec<u64> = self
+                .last_ballot
+                .iter()
+                .filter(|&&l| l != 0)
+                .map(|l| l - 1)
+                .collect();
+            offsets.sort_unstable();
+            let mut initial = Vec::with_capacity(offsets.len());
+            for offset in offsets {
+                match source
+                    .frame_at(offset)
+                    .map_err(RecordError::from)
+                    .and_then(|b| Entry::decode(&b, Some(&e.shapes)))
+                {
+                    Ok(Entry::Ballot(b)) => initial.push(rows.of_ballot(&b)),
+                    _ => self.f.fail(
+                        None,
+                        Some(Kind::Ballot),
+                        "mix-net",
+                        format!("cannot re-read counted ballot at offset {offset}"),
+                    ),
+                }
+            }
+            self.mix = Some(Mix::new(rows, initial, lot));
+        }
         // Subtract every superseded ballot (re-read from disk: they were verified when first seen).
         let superseded = std::mem::take(&mut self.superseded);
         for offset in &superseded {
@@ -882,6 +935,30 @@ impl Verifier {
             }
         }
         self.tally = Some((counted, tally));
+    }
+
+    fn mix_part(&mut self, index: u64, entry: &Entry) {
+        let kind = Some(entry.kind());
+        let (Some(e), Some(k), Some(mix)) = (&self.election, &self.keys, &mut self.mix) else {
+            self.f.fail(
+                Some(index),
+                kind,
+                "mix-net",
+                "a mix-net entry without a ranked question's tally",
+            );
+            return;
+        };
+        let y = |j: u32| k.outcome.verification_key(j).copied();
+        let keys = MixKeys {
+            ctx: &k.ctx,
+            pk: &k.pk,
+            verification_key: &y,
+            threshold: e.params.threshold,
+        };
+        if let Err(why) = mix.take(entry, Some(&keys)) {
+            self.f.fail(Some(index), kind, "mix-net", why);
+        }
+        self.summary.shufflers = mix.shufflers.clone();
     }
 
     fn partial(
@@ -1010,12 +1087,37 @@ impl Verifier {
                 turnout.eligible, turnout.voted, derived.eligible, derived.voted
             ));
         }
+        // Ranked questions: the mixed rows' rankings, counted again; their rank matrix must be
+        // the tally's cells.
+        let ranked = match &self.mix {
+            Some(mix) => match mix.counted(&e.manifest, &e.params) {
+                Ok(c) => {
+                    for (q, matrix) in c.matrices.iter().enumerate() {
+                        if matrix.as_ref().is_some_and(|m| Some(m) != counts.get(q)) {
+                            fails.push(format!(
+                                "question {q}: the decrypted rankings do not add up to the tally's ranks"
+                            ));
+                        }
+                    }
+                    c.counts
+                }
+                Err(why) => {
+                    fails.push(format!("ranked questions: {why}"));
+                    vec![None; e.manifest.questions.len()]
+                }
+            },
+            None => vec![None; e.manifest.questions.len()],
+        };
+        let ranked_outcomes: Vec<Option<Outcome>> = ranked
+            .iter()
+            .map(|c| c.as_ref().map(RankedCount::outcome))
+            .collect();
         let rules = crate::manifest::Question::rules(&e.manifest.questions);
-        let expected = Outcome::of_result(&rules, derived, &counts);
+        let expected = Outcome::of_result(&rules, derived, &counts, &ranked_outcomes);
         for (q, (stated, due)) in outcomes.iter().zip(&expected).enumerate() {
             if stated != due {
                 fails.push(format!(
-                    "question {q}: states \"{stated}\"; its decision rule gives \"{due}\""
+                    "question {q}: states \"{stated}\"; its decision rule or count gives \"{due}\""
                 ));
             }
         }
@@ -1030,7 +1132,8 @@ impl Verifier {
                 .iter()
                 .zip(&counts)
                 .zip(expected)
-                .map(|((q, row), outcome)| QuestionResult {
+                .zip(ranked)
+                .map(|(((q, row), outcome), ranked)| QuestionResult {
                     title: q.title.en.clone(),
                     title_ko: q.title.ko.clone(),
                     kind: q.kind.name(),
@@ -1048,6 +1151,7 @@ impl Verifier {
                     counts: row.clone(),
                     decision: q.decision,
                     outcome,
+                    ranked,
                 })
                 .collect(),
         );
@@ -1071,6 +1175,14 @@ impl Verifier {
             }
         }
         if let Some(ledger) = self.election.as_ref().map(|e| e.manifest.ledger.clone()) {
+            if self.mix.as_ref().is_some_and(Mix::is_open) {
+                self.f.fail(
+                    None,
+                    None,
+                    "completeness",
+                    "the record ends inside a shuffle's or decryption's parts",
+                );
+            }
             if self.last_kind.is_some_and(|k| k < Kind::Close) {
                 self.f
                     .fail(None, None, "completeness", "voting was never closed");

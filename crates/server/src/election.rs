@@ -12,6 +12,7 @@ use hanpyo_record::context::election_context;
 use hanpyo_record::decision::{Outcome, Turnout};
 use hanpyo_record::entry::{CeremonyMessage, Entry, Kind, Shapes};
 use hanpyo_record::manifest::Manifest;
+use hanpyo_record::mixing::{Assembly, Mix, RankedCount, Rows};
 
 use crate::error::ApiError;
 use crate::public_log::PublicLog;
@@ -32,7 +33,8 @@ pub enum Phase {
     Open,
     /// Closed; tally pending.
     Closed,
-    /// The encrypted tally is published; trustees' partial decryptions are being collected.
+    /// The encrypted tally is published; trustees' partial decryptions (and, with ranked
+    /// questions, their shuffles and decryptions of the mixed ballots) are being collected.
     Tallied,
     /// Result published.
     Published,
@@ -60,6 +62,12 @@ pub struct Ceremony {
     pub tally: Option<(u64, Vec<Vec<Ciphertext>>)>,
     /// Valid partial decryptions `(trustee, D[q][c])`.
     pub partials: Vec<(u32, Vec<Vec<hanpyo_crypto::group::Element>>)>,
+    /// The mix-net of ranked questions (from the tally on, when the manifest has any).
+    pub mix: Option<Mix>,
+    /// Per trustee, the parts of a shuffle or decryption it is sending: held in memory until
+    /// the last arrives and the whole is checked, then committed together (a refused payload
+    /// never reaches the log).
+    pub staged: HashMap<u32, (Assembly, Vec<Vec<u8>>)>,
 }
 
 /// The election's public parameters (immutable once open).
@@ -90,8 +98,10 @@ pub struct Published {
     pub counts: Vec<Vec<u64>>,
     /// Credentials listed and ballots counted.
     pub turnout: Turnout,
-    /// Each question's outcome under its decision rule.
+    /// Each question's outcome under its decision rule (a ranked question's: its count's).
     pub outcomes: Vec<Outcome>,
+    /// Per question, a ranked question's count (rounds, pairwise preferences).
+    pub ranked: Vec<Option<RankedCount>>,
 }
 
 /// The mutable state.
@@ -228,9 +238,34 @@ impl ElectionState {
                 self.phase = Phase::Open;
                 self.audited += 1;
             }
-            other => self.record(other),
+            other => self.record(log, bytes, other)?,
         }
         Ok(())
+    }
+
+    /// The mix-net's first input: each counted ballot's row of ranked ciphertexts, in entry order.
+    pub fn counted_rows<L: PublicLog + ?Sized>(
+        &self,
+        log: &L,
+        rows: &Rows,
+    ) -> Result<Vec<Vec<Ciphertext>>, String> {
+        let mut indices: Vec<u64> = self
+            .last_ballot
+            .iter()
+            .filter(|&&l| l > 0)
+            .map(|l| l - 1)
+            .collect();
+        indices.sort_unstable();
+        indices
+            .into_iter()
+            .map(|i| {
+                let bytes = log.entry(i).map_err(|e| e.to_string())?;
+                match Entry::decode(&bytes, Some(&self.params.shapes)) {
+                    Ok(Entry::Ballot(b)) => Ok(rows.of_ballot(&b)),
+                    _ => Err(format!("entry {i} is not a ballot")),
+                }
+            })
+            .collect()
     }
 
     /// The index of `credential`'s last ballot so far, if it cast one.
@@ -257,8 +292,20 @@ impl ElectionState {
         }
     }
 
-    /// Takes a committed non-ballot entry into the state.
-    pub fn record(&mut self, e: Entry) {
+    /// Takes a committed non-ballot entry (`bytes`, decoded `e`) of `log` into the state.
+    pub fn record<L: PublicLog + ?Sized>(
+        &mut self,
+        log: &L,
+        bytes: &[u8],
+        e: Entry,
+    ) -> Result<(), String> {
+        if let Entry::EncryptedTally { .. } = &e {
+            let rows = Rows::of(&self.params.manifest);
+            if rows.any() {
+                let initial = self.counted_rows(log, &rows)?;
+                self.ceremony.mix = Some(Mix::new(rows, initial, leaf_hash(bytes)));
+            }
+        }
         let c = &mut self.ceremony;
         match e {
             Entry::TrusteeRegistration { index, key, .. } => {
@@ -307,22 +354,41 @@ impl ElectionState {
                         .collect(),
                 ));
             }
+            Entry::Shuffle(_) | Entry::BallotDecryption(_) => {
+                // Checked before it was committed (or by the log's own server): only applied.
+                if let Some(mix) = &mut c.mix {
+                    mix.take(&e, None)?;
+                }
+            }
             Entry::Result {
                 trustees,
                 counts,
                 turnout,
                 outcomes,
             } => {
+                let ranked = match &c.mix {
+                    Some(mix) => {
+                        let params = self
+                            .params
+                            .manifest
+                            .threshold_params()
+                            .map_err(|e| e.to_string())?;
+                        mix.counted(&self.params.manifest, &params)?.counts
+                    }
+                    None => vec![None; counts.len()],
+                };
                 self.result = Some(Published {
                     trustees,
                     counts,
                     turnout,
                     outcomes,
+                    ranked,
                 });
                 self.phase = Phase::Published;
             }
             Entry::Manifest(_) | Entry::Ballot(_) | Entry::AuditedBallot(_) => {}
         }
+        Ok(())
     }
 
     /// Decodes and verifies a submitted ballot (no state needed: run it off the async runtime).

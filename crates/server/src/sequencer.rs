@@ -6,11 +6,15 @@ use std::sync::mpsc::{Receiver, SyncSender, TrySendError};
 use std::sync::{Arc, Mutex};
 
 use hanpyo_crypto::threshold::KeyShare;
+use hanpyo_ledger::merkle::leaf_hash;
 use hanpyo_ledger::receipt::Receipt;
 use hanpyo_ledger::store::Ledger;
 use hanpyo_ledger::witness::Witness;
 use hanpyo_record::authority::{combine_result, partial_decryption_with_rng};
-use hanpyo_record::entry::{CeremonyMessage, Entry};
+use hanpyo_record::entry::{CeremonyMessage, Entry, Kind};
+use hanpyo_record::mixing::{
+    Mix, Rows, ballot_decryption_entries_with_rng, shuffle_entries_with_rng,
+};
 use tokio::sync::oneshot;
 
 use crate::election::{CheckedBallot, ElectionState, Phase};
@@ -411,8 +415,11 @@ fn commit_entries(
         ApiError::internal()
     })?;
     for e in &entries {
-        if let Ok(entry) = Entry::decode(e, Some(&st.params.shapes)) {
-            st.record(entry);
+        if let Ok(entry) = Entry::decode(e, Some(&st.params.shapes))
+            && let Err(why) = st.record(&*ledger, e, entry)
+        {
+            // Committed entries were checked first: this is a broken invariant, not bad input.
+            tracing::error!(error = %why, "a committed entry could not be applied");
         }
     }
     Ok(c.size)
@@ -532,7 +539,7 @@ fn administer(
                 ));
             }
             match demo {
-                Some(demo) => tally_entries(&st, demo)?,
+                Some(demo) => tally_entries(ledger, &st, demo)?,
                 None => vec![
                     Entry::EncryptedTally {
                         counted: st.counted(),
@@ -571,12 +578,14 @@ fn administer(
             let maxima = st.params.manifest.cell_maxima(counted);
             let counts = combine_result(&params, &tally, &refs, &maxima)
                 .map_err(|_| ApiError::internal())?;
+            let ranked = ranked_outcomes(&st, &params, &counts)?;
             vec![
                 Entry::result(
                     &st.params.manifest,
                     used.iter().map(|p| p.0).collect(),
                     counts,
                     st.result_turnout(counted),
+                    &ranked,
                 )
                 .encode(),
             ]
@@ -779,12 +788,110 @@ fn trustee_entry(
                 ));
             }
         }
+        Entry::Shuffle(part) | Entry::BallotDecryption(part) => {
+            if part.trustee != index {
+                return Err(not_yours());
+            }
+            return mix_part(ledger, &mut st, entry.kind(), part, bytes);
+        }
         _ => return Err(ApiError::malformed("not a trustee entry")),
     }
     commit_entries(ledger, &mut st, vec![bytes])
 }
 
-fn tally_entries(st: &ElectionState, demo: &Demo) -> Result<Vec<Vec<u8>>, ApiError> {
+/// A part of a trustee's shuffle or decryption of the mixed rows: held until its last part, then
+/// the whole is checked against the mix so far and all its parts are committed together.
+fn mix_part(
+    ledger: &mut Ledger,
+    st: &mut ElectionState,
+    kind: Kind,
+    part: &hanpyo_record::mixing::Part,
+    bytes: Vec<u8>,
+) -> Result<u64, ApiError> {
+    if st.phase != Phase::Tallied || st.ceremony.mix.is_none() {
+        return Err(wrong_phase(
+            "shuffles and the mixed rows' decryption follow the tally of an election with ranked questions, before the result",
+        ));
+    }
+    // The payload's length is fixed by the rows: a part count that cannot be right is refused
+    // before anything is held (a trustee token cannot make the server hold more than that).
+    let due = st.ceremony.mix.as_ref().and_then(|m| m.parts_due(kind));
+    if due != Some(part.parts) {
+        return Err(ApiError::malformed(format!(
+            "this payload has {} part(s), not {}",
+            due.unwrap_or(0),
+            part.parts
+        )));
+    }
+    // A part 0 starts the trustee's payload afresh (a trustee that stopped half-way sends again).
+    if part.part == 0 {
+        st.ceremony.staged.remove(&part.trustee);
+    }
+    let (parts, staged) = st.ceremony.staged.entry(part.trustee).or_default();
+    let complete = match parts.push(part) {
+        Ok(complete) => complete,
+        Err(why) => {
+            staged.clear();
+            return Err(ApiError::new(409, "part-out-of-order", why));
+        }
+    };
+    staged.push(bytes);
+    let Some((trustee, payload)) = complete else {
+        // Held, not yet on the log: the size is unchanged.
+        return Ok(ledger.size());
+    };
+    let entries = std::mem::take(staged);
+    let (Some(ctx), Some(pk), Ok(params), Some(mix)) = (
+        &st.params.ctx,
+        &st.params.joint_key,
+        st.params.manifest.threshold_params(),
+        &st.ceremony.mix,
+    ) else {
+        return Err(ApiError::internal());
+    };
+    let ys = &st.params.verification_keys;
+    let y = |j: u32| ys.get((j as usize).wrapping_sub(1)).copied();
+    let keys = hanpyo_record::mixing::MixKeys {
+        ctx,
+        pk,
+        verification_key: &y,
+        threshold: params.threshold,
+    };
+    mix.check(kind, trustee, &payload, &keys)
+        .map_err(|why| ApiError::new(422, "bad-mix", why))?;
+    commit_entries(ledger, st, entries)
+}
+
+/// Each ranked question's outcome from the mixed rows' decryption (`None` for other kinds),
+/// after checking that the rankings add up to the decrypted tally.
+fn ranked_outcomes(
+    st: &ElectionState,
+    params: &hanpyo_crypto::threshold::ThresholdParams,
+    counts: &[Vec<u64>],
+) -> Result<Vec<Option<hanpyo_record::decision::Outcome>>, ApiError> {
+    let Some(mix) = &st.ceremony.mix else {
+        return Ok(vec![None; counts.len()]);
+    };
+    let counted = mix
+        .counted(&st.params.manifest, params)
+        .map_err(|why| ApiError::new(409, "shares-missing", why))?;
+    for (q, matrix) in counted.matrices.iter().enumerate() {
+        if matrix.as_ref().is_some_and(|m| Some(m) != counts.get(q)) {
+            tracing::error!(
+                question = q,
+                "the mixed rankings do not add up to the tally"
+            );
+            return Err(ApiError::internal());
+        }
+    }
+    Ok(counted.outcomes())
+}
+
+fn tally_entries(
+    ledger: &Ledger,
+    st: &ElectionState,
+    demo: &Demo,
+) -> Result<Vec<Vec<u8>>, ApiError> {
     let p = &st.params;
     let (Some(ctx), Ok(params)) = (&p.ctx, p.manifest.threshold_params()) else {
         return Err(ApiError::internal());
@@ -804,11 +911,13 @@ fn tally_entries(st: &ElectionState, demo: &Demo) -> Result<Vec<Vec<u8>>, ApiErr
         .saturating_sub(params.threshold as usize)..];
     let mut rng = hanpyo_crypto::os_rng();
     let mut partials = Vec::new();
-    for share in present {
-        let y = p
-            .verification_keys
+    let key_of = |share: &KeyShare| {
+        p.verification_keys
             .get((share.index() as usize).wrapping_sub(1))
-            .ok_or_else(ApiError::internal)?;
+            .ok_or_else(ApiError::internal)
+    };
+    for share in present {
+        let y = key_of(share)?;
         let entry = partial_decryption_with_rng(ctx, share, y, &tally, &mut rng);
         if let Entry::PartialDecryption { trustee, shares } = &entry {
             partials.push((
@@ -826,12 +935,58 @@ fn tally_entries(st: &ElectionState, demo: &Demo) -> Result<Vec<Vec<u8>>, ApiErr
     let maxima = st.params.manifest.cell_maxima(counted);
     let counts =
         combine_result(&params, &tally, &refs, &maxima).map_err(|_| ApiError::internal())?;
+    // Ranked questions: the present trustees shuffle in turn, then decrypt the mixed rows.
+    let rows = Rows::of(&st.params.manifest);
+    let mut ranked = vec![None; counts.len()];
+    if rows.any() {
+        let initial = st
+            .counted_rows(ledger, &rows)
+            .map_err(|_| ApiError::internal())?;
+        let mut mix = Mix::new(rows, initial, leaf_hash(&out[0]));
+        let pk = p.joint_key.as_ref().ok_or_else(ApiError::internal)?;
+        let mut entries = Vec::new();
+        if !mix.current.is_empty() {
+            for share in present {
+                let y = key_of(share)?;
+                let round = mix.shufflers.len() as u32;
+                let (parts, _) = shuffle_entries_with_rng(
+                    ctx,
+                    pk,
+                    share.index(),
+                    y,
+                    round,
+                    &mix.current,
+                    &mut rng,
+                )
+                .map_err(|_| ApiError::internal())?;
+                for e in &parts {
+                    mix.take(e, None).map_err(|_| ApiError::internal())?;
+                }
+                entries.extend(parts);
+            }
+            for share in present {
+                let y = key_of(share)?;
+                let parts =
+                    ballot_decryption_entries_with_rng(ctx, share, y, &mix.current, &mut rng);
+                for e in &parts {
+                    mix.take(e, None).map_err(|_| ApiError::internal())?;
+                }
+                entries.extend(parts);
+            }
+        }
+        let counted = mix
+            .counted(&st.params.manifest, &params)
+            .map_err(|_| ApiError::internal())?;
+        ranked = counted.outcomes();
+        out.extend(entries.iter().map(Entry::encode));
+    }
     out.push(
         Entry::result(
             &st.params.manifest,
             present.iter().map(KeyShare::index).collect(),
             counts,
             st.result_turnout(counted),
+            &ranked,
         )
         .encode(),
     );

@@ -192,4 +192,23 @@ mod tests {
             );
         }
     }
+
+    /// The board names every entry kind (`kind.<name>`), so a new kind cannot show as its key.
+    #[test]
+    fn every_entry_kind_has_a_name_in_both_languages() {
+        let (ko, en) = (messages("ko"), messages("en"));
+        for k in 1..=u8::MAX {
+            let Ok(kind) =
+                hanpyo_record::entry::Kind::of(&[hanpyo_record::entry::FORMAT_VERSION, k])
+            else {
+                continue;
+            };
+            let name = serde_json::to_value(kind).expect("kind");
+            let key = format!("kind.{}", name.as_str().expect("name"));
+            assert!(
+                ko.contains_key(&key) && en.contains_key(&key),
+                "no translation for {key}"
+            );
+        }
+    }
 }

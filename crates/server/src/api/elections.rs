@@ -9,6 +9,7 @@ use axum::http::HeaderMap;
 use hanpyo_record::decision::{DecisionRule, Outcome, Turnout};
 use hanpyo_record::entry::{Kind, TrackingCode};
 use hanpyo_record::manifest::QuestionKind;
+use hanpyo_record::mixing::RankedCount;
 use serde::Serialize;
 use tokio::sync::oneshot;
 use utoipa::ToSchema;
@@ -28,7 +29,7 @@ pub(crate) struct TextOut {
 /// A question as a booth shows it.
 #[derive(Serialize, ToSchema)]
 pub(crate) struct QuestionOut {
-    /// `referendum`, `choose-one`, `choose-range`, `score` or `scale`.
+    /// `referendum`, `choose-one`, `choose-range`, `score`, `scale` or `ranked`.
     #[schema(example = "choose-one")]
     kind: &'static str,
     title: TextOut,
@@ -45,6 +46,11 @@ pub(crate) struct QuestionOut {
     budget: Option<u32>,
     /// A scale: its steps, lowest first (an answer names one per item, from 0).
     steps: Option<Vec<TextOut>>,
+    /// A ranked question: how many choices a voter may rank (an answer lists choice indices,
+    /// most preferred first).
+    ranks: Option<u32>,
+    /// A ranked question: `instant-runoff` or `schulze`.
+    method: Option<&'static str>,
     /// When the result decides the question (turnout threshold `num/den` of the eligible voters,
     /// then more than half of the valid votes); absent: the counts alone are the result.
     decision: Option<DecisionRule>,
@@ -70,12 +76,17 @@ pub(crate) struct ElectionOut {
     audited: u64,
     counted: u64,
     /// Once published, per question its tally cells: votes per choice; a score's points per
-    /// choice; a scale's voters per (item, step), item-major (`item × steps + step`).
+    /// choice; a scale's voters per (item, step), item-major (`item × steps + step`); a ranked
+    /// question's ballots per (rank, choice), rank-major (`rank × choices + choice`).
     result: Option<Vec<Vec<u64>>>,
     /// Once published: the turnout the result states (credentials listed, ballots counted).
     turnout: Option<Turnout>,
-    /// Once published: per question, what its decision rule makes of the counts.
+    /// Once published: per question, what its decision rule (a ranked question: its count)
+    /// makes of the counts.
     outcomes: Option<Vec<Outcome>>,
+    /// Once published: per question, a ranked question's count of the decrypted rankings
+    /// (instant-runoff rounds or Schulze's pairwise preferences); null for other kinds.
+    ranked: Option<Vec<Option<RankedCount>>>,
     /// Once published: the trustees whose shares made the result.
     decrypting_trustees: Option<Vec<u32>>,
 }
@@ -178,6 +189,12 @@ impl ElectionOut {
                         QuestionKind::Score { max_score, budget } => (Some(max_score), budget),
                         _ => (None, None),
                     };
+                    let (ranks, method) = match q.kind {
+                        QuestionKind::Ranked { ranks, method } => {
+                            (Some(ranks), Some(method.name()))
+                        }
+                        _ => (None, None),
+                    };
                     QuestionOut {
                         kind: q.kind.name(),
                         title: text(&q.title),
@@ -188,6 +205,8 @@ impl ElectionOut {
                         budget,
                         steps: (q.kind == QuestionKind::Scale)
                             .then(|| q.steps.iter().map(text).collect()),
+                        ranks,
+                        method,
                         decision: q.decision,
                     }
                 })
@@ -204,6 +223,7 @@ impl ElectionOut {
             result: st.result.as_ref().map(|r| r.counts.clone()),
             turnout: st.result.as_ref().map(|r| r.turnout),
             outcomes: st.result.as_ref().map(|r| r.outcomes.clone()),
+            ranked: st.result.as_ref().map(|r| r.ranked.clone()),
             decrypting_trustees: st.result.as_ref().map(|r| r.trustees.clone()),
         }
     }

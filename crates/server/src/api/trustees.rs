@@ -19,8 +19,10 @@ pub(super) struct Recorded {
     ledger_size: u64,
 }
 
-/// Post one of the authenticated trustee's own entries: a ceremony message or a partial
-/// decryption, encoded as in docs/record-format.md.
+/// Post one of the authenticated trustee's own entries: a ceremony message, a partial
+/// decryption, or a part of a shuffle or of the mixed rows' decryption, encoded as in
+/// docs/record-format.md. A part before the last is held (the ledger size is unchanged); the last
+/// part's payload is checked whole and all its parts are recorded together.
 #[utoipa::path(
     post,
     path = "/api/v1/trustee/entries",
@@ -32,8 +34,8 @@ pub(super) struct Recorded {
         (status = 400, description = "`malformed`", body = ErrorBody),
         (status = 401, description = "`unauthorized`", body = ErrorBody),
         (status = 403, description = "`not-your-entry`", body = ErrorBody),
-        (status = 409, description = "`wrong-phase`", body = ErrorBody),
-        (status = 422, description = "`digest-mismatch`, `bad-proof`, `bad-share`", body = ErrorBody),
+        (status = 409, description = "`wrong-phase`, `part-out-of-order`", body = ErrorBody),
+        (status = 422, description = "`digest-mismatch`, `bad-proof`, `bad-share`, `bad-mix`", body = ErrorBody),
         (status = 503, description = "`busy`", body = ErrorBody),
     )
 )]
@@ -64,6 +66,10 @@ pub(super) struct TrusteeProgress {
     /// The dealers whose shares it confirmed checking (its latest confirmation).
     confirmed: Option<Vec<u32>>,
     partial_decryption: bool,
+    /// Ranked questions: its shuffle of the ranked ballots is on the ledger.
+    shuffled: bool,
+    /// Ranked questions: its decryption of the mixed ranked ballots is on the ledger.
+    decrypted_rows: bool,
 }
 
 /// The ceremony's and the tally's progress.
@@ -74,6 +80,9 @@ pub(super) struct Progress {
     /// Trustees may reveal without waiting for the missing digests (the administrator closed
     /// the round; a dealer without a digest is left out).
     digests_closed: bool,
+    /// The election has ranked questions: after the tally, at least `threshold` trustees shuffle
+    /// them and `threshold` decrypt the mixed ballots (docs/protocol.md §3.6).
+    ranked: bool,
     trustees: Vec<TrusteeProgress>,
 }
 
@@ -105,6 +114,11 @@ pub(super) async fn progress(State(s): State<AppState>) -> Json<Progress> {
                     .find(|x| x.0 == i)
                     .map(|x| x.1.clone()),
                 partial_decryption: c.partials.iter().any(|p| p.0 == i),
+                shuffled: c.mix.as_ref().is_some_and(|m| m.shufflers.contains(&i)),
+                decrypted_rows: c
+                    .mix
+                    .as_ref()
+                    .is_some_and(|m| m.decryptions.iter().any(|(t, _)| *t == i)),
             }
         })
         .collect();
@@ -112,6 +126,7 @@ pub(super) async fn progress(State(s): State<AppState>) -> Json<Progress> {
         phase: st.phase,
         threshold: st.params.manifest.threshold,
         digests_closed: c.digests_closed || !c.commitments.is_empty(),
+        ranked: hanpyo_record::mixing::Rows::of(&st.params.manifest).any(),
         trustees,
     })
 }

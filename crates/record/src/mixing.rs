@@ -1,0 +1,779 @@
+//! Counting ranked questions: the trustees' re-encryption mix-net and the decryption of each mixed
+//! ballot (docs/protocol.md §3.6, docs/record-format.md §5.16–5.17).
+//!
+//! A homomorphic sum cannot count rankings, so after the encrypted tally each counted ballot's
+//! ranked contests (one *row*: its ranked questions' ciphertexts, in question order) go through
+//! `t` or more shuffles by distinct trustees, each re-encrypting and permuting every row with a
+//! proof ([`hanpyo_crypto::shuffle`]). Then at least `t` trustees post a decryption share of every
+//! ciphertext of the last shuffle's rows, and the rows' values — each a one-hot ranking — are
+//! counted by the question's method ([`crate::preferential`]). Fewer than `t` dishonest trustees
+//! (the assumption that keeps the tally secret) means at least one honest shuffle: no row can be
+//! linked back to its ballot.
+//!
+//! Shuffles and decryption shares are larger than one entry may be, so each is one *payload*
+//! carried by consecutive entries of one trustee, its [`Part`]s.
+use curve25519_dalek::constants::RISTRETTO_BASEPOINT_POINT;
+use curve25519_dalek::ristretto::RistrettoPoint;
+use curve25519_dalek::traits::{Identity, VartimeMultiscalarMul};
+use hanpyo_crypto::ProofError;
+use hanpyo_crypto::ballot::ContestSpec;
+use hanpyo_crypto::batch::BatchVerifier;
+use hanpyo_crypto::elgamal::{CIPHERTEXT_LEN, Ciphertext, PublicKey};
+use hanpyo_crypto::group::Element;
+use hanpyo_crypto::proofs::chaum_pedersen::{CHAUM_PEDERSEN_PROOF_LEN, ChaumPedersenProof};
+use hanpyo_crypto::shuffle::{ShuffleProof, shuffle_with_rng};
+use hanpyo_crypto::threshold::{
+    KeyShare, PartialDecryption, ThresholdParams, lagrange_coefficients,
+};
+use hanpyo_crypto::transcript::{NO_POSITION, ProofContext};
+use rand_core::CryptoRng;
+use rayon::prelude::*;
+
+use crate::decision::Outcome;
+use crate::encoding::{Reader, Writer};
+use crate::entry::{Ballot, Entry};
+use crate::error::RecordError;
+use crate::manifest::Manifest;
+use crate::preferential::{RankingMethod, Runoff, Schulze, instant_runoff, schulze};
+use crate::question::{Question, QuestionKind};
+
+/// Most payload bytes in one part: with its header, a part fits the server's 256 KiB request.
+pub const MAX_PART_BYTES: usize = 192 * 1024;
+/// Most parts of one payload.
+pub const MAX_PARTS: u32 = 1 << 20;
+/// The first position of a mixed row's decryption shares: row `i`, column `k` is at
+/// `(ROW_POSITION + i, k)`, apart from every tally cell's `(question, choice)`.
+pub const ROW_POSITION: u32 = 0x8000_0000;
+/// Bytes of one decryption share with its proof.
+pub const SHARE_LEN: usize = 32 + CHAUM_PEDERSEN_PROOF_LEN;
+
+/// One entry's piece of a trustee's payload (a shuffle or its decryption shares).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Part {
+    /// The trustee whose payload it is.
+    pub trustee: u32,
+    /// This part's number, from 0.
+    pub part: u32,
+    /// How many parts the payload has.
+    pub parts: u32,
+    /// `1..=MAX_PART_BYTES` bytes of the payload.
+    pub bytes: Vec<u8>,
+}
+
+impl Part {
+    /// `u32 trustee ‖ u32 part ‖ u32 parts ‖ u32 len ‖ bytes`.
+    pub(crate) fn encode(&self, w: &mut Writer) {
+        w.u32(self.trustee)
+            .u32(self.part)
+            .u32(self.parts)
+            .bytes(&self.bytes);
+    }
+
+    pub(crate) fn decode(r: &mut Reader<'_>, trustee: u32) -> Result<Self, RecordError> {
+        let part = r.u32()?;
+        let parts = r.u32()?;
+        if parts == 0 || parts > MAX_PARTS || part >= parts {
+            return Err(RecordError::Invalid("part", format!("{part} of {parts}")));
+        }
+        let bytes = r.bytes(MAX_PART_BYTES, "part")?;
+        if bytes.is_empty() {
+            return Err(RecordError::Invalid("part", "empty".into()));
+        }
+        Ok(Part {
+            trustee,
+            part,
+            parts,
+            bytes: bytes.to_vec(),
+        })
+    }
+
+    /// `payload` cut into parts of [`MAX_PART_BYTES`] (the last one shorter).
+    pub fn split(trustee: u32, payload: &[u8]) -> Vec<Part> {
+        let parts = payload.len().div_ceil(MAX_PART_BYTES).max(1) as u32;
+        payload
+            .chunks(MAX_PART_BYTES)
+            .enumerate()
+            .map(|(k, bytes)| Part {
+                trustee,
+                part: k as u32,
+                parts,
+                bytes: bytes.to_vec(),
+            })
+            .collect()
+    }
+}
+
+/// Joins consecutive parts into their payload.
+#[derive(Debug, Default)]
+pub struct Assembly {
+    open: Option<(u32, u32, Vec<u8>)>,
+}
+
+impl Assembly {
+    /// Takes the next part: the whole payload and its trustee once this was the last part. A part
+    /// out of turn (not the next of the open payload, or not a first part when none is open) is
+    /// refused.
+    pub fn push(&mut self, p: &Part) -> Result<Option<(u32, Vec<u8>)>, String> {
+        match self.open.take() {
+            None if p.part == 0 => self.open = Some((p.trustee, p.parts, p.bytes.clone())),
+            None => return Err(format!("part {} without its part 0", p.part)),
+            Some((trustee, parts, mut bytes)) => {
+                let next = (bytes.len() / MAX_PART_BYTES) as u32;
+                if p.trustee != trustee || p.parts != parts || p.part != next {
+                    return Err(format!(
+                        "trustee {}'s part {} of {} where trustee {trustee}'s part {next} of {parts} was due",
+                        p.trustee, p.part, p.parts
+                    ));
+                }
+                bytes.extend_from_slice(&p.bytes);
+                self.open = Some((trustee, parts, bytes));
+            }
+        }
+        let Some((trustee, parts, bytes)) = &self.open else {
+            return Ok(None);
+        };
+        let received = bytes.len().div_ceil(MAX_PART_BYTES) as u32;
+        // Every part but the last is full, so the byte count says how many arrived.
+        let last = p.part + 1 == *parts;
+        if !last {
+            if p.bytes.len() != MAX_PART_BYTES {
+                self.open = None;
+                return Err("a part before the last is not full".into());
+            }
+            return Ok(None);
+        }
+        debug_assert_eq!(received, *parts);
+        let (trustee, bytes) = (*trustee, bytes.clone());
+        self.open = None;
+        Ok(Some((trustee, bytes)))
+    }
+
+    /// Whether a payload is waiting for more parts.
+    pub fn is_open(&self) -> bool {
+        self.open.is_some()
+    }
+}
+
+/// The manifest's ranked questions (their indices) and the width of one mixed row.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Rows {
+    /// Indices of the ranked questions, ascending.
+    pub questions: Vec<usize>,
+    /// Ciphertexts per row: the ranked contests' lengths summed.
+    pub width: usize,
+}
+
+impl Rows {
+    /// The mix-net's shape for `m`; `questions` is empty when nothing is ranked.
+    pub fn of(m: &Manifest) -> Self {
+        let specs = m.contest_specs();
+        let questions: Vec<usize> = m
+            .questions
+            .iter()
+            .enumerate()
+            .filter(|(_, q)| q.kind.is_ranked())
+            .map(|(i, _)| i)
+            .collect();
+        let width = questions.iter().map(|&q| specs[q].choices as usize).sum();
+        Rows { questions, width }
+    }
+
+    /// Whether the election has ranked questions.
+    pub fn any(&self) -> bool {
+        !self.questions.is_empty()
+    }
+
+    /// A counted ballot's row: its ranked contests' ciphertexts, in question order.
+    pub fn of_ballot(&self, b: &Ballot) -> Vec<Ciphertext> {
+        let all = b.ciphertexts();
+        self.questions
+            .iter()
+            .flat_map(|&q| all[q].iter().copied())
+            .collect()
+    }
+
+    /// Where question `questions[k]`'s values start in a row.
+    fn offsets(&self, specs: &[ContestSpec]) -> Vec<usize> {
+        self.questions
+            .iter()
+            .scan(0, |at, &q| {
+                let start = *at;
+                *at += specs[q].choices as usize;
+                Some(start)
+            })
+            .collect()
+    }
+}
+
+/// The context of shuffle number `round` (from 0), made by the trustee with verification key `y`.
+pub fn shuffle_context(election: &ProofContext, y: &Element, round: u32) -> ProofContext {
+    election.bound_to(*y.as_bytes()).at(round, NO_POSITION)
+}
+
+/// The context of the decryption share of row `row`, column `column` of the mixed rows.
+pub fn share_context(election: &ProofContext, row: usize, column: usize) -> ProofContext {
+    election.at(ROW_POSITION + row as u32, column as u32)
+}
+
+/// A shuffle's payload: the output rows, then the proof that they shuffle the input rows.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Shuffled {
+    /// The output rows.
+    pub rows: Vec<Vec<Ciphertext>>,
+    /// The proof.
+    pub proof: ShuffleProof,
+}
+
+impl Shuffled {
+    /// `rows (N × w ciphertexts, row-major) ‖ proof`.
+    pub fn encode(&self) -> Vec<u8> {
+        let mut out = Vec::new();
+        for ct in self.rows.iter().flatten() {
+            out.extend_from_slice(&ct.to_bytes());
+        }
+        out.extend_from_slice(&self.proof.to_bytes());
+        out
+    }
+
+    /// Strict decoding of a shuffle of `n` rows of width `w`.
+    pub fn decode(bytes: &[u8], n: usize, w: usize) -> Result<Self, RecordError> {
+        let rows_len = n * w * CIPHERTEXT_LEN;
+        if n == 0 || bytes.len() != rows_len + ShuffleProof::encoded_len(n, w) {
+            return Err(RecordError::Invalid(
+                "shuffle",
+                format!("{} bytes for {n} rows of {w}", bytes.len()),
+            ));
+        }
+        // Decoding a point is a square root: rows decode in parallel.
+        let rows = bytes[..rows_len]
+            .par_chunks(w * CIPHERTEXT_LEN)
+            .map(|row| {
+                row.chunks(CIPHERTEXT_LEN)
+                    .map(Ciphertext::decode)
+                    .collect::<Result<Vec<_>, _>>()
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(Shuffled {
+            rows,
+            proof: ShuffleProof::decode(&bytes[rows_len..], n, w)?,
+        })
+    }
+
+    /// Checks the proof against the input rows.
+    pub fn verify(
+        &self,
+        ctx: &ProofContext,
+        pk: &PublicKey,
+        input: &[Vec<Ciphertext>],
+    ) -> Result<(), ProofError> {
+        self.proof.verify(ctx, pk, input, &self.rows)
+    }
+}
+
+/// Trustee `trustee` (verification key `y`) shuffles `input` as shuffle number `round`: its
+/// entries, and the output rows (the next shuffle's input).
+#[allow(clippy::too_many_arguments)]
+pub fn shuffle_entries_with_rng<R: CryptoRng + ?Sized>(
+    election: &ProofContext,
+    pk: &PublicKey,
+    trustee: u32,
+    y: &Element,
+    round: u32,
+    input: &[Vec<Ciphertext>],
+    rng: &mut R,
+) -> Result<(Vec<Entry>, Vec<Vec<Ciphertext>>), ProofError> {
+    let (rows, secret) = shuffle_with_rng(pk, input, rng)?;
+    let ctx = shuffle_context(election, y, round);
+    let proof = ShuffleProof::prove_with_rng(&ctx, pk, input, &rows, &secret, rng)?;
+    let payload = Shuffled { rows, proof };
+    let entries = Part::split(trustee, &payload.encode())
+        .into_iter()
+        .map(Entry::Shuffle)
+        .collect();
+    Ok((entries, payload.rows))
+}
+
+/// A trustee's decryption shares of every ciphertext of the mixed rows, row-major.
+pub type RowShares = Vec<(Element, ChaumPedersenProof)>;
+
+/// The decryption-share entries of `share` for the mixed `rows`.
+pub fn ballot_decryption_entries_with_rng<R: CryptoRng + ?Sized>(
+    election: &ProofContext,
+    share: &KeyShare,
+    y: &Element,
+    rows: &[Vec<Ciphertext>],
+    rng: &mut R,
+) -> Vec<Entry> {
+    let mut payload = Vec::with_capacity(rows.len() * rows.first().map_or(0, Vec::len) * SHARE_LEN);
+    for (i, row) in rows.iter().enumerate() {
+        for (k, ct) in row.iter().enumerate() {
+            let d = share.partial_decrypt_with_rng(&share_context(election, i, k), y, ct, rng);
+            payload.extend_from_slice(d.share.as_bytes());
+            payload.extend_from_slice(&d.proof.to_bytes());
+        }
+    }
+    Part::split(share.index(), &payload)
+        .into_iter()
+        .map(Entry::BallotDecryption)
+        .collect()
+}
+
+/// Strict decoding of decryption shares for `n` rows of width `w`.
+pub fn decode_shares(bytes: &[u8], n: usize, w: usize) -> Result<RowShares, RecordError> {
+    if bytes.len() != n * w * SHARE_LEN {
+        return Err(RecordError::Invalid(
+            "ballot decryption",
+            format!("{} bytes for {n} rows of {w}", bytes.len()),
+        ));
+    }
+    bytes
+        .par_chunks(SHARE_LEN)
+        .map(|c| {
+            let mut r = Reader::new(c);
+            Ok((r.point()?, ChaumPedersenProof::decode(r.raw(96)?)?))
+        })
+        .collect()
+}
+
+/// Whether every proof of trustee `trustee`'s (verification key `y`) shares of `rows` verifies
+/// (batches of rows checked in parallel, each with its own random weights).
+pub fn verify_shares(
+    election: &ProofContext,
+    trustee: u32,
+    y: &Element,
+    rows: &[Vec<Ciphertext>],
+    shares: &RowShares,
+) -> bool {
+    const ROWS_PER_BATCH: usize = 256;
+    let w = rows.first().map_or(0, Vec::len).max(1);
+    if shares.len() != rows.len() * w {
+        return false;
+    }
+    rows.par_chunks(ROWS_PER_BATCH)
+        .zip(shares.par_chunks(ROWS_PER_BATCH * w))
+        .enumerate()
+        .all(|(b, (rows, shares))| {
+            let mut batch = BatchVerifier::new();
+            for (j, ((d, proof), ct)) in shares.iter().zip(rows.iter().flatten()).enumerate() {
+                let row = b * ROWS_PER_BATCH + j / w;
+                PartialDecryption {
+                    trustee,
+                    share: *d,
+                    proof: *proof,
+                }
+                .queue(&share_context(election, row, j % w), y, ct, &mut batch);
+            }
+            batch.verify()
+        })
+}
+
+/// The values of every mixed row, from the (verified) shares of at least `t` trustees: each must
+/// be 0 or 1.
+pub fn row_values(
+    params: &ThresholdParams,
+    rows: &[Vec<Ciphertext>],
+    shares: &[(u32, &RowShares)],
+) -> Result<Vec<Vec<u8>>, String> {
+    if shares.len() < params.threshold as usize {
+        return Err("at least t trustees' shares are required".into());
+    }
+    let indices: Vec<u32> = shares.iter().map(|(t, _)| *t).collect();
+    for &i in &indices {
+        params.check_index(i).map_err(|e| e.to_string())?;
+    }
+    // `M = β − Σ λ_j·D_j` (protocol.md §7), with the Lagrange coefficients computed once.
+    let lambdas = lagrange_coefficients(&indices).map_err(|e| e.to_string())?;
+    let (zero, g) = (RistrettoPoint::identity(), RISTRETTO_BASEPOINT_POINT);
+    rows.par_iter()
+        .enumerate()
+        .map(|(i, row)| {
+            let w = row.len();
+            row.iter()
+                .enumerate()
+                .map(|(k, ct)| {
+                    let combined = RistrettoPoint::vartime_multiscalar_mul(
+                        &lambdas,
+                        shares.iter().map(|(_, s)| *s[i * w + k].0.point()),
+                    );
+                    match ct.beta.point() - combined {
+                        m if m == zero => Ok(0),
+                        m if m == g => Ok(1),
+                        _ => Err(format!("mixed row {i}, value {k} is neither 0 nor 1")),
+                    }
+                })
+                .collect()
+        })
+        .collect()
+}
+
+/// One ranked question's count.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct RankedCount {
+    /// How it was counted.
+    #[cfg_attr(feature = "openapi", schema(value_type = String, example = "instant-runoff"))]
+    pub method: RankingMethod,
+    /// Ballots counted.
+    pub ballots: u64,
+    /// The elected choices (instant-runoff: at most one; Schulze: several on a tie).
+    pub winners: Vec<u32>,
+    /// Instant-runoff's rounds (empty for Schulze).
+    #[cfg_attr(feature = "openapi", schema(value_type = Vec<Object>))]
+    pub rounds: Vec<crate::preferential::Round>,
+    /// Schulze's `d[i][j]`, ballots ranking `i` above `j` (empty for instant-runoff).
+    pub pairwise: Vec<Vec<u64>>,
+}
+
+impl RankedCount {
+    /// What the result entry states: the one winner, or no majority (none, or a tie).
+    pub fn outcome(&self) -> Outcome {
+        match self.winners.as_slice() {
+            [one] => Outcome::Elected(*one),
+            _ => Outcome::NoMajority,
+        }
+    }
+}
+
+/// Every ranked question's decrypted rankings, checked and counted.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Counted {
+    /// Per manifest question: its count (`None` for other kinds).
+    pub counts: Vec<Option<RankedCount>>,
+    /// Per manifest question: the rank matrix the rankings make (`ranks × choices`, rank-major),
+    /// which must equal the tally's cells (`None` for other kinds).
+    pub matrices: Vec<Option<Vec<u64>>>,
+}
+
+impl Counted {
+    /// The outcome of each ranked question (`None` for others).
+    pub fn outcomes(&self) -> Vec<Option<Outcome>> {
+        self.counts
+            .iter()
+            .map(|c| c.as_ref().map(RankedCount::outcome))
+            .collect()
+    }
+}
+
+/// Checks each row's rankings (at most one choice per rank, each choice at most once) and counts
+/// them: `values` are the mixed rows' values, `lot` the tie-break seed (docs/protocol.md §8).
+pub fn count(m: &Manifest, values: &[Vec<u8>], lot: &[u8; 32]) -> Result<Counted, String> {
+    let rows = Rows::of(m);
+    let specs = m.contest_specs();
+    let offsets = rows.offsets(&specs);
+    let mut counts = vec![None; m.questions.len()];
+    let mut matrices = vec![None; m.questions.len()];
+    for (&q, &start) in rows.questions.iter().zip(&offsets) {
+        let question: &Question = &m.questions[q];
+        let QuestionKind::Ranked { method, .. } = question.kind else {
+            continue;
+        };
+        let spec = &specs[q];
+        let n = question.choices.len();
+        let mut matrix = vec![0u64; spec.choices as usize];
+        let mut rankings = Vec::with_capacity(values.len());
+        for (i, row) in values.iter().enumerate() {
+            let contest = row
+                .get(start..start + spec.choices as usize)
+                .ok_or_else(|| format!("mixed row {i} is too short"))?;
+            spec.proven_sums(contest)
+                .map_err(|e| format!("mixed row {i}, question {q}: {e}"))?;
+            for (cell, &v) in matrix.iter_mut().zip(contest) {
+                *cell += u64::from(v);
+            }
+            rankings.push(question.ranking_of(contest));
+        }
+        let choices = n as u32;
+        let count = match method {
+            RankingMethod::InstantRunoff => {
+                let Runoff { rounds, winner } = instant_runoff(choices, &rankings, lot);
+                RankedCount {
+                    method,
+                    ballots: values.len() as u64,
+                    winners: winner.into_iter().collect(),
+                    rounds,
+                    pairwise: Vec::new(),
+                }
+            }
+            RankingMethod::Schulze => {
+                let Schulze {
+                    pairwise, winners, ..
+                } = schulze(choices, &rankings);
+                RankedCount {
+                    method,
+                    ballots: values.len() as u64,
+                    winners,
+                    rounds: Vec::new(),
+                    pairwise,
+                }
+            }
+        };
+        counts[q] = Some(count);
+        matrices[q] = Some(matrix);
+    }
+    Ok(Counted { counts, matrices })
+}
+
+/// What checking a shuffle or decryption payload needs: the election's context and key, each
+/// trustee's verification key, and the threshold.
+#[allow(missing_debug_implementations)]
+pub struct MixKeys<'a> {
+    /// The election context.
+    pub ctx: &'a ProofContext,
+    /// The joint key.
+    pub pk: &'a PublicKey,
+    /// `Y_j` of each qualified trustee (`None` for one outside the key).
+    pub verification_key: &'a dyn Fn(u32) -> Option<Element>,
+    /// `t`.
+    pub threshold: u32,
+}
+
+/// A checked payload, ready to apply.
+#[derive(Debug)]
+pub enum Payload {
+    /// A shuffle's output rows.
+    Shuffle(u32, Vec<Vec<Ciphertext>>),
+    /// A trustee's decryption shares of the mixed rows.
+    Decryption(u32, RowShares),
+}
+
+/// The mix-net as the record has it so far: the rows the next shuffle takes (the counted
+/// ballots' rows, then each shuffle's output), who shuffled, who decrypted.
+#[derive(Debug)]
+pub struct Mix {
+    /// The shape of a row.
+    pub rows: Rows,
+    /// The counted ballots' rows before any shuffle, then the last shuffle's output.
+    pub current: Vec<Vec<Ciphertext>>,
+    /// The trustees that shuffled, in order.
+    pub shufflers: Vec<u32>,
+    /// The trustees' decryption shares of the last shuffle's rows, in the order posted.
+    pub decryptions: Vec<(u32, RowShares)>,
+    /// The instant-runoff lot: the encrypted tally entry's leaf hash.
+    pub lot: [u8; 32],
+    parts: Assembly,
+    kind: Option<crate::entry::Kind>,
+}
+
+impl Mix {
+    /// Before the first shuffle: the counted ballots' rows in ascending entry order.
+    pub fn new(rows: Rows, initial: Vec<Vec<Ciphertext>>, lot: [u8; 32]) -> Self {
+        Mix {
+            rows,
+            current: initial,
+            shufflers: Vec::new(),
+            decryptions: Vec::new(),
+            lot,
+            parts: Assembly::default(),
+            kind: None,
+        }
+    }
+
+    /// Whether a payload's parts have begun and not ended (the next entry must continue it).
+    pub fn is_open(&self) -> bool {
+        self.parts.is_open()
+    }
+
+    /// How many parts a payload of `kind` has now (its length is fixed by the rows' shape), or
+    /// `None` for a kind that is not a mix-net payload.
+    pub fn parts_due(&self, kind: crate::entry::Kind) -> Option<u32> {
+        let (n, w) = (self.current.len(), self.rows.width);
+        let len = match kind {
+            crate::entry::Kind::Shuffle => {
+                n * w * CIPHERTEXT_LEN + ShuffleProof::encoded_len(n.max(1), w.max(1))
+            }
+            crate::entry::Kind::BallotDecryption => n * w * SHARE_LEN,
+            _ => return None,
+        };
+        Some(len.div_ceil(MAX_PART_BYTES).max(1) as u32)
+    }
+
+    /// Checks a whole payload of `kind` from `trustee` against the mix so far, without applying it.
+    pub fn check(
+        &self,
+        kind: crate::entry::Kind,
+        trustee: u32,
+        payload: &[u8],
+        keys: &MixKeys<'_>,
+    ) -> Result<Payload, String> {
+        use crate::entry::Kind;
+        if !self.rows.any() {
+            return Err("the election has no ranked question".into());
+        }
+        if self.current.is_empty() {
+            return Err("no ballot was counted: there is nothing to mix".into());
+        }
+        let y = (keys.verification_key)(trustee)
+            .ok_or_else(|| format!("trustee {trustee} holds no share of the key"))?;
+        let (n, w) = (self.current.len(), self.rows.width);
+        match kind {
+            Kind::Shuffle => {
+                if !self.decryptions.is_empty() {
+                    return Err("a shuffle after the mixed rows' decryption began".into());
+                }
+                if self.shufflers.contains(&trustee) {
+                    return Err(format!("trustee {trustee} shuffled twice"));
+                }
+                let s = Shuffled::decode(payload, n, w).map_err(|e| e.to_string())?;
+                let ctx = shuffle_context(keys.ctx, &y, self.shufflers.len() as u32);
+                s.verify(&ctx, keys.pk, &self.current)
+                    .map_err(|_| format!("trustee {trustee}'s shuffle proof does not verify"))?;
+                Ok(Payload::Shuffle(trustee, s.rows))
+            }
+            Kind::BallotDecryption => {
+                if self.shufflers.len() < keys.threshold as usize {
+                    return Err(format!(
+                        "{} of the {} shuffles needed before decrypting",
+                        self.shufflers.len(),
+                        keys.threshold
+                    ));
+                }
+                if self.decryptions.iter().any(|(t, _)| *t == trustee) {
+                    return Err(format!("trustee {trustee} decrypted the mixed rows twice"));
+                }
+                let shares = decode_shares(payload, n, w).map_err(|e| e.to_string())?;
+                if !verify_shares(keys.ctx, trustee, &y, &self.current, &shares) {
+                    return Err(format!(
+                        "trustee {trustee}: a mixed row's decryption share proof does not verify"
+                    ));
+                }
+                Ok(Payload::Decryption(trustee, shares))
+            }
+            other => Err(format!("{other:?} is not a mix-net entry")),
+        }
+    }
+
+    /// Applies a checked payload.
+    pub fn apply(&mut self, payload: Payload) {
+        match payload {
+            Payload::Shuffle(t, rows) => {
+                self.shufflers.push(t);
+                self.current = rows;
+            }
+            Payload::Decryption(t, shares) => self.decryptions.push((t, shares)),
+        }
+    }
+
+    /// Takes one part entry: once it completes its payload, the payload is checked (`keys`; or,
+    /// for entries already checked before they were committed, `None` only decodes) and applied.
+    /// A refused part or payload leaves the mix as it was.
+    pub fn take(&mut self, entry: &Entry, keys: Option<&MixKeys<'_>>) -> Result<(), String> {
+        let (kind, part) = match entry {
+            Entry::Shuffle(p) => (crate::entry::Kind::Shuffle, p),
+            Entry::BallotDecryption(p) => (crate::entry::Kind::BallotDecryption, p),
+            _ => return Err("not a mix-net entry".into()),
+        };
+        if self.parts.is_open() && self.kind != Some(kind) {
+            self.parts = Assembly::default();
+            return Err("a payload's parts must be consecutive".into());
+        }
+        self.kind = Some(kind);
+        let Some((trustee, payload)) = self.parts.push(part)? else {
+            return Ok(());
+        };
+        let checked = match keys {
+            Some(keys) => self.check(kind, trustee, &payload, keys)?,
+            None => {
+                let (n, w) = (self.current.len(), self.rows.width);
+                match kind {
+                    crate::entry::Kind::Shuffle => Payload::Shuffle(
+                        trustee,
+                        Shuffled::decode(&payload, n, w)
+                            .map_err(|e| e.to_string())?
+                            .rows,
+                    ),
+                    _ => Payload::Decryption(
+                        trustee,
+                        decode_shares(&payload, n, w).map_err(|e| e.to_string())?,
+                    ),
+                }
+            }
+        };
+        self.apply(checked);
+        Ok(())
+    }
+
+    /// The ranked questions' counts, from the first `t` trustees' decryption shares; with no
+    /// counted ballot, counts of nothing.
+    pub fn counted(&self, m: &Manifest, params: &ThresholdParams) -> Result<Counted, String> {
+        if self.current.is_empty() {
+            return count(m, &[], &self.lot);
+        }
+        let t = params.threshold as usize;
+        if self.shufflers.len() < t || self.decryptions.len() < t {
+            return Err(format!(
+                "{} shuffles and {} decryptions of the mixed rows; {t} of each are needed",
+                self.shufflers.len(),
+                self.decryptions.len()
+            ));
+        }
+        let shares: Vec<(u32, &RowShares)> =
+            self.decryptions[..t].iter().map(|(j, s)| (*j, s)).collect();
+        let values = row_values(params, &self.current, &shares)?;
+        count(m, &values, &self.lot)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parts_join_back_into_their_payload_only_in_order() {
+        let payload: Vec<u8> = (0..(2 * MAX_PART_BYTES + 10)).map(|i| i as u8).collect();
+        let parts = Part::split(3, &payload);
+        assert_eq!(parts.len(), 3);
+        assert!(parts.iter().all(|p| p.parts == 3 && p.trustee == 3));
+        let mut a = Assembly::default();
+        assert_eq!(a.push(&parts[0]), Ok(None));
+        assert!(a.is_open());
+        assert_eq!(a.push(&parts[1]), Ok(None));
+        assert_eq!(a.push(&parts[2]), Ok(Some((3, payload.clone()))));
+        assert!(!a.is_open());
+        // Out of turn: a later part first, a part skipped, another trustee's part in between.
+        let mut a = Assembly::default();
+        assert!(a.push(&parts[1]).is_err());
+        let mut a = Assembly::default();
+        a.push(&parts[0]).expect("first");
+        assert!(a.push(&parts[2]).is_err());
+        let mut a = Assembly::default();
+        a.push(&parts[0]).expect("first");
+        let other = Part {
+            trustee: 2,
+            ..parts[1].clone()
+        };
+        assert!(a.push(&other).is_err());
+        // A short part before the last.
+        let mut a = Assembly::default();
+        let short = Part {
+            bytes: vec![1; 10],
+            ..parts[0].clone()
+        };
+        assert!(a.push(&short).is_err());
+        // A one-part payload.
+        let one = Part::split(1, b"abc");
+        assert_eq!(
+            Assembly::default().push(&one[0]),
+            Ok(Some((1, b"abc".to_vec())))
+        );
+    }
+
+    #[test]
+    fn a_part_decodes_strictly() {
+        let encode = |part: u32, parts: u32, bytes: &[u8]| {
+            let mut w = Writer::new();
+            w.u32(part).u32(parts).bytes(bytes);
+            w.into_bytes()
+        };
+        let ok = encode(1, 2, b"x");
+        assert!(Part::decode(&mut Reader::new(&ok), 1).is_ok());
+        for bad in [
+            encode(2, 2, b"x"),
+            encode(0, 0, b"x"),
+            encode(0, MAX_PARTS + 1, b"x"),
+            encode(0, 1, b""),
+            encode(0, 1, &vec![0; MAX_PART_BYTES + 1]),
+        ] {
+            assert!(Part::decode(&mut Reader::new(&bad), 1).is_err());
+        }
+    }
+}
