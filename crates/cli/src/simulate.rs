@@ -674,7 +674,7 @@ pub fn run(args: &Args) -> Result<ExitCode> {
                 .context("verification key")?;
             let round = mix.shufflers.len() as u32;
             let (parts, _) =
-                shuffle_entries_with_rng(&ectx, &pk, s.index(), y, round, &mix.current, &mut rng)?;
+                shuffle_entries_with_rng(&ectx, &pk, s, y, round, &mix.current, &mut rng)?;
             for e in &parts {
                 put(&mut w, &e.encode())?;
                 mix.take(e, None).map_err(anyhow::Error::msg)?;
@@ -699,8 +699,7 @@ pub fn run(args: &Args) -> Result<ExitCode> {
         }
         ranked = c.outcomes();
         let t = params.threshold as usize;
-        let shares: Vec<(u32, &hanpyo_record::mixing::RowShares)> =
-            mix.decryptions[..t].iter().map(|(j, s)| (*j, s)).collect();
+        let shares = mix.first_shares(t);
         let values = hanpyo_record::mixing::row_values(&params, &mix.current, &shares)
             .map_err(anyhow::Error::msg)?;
         mix_values = Some(MixValues {

@@ -537,10 +537,11 @@ impl Verifiable for Item<'_> {
     }
 }
 
-fn decrypt(s: &Session) -> Result<ExitCode> {
+/// This trustee's key share, from its sealed key file (asks for the passphrase).
+fn key_share(s: &Session) -> Result<KeyShare> {
     let pass = crate::sealed::passphrase(s.passphrase_file.as_deref(), false)?;
     let secrets = unseal(&s.key, &pass)?;
-    let share = KeyShare::from_parts(
+    Ok(KeyShare::from_parts(
         s.index,
         scalar(
             secrets
@@ -548,7 +549,11 @@ fn decrypt(s: &Session) -> Result<ExitCode> {
                 .as_deref()
                 .context("no key share: run the ceremony first")?,
         )?,
-    );
+    ))
+}
+
+fn decrypt(s: &Session) -> Result<ExitCode> {
+    let share = key_share(s)?;
     let token = token_of(&s.token)?;
     let client = client_for(&s.url, &token)?;
     let deadline = Instant::now() + Duration::from_secs(s.wait);

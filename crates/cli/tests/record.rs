@@ -397,9 +397,9 @@ fn ranked_elections_are_mixed_decrypted_counted_and_verified() {
     let _ = std::fs::remove_dir_all(&dir);
 }
 
-/// A shuffle that replaces part of a ballot, duplicates one or drops one, a wrong decryption
-/// share, a missing shuffle, a shuffle after the decryption began, and a result that names
-/// another winner: each is refused and named.
+/// A shuffle that replaces part of a ballot, duplicates one or drops one, a shuffle in another
+/// trustee's name, a wrong decryption share, a missing shuffle, a shuffle after the decryption
+/// began, and a result that names another winner: each is refused and named.
 #[test]
 fn a_bad_shuffle_decryption_or_ranked_result_is_named() {
     use hanpyo_record::mixing::{Part, Shuffled, decode_shares};
@@ -420,6 +420,7 @@ fn a_bad_shuffle_decryption_or_ranked_result_is_named() {
     let with_rows = |rows: Vec<Vec<hanpyo_crypto::elgamal::Ciphertext>>| {
         let mut bytes: Vec<u8> = rows.iter().flatten().flat_map(|c| c.to_bytes()).collect();
         bytes.extend(shuffled.proof.to_bytes());
+        bytes.extend(shuffled.signature.to_bytes());
         let mut t = es.clone();
         t[si] = Entry::Shuffle(Part {
             bytes,
@@ -445,6 +446,19 @@ fn a_bad_shuffle_decryption_or_ranked_result_is_named() {
         );
         assert!(!got.is_empty(), "{name}");
     }
+
+    // Trustee 2's shuffle posted in trustee 1's name: the signature (and the proof's context)
+    // bind trustee 2's key, so nobody shuffles in another trustee's name.
+    let mut t = es.clone();
+    t[si] = Entry::Shuffle(Part {
+        trustee: 1,
+        ..first.clone()
+    })
+    .encode();
+    assert_invalid(
+        &write("mix-other-name", &dir, &t, true),
+        &[(Some(si as u64), "mix-net"), (Some(ri as u64), "result")],
+    );
 
     // A decryption share moved by G: its proof fails.
     let d = part_of(di);

@@ -510,6 +510,111 @@ fn score_and_scale_questions_over_http_from_the_cli() {
     let _ = std::fs::remove_dir_all(&data);
 }
 
+/// A ranked question from the command-line voter: a choice ranked twice, too many ranks and an
+/// unknown choice are refused on the device; rankings are audited, revoted and cast; the demo
+/// trustees mix and decrypt them at the tally; the published instant-runoff count is the one
+/// computed by hand, the record verifies, and a restarted server replays the same count.
+#[test]
+fn a_ranked_question_over_http_is_mixed_counted_and_replayed_after_a_restart() {
+    let data = scratch("ranked");
+    let manifest =
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("../../examples/manifests/ranked.toml");
+    let server = start_demo_with(&data, 10, &["--manifest", manifest.to_str().expect("utf8")]);
+    let url = server.url.clone();
+    let token = server.token.clone().expect("admin session");
+    let voters = codes(&data);
+    let info = get_json(&election_url(&url));
+    assert_eq!(info["questions"][0]["kind"], "ranked");
+    assert_eq!(info["questions"][0]["ranks"], 3);
+    assert_eq!(info["questions"][0]["method"], "instant-runoff");
+    for (answer, why) in [
+        ("0,0", "choice 0 ranked twice"),
+        ("0,1,2,3", "at most 3 choices ranked"),
+        ("4", "choice 4 of 4"),
+    ] {
+        let o = vote(&url, &data, &voters[0], answer, &[]);
+        assert!(!o.status.success(), "{answer} must be refused");
+        let err = String::from_utf8_lossy(&o.stderr);
+        assert!(err.contains(why), "{answer}: {err}");
+    }
+    // A 4 first preferences, B 3, C 2, D 1 (voter 1 revotes from A to B).
+    let mut rankings: Vec<Vec<u32>> = vec![
+        vec![0, 1],
+        vec![0],
+        vec![1],
+        vec![1, 2],
+        vec![2, 1],
+        vec![2, 0],
+        vec![3, 2],
+        vec![0, 3],
+        vec![0],
+        vec![0],
+    ];
+    let text = |r: &[u32]| r.iter().map(u32::to_string).collect::<Vec<_>>().join(",");
+    for (i, (v, r)) in voters.iter().zip(&rankings).enumerate() {
+        let audit: &[&str] = if i == 0 { &["--audit"] } else { &[] };
+        let o = vote(&url, &data, v, &text(r), audit);
+        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    }
+    rankings[1] = vec![1, 0];
+    let o = vote(&url, &data, &voters[1], "1,0", &[]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    for action in ["close", "tally"] {
+        let (status, v) = post(&format!("{url}/api/v1/admin/{action}"), b"", Some(&token));
+        assert_eq!(status, 200, "{v}");
+    }
+    let mut matrix = vec![0u64; 12];
+    for r in &rankings {
+        for (rank, &c) in r.iter().enumerate() {
+            matrix[rank * 4 + c as usize] += 1;
+        }
+    }
+    let report = verify_download(&url, &data.join("downloaded"));
+    assert_eq!(result_cells(&report), vec![matrix.clone()]);
+    let info = get_json(&election_url(&url));
+    assert_eq!(info["result"], serde_json::json!([matrix]));
+    // Round 1: D out; its ballot goes to C. Round 2: B and C tie at 3; C had fewer in round 1,
+    // so C goes: one ballot to B, one to A, D's exhausted. Round 3: A 5 of 9 active.
+    let expected_rounds = serde_json::json!([
+        {"votes": [4, 3, 2, 1], "exhausted": 0, "elected": null, "eliminated": 3, "tie_break": null},
+        {"votes": [4, 3, 3, 0], "exhausted": 0, "elected": null, "eliminated": 2,
+         "tie_break": {"earlier-round": 0}},
+        {"votes": [5, 4, 0, 0], "exhausted": 1, "elected": 0, "eliminated": null, "tie_break": null},
+    ]);
+    assert_eq!(info["ranked"][0]["rounds"], expected_rounds);
+    assert_eq!(
+        info["outcomes"][0],
+        serde_json::json!({"outcome": "elected", "choice": 0})
+    );
+    assert_eq!(
+        report["summary"]["result"][0]["ranked"]["rounds"],
+        expected_rounds
+    );
+    let progress = get_json(&format!("{url}/api/v1/progress"));
+    assert_eq!(progress["ranked"], true);
+    let shuffled = progress["trustees"]
+        .as_array()
+        .expect("trustees")
+        .iter()
+        .filter(|t| t["shuffled"] == true && t["decrypted_rows"] == true)
+        .count();
+    assert_eq!(shuffled, 2, "{progress}");
+    // A restart rebuilds the mix-net from the ledger and states the same count.
+    drop(server);
+    let server = start(&[
+        "serve",
+        "--data",
+        data.to_str().expect("p"),
+        "--listen",
+        "127.0.0.1:0",
+    ]);
+    let again = get_json(&election_url(&server.url));
+    assert_eq!(again["ranked"], info["ranked"]);
+    assert_eq!(again["outcomes"], info["outcomes"]);
+    drop(server);
+    let _ = std::fs::remove_dir_all(&data);
+}
+
 #[test]
 fn a_full_election_over_http_with_revotes_audits_and_a_restart() {
     let data = scratch("full");

@@ -779,6 +779,19 @@ impl KeyShare {
         Zeroizing::new(self.secret.to_bytes())
     }
 
+    /// A Schnorr signature on `message` with `s_j`, verifiable with `Y_j = s_j·G`
+    /// ([`crate::proofs::schnorr::SchnorrProof::verify`] with `label` and `ctx`).
+    pub fn sign_with_rng<R: CryptoRng + ?Sized>(
+        &self,
+        label: &'static str,
+        ctx: &ProofContext,
+        message: &[u8],
+        rng: &mut R,
+    ) -> SchnorrProof {
+        let y = Element::from_point(RistrettoPoint::mul_base(&self.secret));
+        SchnorrProof::prove_with_rng(label, ctx, &self.secret, &y, message, rng)
+    }
+
     /// `D_j = s_j·α` with its proof, for the tally ciphertext at `ctx`'s position.
     pub fn partial_decrypt_with_rng<R: CryptoRng + ?Sized>(
         &self,

@@ -21,6 +21,8 @@ use hanpyo_crypto::batch::BatchVerifier;
 use hanpyo_crypto::elgamal::{CIPHERTEXT_LEN, Ciphertext, PublicKey};
 use hanpyo_crypto::group::Element;
 use hanpyo_crypto::proofs::chaum_pedersen::{CHAUM_PEDERSEN_PROOF_LEN, ChaumPedersenProof};
+use hanpyo_crypto::proofs::labels;
+use hanpyo_crypto::proofs::schnorr::SchnorrProof;
 use hanpyo_crypto::shuffle::{ShuffleProof, shuffle_with_rng};
 use hanpyo_crypto::threshold::{
     KeyShare, PartialDecryption, ThresholdParams, lagrange_coefficients,
@@ -28,6 +30,7 @@ use hanpyo_crypto::threshold::{
 use hanpyo_crypto::transcript::{NO_POSITION, ProofContext};
 use rand_core::CryptoRng;
 use rayon::prelude::*;
+use sha2::{Digest, Sha512};
 
 use crate::decision::Outcome;
 use crate::encoding::{Reader, Writer};
@@ -46,6 +49,8 @@ pub const MAX_PARTS: u32 = 1 << 20;
 pub const ROW_POSITION: u32 = 0x8000_0000;
 /// Bytes of one decryption share with its proof.
 pub const SHARE_LEN: usize = 32 + CHAUM_PEDERSEN_PROOF_LEN;
+/// Bytes of a shuffle's signature.
+const SIGNATURE_LEN: usize = 64;
 
 /// One entry's piece of a trustee's payload (a shuffle or its decryption shares).
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -129,7 +134,7 @@ impl Assembly {
                 self.open = Some((trustee, parts, bytes));
             }
         }
-        let Some((trustee, parts, bytes)) = &self.open else {
+        let Some((_, parts, bytes)) = &self.open else {
             return Ok(None);
         };
         let received = bytes.len().div_ceil(MAX_PART_BYTES) as u32;
@@ -143,9 +148,7 @@ impl Assembly {
             return Ok(None);
         }
         debug_assert_eq!(received, *parts);
-        let (trustee, bytes) = (*trustee, bytes.clone());
-        self.open = None;
-        Ok(Some((trustee, bytes)))
+        Ok(self.open.take().map(|(trustee, _, bytes)| (trustee, bytes)))
     }
 
     /// Whether a payload is waiting for more parts.
@@ -215,35 +218,56 @@ pub fn share_context(election: &ProofContext, row: usize, column: usize) -> Proo
     election.at(ROW_POSITION + row as u32, column as u32)
 }
 
-/// A shuffle's payload: the output rows, then the proof that they shuffle the input rows.
+/// A shuffle's payload: the output rows, the proof that they shuffle the input rows, and the
+/// shuffling trustee's signature over both with its key share.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Shuffled {
     /// The output rows.
     pub rows: Vec<Vec<Ciphertext>>,
     /// The proof.
     pub proof: ShuffleProof,
+    /// A `mix-payload` Schnorr signature by `s_j` (for `Y_j`) over [`Shuffled::digest`], in the
+    /// shuffle's context: the proof alone shows knowledge of the permutation, not whose it is.
+    pub signature: SchnorrProof,
 }
 
 impl Shuffled {
-    /// `rows (N × w ciphertexts, row-major) ‖ proof`.
+    /// `SHA-512(rows ‖ proof)`: what the trustee signs.
+    pub fn digest(rows: &[Vec<Ciphertext>], proof: &ShuffleProof) -> [u8; 64] {
+        let mut h = Sha512::new();
+        for ct in rows.iter().flatten() {
+            h.update(ct.to_bytes());
+        }
+        h.update(proof.to_bytes());
+        h.finalize().into()
+    }
+
+    /// `rows (N × w ciphertexts, row-major) ‖ proof ‖ signature (64)`.
     pub fn encode(&self) -> Vec<u8> {
-        let mut out = Vec::new();
+        let mut out = Vec::with_capacity(Self::encoded_len(self.rows.len(), self.proof.t4.len()));
         for ct in self.rows.iter().flatten() {
             out.extend_from_slice(&ct.to_bytes());
         }
         out.extend_from_slice(&self.proof.to_bytes());
+        out.extend_from_slice(&self.signature.to_bytes());
         out
+    }
+
+    /// Bytes of a shuffle of `n` rows of width `w`: `64·n·w + 32·(5n + 6 + 3w) + 64`.
+    pub fn encoded_len(n: usize, w: usize) -> usize {
+        n * w * CIPHERTEXT_LEN + ShuffleProof::encoded_len(n, w) + SIGNATURE_LEN
     }
 
     /// Strict decoding of a shuffle of `n` rows of width `w`.
     pub fn decode(bytes: &[u8], n: usize, w: usize) -> Result<Self, RecordError> {
-        let rows_len = n * w * CIPHERTEXT_LEN;
-        if n == 0 || bytes.len() != rows_len + ShuffleProof::encoded_len(n, w) {
+        if n == 0 || w == 0 || bytes.len() != Self::encoded_len(n, w) {
             return Err(RecordError::Invalid(
                 "shuffle",
                 format!("{} bytes for {n} rows of {w}", bytes.len()),
             ));
         }
+        let rows_len = n * w * CIPHERTEXT_LEN;
+        let signed_at = bytes.len() - SIGNATURE_LEN;
         // Decoding a point is a square root: rows decode in parallel.
         let rows = bytes[..rows_len]
             .par_chunks(w * CIPHERTEXT_LEN)
@@ -255,28 +279,36 @@ impl Shuffled {
             .collect::<Result<Vec<_>, _>>()?;
         Ok(Shuffled {
             rows,
-            proof: ShuffleProof::decode(&bytes[rows_len..], n, w)?,
+            proof: ShuffleProof::decode(&bytes[rows_len..signed_at], n, w)?,
+            signature: SchnorrProof::decode(&bytes[signed_at..])?,
         })
     }
 
-    /// Checks the proof against the input rows.
+    /// Checks the signature with `Y_j`, then the proof against the input rows, both in `ctx`
+    /// ([`shuffle_context`]).
     pub fn verify(
         &self,
         ctx: &ProofContext,
         pk: &PublicKey,
+        y: &Element,
         input: &[Vec<Ciphertext>],
     ) -> Result<(), ProofError> {
+        self.signature.verify(
+            labels::MIX_PAYLOAD,
+            ctx,
+            y,
+            &Self::digest(&self.rows, &self.proof),
+        )?;
         self.proof.verify(ctx, pk, input, &self.rows)
     }
 }
 
-/// Trustee `trustee` (verification key `y`) shuffles `input` as shuffle number `round`: its
-/// entries, and the output rows (the next shuffle's input).
-#[allow(clippy::too_many_arguments)]
+/// The trustee holding `share` (verification key `y`) shuffles `input` as shuffle number `round`
+/// and signs it: its entries, and the output rows (the next shuffle's input).
 pub fn shuffle_entries_with_rng<R: CryptoRng + ?Sized>(
     election: &ProofContext,
     pk: &PublicKey,
-    trustee: u32,
+    share: &KeyShare,
     y: &Element,
     round: u32,
     input: &[Vec<Ciphertext>],
@@ -285,8 +317,18 @@ pub fn shuffle_entries_with_rng<R: CryptoRng + ?Sized>(
     let (rows, secret) = shuffle_with_rng(pk, input, rng)?;
     let ctx = shuffle_context(election, y, round);
     let proof = ShuffleProof::prove_with_rng(&ctx, pk, input, &rows, &secret, rng)?;
-    let payload = Shuffled { rows, proof };
-    let entries = Part::split(trustee, &payload.encode())
+    let signature = share.sign_with_rng(
+        labels::MIX_PAYLOAD,
+        &ctx,
+        &Shuffled::digest(&rows, &proof),
+        rng,
+    );
+    let payload = Shuffled {
+        rows,
+        proof,
+        signature,
+    };
+    let entries = Part::split(share.index(), &payload.encode())
         .into_iter()
         .map(Entry::Shuffle)
         .collect();
@@ -372,7 +414,7 @@ pub fn verify_shares(
 pub fn row_values(
     params: &ThresholdParams,
     rows: &[Vec<Ciphertext>],
-    shares: &[(u32, &RowShares)],
+    shares: &[(u32, &[Element])],
 ) -> Result<Vec<Vec<u8>>, String> {
     if shares.len() < params.threshold as usize {
         return Err("at least t trustees' shares are required".into());
@@ -393,7 +435,7 @@ pub fn row_values(
                 .map(|(k, ct)| {
                     let combined = RistrettoPoint::vartime_multiscalar_mul(
                         &lambdas,
-                        shares.iter().map(|(_, s)| *s[i * w + k].0.point()),
+                        shares.iter().map(|(_, s)| *s[i * w + k].point()),
                     );
                     match ct.beta.point() - combined {
                         m if m == zero => Ok(0),
@@ -532,8 +574,8 @@ pub struct MixKeys<'a> {
 pub enum Payload {
     /// A shuffle's output rows.
     Shuffle(u32, Vec<Vec<Ciphertext>>),
-    /// A trustee's decryption shares of the mixed rows.
-    Decryption(u32, RowShares),
+    /// A trustee's decryption shares `D` of the mixed rows (their proofs checked), row-major.
+    Decryption(u32, Vec<Element>),
 }
 
 /// The mix-net as the record has it so far: the rows the next shuffle takes (the counted
@@ -547,7 +589,7 @@ pub struct Mix {
     /// The trustees that shuffled, in order.
     pub shufflers: Vec<u32>,
     /// The trustees' decryption shares of the last shuffle's rows, in the order posted.
-    pub decryptions: Vec<(u32, RowShares)>,
+    pub decryptions: Vec<(u32, Vec<Element>)>,
     /// The instant-runoff lot: the encrypted tally entry's leaf hash.
     pub lot: [u8; 32],
     parts: Assembly,
@@ -578,13 +620,50 @@ impl Mix {
     pub fn parts_due(&self, kind: crate::entry::Kind) -> Option<u32> {
         let (n, w) = (self.current.len(), self.rows.width);
         let len = match kind {
-            crate::entry::Kind::Shuffle => {
-                n * w * CIPHERTEXT_LEN + ShuffleProof::encoded_len(n.max(1), w.max(1))
-            }
+            crate::entry::Kind::Shuffle => Shuffled::encoded_len(n.max(1), w.max(1)),
             crate::entry::Kind::BallotDecryption => n * w * SHARE_LEN,
             _ => return None,
         };
         Some(len.div_ceil(MAX_PART_BYTES).max(1) as u32)
+    }
+
+    /// Whether `trustee` may send a payload of `kind` now (before its bytes are looked at): its
+    /// verification key `Y_j`, or why not.
+    pub fn may_send(
+        &self,
+        kind: crate::entry::Kind,
+        trustee: u32,
+        keys: &MixKeys<'_>,
+    ) -> Result<Element, String> {
+        use crate::entry::Kind;
+        if !self.rows.any() {
+            return Err("the election has no ranked question".into());
+        }
+        if self.current.is_empty() {
+            return Err("no ballot was counted: there is nothing to mix".into());
+        }
+        let y = (keys.verification_key)(trustee)
+            .ok_or_else(|| format!("trustee {trustee} holds no share of the key"))?;
+        match kind {
+            Kind::Shuffle if !self.decryptions.is_empty() => {
+                Err("a shuffle after the mixed rows' decryption began".into())
+            }
+            Kind::Shuffle if self.shufflers.contains(&trustee) => {
+                Err(format!("trustee {trustee} shuffled twice"))
+            }
+            Kind::BallotDecryption if self.shufflers.len() < keys.threshold as usize => {
+                Err(format!(
+                    "{} of the {} shuffles needed before decrypting",
+                    self.shufflers.len(),
+                    keys.threshold
+                ))
+            }
+            Kind::BallotDecryption if self.decryptions.iter().any(|(t, _)| *t == trustee) => {
+                Err(format!("trustee {trustee} decrypted the mixed rows twice"))
+            }
+            Kind::Shuffle | Kind::BallotDecryption => Ok(y),
+            other => Err(format!("{other:?} is not a mix-net entry")),
+        }
     }
 
     /// Checks a whole payload of `kind` from `trustee` against the mix so far, without applying it.
@@ -595,51 +674,26 @@ impl Mix {
         payload: &[u8],
         keys: &MixKeys<'_>,
     ) -> Result<Payload, String> {
-        use crate::entry::Kind;
-        if !self.rows.any() {
-            return Err("the election has no ranked question".into());
-        }
-        if self.current.is_empty() {
-            return Err("no ballot was counted: there is nothing to mix".into());
-        }
-        let y = (keys.verification_key)(trustee)
-            .ok_or_else(|| format!("trustee {trustee} holds no share of the key"))?;
+        let y = self.may_send(kind, trustee, keys)?;
         let (n, w) = (self.current.len(), self.rows.width);
-        match kind {
-            Kind::Shuffle => {
-                if !self.decryptions.is_empty() {
-                    return Err("a shuffle after the mixed rows' decryption began".into());
-                }
-                if self.shufflers.contains(&trustee) {
-                    return Err(format!("trustee {trustee} shuffled twice"));
-                }
-                let s = Shuffled::decode(payload, n, w).map_err(|e| e.to_string())?;
-                let ctx = shuffle_context(keys.ctx, &y, self.shufflers.len() as u32);
-                s.verify(&ctx, keys.pk, &self.current)
-                    .map_err(|_| format!("trustee {trustee}'s shuffle proof does not verify"))?;
-                Ok(Payload::Shuffle(trustee, s.rows))
-            }
-            Kind::BallotDecryption => {
-                if self.shufflers.len() < keys.threshold as usize {
-                    return Err(format!(
-                        "{} of the {} shuffles needed before decrypting",
-                        self.shufflers.len(),
-                        keys.threshold
-                    ));
-                }
-                if self.decryptions.iter().any(|(t, _)| *t == trustee) {
-                    return Err(format!("trustee {trustee} decrypted the mixed rows twice"));
-                }
-                let shares = decode_shares(payload, n, w).map_err(|e| e.to_string())?;
-                if !verify_shares(keys.ctx, trustee, &y, &self.current, &shares) {
-                    return Err(format!(
-                        "trustee {trustee}: a mixed row's decryption share proof does not verify"
-                    ));
-                }
-                Ok(Payload::Decryption(trustee, shares))
-            }
-            other => Err(format!("{other:?} is not a mix-net entry")),
+        if kind == crate::entry::Kind::Shuffle {
+            let s = Shuffled::decode(payload, n, w).map_err(|e| e.to_string())?;
+            let ctx = shuffle_context(keys.ctx, &y, self.shufflers.len() as u32);
+            s.verify(&ctx, keys.pk, &y, &self.current).map_err(|_| {
+                format!("trustee {trustee}'s shuffle signature or proof does not verify")
+            })?;
+            return Ok(Payload::Shuffle(trustee, s.rows));
         }
+        let shares = decode_shares(payload, n, w).map_err(|e| e.to_string())?;
+        if !verify_shares(keys.ctx, trustee, &y, &self.current, &shares) {
+            return Err(format!(
+                "trustee {trustee}: a mixed row's decryption share proof does not verify"
+            ));
+        }
+        Ok(Payload::Decryption(
+            trustee,
+            shares.into_iter().map(|(d, _)| d).collect(),
+        ))
     }
 
     /// Applies a checked payload.
@@ -683,7 +737,11 @@ impl Mix {
                     ),
                     _ => Payload::Decryption(
                         trustee,
-                        decode_shares(&payload, n, w).map_err(|e| e.to_string())?,
+                        decode_shares(&payload, n, w)
+                            .map_err(|e| e.to_string())?
+                            .into_iter()
+                            .map(|(d, _)| d)
+                            .collect(),
                     ),
                 }
             }
@@ -706,10 +764,17 @@ impl Mix {
                 self.decryptions.len()
             ));
         }
-        let shares: Vec<(u32, &RowShares)> =
-            self.decryptions[..t].iter().map(|(j, s)| (*j, s)).collect();
-        let values = row_values(params, &self.current, &shares)?;
+        let values = row_values(params, &self.current, &self.first_shares(t))?;
         count(m, &values, &self.lot)
+    }
+
+    /// The decryption shares of the first `t` trustees that decrypted the mixed rows.
+    pub fn first_shares(&self, t: usize) -> Vec<(u32, &[Element])> {
+        self.decryptions
+            .iter()
+            .take(t)
+            .map(|(j, s)| (*j, s.as_slice()))
+            .collect()
     }
 }
 

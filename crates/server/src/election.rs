@@ -67,7 +67,7 @@ pub struct Ceremony {
     /// Per trustee, the parts of a shuffle or decryption it is sending: held in memory until
     /// the last arrives and the whole is checked, then committed together (a refused payload
     /// never reaches the log).
-    pub staged: HashMap<u32, (Assembly, Vec<Vec<u8>>)>,
+    pub staged: HashMap<u32, (Kind, Assembly, Vec<Vec<u8>>)>,
 }
 
 /// The election's public parameters (immutable once open).
@@ -355,9 +355,12 @@ impl ElectionState {
                 ));
             }
             Entry::Shuffle(_) | Entry::BallotDecryption(_) => {
-                // Checked before it was committed (or by the log's own server): only applied.
-                if let Some(mix) = &mut c.mix {
-                    mix.take(&e, None)?;
+                // Checked before it was committed (or by the log's own server): only applied. One
+                // that cannot be (a broken log) is reported, and never stops the server's start.
+                if let Some(mix) = &mut c.mix
+                    && let Err(why) = mix.take(&e, None)
+                {
+                    tracing::error!(error = %why, "a mix-net entry of the log could not be applied");
                 }
             }
             Entry::Result {

@@ -808,47 +808,21 @@ fn mix_part(
     part: &hanpyo_record::mixing::Part,
     bytes: Vec<u8>,
 ) -> Result<u64, ApiError> {
-    if st.phase != Phase::Tallied || st.ceremony.mix.is_none() {
-        return Err(wrong_phase(
-            "shuffles and the mixed rows' decryption follow the tally of an election with ranked questions, before the result",
-        ));
-    }
-    // The payload's length is fixed by the rows: a part count that cannot be right is refused
-    // before anything is held (a trustee token cannot make the server hold more than that).
-    let due = st.ceremony.mix.as_ref().and_then(|m| m.parts_due(kind));
-    if due != Some(part.parts) {
-        return Err(ApiError::malformed(format!(
-            "this payload has {} part(s), not {}",
-            due.unwrap_or(0),
-            part.parts
-        )));
-    }
-    // A part 0 starts the trustee's payload afresh (a trustee that stopped half-way sends again).
-    if part.part == 0 {
-        st.ceremony.staged.remove(&part.trustee);
-    }
-    let (parts, staged) = st.ceremony.staged.entry(part.trustee).or_default();
-    let complete = match parts.push(part) {
-        Ok(complete) => complete,
-        Err(why) => {
-            staged.clear();
-            return Err(ApiError::new(409, "part-out-of-order", why));
-        }
-    };
-    staged.push(bytes);
-    let Some((trustee, payload)) = complete else {
-        // Held, not yet on the log: the size is unchanged.
-        return Ok(ledger.size());
-    };
-    let entries = std::mem::take(staged);
     let (Some(ctx), Some(pk), Ok(params), Some(mix)) = (
         &st.params.ctx,
         &st.params.joint_key,
         st.params.manifest.threshold_params(),
         &st.ceremony.mix,
     ) else {
-        return Err(ApiError::internal());
+        return Err(wrong_phase(
+            "shuffles and the mixed rows' decryption follow the tally of an election with ranked questions, before the result",
+        ));
     };
+    if st.phase != Phase::Tallied {
+        return Err(wrong_phase(
+            "shuffles and the mixed rows' decryption come before the result",
+        ));
+    }
     let ys = &st.params.verification_keys;
     let y = |j: u32| ys.get((j as usize).wrapping_sub(1)).copied();
     let keys = hanpyo_record::mixing::MixKeys {
@@ -857,6 +831,42 @@ fn mix_part(
         verification_key: &y,
         threshold: params.threshold,
     };
+    // Whether this trustee may send this payload now, and how many parts its length makes,
+    // before anything is held: a trustee token cannot make the server hold more than that.
+    mix.may_send(kind, part.trustee, &keys)
+        .map_err(|why| ApiError::new(409, "wrong-phase", why))?;
+    let due = mix.parts_due(kind).unwrap_or(0);
+    if part.parts != due {
+        return Err(ApiError::malformed(format!(
+            "this payload has {due} part(s), not {}",
+            part.parts
+        )));
+    }
+    // A part 0 starts the trustee's payload afresh (a trustee that stopped half-way sends again);
+    // a payload's parts are all of one kind.
+    let staged = &mut st.ceremony.staged;
+    if part.part == 0 || staged.get(&part.trustee).is_some_and(|s| s.0 != kind) {
+        staged.remove(&part.trustee);
+    }
+    let (_, parts, held) = staged
+        .entry(part.trustee)
+        .or_insert_with(|| (kind, Default::default(), Vec::new()));
+    let complete = match parts.push(part) {
+        Ok(complete) => complete,
+        Err(why) => {
+            staged.remove(&part.trustee);
+            return Err(ApiError::new(409, "part-out-of-order", why));
+        }
+    };
+    held.push(bytes);
+    let Some((trustee, payload)) = complete else {
+        // Held, not yet on the log: the size is unchanged.
+        return Ok(ledger.size());
+    };
+    let entries = staged
+        .remove(&trustee)
+        .map(|(_, _, held)| held)
+        .unwrap_or_default();
     mix.check(kind, trustee, &payload, &keys)
         .map_err(|why| ApiError::new(422, "bad-mix", why))?;
     commit_entries(ledger, st, entries)
@@ -949,16 +959,9 @@ fn tally_entries(
             for share in present {
                 let y = key_of(share)?;
                 let round = mix.shufflers.len() as u32;
-                let (parts, _) = shuffle_entries_with_rng(
-                    ctx,
-                    pk,
-                    share.index(),
-                    y,
-                    round,
-                    &mix.current,
-                    &mut rng,
-                )
-                .map_err(|_| ApiError::internal())?;
+                let (parts, _) =
+                    shuffle_entries_with_rng(ctx, pk, share, y, round, &mix.current, &mut rng)
+                        .map_err(|_| ApiError::internal())?;
                 for e in &parts {
                     mix.take(e, None).map_err(|_| ApiError::internal())?;
                 }

@@ -16,7 +16,7 @@ use hanpyo_record::mixing::{
     Mix, MixKeys, Rows, ballot_decryption_entries_with_rng, shuffle_entries_with_rng,
 };
 
-use super::{Board, Session, client_for, fetch, token_of};
+use super::{Board, Session, client_for, fetch, key_share, token_of};
 use crate::http::Client;
 
 /// The board's mix-net, every shuffle and decryption on it checked.
@@ -36,6 +36,7 @@ pub(super) fn board_mix(board: &Board) -> Result<Option<BoardMix>> {
     }
     let threshold = board.manifest.threshold;
     let mut keys = None;
+    let mut listed: std::collections::HashSet<[u8; 32]> = Default::default();
     let mut last: HashMap<[u8; 32], usize> = HashMap::new();
     let mut mix: Option<BoardMix> = None;
     for (k, e) in board.entries.iter().enumerate() {
@@ -45,7 +46,10 @@ pub(super) fn board_mix(board: &Board) -> Result<Option<BoardMix>> {
                 verification_keys,
                 ..
             } => keys = Some((*key, verification_keys.clone())),
-            Entry::Ballot(b) => {
+            Entry::CredentialList(l) => listed.extend(l.iter().map(|c| *c.as_bytes())),
+            // Each listed credential's last ballot counts (the same rows the server and the
+            // verifier take; `decrypt` also checks every ballot's proofs before it decrypts).
+            Entry::Ballot(b) if listed.contains(b.credential.as_bytes()) => {
                 last.insert(*b.credential.as_bytes(), k);
             }
             Entry::EncryptedTally { .. } => {
@@ -97,9 +101,10 @@ fn post_parts(client: &Client, token: &str, entries: &[Entry]) -> Result<()> {
 }
 
 /// `hanpyo trustee shuffle`: waits for the tally, checks every earlier shuffle, then shuffles the
-/// ranked rows and posts the shuffle with its proof. Needs no secret: the key file is not opened.
-/// Run again, it finds its shuffle on the board and stops.
+/// ranked rows and posts the shuffle with its proof, signed with the key share (so nobody else can
+/// shuffle in this trustee's name). Run again, it finds its shuffle on the board and stops.
 pub(super) fn shuffle(s: &Session) -> Result<ExitCode> {
+    let share = key_share(s)?;
     let token = token_of(&s.token)?;
     let client = client_for(&s.url, &token)?;
     let deadline = Instant::now() + Duration::from_secs(s.wait);
@@ -141,7 +146,7 @@ pub(super) fn shuffle(s: &Session) -> Result<ExitCode> {
         let (parts, _) = shuffle_entries_with_rng(
             &m.ctx,
             &m.pk,
-            s.index,
+            &share,
             &y,
             round,
             &m.mix.current,

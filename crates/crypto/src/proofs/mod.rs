@@ -28,6 +28,9 @@ pub mod labels {
     pub const TRUSTEE_KEY: &str = "trustee-key";
     /// A trustee's signature, with its communication key, over a key-ceremony entry it sends.
     pub const CEREMONY_ENTRY: &str = "ceremony-entry";
+    /// A trustee's signature, with its key share `s_j` (for `Y_j`), over a shuffle it publishes:
+    /// only the holder of a share can shuffle in that trustee's name.
+    pub const MIX_PAYLOAD: &str = "mix-payload";
     /// A plain Schnorr proof of knowledge of a discrete log (tests and generic use).
     pub const SCHNORR: &str = "schnorr";
     /// A plain equality of discrete logs (tests and generic use).
