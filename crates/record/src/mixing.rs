@@ -12,6 +12,8 @@
 //!
 //! Shuffles and decryption shares are larger than one entry may be, so each is one *payload*
 //! carried by consecutive entries of one trustee, its [`Part`]s.
+use std::sync::Arc;
+
 use curve25519_dalek::constants::RISTRETTO_BASEPOINT_POINT;
 use curve25519_dalek::ristretto::RistrettoPoint;
 use curve25519_dalek::traits::{Identity, VartimeMultiscalarMul};
@@ -569,6 +571,53 @@ pub struct MixKeys<'a> {
     pub threshold: u32,
 }
 
+/// The part of the mix a payload is checked against ([`Mix::snapshot`]): a server takes it under
+/// its state's lock and checks the payload (seconds for a large election) without the lock.
+#[derive(Clone, Debug)]
+pub struct MixSnapshot {
+    trustee: u32,
+    y: Element,
+    round: u32,
+    width: usize,
+    rows: Arc<Vec<Vec<Ciphertext>>>,
+}
+
+impl MixSnapshot {
+    /// Whether the mix has moved on since (a shuffle or decryption applied meanwhile).
+    pub fn is_current(&self, mix: &Mix) -> bool {
+        Arc::ptr_eq(&self.rows, &mix.current) && self.round == mix.shufflers.len() as u32
+    }
+
+    /// Checks a whole payload of `kind`: a shuffle's signature and proof, or every decryption
+    /// share's proof ([`Mix::may_send`] first).
+    pub fn verify(
+        &self,
+        kind: crate::entry::Kind,
+        payload: &[u8],
+        keys: &MixKeys<'_>,
+    ) -> Result<Payload, String> {
+        let (trustee, y, n, w) = (self.trustee, self.y, self.rows.len(), self.width);
+        if kind == crate::entry::Kind::Shuffle {
+            let s = Shuffled::decode(payload, n, w).map_err(|e| e.to_string())?;
+            let ctx = shuffle_context(keys.ctx, &y, self.round);
+            s.verify(&ctx, keys.pk, &y, &self.rows).map_err(|_| {
+                format!("trustee {trustee}'s shuffle signature or proof does not verify")
+            })?;
+            return Ok(Payload::Shuffle(trustee, s.rows));
+        }
+        let shares = decode_shares(payload, n, w).map_err(|e| e.to_string())?;
+        if !verify_shares(keys.ctx, trustee, &y, &self.rows, &shares) {
+            return Err(format!(
+                "trustee {trustee}: a mixed row's decryption share proof does not verify"
+            ));
+        }
+        Ok(Payload::Decryption(
+            trustee,
+            shares.into_iter().map(|(d, _)| d).collect(),
+        ))
+    }
+}
+
 /// A checked payload, ready to apply.
 #[derive(Debug)]
 pub enum Payload {
@@ -584,8 +633,9 @@ pub enum Payload {
 pub struct Mix {
     /// The shape of a row.
     pub rows: Rows,
-    /// The counted ballots' rows before any shuffle, then the last shuffle's output.
-    pub current: Vec<Vec<Ciphertext>>,
+    /// The counted ballots' rows before any shuffle, then the last shuffle's output (shared: a
+    /// server checks a payload against a snapshot without holding its state).
+    pub current: Arc<Vec<Vec<Ciphertext>>>,
     /// The trustees that shuffled, in order.
     pub shufflers: Vec<u32>,
     /// The trustees' decryption shares of the last shuffle's rows, in the order posted.
@@ -601,7 +651,7 @@ impl Mix {
     pub fn new(rows: Rows, initial: Vec<Vec<Ciphertext>>, lot: [u8; 32]) -> Self {
         Mix {
             rows,
-            current: initial,
+            current: Arc::new(initial),
             shufflers: Vec::new(),
             decryptions: Vec::new(),
             lot,
@@ -675,25 +725,18 @@ impl Mix {
         keys: &MixKeys<'_>,
     ) -> Result<Payload, String> {
         let y = self.may_send(kind, trustee, keys)?;
-        let (n, w) = (self.current.len(), self.rows.width);
-        if kind == crate::entry::Kind::Shuffle {
-            let s = Shuffled::decode(payload, n, w).map_err(|e| e.to_string())?;
-            let ctx = shuffle_context(keys.ctx, &y, self.shufflers.len() as u32);
-            s.verify(&ctx, keys.pk, &y, &self.current).map_err(|_| {
-                format!("trustee {trustee}'s shuffle signature or proof does not verify")
-            })?;
-            return Ok(Payload::Shuffle(trustee, s.rows));
-        }
-        let shares = decode_shares(payload, n, w).map_err(|e| e.to_string())?;
-        if !verify_shares(keys.ctx, trustee, &y, &self.current, &shares) {
-            return Err(format!(
-                "trustee {trustee}: a mixed row's decryption share proof does not verify"
-            ));
-        }
-        Ok(Payload::Decryption(
+        self.snapshot(trustee, y).verify(kind, payload, keys)
+    }
+
+    /// What checking a payload of `trustee` (verification key `y`) needs of the mix now.
+    pub fn snapshot(&self, trustee: u32, y: Element) -> MixSnapshot {
+        MixSnapshot {
             trustee,
-            shares.into_iter().map(|(d, _)| d).collect(),
-        ))
+            y,
+            round: self.shufflers.len() as u32,
+            width: self.rows.width,
+            rows: Arc::clone(&self.current),
+        }
     }
 
     /// Applies a checked payload.
@@ -701,7 +744,7 @@ impl Mix {
         match payload {
             Payload::Shuffle(t, rows) => {
                 self.shufflers.push(t);
-                self.current = rows;
+                self.current = Arc::new(rows);
             }
             Payload::Decryption(t, shares) => self.decryptions.push((t, shares)),
         }

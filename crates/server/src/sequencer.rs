@@ -792,7 +792,7 @@ fn trustee_entry(
             if part.trustee != index {
                 return Err(not_yours());
             }
-            return mix_part(ledger, &mut st, entry.kind(), part, bytes);
+            return mix_part(ledger, state, st, entry.kind(), part, bytes);
         }
         _ => return Err(ApiError::malformed("not a trustee entry")),
     }
@@ -800,40 +800,44 @@ fn trustee_entry(
 }
 
 /// A part of a trustee's shuffle or decryption of the mixed rows: held until its last part, then
-/// the whole is checked against the mix so far and all its parts are committed together.
+/// the whole is checked against the mix so far and all its parts are committed together. The
+/// check (seconds for a large election) runs without holding the election's state, so pages
+/// and reads go on meanwhile; the mix cannot move on during it (this thread is its only writer).
 fn mix_part(
     ledger: &mut Ledger,
-    st: &mut ElectionState,
+    state: &Arc<Mutex<ElectionState>>,
+    mut st: std::sync::MutexGuard<'_, ElectionState>,
     kind: Kind,
     part: &hanpyo_record::mixing::Part,
     bytes: Vec<u8>,
 ) -> Result<u64, ApiError> {
-    let (Some(ctx), Some(pk), Ok(params), Some(mix)) = (
-        &st.params.ctx,
-        &st.params.joint_key,
-        st.params.manifest.threshold_params(),
-        &st.ceremony.mix,
-    ) else {
+    if st.phase != Phase::Tallied || st.ceremony.mix.is_none() {
         return Err(wrong_phase(
             "shuffles and the mixed rows' decryption follow the tally of an election with ranked questions, before the result",
         ));
-    };
-    if st.phase != Phase::Tallied {
-        return Err(wrong_phase(
-            "shuffles and the mixed rows' decryption come before the result",
-        ));
     }
-    let ys = &st.params.verification_keys;
+    let (Some(ctx), Some(pk), Ok(params)) = (
+        st.params.ctx,
+        st.params.joint_key,
+        st.params.manifest.threshold_params(),
+    ) else {
+        return Err(ApiError::internal());
+    };
+    let ys = st.params.verification_keys.clone();
     let y = |j: u32| ys.get((j as usize).wrapping_sub(1)).copied();
     let keys = hanpyo_record::mixing::MixKeys {
-        ctx,
-        pk,
+        ctx: &ctx,
+        pk: &pk,
         verification_key: &y,
         threshold: params.threshold,
     };
+    let Some(mix) = &st.ceremony.mix else {
+        return Err(ApiError::internal());
+    };
     // Whether this trustee may send this payload now, and how many parts its length makes,
     // before anything is held: a trustee token cannot make the server hold more than that.
-    mix.may_send(kind, part.trustee, &keys)
+    let y_j = mix
+        .may_send(kind, part.trustee, &keys)
         .map_err(|why| ApiError::new(409, "wrong-phase", why))?;
     let due = mix.parts_due(kind).unwrap_or(0);
     if part.parts != due {
@@ -842,6 +846,7 @@ fn mix_part(
             part.parts
         )));
     }
+    let snapshot = mix.snapshot(part.trustee, y_j);
     // A part 0 starts the trustee's payload afresh (a trustee that stopped half-way sends again);
     // a payload's parts are all of one kind.
     let staged = &mut st.ceremony.staged;
@@ -859,17 +864,30 @@ fn mix_part(
         }
     };
     held.push(bytes);
-    let Some((trustee, payload)) = complete else {
+    let Some((_, payload)) = complete else {
         // Held, not yet on the log: the size is unchanged.
         return Ok(ledger.size());
     };
     let entries = staged
-        .remove(&trustee)
+        .remove(&part.trustee)
         .map(|(_, _, held)| held)
         .unwrap_or_default();
-    mix.check(kind, trustee, &payload, &keys)
+    drop(st);
+    snapshot
+        .verify(kind, &payload, &keys)
         .map_err(|why| ApiError::new(422, "bad-mix", why))?;
-    commit_entries(ledger, st, entries)
+    let mut st = lock(state);
+    if !st
+        .ceremony
+        .mix
+        .as_ref()
+        .is_some_and(|m| snapshot.is_current(m))
+    {
+        return Err(wrong_phase(
+            "the mix moved on while this payload was checked",
+        ));
+    }
+    commit_entries(ledger, &mut st, entries)
 }
 
 /// Each ranked question's outcome from the mixed rows' decryption (`None` for other kinds),

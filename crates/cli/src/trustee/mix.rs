@@ -114,7 +114,7 @@ pub(super) fn shuffle(s: &Session) -> Result<ExitCode> {
             println!("this election has no ranked question: nothing to shuffle");
             return Ok(ExitCode::SUCCESS);
         }
-        let Some(mut m) = board_mix(&board)? else {
+        let Some(m) = board_mix(&board)? else {
             if Instant::now() > deadline {
                 println!("no tally published yet; run again later");
                 return Ok(ExitCode::from(1));
@@ -153,7 +153,7 @@ pub(super) fn shuffle(s: &Session) -> Result<ExitCode> {
             &mut hanpyo_crypto::os_rng(),
         )?;
         let rows = m.mix.current.len();
-        m.mix.current.clear();
+        drop(m);
         post_parts(&client, &token, &parts)?;
         println!(
             "checked {round} earlier shuffle(s), shuffled {rows} ranked ballots and posted the proof ({} part(s), {:.1} s)",
