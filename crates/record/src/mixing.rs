@@ -14,6 +14,7 @@
 //! carried by consecutive entries of one trustee, its [`Part`]s.
 use std::sync::Arc;
 
+use chacha20::ChaCha20Rng;
 use curve25519_dalek::constants::RISTRETTO_BASEPOINT_POINT;
 use curve25519_dalek::ristretto::RistrettoPoint;
 use curve25519_dalek::traits::{Identity, VartimeMultiscalarMul};
@@ -30,7 +31,7 @@ use hanpyo_crypto::threshold::{
     KeyShare, PartialDecryption, ThresholdParams, lagrange_coefficients,
 };
 use hanpyo_crypto::transcript::{NO_POSITION, ProofContext};
-use rand_core::CryptoRng;
+use rand_core::{CryptoRng, SeedableRng};
 use rayon::prelude::*;
 use sha2::{Digest, Sha512};
 
@@ -340,7 +341,8 @@ pub fn shuffle_entries_with_rng<R: CryptoRng + ?Sized>(
 /// A trustee's decryption shares of every ciphertext of the mixed rows, row-major.
 pub type RowShares = Vec<(Element, ChaumPedersenProof)>;
 
-/// The decryption-share entries of `share` for the mixed `rows`.
+/// The decryption-share entries of `share` for the mixed `rows`. Batches of rows are decrypted in
+/// parallel, each with its own ChaCha20 generator seeded from `rng`.
 pub fn ballot_decryption_entries_with_rng<R: CryptoRng + ?Sized>(
     election: &ProofContext,
     share: &KeyShare,
@@ -348,15 +350,34 @@ pub fn ballot_decryption_entries_with_rng<R: CryptoRng + ?Sized>(
     rows: &[Vec<Ciphertext>],
     rng: &mut R,
 ) -> Vec<Entry> {
-    let mut payload = Vec::with_capacity(rows.len() * rows.first().map_or(0, Vec::len) * SHARE_LEN);
-    for (i, row) in rows.iter().enumerate() {
-        for (k, ct) in row.iter().enumerate() {
-            let d = share.partial_decrypt_with_rng(&share_context(election, i, k), y, ct, rng);
-            payload.extend_from_slice(d.share.as_bytes());
-            payload.extend_from_slice(&d.proof.to_bytes());
-        }
-    }
-    Part::split(share.index(), &payload)
+    const ROWS_PER_BATCH: usize = 256;
+    let seeds: Vec<[u8; 32]> = (0..rows.len().div_ceil(ROWS_PER_BATCH))
+        .map(|_| {
+            let mut seed = [0u8; 32];
+            rng.fill_bytes(&mut seed);
+            seed
+        })
+        .collect();
+    let batches: Vec<Vec<u8>> = rows
+        .par_chunks(ROWS_PER_BATCH)
+        .zip(seeds.into_par_iter())
+        .enumerate()
+        .map(|(b, (batch, seed))| {
+            let mut rng = ChaCha20Rng::from_seed(seed);
+            let mut out =
+                Vec::with_capacity(batch.len() * batch.first().map_or(0, Vec::len) * SHARE_LEN);
+            for (r, row) in batch.iter().enumerate() {
+                for (k, ct) in row.iter().enumerate() {
+                    let ctx = share_context(election, b * ROWS_PER_BATCH + r, k);
+                    let d = share.partial_decrypt_with_rng(&ctx, y, ct, &mut rng);
+                    out.extend_from_slice(d.share.as_bytes());
+                    out.extend_from_slice(&d.proof.to_bytes());
+                }
+            }
+            out
+        })
+        .collect();
+    Part::split(share.index(), &batches.concat())
         .into_iter()
         .map(Entry::BallotDecryption)
         .collect()
