@@ -160,6 +160,67 @@ impl Assembly {
     }
 }
 
+/// A payload whose last part arrived, and the entries that carried it.
+#[derive(Debug, PartialEq, Eq)]
+pub struct Staged {
+    /// The parts' bytes joined.
+    pub payload: Vec<u8>,
+    /// The encoded entries, in order.
+    pub entries: Vec<Vec<u8>>,
+}
+
+/// A server's parts of payloads being sent, per trustee, until each payload's last part: the
+/// entries as received and their payload joined. A payload's parts are all of one kind; a part 0
+/// starts the trustee's payload afresh (a trustee that stopped half-way sends again).
+#[derive(Debug, Default)]
+pub struct Staging {
+    held: std::collections::HashMap<u32, (crate::entry::Kind, Assembly, Vec<Vec<u8>>)>,
+}
+
+impl Staging {
+    /// Takes `part` (of an entry of `kind`, encoded as `entry`): once it was its payload's last
+    /// part, the payload and every entry that carried it. A part out of turn, or of another kind
+    /// than the payload it continues, is refused and drops what the trustee had sent.
+    pub fn push(
+        &mut self,
+        kind: crate::entry::Kind,
+        part: &Part,
+        entry: Vec<u8>,
+    ) -> Result<Option<Staged>, String> {
+        if part.part == 0 || self.held.get(&part.trustee).is_some_and(|h| h.0 != kind) {
+            self.held.remove(&part.trustee);
+        }
+        let (_, parts, entries) = self
+            .held
+            .entry(part.trustee)
+            .or_insert_with(|| (kind, Assembly::default(), Vec::new()));
+        match parts.push(part) {
+            Ok(None) => {
+                entries.push(entry);
+                Ok(None)
+            }
+            Ok(Some((_, payload))) => {
+                entries.push(entry);
+                let entries = self
+                    .held
+                    .remove(&part.trustee)
+                    .map(|(_, _, e)| e)
+                    .unwrap_or_default();
+                Ok(Some(Staged { payload, entries }))
+            }
+            Err(why) => {
+                self.held.remove(&part.trustee);
+                Err(why)
+            }
+        }
+    }
+
+    /// Drops everything held (the mix-net is over).
+    pub fn clear(&mut self) {
+        self.held.clear();
+    }
+}
+
 /// The manifest's ranked questions (their indices) and the width of one mixed row.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Rows {
@@ -883,6 +944,48 @@ mod tests {
         assert_eq!(
             Assembly::default().push(&one[0]),
             Ok(Some((1, b"abc".to_vec())))
+        );
+    }
+
+    #[test]
+    fn staging_holds_one_payload_per_trustee_of_one_kind() {
+        use crate::entry::Kind;
+        let payload: Vec<u8> = (0..(MAX_PART_BYTES + 5)).map(|i| i as u8).collect();
+        let parts = Part::split(2, &payload);
+        let mut s = Staging::default();
+        assert_eq!(s.push(Kind::Shuffle, &parts[0], b"e0".to_vec()), Ok(None));
+        // Another trustee's payload is held apart.
+        let other = Part::split(3, b"x");
+        assert!(matches!(
+            s.push(Kind::BallotDecryption, &other[0], b"o".to_vec()),
+            Ok(Some(_))
+        ));
+        assert_eq!(
+            s.push(Kind::Shuffle, &parts[1], b"e1".to_vec()),
+            Ok(Some(Staged {
+                payload: payload.clone(),
+                entries: vec![b"e0".to_vec(), b"e1".to_vec()]
+            }))
+        );
+        // A shuffle's part 0 continued by a decryption's part 1: refused, nothing kept.
+        s.push(Kind::Shuffle, &parts[0], b"e0".to_vec())
+            .expect("first");
+        assert!(
+            s.push(Kind::BallotDecryption, &parts[1], b"d1".to_vec())
+                .is_err()
+        );
+        assert!(s.push(Kind::Shuffle, &parts[1], b"e1".to_vec()).is_err());
+        // A part 0 again starts afresh.
+        s.push(Kind::Shuffle, &parts[0], b"a".to_vec())
+            .expect("first");
+        s.push(Kind::Shuffle, &parts[0], b"b".to_vec())
+            .expect("again");
+        assert_eq!(
+            s.push(Kind::Shuffle, &parts[1], b"c".to_vec()),
+            Ok(Some(Staged {
+                payload,
+                entries: vec![b"b".to_vec(), b"c".to_vec()]
+            }))
         );
     }
 

@@ -12,7 +12,7 @@ use hanpyo_record::context::election_context;
 use hanpyo_record::decision::{Outcome, Turnout};
 use hanpyo_record::entry::{CeremonyMessage, Entry, Kind, Shapes};
 use hanpyo_record::manifest::Manifest;
-use hanpyo_record::mixing::{Assembly, Mix, RankedCount, Rows};
+use hanpyo_record::mixing::{Mix, RankedCount, Rows, Staging};
 
 use crate::error::ApiError;
 use crate::public_log::PublicLog;
@@ -67,7 +67,7 @@ pub struct Ceremony {
     /// Per trustee, the parts of a shuffle or decryption it is sending: held in memory until
     /// the last arrives and the whole is checked, then committed together (a refused payload
     /// never reaches the log).
-    pub staged: HashMap<u32, (Kind, Assembly, Vec<Vec<u8>>)>,
+    pub staged: Staging,
 }
 
 /// The election's public parameters (immutable once open).
@@ -380,6 +380,7 @@ impl ElectionState {
                     }
                     None => vec![None; counts.len()],
                 };
+                c.staged.clear();
                 self.result = Some(Published {
                     trustees,
                     counts,

@@ -847,31 +847,13 @@ fn mix_part(
         )));
     }
     let snapshot = mix.snapshot(part.trustee, y_j);
-    // A part 0 starts the trustee's payload afresh (a trustee that stopped half-way sends again);
-    // a payload's parts are all of one kind.
-    let staged = &mut st.ceremony.staged;
-    if part.part == 0 || staged.get(&part.trustee).is_some_and(|s| s.0 != kind) {
-        staged.remove(&part.trustee);
-    }
-    let (_, parts, held) = staged
-        .entry(part.trustee)
-        .or_insert_with(|| (kind, Default::default(), Vec::new()));
-    let complete = match parts.push(part) {
-        Ok(complete) => complete,
-        Err(why) => {
-            staged.remove(&part.trustee);
-            return Err(ApiError::new(409, "part-out-of-order", why));
-        }
-    };
-    held.push(bytes);
-    let Some((_, payload)) = complete else {
-        // Held, not yet on the log: the size is unchanged.
-        return Ok(ledger.size());
-    };
-    let entries = staged
-        .remove(&part.trustee)
-        .map(|(_, _, held)| held)
-        .unwrap_or_default();
+    let hanpyo_record::mixing::Staged { payload, entries } =
+        match st.ceremony.staged.push(kind, part, bytes) {
+            Ok(Some(complete)) => complete,
+            // Held, not yet on the log: the size is unchanged.
+            Ok(None) => return Ok(ledger.size()),
+            Err(why) => return Err(ApiError::new(409, "part-out-of-order", why)),
+        };
     drop(st);
     snapshot
         .verify(kind, &payload, &keys)
