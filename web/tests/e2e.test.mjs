@@ -571,6 +571,17 @@ test('an administrator creates an election in the console and runs it to the pub
     await page.fill('#new-question', '새 공원의 이름을 고르세요 | Choose the new park\'s name');
     await page.fill('#new-choices', '은행나무 공원 | Ginkgo Park\n느티나무 공원 | Zelkova Park\n소나무 공원 | Pine Park');
     await page.fill('#new-trustees', '1/1');
+    // A preferential question from the form: its fields show, and the server finds it valid.
+    await page.selectOption('#new-kind', 'ranked');
+    await visible(page, '#new-kind-ranked');
+    assert.equal(await page.locator('#new-decision-box').isHidden(), true);
+    await page.fill('#new-ranks', '2');
+    await page.selectOption('#new-method', 'schulze');
+    await page.locator('#new-form button[type=submit]').click();
+    await page.locator('#new-result .success').waitFor();
+    assert.match(await page.textContent('#new-result'), /jongno-park-2027/);
+    await noViolations(page, 'admin: a ranked question in the form');
+    await page.selectOption('#new-kind', 'choose');
     await page.fill('#new-decision', '1/4'); // the Resident Voting Act's rule
     await page.locator('#new-create').click();
     await visible(page, '#election-sections');
