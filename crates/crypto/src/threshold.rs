@@ -779,6 +779,11 @@ impl KeyShare {
         Zeroizing::new(self.secret.to_bytes())
     }
 
+    /// `Y_j = s_j·G`, the verification key this share must match.
+    pub fn verification_key(&self) -> Element {
+        Element::from_point(RistrettoPoint::mul_base(&self.secret))
+    }
+
     /// A Schnorr signature on `message` with `s_j`, verifiable with `Y_j = s_j·G`
     /// ([`crate::proofs::schnorr::SchnorrProof::verify`] with `label` and `ctx`).
     pub fn sign_with_rng<R: CryptoRng + ?Sized>(

@@ -660,6 +660,7 @@ pub struct MixSnapshot {
     trustee: u32,
     y: Element,
     round: u32,
+    decrypted: usize,
     width: usize,
     rows: Arc<Vec<Vec<Ciphertext>>>,
 }
@@ -667,7 +668,9 @@ pub struct MixSnapshot {
 impl MixSnapshot {
     /// Whether the mix has moved on since (a shuffle or decryption applied meanwhile).
     pub fn is_current(&self, mix: &Mix) -> bool {
-        Arc::ptr_eq(&self.rows, &mix.current) && self.round == mix.shufflers.len() as u32
+        Arc::ptr_eq(&self.rows, &mix.current)
+            && self.round == mix.shufflers.len() as u32
+            && self.decrypted == mix.decryptions.len()
     }
 
     /// Checks a whole payload of `kind`: a shuffle's signature and proof, or every decryption
@@ -816,6 +819,7 @@ impl Mix {
             trustee,
             y,
             round: self.shufflers.len() as u32,
+            decrypted: self.decryptions.len(),
             width: self.rows.width,
             rows: Arc::clone(&self.current),
         }

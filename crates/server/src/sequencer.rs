@@ -801,8 +801,10 @@ fn trustee_entry(
 
 /// A part of a trustee's shuffle or decryption of the mixed rows: held until its last part, then
 /// the whole is checked against the mix so far and all its parts are committed together. The
-/// check (seconds for a large election) runs without holding the election's state, so pages
-/// and reads go on meanwhile; the mix cannot move on during it (this thread is its only writer).
+/// check (seconds for a large election) runs without holding the election's state, so the
+/// requests that read that state (the election, progress, turnout) go on meanwhile; reads of the
+/// log itself wait for this thread as for any commit. The mix cannot move on during the check
+/// (this thread is its only writer), and is checked not to have before the commit.
 fn mix_part(
     ledger: &mut Ledger,
     state: &Arc<Mutex<ElectionState>>,
@@ -855,21 +857,23 @@ fn mix_part(
             Err(why) => return Err(ApiError::new(409, "part-out-of-order", why)),
         };
     drop(st);
-    snapshot
+    let checked = snapshot
         .verify(kind, &payload, &keys)
         .map_err(|why| ApiError::new(422, "bad-mix", why))?;
     let mut st = lock(state);
-    if !st
-        .ceremony
-        .mix
-        .as_ref()
-        .is_some_and(|m| snapshot.is_current(m))
-    {
+    let Some(mix) = st.ceremony.mix.as_mut().filter(|m| snapshot.is_current(m)) else {
         return Err(wrong_phase(
             "the mix moved on while this payload was checked",
         ));
-    }
-    commit_entries(ledger, &mut st, entries)
+    };
+    // The checked payload is applied as it is: decoding it again from its entries (as a
+    // restart's replay does) would redo every point decompression under the state's lock.
+    let c = ledger.append_batch(&entries).map_err(|e| {
+        tracing::error!(error = %e, "commit failed");
+        ApiError::internal()
+    })?;
+    mix.apply(checked);
+    Ok(c.size)
 }
 
 /// Each ranked question's outcome from the mixed rows' decryption (`None` for other kinds),

@@ -52,7 +52,7 @@ pub(super) fn board_mix(board: &Board) -> Result<Option<BoardMix>> {
             Entry::Ballot(b) if listed.contains(b.credential.as_bytes()) => {
                 last.insert(*b.credential.as_bytes(), k);
             }
-            Entry::EncryptedTally { .. } => {
+            Entry::EncryptedTally { counted: n, .. } => {
                 let (pk, ys) = keys.clone().context("a tally before the joint key")?;
                 let mut counted: Vec<usize> = last.values().copied().collect();
                 counted.sort_unstable();
@@ -62,7 +62,13 @@ pub(super) fn board_mix(board: &Board) -> Result<Option<BoardMix>> {
                         Entry::Ballot(b) => Some(rows.of_ballot(b)),
                         _ => None,
                     })
-                    .collect();
+                    .collect::<Vec<_>>();
+                if initial.len() as u64 != *n {
+                    bail!(
+                        "the board counts {n} ballots but holds {} listed credentials' last ballots: refusing to shuffle",
+                        initial.len()
+                    );
+                }
                 let ctx = election_context(&leaf_hash(&board.manifest_entry), &pk);
                 mix = Some(BoardMix {
                     mix: Mix::new(rows.clone(), initial, leaf_hash(&e.encode())),
@@ -104,7 +110,6 @@ fn post_parts(client: &Client, token: &str, entries: &[Entry]) -> Result<()> {
 /// ranked rows and posts the shuffle with its proof, signed with the key share (so nobody else can
 /// shuffle in this trustee's name). Run again, it finds its shuffle on the board and stops.
 pub(super) fn shuffle(s: &Session) -> Result<ExitCode> {
-    let share = key_share(s)?;
     let token = token_of(&s.token)?;
     let client = client_for(&s.url, &token)?;
     let deadline = Instant::now() + Duration::from_secs(s.wait);
@@ -141,6 +146,15 @@ pub(super) fn shuffle(s: &Session) -> Result<ExitCode> {
             .ys
             .get((s.index as usize).wrapping_sub(1))
             .context("no verification key for this trustee")?;
+        // The key file is opened only now that there is something to sign, and must be this
+        // trustee's (else the server would refuse the whole shuffle once uploaded).
+        let share = key_share(s)?;
+        if share.verification_key() != y {
+            bail!(
+                "this key file's share is not trustee {}'s: check --key and --index",
+                s.index
+            );
+        }
         let round = m.mix.shufflers.len() as u32;
         let started = Instant::now();
         let (parts, _) = shuffle_entries_with_rng(
