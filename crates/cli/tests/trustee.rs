@@ -477,6 +477,26 @@ fn a_ranked_question_is_mixed_and_counted_by_trustee_processes() {
     });
     let (s, v) = e.post_entry(3, &forged);
     assert_eq!((s, v["code"].as_str()), (422, Some("bad-mix")), "{v}");
+    // Trustee 1 with trustee 3's key file: refused before anything is sent.
+    let o = run(&[
+        "trustee",
+        "shuffle",
+        "--key",
+        e.key(3).to_str().expect("p"),
+        "--passphrase-file",
+        e.pass().to_str().expect("p"),
+        "--url",
+        &e.url,
+        "--index",
+        "1",
+        "--token",
+        &e.tokens[0],
+    ]);
+    let out = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        !o.status.success() && out.contains("is not trustee 1's"),
+        "{out}"
+    );
     for i in [2, 3, 2] {
         let (ok, out) = finished(e.trustee("shuffle", i));
         assert!(ok, "{out}");
