@@ -68,6 +68,9 @@ pub struct Ceremony {
     /// the last arrives and the whole is checked, then committed together (a refused payload
     /// never reaches the log).
     pub staged: Staging,
+    /// The ranked questions' counts the publish action just computed, for its result entry (a
+    /// restart's replay computes them again).
+    pub counted: Option<Vec<Option<RankedCount>>>,
 }
 
 /// The election's public parameters (immutable once open).
@@ -369,16 +372,23 @@ impl ElectionState {
                 turnout,
                 outcomes,
             } => {
-                let ranked = match &c.mix {
-                    Some(mix) => {
+                let ranked = match (c.counted.take(), &c.mix) {
+                    (Some(counted), _) => counted,
+                    (None, Some(mix)) => {
                         let params = self
                             .params
                             .manifest
                             .threshold_params()
                             .map_err(|e| e.to_string())?;
-                        mix.counted(&self.params.manifest, &params)?.counts
+                        // A log whose mix cannot be counted is reported; the server still starts.
+                        mix.counted(&self.params.manifest, &params)
+                            .map(|c| c.counts)
+                            .unwrap_or_else(|why| {
+                                tracing::error!(error = %why, "the log's ranked questions cannot be counted");
+                                vec![None; counts.len()]
+                            })
                     }
-                    None => vec![None; counts.len()],
+                    (None, None) => vec![None; counts.len()],
                 };
                 c.staged.clear();
                 self.result = Some(Published {

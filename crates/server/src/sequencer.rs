@@ -578,7 +578,7 @@ fn administer(
             let maxima = st.params.manifest.cell_maxima(counted);
             let counts = combine_result(&params, &tally, &refs, &maxima)
                 .map_err(|_| ApiError::internal())?;
-            let ranked = ranked_outcomes(&st, &params, &counts)?;
+            let ranked = ranked_outcomes(&mut st, &params, &counts)?;
             vec![
                 Entry::result(
                     &st.params.manifest,
@@ -879,7 +879,7 @@ fn mix_part(
 /// Each ranked question's outcome from the mixed rows' decryption (`None` for other kinds),
 /// after checking that the rankings add up to the decrypted tally.
 fn ranked_outcomes(
-    st: &ElectionState,
+    st: &mut ElectionState,
     params: &hanpyo_crypto::threshold::ThresholdParams,
     counts: &[Vec<u64>],
 ) -> Result<Vec<Option<hanpyo_record::decision::Outcome>>, ApiError> {
@@ -898,7 +898,10 @@ fn ranked_outcomes(
             return Err(ApiError::internal());
         }
     }
-    Ok(counted.outcomes())
+    let outcomes = counted.outcomes();
+    // Kept for the result entry's commit, which would otherwise count again.
+    st.ceremony.counted = Some(counted.counts);
+    Ok(outcomes)
 }
 
 fn tally_entries(
