@@ -26,9 +26,7 @@ use hanpyo_record::authority::{
 };
 use hanpyo_record::context::{ceremony_context, election_context};
 use hanpyo_record::entry::{AuditedBallot, Entry, Kind, MAX_CREDENTIALS_PER_ENTRY, TrackingCode};
-use hanpyo_record::mixing::{
-    Mix, Rows, ballot_decryption_entries_with_rng, shuffle_entries_with_rng,
-};
+use hanpyo_record::mixing::{Mix, Rows};
 use rand_core::Rng;
 use rayon::prelude::*;
 use serde::Serialize;
@@ -558,12 +556,6 @@ pub fn run(args: &Args) -> Result<ExitCode> {
     } else {
         Vec::new()
     };
-    let row_of = |cts: &[Vec<Ciphertext>]| -> Vec<Ciphertext> {
-        rows.questions
-            .iter()
-            .flat_map(|&q| cts[q].iter().copied())
-            .collect()
-    };
     let mut revoters: Vec<FirstBallot> = Vec::new();
     let (mut cast, mut audited) = (0u64, 0u64);
     let mut first_ballot: Option<Vec<u8>> = None;
@@ -582,7 +574,7 @@ pub fn run(args: &Args) -> Result<ExitCode> {
             }
             let index = put(&mut w, &c.ballot)?;
             if rows.any() {
-                last_rows[i as usize] = Some((index, row_of(&c.ciphertexts)));
+                last_rows[i as usize] = Some((index, rows.of_ciphertexts(&c.ciphertexts)));
             }
             cast += 1;
             if first_ballot.is_none() {
@@ -611,7 +603,8 @@ pub fn run(args: &Args) -> Result<ExitCode> {
             let (old_sel, old_cts) = (&first.selections, &first.ciphertexts);
             let index = put(&mut w, &c.ballot)?;
             if rows.any() {
-                last_rows[first.voter as usize] = Some((index, row_of(&c.ciphertexts)));
+                last_rows[first.voter as usize] =
+                    Some((index, rows.of_ciphertexts(&c.ciphertexts)));
             }
             cast += 1;
             sums.subtract(old_cts);
@@ -668,26 +661,19 @@ pub fn run(args: &Args) -> Result<ExitCode> {
             initial.into_iter().map(|(_, r)| r).collect(),
             leaf_hash(&tally_entry),
         );
-        for s in present {
-            let y = outcome
-                .verification_key(s.index())
-                .context("verification key")?;
-            let round = mix.shufflers.len() as u32;
-            let (parts, _) =
-                shuffle_entries_with_rng(&ectx, &pk, s, y, round, &mix.current, &mut rng)?;
-            for e in &parts {
-                put(&mut w, &e.encode())?;
-                mix.take(e, None).map_err(anyhow::Error::msg)?;
-            }
-        }
-        for s in present {
-            let y = outcome
-                .verification_key(s.index())
-                .context("verification key")?;
-            for e in ballot_decryption_entries_with_rng(&ectx, s, y, &mix.current, &mut rng) {
-                put(&mut w, &e.encode())?;
-                mix.take(&e, None).map_err(anyhow::Error::msg)?;
-            }
+        let trustees = present
+            .iter()
+            .map(|s| {
+                Ok((
+                    s,
+                    *outcome
+                        .verification_key(s.index())
+                        .context("verification key")?,
+                ))
+            })
+            .collect::<Result<Vec<_>>>()?;
+        for e in mix.play_trustees(&ectx, &pk, &trustees, &mut rng)? {
+            put(&mut w, &e.encode())?;
         }
         let c = mix
             .counted(&manifest, &params)

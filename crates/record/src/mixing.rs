@@ -54,6 +54,8 @@ pub const ROW_POSITION: u32 = 0x8000_0000;
 pub const SHARE_LEN: usize = 32 + CHAUM_PEDERSEN_PROOF_LEN;
 /// Bytes of a shuffle's signature.
 const SIGNATURE_LEN: usize = 64;
+/// Rows per batch when decryption shares are made or checked in parallel.
+const ROWS_PER_BATCH: usize = 256;
 
 /// One entry's piece of a trustee's payload (a shuffle or its decryption shares).
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -252,7 +254,11 @@ impl Rows {
 
     /// A counted ballot's row: its ranked contests' ciphertexts, in question order.
     pub fn of_ballot(&self, b: &Ballot) -> Vec<Ciphertext> {
-        let all = b.ciphertexts();
+        self.of_ciphertexts(&b.ciphertexts())
+    }
+
+    /// The row of a ballot's ciphertexts (`[question][choice]`).
+    pub fn of_ciphertexts(&self, all: &[Vec<Ciphertext>]) -> Vec<Ciphertext> {
         self.questions
             .iter()
             .flat_map(|&q| all[q].iter().copied())
@@ -402,16 +408,16 @@ pub fn shuffle_entries_with_rng<R: CryptoRng + ?Sized>(
 /// A trustee's decryption shares of every ciphertext of the mixed rows, row-major.
 pub type RowShares = Vec<(Element, ChaumPedersenProof)>;
 
-/// The decryption-share entries of `share` for the mixed `rows`. Batches of rows are decrypted in
-/// parallel, each with its own ChaCha20 generator seeded from `rng`.
+/// The decryption-share entries of `share` for the mixed `rows`, and the shares `D` they carry
+/// (row-major). Batches of rows are decrypted in parallel, each with its own ChaCha20 generator
+/// seeded from `rng`.
 pub fn ballot_decryption_entries_with_rng<R: CryptoRng + ?Sized>(
     election: &ProofContext,
     share: &KeyShare,
     y: &Element,
     rows: &[Vec<Ciphertext>],
     rng: &mut R,
-) -> Vec<Entry> {
-    const ROWS_PER_BATCH: usize = 256;
+) -> (Vec<Entry>, Vec<Element>) {
     let seeds: Vec<[u8; 32]> = (0..rows.len().div_ceil(ROWS_PER_BATCH))
         .map(|_| {
             let mut seed = [0u8; 32];
@@ -419,7 +425,7 @@ pub fn ballot_decryption_entries_with_rng<R: CryptoRng + ?Sized>(
             seed
         })
         .collect();
-    let batches: Vec<Vec<u8>> = rows
+    let batches: Vec<(Vec<u8>, Vec<Element>)> = rows
         .par_chunks(ROWS_PER_BATCH)
         .zip(seeds.into_par_iter())
         .enumerate()
@@ -427,21 +433,25 @@ pub fn ballot_decryption_entries_with_rng<R: CryptoRng + ?Sized>(
             let mut rng = ChaCha20Rng::from_seed(seed);
             let mut out =
                 Vec::with_capacity(batch.len() * batch.first().map_or(0, Vec::len) * SHARE_LEN);
+            let mut shares = Vec::new();
             for (r, row) in batch.iter().enumerate() {
                 for (k, ct) in row.iter().enumerate() {
                     let ctx = share_context(election, b * ROWS_PER_BATCH + r, k);
                     let d = share.partial_decrypt_with_rng(&ctx, y, ct, &mut rng);
                     out.extend_from_slice(d.share.as_bytes());
                     out.extend_from_slice(&d.proof.to_bytes());
+                    shares.push(d.share);
                 }
             }
-            out
+            (out, shares)
         })
         .collect();
-    Part::split(share.index(), &batches.concat())
+    let (payload, shares): (Vec<Vec<u8>>, Vec<Vec<Element>>) = batches.into_iter().unzip();
+    let entries = Part::split(share.index(), &payload.concat())
         .into_iter()
         .map(Entry::BallotDecryption)
-        .collect()
+        .collect();
+    (entries, shares.concat())
 }
 
 /// Strict decoding of decryption shares for `n` rows of width `w`.
@@ -470,7 +480,6 @@ pub fn verify_shares(
     rows: &[Vec<Ciphertext>],
     shares: &RowShares,
 ) -> bool {
-    const ROWS_PER_BATCH: usize = 256;
     let w = rows.first().map_or(0, Vec::len).max(1);
     if shares.len() != rows.len() * w {
         return false;
@@ -823,6 +832,36 @@ impl Mix {
             width: self.rows.width,
             rows: Arc::clone(&self.current),
         }
+    }
+
+    /// Plays `trustees` (each a key share and its `Y_j`), as a demo or a simulation does: each
+    /// shuffles in turn, then each decrypts the mixed rows. Answers their entries, in order; the
+    /// mix has them applied. With no counted ballot there is nothing to do.
+    pub fn play_trustees<R: CryptoRng + ?Sized>(
+        &mut self,
+        election: &ProofContext,
+        pk: &PublicKey,
+        trustees: &[(&KeyShare, Element)],
+        rng: &mut R,
+    ) -> Result<Vec<Entry>, ProofError> {
+        let mut entries = Vec::new();
+        if self.current.is_empty() {
+            return Ok(entries);
+        }
+        for (share, y) in trustees {
+            let round = self.shufflers.len() as u32;
+            let (parts, rows) =
+                shuffle_entries_with_rng(election, pk, share, y, round, &self.current, rng)?;
+            self.apply(Payload::Shuffle(share.index(), rows));
+            entries.extend(parts);
+        }
+        for (share, y) in trustees {
+            let (parts, shares) =
+                ballot_decryption_entries_with_rng(election, share, y, &self.current, rng);
+            self.apply(Payload::Decryption(share.index(), shares));
+            entries.extend(parts);
+        }
+        Ok(entries)
     }
 
     /// Applies a checked payload.

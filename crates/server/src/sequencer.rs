@@ -12,9 +12,7 @@ use hanpyo_ledger::store::Ledger;
 use hanpyo_ledger::witness::Witness;
 use hanpyo_record::authority::{combine_result, partial_decryption_with_rng};
 use hanpyo_record::entry::{CeremonyMessage, Entry, Kind};
-use hanpyo_record::mixing::{
-    Mix, Rows, ballot_decryption_entries_with_rng, shuffle_entries_with_rng,
-};
+use hanpyo_record::mixing::{Mix, Rows};
 use tokio::sync::oneshot;
 
 use crate::election::{CheckedBallot, ElectionState, Phase};
@@ -961,29 +959,13 @@ fn tally_entries(
             .map_err(|_| ApiError::internal())?;
         let mut mix = Mix::new(rows, initial, leaf_hash(&out[0]));
         let pk = p.joint_key.as_ref().ok_or_else(ApiError::internal)?;
-        let mut entries = Vec::new();
-        if !mix.current.is_empty() {
-            for share in present {
-                let y = key_of(share)?;
-                let round = mix.shufflers.len() as u32;
-                let (parts, _) =
-                    shuffle_entries_with_rng(ctx, pk, share, y, round, &mix.current, &mut rng)
-                        .map_err(|_| ApiError::internal())?;
-                for e in &parts {
-                    mix.take(e, None).map_err(|_| ApiError::internal())?;
-                }
-                entries.extend(parts);
-            }
-            for share in present {
-                let y = key_of(share)?;
-                let parts =
-                    ballot_decryption_entries_with_rng(ctx, share, y, &mix.current, &mut rng);
-                for e in &parts {
-                    mix.take(e, None).map_err(|_| ApiError::internal())?;
-                }
-                entries.extend(parts);
-            }
-        }
+        let trustees = present
+            .iter()
+            .map(|share| Ok((share, *key_of(share)?)))
+            .collect::<Result<Vec<_>, ApiError>>()?;
+        let entries = mix
+            .play_trustees(ctx, pk, &trustees, &mut rng)
+            .map_err(|_| ApiError::internal())?;
         let counted = mix
             .counted(&st.params.manifest, &params)
             .map_err(|_| ApiError::internal())?;

@@ -221,7 +221,7 @@ pub(super) fn decrypt_rows(
         let y =
             m.ys.get((share.index() as usize).wrapping_sub(1))
                 .context("no verification key for this trustee")?;
-        let parts = ballot_decryption_entries_with_rng(
+        let (parts, _) = ballot_decryption_entries_with_rng(
             &m.ctx,
             share,
             y,
