@@ -524,6 +524,37 @@ fn a_bad_shuffle_decryption_or_ranked_result_is_named() {
     let _ = std::fs::remove_dir_all(&dir);
 }
 
+/// What a cheating device can make with voter 0's own credential: `values` encrypted under the
+/// `relaxed` shapes (so without the proofs it cannot make), `honest`'s sum proofs pasted into
+/// `questions`, the ballot re-signed and cast just before the close. The verifier must refuse it.
+fn assert_forged_ballot_refused(
+    name: &str,
+    dir: &Path,
+    es: &[Vec<u8>],
+    relaxed: &[hanpyo_crypto::ballot::ContestSpec],
+    values: &[Vec<u8>],
+    honest: &hanpyo_record::entry::Ballot,
+    questions: &[usize],
+) {
+    let m = manifest_of(es);
+    let (key, ctx) = ballot_context(es, &Shapes::of(&m));
+    let voter = voter_key(dir, &m, 0);
+    let mut rng = hanpyo_crypto::os_rng();
+    let (mut b, _) = encrypt_ballot_with_rng(&ctx, &key, relaxed, &voter, values, &mut rng)
+        .expect("relaxed shape");
+    for &q in questions {
+        b.contests[q].sum_proofs = honest.contests[q].sum_proofs.clone();
+    }
+    b.signature = voter.sign_with_rng(&ctx, &b.signed_message(), &mut rng);
+    let close = index_of(es, Kind::Close, 0);
+    let mut t = es.to_vec();
+    t.insert(close, Entry::Ballot(Box::new(b)).encode());
+    assert_invalid(
+        &write(name, dir, &t, true),
+        &[(Some(close as u64), "ballot")],
+    );
+}
+
 /// A cheating device signs, with a listed voter's own credential, a ranking that puts one choice
 /// at two ranks or two choices at one rank, pasting in the rank and choice proofs of an honest
 /// ranking (it cannot make them for its own): each ballot is refused by the verifier.
@@ -531,7 +562,6 @@ fn a_bad_shuffle_decryption_or_ranked_result_is_named() {
 fn a_choice_ranked_twice_or_two_choices_at_one_rank_are_refused() {
     let dir = simulate_with("ranked-forged", &ranked_manifest(), 10, 9);
     let es = entries(&dir);
-    let close = index_of(&es, Kind::Close, 0);
     let m = manifest_of(&es);
     let (key, ctx) = ballot_context(&es, &Shapes::of(&m));
     let voter = voter_key(&dir, &m, 0);
@@ -555,16 +585,7 @@ fn a_choice_ranked_twice_or_two_choices_at_one_rank_are_refused() {
         ("ranked-twice", twice, no_columns),
         ("two-at-one-rank", two_at_one, two_per_rank),
     ] {
-        let (mut b, _) = encrypt_ballot_with_rng(&ctx, &key, &relaxed, &voter, &[values], &mut rng)
-            .expect("relaxed shape");
-        b.contests[0].sum_proofs = honest_ballot.contests[0].sum_proofs.clone();
-        b.signature = voter.sign_with_rng(&ctx, &b.signed_message(), &mut rng);
-        let mut t = es.clone();
-        t.insert(close, Entry::Ballot(Box::new(b)).encode());
-        assert_invalid(
-            &write(name, &dir, &t, true),
-            &[(Some(close as u64), "ballot")],
-        );
+        assert_forged_ballot_refused(name, &dir, &es, &relaxed, &[values], &honest_ballot, &[0]);
     }
     let _ = std::fs::remove_dir_all(&dir);
 }
@@ -610,18 +631,7 @@ fn over_budget_over_range_and_double_rated_answers_are_refused() {
             }],
         ),
     ] {
-        let (mut b, _) = encrypt_ballot_with_rng(&ctx, &key, &relaxed, &voter, &values, &mut rng)
-            .expect("relaxed shape");
-        for q in [1, 2] {
-            b.contests[q].sum_proofs = honest_ballot.contests[q].sum_proofs.clone();
-        }
-        b.signature = voter.sign_with_rng(&ctx, &b.signed_message(), &mut rng);
-        let mut t = es.clone();
-        t.insert(close, Entry::Ballot(Box::new(b)).encode());
-        assert_invalid(
-            &write(name, &dir, &t, true),
-            &[(Some(close as u64), "ballot")],
-        );
+        assert_forged_ballot_refused(name, &dir, &es, &relaxed, &values, &honest_ballot, &[1, 2]);
     }
 
     // A score of 7 proven over [0, 7] (the manifest says [0, 5]): not a ballot of this election.
