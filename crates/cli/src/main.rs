@@ -3,6 +3,7 @@
 
 mod admin;
 mod ca;
+mod db;
 mod http;
 mod loadtest;
 mod mirror;
@@ -66,6 +67,9 @@ enum Command {
     /// An independent witness: co-signs a log's checkpoints only when consistent.
     #[command(subcommand)]
     Witness(witness::Command),
+    /// The shared PostgreSQL database of a multi-node deployment: schema migrations, log status.
+    #[command(subcommand)]
+    Db(db::Command),
 }
 
 fn main() -> ExitCode {
@@ -84,6 +88,7 @@ fn main() -> ExitCode {
         Command::Witness(cmd) => witness::run(&cmd),
         Command::Mirror(args) => mirror::run(&args),
         Command::Trustee(cmd) => trustee::run(&cmd),
+        Command::Db(cmd) => db::run(&cmd),
     };
     match result {
         Ok(code) => code,

@@ -94,6 +94,21 @@ fn bare_sqlite(dir: &Path, batches: &[Vec<Vec<u8>>]) -> f64 {
     idx as f64 / start.elapsed().as_secs_f64()
 }
 
+/// Appends every batch; the rate in entries/s and each commit's latency in ms, sorted.
+fn timed_appends(ledger: &mut Ledger, batches: &[Vec<Vec<u8>>]) -> (f64, Vec<f64>) {
+    let mut latencies = Vec::new();
+    let start = Instant::now();
+    for b in batches {
+        let t = Instant::now();
+        ledger.append_batch(b).expect("append");
+        latencies.push(t.elapsed().as_secs_f64() * 1e3);
+    }
+    let total: usize = batches.iter().map(Vec::len).sum();
+    let rate = total as f64 / start.elapsed().as_secs_f64();
+    latencies.sort_by(f64::total_cmp);
+    (rate, latencies)
+}
+
 fn main() {
     if std::env::args().any(|a| a == "--list") {
         return;
@@ -123,15 +138,7 @@ fn main() {
     );
     let bare = bare_sqlite(&tmp, &batches);
     let mut ledger = Ledger::open(&tmp.join("ledger.db"), signer).expect("open");
-    let mut latencies = Vec::new();
-    let start = Instant::now();
-    for b in &batches {
-        let t = Instant::now();
-        ledger.append_batch(b).expect("append");
-        latencies.push(t.elapsed().as_secs_f64() * 1e3);
-    }
-    let rate = total as f64 / start.elapsed().as_secs_f64();
-    latencies.sort_by(f64::total_cmp);
+    let (rate, latencies) = timed_appends(&mut ledger, &batches);
     println!(
         "durable appends:     {rate:>10.0} entries/s  (bare SQLite table, same settings: {bare:.0}/s; ratio {:.2})",
         rate / bare
@@ -239,4 +246,92 @@ fn main() {
         }
     );
     let _ = std::fs::remove_dir_all(&tmp);
+    #[cfg(feature = "postgres")]
+    postgres_appends(&batches, rate);
+}
+
+/// The same appends into PostgreSQL (a scratch database on `HANPYO_BENCH_POSTGRES`, default the
+/// local server), against a bare table with the same rows and against the SQLite ledger above.
+#[cfg(feature = "postgres")]
+fn postgres_appends(batches: &[Vec<Vec<u8>>], sqlite_rate: f64) {
+    let admin_url = std::env::var("HANPYO_BENCH_POSTGRES")
+        .unwrap_or_else(|_| "host=127.0.0.1 user=postgres dbname=postgres".into());
+    let Ok(mut admin) = postgres::Client::connect(&admin_url, postgres::NoTls) else {
+        println!("postgres:            no server at {admin_url} (set HANPYO_BENCH_POSTGRES)");
+        return;
+    };
+    let name = format!("hanpyo_bench_{}", std::process::id());
+    admin
+        .batch_execute(&format!("CREATE DATABASE {name}"))
+        .expect("create database");
+    let mut config: postgres::Config = admin_url.parse().expect("url");
+    config.dbname(&name);
+    let total: usize = batches.iter().map(Vec::len).sum();
+    let bare = {
+        let mut c = config.connect(postgres::NoTls).expect("connect");
+        c.batch_execute(
+            "CREATE TABLE e (idx BIGINT PRIMARY KEY, data BYTEA NOT NULL);
+             ALTER TABLE e ALTER COLUMN data SET STORAGE EXTERNAL",
+        )
+        .expect("schema");
+        let start = Instant::now();
+        let mut idx = 0i64;
+        for b in batches {
+            let idxs: Vec<i64> = (idx..idx + b.len() as i64).collect();
+            idx += b.len() as i64;
+            let mut tx = c.transaction().expect("tx");
+            tx.execute(
+                "INSERT INTO e SELECT * FROM unnest($1::int8[], $2::bytea[])",
+                &[&idxs, b],
+            )
+            .expect("insert");
+            tx.commit().expect("commit");
+        }
+        let rate = total as f64 / start.elapsed().as_secs_f64();
+        c.batch_execute("DROP TABLE e").expect("drop");
+        rate
+    };
+    let url = format!("{admin_url} dbname={name}");
+    let signer = NoteSigner::new(
+        "bench.hanpyo/log",
+        SigningKey::from_bytes(&[9; 32]),
+        KeyKind::Ed25519,
+    )
+    .expect("s");
+    let mut ledger = Ledger::open_postgres(&url, signer).expect("open");
+    let (rate, latencies) = timed_appends(&mut ledger, batches);
+    println!(
+        "postgres appends:    {rate:>10.0} entries/s  (bare PostgreSQL table, same rows: {bare:.0}/s, ratio {:.2}; SQLite ledger above: ratio {:.2})",
+        rate / bare,
+        rate / sqlite_rate
+    );
+    println!(
+        "postgres commit:     p50 {:.1} ms, p99 {:.1} ms per batch",
+        percentile(&latencies, 0.5),
+        percentile(&latencies, 0.99)
+    );
+    let size = ledger.size();
+    let mut rng = payload_rng(78);
+    let n_proofs = 2_000;
+    let t = Instant::now();
+    for _ in 0..n_proofs {
+        ledger
+            .inclusion_proof(rng.next_u64() % size, size)
+            .expect("proof");
+    }
+    println!(
+        "postgres proofs:     {:.1} µs per inclusion proof from stored tiles",
+        t.elapsed().as_secs_f64() / n_proofs as f64 * 1e6
+    );
+    drop(ledger);
+    let bytes: i64 = admin
+        .query_one("SELECT pg_database_size($1)", &[&name])
+        .expect("size")
+        .get(0);
+    println!(
+        "postgres on disk:    {:.0} bytes per entry ({:.2}× the 1 KiB entries; the whole database, catalogs included)",
+        bytes as f64 / total as f64,
+        bytes as f64 / (total * 1024) as f64
+    );
+    let _ = admin.batch_execute(&format!("DROP DATABASE {name} WITH (FORCE)"));
 }

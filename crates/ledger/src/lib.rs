@@ -11,7 +11,7 @@
 //! | [`witness`] | a witness that co-signs only consistent checkpoints |
 //! | [`receipt`] | inclusion receipts |
 //! | [`export`] | the log as files: framed entries and signed checkpoints |
-//! | `store` (feature `storage`) | durable storage in SQLite with group commit |
+//! | `store` (features `storage`, `postgres`) | durable storage with group commit, in SQLite or PostgreSQL (one sequencer per log) |
 #![forbid(unsafe_code)]
 
 pub mod checkpoint;

@@ -419,7 +419,7 @@ impl Mirror {
 
     /// The index of the entry with this leaf hash (a tracking code).
     pub fn index_of(&self, leaf: &Hash) -> Result<Option<u64>, MirrorError> {
-        Ok(crate::store::read::index_of(
+        Ok(crate::store::sqlite::index_of(
             &self.index,
             leaf,
             self.size(),
@@ -433,7 +433,7 @@ impl Mirror {
         hi: &Hash,
         limit: u32,
     ) -> Result<Vec<(Hash, u64)>, MirrorError> {
-        Ok(crate::store::read::leaves_between(
+        Ok(crate::store::sqlite::leaves_between(
             &self.index,
             lo,
             hi,

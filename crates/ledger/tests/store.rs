@@ -1,7 +1,11 @@
-//! The durable ledger: proofs from stored tiles equal the reference, reopening, bad input,
-//! receipts, witnesses, and crash safety under SIGKILL.
-use std::path::{Path, PathBuf};
+//! The durable ledger, every test on both engines (SQLite and PostgreSQL): proofs from stored
+//! tiles equal the reference, reopening, bad input, receipts, witnesses, one writer at a time, and
+//! crash safety under SIGKILL.
+mod common;
+
 use std::process::{Command, Stdio};
+
+use common::Db;
 
 use ed25519_dalek::SigningKey;
 use hanpyo_ledger::checkpoint::{Checkpoint, KeyKind, NoteSigner, SignedNote};
@@ -19,12 +23,33 @@ fn signer() -> NoteSigner {
     NoteSigner::new(ORIGIN, SigningKey::from_bytes(&[42; 32]), KeyKind::Ed25519).expect("signer")
 }
 
-fn scratch(name: &str) -> PathBuf {
-    let d = std::env::temp_dir().join(format!("hanpyo-ledger-{}-{name}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&d);
-    std::fs::create_dir_all(&d).expect("dir");
-    d
+/// Each test, once per engine (`on_sqlite::NAME`, `on_postgres::NAME`), given a maker of scratch databases.
+macro_rules! on_both_engines {
+    ($($name:ident),* $(,)?) => {
+        mod on_sqlite {
+            $(#[test]
+            fn $name() {
+                super::$name(&|n: &str| super::Db::sqlite(&format!("{}-{n}", stringify!($name))))
+            })*
+        }
+        mod on_postgres {
+            $(#[test]
+            fn $name() {
+                super::$name(&|n: &str| super::Db::postgres(&format!("{}_{n}", stringify!($name))))
+            })*
+        }
+    };
 }
+
+on_both_engines!(
+    stored_tree_matches_the_reference_and_survives_reopening,
+    bad_input_is_refused_and_changes_nothing,
+    receipts_and_witnesses,
+    one_writer_at_a_time,
+    sigkill_at_random_moments_loses_no_acknowledged_entry,
+);
+
+type Maker<'a> = &'a dyn Fn(&str) -> Db;
 
 fn entry(i: u64) -> Vec<u8> {
     format!("entry number {i}").into_bytes()
@@ -34,12 +59,10 @@ fn cp_of(note: &str) -> Checkpoint {
     Checkpoint::parse_body(&SignedNote::parse(note).expect("note").body).expect("body")
 }
 
-#[test]
-fn stored_tree_matches_the_reference_and_survives_reopening() {
-    let dir = scratch("reference");
-    let db = dir.join("ledger.db");
+fn stored_tree_matches_the_reference_and_survives_reopening(make: Maker) {
+    let db = make("reference");
     let mut reference: Vec<Hash> = Vec::new();
-    let mut ledger = Ledger::open(&db, signer()).expect("open");
+    let mut ledger = db.open(signer()).expect("open");
     // Batches of irregular sizes crossing tile boundaries (256 leaves) and a level-1 tile boundary.
     let mut i = 0u64;
     let batches: Vec<usize> = [1usize, 2, 3, 250, 1, 600, 7, 1000, 255, 256, 257]
@@ -95,7 +118,7 @@ fn stored_tree_matches_the_reference_and_survives_reopening() {
     assert_eq!(&bundle[4..4 + entry(0).len()], &entry(0)[..]);
     drop(ledger);
 
-    let mut ledger = Ledger::open(&db, signer()).expect("reopen");
+    let mut ledger = db.open_waiting(signer).expect("reopen");
     assert_eq!(ledger.size(), n);
     assert_eq!(ledger.root(), root_of(&reference));
     assert_eq!(ledger.verify_history().expect("history"), batches.len());
@@ -107,14 +130,11 @@ fn stored_tree_matches_the_reference_and_survives_reopening() {
         Some(5)
     );
     assert_eq!(ledger.entry(5).expect("entry"), entry(5));
-    let _ = std::fs::remove_dir_all(&dir);
 }
 
-#[test]
-fn bad_input_is_refused_and_changes_nothing() {
-    let dir = scratch("bad");
-    let db = dir.join("ledger.db");
-    let mut ledger = Ledger::open(&db, signer()).expect("open");
+fn bad_input_is_refused_and_changes_nothing(make: Maker) {
+    let db = make("bad");
+    let mut ledger = db.open(signer()).expect("open");
     ledger.append_batch(&[entry(0)]).expect("append");
     let before = (
         ledger.size(),
@@ -149,7 +169,7 @@ fn bad_input_is_refused_and_changes_nothing() {
         Err(LedgerError::Closed)
     ));
     drop(ledger);
-    let mut ledger = Ledger::open(&db, signer()).expect("reopen");
+    let mut ledger = db.open_waiting(signer).expect("reopen");
     assert!(ledger.is_closed());
     assert!(matches!(
         ledger.append_batch(&[entry(1)]),
@@ -162,17 +182,26 @@ fn bad_input_is_refused_and_changes_nothing() {
         KeyKind::Ed25519,
     )
     .expect("s");
-    assert!(matches!(
-        Ledger::open(&db, other),
-        Err(LedgerError::WrongLog { .. })
-    ));
-    let _ = std::fs::remove_dir_all(&dir);
+    match &db {
+        // One file holds one log.
+        Db::Sqlite(_) => assert!(matches!(db.open(other), Err(LedgerError::WrongLog { .. }))),
+        // One database holds many logs, each apart from the others.
+        Db::Postgres { .. } => {
+            let mut other = db.open(other).expect("a second log");
+            assert_eq!(other.size(), 0);
+            assert!(!other.is_closed());
+            other.append_batch(&[entry(7), entry(8)]).expect("append");
+            assert_eq!(other.index_of(&leaf_hash(&entry(0))).expect("lookup"), None);
+            assert_eq!(ledger.size(), 1);
+            assert_eq!(ledger.entry(0).expect("entry"), entry(0));
+            assert!(ledger.entry(1).is_err());
+        }
+    }
 }
 
-#[test]
-fn receipts_and_witnesses() {
-    let dir = scratch("receipts");
-    let mut ledger = Ledger::open(&dir.join("ledger.db"), signer()).expect("open");
+fn receipts_and_witnesses(make: Maker) {
+    let db = make("receipts");
+    let mut ledger = db.open(signer()).expect("open");
     let mut witness = Witness::new(
         "witness.example",
         SigningKey::from_bytes(&[7; 32]),
@@ -211,8 +240,8 @@ fn receipts_and_witnesses() {
         Err(WitnessError::Rollback { latest: 5, new: 3 })
     ));
     // A fork: another log with the same key and origin but different history.
-    let fork_dir = scratch("fork");
-    let mut fork = Ledger::open(&fork_dir.join("ledger.db"), signer()).expect("open");
+    let fork_db = make("fork");
+    let mut fork = fork_db.open(signer()).expect("open");
     fork.append_batch(&[entry(0), entry(1), entry(2), entry(3), entry(99)])
         .expect("append");
     let forked = fork.append_batch(&[entry(5)]).expect("append");
@@ -285,15 +314,13 @@ fn receipts_and_witnesses() {
         )
         .is_err()
     );
-    let _ = std::fs::remove_dir_all(&dir);
-    let _ = std::fs::remove_dir_all(&fork_dir);
 }
 
 /// The child side of the crash test: appends batches forever, printing each acknowledged size
 /// after its commit returned.
-fn crash_child(db: &Path) {
+fn crash_child(locator: &str) {
     use std::io::Write;
-    let mut ledger = Ledger::open(db, signer()).expect("child open");
+    let mut ledger = common::open_locator(locator, signer()).expect("child open");
     let mut out = std::io::stdout();
     loop {
         let start = ledger.size();
@@ -304,26 +331,23 @@ fn crash_child(db: &Path) {
     }
 }
 
-#[test]
-fn sigkill_at_random_moments_loses_no_acknowledged_entry() {
-    if let Ok(db) = std::env::var("HANPYO_CRASH_CHILD") {
-        crash_child(Path::new(&db));
+fn sigkill_at_random_moments_loses_no_acknowledged_entry(make: Maker) {
+    if let Ok(locator) = std::env::var("HANPYO_CRASH_CHILD") {
+        crash_child(&locator);
         return;
     }
-    let dir = scratch("crash");
-    let db = dir.join("ledger.db");
+    let db = make("crash");
+    let test_name = match db {
+        Db::Sqlite(_) => "on_sqlite::sigkill_at_random_moments_loses_no_acknowledged_entry",
+        Db::Postgres { .. } => "on_postgres::sigkill_at_random_moments_loses_no_acknowledged_entry",
+    };
     let exe = std::env::current_exe().expect("test binary");
     let mut acknowledged = 0u64;
     let mut seed = 0x9e37_79b9_7f4a_7c15u64;
     for round in 0..24 {
         let mut child = Command::new(&exe)
-            .args([
-                "--exact",
-                "sigkill_at_random_moments_loses_no_acknowledged_entry",
-                "--nocapture",
-                "--test-threads=1",
-            ])
-            .env("HANPYO_CRASH_CHILD", &db)
+            .args(["--exact", test_name, "--nocapture", "--test-threads=1"])
+            .env("HANPYO_CRASH_CHILD", db.locator())
             .stdout(Stdio::piped())
             .stderr(Stdio::null())
             .spawn()
@@ -342,7 +366,9 @@ fn sigkill_at_random_moments_loses_no_acknowledged_entry() {
             .max()
             .unwrap_or(acknowledged);
         acknowledged = acknowledged.max(last_ack);
-        let ledger = Ledger::open(&db, signer())
+        // A killed writer's lease goes with its connection: the next writer takes over.
+        let ledger = db
+            .open_waiting(signer)
             .unwrap_or_else(|e| panic!("round {round}: reopen failed: {e}"));
         assert!(
             ledger.size() >= acknowledged,
@@ -384,5 +410,110 @@ fn sigkill_at_random_moments_loses_no_acknowledged_entry() {
         acknowledged = size;
     }
     assert!(acknowledged > 0, "the writer made progress");
-    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// Two writers of one log: with PostgreSQL the second waits for the first's lease and then goes on
+/// from the stored state; with SQLite (no lease) a stale writer's append is refused whole by the
+/// compare-and-set on the size. Either way no index is written twice.
+fn one_writer_at_a_time(make: Maker) {
+    let db = make("writers");
+    let mut first = db.open(signer()).expect("open");
+    first.append_batch(&[entry(0), entry(1)]).expect("append");
+    match &db {
+        Db::Postgres { .. } => {
+            assert!(matches!(db.open(signer()), Err(LedgerError::Busy(o)) if o == ORIGIN));
+            first
+                .append_batch(&[entry(2)])
+                .expect("still the sequencer");
+            drop(first);
+            let mut next = db.open_waiting(signer).expect("takes over");
+            assert_eq!(next.size(), 3);
+            let c = next.append_batch(&[entry(3)]).expect("append");
+            assert_eq!(c.first_index, 3);
+            assert_eq!(next.verify_history().expect("history"), 3);
+        }
+        Db::Sqlite(_) => {
+            let mut stale = db.open(signer()).expect("second handle");
+            first.append_batch(&[entry(2)]).expect("append");
+            let before = first.latest_checkpoint().expect("cp");
+            assert!(matches!(
+                stale.append_batch(&[entry(99)]),
+                Err(LedgerError::Superseded {
+                    expected: 2,
+                    found: 3
+                })
+            ));
+            assert_eq!(stale.size(), 2, "a refused append changes nothing");
+            drop(stale);
+            let reopened = db.open(signer()).expect("reopen");
+            assert_eq!(reopened.size(), 3);
+            assert_eq!(reopened.latest_checkpoint().expect("cp"), before);
+            assert_eq!(reopened.entry(2).expect("entry"), entry(2));
+        }
+    }
+}
+
+/// A sequencer whose database session is ended (its node cut off, an operator's
+/// `pg_terminate_backend`) loses its lease with it: its next append fails and writes nothing, and
+/// the next writer takes over from the stored log within seconds.
+#[test]
+fn postgres_a_sequencer_cut_off_writes_nothing_and_the_next_takes_over() {
+    let db = Db::postgres("cutoff");
+    let Db::Postgres { url, name } = &db else {
+        unreachable!()
+    };
+    let mut cut =
+        Ledger::open_postgres(&format!("{url} application_name=cut_off"), signer()).expect("open");
+    cut.append_batch(&[entry(0), entry(1)]).expect("append");
+    let mut admin =
+        postgres::Client::connect(&common::admin_url(), postgres::NoTls).expect("admin");
+    let ended: i64 = admin
+        .query_one(
+            "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity \
+             WHERE datname = $1 AND application_name = 'cut_off'",
+            &[name],
+        )
+        .expect("terminate")
+        .get(0);
+    assert_eq!(ended, 1);
+    let started = std::time::Instant::now();
+    let mut next = db.open_waiting(signer).expect("takes over");
+    assert!(started.elapsed() < std::time::Duration::from_secs(5));
+    assert_eq!(next.size(), 2);
+    next.append_batch(&[entry(2)]).expect("append");
+    assert!(
+        cut.append_batch(&[entry(99)]).is_err(),
+        "the old session is gone"
+    );
+    drop(cut);
+    drop(next);
+    let ledger = db.open_waiting(signer).expect("reopen");
+    assert_eq!(ledger.size(), 3);
+    assert_eq!(ledger.entry(2).expect("entry"), entry(2));
+    assert_eq!(ledger.verify_history().expect("history"), 2);
+}
+
+/// The schema is migrated once, by whichever node comes first; migrating again applies nothing.
+#[test]
+fn postgres_schema_migrates_once() {
+    let db = Db::postgres("migrate");
+    let Db::Postgres { url, .. } = &db else {
+        unreachable!()
+    };
+    let mut client = hanpyo_ledger::store::postgres::connect(url).expect("connect");
+    let applied = hanpyo_ledger::store::postgres::migrate(&mut client).expect("migrate");
+    assert_eq!(applied, ["V1__ledger"]);
+    assert!(
+        hanpyo_ledger::store::postgres::migrate(&mut client)
+            .expect("again")
+            .is_empty()
+    );
+    let tables: i64 = client
+        .query_one(
+            "SELECT count(*) FROM information_schema.tables WHERE table_name LIKE 'ledger_%'",
+            &[],
+        )
+        .expect("tables")
+        .get(0);
+    assert_eq!(tables, 6, "five tables and the migration history");
 }

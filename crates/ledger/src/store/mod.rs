@@ -1,16 +1,23 @@
-//! Durable storage: one embedded SQLite database (WAL, `synchronous=FULL`, 16 KiB pages).
+//! Durable storage of a log, in one of two engines behind one [`Storage`] interface:
+//!
+//! - **SQLite** ([`Ledger::open`], feature `storage`): one embedded database file per log (WAL,
+//!   `synchronous=FULL`, 16 KiB pages), the zero-setup default;
+//! - **PostgreSQL** ([`Ledger::open_postgres`], feature `postgres`): any number of logs in one
+//!   database, several server nodes reading it, exactly one writer per log at a time (a
+//!   session-level advisory lock, the *sequencer lease*), the schema migrated by `refinery`.
 //!
 //! [`Ledger::append_batch`] is a group commit: the batch's entries, their leaf-hash index, the tree
-//! tiles that changed and the new signed checkpoint are written in **one transaction**, so after a
-//! crash either all of them are there or none. Nothing is acknowledged (no [`Commit`] returned, no
-//! receipt possible) before that transaction is durable. On open, the stored tree is re-derived
-//! from its tiles and checked against the latest checkpoint.
+//! tiles that changed and the new signed checkpoint are written in **one transaction**, which
+//! first checks that the stored log ends where this writer believes it ends (a compare-and-set on
+//! the size), so after a crash either all of them are there or none, and no index is ever written
+//! twice. Nothing is acknowledged (no [`Commit`] returned, no receipt possible) before that
+//! transaction is durable. On open, the stored tree is re-derived from its tiles and checked
+//! against the latest checkpoint. The Merkle work is done here, once for both engines; a backend
+//! only stores and reads rows.
 use std::cell::RefCell;
 use std::collections::HashMap;
 use std::path::Path;
 use std::sync::Arc;
-
-use rusqlite::{Connection, OptionalExtension, params};
 
 use crate::checkpoint::{Checkpoint, NoteError, NoteSigner, SignedNote};
 use crate::export::{ExportError, ExportWriter, MAX_ENTRY_LEN};
@@ -22,15 +29,39 @@ use crate::receipt::Receipt;
 use crate::tiles::{TILE_WIDTH, TileEdge, TileGap, TileSource, TileWrite};
 use crate::witness::{CosignError, Cosigner};
 
+#[cfg(feature = "postgres")]
+pub mod postgres;
+pub(crate) mod sqlite;
+
 /// Most entries in one group commit.
 pub const MAX_BATCH: usize = 10_000;
 
 /// Why a ledger operation failed. Nothing was changed when an append fails.
 #[derive(Debug, thiserror::Error)]
 pub enum LedgerError {
-    /// The database.
+    /// The SQLite database.
     #[error("storage: {0}")]
     Storage(#[from] rusqlite::Error),
+    /// The PostgreSQL database (or the connection to it).
+    #[cfg(feature = "postgres")]
+    #[error("postgres: {0}")]
+    Postgres(#[from] ::postgres::Error),
+    /// Migrating the PostgreSQL schema.
+    #[cfg(feature = "postgres")]
+    #[error("schema migration: {0}")]
+    Migration(String),
+    /// Another writer holds the log's sequencer lease.
+    #[error("another sequencer holds the lease on log {0}")]
+    Busy(String),
+    /// The stored log no longer ends where this writer's state does: another writer appended
+    /// (this one lost its lease). This writer must stop and re-open from storage.
+    #[error("the log was advanced by another writer (expected size {expected}, stored {found})")]
+    Superseded {
+        /// The size this writer appended at.
+        expected: u64,
+        /// The stored size.
+        found: u64,
+    },
     /// The log was closed; it accepts no more entries.
     #[error("the log is closed")]
     Closed,
@@ -80,10 +111,65 @@ pub struct Commit {
     pub size: u64,
 }
 
-/// An append-only log in one SQLite database.
+/// One group commit, as a backend writes it in one transaction.
+#[derive(Debug)]
+pub(crate) struct Append<'a> {
+    /// Index of the first entry: the transaction first checks the stored log ends here.
+    pub first: u64,
+    /// The entries, in order.
+    pub entries: Vec<&'a [u8]>,
+    /// Their leaf hashes (a duplicate hash keeps its first index).
+    pub leaves: &'a [Hash],
+    /// Tiles to insert or replace: `(level, index, hashes as bytes)`.
+    pub tiles: Vec<(u32, u64, Vec<u8>)>,
+    /// The size after the batch.
+    pub size: u64,
+    /// The signed checkpoint of that size.
+    pub checkpoint: &'a str,
+}
+
+/// One log's rows in a database: what [`Ledger`] and [`LedgerReader`] need of an engine. A backend
+/// does no Merkle work and trusts nothing it reads: [`Ledger`] re-derives and checks the tree.
+pub(crate) trait Storage: std::fmt::Debug + Send {
+    /// Number of stored entries.
+    fn stored_size(&self) -> Result<u64, LedgerError>;
+    /// Whether the log was closed.
+    fn is_closed(&self) -> Result<bool, LedgerError>;
+    /// Marks the log closed.
+    fn close(&mut self) -> Result<(), LedgerError>;
+    /// The highest-indexed tile of `level`.
+    fn last_tile(&self, level: u32) -> Result<Option<(u64, Vec<u8>)>, LedgerError>;
+    /// Tile `(level, index)`.
+    fn tile(&self, level: u32, index: u64) -> Result<Option<Vec<u8>>, LedgerError>;
+    /// The stored entries with index in `start..end`, in order (possibly fewer).
+    fn entries(&self, start: u64, end: u64) -> Result<Vec<Vec<u8>>, LedgerError>;
+    /// The index of the entry with this leaf hash, if below `size`.
+    fn index_of(&self, leaf: &Hash, size: u64) -> Result<Option<u64>, LedgerError>;
+    /// Up to `limit` `(hash, index)` with the hash in `[lo, hi]` and the index below `size`, by hash.
+    fn leaves_between(
+        &self,
+        lo: &Hash,
+        hi: &Hash,
+        size: u64,
+        limit: u32,
+    ) -> Result<Vec<(Hash, u64)>, LedgerError>;
+    /// The checkpoint note of size `size`.
+    fn checkpoint_at(&self, size: u64) -> Result<Option<String>, LedgerError>;
+    /// The note of the largest checkpoint.
+    fn latest_checkpoint(&self) -> Result<Option<String>, LedgerError>;
+    /// Sizes of every checkpoint, ascending.
+    fn checkpoint_sizes(&self) -> Result<Vec<u64>, LedgerError>;
+    /// Replaces the note of size `size` (the same checkpoint with more cosignatures).
+    fn replace_checkpoint(&mut self, size: u64, note: &str) -> Result<(), LedgerError>;
+    /// Writes one group commit in one transaction, or nothing. Refuses with
+    /// [`LedgerError::Superseded`] when the stored log does not end at `first`.
+    fn append(&mut self, append: &Append<'_>) -> Result<(), LedgerError>;
+}
+
+/// An append-only log in a database.
 #[derive(Debug)]
 pub struct Ledger {
-    conn: Connection,
+    store: Box<dyn Storage>,
     signer: NoteSigner,
     size: u64,
     edge: TileEdge,
@@ -98,15 +184,6 @@ type TileCache = HashMap<(u32, u64), Arc<Vec<Hash>>>;
 
 /// Full tiles kept in memory (8 KiB each).
 const TILE_CACHE: usize = 4096;
-
-const SCHEMA: &str = "
-CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value BLOB NOT NULL);
-CREATE TABLE IF NOT EXISTS entries (idx INTEGER PRIMARY KEY, data BLOB NOT NULL);
-CREATE TABLE IF NOT EXISTS leaves (hash BLOB PRIMARY KEY, idx INTEGER NOT NULL) WITHOUT ROWID;
-CREATE TABLE IF NOT EXISTS tiles (level INTEGER NOT NULL, idx INTEGER NOT NULL, data BLOB NOT NULL,
-                                  PRIMARY KEY (level, idx)) WITHOUT ROWID;
-CREATE TABLE IF NOT EXISTS checkpoints (size INTEGER PRIMARY KEY, note TEXT NOT NULL);
-";
 
 fn hashes_of(blob: &[u8]) -> Result<Vec<Hash>, LedgerError> {
     if !blob.len().is_multiple_of(32) || blob.is_empty() || blob.len() as u64 > 32 * TILE_WIDTH {
@@ -127,46 +204,29 @@ fn blob_of(hashes: &[Hash]) -> Vec<u8> {
 }
 
 impl Ledger {
-    /// Opens (or creates) the log in `path`, signing checkpoints with `signer` (whose key name is
-    /// the log's origin). Checks the stored tree against the latest checkpoint.
+    /// Opens (or creates) the log in the SQLite database `path`, signing checkpoints with `signer`
+    /// (whose key name is the log's origin). Checks the stored tree against the latest checkpoint.
     pub fn open(path: &Path, signer: NoteSigner) -> Result<Self, LedgerError> {
-        let conn = Connection::open(path)?;
-        // page_size only takes effect on a new database, before WAL is enabled.
-        conn.pragma_update(None, "page_size", 16384)?;
-        conn.pragma_update(None, "journal_mode", "WAL")?;
-        conn.pragma_update(None, "synchronous", "FULL")?;
-        conn.execute_batch(SCHEMA)?;
-        let origin = signer.verifier().name().to_string();
-        let stored: Option<Vec<u8>> = conn
-            .query_row("SELECT value FROM meta WHERE key = 'origin'", [], |r| {
-                r.get(0)
-            })
-            .optional()?;
-        match stored {
-            None => {
-                conn.execute(
-                    "INSERT INTO meta (key, value) VALUES ('origin', ?1)",
-                    params![origin.as_bytes()],
-                )?;
-            }
-            Some(s) if s == origin.as_bytes() => {}
-            Some(s) => {
-                return Err(LedgerError::WrongLog {
-                    stored: String::from_utf8_lossy(&s).into_owned(),
-                    requested: origin,
-                });
-            }
-        }
-        let closed = conn
-            .query_row("SELECT 1 FROM meta WHERE key = 'closed'", [], |_| Ok(()))
-            .optional()?
-            .is_some();
-        let size: u64 =
-            conn.query_row("SELECT COALESCE(MAX(idx) + 1, 0) FROM entries", [], |r| {
-                r.get(0)
-            })?;
+        let store = sqlite::SqliteStore::open(path, signer.verifier().name())?;
+        Self::on(Box::new(store), signer)
+    }
+
+    /// Opens (or creates) the log named by `signer` in the PostgreSQL database at `url` (a
+    /// libpq-style URL or key/value string; several hosts with `target_session_attrs=read-write`
+    /// follow a failover), migrating the schema first and taking the log's sequencer lease:
+    /// [`LedgerError::Busy`] while another writer holds it. The lease lasts as long as this
+    /// ledger's connection.
+    #[cfg(feature = "postgres")]
+    pub fn open_postgres(url: &str, signer: NoteSigner) -> Result<Self, LedgerError> {
+        let store = postgres::PostgresStore::open_writer(url, signer.verifier().name())?;
+        Self::on(Box::new(store), signer)
+    }
+
+    fn on(store: Box<dyn Storage>, signer: NoteSigner) -> Result<Self, LedgerError> {
+        let closed = store.is_closed()?;
+        let size = store.stored_size()?;
         let mut ledger = Self {
-            conn,
+            store,
             signer,
             size,
             edge: TileEdge::default(),
@@ -183,15 +243,9 @@ impl Ledger {
         let mut edge = TileEdge::default();
         let mut level = 0u32;
         loop {
-            let last: Option<(u64, Vec<u8>)> = self
-                .conn
-                .query_row(
-                    "SELECT idx, data FROM tiles WHERE level = ?1 ORDER BY idx DESC LIMIT 1",
-                    params![level],
-                    |r| Ok((r.get(0)?, r.get(1)?)),
-                )
-                .optional()?;
-            let Some((idx, data)) = last else { break };
+            let Some((idx, data)) = self.store.last_tile(level)? else {
+                break;
+            };
             let hashes = hashes_of(&data)?;
             if hashes.len() as u64 == TILE_WIDTH {
                 edge.rows.push(Vec::new());
@@ -274,27 +328,11 @@ impl Ledger {
         let mut frontier = self.frontier.clone();
         let mut completed: Vec<TileWrite> = Vec::new();
         let mut leaf_hashes = Vec::with_capacity(entries.len());
-        let tx = self.conn.transaction()?;
-        {
-            let mut put_entry =
-                tx.prepare_cached("INSERT INTO entries (idx, data) VALUES (?1, ?2)")?;
-            let mut put_leaf =
-                tx.prepare_cached("INSERT OR IGNORE INTO leaves (hash, idx) VALUES (?1, ?2)")?;
-            for (i, e) in entries.iter().enumerate() {
-                let idx = first + i as u64;
-                let h = leaf_hash(e.as_ref());
-                put_entry.execute(params![idx, e.as_ref()])?;
-                put_leaf.execute(params![&h[..], idx])?;
-                edge.push(h, &mut completed);
-                frontier.push(h);
-                leaf_hashes.push(h);
-            }
-            let mut put_tile = tx.prepare_cached(
-                "INSERT OR REPLACE INTO tiles (level, idx, data) VALUES (?1, ?2, ?3)",
-            )?;
-            for (level, idx, hashes) in completed.iter().chain(edge.partial_tiles().iter()) {
-                put_tile.execute(params![level, idx, blob_of(hashes)])?;
-            }
+        for e in entries {
+            let h = leaf_hash(e.as_ref());
+            edge.push(h, &mut completed);
+            frontier.push(h);
+            leaf_hashes.push(h);
         }
         let size = first + entries.len() as u64;
         let cp = Checkpoint {
@@ -306,11 +344,18 @@ impl Ledger {
         let mut note = SignedNote::new(body.clone());
         note.add_signature_line(&self.signer.signature_line(&body, 0))?;
         let note = note.to_text();
-        tx.execute(
-            "INSERT INTO checkpoints (size, note) VALUES (?1, ?2)",
-            params![size, note],
-        )?;
-        tx.commit()?;
+        self.store.append(&Append {
+            first,
+            entries: entries.iter().map(AsRef::as_ref).collect(),
+            leaves: &leaf_hashes,
+            tiles: completed
+                .iter()
+                .chain(edge.partial_tiles().iter())
+                .map(|(level, idx, hashes)| (*level, *idx, blob_of(hashes)))
+                .collect(),
+            size,
+            checkpoint: &note,
+        })?;
         // Only now, durably committed, does the in-memory state move on.
         self.size = size;
         self.edge = edge;
@@ -325,22 +370,19 @@ impl Ledger {
 
     /// Closes the log: every later append is refused.
     pub fn close(&mut self) -> Result<(), LedgerError> {
-        self.conn.execute(
-            "INSERT OR REPLACE INTO meta (key, value) VALUES ('closed', x'01')",
-            [],
-        )?;
+        self.store.close()?;
         self.closed = true;
         Ok(())
     }
 
     /// The signed checkpoint of size `size`, with its cosignatures.
     pub fn checkpoint_at(&self, size: u64) -> Result<String, LedgerError> {
-        read::checkpoint_at(&self.conn, size)
+        read::checkpoint_at(&*self.store, size)
     }
 
     /// The latest signed checkpoint (`None` for an empty log).
     pub fn latest_checkpoint(&self) -> Result<Option<String>, LedgerError> {
-        read::latest_checkpoint(&self.conn)
+        self.store.latest_checkpoint()
     }
 
     fn latest_checkpoint_parsed(&self) -> Result<Option<Checkpoint>, LedgerError> {
@@ -352,18 +394,14 @@ impl Ledger {
 
     /// Sizes of every stored checkpoint, ascending.
     pub fn checkpoint_sizes(&self) -> Result<Vec<u64>, LedgerError> {
-        read::checkpoint_sizes(&self.conn)
+        self.store.checkpoint_sizes()
     }
 
     /// Adds a witness's cosignature line to the checkpoint of size `size`.
     pub fn add_cosignature(&mut self, size: u64, line: &str) -> Result<(), LedgerError> {
         let mut note = SignedNote::parse(&self.checkpoint_at(size)?)?;
         note.add_signature_line(line)?;
-        self.conn.execute(
-            "UPDATE checkpoints SET note = ?1 WHERE size = ?2",
-            params![note.to_text(), size],
-        )?;
-        Ok(())
+        self.store.replace_checkpoint(size, &note.to_text())
     }
 
     /// Asks every witness, all at once, to co-sign the latest checkpoint (each with a consistency
@@ -448,13 +486,9 @@ impl Ledger {
 
     /// Entry `index`.
     pub fn entry(&self, index: u64) -> Result<Vec<u8>, LedgerError> {
-        self.conn
-            .query_row(
-                "SELECT data FROM entries WHERE idx = ?1",
-                params![index],
-                |r| r.get(0),
-            )
-            .optional()?
+        self.store
+            .entries(index, index.saturating_add(1))?
+            .pop()
             .ok_or_else(|| LedgerError::NotFound(format!("entry {index}")))
     }
 
@@ -463,12 +497,12 @@ impl Ledger {
         if end > self.size {
             return Err(LedgerError::NotFound(format!("range {start}..{end}")));
         }
-        read::entries(&self.conn, start, end)
+        read::entries(&*self.store, start, end)
     }
 
     /// The index of the entry with this leaf hash (a ballot's tracking code).
     pub fn index_of(&self, leaf: &Hash) -> Result<Option<u64>, LedgerError> {
-        Ok(read::index_of(&self.conn, leaf, self.size)?)
+        self.store.index_of(leaf, self.size)
     }
 
     /// Up to `limit` entries whose leaf hash lies in `[lo, hi]` (a tracking code prefix), by hash.
@@ -478,18 +512,18 @@ impl Ledger {
         hi: &Hash,
         limit: u32,
     ) -> Result<Vec<(Hash, u64)>, LedgerError> {
-        Ok(read::leaves_between(&self.conn, lo, hi, self.size, limit)?)
+        self.store.leaves_between(lo, hi, self.size, limit)
     }
 
     /// The stored tile `(level, index)`, cut to `width` hashes (tiles only grow, so a narrower
     /// request is the tile as it was at an earlier size).
     pub fn tile(&self, level: u32, index: u64, width: u64) -> Result<Vec<u8>, LedgerError> {
-        read::tile(&self.conn, level, index, width)
+        read::tile(&*self.store, level, index, width)
     }
 
     /// Entry bundle `index` (entries `256·index ..`, `width` of them), each `u32be(len) ‖ entry`.
     pub fn entry_bundle(&self, index: u64, width: u64) -> Result<Vec<u8>, LedgerError> {
-        read::entry_bundle(&self.conn, index, width)
+        read::entry_bundle(&*self.store, index, width)
     }
 
     /// The hashes of tile `(level, index)`, from the cache when it is full.
@@ -497,11 +531,9 @@ impl Ledger {
         if let Some(t) = self.tile_cache.borrow().get(&(level, index)) {
             return Ok(t.clone());
         }
-        let data: Vec<u8> = self
-            .conn
-            .prepare_cached("SELECT data FROM tiles WHERE level = ?1 AND idx = ?2")?
-            .query_row(params![level, index], |row| row.get(0))
-            .optional()?
+        let data = self
+            .store
+            .tile(level, index)?
             .ok_or_else(|| LedgerError::Corrupt(format!("missing tile {level}/{index}")))?;
         let hashes = Arc::new(hashes_of(&data)?);
         if hashes.len() as u64 == TILE_WIDTH {
@@ -682,93 +714,23 @@ impl CosignRound {
     }
 }
 
-pub(crate) mod read {
-    use rusqlite::{Connection, OptionalExtension, params};
+/// Reads shared by [`Ledger`] and [`LedgerReader`], with the checks every backend needs.
+mod read {
+    use super::{LedgerError, MAX_BATCH, Storage, TILE_WIDTH};
 
-    use crate::merkle::Hash;
-
-    /// The index of the row of a `leaves(hash, idx)` table (a log's or a mirror's) with this hash,
-    /// if it is below `size`.
-    pub(crate) fn index_of(
-        conn: &Connection,
-        leaf: &Hash,
-        size: u64,
-    ) -> rusqlite::Result<Option<u64>> {
-        conn.query_row(
-            "SELECT idx FROM leaves WHERE hash = ?1 AND idx < ?2",
-            params![&leaf[..], size],
-            |r| r.get(0),
-        )
-        .optional()
-    }
-
-    /// Up to `limit` rows of a `leaves(hash, idx)` table (a log's or a mirror's) with the hash in
-    /// `[lo, hi]` and the index below `size`, by hash.
-    pub(crate) fn leaves_between(
-        conn: &Connection,
-        lo: &Hash,
-        hi: &Hash,
-        size: u64,
-        limit: u32,
-    ) -> rusqlite::Result<Vec<(Hash, u64)>> {
-        let mut stmt = conn.prepare_cached(
-            "SELECT hash, idx FROM leaves WHERE hash >= ?1 AND hash <= ?2 AND idx < ?3 ORDER BY hash LIMIT ?4",
-        )?;
-        let rows = stmt.query_map(params![&lo[..], &hi[..], size, limit], |r| {
-            Ok((r.get::<_, Vec<u8>>(0)?, r.get::<_, u64>(1)?))
-        })?;
-        let mut out = Vec::new();
-        for row in rows {
-            let (h, i) = row?;
-            if let Ok(h) = Hash::try_from(h.as_slice()) {
-                out.push((h, i));
-            }
-        }
-        Ok(out)
-    }
-
-    use super::{LedgerError, MAX_BATCH, TILE_WIDTH};
-
-    pub(super) fn checkpoint_at(conn: &Connection, size: u64) -> Result<String, LedgerError> {
-        conn.query_row(
-            "SELECT note FROM checkpoints WHERE size = ?1",
-            params![size],
-            |r| r.get(0),
-        )
-        .optional()?
-        .ok_or_else(|| LedgerError::NotFound(format!("checkpoint of size {size}")))
-    }
-
-    pub(super) fn latest_checkpoint(conn: &Connection) -> Result<Option<String>, LedgerError> {
-        Ok(conn
-            .query_row(
-                "SELECT note FROM checkpoints ORDER BY size DESC LIMIT 1",
-                [],
-                |r| r.get(0),
-            )
-            .optional()?)
-    }
-
-    pub(super) fn checkpoint_sizes(conn: &Connection) -> Result<Vec<u64>, LedgerError> {
-        let mut st = conn.prepare_cached("SELECT size FROM checkpoints ORDER BY size")?;
-        let rows = st.query_map([], |r| r.get(0))?;
-        Ok(rows.collect::<Result<_, _>>()?)
+    pub(super) fn checkpoint_at(store: &dyn Storage, size: u64) -> Result<String, LedgerError> {
+        store
+            .checkpoint_at(size)?
+            .ok_or_else(|| LedgerError::NotFound(format!("checkpoint of size {size}")))
     }
 
     pub(super) fn tile(
-        conn: &Connection,
+        store: &dyn Storage,
         level: u32,
         index: u64,
         width: u64,
     ) -> Result<Vec<u8>, LedgerError> {
-        let data: Option<Vec<u8>> = conn
-            .query_row(
-                "SELECT data FROM tiles WHERE level = ?1 AND idx = ?2",
-                params![level, index],
-                |r| r.get(0),
-            )
-            .optional()?;
-        match data {
+        match store.tile(level, index)? {
             Some(d) if (1..=TILE_WIDTH).contains(&width) && d.len() as u64 >= 32 * width => {
                 Ok(d[..32 * width as usize].to_vec())
             }
@@ -779,7 +741,7 @@ pub(crate) mod read {
     }
 
     pub(super) fn entry_bundle(
-        conn: &Connection,
+        store: &dyn Storage,
         index: u64,
         width: u64,
     ) -> Result<Vec<u8>, LedgerError> {
@@ -789,7 +751,7 @@ pub(crate) mod read {
         }
         let start = index.checked_mul(TILE_WIDTH).ok_or_else(not_found)?;
         let mut out = Vec::new();
-        for e in entries(conn, start, start + width).map_err(|_| not_found())? {
+        for e in entries(store, start, start + width).map_err(|_| not_found())? {
             out.extend_from_slice(&(e.len() as u32).to_be_bytes());
             out.extend_from_slice(&e);
         }
@@ -798,17 +760,14 @@ pub(crate) mod read {
 
     /// Entries `start..end`, all of which must exist (at most [`MAX_BATCH`]).
     pub(super) fn entries(
-        conn: &Connection,
+        store: &dyn Storage,
         start: u64,
         end: u64,
     ) -> Result<Vec<Vec<u8>>, LedgerError> {
         if end < start || end - start > MAX_BATCH as u64 {
             return Err(LedgerError::NotFound(format!("range {start}..{end}")));
         }
-        let mut st = conn
-            .prepare_cached("SELECT data FROM entries WHERE idx >= ?1 AND idx < ?2 ORDER BY idx")?;
-        let rows = st.query_map(params![start, end], |r| r.get(0))?;
-        let out: Vec<Vec<u8>> = rows.collect::<Result<_, _>>()?;
+        let out = store.entries(start, end)?;
         if out.len() as u64 != end - start {
             return Err(LedgerError::NotFound(format!("range {start}..{end}")));
         }
@@ -817,52 +776,58 @@ pub(crate) mod read {
 }
 
 /// A read-only handle on a ledger's database, for long reads (a whole-record download) that must
-/// neither wait for the writer nor hold it up: with SQLite's write-ahead log it reads committed
-/// entries while the sequencer appends. Entries and checkpoints never change once written, so a
-/// reader that stops at a checkpoint's size sees exactly that checkpoint's tree.
+/// neither wait for the writer nor hold it up: with SQLite's write-ahead log, or PostgreSQL's
+/// snapshots, it reads committed entries while the sequencer appends. Entries and checkpoints
+/// never change once written, so a reader that stops at a checkpoint's size sees exactly that
+/// checkpoint's tree.
 #[derive(Debug)]
 pub struct LedgerReader {
-    conn: Connection,
+    store: Box<dyn Storage>,
 }
 
 impl LedgerReader {
-    /// Opens `path` (an existing ledger) read-only.
+    /// Opens the SQLite database `path` (an existing ledger) read-only.
     pub fn open(path: &Path) -> Result<Self, LedgerError> {
-        let conn = Connection::open_with_flags(
-            path,
-            rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY | rusqlite::OpenFlags::SQLITE_OPEN_NO_MUTEX,
-        )?;
-        conn.pragma_update(None, "query_only", "ON")?;
-        Ok(Self { conn })
+        Ok(Self {
+            store: Box::new(sqlite::SqliteStore::open_read_only(path)?),
+        })
+    }
+
+    /// Opens the log `origin` in the PostgreSQL database at `url`, for reading only (no lease).
+    #[cfg(feature = "postgres")]
+    pub fn open_postgres(url: &str, origin: &str) -> Result<Self, LedgerError> {
+        Ok(Self {
+            store: Box::new(postgres::PostgresStore::open_reader(url, origin)?),
+        })
     }
 
     /// The latest signed checkpoint (`None` for an empty log).
     pub fn latest_checkpoint(&self) -> Result<Option<String>, LedgerError> {
-        read::latest_checkpoint(&self.conn)
+        self.store.latest_checkpoint()
     }
 
     /// The signed checkpoint of size `size`.
     pub fn checkpoint_at(&self, size: u64) -> Result<String, LedgerError> {
-        read::checkpoint_at(&self.conn, size)
+        read::checkpoint_at(&*self.store, size)
     }
 
     /// Sizes of every stored checkpoint, ascending.
     pub fn checkpoint_sizes(&self) -> Result<Vec<u64>, LedgerError> {
-        read::checkpoint_sizes(&self.conn)
+        self.store.checkpoint_sizes()
     }
 
     /// Entries `start..end` (at most [`MAX_BATCH`]; all must exist).
     pub fn entries(&self, start: u64, end: u64) -> Result<Vec<Vec<u8>>, LedgerError> {
-        read::entries(&self.conn, start, end)
+        read::entries(&*self.store, start, end)
     }
 
     /// The stored tile `(level, index)`, cut to `width` hashes.
     pub fn tile(&self, level: u32, index: u64, width: u64) -> Result<Vec<u8>, LedgerError> {
-        read::tile(&self.conn, level, index, width)
+        read::tile(&*self.store, level, index, width)
     }
 
     /// Entry bundle `index`, `width` entries, each `u32be(len) ‖ entry`.
     pub fn entry_bundle(&self, index: u64, width: u64) -> Result<Vec<u8>, LedgerError> {
-        read::entry_bundle(&self.conn, index, width)
+        read::entry_bundle(&*self.store, index, width)
     }
 }

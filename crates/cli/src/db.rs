@@ -1,0 +1,76 @@
+//! `hanpyo db`: the PostgreSQL database that several server nodes share (docs/deployment.md,
+//! docs/ledger.md §Storage).
+use std::process::ExitCode;
+
+use anyhow::{Context, Result};
+use hanpyo_ledger::store::postgres;
+
+/// `hanpyo db ...`
+#[derive(clap::Subcommand, Debug)]
+pub enum Command {
+    /// Creates or updates the schema (safe to repeat, and to run while nodes start: migrations
+    /// take turns). Prints each migration applied now.
+    Migrate(DatabaseArg),
+    /// Lists the logs in the database: origin, size, closed, and which session holds each log's
+    /// sequencer lease.
+    Status(DatabaseArg),
+}
+
+/// The database to act on.
+#[derive(clap::Args, Debug)]
+pub struct DatabaseArg {
+    /// A PostgreSQL URL (`postgres://user@host:port/db`) or key/value string; several hosts
+    /// (`host=a,b target_session_attrs=read-write`) follow a failover.
+    #[arg(long, env = "HANPYO_DATABASE")]
+    database: String,
+}
+
+pub fn run(cmd: &Command) -> Result<ExitCode> {
+    match cmd {
+        Command::Migrate(a) => {
+            let mut client = postgres::connect(&a.database).context("connecting")?;
+            let applied = postgres::migrate(&mut client).context("migrating")?;
+            if applied.is_empty() {
+                println!("the schema is up to date");
+            }
+            for m in applied {
+                println!("applied {m}");
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Status(a) => {
+            let mut client = postgres::connect(&a.database).context("connecting")?;
+            // A lease is the advisory lock (LEASE_CLASS, log id): pg_locks shows it as
+            // (classid, objid, objsubid = 2).
+            let rows = client
+                .query(
+                    "SELECT l.origin, l.size, l.closed, a.application_name, \
+                            host(a.client_addr), a.pid \
+                     FROM ledger_logs l \
+                     LEFT JOIN pg_locks k ON k.locktype = 'advisory' AND k.granted \
+                          AND k.classid = $1::int8::oid AND k.objid = l.id::oid \
+                          AND k.objsubid = 2 \
+                     LEFT JOIN pg_stat_activity a ON a.pid = k.pid \
+                     ORDER BY l.origin",
+                    &[&i64::from(postgres::LEASE_CLASS)],
+                )
+                .context("reading the logs (has `hanpyo db migrate` run?)")?;
+            println!("{:<40} {:>12} {:<7} sequencer", "log", "size", "closed");
+            for r in rows {
+                let origin: String = r.get(0);
+                let size: i64 = r.get(1);
+                let closed: bool = r.get(2);
+                let holder = match (r.get::<_, Option<i32>>(5), r.get::<_, Option<String>>(4)) {
+                    (Some(pid), addr) => format!(
+                        "{} (pid {pid}{})",
+                        r.get::<_, Option<String>>(3).unwrap_or_default(),
+                        addr.map(|a| format!(", {a}")).unwrap_or_default()
+                    ),
+                    (None, _) => "none".into(),
+                };
+                println!("{origin:<40} {size:>12} {:<7} {holder}", closed);
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+    }
+}
