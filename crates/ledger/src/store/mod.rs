@@ -531,6 +531,15 @@ impl Ledger {
         if let Some(t) = self.tile_cache.borrow().get(&(level, index)) {
             return Ok(t.clone());
         }
+        // The partial tile of a level is the committed right edge, already in memory: proofs
+        // against the latest checkpoint read it at every level, and a database round trip each
+        // (PostgreSQL's, above all) would dominate the receipt.
+        let l = level as usize;
+        if self.edge.full.get(l) == Some(&index)
+            && self.edge.rows.get(l).is_some_and(|r| !r.is_empty())
+        {
+            return Ok(Arc::new(self.edge.rows[l].clone()));
+        }
         let data = self
             .store
             .tile(level, index)?

@@ -1,0 +1,341 @@
+//! Database failover: a log on a PostgreSQL primary with a synchronous standby (streaming
+//! replication). A writer appends and reports each acknowledged size; the primary is SIGKILLed
+//! mid-append (every one of its processes, as if its machine died) and the standby promoted. The
+//! writer, given both hosts with `target_session_attrs=read-write`, reconnects to the new primary by
+//! itself, takes the lease and goes on; nothing it acknowledged is missing and every checkpoint
+//! still matches the tree.
+//!
+//! Needs PostgreSQL's server binaries (`/usr/lib/postgresql/<v>/bin`, Debian's `postgresql`, as
+//! `.ci/run` installs) and root, to run the two throw-away clusters as the `postgres` user.
+use std::io::{BufRead, BufReader};
+use std::net::TcpListener;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::mpsc;
+use std::time::{Duration, Instant};
+
+use ed25519_dalek::SigningKey;
+use hanpyo_ledger::checkpoint::{KeyKind, NoteSigner};
+use hanpyo_ledger::merkle::{leaf_hash, verify_inclusion};
+use hanpyo_ledger::store::{Ledger, LedgerError};
+
+fn signer() -> NoteSigner {
+    NoteSigner::new(
+        "hanpyo.test/failover",
+        SigningKey::from_bytes(&[5; 32]),
+        KeyKind::Ed25519,
+    )
+    .expect("signer")
+}
+
+fn entry(i: u64) -> Vec<u8> {
+    format!("failover entry {i}").into_bytes()
+}
+
+/// The newest installed server's binaries.
+fn bin_dir() -> PathBuf {
+    let mut versions: Vec<PathBuf> = std::fs::read_dir("/usr/lib/postgresql")
+        .expect("PostgreSQL server binaries in /usr/lib/postgresql (apt-get install postgresql)")
+        .flatten()
+        .map(|e| e.path().join("bin"))
+        .filter(|b| b.join("initdb").exists())
+        .collect();
+    versions.sort_by_key(|p| {
+        p.parent()
+            .and_then(|v| v.file_name())
+            .and_then(|v| v.to_str())
+            .and_then(|v| v.parse::<u32>().ok())
+            .unwrap_or(0)
+    });
+    versions.pop().expect("initdb")
+}
+
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .expect("bind")
+        .local_addr()
+        .expect("addr")
+        .port()
+}
+
+/// Runs a server binary as `postgres`.
+fn as_postgres(bin: &Path, args: &[&str]) {
+    let out = Command::new("runuser")
+        .args(["-u", "postgres", "--"])
+        .arg(bin)
+        .args(args)
+        .output()
+        .expect("runuser");
+    assert!(
+        out.status.success(),
+        "{} {args:?}: {}{}",
+        bin.display(),
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+/// Two throw-away clusters in a scratch directory, stopped and removed on drop.
+struct Clusters {
+    root: PathBuf,
+    bin: PathBuf,
+}
+
+impl Clusters {
+    fn dir(&self, name: &str) -> PathBuf {
+        self.root.join(name)
+    }
+
+    fn start(&self, name: &str, port: u16) {
+        let dir = self.dir(name);
+        as_postgres(
+            &self.bin.join("pg_ctl"),
+            &[
+                "-D",
+                dir.to_str().expect("utf8"),
+                "-l",
+                dir.join("server.log").to_str().expect("utf8"),
+                "-o",
+                &format!(
+                    "-p {port} -k {} -c listen_addresses=127.0.0.1",
+                    self.root.display()
+                ),
+                "-w",
+                "start",
+            ],
+        );
+    }
+
+    /// Every process of the cluster `name`, SIGKILLed at once.
+    fn kill(&self, name: &str) {
+        let pid_file =
+            std::fs::read_to_string(self.dir(name).join("postmaster.pid")).expect("postmaster.pid");
+        let postmaster = pid_file.lines().next().expect("pid").trim().to_string();
+        let children = Command::new("pgrep")
+            .args(["-P", &postmaster])
+            .output()
+            .expect("pgrep");
+        let mut pids = vec![postmaster];
+        pids.extend(
+            String::from_utf8_lossy(&children.stdout)
+                .split_whitespace()
+                .map(str::to_string),
+        );
+        let status = Command::new("kill")
+            .arg("-9")
+            .args(&pids)
+            .status()
+            .expect("kill");
+        assert!(status.success());
+    }
+}
+
+impl Drop for Clusters {
+    fn drop(&mut self) {
+        for name in ["primary", "standby"] {
+            let dir = self.dir(name);
+            if dir.join("postmaster.pid").exists() {
+                let _ = Command::new("runuser")
+                    .args(["-u", "postgres", "--"])
+                    .arg(self.bin.join("pg_ctl"))
+                    .args(["-D", dir.to_str().unwrap_or(""), "-m", "immediate", "stop"])
+                    .output();
+            }
+        }
+        if std::thread::panicking() {
+            eprintln!("the clusters' logs are kept in {}", self.root.display());
+        } else {
+            let _ = std::fs::remove_dir_all(&self.root);
+        }
+    }
+}
+
+/// The child: appends batches for ever, printing each acknowledged size; on any database error it
+/// drops the ledger and re-opens it (as a server node's sequencer does), waiting for a primary.
+fn writer_child(url: &str) {
+    use std::io::Write;
+    let mut out = std::io::stdout();
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while Instant::now() < deadline {
+        let mut ledger = match Ledger::open_postgres(url, signer()) {
+            Ok(l) => l,
+            Err(LedgerError::Busy(_) | LedgerError::Postgres(_)) => {
+                std::thread::sleep(Duration::from_millis(50));
+                continue;
+            }
+            Err(e) => panic!("open: {e}"),
+        };
+        writeln!(out, "opened {}", ledger.size()).expect("stdout");
+        out.flush().expect("flush");
+        loop {
+            let start = ledger.size();
+            let batch: Vec<Vec<u8>> = (start..start + 25).map(entry).collect();
+            match ledger.append_batch(&batch) {
+                Ok(c) => {
+                    writeln!(out, "ack {}", c.size).expect("stdout");
+                    out.flush().expect("flush");
+                }
+                Err(LedgerError::Postgres(_)) => break,
+                Err(e) => panic!("append: {e}"),
+            }
+        }
+    }
+}
+
+#[test]
+fn a_synchronous_standby_promoted_after_the_primary_is_killed_holds_every_acknowledged_entry() {
+    if let Ok(url) = std::env::var("HANPYO_FAILOVER_CHILD") {
+        writer_child(&url);
+        return;
+    }
+    let bin = bin_dir();
+    let root = std::env::temp_dir().join(format!("hanpyo-failover-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&root);
+    std::fs::create_dir_all(&root).expect("dir");
+    let clusters = Clusters { root, bin };
+    let chown = Command::new("chown")
+        .args(["-R", "postgres:postgres"])
+        .arg(&clusters.root)
+        .status()
+        .expect("chown");
+    assert!(chown.success());
+    let (p1, p2) = (free_port(), free_port());
+    let primary = clusters.dir("primary");
+    as_postgres(
+        &clusters.bin.join("initdb"),
+        &[
+            "-D",
+            primary.to_str().expect("utf8"),
+            "--auth=trust",
+            "-U",
+            "postgres",
+        ],
+    );
+    // Synchronous replication to the standby named `standby1`: COMMIT returns only once the
+    // standby has flushed the commit's WAL.
+    let mut conf = std::fs::read_to_string(primary.join("postgresql.conf")).expect("conf");
+    conf.push_str(
+        "\nsynchronous_standby_names = 'standby1'\nsynchronous_commit = on\nfsync = on\n",
+    );
+    std::fs::write(primary.join("postgresql.conf"), conf).expect("conf");
+    clusters.start("primary", p1);
+    let standby = clusters.dir("standby");
+    as_postgres(
+        &clusters.bin.join("pg_basebackup"),
+        &[
+            "-D",
+            standby.to_str().expect("utf8"),
+            "-d",
+            &format!("host=127.0.0.1 port={p1} user=postgres application_name=standby1"),
+            "-R",
+            "-X",
+            "stream",
+        ],
+    );
+    // The name the primary waits for (pg_basebackup -R does not keep application_name); and once
+    // promoted, the standby has no standby of its own to wait for until one is attached
+    // (docs/deployment.md, *Failover*).
+    let auto = standby.join("postgresql.auto.conf");
+    let mut conf = std::fs::read_to_string(&auto).expect("auto conf");
+    conf.push_str(&format!(
+        "\nprimary_conninfo = 'host=127.0.0.1 port={p1} user=postgres application_name=standby1'\n\
+         synchronous_standby_names = ''\n"
+    ));
+    std::fs::write(&auto, conf).expect("auto conf");
+    clusters.start("standby", p2);
+
+    let url = format!(
+        "host=127.0.0.1,127.0.0.1 port={p1},{p2} user=postgres dbname=postgres \
+         target_session_attrs=read-write connect_timeout=2"
+    );
+    let mut child: Child = Command::new(std::env::current_exe().expect("test binary"))
+        .args([
+            "--exact",
+            "a_synchronous_standby_promoted_after_the_primary_is_killed_holds_every_acknowledged_entry",
+            "--nocapture",
+            "--test-threads=1",
+        ])
+        .env("HANPYO_FAILOVER_CHILD", &url)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("spawn");
+    let (tx, rx) = mpsc::channel::<String>();
+    let stdout = child.stdout.take().expect("stdout");
+    std::thread::spawn(move || {
+        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+            if tx.send(line).is_err() {
+                break;
+            }
+        }
+    });
+    // Wait for some acknowledged appends on the primary.
+    let mut acked = 0u64;
+    let mut opened = Vec::new();
+    let read_until = |acked: &mut u64,
+                      opened: &mut Vec<u64>,
+                      cond: &dyn Fn(u64, &[u64]) -> bool| {
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while !cond(*acked, opened) {
+            let line = rx
+                .recv_timeout(deadline.saturating_duration_since(Instant::now()))
+                .unwrap_or_else(|e| {
+                    panic!("the writer stopped ({e}): acknowledged {acked}, opened at {opened:?}")
+                });
+            if let Some(n) = line.strip_prefix("ack ") {
+                *acked = n.parse().expect("size");
+            } else if let Some((_, n)) = line.split_once("opened ") {
+                // (The first may follow the test harness's own "test … " on its line.)
+                opened.push(n.parse().expect("size"));
+            }
+        }
+    };
+    read_until(&mut acked, &mut opened, &|a, _| a >= 2_000);
+    clusters.kill("primary");
+    // Everything acknowledged so far was acknowledged by the primary alone.
+    let acked_by_primary = acked;
+    as_postgres(
+        &clusters.bin.join("pg_ctl"),
+        &["-D", standby.to_str().expect("utf8"), "-w", "promote"],
+    );
+    let promoted = Instant::now();
+    // The writer reconnects to the promoted standby, re-opens the log there and goes on.
+    read_until(&mut acked, &mut opened, &|a, o| {
+        o.len() >= 2 && a >= acked_by_primary + 500
+    });
+    let took_over = promoted.elapsed();
+    println!(
+        "primary killed at size {acked_by_primary}; the writer went on on the promoted standby {took_over:?} after the promotion"
+    );
+    let _ = child.kill();
+    let _ = child.wait();
+    while let Ok(line) = rx.try_recv() {
+        if let Some(n) = line.strip_prefix("ack ") {
+            acked = acked.max(n.parse().expect("size"));
+        }
+    }
+    assert!(
+        opened[1] >= acked_by_primary,
+        "the standby holds every entry the primary acknowledged ({} < {acked_by_primary})",
+        opened[1]
+    );
+    assert!(took_over < Duration::from_secs(15), "{took_over:?}");
+
+    let ledger = Ledger::open_postgres(&url, signer()).expect("reopen on the new primary");
+    assert!(ledger.size() >= acked, "{} < {acked}", ledger.size());
+    ledger
+        .verify_history()
+        .expect("every checkpoint matches the tree");
+    let size = ledger.size();
+    for i in [0, acked_by_primary - 1, acked_by_primary, size - 1] {
+        assert_eq!(ledger.entry(i).expect("entry"), entry(i));
+        let proof = ledger.inclusion_proof(i, size).expect("proof");
+        assert!(verify_inclusion(
+            &leaf_hash(&entry(i)),
+            i,
+            size,
+            &proof,
+            &ledger.root()
+        ));
+    }
+}
