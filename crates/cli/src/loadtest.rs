@@ -2,8 +2,9 @@
 //! latency percentiles) — each ballot verified, durably committed and receipted by the server.
 //!
 //! Works with a demo data directory (`--data`), whose voter list and code outbox it uses to log
-//! every voter in before the timed phase. Ballots are encrypted before the timed phase too, so the
-//! measurement is the server's, not the voters' devices'. With several `--election`s, the voters
+//! every voter in first: that phase is timed on its own (logins/s: every voter logs in, so a
+//! deployment must carry as many logins as ballots). Ballots are encrypted before either timed
+//! phase, so the measurement is the server's, not the voters' devices'. With several `--election`s, the voters
 //! are spread evenly over them and their ballots interleaved in one timed phase (load over many
 //! elections of one server, against the same load on one).
 use std::path::PathBuf;
@@ -89,6 +90,23 @@ struct Target {
     path: String,
     ballots: Vec<Vec<u8>>,
     sessions: Vec<String>,
+    logins: Logins,
+}
+
+/// The login phase: its two timed steps (the code's delivery file is read between them, untimed).
+#[derive(Default)]
+struct Logins {
+    seconds: f64,
+    /// Each voter's `login/start` and `login/verify` latency, in ms.
+    start_ms: Vec<f64>,
+    verify_ms: Vec<f64>,
+}
+
+/// `f`'s latency in ms, with its result.
+fn timed<T>(f: impl FnOnce() -> Result<T>) -> Result<(T, f64)> {
+    let began = Instant::now();
+    let t = f()?;
+    Ok((t, began.elapsed().as_secs_f64() * 1e3))
 }
 
 /// Encrypts `n` ballots of `election`'s demo voters and logs them in (none of it timed).
@@ -163,16 +181,27 @@ fn prepare(a: &Args, election: Option<&str>, n: usize) -> Result<Target> {
         })
         .collect::<Result<_>>()?;
 
-    eprintln!("logging {} voters in (not timed)…", voters.len());
-    let starts: Vec<Result<()>> = parallel(voters.len(), a.concurrency.min(64), |i| {
+    let login_threads = a.concurrency.min(64);
+    eprintln!(
+        "logging {} voters in with {login_threads} concurrent voters (timed)…",
+        voters.len()
+    );
+    let began = Instant::now();
+    let starts: Vec<Result<((), f64)>> = parallel(voters.len(), login_threads, |i| {
         let v = &voters[i];
         let body = serde_json::json!({"resident_id": v.id, "birth_date": v.birth}).to_string();
-        match client.post_json("/api/v1/login/start", &body)? {
+        timed(|| match client.post_json("/api/v1/login/start", &body)? {
             Ok(_) => Ok(()),
             Err((s, e)) => bail!("login/start {s} {}", e.code),
-        }
+        })
     });
-    starts.into_iter().collect::<Result<Vec<_>>>()?;
+    let mut logins = Logins {
+        seconds: began.elapsed().as_secs_f64(),
+        ..Logins::default()
+    };
+    for r in starts {
+        logins.start_ms.push(r?.1);
+    }
     let mut codes = std::collections::HashMap::new();
     for line in std::fs::read_to_string(&outbox)
         .context("reading the outbox")?
@@ -183,25 +212,33 @@ fn prepare(a: &Args, election: Option<&str>, n: usize) -> Result<Target> {
             codes.insert(to.to_string(), code.to_string());
         }
     }
-    let sessions: Vec<Result<String>> = parallel(voters.len(), a.concurrency.min(64), |i| {
+    let began = Instant::now();
+    let verified: Vec<Result<(String, f64)>> = parallel(voters.len(), login_threads, |i| {
         let v = &voters[i];
         let code = codes.get(&v.contact).context("no code delivered")?;
         let body = serde_json::json!({"resident_id": v.id, "birth_date": v.birth, "code": code})
             .to_string();
-        match client.post_json("/api/v1/login/verify", &body)? {
+        timed(|| match client.post_json("/api/v1/login/verify", &body)? {
             Ok(b) => Ok(serde_json::from_slice::<serde_json::Value>(&b)?["session"]
                 .as_str()
                 .context("session")?
                 .to_string()),
             Err((s, e)) => bail!("login/verify {s} {}", e.code),
-        }
+        })
     });
-    let sessions = sessions.into_iter().collect::<Result<Vec<_>>>()?;
+    logins.seconds += began.elapsed().as_secs_f64();
+    let mut sessions = Vec::with_capacity(verified.len());
+    for r in verified {
+        let (session, ms) = r?;
+        sessions.push(session);
+        logins.verify_ms.push(ms);
+    }
     Ok(Target {
         client,
         path: format!("/api/v1/elections/{id}/ballots"),
         ballots,
         sessions,
+        logins,
     })
 }
 
@@ -224,6 +261,30 @@ pub fn run(a: &Args) -> Result<ExitCode> {
         .filter(|&(e, j)| j < targets[e].ballots.len())
         .collect();
 
+    let login_seconds: f64 = targets.iter().map(|t| t.logins.seconds).sum();
+    let mut start_ms: Vec<f64> = targets
+        .iter()
+        .flat_map(|t| t.logins.start_ms.iter().copied())
+        .collect();
+    let mut verify_ms: Vec<f64> = targets
+        .iter()
+        .flat_map(|t| t.logins.verify_ms.iter().copied())
+        .collect();
+    start_ms.sort_by(f64::total_cmp);
+    verify_ms.sort_by(f64::total_cmp);
+    println!(
+        "{} logins in {login_seconds:.2} s = {:.0} logins/s with {} concurrent voters (each: a code sent, then checked)",
+        verify_ms.len(),
+        verify_ms.len() as f64 / login_seconds.max(1e-9),
+        a.concurrency.min(64)
+    );
+    println!(
+        "login latency ms: code sent p50 {:.1}, p99 {:.1}; code checked p50 {:.1}, p99 {:.1}",
+        percentile(&start_ms, 0.5),
+        percentile(&start_ms, 0.99),
+        percentile(&verify_ms, 0.5),
+        percentile(&verify_ms, 0.99)
+    );
     eprintln!(
         "casting {} ballots over {k} election(s) with {} concurrent voters (timed)…",
         work.len(),

@@ -108,6 +108,54 @@ impl Blocks {
     }
 }
 
+/// The wall time of each step and the process's peak memory when it ended (Linux), printed with
+/// the summary: the 10-million-voter benchmark's figures.
+struct Phases {
+    last: Instant,
+    done: Vec<(&'static str, f64, Option<u64>)>,
+}
+
+impl Phases {
+    fn new() -> Self {
+        Self {
+            last: Instant::now(),
+            done: Vec::new(),
+        }
+    }
+
+    fn mark(&mut self, step: &'static str) {
+        let now = Instant::now();
+        self.done
+            .push((step, (now - self.last).as_secs_f64(), peak_memory_kib()));
+        self.last = now;
+    }
+
+    fn print(&self) {
+        for (step, secs, peak) in &self.done {
+            match peak {
+                Some(kib) => println!(
+                    "  {step:<24} {secs:>9.1} s   peak memory {} MiB",
+                    kib / 1024
+                ),
+                None => println!("  {step:<24} {secs:>9.1} s"),
+            }
+        }
+    }
+}
+
+/// The process's peak resident memory so far (`VmHWM`), where the system tells it.
+fn peak_memory_kib() -> Option<u64> {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()?
+        .lines()
+        .find_map(|l| l.strip_prefix("VmHWM:"))?
+        .trim()
+        .trim_end_matches("kB")
+        .trim()
+        .parse()
+        .ok()
+}
+
 #[derive(Serialize)]
 struct Intent {
     election_id: String,
@@ -433,6 +481,7 @@ pub fn run(args: &Args) -> Result<ExitCode> {
         }
     };
     let started = Instant::now();
+    let mut phases = Phases::new();
 
     let manifest = match &args.manifest {
         Some(p) => {
@@ -486,6 +535,7 @@ pub fn run(args: &Args) -> Result<ExitCode> {
     for e in &setup_entries {
         put(&mut w, e)?;
     }
+    phases.mark("setup and key ceremony");
     let cctx = ceremony_context(&manifest_hash);
     let pk = outcome.joint_key;
     let ectx = election_context(&manifest_hash, &pk);
@@ -510,6 +560,7 @@ pub fn run(args: &Args) -> Result<ExitCode> {
         put(&mut w, &Entry::CredentialList(list).encode())?;
     }
     drop(publics);
+    phases.mark("credentials");
 
     // Voting: every voter casts (some audit first); then some vote again.
     let revote_pct = args.revote_percent;
@@ -614,6 +665,7 @@ pub fn run(args: &Args) -> Result<ExitCode> {
         }
     }
     put(&mut w, &Entry::Close.encode())?;
+    phases.mark("ballots");
 
     // Tally and decryption by exactly t trustees.
     let counted = u64::from(args.voters);
@@ -718,7 +770,9 @@ pub fn run(args: &Args) -> Result<ExitCode> {
     )?;
     let mut ledger = w.finish()?;
     ledger.close()?;
+    phases.mark("tally and decryption");
     ledger.export(&record_dir)?;
+    phases.mark("record export");
     let checkpoint = hanpyo_ledger::checkpoint::Checkpoint {
         origin: ledger.origin().to_string(),
         size: ledger.size(),
@@ -850,6 +904,7 @@ pub fn run(args: &Args) -> Result<ExitCode> {
         checkpoint.size,
         started.elapsed().as_secs_f64()
     );
+    phases.print();
     println!("record: {}", record_dir.display());
     Ok(ExitCode::SUCCESS)
 }

@@ -2119,6 +2119,10 @@ fn the_load_generator_runs_against_a_demo_server() {
         out.contains("30 ballots accepted") && out.contains("p99"),
         "{out}"
     );
+    assert!(
+        out.contains("30 logins in") && out.contains("logins/s"),
+        "every voter's login is timed and reported apart: {out}"
+    );
     assert_eq!(
         get_json(&election_url(&server.url))["counted"],
         Value::from(30)

@@ -46,6 +46,7 @@ on_both_engines!(
     bad_input_is_refused_and_changes_nothing,
     receipts_and_witnesses,
     one_writer_at_a_time,
+    a_rewritten_history_is_refused_on_open,
     sigkill_at_random_moments_loses_no_acknowledged_entry,
 );
 
@@ -516,4 +517,50 @@ fn postgres_schema_migrates_once() {
         .expect("tables")
         .get(0);
     assert_eq!(tables, 6, "five tables and the migration history");
+}
+
+/// Whoever can write the database cannot make the log's writer go on from a history it did not
+/// sign: a latest checkpoint under another key, or tiles that no longer give the signed root, are
+/// refused when the log is opened.
+fn a_rewritten_history_is_refused_on_open(make: Maker) {
+    let db = make("rewritten");
+    let mut ledger = db.open(signer()).expect("open");
+    ledger
+        .append_batch(&(0..200).map(entry).collect::<Vec<_>>())
+        .expect("append");
+    let commit = ledger
+        .append_batch(&(200..300).map(entry).collect::<Vec<_>>())
+        .expect("append");
+    drop(ledger);
+    let body = SignedNote::parse(&commit.checkpoint).expect("note").body;
+    let impostor =
+        NoteSigner::new(ORIGIN, SigningKey::from_bytes(&[43; 32]), KeyKind::Ed25519).expect("s");
+    let mut forged = SignedNote::new(body.clone());
+    forged
+        .add_signature_line(&impostor.signature_line(&body, 0))
+        .expect("line");
+    let latest_note = |note: &str| {
+        db.execute(
+            "UPDATE checkpoints SET note = ?1 WHERE size = (SELECT MAX(size) FROM checkpoints)",
+            "UPDATE ledger_checkpoints SET note = $1 \
+             WHERE size = (SELECT MAX(size) FROM ledger_checkpoints)",
+            note,
+        )
+    };
+    latest_note(&forged.to_text());
+    match db.open_waiting(signer) {
+        Err(LedgerError::Corrupt(why)) => assert!(why.contains("not signed"), "{why}"),
+        other => panic!("a forged checkpoint was accepted: {other:?}"),
+    }
+    latest_note(&commit.checkpoint);
+    // The level-1 tile holds the root of the first 256 entries: change it.
+    db.execute(
+        "UPDATE tiles SET data = CAST(?1 || substr(data, 2) AS BLOB) WHERE level = 1",
+        "UPDATE ledger_tiles SET data = convert_to($1, 'UTF8') || substr(data, 2) WHERE level = 1",
+        "X",
+    );
+    match db.open_waiting(signer) {
+        Err(LedgerError::Corrupt(why)) => assert!(why.contains("does not match"), "{why}"),
+        other => panic!("a rewritten tree was accepted: {other:?}"),
+    }
 }

@@ -276,7 +276,7 @@ impl Ledger {
             }
         }
         self.frontier = Frontier::from_parts(self.size, frontier_stack);
-        let latest = self.latest_checkpoint_parsed()?;
+        let latest = self.latest_checkpoint_verified()?;
         match latest {
             None if self.size == 0 => Ok(()),
             None => Err(LedgerError::Corrupt("entries without a checkpoint".into())),
@@ -385,11 +385,20 @@ impl Ledger {
         self.store.latest_checkpoint()
     }
 
-    fn latest_checkpoint_parsed(&self) -> Result<Option<Checkpoint>, LedgerError> {
-        match self.latest_checkpoint()? {
-            None => Ok(None),
-            Some(n) => Ok(Some(Checkpoint::parse_body(&SignedNote::parse(&n)?.body)?)),
-        }
+    /// The latest checkpoint, whose signature by this log's key must verify: whoever can write the
+    /// database (a file's owner, a shared database's administrators) cannot make the writer sign
+    /// on top of a history it did not sign.
+    fn latest_checkpoint_verified(&self) -> Result<Option<Checkpoint>, LedgerError> {
+        let Some(text) = self.latest_checkpoint()? else {
+            return Ok(None);
+        };
+        let note = SignedNote::parse(&text)?;
+        note.verify(self.signer.verifier()).map_err(|e| {
+            LedgerError::Corrupt(format!(
+                "the latest checkpoint is not signed by this log: {e}"
+            ))
+        })?;
+        Ok(Some(Checkpoint::parse_body(&note.body)?))
     }
 
     /// Sizes of every stored checkpoint, ascending.

@@ -79,6 +79,21 @@ impl Db {
         }
     }
 
+    /// Runs one statement directly on the database, as someone with write access to it could
+    /// (`sqlite` on SQLite, `postgres` on PostgreSQL), with one text parameter (`?1` / `$1`).
+    pub fn execute(&self, sqlite: &str, postgres: &str, param: &str) {
+        match self {
+            Db::Sqlite(dir) => {
+                let c = rusqlite::Connection::open(dir.join("ledger.db")).expect("open");
+                c.execute(sqlite, [param]).expect("statement");
+            }
+            Db::Postgres { url, .. } => {
+                let mut c = postgres::Client::connect(url, postgres::NoTls).expect("connect");
+                c.execute(postgres, &[&param]).expect("statement");
+            }
+        }
+    }
+
     /// A string a child process can open the same database from.
     pub fn locator(&self) -> String {
         match self {
