@@ -21,7 +21,7 @@ pub enum Command {
 pub struct DatabaseArg {
     /// A PostgreSQL URL (`postgres://user@host:port/db`) or key/value string; several hosts
     /// (`host=a,b target_session_attrs=read-write`) follow a failover.
-    #[arg(long, env = "HANPYO_DATABASE")]
+    #[arg(long, env = "HANPYO_DATABASE", hide_env_values = true)]
     database: String,
 }
 
@@ -40,14 +40,16 @@ pub fn run(cmd: &Command) -> Result<ExitCode> {
         }
         Command::Status(a) => {
             let mut client = postgres::connect(&a.database).context("connecting")?;
-            // A lease is the advisory lock (LEASE_CLASS, log id): pg_locks shows it as
-            // (classid, objid, objsubid = 2).
+            // A lease is the advisory lock (LEASE_CLASS, log id) in this database: pg_locks
+            // shows it as (database, classid, objid, objsubid = 2).
             let rows = client
                 .query(
                     "SELECT l.origin, l.size, l.closed, a.application_name, \
                             host(a.client_addr), a.pid \
                      FROM ledger_logs l \
                      LEFT JOIN pg_locks k ON k.locktype = 'advisory' AND k.granted \
+                          AND k.database = (SELECT oid FROM pg_database \
+                                            WHERE datname = current_database()) \
                           AND k.classid = $1::int8::oid AND k.objid = l.id::oid \
                           AND k.objsubid = 2 \
                      LEFT JOIN pg_stat_activity a ON a.pid = k.pid \

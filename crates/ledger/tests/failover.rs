@@ -28,8 +28,10 @@ fn signer() -> NoteSigner {
     .expect("signer")
 }
 
-fn entry(i: u64) -> Vec<u8> {
-    format!("failover entry {i}").into_bytes()
+/// Entry `i` as written by the writer's `generation`-th session: a writer that re-opened lower and
+/// wrote an index again would leave the later generation's bytes there.
+fn entry(i: u64, generation: usize) -> Vec<u8> {
+    format!("failover entry {i} of session {generation}").into_bytes()
 }
 
 /// The newest installed server's binaries.
@@ -50,12 +52,26 @@ fn bin_dir() -> PathBuf {
     versions.pop().expect("initdb")
 }
 
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .expect("bind")
-        .local_addr()
-        .expect("addr")
-        .port()
+/// Two distinct free ports (both listeners held until both are chosen).
+fn free_ports() -> (u16, u16) {
+    let a = TcpListener::bind("127.0.0.1:0").expect("bind");
+    let b = TcpListener::bind("127.0.0.1:0").expect("bind");
+    let port = |l: &TcpListener| l.local_addr().expect("addr").port();
+    (port(&a), port(&b))
+}
+
+/// When to stop reading the writer: given the last acknowledged size and its sessions so far
+/// (`(opened at size, last acknowledged before)`).
+type Until = dyn Fn(u64, &[(u64, u64)]) -> bool;
+
+/// The writer's process, killed however the test ends.
+struct Writer(Child);
+
+impl Drop for Writer {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
 }
 
 /// Runs a server binary as `postgres`.
@@ -156,6 +172,7 @@ fn writer_child(url: &str) {
     use std::io::Write;
     let mut out = std::io::stdout();
     let deadline = Instant::now() + Duration::from_secs(60);
+    let mut generation = 0;
     while Instant::now() < deadline {
         let mut ledger = match Ledger::open_postgres(url, signer()) {
             Ok(l) => l,
@@ -169,7 +186,7 @@ fn writer_child(url: &str) {
         out.flush().expect("flush");
         loop {
             let start = ledger.size();
-            let batch: Vec<Vec<u8>> = (start..start + 25).map(entry).collect();
+            let batch: Vec<Vec<u8>> = (start..start + 25).map(|i| entry(i, generation)).collect();
             match ledger.append_batch(&batch) {
                 Ok(c) => {
                     writeln!(out, "ack {}", c.size).expect("stdout");
@@ -179,6 +196,7 @@ fn writer_child(url: &str) {
                 Err(e) => panic!("append: {e}"),
             }
         }
+        generation += 1;
     }
 }
 
@@ -199,7 +217,7 @@ fn a_synchronous_standby_promoted_after_the_primary_is_killed_holds_every_acknow
         .status()
         .expect("chown");
     assert!(chown.success());
-    let (p1, p2) = (free_port(), free_port());
+    let (p1, p2) = free_ports();
     let primary = clusters.dir("primary");
     as_postgres(
         &clusters.bin.join("initdb"),
@@ -248,7 +266,7 @@ fn a_synchronous_standby_promoted_after_the_primary_is_killed_holds_every_acknow
         "host=127.0.0.1,127.0.0.1 port={p1},{p2} user=postgres dbname=postgres \
          target_session_attrs=read-write connect_timeout=2"
     );
-    let mut child: Child = Command::new(std::env::current_exe().expect("test binary"))
+    let mut child = Command::new(std::env::current_exe().expect("test binary"))
         .args([
             "--exact",
             "a_synchronous_standby_promoted_after_the_primary_is_killed_holds_every_acknowledged_entry",
@@ -262,6 +280,7 @@ fn a_synchronous_standby_promoted_after_the_primary_is_killed_holds_every_acknow
         .expect("spawn");
     let (tx, rx) = mpsc::channel::<String>();
     let stdout = child.stdout.take().expect("stdout");
+    let writer = Writer(child);
     std::thread::spawn(move || {
         for line in BufReader::new(stdout).lines().map_while(Result::ok) {
             if tx.send(line).is_err() {
@@ -269,13 +288,12 @@ fn a_synchronous_standby_promoted_after_the_primary_is_killed_holds_every_acknow
             }
         }
     });
-    // Wait for some acknowledged appends on the primary.
+    // Every line the writer printed, in order: `opened[k]` is the size at which its session `k`
+    // opened and the last size it had acknowledged before.
     let mut acked = 0u64;
-    let mut opened = Vec::new();
-    let read_until = |acked: &mut u64,
-                      opened: &mut Vec<u64>,
-                      cond: &dyn Fn(u64, &[u64]) -> bool| {
-        let deadline = Instant::now() + Duration::from_secs(30);
+    let mut opened: Vec<(u64, u64)> = Vec::new();
+    let read_until = |acked: &mut u64, opened: &mut Vec<(u64, u64)>, cond: &Until| {
+        let deadline = Instant::now() + Duration::from_secs(60);
         while !cond(*acked, opened) {
             let line = rx
                 .recv_timeout(deadline.saturating_duration_since(Instant::now()))
@@ -286,14 +304,12 @@ fn a_synchronous_standby_promoted_after_the_primary_is_killed_holds_every_acknow
                 *acked = n.parse().expect("size");
             } else if let Some((_, n)) = line.split_once("opened ") {
                 // (The first may follow the test harness's own "test … " on its line.)
-                opened.push(n.parse().expect("size"));
+                opened.push((n.parse().expect("size"), *acked));
             }
         }
     };
     read_until(&mut acked, &mut opened, &|a, _| a >= 2_000);
     clusters.kill("primary");
-    // Everything acknowledged so far was acknowledged by the primary alone.
-    let acked_by_primary = acked;
     as_postgres(
         &clusters.bin.join("pg_ctl"),
         &["-D", standby.to_str().expect("utf8"), "-w", "promote"],
@@ -301,25 +317,21 @@ fn a_synchronous_standby_promoted_after_the_primary_is_killed_holds_every_acknow
     let promoted = Instant::now();
     // The writer reconnects to the promoted standby, re-opens the log there and goes on.
     read_until(&mut acked, &mut opened, &|a, o| {
-        o.len() >= 2 && a >= acked_by_primary + 500
+        o.len() >= 2 && a >= o[1].0 + 500
     });
     let took_over = promoted.elapsed();
+    drop(writer);
+    // The last size the primary acknowledged: what the writer printed before its second session.
+    let (reopened_at, acked_by_primary) = opened[1];
     println!(
-        "primary killed at size {acked_by_primary}; the writer went on on the promoted standby {took_over:?} after the promotion"
+        "primary killed after acknowledging size {acked_by_primary}; the writer went on from size \
+         {reopened_at} on the promoted standby {took_over:?} after the promotion"
     );
-    let _ = child.kill();
-    let _ = child.wait();
-    while let Ok(line) = rx.try_recv() {
-        if let Some(n) = line.strip_prefix("ack ") {
-            acked = acked.max(n.parse().expect("size"));
-        }
-    }
     assert!(
-        opened[1] >= acked_by_primary,
-        "the standby holds every entry the primary acknowledged ({} < {acked_by_primary})",
-        opened[1]
+        reopened_at >= acked_by_primary,
+        "the standby holds every entry the primary acknowledged ({reopened_at} < {acked_by_primary})"
     );
-    assert!(took_over < Duration::from_secs(15), "{took_over:?}");
+    assert!(took_over < Duration::from_secs(30), "{took_over:?}");
 
     let ledger = Ledger::open_postgres(&url, signer()).expect("reopen on the new primary");
     assert!(ledger.size() >= acked, "{} < {acked}", ledger.size());
@@ -327,11 +339,20 @@ fn a_synchronous_standby_promoted_after_the_primary_is_killed_holds_every_acknow
         .verify_history()
         .expect("every checkpoint matches the tree");
     let size = ledger.size();
-    for i in [0, acked_by_primary - 1, acked_by_primary, size - 1] {
-        assert_eq!(ledger.entry(i).expect("entry"), entry(i));
+    // Entries below the reopening were written once, by the first session; those after, by the
+    // second.
+    for (i, generation) in [
+        (0, 0),
+        (acked_by_primary - 1, 0),
+        (reopened_at - 1, 0),
+        (reopened_at, 1),
+        (size - 1, 1),
+    ] {
+        let e = entry(i, generation);
+        assert_eq!(ledger.entry(i).expect("entry"), e, "entry {i}");
         let proof = ledger.inclusion_proof(i, size).expect("proof");
         assert!(verify_inclusion(
-            &leaf_hash(&entry(i)),
+            &leaf_hash(&e),
             i,
             size,
             &proof,

@@ -432,6 +432,23 @@ fn one_writer_at_a_time(make: Maker) {
             let c = next.append_batch(&[entry(3)]).expect("append");
             assert_eq!(c.first_index, 3);
             assert_eq!(next.verify_history().expect("history"), 3);
+            // Should a second writer ever get past the lease (a pooler in transaction mode),
+            // the compare-and-set refuses whatever the overtaken one writes.
+            let move_size =
+                |sql: &str| db.execute("UPDATE meta SET value = value WHERE key = ?1", sql, "x");
+            move_size("UPDATE ledger_logs SET size = size + length($1)");
+            assert!(matches!(
+                next.append_batch(&[entry(99)]),
+                Err(LedgerError::Superseded {
+                    expected: 4,
+                    found: 5
+                })
+            ));
+            assert!(matches!(next.close(), Err(LedgerError::Superseded { .. })));
+            assert!(!next.is_closed());
+            assert!(next.entry(4).is_err(), "nothing was written");
+            move_size("UPDATE ledger_logs SET size = size - length($1)");
+            next.append_batch(&[entry(4)]).expect("in step again");
         }
         Db::Sqlite(_) => {
             let mut stale = db.open(signer()).expect("second handle");

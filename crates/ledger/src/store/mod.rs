@@ -135,8 +135,8 @@ pub(crate) trait Storage: std::fmt::Debug + Send {
     fn stored_size(&self) -> Result<u64, LedgerError>;
     /// Whether the log was closed.
     fn is_closed(&self) -> Result<bool, LedgerError>;
-    /// Marks the log closed.
-    fn close(&mut self) -> Result<(), LedgerError>;
+    /// Marks the log closed, if the stored log still ends at `size` (the writer's).
+    fn close(&mut self, size: u64) -> Result<(), LedgerError>;
     /// The highest-indexed tile of `level`.
     fn last_tile(&self, level: u32) -> Result<Option<(u64, Vec<u8>)>, LedgerError>;
     /// Tile `(level, index)`.
@@ -159,8 +159,14 @@ pub(crate) trait Storage: std::fmt::Debug + Send {
     fn latest_checkpoint(&self) -> Result<Option<String>, LedgerError>;
     /// Sizes of every checkpoint, ascending.
     fn checkpoint_sizes(&self) -> Result<Vec<u64>, LedgerError>;
-    /// Replaces the note of size `size` (the same checkpoint with more cosignatures).
-    fn replace_checkpoint(&mut self, size: u64, note: &str) -> Result<(), LedgerError>;
+    /// Replaces the note of size `size` (the same checkpoint with more cosignatures), if the stored
+    /// log still ends at `writer_size`.
+    fn replace_checkpoint(
+        &mut self,
+        writer_size: u64,
+        size: u64,
+        note: &str,
+    ) -> Result<(), LedgerError>;
     /// Writes one group commit in one transaction, or nothing. Refuses with
     /// [`LedgerError::Superseded`] when the stored log does not end at `first`.
     fn append(&mut self, append: &Append<'_>) -> Result<(), LedgerError>;
@@ -370,7 +376,7 @@ impl Ledger {
 
     /// Closes the log: every later append is refused.
     pub fn close(&mut self) -> Result<(), LedgerError> {
-        self.store.close()?;
+        self.store.close(self.size)?;
         self.closed = true;
         Ok(())
     }
@@ -410,7 +416,8 @@ impl Ledger {
     pub fn add_cosignature(&mut self, size: u64, line: &str) -> Result<(), LedgerError> {
         let mut note = SignedNote::parse(&self.checkpoint_at(size)?)?;
         note.add_signature_line(line)?;
-        self.store.replace_checkpoint(size, &note.to_text())
+        self.store
+            .replace_checkpoint(self.size, size, &note.to_text())
     }
 
     /// Asks every witness, all at once, to co-sign the latest checkpoint (each with a consistency

@@ -82,11 +82,14 @@ impl Storage for SqliteStore {
             .is_some())
     }
 
-    fn close(&mut self) -> Result<(), LedgerError> {
-        self.conn.execute(
+    fn close(&mut self, size: u64) -> Result<(), LedgerError> {
+        let tx = self.conn.transaction()?;
+        fence(&tx, size)?;
+        tx.execute(
             "INSERT OR REPLACE INTO meta (key, value) VALUES ('closed', x'01')",
             [],
         )?;
+        tx.commit()?;
         Ok(())
     }
 
@@ -161,28 +164,26 @@ impl Storage for SqliteStore {
         Ok(rows.collect::<Result<_, _>>()?)
     }
 
-    fn replace_checkpoint(&mut self, size: u64, note: &str) -> Result<(), LedgerError> {
-        self.conn.execute(
+    fn replace_checkpoint(
+        &mut self,
+        writer_size: u64,
+        size: u64,
+        note: &str,
+    ) -> Result<(), LedgerError> {
+        let tx = self.conn.transaction()?;
+        fence(&tx, writer_size)?;
+        tx.execute(
             "UPDATE checkpoints SET note = ?1 WHERE size = ?2",
             params![note, size],
         )?;
+        tx.commit()?;
         Ok(())
     }
 
     fn append(&mut self, a: &Append<'_>) -> Result<(), LedgerError> {
         let tx = self.conn.transaction()?;
         {
-            // The compare-and-set: the batch must start where the stored log ends.
-            let stored: u64 =
-                tx.query_row("SELECT COALESCE(MAX(idx) + 1, 0) FROM entries", [], |r| {
-                    r.get(0)
-                })?;
-            if stored != a.first {
-                return Err(LedgerError::Superseded {
-                    expected: a.first,
-                    found: stored,
-                });
-            }
+            fence(&tx, a.first)?;
             let mut put_entry =
                 tx.prepare_cached("INSERT INTO entries (idx, data) VALUES (?1, ?2)")?;
             let mut put_leaf =
@@ -206,6 +207,21 @@ impl Storage for SqliteStore {
         tx.commit()?;
         Ok(())
     }
+}
+
+/// The compare-and-set every write starts with (inside its transaction): the stored log must end
+/// where the writer believes it ends.
+fn fence(tx: &rusqlite::Transaction<'_>, expected: u64) -> Result<(), LedgerError> {
+    let stored: u64 = tx.query_row("SELECT COALESCE(MAX(idx) + 1, 0) FROM entries", [], |r| {
+        r.get(0)
+    })?;
+    if stored != expected {
+        return Err(LedgerError::Superseded {
+            expected,
+            found: stored,
+        });
+    }
+    Ok(())
 }
 
 /// The index of the row of a `leaves(hash, idx)` table (a log's or a mirror's) with this hash, if
