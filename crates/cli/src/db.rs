@@ -14,6 +14,18 @@ pub enum Command {
     /// Lists the logs in the database: origin, size, closed, and which session holds each log's
     /// sequencer lease.
     Status(DatabaseArg),
+    /// Writes one log, as it is at its latest checkpoint, as a record directory for `hanpyo
+    /// verify` (reads only; the sequencer may go on appending).
+    Export {
+        #[command(flatten)]
+        db: DatabaseArg,
+        /// The log's origin (as `db status` lists it).
+        #[arg(long)]
+        log: String,
+        /// The record directory to write (must not exist or be empty).
+        #[arg(long)]
+        out: std::path::PathBuf,
+    },
 }
 
 /// The database to act on.
@@ -36,6 +48,15 @@ pub fn run(cmd: &Command) -> Result<ExitCode> {
             for m in applied {
                 println!("applied {m}");
             }
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Export { db, log, out } => {
+            let reader = hanpyo_ledger::store::LedgerReader::open_postgres(&db.database, log)
+                .context("opening the log")?;
+            let size = reader
+                .export(out)
+                .with_context(|| format!("exporting to {}", out.display()))?;
+            println!("exported {log} at size {size} to {}", out.display());
             Ok(ExitCode::SUCCESS)
         }
         Command::Status(a) => {

@@ -64,6 +64,10 @@ pub struct Args {
     /// Number of independent witnesses co-signing every checkpoint (all are required).
     #[arg(long, default_value_t = 2, value_parser = clap::value_parser!(u8).range(0..=16))]
     witnesses: u8,
+    /// Keep the ledger in this PostgreSQL database (as a multi-node deployment does) instead of
+    /// OUT/ledger.db; the election's log must not be in it yet.
+    #[arg(long, env = "HANPYO_DATABASE", hide_env_values = true)]
+    database: Option<String>,
     /// Entries per block (group commit, one signed and witnessed checkpoint each).
     #[arg(long, default_value_t = 1000, value_parser = clap::value_parser!(u32).range(1..=10_000))]
     block_size: u32,
@@ -515,7 +519,20 @@ pub fn run(args: &Args) -> Result<ExitCode> {
     let specs = manifest.contest_specs();
     let record_dir = args.out.join("record");
     std::fs::create_dir_all(&args.out)?;
-    let ledger = Ledger::open(&args.out.join("ledger.db"), signer)?;
+    let ledger = match &args.database {
+        None => Ledger::open(&args.out.join("ledger.db"), signer)?,
+        Some(url) => {
+            let ledger = Ledger::open_postgres(url, signer).context("the PostgreSQL ledger")?;
+            if ledger.size() > 0 {
+                bail!(
+                    "the database already holds log {} ({} entries)",
+                    ledger.origin(),
+                    ledger.size()
+                );
+            }
+            ledger
+        }
+    };
     let mut w = Blocks {
         ledger,
         block: args.block_size as usize,

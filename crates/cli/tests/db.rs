@@ -30,8 +30,8 @@ fn admin() -> postgres::Client {
 struct Scratch(String);
 
 impl Scratch {
-    fn new() -> Scratch {
-        let name = format!("hanpyo_test_cli_db_{}", std::process::id());
+    fn new(tag: &str) -> Scratch {
+        let name = format!("hanpyo_test_cli_{tag}_{}", std::process::id());
         let mut a = admin();
         a.batch_execute(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
             .expect("drop");
@@ -66,7 +66,7 @@ impl Drop for Scratch {
 
 #[test]
 fn db_migrate_is_repeatable_and_status_names_each_logs_sequencer() {
-    let db = Scratch::new();
+    let db = Scratch::new("status");
     let url = db.url();
     let (code, out, err) = hanpyo(&["db", "migrate", "--database", &url]);
     assert_eq!((code, out.as_str()), (0, "applied V1__ledger\n"), "{err}");
@@ -130,4 +130,112 @@ fn db_commands_fail_with_exit_2_and_a_reason() {
     let (code, _, err) = hanpyo(&["db", "status", "--database", "not a url ="]);
     assert_eq!(code, 2);
     assert!(err.starts_with("error:"), "{err}");
+}
+
+/// A whole simulated election with its ledger in PostgreSQL: its record verifies, `hanpyo db
+/// export` gives the same record byte for byte from the database, and a ballot rewritten in the
+/// database makes the exported record fail `hanpyo verify`.
+#[test]
+fn an_election_on_the_postgres_ledger_exports_and_verifies() {
+    let db = Scratch::new("election");
+    let url = db.url();
+    let dir = std::env::temp_dir().join(format!("hanpyo-cli-db-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    let sim = dir.join("sim");
+    let sim_s = sim.to_str().expect("utf8");
+    let (code, out, err) = hanpyo(&[
+        "simulate",
+        "--voters",
+        "40",
+        "--seed",
+        "7",
+        "--database",
+        &url,
+        "--out",
+        sim_s,
+    ]);
+    assert_eq!(code, 0, "{out}{err}");
+    assert!(
+        !sim.join("ledger.db").exists(),
+        "the ledger is in the database"
+    );
+    let (code, out, _) = hanpyo(&["verify", sim_s]);
+    assert_eq!(code, 0, "{out}");
+
+    let checkpoint = std::fs::read_to_string(sim.join("record/checkpoint")).expect("checkpoint");
+    let origin = checkpoint.lines().next().expect("origin").to_string();
+    let exported = dir.join("exported");
+    let (code, out, err) = hanpyo(&[
+        "db",
+        "export",
+        "--database",
+        &url,
+        "--log",
+        &origin,
+        "--out",
+        exported.to_str().expect("utf8"),
+    ]);
+    assert_eq!(code, 0, "{out}{err}");
+    let names = |d: &std::path::Path| -> Vec<String> {
+        let mut v: Vec<String> = std::fs::read_dir(d)
+            .expect("dir")
+            .flatten()
+            .map(|e| e.file_name().to_string_lossy().into_owned())
+            .collect();
+        v.sort();
+        v
+    };
+    let files = names(&sim.join("record"));
+    assert_eq!(names(&exported), files);
+    assert!(files.iter().any(|f| f == "entries"), "{files:?}");
+    for file in &files {
+        assert_eq!(
+            std::fs::read(exported.join(file)).expect("exported"),
+            std::fs::read(sim.join("record").join(file)).expect("simulated"),
+            "{file}"
+        );
+    }
+    let (code, out, _) = hanpyo(&["verify", exported.to_str().expect("utf8")]);
+    assert_eq!(code, 0, "{out}");
+
+    // The same election again: its log is already there.
+    let (code, _, err) = hanpyo(&[
+        "simulate",
+        "--voters",
+        "40",
+        "--seed",
+        "7",
+        "--database",
+        &url,
+        "--out",
+        dir.join("again").to_str().expect("utf8"),
+    ]);
+    assert_eq!(code, 2);
+    assert!(err.contains("already holds log"), "{err}");
+
+    // Someone with the database's password rewrites one byte of a ballot.
+    let mut client = postgres::Client::connect(&url, postgres::NoTls).expect("connect");
+    let changed = client
+        .execute(
+            "UPDATE ledger_entries SET data = set_byte(data, 40, get_byte(data, 40) # 1) \
+             WHERE idx = (SELECT max(idx) - 10 FROM ledger_entries)",
+            &[],
+        )
+        .expect("rewrite");
+    assert_eq!(changed, 1);
+    let tampered = dir.join("tampered");
+    let (code, _, err) = hanpyo(&[
+        "db",
+        "export",
+        "--database",
+        &url,
+        "--log",
+        &origin,
+        "--out",
+        tampered.to_str().expect("utf8"),
+    ]);
+    assert_eq!(code, 0, "{err}");
+    let (code, out, _) = hanpyo(&["verify", tampered.to_str().expect("utf8")]);
+    assert_eq!(code, 1, "a rewritten ballot is found: {out}");
+    let _ = std::fs::remove_dir_all(&dir);
 }

@@ -658,25 +658,7 @@ impl Ledger {
 
     /// Writes the whole log as an export directory (entries, latest checkpoint, earlier ones).
     pub fn export(&self, dir: &Path) -> Result<(), LedgerError> {
-        let mut w = ExportWriter::create(dir)?;
-        let mut start = 0;
-        while start < self.size {
-            let end = (start + MAX_BATCH as u64).min(self.size);
-            for e in self.entries(start, end)? {
-                w.append(&e)?;
-            }
-            start = end;
-        }
-        let sizes = self.checkpoint_sizes()?;
-        let mut notes = sizes
-            .iter()
-            .map(|&s| self.checkpoint_at(s))
-            .collect::<Result<Vec<_>, _>>()?;
-        let latest = notes
-            .pop()
-            .ok_or_else(|| LedgerError::NotFound("no checkpoint".into()))?;
-        w.finish_with_notes(&latest, &notes)?;
-        Ok(())
+        read::export(&*self.store, self.size, dir)
     }
 }
 
@@ -741,7 +723,32 @@ impl CosignRound {
 
 /// Reads shared by [`Ledger`] and [`LedgerReader`], with the checks every backend needs.
 mod read {
-    use super::{LedgerError, MAX_BATCH, Storage, TILE_WIDTH};
+    use std::path::Path;
+
+    use super::{ExportWriter, LedgerError, MAX_BATCH, Storage, TILE_WIDTH};
+
+    /// The log as it was at size `size` (a checkpoint's), as an export directory: its entries,
+    /// the checkpoint of that size and every earlier one.
+    pub(super) fn export(store: &dyn Storage, size: u64, dir: &Path) -> Result<(), LedgerError> {
+        let mut w = ExportWriter::create(dir)?;
+        let mut start = 0;
+        while start < size {
+            let end = (start + MAX_BATCH as u64).min(size);
+            for e in entries(store, start, end)? {
+                w.append(&e)?;
+            }
+            start = end;
+        }
+        let latest = checkpoint_at(store, size)?;
+        let earlier = store
+            .checkpoint_sizes()?
+            .into_iter()
+            .filter(|&s| s < size)
+            .map(|s| checkpoint_at(store, s))
+            .collect::<Result<Vec<_>, _>>()?;
+        w.finish_with_notes(&latest, &earlier)?;
+        Ok(())
+    }
 
     pub(super) fn checkpoint_at(store: &dyn Storage, size: u64) -> Result<String, LedgerError> {
         store
@@ -854,5 +861,16 @@ impl LedgerReader {
     /// Entry bundle `index`, `width` entries, each `u32be(len) ‖ entry`.
     pub fn entry_bundle(&self, index: u64, width: u64) -> Result<Vec<u8>, LedgerError> {
         read::entry_bundle(&*self.store, index, width)
+    }
+
+    /// Writes the log as it is at its latest checkpoint as an export directory (a record
+    /// `hanpyo verify` reads), while a writer may go on appending.
+    pub fn export(&self, dir: &Path) -> Result<u64, LedgerError> {
+        let note = self
+            .latest_checkpoint()?
+            .ok_or_else(|| LedgerError::NotFound("no checkpoint".into()))?;
+        let size = Checkpoint::parse_body(&SignedNote::parse(&note)?.body)?.size;
+        read::export(&*self.store, size, dir)?;
+        Ok(size)
     }
 }
