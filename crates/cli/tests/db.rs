@@ -164,18 +164,23 @@ fn an_election_on_the_postgres_ledger_exports_and_verifies() {
 
     let checkpoint = std::fs::read_to_string(sim.join("record/checkpoint")).expect("checkpoint");
     let origin = checkpoint.lines().next().expect("origin").to_string();
-    let exported = dir.join("exported");
-    let (code, out, err) = hanpyo(&[
-        "db",
-        "export",
-        "--database",
-        &url,
-        "--log",
-        &origin,
-        "--out",
-        exported.to_str().expect("utf8"),
-    ]);
-    assert_eq!(code, 0, "{out}{err}");
+    // `hanpyo db export` of the log into `dir/name`, which must succeed.
+    let export = |name: &str| {
+        let to = dir.join(name);
+        let (code, out, err) = hanpyo(&[
+            "db",
+            "export",
+            "--database",
+            &url,
+            "--log",
+            &origin,
+            "--out",
+            to.to_str().expect("utf8"),
+        ]);
+        assert_eq!(code, 0, "{out}{err}");
+        to
+    };
+    let exported = export("exported");
     let names = |d: &std::path::Path| -> Vec<String> {
         let mut v: Vec<String> = std::fs::read_dir(d)
             .expect("dir")
@@ -223,18 +228,7 @@ fn an_election_on_the_postgres_ledger_exports_and_verifies() {
         )
         .expect("rewrite");
     assert_eq!(changed, 1);
-    let tampered = dir.join("tampered");
-    let (code, _, err) = hanpyo(&[
-        "db",
-        "export",
-        "--database",
-        &url,
-        "--log",
-        &origin,
-        "--out",
-        tampered.to_str().expect("utf8"),
-    ]);
-    assert_eq!(code, 0, "{err}");
+    let tampered = export("tampered");
     let (code, out, _) = hanpyo(&["verify", tampered.to_str().expect("utf8")]);
     assert_eq!(code, 1, "a rewritten ballot is found: {out}");
     let _ = std::fs::remove_dir_all(&dir);
