@@ -102,6 +102,11 @@ struct Logins {
     verify_ms: Vec<f64>,
 }
 
+/// Concurrent voters logging in (at most 64: the logins prepare the ballots' timed phase).
+fn login_concurrency(a: &Args) -> usize {
+    a.concurrency.min(64)
+}
+
 /// `f`'s latency in ms, with its result.
 fn timed<T>(f: impl FnOnce() -> Result<T>) -> Result<(T, f64)> {
     let began = Instant::now();
@@ -181,7 +186,7 @@ fn prepare(a: &Args, election: Option<&str>, n: usize) -> Result<Target> {
         })
         .collect::<Result<_>>()?;
 
-    let login_threads = a.concurrency.min(64);
+    let login_threads = login_concurrency(a);
     eprintln!(
         "logging {} voters in with {login_threads} concurrent voters (timed)…",
         voters.len()
@@ -276,7 +281,7 @@ pub fn run(a: &Args) -> Result<ExitCode> {
         "{} logins in {login_seconds:.2} s = {:.0} logins/s with {} concurrent voters (each: a code sent, then checked)",
         verify_ms.len(),
         verify_ms.len() as f64 / login_seconds.max(1e-9),
-        a.concurrency.min(64)
+        login_concurrency(a)
     );
     println!(
         "login latency ms: code sent p50 {:.1}, p99 {:.1}; code checked p50 {:.1}, p99 {:.1}",

@@ -141,19 +141,24 @@ fn an_election_on_the_postgres_ledger_exports_and_verifies() {
     let url = db.url();
     let dir = std::env::temp_dir().join(format!("hanpyo-cli-db-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
-    let sim = dir.join("sim");
+    // The same 40-voter election (seed 7) simulated into `dir/name` with its ledger in the database.
+    let simulate = |name: &str| {
+        let out = dir.join(name);
+        let result = hanpyo(&[
+            "simulate",
+            "--voters",
+            "40",
+            "--seed",
+            "7",
+            "--database",
+            &url,
+            "--out",
+            out.to_str().expect("utf8"),
+        ]);
+        (out, result)
+    };
+    let (sim, (code, out, err)) = simulate("sim");
     let sim_s = sim.to_str().expect("utf8");
-    let (code, out, err) = hanpyo(&[
-        "simulate",
-        "--voters",
-        "40",
-        "--seed",
-        "7",
-        "--database",
-        &url,
-        "--out",
-        sim_s,
-    ]);
     assert_eq!(code, 0, "{out}{err}");
     assert!(
         !sim.join("ledger.db").exists(),
@@ -204,17 +209,7 @@ fn an_election_on_the_postgres_ledger_exports_and_verifies() {
     assert_eq!(code, 0, "{out}");
 
     // The same election again: its log is already there.
-    let (code, _, err) = hanpyo(&[
-        "simulate",
-        "--voters",
-        "40",
-        "--seed",
-        "7",
-        "--database",
-        &url,
-        "--out",
-        dir.join("again").to_str().expect("utf8"),
-    ]);
+    let (_, (code, _, err)) = simulate("again");
     assert_eq!(code, 2);
     assert!(err.contains("already holds log"), "{err}");
 

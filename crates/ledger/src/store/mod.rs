@@ -122,10 +122,15 @@ pub(crate) struct Append<'a> {
     pub leaves: &'a [Hash],
     /// Tiles to insert or replace: `(level, index, hashes as bytes)`.
     pub tiles: Vec<(u32, u64, Vec<u8>)>,
-    /// The size after the batch.
-    pub size: u64,
-    /// The signed checkpoint of that size.
+    /// The signed checkpoint of the size after the batch.
     pub checkpoint: &'a str,
+}
+
+impl Append<'_> {
+    /// The size after the batch.
+    pub fn size(&self) -> u64 {
+        self.first + self.entries.len() as u64
+    }
 }
 
 /// One log's rows in a database: what [`Ledger`] and [`LedgerReader`] need of an engine. A backend
@@ -359,7 +364,6 @@ impl Ledger {
                 .chain(edge.partial_tiles().iter())
                 .map(|(level, idx, hashes)| (*level, *idx, blob_of(hashes)))
                 .collect(),
-            size,
             checkpoint: &note,
         })?;
         // Only now, durably committed, does the in-memory state move on.

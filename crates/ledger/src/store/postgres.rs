@@ -357,7 +357,7 @@ impl Storage for PostgresStore {
              ON CONFLICT (log_id, level, idx) DO UPDATE SET data = EXCLUDED.data",
             &[&log, &levels, &tile_idxs, &blobs],
         )?;
-        let size = int(a.size)?;
+        let size = int(a.size())?;
         tx.execute(
             "INSERT INTO ledger_checkpoints (log_id, size, note) VALUES ($1, $2, $3)",
             &[&log, &size, &a.checkpoint],

@@ -67,11 +67,7 @@ impl SqliteStore {
 
 impl Storage for SqliteStore {
     fn stored_size(&self) -> Result<u64, LedgerError> {
-        Ok(self
-            .conn
-            .query_row("SELECT COALESCE(MAX(idx) + 1, 0) FROM entries", [], |r| {
-                r.get(0)
-            })?)
+        Ok(stored_size(&self.conn)?)
     }
 
     fn is_closed(&self) -> Result<bool, LedgerError> {
@@ -202,19 +198,24 @@ impl Storage for SqliteStore {
         }
         tx.execute(
             "INSERT INTO checkpoints (size, note) VALUES (?1, ?2)",
-            params![a.size, a.checkpoint],
+            params![a.size(), a.checkpoint],
         )?;
         tx.commit()?;
         Ok(())
     }
 }
 
+/// Entries stored: the index after the last.
+fn stored_size(conn: &Connection) -> rusqlite::Result<u64> {
+    conn.query_row("SELECT COALESCE(MAX(idx) + 1, 0) FROM entries", [], |r| {
+        r.get(0)
+    })
+}
+
 /// The compare-and-set every write starts with (inside its transaction): the stored log must end
 /// where the writer believes it ends.
 fn fence(tx: &rusqlite::Transaction<'_>, expected: u64) -> Result<(), LedgerError> {
-    let stored: u64 = tx.query_row("SELECT COALESCE(MAX(idx) + 1, 0) FROM entries", [], |r| {
-        r.get(0)
-    })?;
+    let stored = stored_size(tx)?;
     if stored != expected {
         return Err(LedgerError::Superseded {
             expected,
