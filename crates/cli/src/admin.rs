@@ -6,6 +6,8 @@ use std::process::ExitCode;
 use anyhow::{Context, Result, bail};
 use hanpyo_server::accounts::{Accounts, Role};
 
+use crate::db::StateDatabase;
+
 /// `hanpyo admin ...`
 #[derive(clap::Subcommand, Debug)]
 pub enum Command {
@@ -16,6 +18,8 @@ pub enum Command {
         /// The data directory.
         #[arg(long)]
         data: PathBuf,
+        #[command(flatten)]
+        db: StateDatabase,
         /// Account name.
         #[arg(long)]
         name: String,
@@ -37,6 +41,8 @@ pub enum Command {
         /// The data directory.
         #[arg(long)]
         data: PathBuf,
+        #[command(flatten)]
+        db: StateDatabase,
         /// The manifest: TOML (see examples/manifests) or, with a `.json` name, the same as JSON.
         #[arg(long)]
         manifest: PathBuf,
@@ -46,6 +52,8 @@ pub enum Command {
         /// The data directory.
         #[arg(long)]
         data: PathBuf,
+        #[command(flatten)]
+        db: StateDatabase,
         /// The election (default: the data directory's only election).
         #[arg(long)]
         election: Option<String>,
@@ -64,6 +72,7 @@ pub fn run(cmd: &Command) -> Result<ExitCode> {
     match cmd {
         Command::CreateUser {
             data,
+            db,
             name,
             role,
             password_file,
@@ -96,12 +105,14 @@ pub fn run(cmd: &Command) -> Result<ExitCode> {
                 bail!("{} is not a Hanpyo data directory", data.display());
             }
             hanpyo_server::layout::migrate_single_election(data)?;
-            Accounts::open(data)?
+            // The elections' directory marks a data directory even when the state is elsewhere.
+            std::fs::create_dir_all(hanpyo_server::layout::elections_dir(data))?;
+            Accounts::open(data, &db.database())?
                 .create_user(name, role, &scope, &password)
                 .map_err(|e| anyhow::anyhow!("{}", e.message))?;
             println!("account {name} ({role:?}) created");
         }
-        Command::Init { data, manifest } => {
+        Command::Init { data, db, manifest } => {
             if data.exists() && !hanpyo_server::layout::is_data_dir(data) {
                 bail!(
                     "{} exists and is not a Hanpyo data directory",
@@ -117,8 +128,13 @@ pub fn run(cmd: &Command) -> Result<ExitCode> {
             )
             .context("manifest")?;
             let dir = hanpyo_server::layout::election_dir(data, &m.election_id);
-            let m = hanpyo_server::create_election(&dir, m, &urls)?;
-            Accounts::open(data)?.audit(Some(&m.election_id), "(command line)", "init", "ok");
+            let m = hanpyo_server::create_election(&dir, m, &urls, &db.database())?;
+            Accounts::open(data, &db.database())?.audit(
+                Some(&m.election_id),
+                "(command line)",
+                "init",
+                "ok",
+            );
             println!(
                 "election {} created in {}: ledger {} key {}; next: hanpyo admin create-user, hanpyo serve, invite the {} trustees",
                 m.election_id,
@@ -128,9 +144,10 @@ pub fn run(cmd: &Command) -> Result<ExitCode> {
                 m.trustees
             );
         }
-        Command::PurgeRoll { data, election } => {
+        Command::PurgeRoll { data, db, election } => {
             hanpyo_server::layout::migrate_single_election(data)?;
-            let ids = hanpyo_server::layout::election_ids(data)?;
+            let database = db.database();
+            let ids = hanpyo_server::layout::election_ids(data, &database)?;
             let id = match (election, ids.as_slice()) {
                 (Some(id), _) if ids.contains(id) => id.clone(),
                 (Some(id), _) => bail!("{} holds no election {id:?}", data.display()),
@@ -156,7 +173,7 @@ pub fn run(cmd: &Command) -> Result<ExitCode> {
                 ed25519_dalek::SigningKey::from_bytes(&seed),
                 hanpyo_ledger::checkpoint::KeyKind::Ed25519,
             )?;
-            let ledger = hanpyo_ledger::store::Ledger::open(&data.join("ledger.db"), signer)?;
+            let ledger = database.ledger(data, &log.origin).open_existing(signer)?;
             let state = hanpyo_server::election::ElectionState::rebuild(&ledger)
                 .map_err(|e| anyhow::anyhow!(e))?;
             let phase = state.phase;
@@ -171,7 +188,7 @@ pub fn run(cmd: &Command) -> Result<ExitCode> {
             .and_then(|k| k.try_into().ok())
             .context("roll.key is corrupt")?;
             let mut identity =
-                hanpyo_server::identity::Identity::open(&data.join("state.db"), &key)?;
+                hanpyo_server::identity::Identity::open(database.election_state(data, &id)?, &key)?;
             let opened = identity
                 .opened()
                 .map_err(|e| anyhow::anyhow!("{}", e.message))?;
@@ -181,7 +198,12 @@ pub fn run(cmd: &Command) -> Result<ExitCode> {
             identity
                 .purge(&key_path)
                 .map_err(|e| anyhow::anyhow!("{}", e.message))?;
-            Accounts::open(platform)?.audit(Some(&id), "(command line)", "purge-roll", "ok");
+            Accounts::open(platform, &database)?.audit(
+                Some(&id),
+                "(command line)",
+                "purge-roll",
+                "ok",
+            );
             println!("the roll, login codes, sessions and credential bindings were erased");
         }
     }

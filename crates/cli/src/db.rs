@@ -28,6 +28,24 @@ pub enum Command {
     },
 }
 
+/// Where a command that also runs on the embedded files keeps the ledgers and the state: a
+/// PostgreSQL database when given, else the data directory's SQLite files.
+#[derive(clap::Args, Debug, Clone)]
+pub struct StateDatabase {
+    /// Keep the ledgers and the state in this PostgreSQL database (`postgres://user@host/db`;
+    /// several hosts with `target_session_attrs=read-write` follow a failover) instead of the
+    /// data directory's SQLite files; every node of a deployment names the same one.
+    #[arg(long, env = "HANPYO_DATABASE", hide_env_values = true)]
+    pub database: Option<String>,
+}
+
+impl StateDatabase {
+    /// The server's setting.
+    pub fn database(&self) -> hanpyo_server::database::Database {
+        hanpyo_server::database::Database::from_url(self.database.clone())
+    }
+}
+
 /// The database to act on.
 #[derive(clap::Args, Debug)]
 pub struct DatabaseArg {
@@ -40,8 +58,10 @@ pub struct DatabaseArg {
 pub fn run(cmd: &Command) -> Result<ExitCode> {
     match cmd {
         Command::Migrate(a) => {
-            let mut client = postgres::connect(&a.database).context("connecting")?;
-            let applied = postgres::migrate(&mut client).context("migrating")?;
+            let database = hanpyo_server::database::Database::Postgres {
+                url: a.database.clone(),
+            };
+            let applied = database.migrate().context("migrating")?;
             if applied.is_empty() {
                 println!("the schema is up to date");
             }

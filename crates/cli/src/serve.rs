@@ -5,11 +5,11 @@ use std::process::ExitCode;
 
 use anyhow::{Context, Result, bail};
 use hanpyo_crypto::credential::{PublicCredential, SecretCredential};
-use hanpyo_ledger::store::Ledger;
 use hanpyo_record::entry::Entry;
 use hanpyo_server::{DemoTrusteesFile, LogKeyFile, WitnessFile, write_atomically};
 use rand_core::Rng;
 
+use crate::db::StateDatabase;
 use crate::setup::{setup, voter_rng};
 
 /// Options of `hanpyo demo`.
@@ -44,6 +44,8 @@ pub struct DemoArgs {
     /// DATA/witnesses/NAME), reached over HTTP as another organisation's would be.
     #[arg(long)]
     co_located_witnesses: bool,
+    #[command(flatten)]
+    db: StateDatabase,
 }
 
 /// Options of `hanpyo serve`. Each setting comes from, in increasing priority: its default, the
@@ -52,7 +54,7 @@ pub struct DemoArgs {
 pub struct ServeArgs {
     /// TOML configuration file (keys: data, listen, metrics_listen, client_rate, voter_rate,
     /// smtp_relay, smtp_url, smtp_from, sms_url, sms_token_file, sms_sender, dev_outbox, tls_cert,
-    /// tls_key).
+    /// tls_key, database, and the table witnesses).
     #[arg(long, env = "HANPYO_CONFIG")]
     config: Option<PathBuf>,
     /// The data directory.
@@ -100,6 +102,8 @@ pub struct ServeArgs {
     /// URL is its submission prefix, requests go to URL/add-checkpoint).
     #[arg(long = "witness", value_name = "NAME=URL")]
     witnesses: Vec<String>,
+    #[command(flatten)]
+    db: StateDatabase,
 }
 
 /// The `--config` file.
@@ -122,6 +126,7 @@ struct ConfigFile {
     tls_key: Option<PathBuf>,
     /// Witness name → URL.
     witnesses: Option<std::collections::BTreeMap<String, String>>,
+    database: Option<String>,
 }
 
 /// `NAME=URL` pairs from the command line, then the config file's `[witnesses]` table.
@@ -185,9 +190,19 @@ pub(crate) fn init_logging() {
         Ok("trace") => tracing::Level::TRACE,
         _ => tracing::Level::INFO,
     };
-    let _ = tracing_subscriber::fmt()
-        .with_max_level(level)
-        .with_writer(std::io::stderr)
+    use tracing_subscriber::layer::SubscriberExt;
+    use tracing_subscriber::util::SubscriberInitExt;
+    // The database driver's notices and the migration runner's progress are the operator's
+    // concern only when something is wrong (`hanpyo db migrate` prints what it applied).
+    let quiet = level.min(tracing::Level::WARN);
+    let filter = tracing_subscriber::filter::Targets::new()
+        .with_default(level)
+        .with_target("refinery_core", quiet)
+        .with_target("postgres", quiet)
+        .with_target("tokio_postgres", quiet);
+    let _ = tracing_subscriber::registry()
+        .with(tracing_subscriber::fmt::layer().with_writer(std::io::stderr))
+        .with(filter)
         .try_init();
 }
 
@@ -300,6 +315,9 @@ pub fn serve(args: &ServeArgs) -> Result<ExitCode> {
     }
     options.delivery = delivery(args, &file)?;
     options.witness_urls = witness_urls(&args.witnesses, &file)?;
+    options.database = hanpyo_server::database::Database::from_url(
+        args.db.database.clone().or(file.database.clone()),
+    );
     // A demo's data directory brings its witnesses along: each is started again as its own
     // process (unless told where it already runs).
     let demo_witnesses = if hanpyo_server::layout::is_demo(&data) {
@@ -450,8 +468,15 @@ fn demo_election(
     entries.push(Entry::CredentialList(publics).encode());
     let origin = s.manifest.ledger.origin.clone();
     let mut witnesses = s.witnesses;
+    let database = args.db.database();
     {
-        let mut ledger = Ledger::open(&dir.join("ledger.db"), s.signer)?;
+        let mut ledger = database.ledger(&dir, &origin).open_writer(s.signer)?;
+        if ledger.size() > 0 {
+            bail!(
+                "the database already holds log {origin} ({} entries)",
+                ledger.size()
+            );
+        }
         ledger.append_batch(&entries)?;
         ledger
             .collect_cosignatures(&mut witnesses, 1)?
@@ -507,7 +532,10 @@ fn demo_election(
     hanpyo_crypto::os_rng().fill_bytes(&mut roll_key);
     let key_path = hanpyo_server::roll_key_path(&dir);
     hanpyo_server::write_secret(&key_path, hex::encode(roll_key).as_bytes())?;
-    let mut identity = hanpyo_server::identity::Identity::open(&dir.join("state.db"), &roll_key)?;
+    let mut identity = hanpyo_server::identity::Identity::open(
+        database.election_state(&dir, &election_id)?,
+        &roll_key,
+    )?;
     identity.import(&roll).map_err(|e| anyhow::anyhow!("{e}"))?;
     // The demo's ceremony and credentials are done: voting is open (unless an administrator is to
     // open it).
@@ -586,7 +614,7 @@ pub fn demo(args: &DemoArgs) -> Result<ExitCode> {
     let mut pw = [0u8; 12];
     hanpyo_crypto::os_rng().fill_bytes(&mut pw);
     let password = hex::encode(pw);
-    hanpyo_server::accounts::Accounts::open(&data)?
+    hanpyo_server::accounts::Accounts::open(&data, &args.db.database())?
         .create_user(
             "admin",
             hanpyo_server::accounts::Role::Administrator,
@@ -605,6 +633,7 @@ pub fn demo(args: &DemoArgs) -> Result<ExitCode> {
         .iter()
         .map(|p| (p.name.clone(), p.url.clone()))
         .collect();
+    options.database = args.db.database();
     let shown_witnesses: Vec<String> = witness_processes.iter().map(|p| p.banner()).collect();
     let served = run_server(
         &data,

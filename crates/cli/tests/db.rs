@@ -69,7 +69,14 @@ fn db_migrate_is_repeatable_and_status_names_each_logs_sequencer() {
     let db = Scratch::new("status");
     let url = db.url();
     let (code, out, err) = hanpyo(&["db", "migrate", "--database", &url]);
-    assert_eq!((code, out.as_str()), (0, "applied V1__ledger\n"), "{err}");
+    assert_eq!(
+        (code, out.as_str()),
+        (
+            0,
+            "applied ledger: V1__ledger\napplied hanpyo_platform: V1__platform_state\n"
+        ),
+        "{err}"
+    );
     let (code, out, _) = hanpyo(&["db", "migrate", "--database", &url]);
     assert_eq!((code, out.as_str()), (0, "the schema is up to date\n"));
 

@@ -16,32 +16,14 @@ use hanpyo_record::context::{ceremony_context, election_context};
 use hanpyo_record::entry::{CeremonyMessage, Entry, Shapes};
 use serde_json::Value;
 
-fn bin() -> &'static str {
-    env!("CARGO_BIN_EXE_hanpyo")
-}
+mod common;
+use common::*;
 
-fn scratch(name: &str) -> PathBuf {
-    let d = std::env::temp_dir().join(format!("hanpyo-trustee-{}-{name}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&d);
+/// A fresh scratch directory (created).
+fn scratch_dir(name: &str) -> PathBuf {
+    let d = scratch(&format!("trustee-{name}"));
     std::fs::create_dir_all(&d).expect("dir");
     d
-}
-
-fn agent() -> ureq::Agent {
-    ureq::Agent::config_builder()
-        .http_status_as_error(false)
-        .build()
-        .into()
-}
-
-fn get_json(url: &str) -> Value {
-    agent()
-        .get(url)
-        .call()
-        .expect("get")
-        .body_mut()
-        .read_json()
-        .expect("json")
 }
 
 fn post(url: &str, body: &[u8], token: Option<&str>) -> (u16, Value) {
@@ -85,7 +67,7 @@ fn election(name: &str, n: u32, t: u32) -> Election {
 
 /// An election whose manifest has `questions` (TOML).
 fn election_with(name: &str, n: u32, t: u32, questions: &str) -> Election {
-    let dir = scratch(name);
+    let dir = scratch_dir(name);
     let manifest = dir.join("m.toml");
     std::fs::write(
         &manifest,
@@ -858,7 +840,7 @@ fn too_few_honest_trustees_make_the_ceremony_fail_with_the_reason() {
 
 #[test]
 fn a_stolen_key_file_reveals_nothing_without_the_passphrase() {
-    let dir = scratch("stolen");
+    let dir = scratch_dir("stolen");
     let key = dir.join("t.key");
     let pass = dir.join("pass");
     std::fs::write(&pass, "the right passphrase\n").expect("pass");

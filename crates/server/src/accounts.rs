@@ -1,16 +1,17 @@
-//! Administrator accounts: Argon2id password hashes in `state.db`, short-lived sessions (hashed
-//! tokens), roles, failed-login back-off per account and address, and the audit log of every
+//! Administrator accounts: Argon2id password hashes, short-lived sessions (hashed tokens, in the
+//! state so every node of a deployment honours them), roles, failed-login back-off per account and address, and the audit log of every
 //! administrative action.
-use std::collections::HashMap;
 use std::path::{Path, PathBuf};
-use std::time::{Duration, Instant};
 
 use argon2::{Argon2, PasswordHasher, PasswordVerifier};
 use rand_core::Rng;
-use rusqlite::{Connection, OptionalExtension, params};
 use sha2::{Digest, Sha256};
 
+use crate::database::Database;
 use crate::error::ApiError;
+use crate::sql::{Param, Sql};
+use crate::sql_params;
+use crate::{ServerError, data_err};
 
 /// One line of the audit log.
 #[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize, utoipa::ToSchema)]
@@ -57,7 +58,7 @@ impl Role {
 }
 
 /// Administrator session lifetime.
-const SESSION: Duration = Duration::from_secs(8 * 3600);
+const SESSION_SECONDS: i64 = 8 * 3600;
 /// Failed logins from one address to one account before it must wait between attempts.
 const FREE_FAILURES: i64 = 3;
 /// The longest wait between attempts (the back-off doubles from 1 s up to this).
@@ -143,23 +144,19 @@ pub struct AccountOut {
 
 /// Accounts and sessions.
 pub struct Accounts {
-    conn: Connection,
-    sessions: HashMap<[u8; 32], (Admin, Instant)>,
+    db: Sql,
     /// A password hash no password matches: an unknown account costs the same Argon2id work as a
     /// known one, so timing does not tell which names exist.
     decoy: String,
-    audit: PathBuf,
+    /// `audit.log` beside the embedded `state.db` (appended and synced line by line); none on
+    /// PostgreSQL, where the audit log is the `audit` table every node writes.
+    audit_file: Option<PathBuf>,
 }
 
 impl std::fmt::Debug for Accounts {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str("Accounts")
     }
-}
-
-fn db_err(e: rusqlite::Error) -> ApiError {
-    tracing::error!(error = %e, "accounts store");
-    ApiError::internal()
 }
 
 /// Account names: 1–64 of `A–Z a–z 0–9 - _ .`.
@@ -182,25 +179,36 @@ fn token_hash(token: &str) -> [u8; 32] {
     Sha256::digest(token.as_bytes()).into()
 }
 
+/// The embedded schema (PostgreSQL's is `migrations/postgres/platform`), created in place; a file
+/// from before a column existed gets it.
+fn embedded_schema(conn: &rusqlite::Connection) -> rusqlite::Result<()> {
+    conn.execute_batch(
+        "CREATE TABLE IF NOT EXISTS admins (name TEXT PRIMARY KEY, role TEXT NOT NULL, phc TEXT NOT NULL);
+         CREATE TABLE IF NOT EXISTS login_throttle (account TEXT NOT NULL, address TEXT NOT NULL, failures INTEGER NOT NULL, next_allowed INTEGER NOT NULL, updated INTEGER NOT NULL, PRIMARY KEY (account, address));
+         CREATE TABLE IF NOT EXISTS admin_sessions (token_hash BLOB PRIMARY KEY, name TEXT NOT NULL, started INTEGER NOT NULL) WITHOUT ROWID;",
+    )?;
+    // Accounts made before elections were many act on every election: the platform's.
+    if conn
+        .prepare("SELECT elections FROM admins LIMIT 0")
+        .is_err()
+    {
+        conn.execute_batch("ALTER TABLE admins ADD COLUMN elections TEXT NOT NULL DEFAULT '*'")?;
+    }
+    Ok(())
+}
+
 impl Accounts {
-    /// Opens the accounts in `state.db`; the audit log is `audit.log` beside it.
-    pub fn open(data: &Path) -> Result<Self, rusqlite::Error> {
-        let conn = Connection::open(data.join("state.db"))?;
-        conn.pragma_update(None, "journal_mode", "WAL")?;
-        conn.pragma_update(None, "synchronous", "FULL")?;
-        conn.execute_batch(
-            "CREATE TABLE IF NOT EXISTS admins (name TEXT PRIMARY KEY, role TEXT NOT NULL, phc TEXT NOT NULL);
-             CREATE TABLE IF NOT EXISTS login_throttle (account TEXT NOT NULL, address TEXT NOT NULL, failures INTEGER NOT NULL, next_allowed INTEGER NOT NULL, updated INTEGER NOT NULL, PRIMARY KEY (account, address));",
-        )?;
-        // Accounts made before elections were many act on every election: the platform's.
-        if conn
-            .prepare("SELECT elections FROM admins LIMIT 0")
-            .is_err()
-        {
-            conn.execute_batch(
-                "ALTER TABLE admins ADD COLUMN elections TEXT NOT NULL DEFAULT '*'",
-            )?;
-        }
+    /// Opens the deployment's accounts: in `data`'s `state.db` (the audit log `audit.log` beside
+    /// it), or in the PostgreSQL database.
+    pub fn open(data: &Path, database: &Database) -> Result<Self, ServerError> {
+        let db = database.platform_state(data)?;
+        let audit_file = match db.sqlite_connection() {
+            Some(conn) => {
+                embedded_schema(conn).map_err(|e| data_err(&data.join("state.db"), e))?;
+                Some(data.join("audit.log"))
+            }
+            None => None,
+        };
         let mut salt = [0u8; 16];
         hanpyo_crypto::os_rng().fill_bytes(&mut salt);
         let decoy = Argon2::default()
@@ -208,10 +216,9 @@ impl Accounts {
             .map(|h| h.to_string())
             .unwrap_or_default();
         Ok(Self {
-            conn,
-            sessions: HashMap::new(),
+            db,
             decoy,
-            audit: data.join("audit.log"),
+            audit_file,
         })
     }
 
@@ -235,12 +242,14 @@ impl Accounts {
             .hash_password(password.as_bytes())
             .map_err(|_| ApiError::internal())?
             .to_string();
-        self.conn
+        self.db
             .execute(
-                "INSERT OR REPLACE INTO admins (name, role, phc, elections) VALUES (?1, ?2, ?3, ?4)",
-                params![name, role.as_str(), phc, scope.encode()],
+                "INSERT INTO admins (name, role, phc, elections) VALUES (?1, ?2, ?3, ?4)
+                 ON CONFLICT (name) DO UPDATE SET role = excluded.role, phc = excluded.phc,
+                 elections = excluded.elections",
+                sql_params![name, role.as_str(), &phc, &scope.encode()],
             )
-            .map_err(db_err)?;
+            .map_err(ApiError::from)?;
         self.audit(
             None,
             name,
@@ -250,44 +259,34 @@ impl Accounts {
         Ok(())
     }
 
-    /// Sets which elections an account may act on; its live sessions follow at once.
+    /// Sets which elections an account may act on; its live sessions follow at once (a session
+    /// reads its account's scope at every request).
     pub fn set_scope(&mut self, name: &str, scope: &Scope) -> Result<(), ApiError> {
         let changed = self
-            .conn
+            .db
             .execute(
                 "UPDATE admins SET elections = ?2 WHERE name = ?1",
-                params![name, scope.encode()],
+                sql_params![name, &scope.encode()],
             )
-            .map_err(db_err)?;
+            .map_err(ApiError::from)?;
         if changed == 0 {
             return Err(ApiError::new(404, "no-account", "no such account"));
-        }
-        for (admin, _) in self.sessions.values_mut() {
-            if admin.name == name {
-                admin.scope = scope.clone();
-            }
         }
         Ok(())
     }
 
     /// Every account (names, roles, scopes; never a password hash).
-    pub fn list(&self) -> Result<Vec<AccountOut>, ApiError> {
-        let mut stmt = self
-            .conn
-            .prepare("SELECT name, role, elections FROM admins ORDER BY name")
-            .map_err(db_err)?;
-        let rows = stmt
-            .query_map([], |r| {
-                Ok((
-                    r.get::<_, String>(0)?,
-                    r.get::<_, String>(1)?,
-                    r.get::<_, String>(2)?,
-                ))
-            })
-            .map_err(db_err)?;
+    pub fn list(&mut self) -> Result<Vec<AccountOut>, ApiError> {
+        let rows = self
+            .db
+            .query(
+                "SELECT name, role, elections FROM admins ORDER BY name",
+                &[],
+            )
+            .map_err(ApiError::from)?;
         let mut out = Vec::new();
         for row in rows {
-            let (name, role, elections) = row.map_err(db_err)?;
+            let (name, role, elections) = (row.text(0)?, row.text(1)?, row.text(2)?);
             out.push(AccountOut {
                 name,
                 role: Role::parse(&role).unwrap_or(Role::Observer),
@@ -302,7 +301,7 @@ impl Accounts {
 
     /// Logs in from `address`; returns a session token.
     ///
-    /// Failures are throttled per (account, address) and kept in `state.db`: after
+    /// Failures are throttled per (account, address) and kept in the state: after
     /// [`FREE_FAILURES`] the next attempt from that address waits 1 s, then 2 s, 4 s … up to
     /// [`MAX_BACKOFF_SECONDS`]. An outsider's guesses therefore slow only the outsider: the real
     /// administrator, from another address, is never locked out. Names that are not well-formed
@@ -320,26 +319,27 @@ impl Accounts {
             return Err(bad());
         }
         let now = unix_now();
-        let row: Option<(String, String, String)> = self
-            .conn
-            .query_row(
+        let row = self
+            .db
+            .query_opt(
                 "SELECT role, phc, elections FROM admins WHERE name = ?1",
-                params![name],
-                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+                sql_params![name],
             )
-            .optional()
-            .map_err(db_err)?;
+            .and_then(|r| {
+                r.map(|r| Ok((r.text(0)?, r.text(1)?, r.text(2)?)))
+                    .transpose()
+            })
+            .map_err(ApiError::from)?;
         let account = if row.is_some() { name } else { "(unknown)" };
         let address = address.to_string();
-        let next_allowed: Option<i64> = self
-            .conn
-            .query_row(
+        let next_allowed = self
+            .db
+            .query_opt(
                 "SELECT next_allowed FROM login_throttle WHERE account = ?1 AND address = ?2",
-                params![account, address],
-                |r| r.get(0),
+                sql_params![account, &address],
             )
-            .optional()
-            .map_err(db_err)?;
+            .and_then(|r| r.map(|r| r.int(0)).transpose())
+            .map_err(ApiError::from)?;
         if let Some(at) = next_allowed.filter(|&at| at > now) {
             return Err(ApiError::new(
                 429,
@@ -364,90 +364,114 @@ impl Accounts {
             .as_ref()
             .filter(|_| matched)
             .and_then(|(role, _, scope)| Some((Role::parse(role)?, Scope::parse(scope).ok()?)));
-        let Some((role, scope)) = granted else {
+        let Some((role, _)) = granted else {
             self.note_failure(account, &address, now)?;
             self.audit(None, account, "login", "refused");
             return Err(bad());
         };
-        self.conn
+        self.db
             .execute(
                 "DELETE FROM login_throttle WHERE account = ?1 AND address = ?2",
-                params![account, address],
+                sql_params![account, &address],
             )
-            .map_err(db_err)?;
+            .map_err(ApiError::from)?;
         let mut t = [0u8; 32];
         hanpyo_crypto::os_rng().fill_bytes(&mut t);
         let token = hex::encode(t);
-        self.sessions
-            .retain(|_, (_, since)| since.elapsed() <= SESSION);
-        self.sessions.insert(
-            token_hash(&token),
-            (
-                Admin {
-                    name: name.to_string(),
-                    role,
-                    scope,
-                },
-                Instant::now(),
-            ),
-        );
+        self.db
+            .execute(
+                "DELETE FROM admin_sessions WHERE started < ?1",
+                sql_params![now - SESSION_SECONDS],
+            )
+            .map_err(ApiError::from)?;
+        self.db
+            .execute(
+                "INSERT INTO admin_sessions (token_hash, name, started) VALUES (?1, ?2, ?3)",
+                sql_params![&token_hash(&token), name, now],
+            )
+            .map_err(ApiError::from)?;
         self.audit(None, name, "login", "ok");
         Ok((token, role))
     }
 
     fn note_failure(&mut self, account: &str, address: &str, now: i64) -> Result<(), ApiError> {
-        let failures: i64 = self
-            .conn
-            .query_row(
+        let failures = self
+            .db
+            .query_one(
                 "INSERT INTO login_throttle (account, address, failures, next_allowed, updated)
                  VALUES (?1, ?2, 1, 0, ?3)
-                 ON CONFLICT (account, address) DO UPDATE SET failures = failures + 1, updated = ?3
+                 ON CONFLICT (account, address) DO UPDATE
+                 SET failures = login_throttle.failures + 1, updated = ?3
                  RETURNING failures",
-                params![account, address, now],
-                |r| r.get(0),
+                sql_params![account, address, now],
             )
-            .map_err(db_err)?;
+            .and_then(|r| r.int(0))
+            .map_err(ApiError::from)?;
         if failures > FREE_FAILURES {
             let wait = 1i64
                 .checked_shl((failures - FREE_FAILURES - 1).min(30) as u32)
                 .unwrap_or(MAX_BACKOFF_SECONDS)
                 .min(MAX_BACKOFF_SECONDS);
-            self.conn
+            self.db
                 .execute(
                     "UPDATE login_throttle SET next_allowed = ?3 WHERE account = ?1 AND address = ?2",
-                    params![account, address, now + wait],
+                    sql_params![account, address, now + wait],
                 )
-                .map_err(db_err)?;
+                .map_err(ApiError::from)?;
         }
         // Bounded: rows older than a day go, and at most MAX_THROTTLE_ROWS stay.
-        self.conn
+        self.db
             .execute(
-                "DELETE FROM login_throttle WHERE updated < ?1 OR rowid NOT IN
-                 (SELECT rowid FROM login_throttle ORDER BY updated DESC LIMIT ?2)",
-                params![now - 86_400, MAX_THROTTLE_ROWS],
+                "DELETE FROM login_throttle WHERE updated < ?1 OR (account, address) NOT IN
+                 (SELECT account, address FROM login_throttle ORDER BY updated DESC LIMIT ?2)",
+                sql_params![now - 86_400, MAX_THROTTLE_ROWS],
             )
-            .map_err(db_err)?;
+            .map_err(ApiError::from)?;
         Ok(())
     }
 
     /// Ends a session (an unknown or missing token is already ended).
     pub fn logout(&mut self, token: Option<&str>) {
-        if let Some(t) = token
-            && let Some((admin, _)) = self.sessions.remove(&token_hash(t))
-        {
-            self.audit(None, &admin.name, "logout", "ok");
+        let Some(t) = token else { return };
+        let ended = self
+            .db
+            .query_opt(
+                "DELETE FROM admin_sessions WHERE token_hash = ?1 RETURNING name",
+                sql_params![&token_hash(t)],
+            )
+            .and_then(|r| r.map(|r| r.text(0)).transpose());
+        match ended {
+            Ok(Some(name)) => self.audit(None, &name, "logout", "ok"),
+            Ok(None) => {}
+            Err(e) => tracing::error!(error = %e, "ending an administrator session"),
         }
     }
 
     /// The administrator behind a session token, if it is live and has `role` (an administrator
-    /// may do what an observer may).
-    pub fn authorize(&self, token: Option<&str>, needed: Role) -> Result<Admin, ApiError> {
-        let (admin, since) = token
-            .and_then(|t| self.sessions.get(&token_hash(t)))
+    /// may do what an observer may). The role and scope are the account's now.
+    pub fn authorize(&mut self, token: Option<&str>, needed: Role) -> Result<Admin, ApiError> {
+        let token = token.ok_or_else(ApiError::unauthorized)?;
+        let row = self
+            .db
+            .query_opt(
+                "SELECT a.name, a.role, a.elections FROM admin_sessions s
+                 JOIN admins a ON a.name = s.name WHERE s.token_hash = ?1 AND s.started >= ?2",
+                sql_params![&token_hash(token), unix_now() - SESSION_SECONDS],
+            )
+            .and_then(|r| {
+                r.map(|r| Ok((r.text(0)?, r.text(1)?, r.text(2)?)))
+                    .transpose()
+            })
+            .map_err(ApiError::from)?;
+        let admin = row
+            .and_then(|(name, role, scope)| {
+                Some(Admin {
+                    name,
+                    role: Role::parse(&role)?,
+                    scope: Scope::parse(&scope).ok()?,
+                })
+            })
             .ok_or_else(ApiError::unauthorized)?;
-        if since.elapsed() > SESSION {
-            return Err(ApiError::unauthorized());
-        }
         if needed == Role::Administrator && admin.role != Role::Administrator {
             return Err(ApiError::new(
                 403,
@@ -455,13 +479,13 @@ impl Accounts {
                 "this needs the administrator role",
             ));
         }
-        Ok(admin.clone())
+        Ok(admin)
     }
 
     /// [`Accounts::authorize`], and the account must cover `election`: another election's
     /// administrator is refused with `not-your-election`.
     pub fn authorize_for(
-        &self,
+        &mut self,
         token: Option<&str>,
         needed: Role,
         election: &str,
@@ -479,7 +503,11 @@ impl Accounts {
 
     /// [`Accounts::authorize`] for the platform itself (creating elections, assigning accounts):
     /// an account scoped to some elections is refused with `platform-only`.
-    pub fn authorize_platform(&self, token: Option<&str>, needed: Role) -> Result<Admin, ApiError> {
+    pub fn authorize_platform(
+        &mut self,
+        token: Option<&str>,
+        needed: Role,
+    ) -> Result<Admin, ApiError> {
         let admin = self.authorize(token, needed)?;
         if admin.scope != Scope::Platform {
             return Err(ApiError::new(
@@ -491,14 +519,29 @@ impl Accounts {
         Ok(admin)
     }
 
-    /// Appends a line to the audit log (time, account, action, outcome) and syncs it.
-    pub fn audit(&self, election: Option<&str>, who: &str, action: &str, outcome: &str) {
+    /// Records an administrative action (time, account, election, action, outcome), durably:
+    /// a line appended to `audit.log` and synced, or a row of the `audit` table.
+    pub fn audit(&mut self, election: Option<&str>, who: &str, action: &str, outcome: &str) {
+        let time = unix_now();
+        let Some(path) = &self.audit_file else {
+            if let Err(e) = self.db.execute(
+                "INSERT INTO audit (time, account, election, action, outcome)
+                 VALUES (?1, ?2, ?3, ?4, ?5)",
+                &[
+                    Param::Int(time),
+                    Param::Text(who),
+                    election.map_or(Param::Null, Param::Text),
+                    Param::Text(action),
+                    Param::Text(outcome),
+                ],
+            ) {
+                tracing::error!(error = %e, "audit log");
+            }
+            return;
+        };
         use std::io::Write;
         let line = AuditRecord {
-            time: std::time::SystemTime::now()
-                .duration_since(std::time::UNIX_EPOCH)
-                .map(|d| d.as_secs())
-                .unwrap_or(0),
+            time: time as u64,
             account: who.to_string(),
             election: election.map(str::to_string),
             action: action.to_string(),
@@ -510,7 +553,7 @@ impl Accounts {
             .create(true)
             .append(true)
             .mode(0o600)
-            .open(&self.audit)
+            .open(path)
             .and_then(|mut f| {
                 f.write_all(format!("{line}\n").as_bytes())?;
                 f.sync_all()
@@ -520,13 +563,40 @@ impl Accounts {
         }
     }
 
-    /// The audit log's lines that `scope` may read: a platform account reads every line; an
-    /// account scoped to elections reads theirs.
-    pub fn audit_log(&self, scope: &Scope) -> Vec<AuditRecord> {
-        std::fs::read_to_string(&self.audit)
-            .unwrap_or_default()
-            .lines()
-            .filter_map(|l| serde_json::from_str::<AuditRecord>(l).ok())
+    /// The audit log's records that `scope` may read, oldest first: a platform account reads
+    /// every one; an account scoped to elections reads theirs.
+    pub fn audit_log(&mut self, scope: &Scope) -> Vec<AuditRecord> {
+        let all: Vec<AuditRecord> = match &self.audit_file {
+            Some(path) => std::fs::read_to_string(path)
+                .unwrap_or_default()
+                .lines()
+                .filter_map(|l| serde_json::from_str::<AuditRecord>(l).ok())
+                .collect(),
+            None => self
+                .db
+                .query(
+                    "SELECT time, account, election, action, outcome FROM audit ORDER BY id",
+                    &[],
+                )
+                .and_then(|rows| {
+                    rows.iter()
+                        .map(|r| {
+                            Ok(AuditRecord {
+                                time: r.int(0)? as u64,
+                                account: r.text(1)?,
+                                election: r.opt_text(2)?,
+                                action: r.text(3)?,
+                                outcome: r.text(4)?,
+                            })
+                        })
+                        .collect()
+                })
+                .unwrap_or_else(|e| {
+                    tracing::error!(error = %e, "audit log");
+                    Vec::new()
+                }),
+        };
+        all.into_iter()
             .filter(|r| match (&r.election, scope) {
                 (_, Scope::Platform) => true,
                 (Some(e), s) => s.covers(e),

@@ -1,4 +1,5 @@
-//! Personal data, kept apart from the ledger in `state.db` and never logged:
+//! Personal data, kept apart from the ledger in the election's state (`state.db`, or its
+//! PostgreSQL schema: see [`crate::database`]) and never logged:
 //!
 //! - the roll: each voter sealed with ChaCha20-Poly1305 under the roll key, found by a keyed hash
 //!   (HMAC-SHA-256) of resident id and birth date — matching needs no plaintext index;
@@ -19,11 +20,12 @@ use chacha20poly1305::ChaCha20Poly1305;
 use chacha20poly1305::aead::{Aead, KeyInit};
 use hmac::{Hmac, Mac};
 use rand_core::Rng;
-use rusqlite::{Connection, OptionalExtension, params};
 use sha2::Sha256;
 
 use crate::error::ApiError;
 use crate::roll::{LineError, Voter};
+use crate::sql::{Sql, SqlError};
+use crate::sql_params;
 
 /// A contact as the login page shows where the code went, the way Korean government services do:
 /// `010-****-5678` for a phone number, `k***@example.kr` for an e-mail address.
@@ -61,7 +63,7 @@ pub const SESSION_SECONDS: i64 = 1800;
 
 /// The identity store.
 pub struct Identity {
-    conn: Connection,
+    db: Sql,
     seal: ChaCha20Poly1305,
     mac_key: [u8; 32],
 }
@@ -79,39 +81,12 @@ fn now() -> i64 {
         .unwrap_or(0)
 }
 
-fn db_err(e: rusqlite::Error) -> ApiError {
-    tracing::error!(error = %e, "identity store");
-    ApiError::internal()
-}
-
 impl Identity {
-    /// Opens (or creates) `state.db` with the 32-byte roll key.
-    pub fn open(path: &Path, roll_key: &[u8; 32]) -> Result<Self, rusqlite::Error> {
-        let conn = Connection::open(path)?;
-        conn.pragma_update(None, "journal_mode", "WAL")?;
-        conn.pragma_update(None, "synchronous", "FULL")?;
-        // Deleted personal data is overwritten, not just unlinked from the b-tree.
-        conn.pragma_update(None, "secure_delete", "ON")?;
-        conn.execute_batch(
-            "CREATE TABLE IF NOT EXISTS roll (id INTEGER PRIMARY KEY, lookup BLOB NOT NULL UNIQUE, sealed BLOB NOT NULL, district TEXT);
-             CREATE TABLE IF NOT EXISTS codes (roll_id INTEGER PRIMARY KEY, code_hash BLOB NOT NULL, expires INTEGER NOT NULL, attempts INTEGER NOT NULL);
-             CREATE TABLE IF NOT EXISTS sessions (token_hash BLOB PRIMARY KEY, roll_id INTEGER NOT NULL, expires INTEGER NOT NULL) WITHOUT ROWID;
-             CREATE TABLE IF NOT EXISTS bindings (roll_id INTEGER PRIMARY KEY, credential_lookup BLOB NOT NULL UNIQUE, sealed BLOB NOT NULL);
-             CREATE TABLE IF NOT EXISTS login_failures (roll_id INTEGER PRIMARY KEY, failures INTEGER NOT NULL, locked_until INTEGER NOT NULL);
-             CREATE TABLE IF NOT EXISTS login_codes (roll_id INTEGER NOT NULL, code_hash BLOB NOT NULL, expires INTEGER NOT NULL);
-             CREATE INDEX IF NOT EXISTS login_codes_by_voter ON login_codes (roll_id);
-             CREATE TABLE IF NOT EXISTS trustee_tokens (trustee INTEGER PRIMARY KEY, token_hash BLOB NOT NULL UNIQUE);
-             CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
-             DROP TABLE IF EXISTS codes;",
-        )?;
-        // Rolls imported before the district column: their turnout shows under no district.
-        if conn.prepare("SELECT district FROM roll LIMIT 0").is_err() {
-            conn.execute_batch("ALTER TABLE roll ADD COLUMN district TEXT")?;
-        }
-        // A binding made from the credential authority's roll exists before its voter votes:
-        // `voted` tells turnout which logins have cast (bindings made on first use always have).
-        if conn.prepare("SELECT voted FROM bindings LIMIT 0").is_err() {
-            conn.execute_batch("ALTER TABLE bindings ADD COLUMN voted INTEGER NOT NULL DEFAULT 1")?;
+    /// The store on `db` (an election's `state.db`, or its PostgreSQL schema, already migrated),
+    /// with the 32-byte roll key.
+    pub fn open(db: Sql, roll_key: &[u8; 32]) -> Result<Self, SqlError> {
+        if let Some(conn) = db.sqlite_connection() {
+            embedded_schema(conn)?;
         }
         let derive = |label: &[u8]| -> [u8; 32] {
             let mut m = new_mac(roll_key);
@@ -120,7 +95,7 @@ impl Identity {
         };
         let seal_key = derive(b"hanpyo-roll-seal-v1");
         Ok(Self {
-            conn,
+            db,
             seal: ChaCha20Poly1305::new(&seal_key.into()),
             mac_key: derive(b"hanpyo-roll-lookup-v1"),
         })
@@ -159,10 +134,12 @@ impl Identity {
     }
 
     /// Voters on the roll.
-    pub fn roll_size(&self) -> Result<u64, ApiError> {
-        self.conn
-            .query_row("SELECT COUNT(*) FROM roll", [], |r| r.get(0))
-            .map_err(db_err)
+    pub fn roll_size(&mut self) -> Result<u64, ApiError> {
+        self.db
+            .query_one("SELECT COUNT(*) FROM roll", &[])
+            .and_then(|r| r.int(0))
+            .map(|n| n as u64)
+            .map_err(ApiError::from)
     }
 
     /// Adds `voters` in one transaction; refuses (adding nothing) if any is already on the roll.
@@ -191,61 +168,58 @@ impl Identity {
                 )
             })
             .collect();
-        let tx = self.conn.transaction().map_err(db_err)?;
-        for (i, (lookup, sealed, district, binding)) in rows.iter().enumerate() {
-            // The district stays in the clear beside the sealed record: it identifies nobody and
-            // lets turnout per district be one aggregate query.
-            let r = tx.execute(
-                "INSERT INTO roll (lookup, sealed, district) VALUES (?1, ?2, ?3)",
-                params![&lookup[..], sealed, district],
-            );
-            if let (Ok(_), Some((credential_lookup, sealed_credential))) = (&r, binding) {
-                let b = tx.execute(
+        self.db.transaction(|tx| {
+            for (i, (lookup, sealed, district, binding)) in rows.iter().enumerate() {
+                // The district stays in the clear beside the sealed record: it identifies nobody
+                // and lets turnout per district be one aggregate query.
+                let id = match tx.query_one(
+                    "INSERT INTO roll (lookup, sealed, district) VALUES (?1, ?2, ?3) RETURNING id",
+                    sql_params![lookup, sealed, *district],
+                ) {
+                    Ok(row) => row.int(0).map_err(ApiError::from)?,
+                    Err(SqlError::Conflict) => {
+                        return Err(ApiError::new(
+                            409,
+                            "already-on-roll",
+                            format!("voter on line {} is already on the roll", i + 2),
+                        )
+                        .lines(vec![LineError::new(
+                            i + 2,
+                            "already-on-roll",
+                            "this voter is already on the roll (imported earlier)",
+                        )]));
+                    }
+                    Err(e) => return Err(ApiError::from(e)),
+                };
+                let Some((credential_lookup, sealed_credential)) = binding else {
+                    continue;
+                };
+                match tx.execute(
                     "INSERT INTO bindings (roll_id, credential_lookup, sealed, voted) VALUES (?1, ?2, ?3, 0)",
-                    params![
-                        tx.last_insert_rowid(),
-                        &credential_lookup[..],
-                        sealed_credential
-                    ],
-                );
-                if let Err(rusqlite::Error::SqliteFailure(e, _)) = &b
-                    && e.code == rusqlite::ErrorCode::ConstraintViolation
-                {
-                    let error = "this credential is already bound to a voter".to_string();
-                    return Err(ApiError::new(
-                        409,
-                        "already-on-roll",
-                        format!(
-                            "the credential on line {} is already bound to a voter",
-                            i + 2
-                        ),
-                    )
-                    .lines(vec![LineError::new(
-                        i + 2,
-                        "credential-bound",
-                        error,
-                    )]));
+                    sql_params![id, credential_lookup, sealed_credential],
+                ) {
+                    Ok(_) => {}
+                    Err(SqlError::Conflict) => {
+                        let error = "this credential is already bound to a voter".to_string();
+                        return Err(ApiError::new(
+                            409,
+                            "already-on-roll",
+                            format!(
+                                "the credential on line {} is already bound to a voter",
+                                i + 2
+                            ),
+                        )
+                        .lines(vec![LineError::new(
+                            i + 2,
+                            "credential-bound",
+                            error,
+                        )]));
+                    }
+                    Err(e) => return Err(ApiError::from(e)),
                 }
-                b.map_err(db_err)?;
             }
-            if let Err(rusqlite::Error::SqliteFailure(e, _)) = &r
-                && e.code == rusqlite::ErrorCode::ConstraintViolation
-            {
-                return Err(ApiError::new(
-                    409,
-                    "already-on-roll",
-                    format!("voter on line {} is already on the roll", i + 2),
-                )
-                .lines(vec![LineError::new(
-                    i + 2,
-                    "already-on-roll",
-                    "this voter is already on the roll (imported earlier)",
-                )]));
-            }
-            r.map_err(db_err)?;
-        }
-        tx.commit().map_err(db_err)?;
-        Ok(rows.len())
+            Ok(rows.len())
+        })
     }
 
     /// Starts a login: if the person is on the roll, a fresh code is stored and returned with
@@ -257,18 +231,14 @@ impl Identity {
         birth_date: &str,
     ) -> Result<Option<(String, String)>, ApiError> {
         let lookup = self.lookup(resident_id, birth_date);
-        let row: Option<(i64, Vec<u8>)> = self
-            .conn
-            .query_row(
-                "SELECT id, sealed FROM roll WHERE lookup = ?1",
-                params![&lookup[..]],
-                |r| Ok((r.get(0)?, r.get(1)?)),
-            )
-            .optional()
-            .map_err(db_err)?;
-        let Some((id, sealed)) = row else {
+        let Some(row) = self.db.query_opt(
+            "SELECT id, sealed FROM roll WHERE lookup = ?1",
+            sql_params![&lookup],
+        )?
+        else {
             return Ok(None);
         };
+        let (id, sealed) = (row.int(0)?, row.bytes(1)?);
         // A locked-out identity gets no new code (and the answer stays the same: 202).
         if self.locked_until(id)?.is_some() {
             return Ok(None);
@@ -277,32 +247,27 @@ impl Identity {
             .open_bytes(&sealed)
             .and_then(|p| serde_json::from_slice(&p).ok())
             .ok_or_else(ApiError::internal)?;
-        self.conn
-            .execute(
-                "DELETE FROM login_codes WHERE roll_id = ?1 AND expires < ?2",
-                params![id, now()],
-            )
-            .map_err(db_err)?;
-        let live: i64 = self
-            .conn
-            .query_row(
+        self.db.execute(
+            "DELETE FROM login_codes WHERE roll_id = ?1 AND expires < ?2",
+            sql_params![id, now()],
+        )?;
+        let live = self
+            .db
+            .query_one(
                 "SELECT COUNT(*) FROM login_codes WHERE roll_id = ?1",
-                params![id],
-                |r| r.get(0),
-            )
-            .map_err(db_err)?;
+                sql_params![id],
+            )?
+            .int(0)?;
         if live >= MAX_LIVE_CODES {
             // The voter already holds codes that still work; send no more for now.
             return Ok(None);
         }
         let code = format!("{:06}", hanpyo_crypto::os_rng().next_u32() % 1_000_000);
         let code_hash = self.mac(&[b"code", &id.to_be_bytes(), code.as_bytes()]);
-        self.conn
-            .execute(
-                "INSERT INTO login_codes (roll_id, code_hash, expires) VALUES (?1, ?2, ?3)",
-                params![id, &code_hash[..], now() + CODE_SECONDS],
-            )
-            .map_err(db_err)?;
+        self.db.execute(
+            "INSERT INTO login_codes (roll_id, code_hash, expires) VALUES (?1, ?2, ?3)",
+            sql_params![id, &code_hash, now() + CODE_SECONDS],
+        )?;
         Ok(Some((voter.contact, code)))
     }
 
@@ -321,16 +286,14 @@ impl Identity {
             )
         };
         let lookup = self.lookup(resident_id, birth_date);
-        let id: Option<i64> = self
-            .conn
-            .query_row(
-                "SELECT id FROM roll WHERE lookup = ?1",
-                params![&lookup[..]],
-                |r| r.get(0),
-            )
-            .optional()
-            .map_err(db_err)?;
-        let Some(id) = id else { return Err(bad()) };
+        let Some(row) = self.db.query_opt(
+            "SELECT id FROM roll WHERE lookup = ?1",
+            sql_params![&lookup],
+        )?
+        else {
+            return Err(bad());
+        };
+        let id = row.int(0)?;
         if let Some(until) = self.locked_until(id)? {
             let wait = (until - now()).max(1);
             return Err(ApiError::new(
@@ -344,110 +307,91 @@ impl Identity {
             .retry_after(wait as u64));
         }
         let given = self.mac(&[b"code", &id.to_be_bytes(), code.trim().as_bytes()]);
-        let mut stmt = self
-            .conn
-            .prepare_cached(
-                "SELECT code_hash FROM login_codes WHERE roll_id = ?1 AND expires >= ?2",
-            )
-            .map_err(db_err)?;
-        let live: Vec<Vec<u8>> = stmt
-            .query_map(params![id, now()], |r| r.get(0))
-            .and_then(|rows| rows.collect())
-            .map_err(db_err)?;
-        drop(stmt);
+        let live = self.db.query(
+            "SELECT code_hash FROM login_codes WHERE roll_id = ?1 AND expires >= ?2",
+            sql_params![id, now()],
+        )?;
         // Compared in constant time, each one.
-        let matched = live.iter().fold(false, |found, hash| {
+        let mut matched = false;
+        for row in &live {
+            let hash = row.bytes(0)?;
             let equal =
-                hash.len() == 32 && given.iter().zip(hash).fold(0u8, |a, (x, y)| a | (x ^ y)) == 0;
-            found | equal
-        });
+                hash.len() == 32 && given.iter().zip(&hash).fold(0u8, |a, (x, y)| a | (x ^ y)) == 0;
+            matched |= equal;
+        }
         if !matched {
             self.note_failure(id)?;
             return Err(bad());
         }
-        self.conn
-            .execute_batch("SAVEPOINT login")
-            .and_then(|()| {
-                self.conn
-                    .execute("DELETE FROM login_codes WHERE roll_id = ?1", params![id])?;
-                self.conn
-                    .execute("DELETE FROM login_failures WHERE roll_id = ?1", params![id])?;
-                self.conn.execute_batch("RELEASE login")
-            })
-            .map_err(db_err)?;
+        self.db.transaction(|tx| {
+            tx.execute(
+                "DELETE FROM login_codes WHERE roll_id = ?1",
+                sql_params![id],
+            )?;
+            tx.execute(
+                "DELETE FROM login_failures WHERE roll_id = ?1",
+                sql_params![id],
+            )
+        })?;
         let mut token = [0u8; 32];
         hanpyo_crypto::os_rng().fill_bytes(&mut token);
         let token = hex::encode(token);
         let th = self.mac(&[b"session", token.as_bytes()]);
-        self.conn
-            .execute(
-                "INSERT INTO sessions (token_hash, roll_id, expires) VALUES (?1, ?2, ?3)",
-                params![&th[..], id, now() + SESSION_SECONDS],
-            )
-            .map_err(db_err)?;
+        self.db.execute(
+            "INSERT INTO sessions (token_hash, roll_id, expires) VALUES (?1, ?2, ?3)",
+            sql_params![&th, id, now() + SESSION_SECONDS],
+        )?;
         Ok(token)
     }
 
     /// When the identity's lockout ends, if it is locked out now.
-    fn locked_until(&self, id: i64) -> Result<Option<i64>, ApiError> {
-        let until: Option<i64> = self
-            .conn
-            .query_row(
+    fn locked_until(&mut self, id: i64) -> Result<Option<i64>, ApiError> {
+        let until = self
+            .db
+            .query_opt(
                 "SELECT locked_until FROM login_failures WHERE roll_id = ?1",
-                params![id],
-                |r| r.get(0),
-            )
-            .optional()
-            .map_err(db_err)?;
+                sql_params![id],
+            )?
+            .map(|r| r.int(0))
+            .transpose()?;
         Ok(until.filter(|&u| u > now()))
     }
 
     /// Counts a wrong code against the identity (not the code: a new code keeps the count); the
     /// [`MAX_ATTEMPTS`]th locks it out for [`LOCKOUT_SECONDS`] and starts a fresh count after.
     fn note_failure(&mut self, id: i64) -> Result<(), ApiError> {
-        self.conn
-            .execute(
-                "INSERT INTO login_failures (roll_id, failures, locked_until) VALUES (?1, 1, 0)
-                 ON CONFLICT (roll_id) DO UPDATE SET failures = failures + 1",
-                params![id],
-            )
-            .map_err(db_err)?;
-        self.conn
-            .execute(
-                "UPDATE login_failures SET failures = 0, locked_until = ?2
-                 WHERE roll_id = ?1 AND failures >= ?3",
-                params![id, now() + LOCKOUT_SECONDS, MAX_ATTEMPTS],
-            )
-            .map_err(db_err)?;
+        self.db.execute(
+            "INSERT INTO login_failures (roll_id, failures, locked_until) VALUES (?1, 1, 0)
+             ON CONFLICT (roll_id) DO UPDATE SET failures = login_failures.failures + 1",
+            sql_params![id],
+        )?;
+        self.db.execute(
+            "UPDATE login_failures SET failures = 0, locked_until = ?2
+             WHERE roll_id = ?1 AND failures >= ?3",
+            sql_params![id, now() + LOCKOUT_SECONDS, MAX_ATTEMPTS],
+        )?;
         Ok(())
     }
 
     /// Ends a voter's session: its token stops working at once (an unknown token is no error).
     pub fn end_session(&mut self, token: &str) -> Result<(), ApiError> {
         let th = self.mac(&[b"session", token.as_bytes()]);
-        self.conn
-            .execute(
-                "DELETE FROM sessions WHERE token_hash = ?1",
-                params![&th[..]],
-            )
-            .map_err(db_err)?;
+        self.db.execute(
+            "DELETE FROM sessions WHERE token_hash = ?1",
+            sql_params![&th],
+        )?;
         Ok(())
     }
 
     /// The roll entry of a live session.
-    pub fn session(&self, token: &str) -> Result<i64, ApiError> {
+    pub fn session(&mut self, token: &str) -> Result<i64, ApiError> {
         let th = self.mac(&[b"session", token.as_bytes()]);
-        let row: Option<(i64, i64)> = self
-            .conn
-            .query_row(
-                "SELECT roll_id, expires FROM sessions WHERE token_hash = ?1",
-                params![&th[..]],
-                |r| Ok((r.get(0)?, r.get(1)?)),
-            )
-            .optional()
-            .map_err(db_err)?;
+        let row = self.db.query_opt(
+            "SELECT roll_id, expires FROM sessions WHERE token_hash = ?1",
+            sql_params![&th],
+        )?;
         match row {
-            Some((id, exp)) if exp >= now() => Ok(id),
+            Some(r) if r.int(1)? >= now() => Ok(r.int(0)?),
             _ => Err(ApiError::new(
                 401,
                 "no-session",
@@ -460,15 +404,14 @@ impl Identity {
     /// and no other login may use it.
     pub fn bind(&mut self, roll_id: i64, credential: &[u8; 32]) -> Result<(), ApiError> {
         let cl = self.mac(&[b"credential", credential]);
-        let existing: Option<(Vec<u8>, bool)> = self
-            .conn
-            .query_row(
+        let existing = self
+            .db
+            .query_opt(
                 "SELECT credential_lookup, voted FROM bindings WHERE roll_id = ?1",
-                params![roll_id],
-                |r| Ok((r.get(0)?, r.get(1)?)),
-            )
-            .optional()
-            .map_err(db_err)?;
+                sql_params![roll_id],
+            )?
+            .map(|r| Ok::<_, SqlError>((r.bytes(0)?, r.int(1)? != 0)))
+            .transpose()?;
         let mismatch = || {
             ApiError::new(
                 403,
@@ -480,28 +423,22 @@ impl Identity {
             Some((e, true)) if e == cl => Ok(()),
             Some((e, false)) if e == cl => {
                 // A pre-bound login's first ballot: it now counts toward turnout.
-                self.conn
-                    .execute(
-                        "UPDATE bindings SET voted = 1 WHERE roll_id = ?1",
-                        params![roll_id],
-                    )
-                    .map_err(db_err)?;
+                self.db.execute(
+                    "UPDATE bindings SET voted = 1 WHERE roll_id = ?1",
+                    sql_params![roll_id],
+                )?;
                 Ok(())
             }
             Some(_) => Err(mismatch()),
             None => {
                 let sealed = self.seal_bytes(credential);
-                match self.conn.execute(
+                match self.db.execute(
                     "INSERT INTO bindings (roll_id, credential_lookup, sealed) VALUES (?1, ?2, ?3)",
-                    params![roll_id, &cl[..], sealed],
+                    sql_params![roll_id, &cl, &sealed],
                 ) {
                     Ok(_) => Ok(()),
-                    Err(rusqlite::Error::SqliteFailure(e, _))
-                        if e.code == rusqlite::ErrorCode::ConstraintViolation =>
-                    {
-                        Err(mismatch())
-                    }
-                    Err(e) => Err(db_err(e)),
+                    Err(SqlError::Conflict) => Err(mismatch()),
+                    Err(e) => Err(e.into()),
                 }
             }
         }
@@ -509,18 +446,16 @@ impl Identity {
 
     /// Per district: `(district, voters on the roll, voters who have cast a ballot)`, sorted by
     /// district (one aggregate query; rows without a district count under "").
-    pub fn district_turnout(&self) -> Result<Vec<(String, u64, u64)>, ApiError> {
-        let mut stmt = self
-            .conn
-            .prepare_cached(
-                "SELECT COALESCE(r.district, ''), COUNT(*), COALESCE(SUM(b.voted), 0) FROM roll r
-                 LEFT JOIN bindings b ON b.roll_id = r.id GROUP BY 1 ORDER BY 1",
-            )
-            .map_err(db_err)?;
-        let rows = stmt
-            .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
-            .map_err(db_err)?;
-        rows.collect::<Result<_, _>>().map_err(db_err)
+    pub fn district_turnout(&mut self) -> Result<Vec<(String, u64, u64)>, ApiError> {
+        let rows = self.db.query(
+            "SELECT COALESCE(r.district, ''), COUNT(*), CAST(COALESCE(SUM(b.voted), 0) AS BIGINT)
+             FROM roll r LEFT JOIN bindings b ON b.roll_id = r.id GROUP BY 1 ORDER BY 1",
+            &[],
+        )?;
+        rows.iter()
+            .map(|r| Ok((r.text(0)?, r.int(1)? as u64, r.int(2)? as u64)))
+            .collect::<Result<_, SqlError>>()
+            .map_err(ApiError::from)
     }
 
     /// A new access token for trustee `index` (replacing any earlier one).
@@ -528,69 +463,67 @@ impl Identity {
         let mut t = [0u8; 32];
         hanpyo_crypto::os_rng().fill_bytes(&mut t);
         let token = hex::encode(t);
-        self.conn
-            .execute(
-                "INSERT OR REPLACE INTO trustee_tokens (trustee, token_hash) VALUES (?1, ?2)",
-                params![index, &trustee_token_hash(&token)[..]],
-            )
-            .map_err(db_err)?;
+        self.db.execute(
+            "INSERT INTO trustee_tokens (trustee, token_hash) VALUES (?1, ?2)
+             ON CONFLICT (trustee) DO UPDATE SET token_hash = excluded.token_hash",
+            sql_params![index, &trustee_token_hash(&token)],
+        )?;
         Ok(token)
     }
 
     /// The trustee a token belongs to.
-    pub fn trustee(&self, token: Option<&str>) -> Result<u32, ApiError> {
+    pub fn trustee(&mut self, token: Option<&str>) -> Result<u32, ApiError> {
         let unauthorized =
             || ApiError::new(401, "unauthorized", "a trustee access token is required");
         let token = token.ok_or_else(unauthorized)?;
-        self.conn
-            .query_row(
+        let row = self
+            .db
+            .query_opt(
                 "SELECT trustee FROM trustee_tokens WHERE token_hash = ?1",
-                params![&trustee_token_hash(token)[..]],
-                |r| r.get(0),
-            )
-            .optional()
-            .map_err(db_err)?
-            .ok_or_else(unauthorized)
+                sql_params![&trustee_token_hash(token)],
+            )?
+            .ok_or_else(unauthorized)?;
+        u32::try_from(row.int(0)?).map_err(|_| ApiError::internal())
     }
 
     /// Whether voting was opened (opening writes no ledger entry; it is recorded here and in the
     /// audit log).
-    pub fn opened(&self) -> Result<bool, ApiError> {
+    pub fn opened(&mut self) -> Result<bool, ApiError> {
         Ok(self
-            .conn
-            .query_row("SELECT 1 FROM meta WHERE key = 'opened'", [], |_| Ok(()))
-            .optional()
-            .map_err(db_err)?
+            .db
+            .query_opt("SELECT 1 FROM meta WHERE key = 'opened'", &[])?
             .is_some())
     }
 
     /// Records that voting is open.
     pub fn set_opened(&mut self) -> Result<(), ApiError> {
-        self.conn
-            .execute(
-                "INSERT OR REPLACE INTO meta (key, value) VALUES ('opened', '1')",
-                [],
-            )
-            .map_err(db_err)?;
+        self.db.execute(
+            "INSERT INTO meta (key, value) VALUES ('opened', '1')
+             ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+            &[],
+        )?;
         Ok(())
     }
 
-    /// Erases the roll, codes, sessions and bindings for good: deleted with `secure_delete` (pages
-    /// overwritten), the file compacted, the write-ahead log checkpointed and truncated (no old
-    /// page survives there), and the roll key destroyed — its file overwritten, synced and replaced
-    /// by a fresh key, and the old key gone from memory — so even a copy of `state.db` taken
-    /// earlier can no longer be opened.
+    /// Erases the roll, codes, sessions and bindings for good: the rows deleted (in SQLite with
+    /// `secure_delete`, pages overwritten, the file compacted and the write-ahead log checkpointed
+    /// and truncated, so no old page survives there; PostgreSQL keeps dead rows until its vacuum
+    /// reclaims them), and the roll key destroyed — its file overwritten, synced and replaced by a
+    /// fresh key, and the old key gone from memory — so what remains of the rows anywhere (a dead
+    /// row, a copy of `state.db` or a database backup taken earlier) can no longer be opened.
     pub fn purge(&mut self, key_file: &Path) -> Result<(), ApiError> {
         use zeroize::Zeroize;
-        self.conn
-            .execute_batch(
+        self.db.transaction(|tx| {
+            tx.batch(
                 "DELETE FROM roll; DELETE FROM login_codes; DELETE FROM sessions;
-                 DELETE FROM bindings; DELETE FROM login_failures; VACUUM;",
+                 DELETE FROM bindings; DELETE FROM login_failures;",
             )
-            .map_err(db_err)?;
-        self.conn
-            .query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(()))
-            .map_err(db_err)?;
+        })?;
+        if let Some(conn) = self.db.sqlite_connection() {
+            conn.execute_batch("VACUUM")
+                .and_then(|()| conn.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(())))
+                .map_err(SqlError::from)?;
+        }
         let destroy = || -> std::io::Result<()> {
             use std::io::Write;
             let len = std::fs::metadata(key_file).map(|m| m.len()).unwrap_or(0);
@@ -616,6 +549,33 @@ impl Identity {
         seal.zeroize();
         Ok(())
     }
+}
+
+/// The embedded schema (PostgreSQL's is `migrations/postgres/election`), created in place; a file
+/// from before a column existed gets it.
+fn embedded_schema(conn: &rusqlite::Connection) -> rusqlite::Result<()> {
+    conn.execute_batch(
+            "CREATE TABLE IF NOT EXISTS roll (id INTEGER PRIMARY KEY, lookup BLOB NOT NULL UNIQUE, sealed BLOB NOT NULL, district TEXT);
+         CREATE TABLE IF NOT EXISTS codes (roll_id INTEGER PRIMARY KEY, code_hash BLOB NOT NULL, expires INTEGER NOT NULL, attempts INTEGER NOT NULL);
+         CREATE TABLE IF NOT EXISTS sessions (token_hash BLOB PRIMARY KEY, roll_id INTEGER NOT NULL, expires INTEGER NOT NULL) WITHOUT ROWID;
+         CREATE TABLE IF NOT EXISTS bindings (roll_id INTEGER PRIMARY KEY, credential_lookup BLOB NOT NULL UNIQUE, sealed BLOB NOT NULL);
+         CREATE TABLE IF NOT EXISTS login_failures (roll_id INTEGER PRIMARY KEY, failures INTEGER NOT NULL, locked_until INTEGER NOT NULL);
+         CREATE TABLE IF NOT EXISTS login_codes (roll_id INTEGER NOT NULL, code_hash BLOB NOT NULL, expires INTEGER NOT NULL);
+         CREATE INDEX IF NOT EXISTS login_codes_by_voter ON login_codes (roll_id);
+         CREATE TABLE IF NOT EXISTS trustee_tokens (trustee INTEGER PRIMARY KEY, token_hash BLOB NOT NULL UNIQUE);
+         CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+         DROP TABLE IF EXISTS codes;",
+    )?;
+    // Rolls imported before the district column: their turnout shows under no district.
+    if conn.prepare("SELECT district FROM roll LIMIT 0").is_err() {
+        conn.execute_batch("ALTER TABLE roll ADD COLUMN district TEXT")?;
+    }
+    // A binding made from the credential authority's roll exists before its voter votes:
+    // `voted` tells turnout which logins have cast (bindings made on first use always have).
+    if conn.prepare("SELECT voted FROM bindings LIMIT 0").is_err() {
+        conn.execute_batch("ALTER TABLE bindings ADD COLUMN voted INTEGER NOT NULL DEFAULT 1")?;
+    }
+    Ok(())
 }
 
 /// A resident registration number as people type it — `900131-1234567`, `9001311234567`, with

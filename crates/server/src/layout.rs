@@ -24,6 +24,7 @@
 //! this one when the server opens it ([`migrate_single_election`]).
 use std::path::{Path, PathBuf};
 
+use crate::database::Database;
 use crate::{LogKeyFile, ServerError, data_err, read_json};
 
 /// Where the elections live.
@@ -38,7 +39,7 @@ pub fn election_dir(data: &Path, id: &str) -> PathBuf {
 
 /// The ids of the elections in `data`, sorted (directories whose name is not an election id are
 /// ignored).
-pub fn election_ids(data: &Path) -> Result<Vec<String>, ServerError> {
+pub fn election_ids(data: &Path, database: &Database) -> Result<Vec<String>, ServerError> {
     let dir = elections_dir(data);
     let mut ids = Vec::new();
     match std::fs::read_dir(&dir) {
@@ -48,7 +49,7 @@ pub fn election_ids(data: &Path) -> Result<Vec<String>, ServerError> {
                 let name = e.file_name().to_string_lossy().into_owned();
                 if e.file_type()?.is_dir()
                     && hanpyo_record::manifest::valid_election_id(&name)
-                    && e.path().join("ledger.db").exists()
+                    && database.holds_election(&e.path())
                 {
                     ids.push(name);
                 }
@@ -71,10 +72,11 @@ pub fn is_data_dir(data: &Path) -> bool {
 /// Whether `data` holds a demo election (its trustees' shares are in the directory).
 pub fn is_demo(data: &Path) -> bool {
     data.join("demo-trustees.json").exists()
-        || election_ids(data)
-            .unwrap_or_default()
-            .iter()
-            .any(|id| election_dir(data, id).join("demo-trustees.json").exists())
+        || std::fs::read_dir(elections_dir(data))
+            .into_iter()
+            .flatten()
+            .filter_map(Result::ok)
+            .any(|e| e.path().join("demo-trustees.json").exists())
 }
 
 /// Where the key sealing an election's roll lives: `HANPYO_ROLL_KEY_DIR/<election id>.key`, or

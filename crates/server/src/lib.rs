@@ -13,6 +13,7 @@
 pub mod accounts;
 pub mod api;
 pub mod connections;
+pub mod database;
 pub mod delivery;
 pub mod election;
 pub mod error;
@@ -27,6 +28,7 @@ pub(crate) mod platform;
 pub mod public_log;
 pub mod roll;
 pub mod sequencer;
+pub mod sql;
 pub mod tlog;
 pub mod tls;
 pub mod web;
@@ -39,10 +41,10 @@ use std::sync::{Arc, Mutex};
 use ed25519_dalek::SigningKey;
 use hanpyo_crypto::threshold::KeyShare;
 use hanpyo_ledger::checkpoint::{KeyKind, NoteSigner};
-use hanpyo_ledger::store::Ledger;
 use hanpyo_ledger::witness::{Witness, WitnessState};
 use serde::{Deserialize, Serialize};
 
+use crate::database::LogPlace;
 use crate::election::ElectionState;
 use crate::sequencer::{Demo, Sequencer};
 
@@ -176,18 +178,18 @@ pub const WITNESS_URLS_FILE: &str = "witness-urls.json";
 /// Creates an election in the data directory `data` (which must not hold one yet): a fresh ledger
 /// signing key in `log.json`, the manifest (ledger origin `hanpyo/<election id>`, that key) as
 /// the ledger's first entry, and the witnesses' URLs the manifest gave in [`WITNESS_URLS_FILE`].
-/// Trustees then run the key ceremony through the server.
+/// Trustees then run the key ceremony through the server. On PostgreSQL the log is made in the
+/// database (refused if a log of that origin is there already) before `log.json` is put in place,
+/// so a directory with a `log.json` always has its log.
 pub fn create_election(
     data: &Path,
     mut manifest: hanpyo_record::manifest::Manifest,
     witness_urls: &[(String, String)],
+    database: &database::Database,
 ) -> Result<hanpyo_record::manifest::Manifest, ServerError> {
     let ledger_path = data.join("ledger.db");
-    if ledger_path.exists() {
-        return Err(data_err(
-            &ledger_path,
-            "this data directory already holds an election",
-        ));
+    if database.holds_election(data) {
+        return Err(data_err(data, "this directory already holds an election"));
     }
     let mut key_seed = zeroize::Zeroizing::new([0u8; 32]);
     rand_core::Rng::fill_bytes(&mut hanpyo_crypto::os_rng(), &mut *key_seed);
@@ -221,13 +223,30 @@ pub fn create_election(
         key: hex::encode(*key_seed),
     };
     let log_json = serde_json::to_vec_pretty(&log).map_err(|e| data_err(data, e))?;
-    write_secret(&data.join("log.json"), &log_json)?;
+    let place = database.ledger(data, &manifest.ledger.origin);
+    let key_file = match place {
+        LogPlace::File(_) => data.join("log.json"),
+        LogPlace::Postgres { .. } => {
+            if place.reader().is_ok() {
+                return Err(ServerError::Config(format!(
+                    "the database already holds the log {}: another deployment (or an earlier attempt) made election {:?} there",
+                    manifest.ledger.origin, manifest.election_id
+                )));
+            }
+            data.join("log.json.new")
+        }
+    };
+    write_secret(&key_file, &log_json)?;
     let signer = NoteSigner::new(&manifest.ledger.origin, key, KeyKind::Ed25519)
         .map_err(|e| data_err(&ledger_path, e))?;
-    Ledger::open(&ledger_path, signer)?
+    place
+        .open_writer(signer)?
         .append_batch(&[
             hanpyo_record::entry::Entry::Manifest(Box::new(manifest.clone())).encode(),
         ])?;
+    if key_file != data.join("log.json") {
+        std::fs::rename(&key_file, data.join("log.json"))?;
+    }
     Ok(manifest)
 }
 
@@ -253,6 +272,8 @@ pub struct Options {
     pub tls: Option<tls::TlsFiles>,
     /// Where the manifest's witnesses serve C2SP tlog-witness: `(name, URL)`.
     pub witness_urls: Vec<(String, String)>,
+    /// Where the ledgers and the state are (default: SQLite files in the data directory).
+    pub database: database::Database,
 }
 
 impl Options {
@@ -272,6 +293,7 @@ impl Options {
             delivery: None,
             tls: None,
             witness_urls: Vec::new(),
+            database: database::Database::Embedded,
         }
     }
 }
@@ -297,9 +319,10 @@ pub async fn serve(
         Some(files) => Some(tls::Tls::open(files.clone()).map_err(ServerError::Tls)?),
         None => None,
     };
-    let accounts = Arc::new(Mutex::new(
-        accounts::Accounts::open(data).map_err(|e| data_err(&data.join("state.db"), e))?,
-    ));
+    let accounts = Arc::new(Mutex::new(accounts::Accounts::open(
+        data,
+        &options.database,
+    )?));
     secure_data_dir(data).map_err(|e| data_err(data, e))?;
     metrics::install();
     let metrics = Arc::new(metrics::Metrics);
@@ -323,8 +346,12 @@ pub async fn serve(
         delivery: options.delivery,
         witness_urls: options.witness_urls,
         metrics,
+        database: options.database,
     };
-    let platform = platform::Platform::open(data, accounts, shared)?;
+    // Opening reads every ledger and connects to the database: blocking work, off the runtime
+    // (the PostgreSQL client may not block a thread that drives it).
+    let platform =
+        tokio::task::block_in_place(|| platform::Platform::open(data, accounts, shared))?;
     if platform.len() == 0 {
         tracing::info!("no election yet: an administrator creates one in the console");
     }
@@ -413,7 +440,8 @@ pub(crate) fn open_election(
         KeyKind::Ed25519,
     )
     .map_err(|e| data_err(&log_path, e))?;
-    let ledger = Ledger::open(&data.join("ledger.db"), signer)?;
+    let log_place = shared.database.ledger(data, &log.origin);
+    let ledger = log_place.open_existing(signer)?;
     let witnesses_path = data.join("witnesses.json");
     let witnesses: Vec<Witness> = if witnesses_path.exists() {
         let files: Vec<WitnessFile> = read_json(&witnesses_path)?;
@@ -447,8 +475,7 @@ pub(crate) fn open_election(
     } else {
         None
     };
-    let mut state =
-        ElectionState::rebuild(&ledger).map_err(|e| data_err(&data.join("ledger.db"), e))?;
+    let mut state = ElectionState::rebuild(&ledger).map_err(|e| data_err(data, e))?;
     if state.params.manifest.election_id != id {
         return Err(data_err(
             data,
@@ -470,11 +497,12 @@ pub(crate) fn open_election(
             .trim(),
         &key_path,
     )?;
-    let identity = identity::Identity::open(&data.join("state.db"), &roll_key)
-        .map_err(|e| data_err(&data.join("state.db"), e))?;
+    let mut identity =
+        identity::Identity::open(shared.database.election_state(data, id)?, &roll_key)
+            .map_err(|e| data_err(&data.join("state.db"), e))?;
     let opened = identity
         .opened()
-        .map_err(|e| data_err(&data.join("state.db"), e))?;
+        .map_err(|e| data_err(&data.join("state.db"), e.message))?;
     if state.phase == election::Phase::Credentials && opened {
         state.phase = election::Phase::Open;
     }
@@ -537,7 +565,7 @@ pub(crate) fn open_election(
         demo_data: trustees_path.exists().then(|| data.to_path_buf()),
         district_turnout: Arc::new(Mutex::new(None)),
         roll_key_file: roll_key_path(data),
-        ledger_path: data.join("ledger.db"),
+        ledger: log_place,
         downloads: Arc::new(tokio::sync::Semaphore::new(api::MAX_DOWNLOADS)),
         // A demo writes codes to the deployment's outbox; a real server sends nothing unless a
         // backend is set.
@@ -590,13 +618,14 @@ mod tests {
         let pair = |n: &str, u: &str| (n.to_string(), u.to_string());
         // A URL for a witness the manifest does not name is refused, and nothing is created.
         let stray = [pair("elsewhere.example/w", "https://elsewhere.example/")];
-        assert!(create_election(&data, m.clone(), &stray).is_err());
+        let files = database::Database::Embedded;
+        assert!(create_election(&data, m.clone(), &stray, &files).is_err());
         assert!(!data.join("ledger.db").exists());
         let given = [
             pair("kisa.example/w", "https://witness.kisa.example/"),
             pair("press.example/w", "https://witness.press.example/"),
         ];
-        create_election(&data, m, &given).expect("created");
+        create_election(&data, m, &given, &files).expect("created");
         assert_eq!(witness_urls(&data, &[]).expect("urls"), given.to_vec());
         // `serve --witness` (or the config file) wins for the witness it names.
         let operator = [pair("press.example/w", "http://127.0.0.1:9000/")];

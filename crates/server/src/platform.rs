@@ -36,6 +36,7 @@ pub(crate) struct Shared {
     pub(crate) delivery: Option<crate::delivery::Delivery>,
     pub(crate) witness_urls: Vec<(String, String)>,
     pub(crate) metrics: Arc<crate::metrics::Metrics>,
+    pub(crate) database: crate::database::Database,
 }
 
 /// One election being served.
@@ -80,7 +81,7 @@ impl Platform {
     ) -> Result<Self, crate::ServerError> {
         let shared = Arc::new(shared);
         let mut elections = BTreeMap::new();
-        for id in crate::layout::election_ids(data)? {
+        for id in crate::layout::election_ids(data, &shared.database)? {
             let hosted = crate::open_election(data, &id, &shared, accounts.clone())?;
             elections.insert(id, hosted);
         }
@@ -453,7 +454,7 @@ pub(crate) async fn create(
     let (data, shared, accounts) = (p.data.clone(), p.shared.clone(), p.accounts.clone());
     let (m, hosted) = tokio::task::spawn_blocking(move || {
         let dir = crate::layout::election_dir(&data, &m.election_id);
-        let m = crate::create_election(&dir, m, &urls)?;
+        let m = crate::create_election(&dir, m, &urls, &shared.database)?;
         let hosted = crate::open_election(&data, &m.election_id, &shared, accounts)?;
         Ok::<_, crate::ServerError>((m, hosted))
     })

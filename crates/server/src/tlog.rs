@@ -14,7 +14,7 @@ use crate::error::ApiError;
 const IMMUTABLE: &str = "public, max-age=31536000, immutable";
 
 fn reader(s: &AppState) -> Result<hanpyo_ledger::store::LedgerReader, ApiError> {
-    hanpyo_ledger::store::LedgerReader::open(&s.ledger_path).map_err(|e| {
+    s.ledger.reader().map_err(|e| {
         tracing::error!(error = %e, "opening the ledger for reading");
         ApiError::internal()
     })

@@ -58,18 +58,16 @@ fn https_with_hsts_and_a_certificate_reloaded_without_a_restart() {
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).expect("dir");
     let data = dir.join("data");
-    hanpyo_server::accounts::Accounts::open(&{
-        std::fs::create_dir_all(&data).expect("data");
-        data.clone()
-    })
-    .expect("accounts")
-    .create_user(
-        "chair",
-        hanpyo_server::accounts::Role::Administrator,
-        &hanpyo_server::accounts::Scope::Platform,
-        "a long enough password",
-    )
-    .expect("user");
+    std::fs::create_dir_all(&data).expect("data");
+    hanpyo_server::accounts::Accounts::open(&data, &hanpyo_server::database::Database::Embedded)
+        .expect("accounts")
+        .create_user(
+            "chair",
+            hanpyo_server::accounts::Role::Administrator,
+            &hanpyo_server::accounts::Scope::Platform,
+            "a long enough password",
+        )
+        .expect("user");
     let (cert, key) = certificate(&dir, "localhost");
     let rt = tokio::runtime::Runtime::new().expect("runtime");
     rt.block_on(async {

@@ -60,6 +60,20 @@ pub fn connect(url: &str) -> Result<Client, LedgerError> {
     Ok(config(url)?.connect(NoTls)?)
 }
 
+/// Makes `client`'s session fit for writes that are acknowledged: no statement is ever timed out
+/// (a COMMIT cancelled while it waits for the synchronous standby returns success with only a
+/// warning, the data on the primary alone), and `synchronous_commit` is at least `on` (raised from
+/// `off`, `local` or `remote_write`), so a commit is flushed, and on the synchronous standby when
+/// there is one, before it returns.
+pub fn durable_session(client: &mut Client) -> Result<(), LedgerError> {
+    client.batch_execute("SET statement_timeout = 0")?;
+    let level: String = client.query_one("SHOW synchronous_commit", &[])?.get(0);
+    if matches!(level.as_str(), "off" | "local" | "remote_write") {
+        client.batch_execute("SET synchronous_commit TO on")?;
+    }
+    Ok(())
+}
+
 /// Brings the ledger's schema up to date; returns the migrations applied now (`V1__ledger`, …).
 /// Nodes starting together take turns (an advisory lock), so each migration runs once.
 pub fn migrate(client: &mut Client) -> Result<Vec<String>, LedgerError> {
@@ -121,13 +135,7 @@ impl PostgresStore {
     pub(super) fn open_writer(url: &str, origin: &str) -> Result<Self, LedgerError> {
         let mut client = connect(url)?;
         migrate(&mut client)?;
-        // A COMMIT cancelled while it waits for the synchronous standby (a statement timeout)
-        // returns success with only a warning, the batch on the primary alone: never time out.
-        client.batch_execute("SET statement_timeout = 0")?;
-        let level: String = client.query_one("SHOW synchronous_commit", &[])?.get(0);
-        if matches!(level.as_str(), "off" | "local" | "remote_write") {
-            client.batch_execute("SET synchronous_commit TO on")?;
-        }
+        durable_session(&mut client)?;
         let find = "SELECT id FROM ledger_logs WHERE origin = $1";
         // Look first: a refused INSERT would still use up a sequence value at every open.
         let log: i64 = match client.query_opt(find, &[&origin])? {

@@ -57,7 +57,7 @@ pub struct AppState {
     /// The roll key's file (destroyed by a purge).
     pub roll_key_file: std::path::PathBuf,
     /// The ledger's database (read by record downloads through their own connections).
-    pub ledger_path: std::path::PathBuf,
+    pub ledger: crate::database::LogPlace,
     /// Record downloads under way (at most [`MAX_DOWNLOADS`]).
     pub downloads: Arc<tokio::sync::Semaphore>,
     /// Ballot verification workers.

@@ -77,9 +77,9 @@ pub(super) async fn record_file(
         .clone()
         .try_acquire_owned()
         .map_err(|_| ApiError::busy())?;
-    let path = s.ledger_path.clone();
+    let place = s.ledger.clone();
     let open = move || -> Result<(hanpyo_ledger::store::LedgerReader, u64), ApiError> {
-        let reader = hanpyo_ledger::store::LedgerReader::open(&path).map_err(|e| {
+        let reader = place.reader().map_err(|e| {
             tracing::error!(error = %e, "opening the ledger for reading");
             ApiError::internal()
         })?;

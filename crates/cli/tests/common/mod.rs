@@ -1,0 +1,156 @@
+//! What the command-line tests share: the `hanpyo` they run (on the embedded files, or with
+//! `HANPYO_TEST_BACKEND=postgres` each deployment on a PostgreSQL database of its own), scratch
+//! directories, and plain HTTP.
+#![allow(dead_code)]
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use serde_json::Value;
+
+/// The `hanpyo` the tests run: the binary itself, or, with `HANPYO_TEST_BACKEND=postgres`, the
+/// same binary run by [`POSTGRES_WRAPPER`] so that every deployment (data directory) keeps its
+/// ledgers and state in a PostgreSQL database of its own: the whole suite on that backend.
+pub fn bin() -> &'static str {
+    static BIN: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    BIN.get_or_init(|| {
+        if !on_postgres() {
+            return env!("CARGO_BIN_EXE_hanpyo").to_string();
+        }
+        let (base, _) = postgres_admin_url()
+            .rsplit_once('/')
+            .map(|(b, d)| (b.to_string(), d.to_string()))
+            .expect("HANPYO_TEST_POSTGRES is a postgres:// URL");
+        let path = Path::new(env!("CARGO_TARGET_TMPDIR")).join("hanpyo-on-postgres");
+        let script = POSTGRES_WRAPPER
+            .replace("@ADMIN@", &postgres_admin_url())
+            .replace("@BASE@", &base)
+            .replace("@BIN@", env!("CARGO_BIN_EXE_hanpyo"));
+        let tmp = path.with_extension(format!("{}", std::process::id()));
+        std::fs::write(&tmp, script).expect("wrapper");
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(&tmp, std::fs::Permissions::from_mode(0o755)).expect("chmod");
+        std::fs::rename(&tmp, &path).expect("wrapper");
+        path.to_str().expect("utf8").to_string()
+    })
+}
+
+/// Whether this run is the suite on PostgreSQL.
+pub fn on_postgres() -> bool {
+    std::env::var("HANPYO_TEST_BACKEND").as_deref() == Ok("postgres")
+}
+
+pub fn postgres_admin_url() -> String {
+    std::env::var("HANPYO_TEST_POSTGRES")
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into())
+}
+
+/// Runs hanpyo with `HANPYO_DATABASE` set to the database of the `--data` directory it is given
+/// (`hanpyo_t_` and a hash of the path; created on first use). `scratch` drops it, so each test
+/// starts from an empty one.
+pub const POSTGRES_WRAPPER: &str = r#"#!/bin/sh
+data=
+prev=
+for a in "$@"; do
+  [ "$prev" = --data ] && data=$a
+  case $a in --data=*) data=${a#--data=} ;; esac
+  prev=$a
+done
+if [ -n "$data" ]; then
+  db=hanpyo_t_$(printf %s "$data" | sha256sum | cut -c1-20)
+  if [ "$(psql '@ADMIN@' -qAtc "SELECT 1 FROM pg_database WHERE datname = '$db'")" != 1 ]; then
+    psql '@ADMIN@' -qc "CREATE DATABASE $db" >/dev/null 2>&1 || true
+  fi
+  HANPYO_DATABASE="@BASE@/$db"
+  export HANPYO_DATABASE
+fi
+exec '@BIN@' "$@"
+"#;
+
+/// The PostgreSQL database the wrapper gives the deployment in `data` (its `--data` as given).
+pub fn database_of(data: &Path) -> String {
+    use sha2::Digest;
+    let hash = hex::encode(sha2::Sha256::digest(
+        data.to_str().expect("utf8").as_bytes(),
+    ));
+    format!("hanpyo_t_{}", &hash[..20])
+}
+
+/// `sql` run by `psql` on the server the tests use (`database` or its maintenance database);
+/// answers its unaligned output.
+pub fn psql(database: Option<&str>, sql: &str) -> String {
+    let url = postgres_admin_url();
+    let url = match database {
+        Some(db) => format!("{}/{db}", url.rsplit_once('/').expect("url").0),
+        None => url,
+    };
+    let o = Command::new("psql")
+        .args([url.as_str(), "-qAtc", sql])
+        .output()
+        .expect("psql");
+    assert!(
+        o.status.success(),
+        "{sql}: {}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    String::from_utf8(o.stdout).expect("utf8")
+}
+
+/// The deployment's audit log as text: `audit.log` beside the embedded state, or the rows of the
+/// `audit` table on PostgreSQL (one line each).
+pub fn audit_text(data: &Path) -> String {
+    if on_postgres() {
+        psql(
+            Some(&database_of(data)),
+            "SELECT time, account, coalesce(election, ''), action, outcome FROM hanpyo_platform.audit ORDER BY id",
+        )
+    } else {
+        std::fs::read_to_string(data.join("audit.log")).expect("audit log")
+    }
+}
+
+/// Copies the deployment in `from` (stopped) to `to`: the directory, and on PostgreSQL its
+/// database.
+pub fn copy_deployment(from: &Path, to: &Path) {
+    let _ = std::fs::remove_dir_all(to);
+    let o = Command::new("cp")
+        .args(["-a", from.to_str().expect("p"), to.to_str().expect("p")])
+        .status()
+        .expect("cp");
+    assert!(o.success());
+    if on_postgres() {
+        let (a, b) = (database_of(from), database_of(to));
+        psql(None, &format!("DROP DATABASE IF EXISTS {b} WITH (FORCE)"));
+        psql(None, &format!("CREATE DATABASE {b} TEMPLATE {a}"));
+    }
+}
+
+/// A fresh scratch path `hanpyo-<name>-<pid>` (not created), and on PostgreSQL the deployment
+/// database it will have dropped.
+pub fn scratch(name: &str) -> PathBuf {
+    let d = std::env::temp_dir().join(format!("hanpyo-{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&d);
+    if on_postgres() {
+        psql(
+            None,
+            &format!("DROP DATABASE IF EXISTS {} WITH (FORCE)", database_of(&d)),
+        );
+    }
+    d
+}
+
+pub fn agent() -> ureq::Agent {
+    ureq::Agent::config_builder()
+        .http_status_as_error(false)
+        .build()
+        .into()
+}
+
+pub fn get_json(url: &str) -> Value {
+    agent()
+        .get(url)
+        .call()
+        .expect("get")
+        .body_mut()
+        .read_json()
+        .expect("json")
+}

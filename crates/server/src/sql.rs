@@ -1,0 +1,517 @@
+//! The server's state (accounts, the roll, logins, sessions, bindings, tokens) on either engine:
+//! an SQLite file (the default: one per election and one for the deployment) or a PostgreSQL
+//! database shared by every node (one schema per election and one for the deployment).
+//!
+//! The statements are written once, in the dialect both engines share: `?1`, `?2` … placeholders
+//! (sent to PostgreSQL as `$1`, `$2` …), `INSERT … ON CONFLICT … DO UPDATE`, `RETURNING`, integers
+//! as 64-bit (`BIGINT` on PostgreSQL), bytes as `BLOB`/`BYTEA`. Only the schemas differ: SQLite's is
+//! created in place (existing files are upgraded column by column, as before), PostgreSQL's comes
+//! from the migrations in `migrations/postgres/` (`hanpyo db migrate`).
+use std::path::Path;
+
+use postgres::error::SqlState;
+
+/// An error from either engine.
+#[derive(Debug, thiserror::Error)]
+pub enum SqlError {
+    /// A unique key (or primary key) already holds the value.
+    #[error("a row with this key already exists")]
+    Conflict,
+    /// Anything else: the engine's message.
+    #[error("{0}")]
+    Engine(String),
+}
+
+impl From<rusqlite::Error> for SqlError {
+    fn from(e: rusqlite::Error) -> Self {
+        match &e {
+            rusqlite::Error::SqliteFailure(f, _)
+                if f.extended_code == rusqlite::ffi::SQLITE_CONSTRAINT_UNIQUE
+                    || f.extended_code == rusqlite::ffi::SQLITE_CONSTRAINT_PRIMARYKEY =>
+            {
+                SqlError::Conflict
+            }
+            _ => SqlError::Engine(e.to_string()),
+        }
+    }
+}
+
+impl From<postgres::Error> for SqlError {
+    fn from(e: postgres::Error) -> Self {
+        if e.code() == Some(&SqlState::UNIQUE_VIOLATION) {
+            SqlError::Conflict
+        } else {
+            // The server's message (the Display of a database error is only "db error").
+            SqlError::Engine(match e.as_db_error() {
+                Some(db) => format!("{}: {}", db.severity(), db.message()),
+                None => e.to_string(),
+            })
+        }
+    }
+}
+
+impl From<SqlError> for crate::error::ApiError {
+    /// The state store failed: logged, and answered as an internal error (never the details).
+    fn from(e: SqlError) -> Self {
+        tracing::error!(error = %e, "state store");
+        crate::error::ApiError::internal()
+    }
+}
+
+/// A statement's parameter.
+#[derive(Debug, Clone, Copy)]
+pub enum Param<'a> {
+    /// A 64-bit integer.
+    Int(i64),
+    /// Bytes.
+    Bytes(&'a [u8]),
+    /// Text.
+    Text(&'a str),
+    /// NULL.
+    Null,
+}
+
+impl From<i64> for Param<'_> {
+    fn from(x: i64) -> Self {
+        Param::Int(x)
+    }
+}
+impl From<u32> for Param<'_> {
+    fn from(x: u32) -> Self {
+        Param::Int(i64::from(x))
+    }
+}
+impl<'a> From<&'a [u8]> for Param<'a> {
+    fn from(x: &'a [u8]) -> Self {
+        Param::Bytes(x)
+    }
+}
+impl<'a> From<&'a [u8; 32]> for Param<'a> {
+    fn from(x: &'a [u8; 32]) -> Self {
+        Param::Bytes(x)
+    }
+}
+impl<'a> From<&'a Vec<u8>> for Param<'a> {
+    fn from(x: &'a Vec<u8>) -> Self {
+        Param::Bytes(x)
+    }
+}
+impl<'a> From<&'a str> for Param<'a> {
+    fn from(x: &'a str) -> Self {
+        Param::Text(x)
+    }
+}
+impl<'a> From<&'a String> for Param<'a> {
+    fn from(x: &'a String) -> Self {
+        Param::Text(x)
+    }
+}
+
+/// `[a, b, c]` as statement parameters.
+#[macro_export]
+macro_rules! sql_params {
+    ($($p:expr),* $(,)?) => { &[$($crate::sql::Param::from($p)),*][..] };
+}
+
+impl rusqlite::ToSql for Param<'_> {
+    fn to_sql(&self) -> rusqlite::Result<rusqlite::types::ToSqlOutput<'_>> {
+        use rusqlite::types::{ToSqlOutput, ValueRef};
+        Ok(ToSqlOutput::Borrowed(match *self {
+            Param::Int(x) => ValueRef::Integer(x),
+            Param::Bytes(b) => ValueRef::Blob(b),
+            Param::Text(t) => ValueRef::Text(t.as_bytes()),
+            Param::Null => ValueRef::Null,
+        }))
+    }
+}
+
+/// A value read back.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Cell {
+    Null,
+    Int(i64),
+    Bytes(Vec<u8>),
+    Text(String),
+}
+
+/// A row read back; columns by position.
+#[derive(Debug, Clone)]
+pub struct Row(Vec<Cell>);
+
+impl Row {
+    fn cell(&self, i: usize) -> Result<&Cell, SqlError> {
+        self.0
+            .get(i)
+            .ok_or_else(|| SqlError::Engine(format!("no column {i}")))
+    }
+
+    /// Column `i` as an integer.
+    pub fn int(&self, i: usize) -> Result<i64, SqlError> {
+        match self.cell(i)? {
+            Cell::Int(x) => Ok(*x),
+            other => Err(SqlError::Engine(format!(
+                "column {i}: an integer expected, found {other:?}"
+            ))),
+        }
+    }
+
+    /// Column `i` as bytes.
+    pub fn bytes(&self, i: usize) -> Result<Vec<u8>, SqlError> {
+        match self.cell(i)? {
+            Cell::Bytes(b) => Ok(b.clone()),
+            _ => Err(SqlError::Engine(format!("column {i}: bytes expected"))),
+        }
+    }
+
+    /// Column `i` as text.
+    pub fn text(&self, i: usize) -> Result<String, SqlError> {
+        match self.cell(i)? {
+            Cell::Text(t) => Ok(t.clone()),
+            _ => Err(SqlError::Engine(format!("column {i}: text expected"))),
+        }
+    }
+
+    /// Column `i` as text, or `None` for NULL.
+    pub fn opt_text(&self, i: usize) -> Result<Option<String>, SqlError> {
+        match self.cell(i)? {
+            Cell::Null => Ok(None),
+            _ => self.text(i).map(Some),
+        }
+    }
+}
+
+enum Engine {
+    Sqlite(rusqlite::Connection),
+    Postgres(PgWorker),
+}
+
+type Job = Box<dyn FnOnce(&mut postgres::Client) + Send>;
+
+/// A PostgreSQL connection owned by a thread of its own. The synchronous `postgres` client runs
+/// its own small runtime, which may neither start nor be dropped on a thread that drives the
+/// server's: so the handlers hand each statement to this thread and wait for its answer, as they
+/// wait for an SQLite file. The thread ends, and the connection closes, when the `Sql` is dropped.
+struct PgWorker {
+    jobs: std::sync::mpsc::Sender<Job>,
+}
+
+fn worker_gone() -> SqlError {
+    SqlError::Engine("the database connection's thread stopped".into())
+}
+
+impl PgWorker {
+    /// Starts the thread and makes the connection there with `open`.
+    fn start(
+        open: impl FnOnce() -> Result<postgres::Client, SqlError> + Send + 'static,
+    ) -> Result<Self, SqlError> {
+        let (jobs, queue) = std::sync::mpsc::channel::<Job>();
+        let (ready, opened) = std::sync::mpsc::sync_channel(1);
+        std::thread::Builder::new()
+            .name("hanpyo-state-db".into())
+            .spawn(move || {
+                let mut client = match open() {
+                    Ok(c) => {
+                        let _ = ready.send(Ok(()));
+                        c
+                    }
+                    Err(e) => {
+                        let _ = ready.send(Err(e));
+                        return;
+                    }
+                };
+                while let Ok(job) = queue.recv() {
+                    job(&mut client);
+                }
+            })
+            .map_err(|e| SqlError::Engine(e.to_string()))?;
+        opened.recv().map_err(|_| worker_gone())??;
+        Ok(Self { jobs })
+    }
+
+    /// Runs `f` on the connection and waits for its answer.
+    fn run<T: Send + 'static>(
+        &self,
+        f: impl FnOnce(&mut postgres::Client) -> T + Send + 'static,
+    ) -> Result<T, SqlError> {
+        let (answer, answered) = std::sync::mpsc::sync_channel(1);
+        self.jobs
+            .send(Box::new(move |c| {
+                let _ = answer.send(f(c));
+            }))
+            .map_err(|_| worker_gone())?;
+        answered.recv().map_err(|_| worker_gone())
+    }
+}
+
+/// A parameter that can cross to the connection's thread.
+#[derive(Debug, Clone)]
+enum OwnedParam {
+    Int(i64),
+    Bytes(Vec<u8>),
+    Text(String),
+    Null,
+}
+
+fn owned(params: &[Param<'_>]) -> Vec<OwnedParam> {
+    params
+        .iter()
+        .map(|p| match *p {
+            Param::Int(x) => OwnedParam::Int(x),
+            Param::Bytes(b) => OwnedParam::Bytes(b.to_vec()),
+            Param::Text(t) => OwnedParam::Text(t.to_string()),
+            Param::Null => OwnedParam::Null,
+        })
+        .collect()
+}
+
+/// One connection to the state, on either engine.
+pub struct Sql {
+    engine: Engine,
+}
+
+impl std::fmt::Debug for Sql {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self.engine {
+            Engine::Sqlite(_) => "Sql(SQLite)",
+            Engine::Postgres(_) => "Sql(PostgreSQL)",
+        })
+    }
+}
+
+/// `?1` → `$1` outside quoted text (PostgreSQL's placeholders).
+fn postgres_placeholders(sql: &str) -> String {
+    let mut out = String::with_capacity(sql.len());
+    let mut quoted = false;
+    let mut chars = sql.chars().peekable();
+    while let Some(c) = chars.next() {
+        if c == '\'' {
+            quoted = !quoted;
+        }
+        if c == '?' && !quoted && chars.peek().is_some_and(char::is_ascii_digit) {
+            out.push('$');
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
+/// The PostgreSQL schema of election `id`'s state: `hanpyo_e_` and the id with `-` as `_` (ids are
+/// `a-z 0-9 -`, so no two share one), shortened with a hash of the id when it would pass
+/// PostgreSQL's 63-byte limit on names.
+pub fn schema_name(id: &str) -> String {
+    let name = format!("hanpyo_e_{}", id.replace('-', "_"));
+    if name.len() <= 63 {
+        return name;
+    }
+    use sha2::Digest;
+    let hash = hex::encode(&sha2::Sha256::digest(id.as_bytes())[..8]);
+    format!("{}_{hash}", &name[..46])
+}
+
+impl Sql {
+    /// Opens (or creates) the SQLite file at `path`: write-ahead log, every commit synced, deleted
+    /// rows overwritten.
+    pub fn sqlite(path: &Path) -> Result<Self, SqlError> {
+        let conn = rusqlite::Connection::open(path)?;
+        conn.pragma_update(None, "journal_mode", "WAL")?;
+        conn.pragma_update(None, "synchronous", "FULL")?;
+        conn.pragma_update(None, "secure_delete", "ON")?;
+        Ok(Self {
+            engine: Engine::Sqlite(conn),
+        })
+    }
+
+    /// A PostgreSQL connection made by `open`, on a thread of its own (see [`PgWorker`]).
+    pub(crate) fn postgres(
+        open: impl FnOnce() -> Result<postgres::Client, SqlError> + Send + 'static,
+    ) -> Result<Self, SqlError> {
+        Ok(Self {
+            engine: Engine::Postgres(PgWorker::start(open)?),
+        })
+    }
+
+    /// Whether this is PostgreSQL.
+    pub fn is_postgres(&self) -> bool {
+        matches!(self.engine, Engine::Postgres(_))
+    }
+
+    /// The SQLite connection, for what only a file has (its schema upgrades, `VACUUM`).
+    pub(crate) fn sqlite_connection(&self) -> Option<&rusqlite::Connection> {
+        match &self.engine {
+            Engine::Sqlite(c) => Some(c),
+            Engine::Postgres(_) => None,
+        }
+    }
+
+    /// Runs one statement; answers the rows it changed.
+    pub fn execute(&mut self, sql: &str, params: &[Param<'_>]) -> Result<u64, SqlError> {
+        match &mut self.engine {
+            Engine::Sqlite(c) => {
+                let mut stmt = c.prepare_cached(sql)?;
+                Ok(stmt.execute(rusqlite::params_from_iter(params.iter()))? as u64)
+            }
+            Engine::Postgres(w) => {
+                let (sql, params) = (postgres_placeholders(sql), owned(params));
+                w.run(move |c| {
+                    let values = postgres_values(&params);
+                    Ok(c.execute(sql.as_str(), &postgres_refs(&values))?)
+                })?
+            }
+        }
+    }
+
+    /// Runs several statements without parameters.
+    pub fn batch(&mut self, sql: &str) -> Result<(), SqlError> {
+        match &mut self.engine {
+            Engine::Sqlite(c) => Ok(c.execute_batch(sql)?),
+            Engine::Postgres(w) => {
+                let sql = sql.to_string();
+                w.run(move |c| Ok(c.batch_execute(&sql)?))?
+            }
+        }
+    }
+
+    /// Every row `sql` answers.
+    pub fn query(&mut self, sql: &str, params: &[Param<'_>]) -> Result<Vec<Row>, SqlError> {
+        match &mut self.engine {
+            Engine::Sqlite(c) => {
+                let mut stmt = c.prepare_cached(sql)?;
+                let width = stmt.column_count();
+                let rows = stmt.query_map(rusqlite::params_from_iter(params.iter()), |r| {
+                    (0..width)
+                        .map(|i| {
+                            use rusqlite::types::ValueRef;
+                            Ok(match r.get_ref(i)? {
+                                ValueRef::Null => Cell::Null,
+                                ValueRef::Integer(x) => Cell::Int(x),
+                                ValueRef::Blob(b) => Cell::Bytes(b.to_vec()),
+                                ValueRef::Text(t) => {
+                                    Cell::Text(String::from_utf8_lossy(t).into_owned())
+                                }
+                                ValueRef::Real(x) => Cell::Int(x as i64),
+                            })
+                        })
+                        .collect::<rusqlite::Result<Vec<Cell>>>()
+                        .map(Row)
+                })?;
+                Ok(rows.collect::<rusqlite::Result<Vec<Row>>>()?)
+            }
+            Engine::Postgres(w) => {
+                let (sql, params) = (postgres_placeholders(sql), owned(params));
+                w.run(move |c| {
+                    let values = postgres_values(&params);
+                    let rows = c.query(sql.as_str(), &postgres_refs(&values))?;
+                    rows.iter().map(postgres_row).collect()
+                })?
+            }
+        }
+    }
+
+    /// The row `sql` answers, if any (the first of several).
+    pub fn query_opt(&mut self, sql: &str, params: &[Param<'_>]) -> Result<Option<Row>, SqlError> {
+        Ok(self.query(sql, params)?.into_iter().next())
+    }
+
+    /// The row `sql` answers; an error if none.
+    pub fn query_one(&mut self, sql: &str, params: &[Param<'_>]) -> Result<Row, SqlError> {
+        self.query_opt(sql, params)?
+            .ok_or_else(|| SqlError::Engine("the query answered no row".into()))
+    }
+
+    /// Runs `f` in one transaction: committed if it returns `Ok`, rolled back otherwise.
+    pub fn transaction<T, E: From<SqlError>>(
+        &mut self,
+        f: impl FnOnce(&mut Self) -> Result<T, E>,
+    ) -> Result<T, E> {
+        self.batch("BEGIN")?;
+        match f(self) {
+            Ok(v) => {
+                self.batch("COMMIT")?;
+                Ok(v)
+            }
+            Err(e) => {
+                // The error that matters is `e`; a failed rollback ends the transaction anyway.
+                let _ = self.batch("ROLLBACK");
+                Err(e)
+            }
+        }
+    }
+}
+
+type PgValue<'a> = Box<dyn postgres::types::ToSql + Sync + 'a>;
+
+fn postgres_values(params: &[OwnedParam]) -> Vec<PgValue<'_>> {
+    params
+        .iter()
+        .map(|p| -> PgValue<'_> {
+            match p {
+                OwnedParam::Int(x) => Box::new(*x),
+                OwnedParam::Bytes(b) => Box::new(b.as_slice()),
+                OwnedParam::Text(t) => Box::new(t.as_str()),
+                // Typed by the column it goes in.
+                OwnedParam::Null => Box::new(None::<&str>),
+            }
+        })
+        .collect()
+}
+
+fn postgres_refs<'a>(values: &'a [PgValue<'_>]) -> Vec<&'a (dyn postgres::types::ToSql + Sync)> {
+    values
+        .iter()
+        .map(|v| -> &(dyn postgres::types::ToSql + Sync) { v.as_ref() })
+        .collect()
+}
+
+fn postgres_row(row: &postgres::Row) -> Result<Row, SqlError> {
+    use postgres::types::Type;
+    let mut cells = Vec::with_capacity(row.len());
+    for (i, column) in row.columns().iter().enumerate() {
+        let ty = column.type_();
+        let cell = if *ty == Type::INT8 {
+            row.try_get::<_, Option<i64>>(i)?.map(Cell::Int)
+        } else if *ty == Type::INT4 {
+            row.try_get::<_, Option<i32>>(i)?
+                .map(|x| Cell::Int(i64::from(x)))
+        } else if *ty == Type::INT2 {
+            row.try_get::<_, Option<i16>>(i)?
+                .map(|x| Cell::Int(i64::from(x)))
+        } else if *ty == Type::BOOL {
+            row.try_get::<_, Option<bool>>(i)?
+                .map(|x| Cell::Int(i64::from(x)))
+        } else if *ty == Type::BYTEA {
+            row.try_get::<_, Option<Vec<u8>>>(i)?.map(Cell::Bytes)
+        } else if *ty == Type::TEXT || *ty == Type::VARCHAR || *ty == Type::NAME {
+            row.try_get::<_, Option<String>>(i)?.map(Cell::Text)
+        } else {
+            return Err(SqlError::Engine(format!(
+                "column {}: unexpected type {ty}",
+                column.name()
+            )));
+        };
+        cells.push(cell.unwrap_or(Cell::Null));
+    }
+    Ok(Row(cells))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn placeholders_become_postgres_ones_outside_quoted_text() {
+        assert_eq!(
+            postgres_placeholders("SELECT a FROM t WHERE b = ?1 AND c = '?2' AND d = ?12"),
+            "SELECT a FROM t WHERE b = $1 AND c = '?2' AND d = $12"
+        );
+    }
+
+    #[test]
+    fn schema_names_are_one_to_one_and_fit_postgres() {
+        assert_eq!(schema_name("seoul-2026"), "hanpyo_e_seoul_2026");
+        let long_a = "a".repeat(64);
+        let long_b = format!("{}b", "a".repeat(63));
+        assert!(schema_name(&long_a).len() <= 63);
+        assert_ne!(schema_name(&long_a), schema_name(&long_b));
+    }
+}
