@@ -77,27 +77,6 @@ fn start(args: &[&str]) -> Server {
     }
 }
 
-/// Starts `cmd` and reads its output up to the line starting with `prefix`; answers the process
-/// and the rest of that line (an address, without a trailing `/`). Its output keeps being drained.
-fn spawn_until(mut cmd: Command, prefix: &str) -> (Child, String) {
-    let mut child = cmd
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("spawn");
-    let mut lines = BufReader::new(child.stdout.take().expect("stdout")).lines();
-    let found = lines
-        .by_ref()
-        .map_while(Result::ok)
-        .find_map(|l| {
-            l.strip_prefix(prefix)
-                .map(|u| u.trim_end_matches('/').to_string())
-        })
-        .unwrap_or_else(|| panic!("no line starting with {prefix:?}"));
-    std::thread::spawn(move || for _ in lines {});
-    (child, found)
-}
-
 /// `hanpyo demo` with `voters` voters on the data directory `data`.
 fn start_demo(data: &Path, voters: u32) -> Server {
     start_demo_with(data, voters, &[])

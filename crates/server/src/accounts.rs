@@ -530,7 +530,7 @@ impl Accounts {
                 &[
                     Param::Int(time),
                     Param::Text(who),
-                    election.map_or(Param::Null, Param::Text),
+                    election.map_or(Param::NullText, Param::Text),
                     Param::Text(action),
                     Param::Text(outcome),
                 ],

@@ -461,6 +461,14 @@ impl ElectionState {
             .collect()
     }
 
+    /// Decodes a ballot that another node of the deployment checked (signature and proofs) before
+    /// handing it to this node's sequencer through the database: they are not checked again; an
+    /// audit's opening is.
+    pub fn check_forwarded(params: &Parameters, bytes: Vec<u8>) -> Result<CheckedBallot, ApiError> {
+        let (kind, entry) = Self::decode(params, &bytes)?;
+        Self::finish(params, kind, &entry, bytes)
+    }
+
     fn decode(params: &Parameters, bytes: &[u8]) -> Result<(Kind, Entry), ApiError> {
         let kind = Kind::of(bytes).map_err(|e| ApiError::malformed(e.to_string()))?;
         if !matches!(kind, Kind::Ballot | Kind::AuditedBallot) {

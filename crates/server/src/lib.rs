@@ -17,6 +17,7 @@ pub mod database;
 pub mod delivery;
 pub mod election;
 pub mod error;
+pub mod forward;
 pub mod identity;
 pub mod intake;
 pub mod layout;
@@ -41,6 +42,7 @@ use std::sync::{Arc, Mutex};
 use ed25519_dalek::SigningKey;
 use hanpyo_crypto::threshold::KeyShare;
 use hanpyo_ledger::checkpoint::{KeyKind, NoteSigner};
+use hanpyo_ledger::store::{Ledger, LedgerError};
 use hanpyo_ledger::witness::{Witness, WitnessState};
 use serde::{Deserialize, Serialize};
 
@@ -434,14 +436,32 @@ pub(crate) fn open_election(
     let data = dir.as_path();
     let log_path = data.join("log.json");
     let log: LogKeyFile = read_json(&log_path)?;
-    let signer = NoteSigner::new(
-        &log.origin,
-        SigningKey::from_bytes(&seed(&log.key, &log_path)?),
-        KeyKind::Ed25519,
-    )
-    .map_err(|e| data_err(&log_path, e))?;
+    let log_seed = zeroize::Zeroizing::new(seed(&log.key, &log_path)?);
+    let make_signer = {
+        let (origin, log_seed) = (log.origin.clone(), log_seed.clone());
+        move || {
+            Ok(NoteSigner::new(
+                &origin,
+                SigningKey::from_bytes(&log_seed),
+                KeyKind::Ed25519,
+            )?)
+        }
+    };
+    let signer =
+        make_signer().map_err(|e: hanpyo_ledger::store::LedgerError| data_err(&log_path, e))?;
     let log_place = shared.database.ledger(data, &log.origin);
-    let ledger = log_place.open_existing(signer)?;
+    // On a shared database, the node that takes the log's lease is its sequencer; the others
+    // follow it and hand it their writes.
+    let ledger = match (&log_place, log_place.open_existing(signer)) {
+        (LogPlace::Postgres { url, .. }, Err(ServerError::Ledger(LedgerError::Busy(_)))) => {
+            tracing::info!(
+                election = id,
+                "another node is this log's sequencer: following it"
+            );
+            Ledger::follow_postgres(url, make_signer()?)?
+        }
+        (_, opened) => opened?,
+    };
     let witnesses_path = data.join("witnesses.json");
     let witnesses: Vec<Witness> = if witnesses_path.exists() {
         let files: Vec<WitnessFile> = read_json(&witnesses_path)?;
@@ -507,6 +527,25 @@ pub(crate) fn open_election(
         state.phase = election::Phase::Open;
     }
     let election = Arc::new(Mutex::new(state));
+    let identity = Arc::new(Mutex::new(identity));
+    let shared_log = match &log_place {
+        LogPlace::File(_) => None,
+        LogPlace::Postgres { url, .. } => Some(sequencer::SharedLog {
+            url: url.clone(),
+            signer: Box::new(make_signer),
+            pending: forward::Pending::new(shared.database.election_state(data, id)?),
+            opened: {
+                let identity = identity.clone();
+                Box::new(move || {
+                    identity
+                        .lock()
+                        .unwrap_or_else(|e| e.into_inner())
+                        .opened()
+                        .unwrap_or(false)
+                })
+            },
+        }),
+    };
     let witness_file_path = witnesses_path.clone();
     let keys: Vec<(String, String)> = if witnesses_path.exists() {
         let files: Vec<WitnessFile> = read_json(&witnesses_path)?;
@@ -551,6 +590,7 @@ pub(crate) fn open_election(
         demo,
         after_commit,
         metrics.clone(),
+        shared_log,
     );
     let state = api::AppState {
         election_id: id.to_string(),
@@ -560,7 +600,7 @@ pub(crate) fn open_election(
         metrics,
         client_limits: shared.client_limits.clone(),
         voter_limits: shared.voter_limits.clone(),
-        identity: Arc::new(Mutex::new(identity)),
+        identity,
         intake: shared.intake.clone(),
         demo_data: trustees_path.exists().then(|| data.to_path_buf()),
         district_turnout: Arc::new(Mutex::new(None)),

@@ -25,7 +25,7 @@ const MAX_GROUP: usize = 512;
 pub const QUEUE: usize = 4096;
 
 /// An administrative step that writes to the ledger.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub enum AdminAction {
     /// End the key ceremony: resolve it from the transcript and publish the joint key.
     FinishCeremony,
@@ -166,6 +166,23 @@ fn witness_quorum(recorded: bool) -> ApiError {
     )
 }
 
+/// A log in a database that several nodes share (PostgreSQL): how this node follows it, takes
+/// its lease when no node holds it, and hands its writes to the node that does ([`crate::forward`]).
+pub struct SharedLog {
+    /// The database.
+    pub url: String,
+    /// The log's signer (every node has the key), to open the log as its writer or follower.
+    pub signer: Box<
+        dyn Fn() -> Result<hanpyo_ledger::checkpoint::NoteSigner, hanpyo_ledger::store::LedgerError>
+            + Send,
+    >,
+    /// The election's `pending` table.
+    pub pending: crate::forward::Pending,
+    /// Whether an administrator opened voting (a flag in the state, not an entry, so every node
+    /// looks).
+    pub opened: Box<dyn FnMut() -> bool + Send>,
+}
+
 /// Handle to submit requests.
 #[derive(Clone)]
 pub struct Sequencer {
@@ -173,7 +190,9 @@ pub struct Sequencer {
 }
 
 impl Sequencer {
-    /// Starts the sequencer thread.
+    /// Starts the sequencer thread. With `shared`, `ledger` is this node's writer (it holds the
+    /// lease) or a follower ([`Ledger::follow_postgres`]); the thread takes the lease over when it
+    /// is free and gives it up when it is lost.
     pub fn start(
         ledger: Ledger,
         state: Arc<Mutex<ElectionState>>,
@@ -181,10 +200,23 @@ impl Sequencer {
         demo: Option<Demo>,
         after_commit: AfterCommit,
         metrics: Arc<Metrics>,
+        shared: Option<SharedLog>,
     ) -> (Self, std::thread::JoinHandle<()>) {
         let (tx, rx) = std::sync::mpsc::sync_channel(QUEUE);
         let handle = std::thread::spawn(move || {
-            run(ledger, state, witnesses, demo, after_commit, rx, metrics)
+            let seq = Seq {
+                ledger,
+                state,
+                witnesses,
+                demo,
+                after_commit,
+                metrics,
+                clock: 0,
+            };
+            match shared {
+                None => seq.run(rx),
+                Some(shared) => seq.run_shared(rx, shared),
+            }
         });
         (Self { tx }, handle)
     }
@@ -217,99 +249,494 @@ fn lock(state: &Arc<Mutex<ElectionState>>) -> std::sync::MutexGuard<'_, Election
     state.lock().unwrap_or_else(|e| e.into_inner())
 }
 
-fn run(
-    mut ledger: Ledger,
+/// What one turn of the loop took from the queue: ballots to commit together, and at most one
+/// administrative or trustee write (after them). Reads ran as they came.
+#[derive(Default)]
+struct Turn {
+    ballots: Pending,
+    write: Option<Write>,
+}
+
+/// An administrative action or a trustee's entry, with where its answer goes.
+enum Write {
+    Admin(AdminAction, oneshot::Sender<Result<u64, ApiError>>),
+    Trustee(u32, Vec<u8>, oneshot::Sender<Result<u64, ApiError>>),
+}
+
+/// Someone waiting for a write this node forwarded to the sequencer.
+enum Waiter {
+    /// A ballot (its hash) waiting for its receipt.
+    Ballot(
+        hanpyo_ledger::merkle::Hash,
+        oneshot::Sender<Result<Receipt, ApiError>>,
+    ),
+    /// An action or trustee entry waiting for the ledger's size after it.
+    Size(oneshot::Sender<Result<u64, ApiError>>),
+}
+
+/// How long a forwarded write waits for the sequencer before its client is told to try again.
+const FORWARD_PATIENCE: std::time::Duration = std::time::Duration::from_secs(30);
+/// How often a node tries to take a free lease, checks its own, and looks at the opened flag.
+const MAINTENANCE: std::time::Duration = std::time::Duration::from_secs(1);
+
+/// The sequencer thread's own state.
+struct Seq {
+    ledger: Ledger,
     state: Arc<Mutex<ElectionState>>,
-    mut witnesses: Witnesses,
+    witnesses: Witnesses,
     demo: Option<Demo>,
-    mut after_commit: AfterCommit,
-    rx: Receiver<Request>,
+    after_commit: AfterCommit,
     metrics: Arc<Metrics>,
-) {
-    let mut clock = 0u64;
-    loop {
-        // While the quorum is lost, ask the witnesses again every second (not only when a ballot
-        // comes), so the server resumes by itself when they return.
-        let first = if witnesses.quorum_met {
-            match rx.recv() {
-                Ok(r) => r,
-                Err(_) => break,
-            }
-        } else {
-            match rx.recv_timeout(std::time::Duration::from_secs(1)) {
-                Ok(r) => r,
-                Err(std::sync::mpsc::RecvTimeoutError::Timeout) => {
-                    clock = clock.max(now()) + 1;
-                    witnesses.collect(&mut ledger, clock, &metrics);
-                    after_commit(&witnesses.local);
-                    continue;
-                }
-                Err(std::sync::mpsc::RecvTimeoutError::Disconnected) => break,
-            }
-        };
-        let mut ballots: Pending = Vec::new();
-        let mut admin = None;
+    clock: u64,
+}
+
+impl Seq {
+    /// Takes `first` and whatever else is queued (up to a group) into a turn; reads run now.
+    fn gather(&self, first: Request, rx: &Receiver<Request>) -> Turn {
+        let mut turn = Turn::default();
         let mut next = Some(first);
         while let Some(r) = next.take() {
             match r {
-                Request::Read(f) => f(&ledger),
-                Request::Ballot(b, reply) => ballots.push((b, reply)),
+                Request::Read(f) => f(&self.ledger),
+                Request::Ballot(b, reply) => turn.ballots.push((b, reply)),
                 Request::Admin(a, reply) => {
-                    admin = Some(Err((a, reply)));
+                    turn.write = Some(Write::Admin(a, reply));
                     break;
                 }
                 Request::Trustee(i, e, reply) => {
-                    admin = Some(Ok((i, e, reply)));
+                    turn.write = Some(Write::Trustee(i, e, reply));
                     break;
                 }
             }
-            if ballots.len() < MAX_GROUP {
+            if turn.ballots.len() < MAX_GROUP {
                 next = rx.try_recv().ok();
             }
         }
-        clock = clock.max(now()) + 1;
-        if !ballots.is_empty() {
-            let started = std::time::Instant::now();
-            let n = ballots.len() as u64;
-            commit_ballots(
-                &mut ledger,
-                &state,
-                &mut witnesses,
-                ballots,
-                clock,
-                &metrics,
-            );
-            after_commit(&witnesses.local);
-            metrics.commit(n, started.elapsed().as_secs_f64());
-            metrics.ledger_size(ledger.size());
-            tracing::debug!(
-                entries = n,
-                size = ledger.size(),
-                micros = started.elapsed().as_micros() as u64,
-                "group commit"
-            );
+        turn
+    }
+
+    fn tick(&mut self) {
+        self.clock = self.clock.max(now()) + 1;
+    }
+
+    /// Commits a turn's ballots, then its write (this node is the log's writer).
+    fn commit_turn(&mut self, turn: Turn) {
+        self.tick();
+        self.commit(turn.ballots);
+        match turn.write {
+            Some(Write::Admin(action, reply)) => {
+                let _ = reply.send(self.act(action));
+            }
+            Some(Write::Trustee(index, entry, reply)) => {
+                let _ = reply.send(self.trustee(index, entry));
+            }
+            None => {}
         }
-        if let Some(req) = admin {
-            let (r, reply) = match req {
-                Err((action, reply)) => {
-                    let name = action.name();
-                    let r = administer(&mut ledger, &state, demo.as_ref(), action);
-                    tracing::info!(action = name, ok = r.is_ok(), "administrator action");
-                    (r, reply)
+    }
+
+    fn commit(&mut self, ballots: Pending) {
+        if ballots.is_empty() {
+            return;
+        }
+        let started = std::time::Instant::now();
+        let n = ballots.len() as u64;
+        commit_ballots(
+            &mut self.ledger,
+            &self.state,
+            &mut self.witnesses,
+            ballots,
+            self.clock,
+            &self.metrics,
+        );
+        (self.after_commit)(&self.witnesses.local);
+        self.metrics.commit(n, started.elapsed().as_secs_f64());
+        self.metrics.ledger_size(self.ledger.size());
+        tracing::debug!(
+            entries = n,
+            size = self.ledger.size(),
+            micros = started.elapsed().as_micros() as u64,
+            "group commit"
+        );
+    }
+
+    fn act(&mut self, action: AdminAction) -> Result<u64, ApiError> {
+        let name = action.name();
+        let r = administer(&mut self.ledger, &self.state, self.demo.as_ref(), action);
+        tracing::info!(action = name, ok = r.is_ok(), "administrator action");
+        self.after_write(r.is_ok());
+        r
+    }
+
+    fn trustee(&mut self, index: u32, entry: Vec<u8>) -> Result<u64, ApiError> {
+        let r = trustee_entry(&mut self.ledger, &self.state, index, entry);
+        tracing::info!(trustee = index, ok = r.is_ok(), "trustee entry");
+        self.after_write(r.is_ok());
+        r
+    }
+
+    fn after_write(&mut self, ok: bool) {
+        self.metrics.ledger_size(self.ledger.size());
+        if ok {
+            self.witnesses
+                .collect(&mut self.ledger, self.clock, &self.metrics);
+            (self.after_commit)(&self.witnesses.local);
+        }
+    }
+
+    /// The single-node loop: every request is this node's own.
+    fn run(mut self, rx: Receiver<Request>) {
+        loop {
+            // While the quorum is lost, ask the witnesses again every second (not only when a
+            // ballot comes), so the server resumes by itself when they return.
+            let first = if self.witnesses.quorum_met {
+                match rx.recv() {
+                    Ok(r) => r,
+                    Err(_) => break,
                 }
-                Ok((index, entry, reply)) => {
-                    let r = trustee_entry(&mut ledger, &state, index, entry);
-                    tracing::info!(trustee = index, ok = r.is_ok(), "trustee entry");
-                    (r, reply)
+            } else {
+                match rx.recv_timeout(std::time::Duration::from_secs(1)) {
+                    Ok(r) => r,
+                    Err(std::sync::mpsc::RecvTimeoutError::Timeout) => {
+                        self.tick();
+                        self.witnesses
+                            .collect(&mut self.ledger, self.clock, &self.metrics);
+                        (self.after_commit)(&self.witnesses.local);
+                        continue;
+                    }
+                    Err(std::sync::mpsc::RecvTimeoutError::Disconnected) => break,
                 }
             };
-            metrics.ledger_size(ledger.size());
-            if r.is_ok() {
-                witnesses.collect(&mut ledger, clock, &metrics);
-                after_commit(&witnesses.local);
-            }
-            let _ = reply.send(r);
+            let turn = self.gather(first, &rx);
+            self.commit_turn(turn);
         }
+    }
+
+    /// The loop of a node sharing the log with others: as the writer it commits its own requests
+    /// and the writes other nodes forward; as a follower it keeps its copy of the log and the
+    /// state current and forwards its writes; either way it answers its clients when their
+    /// forwarded writes are answered.
+    fn run_shared(mut self, rx: Receiver<Request>, mut shared: SharedLog) {
+        let mut waiting: Vec<(i64, Waiter, std::time::Instant)> = Vec::new();
+        let mut last_maintenance = std::time::Instant::now() - MAINTENANCE;
+        let mut idle = std::time::Duration::from_millis(5);
+        loop {
+            // Polled: quickly while anything is in flight, backing off to 200 ms when idle.
+            let wait = if waiting.is_empty() {
+                idle
+            } else {
+                std::time::Duration::from_millis(5)
+            };
+            let first = match rx.recv_timeout(wait) {
+                Ok(r) => Some(r),
+                Err(std::sync::mpsc::RecvTimeoutError::Timeout) => None,
+                Err(std::sync::mpsc::RecvTimeoutError::Disconnected) => break,
+            };
+            let mut busy = first.is_some();
+            if self.ledger.is_follower() {
+                self.follow();
+            }
+            if let Some(first) = first {
+                let turn = self.gather(first, &rx);
+                if self.ledger.is_follower() {
+                    self.forward(&mut shared, &mut waiting, turn);
+                } else {
+                    self.commit_turn(turn);
+                }
+            }
+            if !self.ledger.is_follower() {
+                busy |= self.pump(&mut shared);
+            }
+            self.resolve(&mut shared, &mut waiting);
+            if last_maintenance.elapsed() >= MAINTENANCE {
+                last_maintenance = std::time::Instant::now();
+                self.maintain(&mut shared, &mut waiting);
+            }
+            idle = if busy {
+                std::time::Duration::from_millis(5)
+            } else {
+                (idle * 2).min(std::time::Duration::from_millis(200))
+            };
+        }
+    }
+
+    /// A follower catches its ledger and state up with the database.
+    fn follow(&mut self) {
+        let before = self.ledger.size();
+        match self.ledger.refresh() {
+            Ok(false) => {}
+            Ok(true) => self.replay_from(before),
+            Err(e) => tracing::warn!(error = %e, "following the log"),
+        }
+    }
+
+    /// Takes the ledger's entries from `start` into the state.
+    fn replay_from(&mut self, mut start: u64) {
+        let size = self.ledger.size();
+        while start < size {
+            let end = (start + 1000).min(size);
+            let entries = match self.ledger.entries(start, end) {
+                Ok(e) => e,
+                Err(e) => {
+                    tracing::error!(error = %e, "reading the log's new entries");
+                    return;
+                }
+            };
+            let mut st = lock(&self.state);
+            for (i, bytes) in entries.iter().enumerate() {
+                if let Err(why) = st.replay(&self.ledger, start + i as u64, bytes) {
+                    tracing::error!(%why, "a committed entry could not be applied");
+                }
+            }
+            st.note_turnout();
+            start = end;
+        }
+        self.metrics.ledger_size(size);
+    }
+
+    /// A follower hands its turn's writes to the sequencer through the `pending` table.
+    fn forward(
+        &mut self,
+        shared: &mut SharedLog,
+        waiting: &mut Vec<(i64, Waiter, std::time::Instant)>,
+        turn: Turn,
+    ) {
+        use crate::forward::Forwarded;
+        let mut writes = Vec::new();
+        let mut waiters = Vec::new();
+        for (b, reply) in turn.ballots {
+            writes.push(Forwarded::Ballot(b.bytes));
+            waiters.push(Waiter::Ballot(b.hash, reply));
+        }
+        match turn.write {
+            Some(Write::Admin(a, reply)) => {
+                writes.push(Forwarded::Admin(a));
+                waiters.push(Waiter::Size(reply));
+            }
+            Some(Write::Trustee(i, e, reply)) => {
+                writes.push(Forwarded::Trustee(i, e));
+                waiters.push(Waiter::Size(reply));
+            }
+            None => {}
+        }
+        if writes.is_empty() {
+            return;
+        }
+        match shared.pending.enqueue(&writes) {
+            Ok(ids) => {
+                let now = std::time::Instant::now();
+                waiting.extend(ids.into_iter().zip(waiters).map(|(id, w)| (id, w, now)));
+            }
+            Err(e) => {
+                tracing::error!(error = %e, "forwarding writes to the sequencer");
+                for w in waiters {
+                    self.refuse(w, ApiError::busy());
+                }
+            }
+        }
+    }
+
+    /// Answers a waiter with a refusal (releasing what its ballot reserved).
+    fn refuse(&self, w: Waiter, e: ApiError) {
+        match w {
+            Waiter::Ballot(hash, reply) => {
+                lock(&self.state).release(&hash);
+                let _ = reply.send(Err(e));
+            }
+            Waiter::Size(reply) => {
+                let _ = reply.send(Err(e));
+            }
+        }
+    }
+
+    /// The writer takes other nodes' writes, in order, and answers each once it is durable.
+    /// Answers whether there were any.
+    fn pump(&mut self, shared: &mut SharedLog) -> bool {
+        use crate::forward::Forwarded;
+        let rows = match shared.pending.unanswered(MAX_GROUP as i64) {
+            Ok(rows) => rows,
+            Err(e) => {
+                tracing::error!(error = %e, "reading forwarded writes");
+                return false;
+            }
+        };
+        if rows.is_empty() {
+            return false;
+        }
+        self.tick();
+        let params = lock(&self.state).params.clone();
+        let mut answers = Vec::with_capacity(rows.len());
+        let mut ballots: Pending = Vec::new();
+        let mut receipts = Vec::new();
+        for (id, write) in rows {
+            match write {
+                Forwarded::Ballot(bytes) => {
+                    // Already in the log (its sequencer died before answering): its index.
+                    let hash = hanpyo_ledger::merkle::leaf_hash(&bytes);
+                    match self.ledger.index_of(&hash) {
+                        Ok(Some(index)) => {
+                            answers.push((id, Ok(index)));
+                            continue;
+                        }
+                        Ok(None) => {}
+                        Err(e) => {
+                            tracing::error!(error = %e, "looking a forwarded ballot up");
+                            answers.push((id, Err(ApiError::internal())));
+                            continue;
+                        }
+                    }
+                    let admitted = ElectionState::check_forwarded(&params, bytes).and_then(|c| {
+                        lock(&self.state).admit(&c)?;
+                        Ok(c)
+                    });
+                    match admitted {
+                        Ok(c) => {
+                            let (tx, rx) = oneshot::channel();
+                            ballots.push((Box::new(c), tx));
+                            receipts.push((id, rx));
+                        }
+                        Err(e) => answers.push((id, Err(e))),
+                    }
+                }
+                write => {
+                    // An action or entry comes after the ballots forwarded before it.
+                    self.commit(std::mem::take(&mut ballots));
+                    answers.extend(receipts.drain(..).map(|(id, rx)| (id, index_of(rx))));
+                    let outcome = match write {
+                        Forwarded::Admin(a) => self.act(a),
+                        Forwarded::Trustee(i, e) => self.trustee(i, e),
+                        Forwarded::Ballot(_) => Err(ApiError::internal()),
+                    };
+                    answers.push((id, outcome));
+                }
+            }
+        }
+        self.commit(ballots);
+        answers.extend(receipts.drain(..).map(|(id, rx)| (id, index_of(rx))));
+        if let Err(e) = shared.pending.answer(&answers) {
+            // Unanswered rows are taken again; what was committed is found in the log then.
+            tracing::error!(error = %e, "answering forwarded writes");
+        }
+        true
+    }
+
+    /// Answers this node's clients whose forwarded writes were answered (or waited too long).
+    fn resolve(
+        &mut self,
+        shared: &mut SharedLog,
+        waiting: &mut Vec<(i64, Waiter, std::time::Instant)>,
+    ) {
+        if waiting.is_empty() {
+            return;
+        }
+        let ids: Vec<i64> = waiting.iter().map(|(id, _, _)| *id).collect();
+        let answered = match shared.pending.answered(&ids) {
+            Ok(a) => a,
+            Err(e) => {
+                tracing::error!(error = %e, "reading the sequencer's answers");
+                Vec::new()
+            }
+        };
+        if answered.iter().any(|(_, o)| o.is_ok()) && self.ledger.is_follower() {
+            // The answer was written after the commit: the log now holds what it answers.
+            self.follow();
+        }
+        for (id, outcome) in answered {
+            let Some(pos) = waiting.iter().position(|(w, _, _)| *w == id) else {
+                continue;
+            };
+            let (_, waiter, _) = waiting.swap_remove(pos);
+            match (waiter, outcome) {
+                (Waiter::Ballot(hash, reply), Ok(_)) => {
+                    let receipt = self.ledger.receipt(&hash).map_err(|e| {
+                        tracing::error!(error = %e, "a forwarded ballot's receipt");
+                        ApiError::internal()
+                    });
+                    let _ = reply.send(receipt);
+                }
+                (Waiter::Size(reply), Ok(size)) => {
+                    let _ = reply.send(Ok(size));
+                }
+                (w, Err(e)) => self.refuse(w, e),
+            }
+        }
+        let mut kept = Vec::with_capacity(waiting.len());
+        for (id, w, since) in waiting.drain(..) {
+            if since.elapsed() > FORWARD_PATIENCE {
+                self.refuse(
+                    w,
+                    ApiError::new(
+                        503,
+                        "busy",
+                        "the node recording the ballots did not answer in time: look the tracking code up, or cast again",
+                    ),
+                );
+            } else {
+                kept.push((id, w, since));
+            }
+        }
+        *waiting = kept;
+    }
+
+    /// Once a second: a follower takes the lease if it is free (a writer that died has lost it); a
+    /// writer checks it still holds it and otherwise follows; both look at the opened flag.
+    fn maintain(
+        &mut self,
+        shared: &mut SharedLog,
+        waiting: &mut [(i64, Waiter, std::time::Instant)],
+    ) {
+        if self.ledger.is_follower() {
+            match (shared.signer)().and_then(|s| Ledger::open_postgres(&shared.url, s)) {
+                Ok(writer) => {
+                    let before = self.ledger.size();
+                    self.ledger = writer;
+                    self.replay_from(before);
+                    // This node's own forwarded ballots are now its own to admit.
+                    let mut st = lock(&self.state);
+                    for (_, w, _) in waiting.iter() {
+                        if let Waiter::Ballot(hash, _) = w {
+                            st.release(hash);
+                        }
+                    }
+                    drop(st);
+                    tracing::info!(
+                        log = self.ledger.origin(),
+                        size = self.ledger.size(),
+                        "this node is now the log's sequencer"
+                    );
+                }
+                Err(hanpyo_ledger::store::LedgerError::Busy(_)) => {}
+                Err(e) => tracing::warn!(error = %e, "taking the log's lease"),
+            }
+        } else if let Err(e) = self.ledger.check_writer() {
+            tracing::warn!(error = %e, "this node lost the log's lease: following it");
+            match (shared.signer)().and_then(|s| Ledger::follow_postgres(&shared.url, s)) {
+                Ok(follower) => {
+                    let before = self.ledger.size();
+                    self.ledger = follower;
+                    self.replay_from(before);
+                }
+                Err(e) => tracing::error!(error = %e, "following the log"),
+            }
+        } else if let Err(e) = shared.pending.forget_answered() {
+            tracing::warn!(error = %e, "deleting answered forwarded writes");
+        }
+        let st = lock(&self.state);
+        if st.phase == Phase::Credentials && !st.credentials.is_empty() {
+            drop(st);
+            if (shared.opened)() {
+                lock(&self.state).phase = Phase::Open;
+            }
+        }
+    }
+}
+
+/// A forwarded ballot's outcome from its commit's answer: its index.
+fn index_of(rx: oneshot::Receiver<Result<Receipt, ApiError>>) -> Result<u64, ApiError> {
+    let mut rx = rx;
+    match rx.try_recv() {
+        Ok(Ok(receipt)) => Ok(receipt.index),
+        Ok(Err(e)) => Err(e),
+        Err(_) => Err(ApiError::internal()),
     }
 }
 

@@ -67,8 +67,8 @@ pub enum Param<'a> {
     Bytes(&'a [u8]),
     /// Text.
     Text(&'a str),
-    /// NULL.
-    Null,
+    /// A NULL in a text column (PostgreSQL types every parameter).
+    NullText,
 }
 
 impl From<i64> for Param<'_> {
@@ -120,7 +120,7 @@ impl rusqlite::ToSql for Param<'_> {
             Param::Int(x) => ValueRef::Integer(x),
             Param::Bytes(b) => ValueRef::Blob(b),
             Param::Text(t) => ValueRef::Text(t.as_bytes()),
-            Param::Null => ValueRef::Null,
+            Param::NullText => ValueRef::Null,
         }))
     }
 }
@@ -249,7 +249,7 @@ enum OwnedParam {
     Int(i64),
     Bytes(Vec<u8>),
     Text(String),
-    Null,
+    NullText,
 }
 
 fn owned(params: &[Param<'_>]) -> Vec<OwnedParam> {
@@ -259,7 +259,7 @@ fn owned(params: &[Param<'_>]) -> Vec<OwnedParam> {
             Param::Int(x) => OwnedParam::Int(x),
             Param::Bytes(b) => OwnedParam::Bytes(b.to_vec()),
             Param::Text(t) => OwnedParam::Text(t.to_string()),
-            Param::Null => OwnedParam::Null,
+            Param::NullText => OwnedParam::NullText,
         })
         .collect()
 }
@@ -450,7 +450,7 @@ fn postgres_values(params: &[OwnedParam]) -> Vec<PgValue<'_>> {
                 OwnedParam::Bytes(b) => Box::new(b.as_slice()),
                 OwnedParam::Text(t) => Box::new(t.as_str()),
                 // Typed by the column it goes in.
-                OwnedParam::Null => Box::new(None::<&str>),
+                OwnedParam::NullText => Box::new(None::<&str>),
             }
         })
         .collect()

@@ -2,8 +2,9 @@
 //! `HANPYO_TEST_BACKEND=postgres` each deployment on a PostgreSQL database of its own), scratch
 //! directories, and plain HTTP.
 #![allow(dead_code)]
+use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
-use std::process::Command;
+use std::process::{Child, Command, Stdio};
 
 use serde_json::Value;
 
@@ -153,4 +154,25 @@ pub fn get_json(url: &str) -> Value {
         .body_mut()
         .read_json()
         .expect("json")
+}
+
+/// Starts `cmd` and reads its output up to the line starting with `prefix`; answers the process
+/// and the rest of that line (an address, without a trailing `/`). Its output keeps being drained.
+pub fn spawn_until(mut cmd: Command, prefix: &str) -> (Child, String) {
+    let mut child = cmd
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("spawn");
+    let mut lines = BufReader::new(child.stdout.take().expect("stdout")).lines();
+    let found = lines
+        .by_ref()
+        .map_while(Result::ok)
+        .find_map(|l| {
+            l.strip_prefix(prefix)
+                .map(|u| u.trim_end_matches('/').to_string())
+        })
+        .unwrap_or_else(|| panic!("no line starting with {prefix:?}"));
+    std::thread::spawn(move || for _ in lines {});
+    (child, found)
 }

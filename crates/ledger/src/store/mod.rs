@@ -186,6 +186,8 @@ pub struct Ledger {
     edge: TileEdge,
     frontier: Frontier,
     closed: bool,
+    /// Following another writer's log (no lease): every write is refused.
+    follower: bool,
     /// Full tiles never change: keep the most recently read ones (upper levels are shared by every proof).
     tile_cache: RefCell<TileCache>,
 }
@@ -233,20 +235,106 @@ impl Ledger {
         Self::on(Box::new(store), signer)
     }
 
+    /// Follows the log named by `signer` in the PostgreSQL database at `url` without taking its
+    /// lease, as a server node that is not the log's sequencer does: it reads, proves and builds
+    /// receipts exactly as the writer would, is kept current by [`Ledger::refresh`], and refuses
+    /// every write with [`LedgerError::Busy`]. Its checks on open are the writer's (the tree
+    /// re-derived and matched to the latest checkpoint, whose signature by `signer`'s key must
+    /// verify).
+    #[cfg(feature = "postgres")]
+    pub fn follow_postgres(url: &str, signer: NoteSigner) -> Result<Self, LedgerError> {
+        let store = postgres::PostgresStore::open_reader(url, signer.verifier().name())?;
+        let mut ledger = Self::empty(Box::new(store), signer);
+        ledger.follower = true;
+        ledger.reload()?;
+        Ok(ledger)
+    }
+
     fn on(store: Box<dyn Storage>, signer: NoteSigner) -> Result<Self, LedgerError> {
-        let closed = store.is_closed()?;
-        let size = store.stored_size()?;
-        let mut ledger = Self {
-            store,
-            signer,
-            size,
-            edge: TileEdge::default(),
-            frontier: Frontier::new(),
-            closed,
-            tile_cache: Default::default(),
-        };
+        let mut ledger = Self::empty(store, signer);
+        ledger.closed = ledger.store.is_closed()?;
+        ledger.size = ledger.store.stored_size()?;
         ledger.load_tree()?;
         Ok(ledger)
+    }
+
+    fn empty(store: Box<dyn Storage>, signer: NoteSigner) -> Self {
+        Self {
+            store,
+            signer,
+            size: 0,
+            edge: TileEdge::default(),
+            frontier: Frontier::new(),
+            closed: false,
+            follower: false,
+            tile_cache: Default::default(),
+        }
+    }
+
+    /// Whether this ledger follows another writer's log ([`Ledger::follow_postgres`]).
+    pub fn is_follower(&self) -> bool {
+        self.follower
+    }
+
+    /// Catches a follower up with the database: answers whether the log grew (or was closed)
+    /// since the last call. The tree is re-derived from the stored tiles and checked against the
+    /// latest checkpoint, as on open.
+    pub fn refresh(&mut self) -> Result<bool, LedgerError> {
+        let (size, closed) = (self.store.stored_size()?, self.store.is_closed()?);
+        if size == self.size && closed == self.closed {
+            return Ok(false);
+        }
+        self.reload()?;
+        Ok(true)
+    }
+
+    /// Reads the stored size and tree. The writer may commit between these reads (each is a
+    /// statement of its own): the checks then fail, and the reads are made again.
+    fn reload(&mut self) -> Result<(), LedgerError> {
+        let before = (
+            self.size,
+            self.closed,
+            self.edge.clone(),
+            self.frontier.clone(),
+        );
+        let mut attempt = 0;
+        let failed = loop {
+            let read = self.store.is_closed().and_then(|closed| {
+                self.closed = closed;
+                self.size = self.store.stored_size()?;
+                self.load_tree()
+            });
+            match read {
+                Ok(()) => return Ok(()),
+                Err(LedgerError::Corrupt(_)) if attempt < 3 => attempt += 1,
+                Err(e) => break e,
+            }
+        };
+        (self.size, self.closed, self.edge, self.frontier) = before;
+        Err(failed)
+    }
+
+    /// Checks that this writer still holds its log: the database answers, and the stored size is
+    /// the one it wrote last. A writer whose connection (and so its lease) was lost, or that was
+    /// overtaken, fails: it must stop writing and follow.
+    pub fn check_writer(&self) -> Result<(), LedgerError> {
+        self.writable()?;
+        let stored = self.store.stored_size()?;
+        if stored != self.size {
+            return Err(LedgerError::Superseded {
+                expected: self.size,
+                found: stored,
+            });
+        }
+        Ok(())
+    }
+
+    /// Refuses a write on a follower.
+    fn writable(&self) -> Result<(), LedgerError> {
+        if self.follower {
+            return Err(LedgerError::Busy(self.origin().to_string()));
+        }
+        Ok(())
     }
 
     /// Rebuilds the in-memory right edge from the stored tiles and checks it.
@@ -321,6 +409,7 @@ impl Ledger {
 
     /// Appends `entries` in one durable transaction and signs the new checkpoint.
     pub fn append_batch<E: AsRef<[u8]>>(&mut self, entries: &[E]) -> Result<Commit, LedgerError> {
+        self.writable()?;
         if self.closed {
             return Err(LedgerError::Closed);
         }
@@ -380,6 +469,7 @@ impl Ledger {
 
     /// Closes the log: every later append is refused.
     pub fn close(&mut self) -> Result<(), LedgerError> {
+        self.writable()?;
         self.store.close(self.size)?;
         self.closed = true;
         Ok(())
@@ -418,6 +508,7 @@ impl Ledger {
 
     /// Adds a witness's cosignature line to the checkpoint of size `size`.
     pub fn add_cosignature(&mut self, size: u64, line: &str) -> Result<(), LedgerError> {
+        self.writable()?;
         let mut note = SignedNote::parse(&self.checkpoint_at(size)?)?;
         note.add_signature_line(line)?;
         self.store
@@ -434,6 +525,7 @@ impl Ledger {
         witnesses: &mut [C],
         timestamp: u64,
     ) -> Result<CosignRound, LedgerError> {
+        self.writable()?;
         let Some(note) = self.latest_checkpoint()? else {
             return Ok(CosignRound::default());
         };

@@ -54,7 +54,7 @@ CREATE TABLE pending (
     id BIGSERIAL PRIMARY KEY,
     kind TEXT NOT NULL,
     body BYTEA NOT NULL,
-    trustee BIGINT,
+    trustee BIGINT NOT NULL, -- the trustee of a trustee entry (from 1), else 0
     created BIGINT NOT NULL,
     outcome TEXT,
     status BIGINT,

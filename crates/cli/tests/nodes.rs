@@ -1,0 +1,287 @@
+//! Several `hanpyo serve` nodes on one PostgreSQL database: voters spread over both, the node
+//! that is the log's sequencer SIGKILLed again and again while they cast, and afterwards every
+//! receipt any node issued verifies against the final record, which `hanpyo verify` accepts.
+//! Needs PostgreSQL (`HANPYO_TEST_POSTGRES`, default the local server).
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+mod common;
+use common::*;
+
+/// POSTs `body` (JSON) with an optional bearer token; answers the status and the JSON answer.
+fn post(url: &str, body: &[u8], token: Option<&str>) -> (u16, serde_json::Value) {
+    let mut req = agent().post(url).header("content-type", "application/json");
+    if let Some(t) = token {
+        req = req.header("authorization", format!("Bearer {t}"));
+    }
+    let mut resp = req.send(body).expect("post");
+    let status = resp.status().as_u16();
+    (status, resp.body_mut().read_json().unwrap_or_default())
+}
+
+/// A fresh database on the test server; answers its URL.
+fn fresh_database(name: &str) -> String {
+    let db = format!("hanpyo_nodes_{}_{name}", std::process::id());
+    psql(None, &format!("DROP DATABASE IF EXISTS {db} WITH (FORCE)"));
+    psql(None, &format!("CREATE DATABASE {db}"));
+    let base = postgres_admin_url();
+    format!("{}/{db}", base.rsplit_once('/').expect("url").0)
+}
+
+/// One server node: its process and address.
+struct Node {
+    name: &'static str,
+    child: Child,
+    url: String,
+}
+
+impl Drop for Node {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// `hanpyo serve` on `data` and the database at `url`, its connections named `name`.
+fn serve(name: &'static str, data: &Path, url: &str) -> Node {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_hanpyo"));
+    cmd.args(["serve", "--data", data.to_str().expect("p")])
+        .args(["--listen", "127.0.0.1:0", "--dev-outbox"])
+        .args(["--database", &format!("{url}?application_name={name}")]);
+    let (child, url) = spawn_until(cmd, "url: ");
+    Node { name, child, url }
+}
+
+/// The application name of the session holding the sequencer lease of `origin`'s log, if any.
+fn sequencer_of(url: &str, origin: &str) -> Option<String> {
+    let mut client = postgres::Client::connect(url, postgres::NoTls).expect("connect");
+    client
+        .query_opt(
+            "SELECT a.application_name FROM ledger_logs l
+             JOIN pg_locks k ON k.locktype = 'advisory' AND k.granted
+              AND k.database = (SELECT oid FROM pg_database WHERE datname = current_database())
+              AND k.classid = $2::int8::oid AND k.objid = l.id::oid AND k.objsubid = 2
+             JOIN pg_stat_activity a ON a.pid = k.pid
+             WHERE l.origin = $1",
+            &[
+                &origin,
+                &i64::from(hanpyo_ledger::store::postgres::LEASE_CLASS),
+            ],
+        )
+        .expect("lease")
+        .map(|r| r.get(0))
+}
+
+/// A voter of the demo: `resident id,birth date,credential,contact`.
+#[derive(Clone, Debug)]
+struct Voter {
+    resident_id: String,
+    birth_date: String,
+    credential: String,
+    contact: String,
+}
+
+fn voters(data: &Path) -> Vec<Voter> {
+    std::fs::read_to_string(data.join("elections/demo-2026/demo-voters.txt"))
+        .expect("voters")
+        .lines()
+        .map(|l| {
+            let f: Vec<&str> = l.split(',').collect();
+            Voter {
+                resident_id: f[0].into(),
+                birth_date: f[1].into(),
+                credential: f[2].into(),
+                contact: f[3].into(),
+            }
+        })
+        .collect()
+}
+
+/// Casts one ballot through `url`; answers whether a receipt was issued (and stored at
+/// `receipt`).
+fn cast(url: &str, data: &Path, v: &Voter, choices: &str, receipt: &Path) -> bool {
+    Command::new(env!("CARGO_BIN_EXE_hanpyo"))
+        .args(["vote", "--url", url, "--election", "demo-2026"])
+        .args([
+            "--resident-id",
+            &v.resident_id,
+            "--birth-date",
+            &v.birth_date,
+        ])
+        .args(["--outbox", data.join("outbox.jsonl").to_str().expect("p")])
+        .args(["--contact", &v.contact, "--credential", &v.credential])
+        .args([
+            "--choices",
+            choices,
+            "--receipt-out",
+            receipt.to_str().expect("p"),
+        ])
+        .output()
+        .expect("vote")
+        .status
+        .success()
+}
+
+#[test]
+fn two_nodes_keep_every_receipt_while_the_sequencer_is_killed_again_and_again() {
+    let data = scratch("nodes-kill");
+    let url = fresh_database("kill");
+    let receipts = data.with_extension("receipts");
+    let _ = std::fs::remove_dir_all(&receipts);
+    std::fs::create_dir_all(&receipts).expect("dir");
+    // The demo's resident vote, its ledger and state in the database; no witnesses (each node
+    // would otherwise start its own).
+    let manifest = format!("{}/src/demo-manifest.toml", env!("CARGO_MANIFEST_DIR"));
+    let mut demo = Command::new(env!("CARGO_BIN_EXE_hanpyo"));
+    demo.args([
+        "demo",
+        "--data",
+        data.to_str().expect("p"),
+        "--voters",
+        "40",
+    ])
+    .args(["--manifest", &manifest, "--witnesses", "0"])
+    .args(["--listen", "127.0.0.1:0", "--database", &url]);
+    let (mut setup, _) = spawn_until(demo, "url: ");
+    let _ = setup.kill();
+    let _ = setup.wait();
+    let voters = voters(&data);
+
+    let nodes = Arc::new(Mutex::new(vec![
+        serve("node-a", &data, &url),
+        serve("node-b", &data, &url),
+    ]));
+    let origin = "hanpyo.local/demo-2026";
+    let stop = Arc::new(AtomicBool::new(false));
+    let issued = Arc::new(Mutex::new(Vec::<PathBuf>::new()));
+    let failed = Arc::new(AtomicUsize::new(0));
+    // Two voter threads, each through its own node (whichever is at that position now),
+    // casting and re-casting until the kills are done; a failed request is simply cast again.
+    let voting: Vec<_> = (0..2)
+        .map(|t| {
+            let (nodes, stop, issued, failed) =
+                (nodes.clone(), stop.clone(), issued.clone(), failed.clone());
+            let (data, receipts, voters) = (data.clone(), receipts.clone(), voters.clone());
+            std::thread::spawn(move || {
+                let mut n = 0usize;
+                while !stop.load(Ordering::SeqCst) {
+                    let v = &voters[(t + 2 * n) % voters.len()];
+                    let node = nodes.lock().expect("nodes")[t].url.clone();
+                    let receipt = receipts.join(format!("{t}-{n}.json"));
+                    let choices = format!("{};{};", n % 2, (n + 1) % 2);
+                    if cast(&node, &data, v, &choices, &receipt) {
+                        issued.lock().expect("issued").push(receipt);
+                    } else {
+                        failed.fetch_add(1, Ordering::SeqCst);
+                    }
+                    n += 1;
+                }
+            })
+        })
+        .collect();
+    // Kill whichever node is the sequencer, at least ten times; restart it at once.
+    let mut kills = 0;
+    let deadline = Instant::now() + Duration::from_secs(240);
+    while kills < 10 {
+        assert!(Instant::now() < deadline, "only {kills} kills in time");
+        std::thread::sleep(Duration::from_millis(1500));
+        let Some(holder) = sequencer_of(&url, origin) else {
+            continue;
+        };
+        let mut nodes = nodes.lock().expect("nodes");
+        let i = nodes
+            .iter()
+            .position(|n| n.name == holder)
+            .unwrap_or_else(|| panic!("the lease is held by {holder}"));
+        let name = nodes[i].name;
+        let _ = nodes[i].child.kill(); // SIGKILL
+        let _ = nodes[i].child.wait();
+        nodes[i] = serve(name, &data, &url);
+        kills += 1;
+    }
+    stop.store(true, Ordering::SeqCst);
+    for v in voting {
+        v.join().expect("voter");
+    }
+    let issued = issued.lock().expect("issued").clone();
+    assert!(
+        issued.len() >= 20,
+        "{} receipts issued ({} failed requests)",
+        issued.len(),
+        failed.load(Ordering::SeqCst)
+    );
+
+    // An administrator closes and tallies through each node in turn (whichever is the sequencer:
+    // an action is forwarded like a ballot). The demo's trustees decrypt at once.
+    let password = data.with_extension("password");
+    std::fs::write(&password, "a long enough password\n").expect("password");
+    let o = Command::new(env!("CARGO_BIN_EXE_hanpyo"))
+        .args(["admin", "create-user", "--data", data.to_str().expect("p")])
+        .args(["--name", "chair", "--database", &url])
+        .args(["--password-file", password.to_str().expect("p")])
+        .output()
+        .expect("create-user");
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let (a, b) = {
+        let nodes = nodes.lock().expect("nodes");
+        (nodes[0].url.clone(), nodes[1].url.clone())
+    };
+    let login = post(
+        &format!("{b}/api/v1/admin/login"),
+        br#"{"name": "chair", "password": "a long enough password"}"#,
+        None,
+    );
+    assert_eq!(login.0, 200, "{}", login.1);
+    let token = login.1["session"].as_str().expect("session").to_string();
+    for (node, action, phase) in [(&b, "close", "closed"), (&a, "tally", "published")] {
+        let (status, v) = post(
+            &format!("{node}/e/demo-2026/api/v1/admin/{action}"),
+            b"",
+            Some(&token),
+        );
+        assert_eq!(
+            (status, v["phase"].as_str()),
+            (200, Some(phase)),
+            "{action}: {v}"
+        );
+    }
+    // The record, from either node: it verifies, and holds every ballot a receipt was issued for.
+    let node = a;
+    let record = data.with_extension("record");
+    let o = Command::new(env!("CARGO_BIN_EXE_hanpyo"))
+        .args(["download", "--url", &node, "--election", "demo-2026"])
+        .args(["--out", record.to_str().expect("p")])
+        .output()
+        .expect("download");
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let o = Command::new(env!("CARGO_BIN_EXE_hanpyo"))
+        .args(["verify", record.to_str().expect("p")])
+        .output()
+        .expect("verify");
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stdout));
+    let mut missing = 0;
+    for r in &issued {
+        let o = Command::new(env!("CARGO_BIN_EXE_hanpyo"))
+            .args(["receipt", "verify", "--record", record.to_str().expect("p")])
+            .arg(r)
+            .output()
+            .expect("receipt verify");
+        if !o.status.success() {
+            missing += 1;
+            eprintln!("{}: {}", r.display(), String::from_utf8_lossy(&o.stdout));
+        }
+    }
+    assert_eq!(missing, 0, "acknowledged ballots missing from the record");
+    eprintln!(
+        "{kills} sequencer kills: {} receipts issued, all in the record; {} requests failed and were cast again",
+        issued.len(),
+        failed.load(Ordering::SeqCst)
+    );
+    drop(nodes);
+    let _ = std::fs::remove_dir_all(&data);
+    let _ = std::fs::remove_dir_all(&receipts);
+    let _ = std::fs::remove_dir_all(&record);
+}
