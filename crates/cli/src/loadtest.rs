@@ -23,9 +23,10 @@ use crate::http::Client;
 /// Options of `hanpyo loadtest`.
 #[derive(clap::Args, Debug)]
 pub struct Args {
-    /// The server.
-    #[arg(long)]
-    url: String,
+    /// The server; repeated, the nodes of one deployment (on one shared database): voter `i`
+    /// logs in and casts through node `i mod n`.
+    #[arg(long, required = true)]
+    url: Vec<String>,
     /// The election (default: the server's only election); repeated, the voters are spread
     /// evenly over the elections named.
     #[arg(long)]
@@ -85,7 +86,8 @@ fn parallel<T: Send>(n: usize, threads: usize, f: impl Fn(usize) -> T + Sync) ->
 
 /// One election's share of the load, ready for the timed phase.
 struct Target {
-    client: Client,
+    /// One client per node.
+    clients: Vec<Client>,
     /// Where its ballots go.
     path: String,
     ballots: Vec<Vec<u8>>,
@@ -116,7 +118,13 @@ fn timed<T>(f: impl FnOnce() -> Result<T>) -> Result<(T, f64)> {
 
 /// Encrypts `n` ballots of `election`'s demo voters and logs them in (none of it timed).
 fn prepare(a: &Args, election: Option<&str>, n: usize) -> Result<Target> {
-    let client = Client::at(&a.url, election)?;
+    let clients: Vec<Client> = a
+        .url
+        .iter()
+        .map(|u| Client::at(u, election))
+        .collect::<Result<_>>()?;
+    let client = &clients[0];
+    let node = |i: usize| &clients[i % clients.len()];
     let (voters_file, outbox) = match &a.data {
         Some(d) => {
             let id = client.election(election)?.id;
@@ -195,7 +203,7 @@ fn prepare(a: &Args, election: Option<&str>, n: usize) -> Result<Target> {
     let starts: Vec<Result<((), f64)>> = parallel(voters.len(), login_threads, |i| {
         let v = &voters[i];
         let body = serde_json::json!({"resident_id": v.id, "birth_date": v.birth}).to_string();
-        timed(|| match client.post_json("/api/v1/login/start", &body)? {
+        timed(|| match node(i).post_json("/api/v1/login/start", &body)? {
             Ok(_) => Ok(()),
             Err((s, e)) => bail!("login/start {s} {}", e.code),
         })
@@ -223,7 +231,7 @@ fn prepare(a: &Args, election: Option<&str>, n: usize) -> Result<Target> {
         let code = codes.get(&v.contact).context("no code delivered")?;
         let body = serde_json::json!({"resident_id": v.id, "birth_date": v.birth, "code": code})
             .to_string();
-        timed(|| match client.post_json("/api/v1/login/verify", &body)? {
+        timed(|| match node(i).post_json("/api/v1/login/verify", &body)? {
             Ok(b) => Ok(serde_json::from_slice::<serde_json::Value>(&b)?["session"]
                 .as_str()
                 .context("session")?
@@ -239,7 +247,7 @@ fn prepare(a: &Args, election: Option<&str>, n: usize) -> Result<Target> {
         logins.verify_ms.push(ms);
     }
     Ok(Target {
-        client,
+        clients,
         path: format!("/api/v1/elections/{id}/ballots"),
         ballots,
         sessions,
@@ -301,7 +309,8 @@ pub fn run(a: &Args) -> Result<ExitCode> {
             let (e, j) = work[i];
             let t = &targets[e];
             let began = Instant::now();
-            let r = match t.client.post(&t.path, &t.ballots[j], Some(&t.sessions[j])) {
+            let client = &t.clients[j % t.clients.len()];
+            let r = match client.post(&t.path, &t.ballots[j], Some(&t.sessions[j])) {
                 Ok(Ok(_)) => Ok(()),
                 Ok(Err((s, e))) => Err(format!("{s} {}", e.code)),
                 Err(e) => Err(format!("{e:#}")),
@@ -322,11 +331,12 @@ pub fn run(a: &Args) -> Result<ExitCode> {
         }
     }
     println!(
-        "{} ballots accepted in {:.2} s = {:.0} ballots/s with {} concurrent voters over {k} election(s)",
+        "{} ballots accepted in {:.2} s = {:.0} ballots/s with {} concurrent voters over {k} election(s) and {} node(s)",
         lat.len(),
         elapsed.as_secs_f64(),
         lat.len() as f64 / elapsed.as_secs_f64().max(1e-9),
-        a.concurrency
+        a.concurrency,
+        a.url.len()
     );
     println!(
         "latency ms: p50 {:.1}, p90 {:.1}, p99 {:.1}, max {:.1} (each answer = verified, durably committed, receipted)",

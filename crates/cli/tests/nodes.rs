@@ -11,6 +11,10 @@ use std::time::{Duration, Instant};
 mod common;
 use common::*;
 
+#[path = "../../ledger/tests/cluster/mod.rs"]
+mod cluster;
+use cluster::Clusters;
+
 /// POSTs `body` (JSON) with an optional bearer token; answers the status and the JSON answer.
 fn post(url: &str, body: &[u8], token: Option<&str>) -> (u16, serde_json::Value) {
     let mut req = agent().post(url).header("content-type", "application/json");
@@ -45,12 +49,23 @@ impl Drop for Node {
     }
 }
 
+/// `url` with its connections named `name` (in `pg_stat_activity`, so a test sees which node
+/// holds a lease).
+fn with_application_name(url: &str, name: &str) -> String {
+    if url.starts_with("postgres://") {
+        let sep = if url.contains('?') { '&' } else { '?' };
+        format!("{url}{sep}application_name={name}")
+    } else {
+        format!("{url} application_name={name}")
+    }
+}
+
 /// `hanpyo serve` on `data` and the database at `url`, its connections named `name`.
 fn serve(name: &'static str, data: &Path, url: &str) -> Node {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_hanpyo"));
     cmd.args(["serve", "--data", data.to_str().expect("p")])
         .args(["--listen", "127.0.0.1:0", "--dev-outbox"])
-        .args(["--database", &format!("{url}?application_name={name}")]);
+        .args(["--database", &with_application_name(url, name)]);
     let (child, url) = spawn_until(cmd, "url: ");
     Node { name, child, url }
 }
@@ -125,15 +140,11 @@ fn cast(url: &str, data: &Path, v: &Voter, choices: &str, receipt: &Path) -> boo
         .success()
 }
 
-#[test]
-fn two_nodes_keep_every_receipt_while_the_sequencer_is_killed_again_and_again() {
-    let data = scratch("nodes-kill");
-    let url = fresh_database("kill");
-    let receipts = data.with_extension("receipts");
-    let _ = std::fs::remove_dir_all(&receipts);
-    std::fs::create_dir_all(&receipts).expect("dir");
-    // The demo's resident vote, its ledger and state in the database; no witnesses (each node
-    // would otherwise start its own).
+/// The demo's resident vote (200 voters: each logs in a few times at most, under the limit of
+/// live login codes) set up in `data` with its ledger and state in the
+/// database at `url`, and two nodes serving it. No witnesses: each node would otherwise start its
+/// own.
+fn two_nodes(data: &Path, url: &str) -> Arc<Mutex<Vec<Node>>> {
     let manifest = format!("{}/src/demo-manifest.toml", env!("CARGO_MANIFEST_DIR"));
     let mut demo = Command::new(env!("CARGO_BIN_EXE_hanpyo"));
     demo.args([
@@ -144,83 +155,111 @@ fn two_nodes_keep_every_receipt_while_the_sequencer_is_killed_again_and_again() 
         "40",
     ])
     .args(["--manifest", &manifest, "--witnesses", "0"])
-    .args(["--listen", "127.0.0.1:0", "--database", &url]);
+    .args(["--listen", "127.0.0.1:0", "--database", url]);
     let (mut setup, _) = spawn_until(demo, "url: ");
     let _ = setup.kill();
     let _ = setup.wait();
-    let voters = voters(&data);
+    Arc::new(Mutex::new(vec![
+        serve("node-a", data, url),
+        serve("node-b", data, url),
+    ]))
+}
 
-    let nodes = Arc::new(Mutex::new(vec![
-        serve("node-a", &data, &url),
-        serve("node-b", &data, &url),
-    ]));
-    let origin = "hanpyo.local/demo-2026";
-    let stop = Arc::new(AtomicBool::new(false));
-    let issued = Arc::new(Mutex::new(Vec::<PathBuf>::new()));
-    let failed = Arc::new(AtomicUsize::new(0));
-    // Two voter threads, each through its own node (whichever is at that position now),
-    // casting and re-casting until the kills are done; a failed request is simply cast again.
-    let voting: Vec<_> = (0..2)
-        .map(|t| {
-            let (nodes, stop, issued, failed) =
-                (nodes.clone(), stop.clone(), issued.clone(), failed.clone());
-            let (data, receipts, voters) = (data.clone(), receipts.clone(), voters.clone());
-            std::thread::spawn(move || {
-                let mut n = 0usize;
-                while !stop.load(Ordering::SeqCst) {
-                    let v = &voters[(t + 2 * n) % voters.len()];
-                    let node = nodes.lock().expect("nodes")[t].url.clone();
-                    let receipt = receipts.join(format!("{t}-{n}.json"));
-                    let choices = format!("{};{};", n % 2, (n + 1) % 2);
-                    if cast(&node, &data, v, &choices, &receipt) {
-                        issued.lock().expect("issued").push(receipt);
-                    } else {
-                        failed.fetch_add(1, Ordering::SeqCst);
+/// Two voters casting and re-casting, each through its own node (whichever process is at that
+/// position now), until stopped; a failed request is simply cast again later.
+struct Casting {
+    stop: Arc<AtomicBool>,
+    issued: Arc<Mutex<Vec<PathBuf>>>,
+    failed: Arc<AtomicUsize>,
+    threads: Vec<std::thread::JoinHandle<()>>,
+    receipts: PathBuf,
+}
+
+impl Casting {
+    fn start(nodes: &Arc<Mutex<Vec<Node>>>, data: &Path) -> Casting {
+        let receipts = data.with_extension("receipts");
+        let _ = std::fs::remove_dir_all(&receipts);
+        std::fs::create_dir_all(&receipts).expect("dir");
+        let voters = voters(data);
+        let stop = Arc::new(AtomicBool::new(false));
+        let issued = Arc::new(Mutex::new(Vec::<PathBuf>::new()));
+        let failed = Arc::new(AtomicUsize::new(0));
+        let threads = (0..2)
+            .map(|t| {
+                let (nodes, stop, issued, failed) =
+                    (nodes.clone(), stop.clone(), issued.clone(), failed.clone());
+                let (data, receipts, voters) =
+                    (data.to_path_buf(), receipts.clone(), voters.clone());
+                std::thread::spawn(move || {
+                    let mut n = 0usize;
+                    while !stop.load(Ordering::SeqCst) {
+                        let v = &voters[(t + 2 * n) % voters.len()];
+                        let node = nodes.lock().expect("nodes")[t].url.clone();
+                        let receipt = receipts.join(format!("{t}-{n}.json"));
+                        let choices = format!("{};{};", n % 2, (n + 1) % 2);
+                        if cast(&node, &data, v, &choices, &receipt) {
+                            issued.lock().expect("issued").push(receipt);
+                        } else {
+                            failed.fetch_add(1, Ordering::SeqCst);
+                        }
+                        n += 1;
                     }
-                    n += 1;
-                }
+                })
             })
-        })
-        .collect();
-    // Kill whichever node is the sequencer, at least ten times; restart it at once.
-    let mut kills = 0;
-    let deadline = Instant::now() + Duration::from_secs(240);
-    while kills < 10 {
-        assert!(Instant::now() < deadline, "only {kills} kills in time");
-        std::thread::sleep(Duration::from_millis(1500));
-        let Some(holder) = sequencer_of(&url, origin) else {
-            continue;
-        };
-        let mut nodes = nodes.lock().expect("nodes");
-        let i = nodes
-            .iter()
-            .position(|n| n.name == holder)
-            .unwrap_or_else(|| panic!("the lease is held by {holder}"));
-        let name = nodes[i].name;
-        let _ = nodes[i].child.kill(); // SIGKILL
-        let _ = nodes[i].child.wait();
-        nodes[i] = serve(name, &data, &url);
-        kills += 1;
+            .collect();
+        Casting {
+            stop,
+            issued,
+            failed,
+            threads,
+            receipts,
+        }
     }
-    stop.store(true, Ordering::SeqCst);
-    for v in voting {
-        v.join().expect("voter");
-    }
-    let issued = issued.lock().expect("issued").clone();
-    assert!(
-        issued.len() >= 20,
-        "{} receipts issued ({} failed requests)",
-        issued.len(),
-        failed.load(Ordering::SeqCst)
-    );
 
-    // An administrator closes and tallies through each node in turn (whichever is the sequencer:
-    // an action is forwarded like a ballot). The demo's trustees decrypt at once.
+    fn issued(&self) -> usize {
+        self.issued.lock().expect("issued").len()
+    }
+
+    /// Waits until `n` receipts were issued in all; answers how long that took.
+    fn wait_for(&self, n: usize, within: Duration) -> Duration {
+        let started = Instant::now();
+        while self.issued() < n {
+            assert!(
+                started.elapsed() < within,
+                "{} of {n} receipts after {within:?} ({} failed requests)",
+                self.issued(),
+                self.failed.load(Ordering::SeqCst)
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        started.elapsed()
+    }
+
+    /// Stops casting; answers the receipts issued and how many requests failed.
+    fn stop(self) -> (Vec<PathBuf>, usize, PathBuf) {
+        self.stop.store(true, Ordering::SeqCst);
+        for t in self.threads {
+            t.join().expect("voter");
+        }
+        let issued = self.issued.lock().expect("issued").clone();
+        (issued, self.failed.load(Ordering::SeqCst), self.receipts)
+    }
+}
+
+/// An administrator closes and tallies through each node in turn (whichever is the sequencer: an
+/// action is forwarded like a ballot; the demo's trustees decrypt at once); the record, from a
+/// node, verifies and holds every ballot a receipt was issued for.
+fn close_tally_and_check(
+    data: &Path,
+    url: &str,
+    nodes: &Arc<Mutex<Vec<Node>>>,
+    issued: &[PathBuf],
+) {
     let password = data.with_extension("password");
     std::fs::write(&password, "a long enough password\n").expect("password");
     let o = Command::new(env!("CARGO_BIN_EXE_hanpyo"))
         .args(["admin", "create-user", "--data", data.to_str().expect("p")])
-        .args(["--name", "chair", "--database", &url])
+        .args(["--name", "chair", "--database", url])
         .args(["--password-file", password.to_str().expect("p")])
         .output()
         .expect("create-user");
@@ -248,11 +287,10 @@ fn two_nodes_keep_every_receipt_while_the_sequencer_is_killed_again_and_again() 
             "{action}: {v}"
         );
     }
-    // The record, from either node: it verifies, and holds every ballot a receipt was issued for.
-    let node = a;
     let record = data.with_extension("record");
+    let _ = std::fs::remove_dir_all(&record);
     let o = Command::new(env!("CARGO_BIN_EXE_hanpyo"))
-        .args(["download", "--url", &node, "--election", "demo-2026"])
+        .args(["download", "--url", &a, "--election", "demo-2026"])
         .args(["--out", record.to_str().expect("p")])
         .output()
         .expect("download");
@@ -263,7 +301,7 @@ fn two_nodes_keep_every_receipt_while_the_sequencer_is_killed_again_and_again() 
         .expect("verify");
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stdout));
     let mut missing = 0;
-    for r in &issued {
+    for r in issued {
         let o = Command::new(env!("CARGO_BIN_EXE_hanpyo"))
             .args(["receipt", "verify", "--record", record.to_str().expect("p")])
             .arg(r)
@@ -275,13 +313,75 @@ fn two_nodes_keep_every_receipt_while_the_sequencer_is_killed_again_and_again() 
         }
     }
     assert_eq!(missing, 0, "acknowledged ballots missing from the record");
+    let _ = std::fs::remove_dir_all(&record);
+    let _ = std::fs::remove_file(&password);
+}
+
+#[test]
+fn two_nodes_keep_every_receipt_while_the_sequencer_is_killed_again_and_again() {
+    let data = scratch("nodes-kill");
+    let url = fresh_database("kill");
+    let nodes = two_nodes(&data, &url);
+    let casting = Casting::start(&nodes, &data);
+    // Kill whichever node is the sequencer, at least ten times; restart it at once.
+    let origin = "hanpyo.local/demo-2026";
+    let mut kills = 0;
+    let deadline = Instant::now() + Duration::from_secs(240);
+    while kills < 10 {
+        assert!(Instant::now() < deadline, "only {kills} kills in time");
+        std::thread::sleep(Duration::from_millis(1500));
+        let Some(holder) = sequencer_of(&url, origin) else {
+            continue;
+        };
+        let mut nodes = nodes.lock().expect("nodes");
+        let i = nodes
+            .iter()
+            .position(|n| n.name == holder)
+            .unwrap_or_else(|| panic!("the lease is held by {holder}"));
+        let name = nodes[i].name;
+        let _ = nodes[i].child.kill(); // SIGKILL
+        let _ = nodes[i].child.wait();
+        nodes[i] = serve(name, &data, &url);
+        kills += 1;
+    }
+    let (issued, failed, receipts) = casting.stop();
+    assert!(
+        issued.len() >= 20,
+        "{} receipts issued ({failed} failed requests)",
+        issued.len()
+    );
+    close_tally_and_check(&data, &url, &nodes, &issued);
     eprintln!(
-        "{kills} sequencer kills: {} receipts issued, all in the record; {} requests failed and were cast again",
-        issued.len(),
-        failed.load(Ordering::SeqCst)
+        "{kills} sequencer kills: {} receipts issued, all in the verified record; {failed} requests failed and were cast again",
+        issued.len()
     );
     drop(nodes);
     let _ = std::fs::remove_dir_all(&data);
     let _ = std::fs::remove_dir_all(&receipts);
-    let _ = std::fs::remove_dir_all(&record);
+}
+
+/// The database machine dies under two nodes: its primary is SIGKILLed (every process) while
+/// voters cast, and its synchronous standby promoted. The nodes, given both hosts, reconnect by
+/// themselves; the ballots go on; every receipt issued before and after is in the record.
+#[test]
+fn two_nodes_go_on_after_the_database_fails_over_to_its_standby() {
+    let (clusters, url) = Clusters::replicated("nodes-failover");
+    let data = scratch("nodes-failover-data");
+    let nodes = two_nodes(&data, &url);
+    let casting = Casting::start(&nodes, &data);
+    casting.wait_for(20, Duration::from_secs(120));
+    clusters.kill("primary");
+    let before = casting.issued();
+    clusters.promote("standby");
+    let resumed = casting.wait_for(before + 1, Duration::from_secs(120));
+    casting.wait_for(before + 20, Duration::from_secs(120));
+    let (issued, failed, receipts) = casting.stop();
+    close_tally_and_check(&data, &url, &nodes, &issued);
+    eprintln!(
+        "database failover: {before} receipts before the primary was killed, the first after the promotion {resumed:?} later; {} in all, every one in the verified record; {failed} requests failed and were cast again",
+        issued.len()
+    );
+    drop(nodes);
+    let _ = std::fs::remove_dir_all(&data);
+    let _ = std::fs::remove_dir_all(&receipts);
 }

@@ -8,8 +8,6 @@
 //! Needs PostgreSQL's server binaries (`/usr/lib/postgresql/<v>/bin`, Debian's `postgresql`, as
 //! `.ci/run` installs) and root, to run the two throw-away clusters as the `postgres` user.
 use std::io::{BufRead, BufReader};
-use std::net::TcpListener;
-use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
@@ -18,6 +16,9 @@ use ed25519_dalek::SigningKey;
 use hanpyo_ledger::checkpoint::{KeyKind, NoteSigner};
 use hanpyo_ledger::merkle::{leaf_hash, verify_inclusion};
 use hanpyo_ledger::store::{Ledger, LedgerError};
+
+mod cluster;
+use cluster::Clusters;
 
 fn signer() -> NoteSigner {
     NoteSigner::new(
@@ -34,32 +35,6 @@ fn entry(i: u64, generation: usize) -> Vec<u8> {
     format!("failover entry {i} of session {generation}").into_bytes()
 }
 
-/// The newest installed server's binaries.
-fn bin_dir() -> PathBuf {
-    let mut versions: Vec<PathBuf> = std::fs::read_dir("/usr/lib/postgresql")
-        .expect("PostgreSQL server binaries in /usr/lib/postgresql (apt-get install postgresql)")
-        .flatten()
-        .map(|e| e.path().join("bin"))
-        .filter(|b| b.join("initdb").exists())
-        .collect();
-    versions.sort_by_key(|p| {
-        p.parent()
-            .and_then(|v| v.file_name())
-            .and_then(|v| v.to_str())
-            .and_then(|v| v.parse::<u32>().ok())
-            .unwrap_or(0)
-    });
-    versions.pop().expect("initdb")
-}
-
-/// Two distinct free ports (both listeners held until both are chosen).
-fn free_ports() -> (u16, u16) {
-    let a = TcpListener::bind("127.0.0.1:0").expect("bind");
-    let b = TcpListener::bind("127.0.0.1:0").expect("bind");
-    let port = |l: &TcpListener| l.local_addr().expect("addr").port();
-    (port(&a), port(&b))
-}
-
 /// When to stop reading the writer: given the last acknowledged size and its sessions so far
 /// (`(opened at size, last acknowledged before)`).
 type Until = dyn Fn(u64, &[(u64, u64)]) -> bool;
@@ -71,98 +46,6 @@ impl Drop for Writer {
     fn drop(&mut self) {
         let _ = self.0.kill();
         let _ = self.0.wait();
-    }
-}
-
-/// Runs a server binary as `postgres`.
-fn as_postgres(bin: &Path, args: &[&str]) {
-    let out = Command::new("runuser")
-        .args(["-u", "postgres", "--"])
-        .arg(bin)
-        .args(args)
-        .output()
-        .expect("runuser");
-    assert!(
-        out.status.success(),
-        "{} {args:?}: {}{}",
-        bin.display(),
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-}
-
-/// Two throw-away clusters in a scratch directory, stopped and removed on drop.
-struct Clusters {
-    root: PathBuf,
-    bin: PathBuf,
-}
-
-impl Clusters {
-    fn dir(&self, name: &str) -> PathBuf {
-        self.root.join(name)
-    }
-
-    fn start(&self, name: &str, port: u16) {
-        let dir = self.dir(name);
-        as_postgres(
-            &self.bin.join("pg_ctl"),
-            &[
-                "-D",
-                dir.to_str().expect("utf8"),
-                "-l",
-                dir.join("server.log").to_str().expect("utf8"),
-                "-o",
-                &format!(
-                    "-p {port} -k {} -c listen_addresses=127.0.0.1",
-                    self.root.display()
-                ),
-                "-w",
-                "start",
-            ],
-        );
-    }
-
-    /// Every process of the cluster `name`, SIGKILLed at once.
-    fn kill(&self, name: &str) {
-        let pid_file =
-            std::fs::read_to_string(self.dir(name).join("postmaster.pid")).expect("postmaster.pid");
-        let postmaster = pid_file.lines().next().expect("pid").trim().to_string();
-        let children = Command::new("pgrep")
-            .args(["-P", &postmaster])
-            .output()
-            .expect("pgrep");
-        let mut pids = vec![postmaster];
-        pids.extend(
-            String::from_utf8_lossy(&children.stdout)
-                .split_whitespace()
-                .map(str::to_string),
-        );
-        let status = Command::new("kill")
-            .arg("-9")
-            .args(&pids)
-            .status()
-            .expect("kill");
-        assert!(status.success());
-    }
-}
-
-impl Drop for Clusters {
-    fn drop(&mut self) {
-        for name in ["primary", "standby"] {
-            let dir = self.dir(name);
-            if dir.join("postmaster.pid").exists() {
-                let _ = Command::new("runuser")
-                    .args(["-u", "postgres", "--"])
-                    .arg(self.bin.join("pg_ctl"))
-                    .args(["-D", dir.to_str().unwrap_or(""), "-m", "immediate", "stop"])
-                    .output();
-            }
-        }
-        if std::thread::panicking() {
-            eprintln!("the clusters' logs are kept in {}", self.root.display());
-        } else {
-            let _ = std::fs::remove_dir_all(&self.root);
-        }
     }
 }
 
@@ -206,66 +89,7 @@ fn a_synchronous_standby_promoted_after_the_primary_is_killed_holds_every_acknow
         writer_child(&url);
         return;
     }
-    let bin = bin_dir();
-    let root = std::env::temp_dir().join(format!("hanpyo-failover-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&root);
-    std::fs::create_dir_all(&root).expect("dir");
-    let clusters = Clusters { root, bin };
-    let chown = Command::new("chown")
-        .args(["-R", "postgres:postgres"])
-        .arg(&clusters.root)
-        .status()
-        .expect("chown");
-    assert!(chown.success());
-    let (p1, p2) = free_ports();
-    let primary = clusters.dir("primary");
-    as_postgres(
-        &clusters.bin.join("initdb"),
-        &[
-            "-D",
-            primary.to_str().expect("utf8"),
-            "--auth=trust",
-            "-U",
-            "postgres",
-        ],
-    );
-    // Synchronous replication to the standby named `standby1`: COMMIT returns only once the
-    // standby has flushed the commit's WAL.
-    let mut conf = std::fs::read_to_string(primary.join("postgresql.conf")).expect("conf");
-    conf.push_str(
-        "\nsynchronous_standby_names = 'standby1'\nsynchronous_commit = on\nfsync = on\n",
-    );
-    std::fs::write(primary.join("postgresql.conf"), conf).expect("conf");
-    clusters.start("primary", p1);
-    let standby = clusters.dir("standby");
-    as_postgres(
-        &clusters.bin.join("pg_basebackup"),
-        &[
-            "-D",
-            standby.to_str().expect("utf8"),
-            "-d",
-            &format!("host=127.0.0.1 port={p1} user=postgres application_name=standby1"),
-            "-R",
-            "-X",
-            "stream",
-        ],
-    );
-    // The name the primary waits for (pg_basebackup -R does not keep application_name); and once
-    // promoted, the standby has no standby of its own to wait for until one is attached
-    // (docs/deployment.md, *Failover*).
-    let auto = standby.join("postgresql.auto.conf");
-    let mut conf = std::fs::read_to_string(&auto).expect("auto conf");
-    conf.push_str(&format!(
-        "\nprimary_conninfo = 'host=127.0.0.1 port={p1} user=postgres application_name=standby1'\n\
-         synchronous_standby_names = ''\n"
-    ));
-    std::fs::write(&auto, conf).expect("auto conf");
-    clusters.start("standby", p2);
-
-    let url = format!(
-        "host=127.0.0.1,127.0.0.1 port={p1},{p2} user=postgres dbname=postgres \
-         target_session_attrs=read-write connect_timeout=2"
-    );
+    let (clusters, url) = Clusters::replicated("failover");
     let mut child = Command::new(std::env::current_exe().expect("test binary"))
         .args([
             "--exact",
@@ -310,10 +134,7 @@ fn a_synchronous_standby_promoted_after_the_primary_is_killed_holds_every_acknow
     };
     read_until(&mut acked, &mut opened, &|a, _| a >= 2_000);
     clusters.kill("primary");
-    as_postgres(
-        &clusters.bin.join("pg_ctl"),
-        &["-D", standby.to_str().expect("utf8"), "-w", "promote"],
-    );
+    clusters.promote("standby");
     let promoted = Instant::now();
     // The writer reconnects to the promoted standby, re-opens the log there and goes on.
     read_until(&mut acked, &mut opened, &|a, o| {

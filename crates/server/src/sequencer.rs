@@ -212,6 +212,7 @@ impl Sequencer {
                 after_commit,
                 metrics,
                 clock: 0,
+                forgotten: std::time::Instant::now(),
             };
             match shared {
                 None => seq.run(rx),
@@ -288,6 +289,8 @@ struct Seq {
     after_commit: AfterCommit,
     metrics: Arc<Metrics>,
     clock: u64,
+    /// When answered forwarded writes were last deleted.
+    forgotten: std::time::Instant,
 }
 
 impl Seq {
@@ -433,7 +436,7 @@ impl Seq {
             };
             let mut busy = first.is_some();
             if self.ledger.is_follower() {
-                self.follow();
+                self.follow(&shared);
             }
             if let Some(first) = first {
                 let turn = self.gather(first, &rx);
@@ -459,13 +462,23 @@ impl Seq {
         }
     }
 
-    /// A follower catches its ledger and state up with the database.
-    fn follow(&mut self) {
+    /// A follower catches its ledger and state up with the database (connecting again if its
+    /// connection was lost: the database restarted or failed over).
+    fn follow(&mut self, shared: &SharedLog) {
         let before = self.ledger.size();
         match self.ledger.refresh() {
             Ok(false) => {}
             Ok(true) => self.replay_from(before),
-            Err(e) => tracing::warn!(error = %e, "following the log"),
+            Err(e) => {
+                tracing::warn!(error = %e, "following the log: connecting again");
+                match (shared.signer)().and_then(|s| Ledger::follow_postgres(&shared.url, s)) {
+                    Ok(follower) => {
+                        self.ledger = follower;
+                        self.replay_from(before);
+                    }
+                    Err(e) => tracing::warn!(error = %e, "following the log"),
+                }
+            }
         }
     }
 
@@ -638,7 +651,7 @@ impl Seq {
         };
         if answered.iter().any(|(_, o)| o.is_ok()) && self.ledger.is_follower() {
             // The answer was written after the commit: the log now holds what it answers.
-            self.follow();
+            self.follow(shared);
         }
         for (id, outcome) in answered {
             let Some(pos) = waiting.iter().position(|(w, _, _)| *w == id) else {
@@ -717,8 +730,11 @@ impl Seq {
                 }
                 Err(e) => tracing::error!(error = %e, "following the log"),
             }
-        } else if let Err(e) = shared.pending.forget_answered() {
-            tracing::warn!(error = %e, "deleting answered forwarded writes");
+        } else if self.forgotten.elapsed() >= std::time::Duration::from_secs(60) {
+            self.forgotten = std::time::Instant::now();
+            if let Err(e) = shared.pending.forget_answered() {
+                tracing::warn!(error = %e, "deleting answered forwarded writes");
+            }
         }
         let st = lock(&self.state);
         if st.phase == Phase::Credentials && !st.credentials.is_empty() {

@@ -185,14 +185,20 @@ enum Engine {
     Postgres(PgWorker),
 }
 
-type Job = Box<dyn FnOnce(&mut postgres::Client) + Send>;
+/// A statement for the connection's thread: run with the connection and whether this is its last
+/// try; answers whether it is done (it answered its caller).
+type Job = Box<dyn FnMut(&mut postgres::Client, bool) -> bool + Send>;
 
 /// A PostgreSQL connection owned by a thread of its own. The synchronous `postgres` client runs
 /// its own small runtime, which may neither start nor be dropped on a thread that drives the
 /// server's: so the handlers hand each statement to this thread and wait for its answer, as they
-/// wait for an SQLite file. The thread ends, and the connection closes, when the `Sql` is dropped.
+/// wait for an SQLite file. A connection found closed (the database restarted, or failed over to
+/// its standby) is made again for a statement that is not inside a transaction, and the statement
+/// that found it closed is tried once more on the new one (one inside a transaction fails, and so
+/// does its transaction). The thread ends, and the connection closes, when the `Sql` is dropped.
 struct PgWorker {
-    jobs: std::sync::mpsc::Sender<Job>,
+    /// Each job, and whether the connection may be made again before it.
+    jobs: std::sync::mpsc::Sender<(bool, Job)>,
 }
 
 fn worker_gone() -> SqlError {
@@ -202,9 +208,9 @@ fn worker_gone() -> SqlError {
 impl PgWorker {
     /// Starts the thread and makes the connection there with `open`.
     fn start(
-        open: impl FnOnce() -> Result<postgres::Client, SqlError> + Send + 'static,
+        open: impl Fn() -> Result<postgres::Client, SqlError> + Send + 'static,
     ) -> Result<Self, SqlError> {
-        let (jobs, queue) = std::sync::mpsc::channel::<Job>();
+        let (jobs, queue) = std::sync::mpsc::channel::<(bool, Job)>();
         let (ready, opened) = std::sync::mpsc::sync_channel(1);
         std::thread::Builder::new()
             .name("hanpyo-state-db".into())
@@ -219,8 +225,21 @@ impl PgWorker {
                         return;
                     }
                 };
-                while let Ok(job) = queue.recv() {
-                    job(&mut client);
+                let reconnect = |client: &mut postgres::Client| match open() {
+                    Ok(c) => {
+                        tracing::info!("reconnected to the database");
+                        *client = c;
+                    }
+                    Err(e) => tracing::warn!(error = %e, "reconnecting to the database"),
+                };
+                while let Ok((may_reconnect, mut job)) = queue.recv() {
+                    if may_reconnect && client.is_closed() {
+                        reconnect(&mut client);
+                    }
+                    if !job(&mut client, !may_reconnect) {
+                        reconnect(&mut client);
+                        job(&mut client, true);
+                    }
                 }
             })
             .map_err(|e| SqlError::Engine(e.to_string()))?;
@@ -228,18 +247,28 @@ impl PgWorker {
         Ok(Self { jobs })
     }
 
-    /// Runs `f` on the connection and waits for its answer.
+    /// Runs `f` on the connection (made again first if it was lost and `may_reconnect`) and
+    /// waits for its answer.
     fn run<T: Send + 'static>(
         &self,
-        f: impl FnOnce(&mut postgres::Client) -> T + Send + 'static,
+        may_reconnect: bool,
+        mut f: impl FnMut(&mut postgres::Client) -> Result<T, SqlError> + Send + 'static,
     ) -> Result<T, SqlError> {
         let (answer, answered) = std::sync::mpsc::sync_channel(1);
         self.jobs
-            .send(Box::new(move |c| {
-                let _ = answer.send(f(c));
-            }))
+            .send((
+                may_reconnect,
+                Box::new(move |c, last_try| {
+                    let r = f(c);
+                    if r.is_err() && c.is_closed() && !last_try {
+                        return false;
+                    }
+                    let _ = answer.send(r);
+                    true
+                }),
+            ))
             .map_err(|_| worker_gone())?;
-        answered.recv().map_err(|_| worker_gone())
+        answered.recv().map_err(|_| worker_gone())?
     }
 }
 
@@ -267,6 +296,8 @@ fn owned(params: &[Param<'_>]) -> Vec<OwnedParam> {
 /// One connection to the state, on either engine.
 pub struct Sql {
     engine: Engine,
+    /// Inside [`Sql::transaction`].
+    in_transaction: bool,
 }
 
 impl std::fmt::Debug for Sql {
@@ -319,15 +350,17 @@ impl Sql {
         conn.pragma_update(None, "secure_delete", "ON")?;
         Ok(Self {
             engine: Engine::Sqlite(conn),
+            in_transaction: false,
         })
     }
 
     /// A PostgreSQL connection made by `open`, on a thread of its own (see [`PgWorker`]).
     pub(crate) fn postgres(
-        open: impl FnOnce() -> Result<postgres::Client, SqlError> + Send + 'static,
+        open: impl Fn() -> Result<postgres::Client, SqlError> + Send + 'static,
     ) -> Result<Self, SqlError> {
         Ok(Self {
             engine: Engine::Postgres(PgWorker::start(open)?),
+            in_transaction: false,
         })
     }
 
@@ -353,10 +386,10 @@ impl Sql {
             }
             Engine::Postgres(w) => {
                 let (sql, params) = (postgres_placeholders(sql), owned(params));
-                w.run(move |c| {
+                w.run(!self.in_transaction, move |c| {
                     let values = postgres_values(&params);
                     Ok(c.execute(sql.as_str(), &postgres_refs(&values))?)
-                })?
+                })
             }
         }
     }
@@ -367,7 +400,7 @@ impl Sql {
             Engine::Sqlite(c) => Ok(c.execute_batch(sql)?),
             Engine::Postgres(w) => {
                 let sql = sql.to_string();
-                w.run(move |c| Ok(c.batch_execute(&sql)?))?
+                w.run(!self.in_transaction, move |c| Ok(c.batch_execute(&sql)?))
             }
         }
     }
@@ -399,11 +432,11 @@ impl Sql {
             }
             Engine::Postgres(w) => {
                 let (sql, params) = (postgres_placeholders(sql), owned(params));
-                w.run(move |c| {
+                w.run(!self.in_transaction, move |c| {
                     let values = postgres_values(&params);
                     let rows = c.query(sql.as_str(), &postgres_refs(&values))?;
                     rows.iter().map(postgres_row).collect()
-                })?
+                })
             }
         }
     }
@@ -425,17 +458,16 @@ impl Sql {
         f: impl FnOnce(&mut Self) -> Result<T, E>,
     ) -> Result<T, E> {
         self.batch("BEGIN")?;
-        match f(self) {
-            Ok(v) => {
-                self.batch("COMMIT")?;
-                Ok(v)
-            }
-            Err(e) => {
-                // The error that matters is `e`; a failed rollback ends the transaction anyway.
-                let _ = self.batch("ROLLBACK");
-                Err(e)
-            }
-        }
+        self.in_transaction = true;
+        let done = f(self);
+        let end = match &done {
+            Ok(_) => self.batch("COMMIT"),
+            // The error that matters is `done`'s; a failed rollback ends the transaction anyway.
+            Err(_) => self.batch("ROLLBACK").or(Ok(())),
+        };
+        self.in_transaction = false;
+        end?;
+        done
     }
 }
 

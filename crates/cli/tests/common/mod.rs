@@ -161,7 +161,12 @@ pub fn get_json(url: &str) -> Value {
 pub fn spawn_until(mut cmd: Command, prefix: &str) -> (Child, String) {
     let mut child = cmd
         .stdout(Stdio::piped())
-        .stderr(Stdio::null())
+        .stderr(if std::env::var_os("HANPYO_TEST_STDERR").is_some() {
+            // To see why a server did not start.
+            Stdio::inherit()
+        } else {
+            Stdio::null()
+        })
         .spawn()
         .expect("spawn");
     let mut lines = BufReader::new(child.stdout.take().expect("stdout")).lines();
