@@ -187,8 +187,10 @@ pub fn run(cmd: &Command) -> Result<ExitCode> {
             .ok()
             .and_then(|k| k.try_into().ok())
             .context("roll.key is corrupt")?;
-            let mut identity =
-                hanpyo_server::identity::Identity::open(database.election_state(data, &id)?, &key)?;
+            let identity = hanpyo_server::identity::Identity::open(
+                database.election_state_pool(data, &id)?,
+                &key,
+            )?;
             let opened = identity
                 .opened()
                 .map_err(|e| anyhow::anyhow!("{}", e.message))?;

@@ -532,8 +532,8 @@ fn demo_election(
     hanpyo_crypto::os_rng().fill_bytes(&mut roll_key);
     let key_path = hanpyo_server::roll_key_path(&dir);
     hanpyo_server::write_secret(&key_path, hex::encode(roll_key).as_bytes())?;
-    let mut identity = hanpyo_server::identity::Identity::open(
-        database.election_state(&dir, &election_id)?,
+    let identity = hanpyo_server::identity::Identity::open(
+        database.election_state_pool(&dir, &election_id)?,
         &roll_key,
     )?;
     identity.import(&roll).map_err(|e| anyhow::anyhow!("{e}"))?;

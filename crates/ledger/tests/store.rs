@@ -511,6 +511,80 @@ fn postgres_a_sequencer_cut_off_writes_nothing_and_the_next_takes_over() {
     assert_eq!(ledger.verify_history().expect("history"), 2);
 }
 
+/// A node that is not the sequencer follows the log: it sees each commit after `refresh`, proves
+/// and builds receipts exactly as the writer does, and may write nothing. A writer overtaken
+/// behind its back finds out with `check_writer`.
+#[test]
+fn postgres_a_follower_reads_what_the_writer_commits_and_writes_nothing() {
+    let db = Db::postgres("follower");
+    let Db::Postgres { url, .. } = &db else {
+        unreachable!()
+    };
+    let mut writer = Ledger::open_postgres(url, signer()).expect("writer");
+    writer.append_batch(&[entry(0), entry(1)]).expect("append");
+    let mut follower = Ledger::follow_postgres(url, signer()).expect("follower");
+    assert!(follower.is_follower() && !writer.is_follower());
+    assert_eq!((follower.size(), follower.root()), (2, writer.root()));
+    assert!(!follower.refresh().expect("refresh"), "nothing new");
+    // Across a tile boundary, in several commits.
+    for i in 0..3u64 {
+        let batch: Vec<Vec<u8>> = (0..200).map(|k| entry(2 + i * 200 + k)).collect();
+        writer.append_batch(&batch).expect("append");
+    }
+    assert_eq!(follower.size(), 2, "not before refresh");
+    assert!(follower.refresh().expect("refresh"));
+    assert_eq!((follower.size(), follower.root()), (602, writer.root()));
+    for i in [0, 255, 256, 601] {
+        let leaf = leaf_hash(&entry(i));
+        assert_eq!(
+            writer.receipt(&leaf).expect("receipt"),
+            follower.receipt(&leaf).expect("receipt"),
+            "entry {i}"
+        );
+        assert_eq!(follower.entry(i).expect("entry"), entry(i));
+    }
+    // The writer goes on: until it refreshes, the follower answers for the tree it holds.
+    writer.append_batch(&[entry(602)]).expect("append");
+    let receipt = follower.receipt(&leaf_hash(&entry(601))).expect("receipt");
+    assert_eq!(cp_of(&receipt.checkpoint).size, 602);
+    assert_eq!(
+        cp_of(&follower.latest_checkpoint().expect("cp").expect("some")).size,
+        602
+    );
+    assert!(follower.refresh().expect("refresh"));
+    assert_eq!(follower.size(), 603);
+    // Every write is refused, and nothing reaches the database.
+    assert!(matches!(
+        follower.append_batch(&[entry(999)]),
+        Err(LedgerError::Busy(_))
+    ));
+    assert!(matches!(follower.close(), Err(LedgerError::Busy(_))));
+    assert!(matches!(
+        follower.add_cosignature(603, "— w AAAA"),
+        Err(LedgerError::Busy(_))
+    ));
+    assert!(matches!(follower.check_writer(), Err(LedgerError::Busy(_))));
+    writer.check_writer().expect("the writer holds its log");
+    assert_eq!(
+        Ledger::follow_postgres(url, signer())
+            .expect("again")
+            .size(),
+        603
+    );
+    // The log's row advanced behind the writer's back: it is told, and follows.
+    postgres::Client::connect(url, postgres::NoTls)
+        .expect("connect")
+        .execute("UPDATE ledger_logs SET size = size + 1", &[])
+        .expect("advance");
+    assert!(matches!(
+        writer.check_writer(),
+        Err(LedgerError::Superseded {
+            expected: 603,
+            found: 604
+        })
+    ));
+}
+
 /// The schema is migrated once, by whichever node comes first; migrating again applies nothing.
 #[test]
 fn postgres_schema_migrates_once() {

@@ -12,9 +12,12 @@ use std::path::{Path, PathBuf};
 use hanpyo_ledger::checkpoint::NoteSigner;
 use hanpyo_ledger::store::{Ledger, LedgerError, LedgerReader};
 
-use crate::sql::{Sql, SqlError, schema_name};
+use crate::sql::{Sql, SqlError, SqlPool, schema_name};
 use crate::{ServerError, data_err};
 
+/// Connections one node keeps at most to one election's state on PostgreSQL: concurrent logins
+/// and ballots use them side by side (an idle election holds one).
+pub const STATE_CONNECTIONS: usize = 8;
 /// The schema of the deployment's own state on PostgreSQL.
 pub const PLATFORM_SCHEMA: &str = "hanpyo_platform";
 /// The table in which `refinery` records each state schema's applied migrations.
@@ -210,6 +213,23 @@ impl Database {
                 election_migrations::migrations::runner,
             )?),
         }
+    }
+
+    /// A pool of connections to election `id`'s state ([`Database::election_state`]): one on
+    /// SQLite (a single writer anyway), up to [`STATE_CONNECTIONS`] on PostgreSQL, opened as
+    /// concurrent requests need them.
+    pub fn election_state_pool(&self, dir: &Path, id: &str) -> Result<SqlPool, ServerError> {
+        let limit = match self {
+            Database::Embedded => 1,
+            Database::Postgres { .. } => STATE_CONNECTIONS,
+        };
+        let (database, dir, id) = (self.clone(), dir.to_path_buf(), id.to_string());
+        SqlPool::new(limit, move || {
+            database
+                .election_state(&dir, &id)
+                .map_err(|e| SqlError::Engine(e.to_string()))
+        })
+        .map_err(|e| ServerError::Config(format!("the election's state: {e}")))
     }
 
     /// Where the ledger of the election in `dir` (whose log is `origin`) is.

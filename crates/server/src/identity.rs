@@ -24,7 +24,7 @@ use sha2::Sha256;
 
 use crate::error::ApiError;
 use crate::roll::{LineError, Voter};
-use crate::sql::{Sql, SqlError};
+use crate::sql::{Sql, SqlError, SqlPool};
 use crate::sql_params;
 
 /// A contact as the login page shows where the code went, the way Korean government services do:
@@ -61,9 +61,15 @@ pub const LOCKOUT_SECONDS: i64 = 900;
 /// Session lifetime.
 pub const SESSION_SECONDS: i64 = 1800;
 
-/// The identity store.
+/// The identity store. Its methods take `&self`: concurrent requests use the pool's connections
+/// side by side.
 pub struct Identity {
-    db: Sql,
+    db: SqlPool,
+    keys: std::sync::RwLock<Keys>,
+}
+
+/// The keys derived from the roll key: one seals, one makes the keyed hashes.
+struct Keys {
     seal: ChaCha20Poly1305,
     mac_key: [u8; 32],
 }
@@ -82,12 +88,13 @@ fn now() -> i64 {
 }
 
 impl Identity {
-    /// The store on `db` (an election's `state.db`, or its PostgreSQL schema, already migrated),
-    /// with the 32-byte roll key.
-    pub fn open(db: Sql, roll_key: &[u8; 32]) -> Result<Self, SqlError> {
-        if let Some(conn) = db.sqlite_connection() {
-            embedded_schema(conn)?;
-        }
+    /// The store on `db` (connections to an election's `state.db`, or its PostgreSQL schema,
+    /// already migrated), with the 32-byte roll key.
+    pub fn open(db: SqlPool, roll_key: &[u8; 32]) -> Result<Self, SqlError> {
+        db.with(|sql| match sql.sqlite_connection() {
+            Some(conn) => embedded_schema(conn).map_err(SqlError::from),
+            None => Ok(()),
+        })?;
         let derive = |label: &[u8]| -> [u8; 32] {
             let mut m = new_mac(roll_key);
             m.update(label);
@@ -96,54 +103,38 @@ impl Identity {
         let seal_key = derive(b"hanpyo-roll-seal-v1");
         Ok(Self {
             db,
-            seal: ChaCha20Poly1305::new(&seal_key.into()),
-            mac_key: derive(b"hanpyo-roll-lookup-v1"),
+            keys: std::sync::RwLock::new(Keys {
+                seal: ChaCha20Poly1305::new(&seal_key.into()),
+                mac_key: derive(b"hanpyo-roll-lookup-v1"),
+            }),
         })
     }
 
-    fn mac(&self, parts: &[&[u8]]) -> [u8; 32] {
-        let mut m = new_mac(&self.mac_key);
-        for p in parts {
-            m.update(&(p.len() as u32).to_be_bytes());
-            m.update(p);
-        }
-        m.finalize().into_bytes().into()
-    }
-
-    fn lookup(&self, resident_id: &str, birth_date: &str) -> [u8; 32] {
-        self.mac(&[
-            b"voter",
-            canonical_resident_id(resident_id).as_bytes(),
-            canonical_birth_date(birth_date).as_bytes(),
-        ])
-    }
-
-    fn seal_bytes(&self, plain: &[u8]) -> Vec<u8> {
-        let mut nonce = [0u8; 12];
-        hanpyo_crypto::os_rng().fill_bytes(&mut nonce);
-        let mut out = nonce.to_vec();
-        // Encryption with a fresh random nonce cannot fail for these sizes.
-        out.extend(self.seal.encrypt(&nonce.into(), plain).unwrap_or_default());
-        out
-    }
-
-    fn open_bytes(&self, sealed: &[u8]) -> Option<Vec<u8>> {
-        let (nonce, ct) = sealed.split_at_checked(12)?;
-        let nonce: [u8; 12] = nonce.try_into().ok()?;
-        self.seal.decrypt(&nonce.into(), ct).ok()
+    fn keys(&self) -> std::sync::RwLockReadGuard<'_, Keys> {
+        self.keys.read().unwrap_or_else(|e| e.into_inner())
     }
 
     /// Voters on the roll.
-    pub fn roll_size(&mut self) -> Result<u64, ApiError> {
+    pub fn roll_size(&self) -> Result<u64, ApiError> {
+        self.db.with(|db| {
+            db.query_one("SELECT COUNT(*) FROM roll", &[])
+                .and_then(|r| r.int(0))
+                .map(|n| n as u64)
+                .map_err(ApiError::from)
+        })
+    }
+
+    /// Whether a roll was imported (then only a logged-in voter may cast): one row looked at, not
+    /// counted.
+    pub fn has_roll(&self) -> Result<bool, ApiError> {
         self.db
-            .query_one("SELECT COUNT(*) FROM roll", &[])
-            .and_then(|r| r.int(0))
-            .map(|n| n as u64)
-            .map_err(ApiError::from)
+            .with(|db| Ok(db.query_opt("SELECT 1 FROM roll LIMIT 1", &[])?.is_some()))
     }
 
     /// Adds `voters` in one transaction; refuses (adding nothing) if any is already on the roll.
-    pub fn import(&mut self, voters: &[Voter]) -> Result<usize, ApiError> {
+    pub fn import(&self, voters: &[Voter]) -> Result<usize, ApiError> {
+        let k = self.keys();
+        self.db.with(|db| {
         // A voter's public credential (from the credential authority's roll) becomes their login's
         // binding right away: no stolen session or intercepted ballot can claim it first.
         type Row<'a> = ([u8; 32], Vec<u8>, &'a str, Option<([u8; 32], Vec<u8>)>);
@@ -159,16 +150,16 @@ impl Identity {
                     .credential
                     .as_deref()
                     .and_then(|c| hex::decode(c).ok())
-                    .map(|c| (self.mac(&[b"credential", &c]), self.seal_bytes(&c)));
+                    .map(|c| (k.mac(&[b"credential", &c]), k.seal_bytes(&c)));
                 (
-                    self.lookup(&v.resident_id, &v.birth_date),
-                    self.seal_bytes(&json),
+                    k.lookup(&v.resident_id, &v.birth_date),
+                    k.seal_bytes(&json),
                     v.district.as_str(),
                     binding,
                 )
             })
             .collect();
-        self.db.transaction(|tx| {
+        db.transaction(|tx| {
             for (i, (lookup, sealed, district, binding)) in rows.iter().enumerate() {
                 // The district stays in the clear beside the sealed record: it identifies nobody
                 // and lets turnout per district be one aggregate query.
@@ -220,134 +211,139 @@ impl Identity {
             }
             Ok(rows.len())
         })
+        })
     }
 
     /// Starts a login: if the person is on the roll, a fresh code is stored and returned with
     /// their contact, for delivery (outside any lock). The caller's answer never says whether they
     /// are on the roll (no enumeration).
     pub fn start_login(
-        &mut self,
+        &self,
         resident_id: &str,
         birth_date: &str,
     ) -> Result<Option<(String, String)>, ApiError> {
-        let lookup = self.lookup(resident_id, birth_date);
-        let Some(row) = self.db.query_opt(
-            "SELECT id, sealed FROM roll WHERE lookup = ?1",
-            sql_params![&lookup],
-        )?
-        else {
-            return Ok(None);
-        };
-        let (id, sealed) = (row.int(0)?, row.bytes(1)?);
-        // A locked-out identity gets no new code (and the answer stays the same: 202).
-        if self.locked_until(id)?.is_some() {
-            return Ok(None);
-        }
-        let voter: Voter = self
-            .open_bytes(&sealed)
-            .and_then(|p| serde_json::from_slice(&p).ok())
-            .ok_or_else(ApiError::internal)?;
-        self.db.execute(
-            "DELETE FROM login_codes WHERE roll_id = ?1 AND expires < ?2",
-            sql_params![id, now()],
-        )?;
-        let live = self
-            .db
-            .query_one(
-                "SELECT COUNT(*) FROM login_codes WHERE roll_id = ?1",
-                sql_params![id],
+        let k = self.keys();
+        self.db.with(|db| {
+            let lookup = k.lookup(resident_id, birth_date);
+            let Some(row) = db.query_opt(
+                "SELECT id, sealed FROM roll WHERE lookup = ?1",
+                sql_params![&lookup],
             )?
-            .int(0)?;
-        if live >= MAX_LIVE_CODES {
-            // The voter already holds codes that still work; send no more for now.
-            return Ok(None);
-        }
-        let code = format!("{:06}", hanpyo_crypto::os_rng().next_u32() % 1_000_000);
-        let code_hash = self.mac(&[b"code", &id.to_be_bytes(), code.as_bytes()]);
-        self.db.execute(
-            "INSERT INTO login_codes (roll_id, code_hash, expires) VALUES (?1, ?2, ?3)",
-            sql_params![id, &code_hash, now() + CODE_SECONDS],
-        )?;
-        Ok(Some((voter.contact, code)))
+            else {
+                return Ok(None);
+            };
+            let (id, sealed) = (row.int(0)?, row.bytes(1)?);
+            // A locked-out identity gets no new code (and the answer stays the same: 202).
+            if Self::locked_until(db, id)?.is_some() {
+                return Ok(None);
+            }
+            let voter: Voter = k
+                .open_bytes(&sealed)
+                .and_then(|p| serde_json::from_slice(&p).ok())
+                .ok_or_else(ApiError::internal)?;
+            db.execute(
+                "DELETE FROM login_codes WHERE roll_id = ?1 AND expires < ?2",
+                sql_params![id, now()],
+            )?;
+            let live = db
+                .query_one(
+                    "SELECT COUNT(*) FROM login_codes WHERE roll_id = ?1",
+                    sql_params![id],
+                )?
+                .int(0)?;
+            if live >= MAX_LIVE_CODES {
+                // The voter already holds codes that still work; send no more for now.
+                return Ok(None);
+            }
+            let code = format!("{:06}", hanpyo_crypto::os_rng().next_u32() % 1_000_000);
+            let code_hash = k.mac(&[b"code", &id.to_be_bytes(), code.as_bytes()]);
+            db.execute(
+                "INSERT INTO login_codes (roll_id, code_hash, expires) VALUES (?1, ?2, ?3)",
+                sql_params![id, &code_hash, now() + CODE_SECONDS],
+            )?;
+            Ok(Some((voter.contact, code)))
+        })
     }
 
     /// Completes a login with the code; returns a session token.
     pub fn finish_login(
-        &mut self,
+        &self,
         resident_id: &str,
         birth_date: &str,
         code: &str,
     ) -> Result<String, ApiError> {
-        let bad = || {
-            ApiError::new(
-                401,
-                "bad-code",
-                "wrong or expired code (or not on the roll)",
-            )
-        };
-        let lookup = self.lookup(resident_id, birth_date);
-        let Some(row) = self.db.query_opt(
-            "SELECT id FROM roll WHERE lookup = ?1",
-            sql_params![&lookup],
-        )?
-        else {
-            return Err(bad());
-        };
-        let id = row.int(0)?;
-        if let Some(until) = self.locked_until(id)? {
-            let wait = (until - now()).max(1);
-            return Err(ApiError::new(
-                429,
-                "locked",
-                format!(
-                    "too many wrong codes: try again in {} minute(s)",
-                    (wait + 59) / 60
-                ),
-            )
-            .retry_after(wait as u64));
-        }
-        let given = self.mac(&[b"code", &id.to_be_bytes(), code.trim().as_bytes()]);
-        let live = self.db.query(
-            "SELECT code_hash FROM login_codes WHERE roll_id = ?1 AND expires >= ?2",
-            sql_params![id, now()],
-        )?;
-        // Compared in constant time, each one.
-        let mut matched = false;
-        for row in &live {
-            let hash = row.bytes(0)?;
-            let equal =
-                hash.len() == 32 && given.iter().zip(&hash).fold(0u8, |a, (x, y)| a | (x ^ y)) == 0;
-            matched |= equal;
-        }
-        if !matched {
-            self.note_failure(id)?;
-            return Err(bad());
-        }
-        self.db.transaction(|tx| {
-            tx.execute(
-                "DELETE FROM login_codes WHERE roll_id = ?1",
-                sql_params![id],
+        let k = self.keys();
+        self.db.with(|db| {
+            let bad = || {
+                ApiError::new(
+                    401,
+                    "bad-code",
+                    "wrong or expired code (or not on the roll)",
+                )
+            };
+            let lookup = k.lookup(resident_id, birth_date);
+            let Some(row) = db.query_opt(
+                "SELECT id FROM roll WHERE lookup = ?1",
+                sql_params![&lookup],
+            )?
+            else {
+                return Err(bad());
+            };
+            let id = row.int(0)?;
+            if let Some(until) = Self::locked_until(db, id)? {
+                let wait = (until - now()).max(1);
+                return Err(ApiError::new(
+                    429,
+                    "locked",
+                    format!(
+                        "too many wrong codes: try again in {} minute(s)",
+                        (wait + 59) / 60
+                    ),
+                )
+                .retry_after(wait as u64));
+            }
+            let given = k.mac(&[b"code", &id.to_be_bytes(), code.trim().as_bytes()]);
+            let live = db.query(
+                "SELECT code_hash FROM login_codes WHERE roll_id = ?1 AND expires >= ?2",
+                sql_params![id, now()],
             )?;
-            tx.execute(
-                "DELETE FROM login_failures WHERE roll_id = ?1",
-                sql_params![id],
-            )
-        })?;
-        let mut token = [0u8; 32];
-        hanpyo_crypto::os_rng().fill_bytes(&mut token);
-        let token = hex::encode(token);
-        let th = self.mac(&[b"session", token.as_bytes()]);
-        self.db.execute(
-            "INSERT INTO sessions (token_hash, roll_id, expires) VALUES (?1, ?2, ?3)",
-            sql_params![&th, id, now() + SESSION_SECONDS],
-        )?;
-        Ok(token)
+            // Compared in constant time, each one.
+            let mut matched = false;
+            for row in &live {
+                let hash = row.bytes(0)?;
+                let equal = hash.len() == 32
+                    && given.iter().zip(&hash).fold(0u8, |a, (x, y)| a | (x ^ y)) == 0;
+                matched |= equal;
+            }
+            if !matched {
+                Self::note_failure(db, id)?;
+                return Err(bad());
+            }
+            db.transaction(|tx| {
+                tx.execute(
+                    "DELETE FROM login_codes WHERE roll_id = ?1",
+                    sql_params![id],
+                )?;
+                tx.execute(
+                    "DELETE FROM login_failures WHERE roll_id = ?1",
+                    sql_params![id],
+                )
+            })?;
+            let mut token = [0u8; 32];
+            hanpyo_crypto::os_rng().fill_bytes(&mut token);
+            let token = hex::encode(token);
+            let th = k.mac(&[b"session", token.as_bytes()]);
+            db.execute(
+                "INSERT INTO sessions (token_hash, roll_id, expires) VALUES (?1, ?2, ?3)",
+                sql_params![&th, id, now() + SESSION_SECONDS],
+            )?;
+            Ok(token)
+        })
     }
 
     /// When the identity's lockout ends, if it is locked out now.
-    fn locked_until(&mut self, id: i64) -> Result<Option<i64>, ApiError> {
-        let until = self
-            .db
+    fn locked_until(db: &mut Sql, id: i64) -> Result<Option<i64>, ApiError> {
+        let until = db
             .query_opt(
                 "SELECT locked_until FROM login_failures WHERE roll_id = ?1",
                 sql_params![id],
@@ -359,13 +355,13 @@ impl Identity {
 
     /// Counts a wrong code against the identity (not the code: a new code keeps the count); the
     /// [`MAX_ATTEMPTS`]th locks it out for [`LOCKOUT_SECONDS`] and starts a fresh count after.
-    fn note_failure(&mut self, id: i64) -> Result<(), ApiError> {
-        self.db.execute(
+    fn note_failure(db: &mut Sql, id: i64) -> Result<(), ApiError> {
+        db.execute(
             "INSERT INTO login_failures (roll_id, failures, locked_until) VALUES (?1, 1, 0)
              ON CONFLICT (roll_id) DO UPDATE SET failures = login_failures.failures + 1",
             sql_params![id],
         )?;
-        self.db.execute(
+        db.execute(
             "UPDATE login_failures SET failures = 0, locked_until = ?2
              WHERE roll_id = ?1 AND failures >= ?3",
             sql_params![id, now() + LOCKOUT_SECONDS, MAX_ATTEMPTS],
@@ -374,38 +370,45 @@ impl Identity {
     }
 
     /// Ends a voter's session: its token stops working at once (an unknown token is no error).
-    pub fn end_session(&mut self, token: &str) -> Result<(), ApiError> {
-        let th = self.mac(&[b"session", token.as_bytes()]);
-        self.db.execute(
-            "DELETE FROM sessions WHERE token_hash = ?1",
-            sql_params![&th],
-        )?;
-        Ok(())
+    pub fn end_session(&self, token: &str) -> Result<(), ApiError> {
+        let k = self.keys();
+        self.db.with(|db| {
+            let th = k.mac(&[b"session", token.as_bytes()]);
+            db.execute(
+                "DELETE FROM sessions WHERE token_hash = ?1",
+                sql_params![&th],
+            )?;
+            Ok(())
+        })
     }
 
     /// The roll entry of a live session.
-    pub fn session(&mut self, token: &str) -> Result<i64, ApiError> {
-        let th = self.mac(&[b"session", token.as_bytes()]);
-        let row = self.db.query_opt(
-            "SELECT roll_id, expires FROM sessions WHERE token_hash = ?1",
-            sql_params![&th],
-        )?;
-        match row {
-            Some(r) if r.int(1)? >= now() => Ok(r.int(0)?),
-            _ => Err(ApiError::new(
-                401,
-                "no-session",
-                "log in first (or again: the session expired)",
-            )),
-        }
+    pub fn session(&self, token: &str) -> Result<i64, ApiError> {
+        let k = self.keys();
+        self.db.with(|db| {
+            let th = k.mac(&[b"session", token.as_bytes()]);
+            let row = db.query_opt(
+                "SELECT roll_id, expires FROM sessions WHERE token_hash = ?1",
+                sql_params![&th],
+            )?;
+            match row {
+                Some(r) if r.int(1)? >= now() => Ok(r.int(0)?),
+                _ => Err(ApiError::new(
+                    401,
+                    "no-session",
+                    "log in first (or again: the session expired)",
+                )),
+            }
+        })
     }
 
     /// Binds the login to `credential` on its first ballot; later ballots must use the same one,
     /// and no other login may use it.
-    pub fn bind(&mut self, roll_id: i64, credential: &[u8; 32]) -> Result<(), ApiError> {
-        let cl = self.mac(&[b"credential", credential]);
-        let existing = self
-            .db
+    pub fn bind(&self, roll_id: i64, credential: &[u8; 32]) -> Result<(), ApiError> {
+        let k = self.keys();
+        self.db.with(|db| {
+        let cl = k.mac(&[b"credential", credential]);
+        let existing = db
             .query_opt(
                 "SELECT credential_lookup, voted FROM bindings WHERE roll_id = ?1",
                 sql_params![roll_id],
@@ -423,7 +426,7 @@ impl Identity {
             Some((e, true)) if e == cl => Ok(()),
             Some((e, false)) if e == cl => {
                 // A pre-bound login's first ballot: it now counts toward turnout.
-                self.db.execute(
+                db.execute(
                     "UPDATE bindings SET voted = 1 WHERE roll_id = ?1",
                     sql_params![roll_id],
                 )?;
@@ -431,8 +434,8 @@ impl Identity {
             }
             Some(_) => Err(mismatch()),
             None => {
-                let sealed = self.seal_bytes(credential);
-                match self.db.execute(
+                let sealed = k.seal_bytes(credential);
+                match db.execute(
                     "INSERT INTO bindings (roll_id, credential_lookup, sealed) VALUES (?1, ?2, ?3)",
                     sql_params![roll_id, &cl, &sealed],
                 ) {
@@ -442,67 +445,76 @@ impl Identity {
                 }
             }
         }
+        })
     }
 
     /// Per district: `(district, voters on the roll, voters who have cast a ballot)`, sorted by
     /// district (one aggregate query; rows without a district count under "").
-    pub fn district_turnout(&mut self) -> Result<Vec<(String, u64, u64)>, ApiError> {
-        let rows = self.db.query(
+    pub fn district_turnout(&self) -> Result<Vec<(String, u64, u64)>, ApiError> {
+        self.db.with(|db| {
+            let rows = db.query(
             "SELECT COALESCE(r.district, ''), COUNT(*), CAST(COALESCE(SUM(b.voted), 0) AS BIGINT)
              FROM roll r LEFT JOIN bindings b ON b.roll_id = r.id GROUP BY 1 ORDER BY 1",
             &[],
         )?;
-        rows.iter()
-            .map(|r| Ok((r.text(0)?, r.int(1)? as u64, r.int(2)? as u64)))
-            .collect::<Result<_, SqlError>>()
-            .map_err(ApiError::from)
+            rows.iter()
+                .map(|r| Ok((r.text(0)?, r.int(1)? as u64, r.int(2)? as u64)))
+                .collect::<Result<_, SqlError>>()
+                .map_err(ApiError::from)
+        })
     }
 
     /// A new access token for trustee `index` (replacing any earlier one).
-    pub fn invite_trustee(&mut self, index: u32) -> Result<String, ApiError> {
-        let mut t = [0u8; 32];
-        hanpyo_crypto::os_rng().fill_bytes(&mut t);
-        let token = hex::encode(t);
-        self.db.execute(
-            "INSERT INTO trustee_tokens (trustee, token_hash) VALUES (?1, ?2)
+    pub fn invite_trustee(&self, index: u32) -> Result<String, ApiError> {
+        self.db.with(|db| {
+            let mut t = [0u8; 32];
+            hanpyo_crypto::os_rng().fill_bytes(&mut t);
+            let token = hex::encode(t);
+            db.execute(
+                "INSERT INTO trustee_tokens (trustee, token_hash) VALUES (?1, ?2)
              ON CONFLICT (trustee) DO UPDATE SET token_hash = excluded.token_hash",
-            sql_params![index, &trustee_token_hash(&token)],
-        )?;
-        Ok(token)
+                sql_params![index, &trustee_token_hash(&token)],
+            )?;
+            Ok(token)
+        })
     }
 
     /// The trustee a token belongs to.
-    pub fn trustee(&mut self, token: Option<&str>) -> Result<u32, ApiError> {
-        let unauthorized =
-            || ApiError::new(401, "unauthorized", "a trustee access token is required");
-        let token = token.ok_or_else(unauthorized)?;
-        let row = self
-            .db
-            .query_opt(
-                "SELECT trustee FROM trustee_tokens WHERE token_hash = ?1",
-                sql_params![&trustee_token_hash(token)],
-            )?
-            .ok_or_else(unauthorized)?;
-        u32::try_from(row.int(0)?).map_err(|_| ApiError::internal())
+    pub fn trustee(&self, token: Option<&str>) -> Result<u32, ApiError> {
+        self.db.with(|db| {
+            let unauthorized =
+                || ApiError::new(401, "unauthorized", "a trustee access token is required");
+            let token = token.ok_or_else(unauthorized)?;
+            let row = db
+                .query_opt(
+                    "SELECT trustee FROM trustee_tokens WHERE token_hash = ?1",
+                    sql_params![&trustee_token_hash(token)],
+                )?
+                .ok_or_else(unauthorized)?;
+            u32::try_from(row.int(0)?).map_err(|_| ApiError::internal())
+        })
     }
 
     /// Whether voting was opened (opening writes no ledger entry; it is recorded here and in the
     /// audit log).
-    pub fn opened(&mut self) -> Result<bool, ApiError> {
-        Ok(self
-            .db
-            .query_opt("SELECT 1 FROM meta WHERE key = 'opened'", &[])?
-            .is_some())
+    pub fn opened(&self) -> Result<bool, ApiError> {
+        self.db.with(|db| {
+            Ok(db
+                .query_opt("SELECT 1 FROM meta WHERE key = 'opened'", &[])?
+                .is_some())
+        })
     }
 
     /// Records that voting is open.
-    pub fn set_opened(&mut self) -> Result<(), ApiError> {
-        self.db.execute(
-            "INSERT INTO meta (key, value) VALUES ('opened', '1')
+    pub fn set_opened(&self) -> Result<(), ApiError> {
+        self.db.with(|db| {
+            db.execute(
+                "INSERT INTO meta (key, value) VALUES ('opened', '1')
              ON CONFLICT (key) DO UPDATE SET value = excluded.value",
-            &[],
-        )?;
-        Ok(())
+                &[],
+            )?;
+            Ok(())
+        })
     }
 
     /// Erases the roll, codes, sessions and bindings for good: the rows deleted (in SQLite with
@@ -511,19 +523,26 @@ impl Identity {
     /// reclaims them), and the roll key destroyed — its file overwritten, synced and replaced by a
     /// fresh key, and the old key gone from memory — so what remains of the rows anywhere (a dead
     /// row, a copy of `state.db` or a database backup taken earlier) can no longer be opened.
-    pub fn purge(&mut self, key_file: &Path) -> Result<(), ApiError> {
+    pub fn purge(&self, key_file: &Path) -> Result<(), ApiError> {
         use zeroize::Zeroize;
-        self.db.transaction(|tx| {
-            tx.batch(
-                "DELETE FROM roll; DELETE FROM login_codes; DELETE FROM sessions;
-                 DELETE FROM bindings; DELETE FROM login_failures;",
-            )
+        // No login, session or binding runs meanwhile: they all read the keys.
+        let mut keys = self.keys.write().unwrap_or_else(|e| e.into_inner());
+        self.db.with(|db| {
+            db.transaction(|tx| {
+                tx.batch(
+                    "DELETE FROM roll; DELETE FROM login_codes; DELETE FROM sessions;
+                     DELETE FROM bindings; DELETE FROM login_failures;",
+                )
+            })?;
+            if let Some(conn) = db.sqlite_connection() {
+                conn.execute_batch("VACUUM")
+                    .and_then(|()| {
+                        conn.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(()))
+                    })
+                    .map_err(SqlError::from)?;
+            }
+            Ok::<_, ApiError>(())
         })?;
-        if let Some(conn) = self.db.sqlite_connection() {
-            conn.execute_batch("VACUUM")
-                .and_then(|()| conn.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(())))
-                .map_err(SqlError::from)?;
-        }
         let destroy = || -> std::io::Result<()> {
             use std::io::Write;
             let len = std::fs::metadata(key_file).map(|m| m.len()).unwrap_or(0);
@@ -541,13 +560,47 @@ impl Identity {
             ApiError::internal()
         })?;
         // Whatever is sealed from now on uses keys nobody has seen; the old ones are wiped.
-        self.mac_key.zeroize();
-        hanpyo_crypto::os_rng().fill_bytes(&mut self.mac_key);
+        keys.mac_key.zeroize();
+        hanpyo_crypto::os_rng().fill_bytes(&mut keys.mac_key);
         let mut seal = [0u8; 32];
         hanpyo_crypto::os_rng().fill_bytes(&mut seal);
-        self.seal = ChaCha20Poly1305::new(&seal.into());
+        keys.seal = ChaCha20Poly1305::new(&seal.into());
         seal.zeroize();
         Ok(())
+    }
+}
+
+impl Keys {
+    fn mac(&self, parts: &[&[u8]]) -> [u8; 32] {
+        let mut m = new_mac(&self.mac_key);
+        for p in parts {
+            m.update(&(p.len() as u32).to_be_bytes());
+            m.update(p);
+        }
+        m.finalize().into_bytes().into()
+    }
+
+    fn lookup(&self, resident_id: &str, birth_date: &str) -> [u8; 32] {
+        self.mac(&[
+            b"voter",
+            canonical_resident_id(resident_id).as_bytes(),
+            canonical_birth_date(birth_date).as_bytes(),
+        ])
+    }
+
+    fn seal_bytes(&self, plain: &[u8]) -> Vec<u8> {
+        let mut nonce = [0u8; 12];
+        hanpyo_crypto::os_rng().fill_bytes(&mut nonce);
+        let mut out = nonce.to_vec();
+        // Encryption with a fresh random nonce cannot fail for these sizes.
+        out.extend(self.seal.encrypt(&nonce.into(), plain).unwrap_or_default());
+        out
+    }
+
+    fn open_bytes(&self, sealed: &[u8]) -> Option<Vec<u8>> {
+        let (nonce, ct) = sealed.split_at_checked(12)?;
+        let nonce: [u8; 12] = nonce.try_into().ok()?;
+        self.seal.decrypt(&nonce.into(), ct).ok()
     }
 }
 

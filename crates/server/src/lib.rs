@@ -517,8 +517,8 @@ pub(crate) fn open_election(
             .trim(),
         &key_path,
     )?;
-    let mut identity =
-        identity::Identity::open(shared.database.election_state(data, id)?, &roll_key)
+    let identity =
+        identity::Identity::open(shared.database.election_state_pool(data, id)?, &roll_key)
             .map_err(|e| data_err(&data.join("state.db"), e))?;
     let opened = identity
         .opened()
@@ -527,7 +527,7 @@ pub(crate) fn open_election(
         state.phase = election::Phase::Open;
     }
     let election = Arc::new(Mutex::new(state));
-    let identity = Arc::new(Mutex::new(identity));
+    let identity = Arc::new(identity);
     let shared_log = match &log_place {
         LogPlace::File(_) => None,
         LogPlace::Postgres { url, .. } => Some(sequencer::SharedLog {
@@ -536,13 +536,7 @@ pub(crate) fn open_election(
             pending: forward::Pending::new(shared.database.election_state(data, id)?),
             opened: {
                 let identity = identity.clone();
-                Box::new(move || {
-                    identity
-                        .lock()
-                        .unwrap_or_else(|e| e.into_inner())
-                        .opened()
-                        .unwrap_or(false)
-                })
+                Box::new(move || identity.opened().unwrap_or(false))
             },
         }),
     };

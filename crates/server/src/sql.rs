@@ -471,6 +471,67 @@ impl Sql {
     }
 }
 
+/// A few connections to the same state, so that concurrent requests (voters logging in) do not
+/// wait for each other's round trips and commits. It starts with one and opens more, up to its
+/// limit, only while every one is busy: an idle election holds one connection.
+pub struct SqlPool {
+    conns: std::sync::RwLock<Vec<std::sync::Arc<std::sync::Mutex<Sql>>>>,
+    open: Box<dyn Fn() -> Result<Sql, SqlError> + Send + Sync>,
+    limit: usize,
+}
+
+impl std::fmt::Debug for SqlPool {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("SqlPool")
+    }
+}
+
+impl SqlPool {
+    /// A pool of at most `limit` connections made by `open` (the first one now).
+    pub fn new(
+        limit: usize,
+        open: impl Fn() -> Result<Sql, SqlError> + Send + Sync + 'static,
+    ) -> Result<Self, SqlError> {
+        let first = std::sync::Arc::new(std::sync::Mutex::new(open()?));
+        Ok(Self {
+            conns: std::sync::RwLock::new(vec![first]),
+            open: Box::new(open),
+            limit: limit.max(1),
+        })
+    }
+
+    /// Runs `f` with a free connection: an idle one, a new one while under the limit, or else the
+    /// first to come free.
+    pub fn with<T>(&self, f: impl FnOnce(&mut Sql) -> T) -> T {
+        let conns: Vec<_> = self.conns.read().unwrap_or_else(|e| e.into_inner()).clone();
+        for c in &conns {
+            if let Ok(mut guard) = c.try_lock() {
+                return f(&mut guard);
+            }
+        }
+        if conns.len() < self.limit
+            && let Ok(sql) = (self.open)()
+        {
+            let c = std::sync::Arc::new(std::sync::Mutex::new(sql));
+            self.conns
+                .write()
+                .unwrap_or_else(|e| e.into_inner())
+                .push(c.clone());
+            let mut guard = c.lock().unwrap_or_else(|e| e.into_inner());
+            return f(&mut guard);
+        }
+        // All busy and no more allowed: wait for one (spread by thread, not all on the first).
+        let pick = {
+            use std::hash::{Hash, Hasher};
+            let mut h = std::collections::hash_map::DefaultHasher::new();
+            std::thread::current().id().hash(&mut h);
+            (h.finish() as usize) % conns.len()
+        };
+        let mut guard = conns[pick].lock().unwrap_or_else(|e| e.into_inner());
+        f(&mut guard)
+    }
+}
+
 type PgValue<'a> = Box<dyn postgres::types::ToSql + Sync + 'a>;
 
 fn postgres_values(params: &[OwnedParam]) -> Vec<PgValue<'_>> {

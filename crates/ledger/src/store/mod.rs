@@ -480,16 +480,24 @@ impl Ledger {
         read::checkpoint_at(&*self.store, size)
     }
 
-    /// The latest signed checkpoint (`None` for an empty log).
+    /// The latest signed checkpoint this ledger holds the tree of (`None` for an empty log): the
+    /// writer's last, or the one a follower last caught up with (the writer may have signed newer
+    /// ones since; proofs and receipts are against this one).
     pub fn latest_checkpoint(&self) -> Result<Option<String>, LedgerError> {
-        self.store.latest_checkpoint()
+        if !self.follower {
+            return self.store.latest_checkpoint();
+        }
+        if self.size == 0 {
+            return Ok(None);
+        }
+        self.checkpoint_at(self.size).map(Some)
     }
 
     /// The latest checkpoint, whose signature by this log's key must verify: whoever can write the
     /// database (a file's owner, a shared database's administrators) cannot make the writer sign
     /// on top of a history it did not sign.
     fn latest_checkpoint_verified(&self) -> Result<Option<Checkpoint>, LedgerError> {
-        let Some(text) = self.latest_checkpoint()? else {
+        let Some(text) = self.store.latest_checkpoint()? else {
             return Ok(None);
         };
         let note = SignedNote::parse(&text)?;

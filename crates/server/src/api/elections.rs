@@ -341,7 +341,7 @@ async fn cast_inner(
     limit_client(s, peer)?;
     expect_kind(&body, Kind::Ballot)?;
     // With a roll, only a logged-in voter may cast, and only with the credential bound to them.
-    let login = if identity(s).roll_size()? > 0 {
+    let login = if identity(s).has_roll()? {
         let token = unscoped(s, bearer(headers))?
             .ok_or_else(|| ApiError::new(401, "no-session", "log in first"))?;
         Some(identity(s).session(token)?)

@@ -51,7 +51,7 @@ pub struct AppState {
     /// Per voter credential.
     pub voter_limits: Arc<Mutex<crate::limits::Buckets<[u8; 32]>>>,
     /// Roll, login codes, sessions and credential bindings.
-    pub identity: Arc<Mutex<crate::identity::Identity>>,
+    pub identity: Arc<crate::identity::Identity>,
     /// Where one-time codes go.
     pub delivery: crate::delivery::Delivery,
     /// The roll key's file (destroyed by a purge).
@@ -297,8 +297,8 @@ pub(crate) fn bearer(headers: &HeaderMap) -> Option<&str> {
         .and_then(|v| v.strip_prefix("Bearer "))
 }
 
-pub(crate) fn identity(s: &AppState) -> std::sync::MutexGuard<'_, crate::identity::Identity> {
-    s.identity.lock().unwrap_or_else(|e| e.into_inner())
+pub(crate) fn identity(s: &AppState) -> &crate::identity::Identity {
+    &s.identity
 }
 
 pub(crate) fn accounts(s: &AppState) -> std::sync::MutexGuard<'_, crate::accounts::Accounts> {
