@@ -28,9 +28,18 @@ pub enum Forwarded {
     Trustee(u32, Vec<u8>),
 }
 
-/// What the sequencer made of a write: the ballot's index or the ledger's size after it, or why
-/// it was refused.
-pub type Outcome = Result<u64, ApiError>;
+/// A write the sequencer committed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Done {
+    /// The ballot's index, or the ledger's size after the action or entry.
+    pub value: u64,
+    /// The checkpoint the witnesses co-signed after it (its size): a ballot's receipt is against
+    /// this one, and the asking node answers once it holds the log up to it.
+    pub checkpoint: u64,
+}
+
+/// What the sequencer made of a write, or why it refused it.
+pub type Outcome = Result<Done, ApiError>;
 
 fn now() -> i64 {
     std::time::SystemTime::now()
@@ -147,14 +156,29 @@ impl Pending {
         }
         self.db.transaction(|tx| {
             for (id, outcome) in outcomes {
-                let (code, status, message, size) = match outcome {
-                    Ok(size) => ("ok", 200, "", *size as i64),
-                    Err(e) => (e.code, i64::from(e.status), e.message.as_str(), 0),
+                let (code, status, message, done) = match outcome {
+                    Ok(done) => ("ok", 200, "", *done),
+                    Err(e) => (
+                        e.code,
+                        i64::from(e.status),
+                        e.message.as_str(),
+                        Done {
+                            value: 0,
+                            checkpoint: 0,
+                        },
+                    ),
                 };
                 tx.execute(
-                    "UPDATE pending SET outcome = ?2, status = ?3, message = ?4, size = ?5
-                     WHERE id = ?1 AND outcome IS NULL",
-                    sql_params![*id, code, status, message, size],
+                    "UPDATE pending SET outcome = ?2, status = ?3, message = ?4, size = ?5,
+                     checkpoint = ?6 WHERE id = ?1 AND outcome IS NULL",
+                    sql_params![
+                        *id,
+                        code,
+                        status,
+                        message,
+                        done.value as i64,
+                        done.checkpoint as i64
+                    ],
                 )?;
             }
             Ok(())
@@ -167,7 +191,7 @@ impl Pending {
             return Ok(Vec::new());
         };
         let rows = self.db.query(
-            "SELECT id, outcome, status, message, size FROM pending
+            "SELECT id, outcome, status, message, size, checkpoint FROM pending
              WHERE id BETWEEN ?1 AND ?2 AND outcome IS NOT NULL",
             sql_params![*lo, *hi],
         )?;
@@ -178,7 +202,10 @@ impl Pending {
                 continue;
             }
             let outcome = match r.text(1)?.as_str() {
-                "ok" => Ok(u64::try_from(r.int(4)?).unwrap_or(0)),
+                "ok" => Ok(Done {
+                    value: u64::try_from(r.int(4)?).unwrap_or(0),
+                    checkpoint: u64::try_from(r.int(5)?).unwrap_or(0),
+                }),
                 code => Err(ApiError::new(
                     u16::try_from(r.int(2)?).unwrap_or(500),
                     stored_code(code),
@@ -188,6 +215,16 @@ impl Pending {
             out.push((id, outcome));
         }
         Ok(out)
+    }
+
+    /// Gives up on an unanswered write (its client waited too long): answers whether it was still
+    /// unanswered, and so will never be committed; if not, its answer is there to read.
+    pub fn expire(&mut self, id: i64) -> Result<bool, SqlError> {
+        Ok(self.db.execute(
+            "UPDATE pending SET outcome = 'expired', status = 503,
+             message = 'the client stopped waiting' WHERE id = ?1 AND outcome IS NULL",
+            sql_params![id],
+        )? == 1)
     }
 
     /// Deletes rows answered long enough ago that nobody waits for them.

@@ -469,6 +469,10 @@ impl Seq {
         match self.ledger.refresh() {
             Ok(false) => {}
             Ok(true) => self.replay_from(before),
+            Err(e @ hanpyo_ledger::store::LedgerError::Corrupt(_)) => {
+                // Raced by the writer's commits every time: the next turn reads again.
+                tracing::debug!(error = %e, "following the log");
+            }
             Err(e) => {
                 tracing::warn!(error = %e, "following the log: connecting again");
                 match (shared.signer)().and_then(|s| Ledger::follow_postgres(&shared.url, s)) {
@@ -552,7 +556,7 @@ impl Seq {
     fn refuse(&self, w: Waiter, e: ApiError) {
         match w {
             Waiter::Ballot(hash, reply) => {
-                lock(&self.state).release(&hash);
+                self.release_unless_logged(&hash);
                 let _ = reply.send(Err(e));
             }
             Waiter::Size(reply) => {
@@ -561,10 +565,19 @@ impl Seq {
         }
     }
 
+    /// Releases what a ballot reserved in the state — unless the ballot is in the log after all
+    /// (refused only for want of cosignatures, or committed by a sequencer that died before
+    /// answering): replaying it must stay refused.
+    fn release_unless_logged(&self, hash: &hanpyo_ledger::merkle::Hash) {
+        if !matches!(self.ledger.index_of(hash), Ok(Some(_))) {
+            lock(&self.state).release(hash);
+        }
+    }
+
     /// The writer takes other nodes' writes, in order, and answers each once it is durable.
     /// Answers whether there were any.
     fn pump(&mut self, shared: &mut SharedLog) -> bool {
-        use crate::forward::Forwarded;
+        use crate::forward::{Done, Forwarded};
         let rows = match shared.pending.unanswered(MAX_GROUP as i64) {
             Ok(rows) => rows,
             Err(e) => {
@@ -573,6 +586,12 @@ impl Seq {
             }
         };
         if rows.is_empty() {
+            return false;
+        }
+        // A writer that lost its log answers nothing (its refusals would be final, though its
+        // successor may be committing these rows): it follows at the next maintenance.
+        if let Err(e) = self.ledger.check_writer() {
+            tracing::warn!(error = %e, "not answering forwarded writes");
             return false;
         }
         self.tick();
@@ -587,7 +606,24 @@ impl Seq {
                     let hash = hanpyo_ledger::merkle::leaf_hash(&bytes);
                     match self.ledger.index_of(&hash) {
                         Ok(Some(index)) => {
-                            answers.push((id, Ok(index)));
+                            lock(&self.state).seen.insert(hash);
+                            let witnessed = self.witnesses.quorum_met
+                                || self.witnesses.collect(
+                                    &mut self.ledger,
+                                    self.clock,
+                                    &self.metrics,
+                                );
+                            answers.push((
+                                id,
+                                if witnessed {
+                                    Ok(Done {
+                                        value: index,
+                                        checkpoint: self.ledger.size(),
+                                    })
+                                } else {
+                                    Err(witness_quorum(true))
+                                },
+                            ));
                             continue;
                         }
                         Ok(None) => {}
@@ -613,18 +649,29 @@ impl Seq {
                 write => {
                     // An action or entry comes after the ballots forwarded before it.
                     self.commit(std::mem::take(&mut ballots));
-                    answers.extend(receipts.drain(..).map(|(id, rx)| (id, index_of(rx))));
+                    let size = self.ledger.size();
+                    answers.extend(receipts.drain(..).map(|(id, rx)| (id, index_of(rx, size))));
                     let outcome = match write {
                         Forwarded::Admin(a) => self.act(a),
                         Forwarded::Trustee(i, e) => self.trustee(i, e),
                         Forwarded::Ballot(_) => Err(ApiError::internal()),
                     };
-                    answers.push((id, outcome));
+                    answers.push((
+                        id,
+                        outcome.map(|size| Done {
+                            value: size,
+                            checkpoint: size,
+                        }),
+                    ));
                 }
             }
         }
         self.commit(ballots);
-        answers.extend(receipts.drain(..).map(|(id, rx)| (id, index_of(rx))));
+        let size = self.ledger.size();
+        answers.extend(receipts.drain(..).map(|(id, rx)| (id, index_of(rx, size))));
+        // A write that failed inside this node (its ledger's connection, say) stays unanswered:
+        // the next sequencer takes it, and finds it in the log if it was committed after all.
+        answers.retain(|(_, outcome)| !matches!(outcome, Err(e) if e.code == "internal"));
         if let Err(e) = shared.pending.answer(&answers) {
             // Unanswered rows are taken again; what was committed is found in the log then.
             tracing::error!(error = %e, "answering forwarded writes");
@@ -649,38 +696,48 @@ impl Seq {
                 Vec::new()
             }
         };
-        if answered.iter().any(|(_, o)| o.is_ok()) && self.ledger.is_follower() {
-            // The answer was written after the commit: the log now holds what it answers.
+        let needed = answered
+            .iter()
+            .filter_map(|(_, o)| o.as_ref().ok().map(|d| d.checkpoint))
+            .max();
+        if needed.is_some_and(|n| n > self.ledger.size()) && self.ledger.is_follower() {
+            // The answer was written after the commit: the log holds what it answers.
             self.follow(shared);
         }
         for (id, outcome) in answered {
+            // Not yet caught up with the checkpoint the answer names: next time.
+            if matches!(&outcome, Ok(d) if d.checkpoint > self.ledger.size()) {
+                continue;
+            }
             let Some(pos) = waiting.iter().position(|(w, _, _)| *w == id) else {
                 continue;
             };
             let (_, waiter, _) = waiting.swap_remove(pos);
             match (waiter, outcome) {
-                (Waiter::Ballot(hash, reply), Ok(_)) => {
-                    let receipt = self.ledger.receipt(&hash).map_err(|e| {
+                (Waiter::Ballot(hash, reply), Ok(done)) => {
+                    let receipt = self.ledger.receipt_at(&hash, done.checkpoint).map_err(|e| {
                         tracing::error!(error = %e, "a forwarded ballot's receipt");
                         ApiError::internal()
                     });
                     let _ = reply.send(receipt);
                 }
-                (Waiter::Size(reply), Ok(size)) => {
-                    let _ = reply.send(Ok(size));
+                (Waiter::Size(reply), Ok(done)) => {
+                    let _ = reply.send(Ok(done.value));
                 }
                 (w, Err(e)) => self.refuse(w, e),
             }
         }
         let mut kept = Vec::with_capacity(waiting.len());
         for (id, w, since) in waiting.drain(..) {
-            if since.elapsed() > FORWARD_PATIENCE {
+            // Given up on only if the sequencer has not taken it yet: then it never will.
+            if since.elapsed() > FORWARD_PATIENCE && !matches!(shared.pending.expire(id), Ok(false))
+            {
                 self.refuse(
                     w,
                     ApiError::new(
                         503,
                         "busy",
-                        "the node recording the ballots did not answer in time: look the tracking code up, or cast again",
+                        "the node recording the ballots did not answer in time: nothing was recorded; cast again",
                     ),
                 );
             } else {
@@ -703,14 +760,17 @@ impl Seq {
                     let before = self.ledger.size();
                     self.ledger = writer;
                     self.replay_from(before);
-                    // This node's own forwarded ballots are now its own to admit.
-                    let mut st = lock(&self.state);
+                    // This node's own forwarded ballots are now its own to admit (those not in the
+                    // log already), and its latest checkpoint must be co-signed before it answers.
                     for (_, w, _) in waiting.iter() {
                         if let Waiter::Ballot(hash, _) = w {
-                            st.release(hash);
+                            self.release_unless_logged(hash);
                         }
                     }
-                    drop(st);
+                    self.tick();
+                    self.witnesses
+                        .collect(&mut self.ledger, self.clock, &self.metrics);
+                    (self.after_commit)(&self.witnesses.local);
                     tracing::info!(
                         log = self.ledger.origin(),
                         size = self.ledger.size(),
@@ -746,11 +806,18 @@ impl Seq {
     }
 }
 
-/// A forwarded ballot's outcome from its commit's answer: its index.
-fn index_of(rx: oneshot::Receiver<Result<Receipt, ApiError>>) -> Result<u64, ApiError> {
+/// A forwarded ballot's outcome from its commit's answer: its index, against the checkpoint of
+/// `size` (the ledger's after the commit and its cosignatures).
+fn index_of(
+    rx: oneshot::Receiver<Result<Receipt, ApiError>>,
+    size: u64,
+) -> Result<crate::forward::Done, ApiError> {
     let mut rx = rx;
     match rx.try_recv() {
-        Ok(Ok(receipt)) => Ok(receipt.index),
+        Ok(Ok(receipt)) => Ok(crate::forward::Done {
+            value: receipt.index,
+            checkpoint: size,
+        }),
         Ok(Err(e)) => Err(e),
         Err(_) => Err(ApiError::internal()),
     }

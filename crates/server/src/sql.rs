@@ -193,12 +193,25 @@ type Job = Box<dyn FnMut(&mut postgres::Client, bool) -> bool + Send>;
 /// its own small runtime, which may neither start nor be dropped on a thread that drives the
 /// server's: so the handlers hand each statement to this thread and wait for its answer, as they
 /// wait for an SQLite file. A connection found closed (the database restarted, or failed over to
-/// its standby) is made again for a statement that is not inside a transaction, and the statement
-/// that found it closed is tried once more on the new one (one inside a transaction fails, and so
-/// does its transaction). The thread ends, and the connection closes, when the `Sql` is dropped.
+/// its standby) is made again before a statement that is not inside a transaction; a query that
+/// found it closed is tried once more on the new one (a write is not: it may have been applied
+/// before the connection broke, and fails instead, as one inside a transaction does). The thread
+/// ends, and the connection closes, when the `Sql` is dropped.
 struct PgWorker {
-    /// Each job, and whether the connection may be made again before it.
-    jobs: std::sync::mpsc::Sender<(bool, Job)>,
+    /// Each job, with whether the connection may be made again before it, and whether the job
+    /// may then be tried again.
+    jobs: std::sync::mpsc::Sender<(Retry, Job)>,
+}
+
+/// What a job may do when it finds the connection closed.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Retry {
+    /// Nothing: inside a transaction.
+    Never,
+    /// Reconnect before it, if the connection is known closed (a write).
+    Reconnect,
+    /// That, and run again once on a new connection if it found the connection closed (a read).
+    Again,
 }
 
 fn worker_gone() -> SqlError {
@@ -210,7 +223,7 @@ impl PgWorker {
     fn start(
         open: impl Fn() -> Result<postgres::Client, SqlError> + Send + 'static,
     ) -> Result<Self, SqlError> {
-        let (jobs, queue) = std::sync::mpsc::channel::<(bool, Job)>();
+        let (jobs, queue) = std::sync::mpsc::channel::<(Retry, Job)>();
         let (ready, opened) = std::sync::mpsc::sync_channel(1);
         std::thread::Builder::new()
             .name("hanpyo-state-db".into())
@@ -232,11 +245,11 @@ impl PgWorker {
                     }
                     Err(e) => tracing::warn!(error = %e, "reconnecting to the database"),
                 };
-                while let Ok((may_reconnect, mut job)) = queue.recv() {
-                    if may_reconnect && client.is_closed() {
+                while let Ok((retry, mut job)) = queue.recv() {
+                    if retry != Retry::Never && client.is_closed() {
                         reconnect(&mut client);
                     }
-                    if !job(&mut client, !may_reconnect) {
+                    if !job(&mut client, retry != Retry::Again) {
                         reconnect(&mut client);
                         job(&mut client, true);
                     }
@@ -251,13 +264,13 @@ impl PgWorker {
     /// waits for its answer.
     fn run<T: Send + 'static>(
         &self,
-        may_reconnect: bool,
+        retry: Retry,
         mut f: impl FnMut(&mut postgres::Client) -> Result<T, SqlError> + Send + 'static,
     ) -> Result<T, SqlError> {
         let (answer, answered) = std::sync::mpsc::sync_channel(1);
         self.jobs
             .send((
-                may_reconnect,
+                retry,
                 Box::new(move |c, last_try| {
                     let r = f(c);
                     if r.is_err() && c.is_closed() && !last_try {
@@ -269,6 +282,16 @@ impl PgWorker {
             ))
             .map_err(|_| worker_gone())?;
         answered.recv().map_err(|_| worker_gone())?
+    }
+}
+
+/// What a statement may do on a closed connection: nothing inside a transaction; a `read` (a
+/// SELECT) may be run again on a new connection; a write only after one was made.
+fn retry(in_transaction: bool, read: bool) -> Retry {
+    match (in_transaction, read) {
+        (true, _) => Retry::Never,
+        (false, true) => Retry::Again,
+        (false, false) => Retry::Reconnect,
     }
 }
 
@@ -386,7 +409,7 @@ impl Sql {
             }
             Engine::Postgres(w) => {
                 let (sql, params) = (postgres_placeholders(sql), owned(params));
-                w.run(!self.in_transaction, move |c| {
+                w.run(retry(self.in_transaction, false), move |c| {
                     let values = postgres_values(&params);
                     Ok(c.execute(sql.as_str(), &postgres_refs(&values))?)
                 })
@@ -400,7 +423,9 @@ impl Sql {
             Engine::Sqlite(c) => Ok(c.execute_batch(sql)?),
             Engine::Postgres(w) => {
                 let sql = sql.to_string();
-                w.run(!self.in_transaction, move |c| Ok(c.batch_execute(&sql)?))
+                w.run(retry(self.in_transaction, false), move |c| {
+                    Ok(c.batch_execute(&sql)?)
+                })
             }
         }
     }
@@ -432,7 +457,11 @@ impl Sql {
             }
             Engine::Postgres(w) => {
                 let (sql, params) = (postgres_placeholders(sql), owned(params));
-                w.run(!self.in_transaction, move |c| {
+                let read = sql
+                    .trim_start()
+                    .get(..6)
+                    .is_some_and(|k| k.eq_ignore_ascii_case("select"));
+                w.run(retry(self.in_transaction, read), move |c| {
                     let values = postgres_values(&params);
                     let rows = c.query(sql.as_str(), &postgres_refs(&values))?;
                     rows.iter().map(postgres_row).collect()
@@ -509,16 +538,18 @@ impl SqlPool {
                 return f(&mut guard);
             }
         }
-        if conns.len() < self.limit
-            && let Ok(sql) = (self.open)()
-        {
-            let c = std::sync::Arc::new(std::sync::Mutex::new(sql));
-            self.conns
-                .write()
-                .unwrap_or_else(|e| e.into_inner())
-                .push(c.clone());
-            let mut guard = c.lock().unwrap_or_else(|e| e.into_inner());
-            return f(&mut guard);
+        if conns.len() < self.limit {
+            // Counted again under the lock: two requests at once must not pass the limit.
+            let mut all = self.conns.write().unwrap_or_else(|e| e.into_inner());
+            if all.len() < self.limit
+                && let Ok(sql) = (self.open)()
+            {
+                let c = std::sync::Arc::new(std::sync::Mutex::new(sql));
+                all.push(c.clone());
+                drop(all);
+                let mut guard = c.lock().unwrap_or_else(|e| e.into_inner());
+                return f(&mut guard);
+            }
         }
         // All busy and no more allowed: wait for one (spread by thread, not all on the first).
         let pick = {

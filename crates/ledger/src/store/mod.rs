@@ -306,7 +306,9 @@ impl Ledger {
             });
             match read {
                 Ok(()) => return Ok(()),
-                Err(LedgerError::Corrupt(_)) if attempt < 3 => attempt += 1,
+                // Under a steady stream of commits a few reads may race; each try is a handful of
+                // statements, so the writer's next commit rarely lands inside all of them.
+                Err(LedgerError::Corrupt(_)) if attempt < 10 => attempt += 1,
                 Err(e) => break e,
             }
         };
@@ -695,13 +697,30 @@ impl Ledger {
 
     /// A receipt for the entry with leaf hash `leaf`, against the latest checkpoint.
     pub fn receipt(&self, leaf: &Hash) -> Result<Receipt, LedgerError> {
-        let index = self
-            .index_of(leaf)?
-            .ok_or_else(|| LedgerError::NotFound("no entry with that hash".into()))?;
         let note = self
             .latest_checkpoint()?
             .ok_or_else(|| LedgerError::NotFound("no checkpoint".into()))?;
         let size = Checkpoint::parse_body(&SignedNote::parse(&note)?.body)?.size;
+        self.receipt_against(leaf, size, note)
+    }
+
+    /// A receipt for the entry with this leaf hash against the checkpoint of size `size` (with
+    /// the cosignatures it has): a follower answers for the checkpoint its sequencer had the
+    /// witnesses co-sign, not a newer one they may not have yet.
+    pub fn receipt_at(&self, leaf: &Hash, size: u64) -> Result<Receipt, LedgerError> {
+        let note = self.checkpoint_at(size)?;
+        self.receipt_against(leaf, size, note)
+    }
+
+    fn receipt_against(
+        &self,
+        leaf: &Hash,
+        size: u64,
+        note: String,
+    ) -> Result<Receipt, LedgerError> {
+        let index = self
+            .index_of(leaf)?
+            .ok_or_else(|| LedgerError::NotFound("no entry with that hash".into()))?;
         let proof = self.inclusion_proof(index, size)?;
         Ok(Receipt::new(self.origin(), index, leaf, &proof, &note))
     }

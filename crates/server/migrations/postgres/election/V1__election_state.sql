@@ -47,7 +47,9 @@ CREATE TABLE meta (
 );
 -- Writes a node that is not the log's sequencer hands to the one that is: a ballot (its entry), an
 -- administrator's action (JSON) or a trustee's entry. The sequencer sets the outcome: 'ok' with
--- the ballot's index or the ledger's size, or an error code with its HTTP status and message.
+-- the ballot's index or the ledger's size and the checkpoint the witnesses co-signed after it, or an
+-- error code with its HTTP status and message ('expired': the asking node stopped waiting, and
+-- the write is never committed).
 -- Holds no personal data (ballots are public entries once recorded); answered rows are deleted
 -- after a few minutes.
 CREATE TABLE pending (
@@ -59,6 +61,7 @@ CREATE TABLE pending (
     outcome TEXT,
     status BIGINT,
     message TEXT,
-    size BIGINT
+    size BIGINT,
+    checkpoint BIGINT
 );
 CREATE INDEX pending_unanswered ON pending (id) WHERE outcome IS NULL;
