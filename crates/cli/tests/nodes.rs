@@ -90,29 +90,8 @@ fn sequencer_of(url: &str, origin: &str) -> Option<String> {
         .map(|r| r.get(0))
 }
 
-/// A voter of the demo: `resident id,birth date,credential,contact`.
-#[derive(Clone, Debug)]
-struct Voter {
-    resident_id: String,
-    birth_date: String,
-    credential: String,
-    contact: String,
-}
-
 fn voters(data: &Path) -> Vec<Voter> {
-    std::fs::read_to_string(data.join("elections/demo-2026/demo-voters.txt"))
-        .expect("voters")
-        .lines()
-        .map(|l| {
-            let f: Vec<&str> = l.split(',').collect();
-            Voter {
-                resident_id: f[0].into(),
-                birth_date: f[1].into(),
-                credential: f[2].into(),
-                contact: f[3].into(),
-            }
-        })
-        .collect()
+    voters_in(&data.join("elections/demo-2026"))
 }
 
 /// Casts one ballot through `url`; answers whether a receipt was issued (and stored at
@@ -122,12 +101,12 @@ fn cast(url: &str, data: &Path, v: &Voter, choices: &str, receipt: &Path) -> boo
         .args(["vote", "--url", url, "--election", "demo-2026"])
         .args([
             "--resident-id",
-            &v.resident_id,
+            &v.id,
             "--birth-date",
-            &v.birth_date,
+            &v.birth,
         ])
         .args(["--outbox", data.join("outbox.jsonl").to_str().expect("p")])
-        .args(["--contact", &v.contact, "--credential", &v.credential])
+        .args(["--contact", &v.contact, "--credential", &v.code])
         .args([
             "--choices",
             choices,

@@ -154,15 +154,6 @@ fn ledger_size(url: &str) -> u64 {
         .expect("size line")
 }
 
-/// A demo voter: resident id, birth date, credential code.
-#[derive(Clone, Debug)]
-struct Voter {
-    id: String,
-    birth: String,
-    code: String,
-    contact: String,
-}
-
 fn vote(url: &str, data: &Path, v: &Voter, choices: &str, extra: &[&str]) -> std::process::Output {
     let outbox = data.join("outbox.jsonl");
     let mut args = vec![
@@ -316,24 +307,6 @@ fn only_election(data: &Path) -> PathBuf {
 /// The demo voters of the data directory's only election.
 fn codes(data: &Path) -> Vec<Voter> {
     voters_in(&only_election(data))
-}
-
-/// The demo voters of the election in `dir`.
-fn voters_in(dir: &Path) -> Vec<Voter> {
-    std::fs::read_to_string(dir.join("demo-voters.txt"))
-        .expect("voters")
-        .lines()
-        .map(|l| {
-            let f: Vec<&str> = l.split(',').collect();
-            assert_eq!(f.len(), 4, "resident id, birth date, credential, contact");
-            Voter {
-                id: f[0].to_string(),
-                birth: f[1].to_string(),
-                code: f[2].to_string(),
-                contact: f[3].to_string(),
-            }
-        })
-        .collect()
 }
 
 fn verify_download(url: &str, dir: &Path) -> Value {

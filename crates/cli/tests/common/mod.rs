@@ -181,3 +181,30 @@ pub fn spawn_until(mut cmd: Command, prefix: &str) -> (Child, String) {
     std::thread::spawn(move || for _ in lines {});
     (child, found)
 }
+
+/// A demo voter: resident id, birth date, credential code.
+#[derive(Clone, Debug)]
+pub struct Voter {
+    pub id: String,
+    pub birth: String,
+    pub code: String,
+    pub contact: String,
+}
+
+/// The demo voters of the election in `dir`.
+pub fn voters_in(dir: &Path) -> Vec<Voter> {
+    std::fs::read_to_string(dir.join("demo-voters.txt"))
+        .expect("voters")
+        .lines()
+        .map(|l| {
+            let f: Vec<&str> = l.split(',').collect();
+            assert_eq!(f.len(), 4, "resident id, birth date, credential, contact");
+            Voter {
+                id: f[0].to_string(),
+                birth: f[1].to_string(),
+                code: f[2].to_string(),
+                contact: f[3].to_string(),
+            }
+        })
+        .collect()
+}
