@@ -99,12 +99,7 @@ fn voters(data: &Path) -> Vec<Voter> {
 fn cast(url: &str, data: &Path, v: &Voter, choices: &str, receipt: &Path) -> bool {
     Command::new(env!("CARGO_BIN_EXE_hanpyo"))
         .args(["vote", "--url", url, "--election", "demo-2026"])
-        .args([
-            "--resident-id",
-            &v.id,
-            "--birth-date",
-            &v.birth,
-        ])
+        .args(["--resident-id", &v.id, "--birth-date", &v.birth])
         .args(["--outbox", data.join("outbox.jsonl").to_str().expect("p")])
         .args(["--contact", &v.contact, "--credential", &v.code])
         .args([
