@@ -15,9 +15,9 @@ use hanpyo_ledger::store::{Ledger, LedgerError, LedgerReader};
 use crate::sql::{Sql, SqlError, SqlPool, schema_name};
 use crate::{ServerError, data_err};
 
-/// Connections one node keeps at most to one election's state on PostgreSQL: concurrent logins
-/// and ballots use them side by side (an idle election holds one).
-pub const STATE_CONNECTIONS: usize = 8;
+/// Connections one node keeps at most for its elections' state on PostgreSQL (all of them):
+/// concurrent logins and ballots use them side by side, opened as they are needed.
+pub const STATE_CONNECTIONS: usize = 16;
 /// The schema of the deployment's own state on PostgreSQL.
 pub const PLATFORM_SCHEMA: &str = "hanpyo_platform";
 /// The table in which `refinery` records each state schema's applied migrations.
@@ -199,37 +199,29 @@ impl Database {
         }
     }
 
-    /// A connection to election `id`'s state (roll, logins, sessions, bindings, trustee tokens):
-    /// `state.db` in its directory `dir`, or its schema (created and migrated first).
-    pub fn election_state(&self, dir: &Path, id: &str) -> Result<Sql, ServerError> {
+    /// Connections to election `id`'s state (roll, logins, sessions, bindings, trustee tokens,
+    /// forwarded writes): its `state.db` (one connection: SQLite has a single writer anyway), or
+    /// its schema (created and migrated first) on the node's pool of PostgreSQL connections, which
+    /// every election of the node shares ([`SqlPool::in_schema`]).
+    pub fn election_state_pool(&self, dir: &Path, id: &str) -> Result<SqlPool, ServerError> {
         match self {
             Database::Embedded => {
                 let path = dir.join("state.db");
-                Sql::sqlite(&path).map_err(|e| data_err(&path, e))
+                let opened = path.clone();
+                SqlPool::new(1, move || Sql::sqlite(&opened)).map_err(|e| data_err(&path, e))
             }
-            Database::Postgres { url } => Ok(state_connection(
-                url,
-                schema_name(id),
-                election_migrations::migrations::runner,
-            )?),
+            Database::Postgres { url } => {
+                let schema = schema_name(id);
+                let mut client = hanpyo_ledger::store::postgres::connect(url)?;
+                migrate_schema(
+                    &mut client,
+                    &schema,
+                    election_migrations::migrations::runner(),
+                )?;
+                drop(client);
+                Ok(shared_state(url)?.in_schema(schema))
+            }
         }
-    }
-
-    /// A pool of connections to election `id`'s state ([`Database::election_state`]): one on
-    /// SQLite (a single writer anyway), up to [`STATE_CONNECTIONS`] on PostgreSQL, opened as
-    /// concurrent requests need them.
-    pub fn election_state_pool(&self, dir: &Path, id: &str) -> Result<SqlPool, ServerError> {
-        let limit = match self {
-            Database::Embedded => 1,
-            Database::Postgres { .. } => STATE_CONNECTIONS,
-        };
-        let (database, dir, id) = (self.clone(), dir.to_path_buf(), id.to_string());
-        SqlPool::new(limit, move || {
-            database
-                .election_state(&dir, &id)
-                .map_err(|e| SqlError::Engine(e.to_string()))
-        })
-        .map_err(|e| ServerError::Config(format!("the election's state: {e}")))
     }
 
     /// Where the ledger of the election in `dir` (whose log is `origin`) is.
@@ -273,4 +265,33 @@ fn state_connection(
         Ok(client)
     })
     .map_err(|e| ServerError::Config(format!("the database: {e}")))
+}
+
+/// This process's pool of connections for the elections' state in the database at `url` (made
+/// once, shared by every election: each hands its schema to [`SqlPool::in_schema`]).
+fn shared_state(url: &str) -> Result<SqlPool, ServerError> {
+    static POOLS: std::sync::OnceLock<
+        std::sync::Mutex<std::collections::HashMap<String, SqlPool>>,
+    > = std::sync::OnceLock::new();
+    let mut pools = POOLS
+        .get_or_init(Default::default)
+        .lock()
+        .unwrap_or_else(|e| e.into_inner());
+    if let Some(pool) = pools.get(url) {
+        return Ok(pool.clone());
+    }
+    let target = url.to_string();
+    let pool = SqlPool::new(STATE_CONNECTIONS, move || {
+        let target = target.clone();
+        Sql::postgres(move || {
+            let mut client = hanpyo_ledger::store::postgres::connect(&target)
+                .map_err(|e| SqlError::Engine(e.to_string()))?;
+            hanpyo_ledger::store::postgres::durable_session(&mut client)
+                .map_err(|e| SqlError::Engine(e.to_string()))?;
+            Ok(client)
+        })
+    })
+    .map_err(|e| ServerError::Config(format!("the database: {e}")))?;
+    pools.insert(url.to_string(), pool.clone());
+    Ok(pool)
 }

@@ -11,7 +11,7 @@
 //! what it left, and a ballot already in the log is answered with its index, never appended twice.
 use crate::error::ApiError;
 use crate::sequencer::AdminAction;
-use crate::sql::{Param, Sql, SqlError};
+use crate::sql::{Param, SqlError, SqlPool};
 use crate::sql_params;
 
 /// Answered rows are deleted after this many seconds.
@@ -70,7 +70,7 @@ fn stored_code(code: &str) -> &'static str {
 
 /// One election's `pending` table.
 pub struct Pending {
-    db: Sql,
+    db: SqlPool,
 }
 
 impl std::fmt::Debug for Pending {
@@ -81,27 +81,29 @@ impl std::fmt::Debug for Pending {
 
 impl Pending {
     /// The table in the election's state `db` (PostgreSQL).
-    pub fn new(db: Sql) -> Self {
+    pub fn new(db: SqlPool) -> Self {
         Self { db }
     }
 
     /// Inserts `writes` in one transaction; answers their row ids, in order.
     pub fn enqueue(&mut self, writes: &[Forwarded]) -> Result<Vec<i64>, SqlError> {
         let created = now();
-        self.db.transaction(|tx| {
-            writes
-                .iter()
-                .map(|w| {
-                    let (kind, body, trustee) = match w {
-                        Forwarded::Ballot(b) => ("ballot", b.clone(), 0),
-                        Forwarded::Admin(a) => (
-                            "admin",
-                            serde_json::to_vec(a).map_err(|e| SqlError::Engine(e.to_string()))?,
-                            0,
-                        ),
-                        Forwarded::Trustee(i, e) => ("trustee", e.clone(), i64::from(*i)),
-                    };
-                    tx.query_one(
+        self.db.with(|db| {
+            db.transaction(|tx| {
+                writes
+                    .iter()
+                    .map(|w| {
+                        let (kind, body, trustee) = match w {
+                            Forwarded::Ballot(b) => ("ballot", b.clone(), 0),
+                            Forwarded::Admin(a) => (
+                                "admin",
+                                serde_json::to_vec(a)
+                                    .map_err(|e| SqlError::Engine(e.to_string()))?,
+                                0,
+                            ),
+                            Forwarded::Trustee(i, e) => ("trustee", e.clone(), i64::from(*i)),
+                        };
+                        tx.query_one(
                         "INSERT INTO pending (kind, body, trustee, created) VALUES (?1, ?2, ?3, ?4)
                          RETURNING id",
                         &[
@@ -112,18 +114,21 @@ impl Pending {
                         ],
                     )?
                     .int(0)
-                })
-                .collect()
+                    })
+                    .collect()
+            })
         })
     }
 
     /// Up to `limit` unanswered writes, oldest first (for the sequencer). A row that does not
     /// decode is answered `malformed` at once.
     pub fn unanswered(&mut self, limit: i64) -> Result<Vec<(i64, Forwarded)>, SqlError> {
-        let rows = self.db.query(
-            "SELECT id, kind, body, trustee FROM pending WHERE outcome IS NULL ORDER BY id LIMIT ?1",
-            sql_params![limit],
-        )?;
+        let rows = self.db.with(|db| {
+            db.query(
+                "SELECT id, kind, body, trustee FROM pending WHERE outcome IS NULL ORDER BY id LIMIT ?1",
+                sql_params![limit],
+            )
+        })?;
         let mut out = Vec::with_capacity(rows.len());
         let mut bad = Vec::new();
         for r in rows {
@@ -154,34 +159,36 @@ impl Pending {
         if outcomes.is_empty() {
             return Ok(());
         }
-        self.db.transaction(|tx| {
-            for (id, outcome) in outcomes {
-                let (code, status, message, done) = match outcome {
-                    Ok(done) => ("ok", 200, "", *done),
-                    Err(e) => (
-                        e.code,
-                        i64::from(e.status),
-                        e.message.as_str(),
-                        Done {
-                            value: 0,
-                            checkpoint: 0,
-                        },
-                    ),
-                };
-                tx.execute(
-                    "UPDATE pending SET outcome = ?2, status = ?3, message = ?4, size = ?5,
+        self.db.with(|db| {
+            db.transaction(|tx| {
+                for (id, outcome) in outcomes {
+                    let (code, status, message, done) = match outcome {
+                        Ok(done) => ("ok", 200, "", *done),
+                        Err(e) => (
+                            e.code,
+                            i64::from(e.status),
+                            e.message.as_str(),
+                            Done {
+                                value: 0,
+                                checkpoint: 0,
+                            },
+                        ),
+                    };
+                    tx.execute(
+                        "UPDATE pending SET outcome = ?2, status = ?3, message = ?4, size = ?5,
                      checkpoint = ?6 WHERE id = ?1 AND outcome IS NULL",
-                    sql_params![
-                        *id,
-                        code,
-                        status,
-                        message,
-                        done.value as i64,
-                        done.checkpoint as i64
-                    ],
-                )?;
-            }
-            Ok(())
+                        sql_params![
+                            *id,
+                            code,
+                            status,
+                            message,
+                            done.value as i64,
+                            done.checkpoint as i64
+                        ],
+                    )?;
+                }
+                Ok(())
+            })
         })
     }
 
@@ -190,11 +197,13 @@ impl Pending {
         let (Some(lo), Some(hi)) = (ids.iter().min(), ids.iter().max()) else {
             return Ok(Vec::new());
         };
-        let rows = self.db.query(
-            "SELECT id, outcome, status, message, size, checkpoint FROM pending
-             WHERE id BETWEEN ?1 AND ?2 AND outcome IS NOT NULL",
-            sql_params![*lo, *hi],
-        )?;
+        let rows = self.db.with(|db| {
+            db.query(
+                "SELECT id, outcome, status, message, size, checkpoint FROM pending
+                 WHERE id BETWEEN ?1 AND ?2 AND outcome IS NOT NULL",
+                sql_params![*lo, *hi],
+            )
+        })?;
         let mut out = Vec::new();
         for r in rows {
             let id = r.int(0)?;
@@ -220,19 +229,24 @@ impl Pending {
     /// Gives up on an unanswered write (its client waited too long): answers whether it was still
     /// unanswered, and so will never be committed; if not, its answer is there to read.
     pub fn expire(&mut self, id: i64) -> Result<bool, SqlError> {
-        Ok(self.db.execute(
-            "UPDATE pending SET outcome = 'expired', status = 503,
-             message = 'the client stopped waiting' WHERE id = ?1 AND outcome IS NULL",
-            sql_params![id],
-        )? == 1)
+        let changed = self.db.with(|db| {
+            db.execute(
+                "UPDATE pending SET outcome = 'expired', status = 503,
+                 message = 'the client stopped waiting' WHERE id = ?1 AND outcome IS NULL",
+                sql_params![id],
+            )
+        })?;
+        Ok(changed == 1)
     }
 
     /// Deletes rows answered long enough ago that nobody waits for them.
     pub fn forget_answered(&mut self) -> Result<(), SqlError> {
-        self.db.execute(
-            "DELETE FROM pending WHERE outcome IS NOT NULL AND created < ?1",
-            sql_params![now() - KEEP_ANSWERED_SECONDS],
-        )?;
+        self.db.with(|db| {
+            db.execute(
+                "DELETE FROM pending WHERE outcome IS NOT NULL AND created < ?1",
+                sql_params![now() - KEEP_ANSWERED_SECONDS],
+            )
+        })?;
         Ok(())
     }
 }

@@ -517,9 +517,9 @@ pub(crate) fn open_election(
             .trim(),
         &key_path,
     )?;
-    let identity =
-        identity::Identity::open(shared.database.election_state_pool(data, id)?, &roll_key)
-            .map_err(|e| data_err(&data.join("state.db"), e))?;
+    let state_pool = shared.database.election_state_pool(data, id)?;
+    let identity = identity::Identity::open(state_pool.clone(), &roll_key)
+        .map_err(|e| data_err(&data.join("state.db"), e))?;
     let opened = identity
         .opened()
         .map_err(|e| data_err(&data.join("state.db"), e.message))?;
@@ -533,7 +533,7 @@ pub(crate) fn open_election(
         LogPlace::Postgres { url, .. } => Some(sequencer::SharedLog {
             url: url.clone(),
             signer: Box::new(make_signer),
-            pending: forward::Pending::new(shared.database.election_state(data, id)?),
+            pending: forward::Pending::new(state_pool),
             opened: {
                 let identity = identity.clone();
                 Box::new(move || identity.opened().unwrap_or(false))

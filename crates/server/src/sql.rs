@@ -201,6 +201,8 @@ struct PgWorker {
     /// Each job, with whether the connection may be made again before it, and whether the job
     /// may then be tried again.
     jobs: std::sync::mpsc::Sender<(Retry, Job)>,
+    /// The schema the connection works in (its `search_path`), set again on a new connection.
+    schema: std::sync::Arc<std::sync::Mutex<Option<String>>>,
 }
 
 /// What a job may do when it finds the connection closed.
@@ -224,6 +226,8 @@ impl PgWorker {
         open: impl Fn() -> Result<postgres::Client, SqlError> + Send + 'static,
     ) -> Result<Self, SqlError> {
         let (jobs, queue) = std::sync::mpsc::channel::<(Retry, Job)>();
+        let schema = std::sync::Arc::new(std::sync::Mutex::new(None::<String>));
+        let wanted = schema.clone();
         let (ready, opened) = std::sync::mpsc::sync_channel(1);
         std::thread::Builder::new()
             .name("hanpyo-state-db".into())
@@ -242,6 +246,12 @@ impl PgWorker {
                     Ok(c) => {
                         tracing::info!("reconnected to the database");
                         *client = c;
+                        let schema = wanted.lock().unwrap_or_else(|e| e.into_inner()).clone();
+                        if let Some(schema) = schema
+                            && let Err(e) = client.batch_execute(&search_path(&schema))
+                        {
+                            tracing::warn!(error = %e, "setting the schema again");
+                        }
                     }
                     Err(e) => tracing::warn!(error = %e, "reconnecting to the database"),
                 };
@@ -257,7 +267,7 @@ impl PgWorker {
             })
             .map_err(|e| SqlError::Engine(e.to_string()))?;
         opened.recv().map_err(|_| worker_gone())??;
-        Ok(Self { jobs })
+        Ok(Self { jobs, schema })
     }
 
     /// Runs `f` on the connection (made again first if it was lost and `may_reconnect`) and
@@ -321,6 +331,13 @@ pub struct Sql {
     engine: Engine,
     /// Inside [`Sql::transaction`].
     in_transaction: bool,
+    /// The schema a PostgreSQL connection works in now, when a pool set it.
+    schema: Option<String>,
+}
+
+/// `SET search_path` to `schema` (a name this server made: see [`schema_name`]).
+fn search_path(schema: &str) -> String {
+    format!("SET search_path TO \"{}\"", schema.replace('"', ""))
 }
 
 impl std::fmt::Debug for Sql {
@@ -374,6 +391,7 @@ impl Sql {
         Ok(Self {
             engine: Engine::Sqlite(conn),
             in_transaction: false,
+            schema: None,
         })
     }
 
@@ -384,6 +402,7 @@ impl Sql {
         Ok(Self {
             engine: Engine::Postgres(PgWorker::start(open)?),
             in_transaction: false,
+            schema: None,
         })
     }
 
@@ -398,6 +417,21 @@ impl Sql {
             Engine::Sqlite(c) => Some(c),
             Engine::Postgres(_) => None,
         }
+    }
+
+    /// Works in `schema` from now on (PostgreSQL; one round trip when it changes).
+    fn use_schema(&mut self, schema: &str) -> Result<(), SqlError> {
+        if self.schema.as_deref() == Some(schema) {
+            return Ok(());
+        }
+        let Engine::Postgres(w) = &self.engine else {
+            return Ok(());
+        };
+        *w.schema.lock().unwrap_or_else(|e| e.into_inner()) = Some(schema.to_string());
+        self.schema = None;
+        self.batch(&search_path(schema))?;
+        self.schema = Some(schema.to_string());
+        Ok(())
     }
 
     /// Runs one statement; answers the rows it changed.
@@ -500,10 +534,19 @@ impl Sql {
     }
 }
 
-/// A few connections to the same state, so that concurrent requests (voters logging in) do not
+/// A few connections used side by side, so that concurrent requests (voters logging in) do not
 /// wait for each other's round trips and commits. It starts with one and opens more, up to its
-/// limit, only while every one is busy: an idle election holds one connection.
+/// limit, only while every one is busy. On PostgreSQL one pool serves every election of a node
+/// ([`SqlPool::in_schema`]): a connection switches to the election's schema when it is handed out,
+/// so a node holds a few connections for all its elections' state, not a few for each.
+#[derive(Clone)]
 pub struct SqlPool {
+    connections: std::sync::Arc<Connections>,
+    /// The schema this handle works in (PostgreSQL).
+    schema: Option<String>,
+}
+
+struct Connections {
     conns: std::sync::RwLock<Vec<std::sync::Arc<std::sync::Mutex<Sql>>>>,
     open: Box<dyn Fn() -> Result<Sql, SqlError> + Send + Sync>,
     limit: usize,
@@ -511,7 +554,9 @@ pub struct SqlPool {
 
 impl std::fmt::Debug for SqlPool {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("SqlPool")
+        f.debug_struct("SqlPool")
+            .field("schema", &self.schema)
+            .finish_non_exhaustive()
     }
 }
 
@@ -523,15 +568,40 @@ impl SqlPool {
     ) -> Result<Self, SqlError> {
         let first = std::sync::Arc::new(std::sync::Mutex::new(open()?));
         Ok(Self {
-            conns: std::sync::RwLock::new(vec![first]),
-            open: Box::new(open),
-            limit: limit.max(1),
+            connections: std::sync::Arc::new(Connections {
+                conns: std::sync::RwLock::new(vec![first]),
+                open: Box::new(open),
+                limit: limit.max(1),
+            }),
+            schema: None,
         })
     }
 
-    /// Runs `f` with a free connection: an idle one, a new one while under the limit, or else the
-    /// first to come free.
+    /// The same connections, working in `schema` (PostgreSQL).
+    pub fn in_schema(&self, schema: String) -> Self {
+        Self {
+            connections: self.connections.clone(),
+            schema: Some(schema),
+        }
+    }
+
+    /// Runs `f` with a free connection — an idle one, a new one while under the limit, or else
+    /// the first to come free — switched to this handle's schema.
     pub fn with<T>(&self, f: impl FnOnce(&mut Sql) -> T) -> T {
+        self.connections.with(|conn| {
+            if let Some(schema) = &self.schema
+                && let Err(e) = conn.use_schema(schema)
+            {
+                // Its statements fail in turn (no such table), each answered as an error.
+                tracing::error!(error = %e, schema, "switching schema");
+            }
+            f(conn)
+        })
+    }
+}
+
+impl Connections {
+    fn with<T>(&self, f: impl FnOnce(&mut Sql) -> T) -> T {
         let conns: Vec<_> = self.conns.read().unwrap_or_else(|e| e.into_inner()).clone();
         for c in &conns {
             if let Ok(mut guard) = c.try_lock() {
