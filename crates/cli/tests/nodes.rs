@@ -15,6 +15,10 @@ use common::*;
 mod cluster;
 use cluster::Clusters;
 
+/// One test at a time: each starts servers on free ports, and the failover test's clusters pick
+/// theirs before starting (another test's server could take one meanwhile).
+static ONE_AT_A_TIME: Mutex<()> = Mutex::new(());
+
 /// POSTs `body` (JSON) with an optional bearer token; answers the status and the JSON answer.
 fn post(url: &str, body: &[u8], token: Option<&str>) -> (u16, serde_json::Value) {
     let mut req = agent().post(url).header("content-type", "application/json");
@@ -293,6 +297,7 @@ fn close_tally_and_check(
 
 #[test]
 fn two_nodes_keep_every_receipt_while_the_sequencer_is_killed_again_and_again() {
+    let _serial = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
     let data = scratch("nodes-kill");
     let url = fresh_database("kill");
     let nodes = two_nodes(&data, &url);
@@ -339,6 +344,7 @@ fn two_nodes_keep_every_receipt_while_the_sequencer_is_killed_again_and_again() 
 /// themselves; the ballots go on; every receipt issued before and after is in the record.
 #[test]
 fn two_nodes_go_on_after_the_database_fails_over_to_its_standby() {
+    let _serial = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
     let (clusters, url) = Clusters::replicated("nodes-failover");
     let data = scratch("nodes-failover-data");
     let nodes = two_nodes(&data, &url);
