@@ -522,7 +522,16 @@ impl Sql {
     ) -> Result<T, E> {
         self.batch("BEGIN")?;
         self.in_transaction = true;
-        let done = f(self);
+        // A panic inside must not leave the connection in an open transaction for whoever takes
+        // it from the pool next: roll back, then let the panic go on.
+        let done = match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| f(self))) {
+            Ok(done) => done,
+            Err(panic) => {
+                let _ = self.batch("ROLLBACK");
+                self.in_transaction = false;
+                std::panic::resume_unwind(panic);
+            }
+        };
         let end = match &done {
             Ok(_) => self.batch("COMMIT"),
             // The error that matters is `done`'s; a failed rollback ends the transaction anyway.
@@ -698,6 +707,45 @@ mod tests {
             postgres_placeholders("SELECT a FROM t WHERE b = ?1 AND c = '?2' AND d = ?12"),
             "SELECT a FROM t WHERE b = $1 AND c = '?2' AND d = $12"
         );
+    }
+
+    #[test]
+    fn a_transaction_is_committed_rolled_back_on_error_and_on_panic() {
+        let dir = std::env::temp_dir().join(format!("hanpyo-sql-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).expect("dir");
+        let mut db = Sql::sqlite(&dir.join("t.db")).expect("open");
+        db.batch("CREATE TABLE t (x INTEGER)").expect("table");
+        let count = |db: &mut Sql| {
+            db.query_one("SELECT COUNT(*) FROM t", &[])
+                .and_then(|r| r.int(0))
+        };
+        let insert =
+            |tx: &mut Sql| tx.execute("INSERT INTO t (x) VALUES (?1)", crate::sql_params![1i64]);
+        db.transaction(|tx| insert(tx)).expect("committed");
+        assert_eq!(count(&mut db).expect("count"), 1);
+        let refused: Result<(), SqlError> = db.transaction(|tx| {
+            insert(tx)?;
+            Err(SqlError::Conflict)
+        });
+        assert!(refused.is_err());
+        assert_eq!(count(&mut db).expect("count"), 1, "rolled back");
+        let panicked = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            let _: Result<(), SqlError> = db.transaction(|tx| {
+                insert(tx)?;
+                panic!("inside the transaction");
+            });
+        }));
+        assert!(panicked.is_err());
+        assert_eq!(
+            count(&mut db).expect("count"),
+            1,
+            "rolled back after the panic"
+        );
+        // The connection is usable: no transaction left open.
+        db.transaction(|tx| insert(tx)).expect("a new transaction");
+        assert_eq!(count(&mut db).expect("count"), 2);
+        let _ = std::fs::remove_dir_all(&dir);
     }
 
     #[test]
