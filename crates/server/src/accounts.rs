@@ -242,14 +242,12 @@ impl Accounts {
             .hash_password(password.as_bytes())
             .map_err(|_| ApiError::internal())?
             .to_string();
-        self.db
-            .execute(
-                "INSERT INTO admins (name, role, phc, elections) VALUES (?1, ?2, ?3, ?4)
+        self.db.execute(
+            "INSERT INTO admins (name, role, phc, elections) VALUES (?1, ?2, ?3, ?4)
                  ON CONFLICT (name) DO UPDATE SET role = excluded.role, phc = excluded.phc,
                  elections = excluded.elections",
-                sql_params![name, role.as_str(), &phc, &scope.encode()],
-            )
-            .map_err(ApiError::from)?;
+            sql_params![name, role.as_str(), &phc, &scope.encode()],
+        )?;
         self.audit(
             None,
             name,
@@ -262,13 +260,10 @@ impl Accounts {
     /// Sets which elections an account may act on; its live sessions follow at once (a session
     /// reads its account's scope at every request).
     pub fn set_scope(&mut self, name: &str, scope: &Scope) -> Result<(), ApiError> {
-        let changed = self
-            .db
-            .execute(
-                "UPDATE admins SET elections = ?2 WHERE name = ?1",
-                sql_params![name, &scope.encode()],
-            )
-            .map_err(ApiError::from)?;
+        let changed = self.db.execute(
+            "UPDATE admins SET elections = ?2 WHERE name = ?1",
+            sql_params![name, &scope.encode()],
+        )?;
         if changed == 0 {
             return Err(ApiError::new(404, "no-account", "no such account"));
         }
@@ -277,13 +272,10 @@ impl Accounts {
 
     /// Every account (names, roles, scopes; never a password hash).
     pub fn list(&mut self) -> Result<Vec<AccountOut>, ApiError> {
-        let rows = self
-            .db
-            .query(
-                "SELECT name, role, elections FROM admins ORDER BY name",
-                &[],
-            )
-            .map_err(ApiError::from)?;
+        let rows = self.db.query(
+            "SELECT name, role, elections FROM admins ORDER BY name",
+            &[],
+        )?;
         let mut out = Vec::new();
         for row in rows {
             let (name, role, elections) = (row.text(0)?, row.text(1)?, row.text(2)?);
@@ -328,8 +320,7 @@ impl Accounts {
             .and_then(|r| {
                 r.map(|r| Ok((r.text(0)?, r.text(1)?, r.text(2)?)))
                     .transpose()
-            })
-            .map_err(ApiError::from)?;
+            })?;
         let account = if row.is_some() { name } else { "(unknown)" };
         let address = address.to_string();
         let next_allowed = self
@@ -338,8 +329,7 @@ impl Accounts {
                 "SELECT next_allowed FROM login_throttle WHERE account = ?1 AND address = ?2",
                 sql_params![account, &address],
             )
-            .and_then(|r| r.map(|r| r.int(0)).transpose())
-            .map_err(ApiError::from)?;
+            .and_then(|r| r.map(|r| r.int(0)).transpose())?;
         if let Some(at) = next_allowed.filter(|&at| at > now) {
             return Err(ApiError::new(
                 429,
@@ -369,27 +359,21 @@ impl Accounts {
             self.audit(None, account, "login", "refused");
             return Err(bad());
         };
-        self.db
-            .execute(
-                "DELETE FROM login_throttle WHERE account = ?1 AND address = ?2",
-                sql_params![account, &address],
-            )
-            .map_err(ApiError::from)?;
+        self.db.execute(
+            "DELETE FROM login_throttle WHERE account = ?1 AND address = ?2",
+            sql_params![account, &address],
+        )?;
         let mut t = [0u8; 32];
         hanpyo_crypto::os_rng().fill_bytes(&mut t);
         let token = hex::encode(t);
-        self.db
-            .execute(
-                "DELETE FROM admin_sessions WHERE started < ?1",
-                sql_params![now - SESSION_SECONDS],
-            )
-            .map_err(ApiError::from)?;
-        self.db
-            .execute(
-                "INSERT INTO admin_sessions (token_hash, name, started) VALUES (?1, ?2, ?3)",
-                sql_params![&token_hash(&token), name, now],
-            )
-            .map_err(ApiError::from)?;
+        self.db.execute(
+            "DELETE FROM admin_sessions WHERE started < ?1",
+            sql_params![now - SESSION_SECONDS],
+        )?;
+        self.db.execute(
+            "INSERT INTO admin_sessions (token_hash, name, started) VALUES (?1, ?2, ?3)",
+            sql_params![&token_hash(&token), name, now],
+        )?;
         self.audit(None, name, "login", "ok");
         Ok((token, role))
     }
@@ -405,28 +389,23 @@ impl Accounts {
                  RETURNING failures",
                 sql_params![account, address, now],
             )
-            .and_then(|r| r.int(0))
-            .map_err(ApiError::from)?;
+            .and_then(|r| r.int(0))?;
         if failures > FREE_FAILURES {
             let wait = 1i64
                 .checked_shl((failures - FREE_FAILURES - 1).min(30) as u32)
                 .unwrap_or(MAX_BACKOFF_SECONDS)
                 .min(MAX_BACKOFF_SECONDS);
-            self.db
-                .execute(
-                    "UPDATE login_throttle SET next_allowed = ?3 WHERE account = ?1 AND address = ?2",
-                    sql_params![account, address, now + wait],
-                )
-                .map_err(ApiError::from)?;
+            self.db.execute(
+                "UPDATE login_throttle SET next_allowed = ?3 WHERE account = ?1 AND address = ?2",
+                sql_params![account, address, now + wait],
+            )?;
         }
         // Bounded: rows older than a day go, and at most MAX_THROTTLE_ROWS stay.
-        self.db
-            .execute(
-                "DELETE FROM login_throttle WHERE updated < ?1 OR (account, address) NOT IN
+        self.db.execute(
+            "DELETE FROM login_throttle WHERE updated < ?1 OR (account, address) NOT IN
                  (SELECT account, address FROM login_throttle ORDER BY updated DESC LIMIT ?2)",
-                sql_params![now - 86_400, MAX_THROTTLE_ROWS],
-            )
-            .map_err(ApiError::from)?;
+            sql_params![now - 86_400, MAX_THROTTLE_ROWS],
+        )?;
         Ok(())
     }
 
@@ -461,8 +440,7 @@ impl Accounts {
             .and_then(|r| {
                 r.map(|r| Ok((r.text(0)?, r.text(1)?, r.text(2)?)))
                     .transpose()
-            })
-            .map_err(ApiError::from)?;
+            })?;
         let admin = row
             .and_then(|(name, role, scope)| {
                 Some(Admin {

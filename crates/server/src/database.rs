@@ -12,7 +12,7 @@ use std::path::{Path, PathBuf};
 use hanpyo_ledger::checkpoint::NoteSigner;
 use hanpyo_ledger::store::{Ledger, LedgerError, LedgerReader};
 
-use crate::sql::{Sql, SqlError, SqlPool, schema_name};
+use crate::sql::{Sql, SqlError, SqlPool, schema_name, search_path};
 use crate::{ServerError, data_err};
 
 /// Connections one node keeps at most for its elections' state on PostgreSQL (all of them):
@@ -102,32 +102,54 @@ fn sql_err(what: &str, e: impl std::fmt::Display) -> ServerError {
     ServerError::Config(format!("the database ({what}): {e}"))
 }
 
-/// Runs `migrations` in `schema` (created if absent), one node at a time.
+/// Runs `runner`'s migrations in `schema` (created if absent), one node at a time.
 fn migrate_schema(
     client: &mut postgres::Client,
     schema: &str,
-    mut runner: refinery::Runner,
+    runner: refinery::Runner,
 ) -> Result<Vec<String>, ServerError> {
-    client
-        .execute("SELECT pg_advisory_lock($1, 0)", &[&MIGRATE_CLASS])
-        .map_err(|e| sql_err(schema, e))?;
-    let report = client
-        .batch_execute(&format!(
-            "CREATE SCHEMA IF NOT EXISTS \"{schema}\"; SET search_path TO \"{schema}\""
-        ))
-        .map_err(|e| e.to_string())
-        .and_then(|()| {
-            runner.set_migration_table_name(STATE_MIGRATIONS);
-            runner.run(client).map_err(|e| e.to_string())
-        });
-    let unlocked = client.execute("SELECT pg_advisory_unlock($1, 0)", &[&MIGRATE_CLASS]);
-    let report = report.map_err(|e| sql_err(schema, e))?;
-    unlocked.map_err(|e| sql_err(schema, e))?;
-    Ok(report
-        .applied_migrations()
-        .iter()
-        .map(|m| format!("{schema}: V{}__{}", m.version(), m.name()))
+    let first = format!(
+        "CREATE SCHEMA IF NOT EXISTS \"{schema}\"; {}",
+        search_path(schema)
+    );
+    let applied = hanpyo_ledger::store::postgres::run_migrations(
+        client,
+        MIGRATE_CLASS,
+        Some(&first),
+        runner,
+        STATE_MIGRATIONS,
+    )
+    .map_err(|e| sql_err(schema, e))?;
+    Ok(applied
+        .into_iter()
+        .map(|m| format!("{schema}: {m}"))
         .collect())
+}
+
+/// Creates and migrates `schema` once, on a connection of its own (closed after), made on a
+/// thread of its own: the synchronous client may neither start nor be dropped on a thread that
+/// drives the server's runtime, and this is called from both kinds.
+fn migrated(url: &str, schema: &str, runner: refinery::Runner) -> Result<(), ServerError> {
+    std::thread::scope(|s| {
+        s.spawn(|| {
+            let mut client = hanpyo_ledger::store::postgres::connect(url)?;
+            migrate_schema(&mut client, schema, runner).map(drop)
+        })
+        .join()
+        .unwrap_or_else(|_| Err(sql_err(schema, "the migration's thread panicked")))
+    })
+}
+
+/// A connection to the database at `url` whose commits are durable (see
+/// [`hanpyo_ledger::store::postgres::durable_session`]), in no schema yet.
+fn durable_connection(url: &str) -> Result<Sql, SqlError> {
+    let url = url.to_string();
+    Sql::postgres(move || {
+        let engine = |e: LedgerError| SqlError::Engine(e.to_string());
+        let mut client = hanpyo_ledger::store::postgres::connect(&url).map_err(engine)?;
+        hanpyo_ledger::store::postgres::durable_session(&mut client).map_err(engine)?;
+        Ok(client)
+    })
 }
 
 impl Database {
@@ -191,11 +213,17 @@ impl Database {
                 let path = data.join("state.db");
                 Sql::sqlite(&path).map_err(|e| data_err(&path, e))
             }
-            Database::Postgres { url } => Ok(state_connection(
-                url,
-                PLATFORM_SCHEMA.to_string(),
-                platform_migrations::migrations::runner,
-            )?),
+            Database::Postgres { url } => {
+                migrated(
+                    url,
+                    PLATFORM_SCHEMA,
+                    platform_migrations::migrations::runner(),
+                )?;
+                let mut sql = durable_connection(url).map_err(|e| sql_err(PLATFORM_SCHEMA, e))?;
+                sql.use_schema(PLATFORM_SCHEMA)
+                    .map_err(|e| sql_err(PLATFORM_SCHEMA, e))?;
+                Ok(sql)
+            }
         }
     }
 
@@ -212,13 +240,7 @@ impl Database {
             }
             Database::Postgres { url } => {
                 let schema = schema_name(id);
-                let mut client = hanpyo_ledger::store::postgres::connect(url)?;
-                migrate_schema(
-                    &mut client,
-                    &schema,
-                    election_migrations::migrations::runner(),
-                )?;
-                drop(client);
+                migrated(url, &schema, election_migrations::migrations::runner())?;
                 Ok(shared_state(url)?.in_schema(schema))
             }
         }
@@ -245,28 +267,6 @@ impl Database {
     }
 }
 
-/// A connection to `schema` (created and brought up to date with `runner`'s migrations first)
-/// that works in that schema and commits durably (see
-/// [`hanpyo_ledger::store::postgres::durable_session`]).
-fn state_connection(
-    url: &str,
-    schema: String,
-    runner: fn() -> refinery::Runner,
-) -> Result<Sql, ServerError> {
-    let url = url.to_string();
-    Sql::postgres(move || {
-        let engine = |e: ServerError| SqlError::Engine(e.to_string());
-        let mut client =
-            hanpyo_ledger::store::postgres::connect(&url).map_err(|e| engine(e.into()))?;
-        migrate_schema(&mut client, &schema, runner()).map_err(engine)?;
-        client.batch_execute(&format!("SET search_path TO \"{schema}\""))?;
-        hanpyo_ledger::store::postgres::durable_session(&mut client)
-            .map_err(|e| engine(e.into()))?;
-        Ok(client)
-    })
-    .map_err(|e| ServerError::Config(format!("the database: {e}")))
-}
-
 /// This process's pool of connections for the elections' state in the database at `url` (made
 /// once, shared by every election: each hands its schema to [`SqlPool::in_schema`]).
 fn shared_state(url: &str) -> Result<SqlPool, ServerError> {
@@ -281,17 +281,8 @@ fn shared_state(url: &str) -> Result<SqlPool, ServerError> {
         return Ok(pool.clone());
     }
     let target = url.to_string();
-    let pool = SqlPool::new(STATE_CONNECTIONS, move || {
-        let target = target.clone();
-        Sql::postgres(move || {
-            let mut client = hanpyo_ledger::store::postgres::connect(&target)
-                .map_err(|e| SqlError::Engine(e.to_string()))?;
-            hanpyo_ledger::store::postgres::durable_session(&mut client)
-                .map_err(|e| SqlError::Engine(e.to_string()))?;
-            Ok(client)
-        })
-    })
-    .map_err(|e| ServerError::Config(format!("the database: {e}")))?;
+    let pool = SqlPool::new(STATE_CONNECTIONS, move || durable_connection(&target))
+        .map_err(|e| ServerError::Config(format!("the database: {e}")))?;
     pools.insert(url.to_string(), pool.clone());
     Ok(pool)
 }

@@ -167,7 +167,7 @@ impl Identity {
                     "INSERT INTO roll (lookup, sealed, district) VALUES (?1, ?2, ?3) RETURNING id",
                     sql_params![lookup, sealed, *district],
                 ) {
-                    Ok(row) => row.int(0).map_err(ApiError::from)?,
+                    Ok(row) => row.int(0)?,
                     Err(SqlError::Conflict) => {
                         return Err(ApiError::new(
                             409,

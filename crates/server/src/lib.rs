@@ -436,9 +436,9 @@ pub(crate) fn open_election(
     let data = dir.as_path();
     let log_path = data.join("log.json");
     let log: LogKeyFile = read_json(&log_path)?;
-    let log_seed = zeroize::Zeroizing::new(seed(&log.key, &log_path)?);
     let make_signer = {
-        let (origin, log_seed) = (log.origin.clone(), log_seed.clone());
+        let origin = log.origin.clone();
+        let log_seed = zeroize::Zeroizing::new(seed(&log.key, &log_path)?);
         move || {
             Ok(NoteSigner::new(
                 &origin,
@@ -447,8 +447,7 @@ pub(crate) fn open_election(
             )?)
         }
     };
-    let signer =
-        make_signer().map_err(|e: hanpyo_ledger::store::LedgerError| data_err(&log_path, e))?;
+    let signer = make_signer().map_err(|e: LedgerError| data_err(&log_path, e))?;
     let log_place = shared.database.ledger(data, &log.origin);
     // On a shared database, the node that takes the log's lease is its sequencer; the others
     // follow it and hand it their writes.

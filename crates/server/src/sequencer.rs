@@ -475,15 +475,26 @@ impl Seq {
             }
             Err(e) => {
                 tracing::warn!(error = %e, "following the log: connecting again");
-                match (shared.signer)().and_then(|s| Ledger::follow_postgres(&shared.url, s)) {
-                    Ok(follower) => {
-                        self.ledger = follower;
-                        self.replay_from(before);
-                    }
-                    Err(e) => tracing::warn!(error = %e, "following the log"),
+                if let Err(e) = self.follow_anew(shared) {
+                    tracing::warn!(error = %e, "following the log");
                 }
             }
         }
+    }
+
+    /// Follows the log on a new connection (see [`Seq::switch_to`]).
+    fn follow_anew(&mut self, shared: &SharedLog) -> Result<(), hanpyo_ledger::store::LedgerError> {
+        let follower = (shared.signer)().and_then(|s| Ledger::follow_postgres(&shared.url, s))?;
+        self.switch_to(follower);
+        Ok(())
+    }
+
+    /// Replaces the ledger (a follower connecting again, a follower that took the lease, a writer
+    /// that lost it) and takes what the new one holds beyond the old into the state.
+    fn switch_to(&mut self, ledger: Ledger) {
+        let before = self.ledger.size();
+        self.ledger = ledger;
+        self.replay_from(before);
     }
 
     /// Takes the ledger's entries from `start` into the state.
@@ -648,9 +659,7 @@ impl Seq {
                 }
                 write => {
                     // An action or entry comes after the ballots forwarded before it.
-                    self.commit(std::mem::take(&mut ballots));
-                    let size = self.ledger.size();
-                    answers.extend(receipts.drain(..).map(|(id, rx)| (id, index_of(rx, size))));
+                    answers.extend(self.commit_forwarded(&mut ballots, &mut receipts));
                     let outcome = match write {
                         Forwarded::Admin(a) => self.act(a),
                         Forwarded::Trustee(i, e) => self.trustee(i, e),
@@ -666,9 +675,7 @@ impl Seq {
                 }
             }
         }
-        self.commit(ballots);
-        let size = self.ledger.size();
-        answers.extend(receipts.drain(..).map(|(id, rx)| (id, index_of(rx, size))));
+        answers.extend(self.commit_forwarded(&mut ballots, &mut receipts));
         // A write that failed inside this node (its ledger's connection, say) stays unanswered:
         // the next sequencer takes it, and finds it in the log if it was committed after all.
         answers.retain(|(_, outcome)| !matches!(outcome, Err(e) if e.code == "internal"));
@@ -677,6 +684,21 @@ impl Seq {
             tracing::error!(error = %e, "answering forwarded writes");
         }
         true
+    }
+
+    /// Commits the forwarded `ballots` gathered so far; answers each row with its index, against
+    /// the checkpoint co-signed after the commit (or why it was refused).
+    fn commit_forwarded(
+        &mut self,
+        ballots: &mut Pending,
+        receipts: &mut Vec<(i64, oneshot::Receiver<Result<Receipt, ApiError>>)>,
+    ) -> Vec<(i64, crate::forward::Outcome)> {
+        self.commit(std::mem::take(ballots));
+        let size = self.ledger.size();
+        receipts
+            .drain(..)
+            .map(|(id, rx)| (id, index_of(rx, size)))
+            .collect()
     }
 
     /// Answers this node's clients whose forwarded writes were answered (or waited too long).
@@ -757,9 +779,7 @@ impl Seq {
         if self.ledger.is_follower() {
             match (shared.signer)().and_then(|s| Ledger::open_postgres(&shared.url, s)) {
                 Ok(writer) => {
-                    let before = self.ledger.size();
-                    self.ledger = writer;
-                    self.replay_from(before);
+                    self.switch_to(writer);
                     // This node's own forwarded ballots are now its own to admit (those not in the
                     // log already), and its latest checkpoint must be co-signed before it answers.
                     for (_, w, _) in waiting.iter() {
@@ -782,13 +802,8 @@ impl Seq {
             }
         } else if let Err(e) = self.ledger.check_writer() {
             tracing::warn!(error = %e, "this node lost the log's lease: following it");
-            match (shared.signer)().and_then(|s| Ledger::follow_postgres(&shared.url, s)) {
-                Ok(follower) => {
-                    let before = self.ledger.size();
-                    self.ledger = follower;
-                    self.replay_from(before);
-                }
-                Err(e) => tracing::error!(error = %e, "following the log"),
+            if let Err(e) = self.follow_anew(shared) {
+                tracing::error!(error = %e, "following the log");
             }
         } else if self.forgotten.elapsed() >= std::time::Duration::from_secs(60) {
             self.forgotten = std::time::Instant::now();

@@ -336,7 +336,7 @@ pub struct Sql {
 }
 
 /// `SET search_path` to `schema` (a name this server made: see [`schema_name`]).
-fn search_path(schema: &str) -> String {
+pub(crate) fn search_path(schema: &str) -> String {
     format!("SET search_path TO \"{}\"", schema.replace('"', ""))
 }
 
@@ -406,11 +406,6 @@ impl Sql {
         })
     }
 
-    /// Whether this is PostgreSQL.
-    pub fn is_postgres(&self) -> bool {
-        matches!(self.engine, Engine::Postgres(_))
-    }
-
     /// The SQLite connection, for what only a file has (its schema upgrades, `VACUUM`).
     pub(crate) fn sqlite_connection(&self) -> Option<&rusqlite::Connection> {
         match &self.engine {
@@ -419,8 +414,9 @@ impl Sql {
         }
     }
 
-    /// Works in `schema` from now on (PostgreSQL; one round trip when it changes).
-    fn use_schema(&mut self, schema: &str) -> Result<(), SqlError> {
+    /// Works in `schema` from now on (PostgreSQL; one round trip when it changes), on a new
+    /// connection too.
+    pub(crate) fn use_schema(&mut self, schema: &str) -> Result<(), SqlError> {
         if self.schema.as_deref() == Some(schema) {
             return Ok(());
         }

@@ -77,13 +77,38 @@ pub fn durable_session(client: &mut Client) -> Result<(), LedgerError> {
 /// Brings the ledger's schema up to date; returns the migrations applied now (`V1__ledger`, …).
 /// Nodes starting together take turns (an advisory lock), so each migration runs once.
 pub fn migrate(client: &mut Client) -> Result<Vec<String>, LedgerError> {
-    client.execute("SELECT pg_advisory_lock($1, 0)", &[&MIGRATE_CLASS])?;
-    let mut runner = embedded::migrations::runner();
-    runner.set_migration_table_name(MIGRATION_TABLE);
-    let report = runner.run(client);
-    client.execute("SELECT pg_advisory_unlock($1, 0)", &[&MIGRATE_CLASS])?;
-    let report = report.map_err(|e| LedgerError::Migration(e.to_string()))?;
-    Ok(report
+    run_migrations(
+        client,
+        MIGRATE_CLASS,
+        None,
+        embedded::migrations::runner(),
+        MIGRATION_TABLE,
+    )
+}
+
+/// Runs `runner`'s migrations (their history in `table`) under the advisory lock `(lock, 0)`, so
+/// that nodes starting together take turns and each migration runs once; `first`, if given, runs
+/// under the same lock before them (e.g. creating the schema they go in). Answers the migrations
+/// applied now (`V1__name`, …).
+pub fn run_migrations(
+    client: &mut Client,
+    lock: i32,
+    first: Option<&str>,
+    mut runner: refinery::Runner,
+    table: &str,
+) -> Result<Vec<String>, LedgerError> {
+    client.execute("SELECT pg_advisory_lock($1, 0)", &[&lock])?;
+    let report = match first.map(|sql| client.batch_execute(sql)) {
+        Some(Err(e)) => Err(LedgerError::from(e)),
+        _ => {
+            runner.set_migration_table_name(table);
+            runner
+                .run(client)
+                .map_err(|e| LedgerError::Migration(e.to_string()))
+        }
+    };
+    client.execute("SELECT pg_advisory_unlock($1, 0)", &[&lock])?;
+    Ok(report?
         .applied_migrations()
         .iter()
         .map(|m| format!("V{}__{}", m.version(), m.name()))
