@@ -582,19 +582,22 @@ pub fn run(args: &Args) -> Result<ExitCode> {
     // Voting: every voter casts (some audit first); then some vote again.
     let revote_pct = args.revote_percent;
     let audit_pct = args.audit_percent;
+    // Every synthetic voter encrypts under the same key: multiply by it from a table.
+    let key_table = hanpyo_crypto::elgamal::KeyTable::new(&pk);
     let make = |i: u32, round: u8| -> Result<Cast> {
         let key = SecretCredential::generate_with_rng(&mut voter_rng(&master, i, 0))
             .signing_key(election_id);
         let mut r = voter_rng(&master, i, 1 + round);
         let audit = if round == 0 && r.next_u32() % 100 < audit_pct {
             let sel = random_values(&specs, &mut r);
-            let (b, openings) = encrypt_ballot_with_rng(&ectx, &pk, &specs, &key, &sel, &mut r)?;
+            let (b, openings) =
+                encrypt_ballot_with_rng(&ectx, &key_table, &specs, &key, &sel, &mut r)?;
             Some(Entry::AuditedBallot(Box::new(AuditedBallot::of(&b, openings))).encode())
         } else {
             None
         };
         let selections = random_values(&specs, &mut r);
-        let (b, _) = encrypt_ballot_with_rng(&ectx, &pk, &specs, &key, &selections, &mut r)?;
+        let (b, _) = encrypt_ballot_with_rng(&ectx, &key_table, &specs, &key, &selections, &mut r)?;
         let ciphertexts = b.ciphertexts();
         Ok(Cast {
             audit,
@@ -629,13 +632,13 @@ pub fn run(args: &Args) -> Result<ExitCode> {
     let mut first_ballot: Option<Vec<u8>> = None;
     let progress = crate::progress::bar("ballots", Some(u64::from(args.voters)));
     const CHUNK: u32 = 2048;
-    for start in (0..args.voters).step_by(CHUNK as usize) {
+    let make_chunk = |start: u32| -> Result<Vec<Cast>> {
         let end = (start + CHUNK).min(args.voters);
-        let made: Vec<Cast> = (start..end)
-            .into_par_iter()
-            .map(|i| make(i, 0))
-            .collect::<Result<_>>()?;
-        for (i, c) in (start..end).zip(made) {
+        (start..end).into_par_iter().map(|i| make(i, 0)).collect()
+    };
+    // Appends one chunk of first ballots (in voter order) and accounts for them.
+    let mut consume = |start: u32, made: Vec<Cast>| -> Result<()> {
+        for (i, c) in (start..).zip(made) {
             if let Some(a) = &c.audit {
                 put(&mut w, a)?;
                 audited += 1;
@@ -658,7 +661,19 @@ pub fn run(args: &Args) -> Result<ExitCode> {
                 });
             }
         }
-        progress.set_position(u64::from(end));
+        Ok(())
+    };
+    // The ledger's appends (one core) overlap the making of the next chunk (the other cores).
+    let mut made = make_chunk(0)?;
+    for start in (0..args.voters).step_by(CHUNK as usize) {
+        let next = start + CHUNK;
+        let (following, consumed) = rayon::join(
+            || (next < args.voters).then(|| make_chunk(next)).transpose(),
+            || consume(start, std::mem::take(&mut made)),
+        );
+        consumed?;
+        made = following?.unwrap_or_default();
+        progress.set_position(u64::from(next.min(args.voters)));
     }
     progress.finish_and_clear();
     let revotes = revoters.len() as u64;

@@ -20,7 +20,7 @@
 use rand_core::CryptoRng;
 
 use crate::batch::BatchVerifier;
-use crate::elgamal::{CIPHERTEXT_LEN, Ciphertext, Nonce, PublicKey};
+use crate::elgamal::{self, CIPHERTEXT_LEN, Ciphertext, EncryptionKey, Nonce, PublicKey};
 use crate::error::{DecodeError, ProofError};
 use crate::proofs::disjunctive::{self, DisjunctiveProof};
 use crate::proofs::labels;
@@ -222,9 +222,9 @@ impl core::fmt::Debug for ContestOpening {
 
 impl EncryptedContest {
     /// Encrypts `values` (one per choice) and proves it well formed.
-    pub fn encrypt_with_rng<R: CryptoRng + ?Sized>(
+    pub fn encrypt_with_rng<K: EncryptionKey + ?Sized, R: CryptoRng + ?Sized>(
         ctx: &ProofContext,
-        pk: &PublicKey,
+        pk: &K,
         spec: &ContestSpec,
         values: &[u8],
         rng: &mut R,
@@ -235,7 +235,7 @@ impl EncryptedContest {
         let mut nonces = Vec::with_capacity(values.len());
         for (j, &v) in values.iter().enumerate() {
             let m = u64::from(v);
-            let (ct, r) = pk.encrypt_with_rng(m, rng);
+            let (ct, r) = elgamal::encrypt_with_rng(pk, m, rng);
             let proof = DisjunctiveProof::prove_with_rng(
                 labels::SELECTION,
                 &ctx.at(spec.index, j as u32),

@@ -471,44 +471,123 @@ fn one_writer_at_a_time(make: Maker) {
     }
 }
 
-/// A sequencer whose database session is ended (its node cut off, an operator's
-/// `pg_terminate_backend`) loses its lease with it: its next append fails and writes nothing, and
-/// the next writer takes over from the stored log within seconds.
+/// A sequencer whose lease session is ended (its node cut off, an operator's
+/// `pg_terminate_backend`) loses its lease with it: even though the connection it writes through
+/// is alive, its next append is refused (`LeaseLost`) and writes nothing, and the next writer
+/// takes over from the stored log within seconds. With every session of the node ended, the
+/// same.
 #[test]
 fn postgres_a_sequencer_cut_off_writes_nothing_and_the_next_takes_over() {
     let db = Db::postgres("cutoff");
     let Db::Postgres { url, name } = &db else {
         unreachable!()
     };
-    let mut cut =
-        Ledger::open_postgres(&format!("{url} application_name=cut_off"), signer()).expect("open");
-    cut.append_batch(&[entry(0), entry(1)]).expect("append");
     let mut admin =
         postgres::Client::connect(&common::admin_url(), postgres::NoTls).expect("admin");
-    let ended: i64 = admin
+    // First the lease session alone (the one `pg_locks` names as the lease's holder), then all.
+    let cut_lease = "SELECT count(pg_terminate_backend(k.pid)) FROM pg_locks k \
+         JOIN pg_stat_activity a ON a.pid = k.pid \
+         WHERE k.locktype = 'advisory' AND a.datname = $1 AND a.application_name = $2";
+    let cut_all = "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity \
+         WHERE datname = $1 AND application_name = $2";
+    for (round, (app, cut)) in [("cut_lease", cut_lease), ("cut_all", cut_all)]
+        .into_iter()
+        .enumerate()
+    {
+        let mut old = Ledger::open_postgres(&format!("{url} application_name={app}"), signer())
+            .expect("open");
+        let size = old.size();
+        old.append_batch(&[entry(size), entry(size + 1)])
+            .expect("append");
+        let ended: i64 = admin
+            .query_one(cut, &[name, &app])
+            .expect("terminate")
+            .get(0);
+        assert!(ended >= 1, "{app}");
+        let started = std::time::Instant::now();
+        let mut next = db.open_waiting(signer).expect("takes over");
+        assert!(started.elapsed() < std::time::Duration::from_secs(5));
+        assert_eq!(next.size(), size + 2);
+        next.append_batch(&[entry(size + 2)]).expect("append");
+        let refused = old.append_batch(&[entry(99)]);
+        if round == 0 {
+            assert!(
+                matches!(refused, Err(LedgerError::LeaseLost)),
+                "{refused:?}"
+            );
+        } else {
+            assert!(refused.is_err(), "the old sessions are gone");
+        }
+        assert!(old.check_writer().is_err());
+        drop(old);
+        drop(next);
+    }
+    let ledger = db.open_waiting(signer).expect("reopen");
+    assert_eq!(ledger.size(), 6);
+    assert_eq!(ledger.entry(2).expect("entry"), entry(2));
+    assert_eq!(ledger.entry(5).expect("entry"), entry(5));
+    assert_eq!(ledger.verify_history().expect("history"), 4);
+}
+
+/// A process writing or following many logs in one database holds at most
+/// `POOL_SIZE + 1` connections to it, however many logs (a node's elections) it has open, and
+/// every log still takes its own lease.
+#[test]
+fn postgres_many_logs_share_a_few_connections() {
+    const LOGS: usize = 40;
+    let db = Db::postgres("many");
+    let Db::Postgres { url, name } = &db else {
+        unreachable!()
+    };
+    let url = format!("{url} application_name=many_logs");
+    let signer_of = |i: usize| {
+        let key = SigningKey::from_bytes(&[i as u8 + 1; 32]);
+        NoteSigner::new(&format!("many-{i}.example/log"), key, KeyKind::Ed25519).expect("signer")
+    };
+    let mut writers: Vec<Ledger> = (0..LOGS)
+        .map(|i| Ledger::open_postgres(&url, signer_of(i)).expect("open"))
+        .collect();
+    // A second writer of the same log, in this process too, is refused.
+    assert!(matches!(
+        Ledger::open_postgres(&url, signer_of(0)),
+        Err(LedgerError::Busy(_))
+    ));
+    std::thread::scope(|scope| {
+        for chunk in writers.chunks_mut(LOGS / 4) {
+            scope.spawn(move || {
+                for round in 0..3u64 {
+                    for w in chunk.iter_mut() {
+                        w.append_batch(&[entry(round)]).expect("append");
+                    }
+                }
+            });
+        }
+    });
+    let followers: Vec<Ledger> = (0..LOGS)
+        .map(|i| Ledger::follow_postgres(&url, signer_of(i)).expect("follow"))
+        .collect();
+    assert!(followers.iter().all(|f| f.size() == 3));
+    let sessions: i64 = postgres::Client::connect(&common::admin_url(), postgres::NoTls)
+        .expect("admin")
         .query_one(
-            "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity \
-             WHERE datname = $1 AND application_name = 'cut_off'",
+            "SELECT count(*) FROM pg_stat_activity \
+             WHERE datname = $1 AND application_name = 'many_logs'",
             &[name],
         )
-        .expect("terminate")
+        .expect("count")
         .get(0);
-    assert_eq!(ended, 1);
-    let started = std::time::Instant::now();
-    let mut next = db.open_waiting(signer).expect("takes over");
-    assert!(started.elapsed() < std::time::Duration::from_secs(5));
-    assert_eq!(next.size(), 2);
-    next.append_batch(&[entry(2)]).expect("append");
+    let limit = hanpyo_ledger::store::postgres::POOL_SIZE as i64 + 1;
     assert!(
-        cut.append_batch(&[entry(99)]).is_err(),
-        "the old session is gone"
+        (2..=limit).contains(&sessions),
+        "{sessions} sessions for {LOGS} logs"
     );
-    drop(cut);
-    drop(next);
-    let ledger = db.open_waiting(signer).expect("reopen");
-    assert_eq!(ledger.size(), 3);
-    assert_eq!(ledger.entry(2).expect("entry"), entry(2));
-    assert_eq!(ledger.verify_history().expect("history"), 2);
+    for w in &writers {
+        w.check_writer().expect("holds its lease");
+    }
+    drop(writers);
+    // Dropped writers gave their leases back: another writer takes each at once.
+    let again = Ledger::open_postgres(&url, signer_of(LOGS - 1)).expect("lease free");
+    assert_eq!(again.size(), 3);
 }
 
 /// A node that is not the sequencer follows the log: it sees each commit after `refresh`, proves

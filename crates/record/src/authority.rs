@@ -7,7 +7,7 @@ use curve25519_dalek::traits::Identity;
 use hanpyo_crypto::ballot::{ContestOpening, ContestSpec, EncryptedContest};
 use hanpyo_crypto::credential::CredentialSigningKey;
 use hanpyo_crypto::dlog::DlogTable;
-use hanpyo_crypto::elgamal::{Ciphertext, PublicKey};
+use hanpyo_crypto::elgamal::{Ciphertext, EncryptionKey};
 use hanpyo_crypto::group::Element;
 use hanpyo_crypto::threshold::{KeyShare, ThresholdParams, lagrange_coefficients};
 use hanpyo_crypto::transcript::ProofContext;
@@ -18,9 +18,9 @@ use crate::error::RecordError;
 
 /// Encrypts one value vector per question ([`crate::question::Question::values_of`]), proves it,
 /// and signs the ballot.
-pub fn encrypt_ballot_with_rng<R: CryptoRng + ?Sized>(
+pub fn encrypt_ballot_with_rng<K: EncryptionKey + ?Sized, R: CryptoRng + ?Sized>(
     ctx: &ProofContext,
-    pk: &PublicKey,
+    pk: &K,
     specs: &[ContestSpec],
     key: &CredentialSigningKey,
     values: &[Vec<u8>],

@@ -12,21 +12,22 @@
 //! `A_ℓ = u_ℓ·G − t_ℓ·α`, `B_ℓ = u_ℓ·K − t_ℓ·(β − ℓ·G)`.
 //! `c = H(label, ctx; G, K, α, β, lo, hi, A_lo, B_lo, …, A_hi, B_hi)`;
 //! `c_m = c − Σ_{ℓ≠m} c'_ℓ`, `z_m = k_m + c_m·r`; simulated branches keep `(c'_ℓ, z'_ℓ)`.
-//! Branch selection uses constant-time selects, so timing does not reveal `m`.
+//! Branch selection uses constant-time selects, so timing does not reveal `m`. The prover knows
+//! `r` and `m`, so it computes the same commitments as `A_ℓ = s_ℓ·G` and
+//! `B_ℓ = s_ℓ·K + t_ℓ·(ℓ − m)·G` with `s_ℓ = u_ℓ − t_ℓ·r`: two fixed-base multiplications by `G`
+//! (precomputed table) and one by `K` (a table too with [`KeyTable`](crate::elgamal::KeyTable)), instead of two multiscalar multiplications over `G, α, K, β`.
 //!
 //! Proof: `(A_ℓ, B_ℓ)_{ℓ=lo..hi}`, `(c_ℓ)_{ℓ=lo..hi−1}`, `(z_ℓ)_{ℓ=lo..hi}`; `c_hi = c − Σ_{ℓ<hi} c_ℓ`.
 //! Verifier, for each `ℓ`: `z_ℓ·G − A_ℓ − c_ℓ·α = 0` and `z_ℓ·K − B_ℓ − c_ℓ·β + c_ℓ·ℓ·G = 0`.
 //! Transcript items: `P(G) P(K) P(α) P(β) U(lo) U(hi)` then `P(A_ℓ) P(B_ℓ)` for `ℓ = lo..hi`.
-use curve25519_dalek::constants::RISTRETTO_BASEPOINT_POINT;
-use curve25519_dalek::ristretto::RistrettoPoint;
+use curve25519_dalek::constants::RISTRETTO_BASEPOINT_TABLE;
 use curve25519_dalek::scalar::Scalar;
-use curve25519_dalek::traits::MultiscalarMul;
 use rand_core::CryptoRng;
 use subtle::{ConditionallySelectable, ConstantTimeEq};
 use zeroize::Zeroizing;
 
 use crate::batch::BatchVerifier;
-use crate::elgamal::{Ciphertext, Nonce, PublicKey};
+use crate::elgamal::{Ciphertext, EncryptionKey, Nonce, PublicKey};
 use crate::error::{DecodeError, ProofError};
 use crate::group::{Element, Reader};
 use crate::transcript::{ProofContext, Transcript};
@@ -89,10 +90,10 @@ pub fn challenge(
 impl DisjunctiveProof {
     /// Proves that `ct = Enc_pk(m; nonce)` with `lo ≤ m ≤ hi`.
     #[allow(clippy::too_many_arguments)]
-    pub fn prove_with_rng<R: CryptoRng + ?Sized>(
+    pub fn prove_with_rng<K: EncryptionKey + ?Sized, R: CryptoRng + ?Sized>(
         label: &'static str,
         ctx: &ProofContext,
-        pk: &PublicKey,
+        pk: &K,
         ct: &Ciphertext,
         lo: u64,
         hi: u64,
@@ -104,8 +105,8 @@ impl DisjunctiveProof {
         if m < lo || m > hi {
             return Err(ProofError::Parameter("plaintext outside the proven range"));
         }
-        let (alpha, beta) = (ct.alpha.point(), ct.beta.point());
-        let k_pt = pk.element().point();
+        let r = nonce.as_scalar();
+        let m_scalar = Scalar::from(m);
         let mut commitments = Vec::with_capacity(n);
         // Per branch: (is_real, k, simulated challenge t (0 if real), simulated response)
         let mut secrets: Vec<(subtle::Choice, Zeroizing<Scalar>, Scalar, Scalar)> =
@@ -118,17 +119,16 @@ impl DisjunctiveProof {
             let z_sim = Scalar::random(rng);
             let u = Scalar::conditional_select(&z_sim, &k, real);
             let t = Scalar::conditional_select(&c_sim, &Scalar::ZERO, real);
-            // A = u·G − t·α and B = u·K − t·(β − ℓ·G), each as one constant-time multiscalar
-            // multiplication (zero scalars take the same time as any other).
-            let a = RistrettoPoint::multiscalar_mul([u, -t], [RISTRETTO_BASEPOINT_POINT, *alpha]);
-            let b = RistrettoPoint::multiscalar_mul(
-                [u, -t, t * Scalar::from(l)],
-                [*k_pt, *beta, RISTRETTO_BASEPOINT_POINT],
-            );
+            // A = u·G − t·α = s·G and B = u·K − t·(β − ℓ·G) = s·K + t·(ℓ − m)·G, since
+            // α = r·G and β = m·G + r·K: constant-time fixed- and variable-base multiplications
+            // (zero scalars take the same time as any other).
+            let s = Zeroizing::new(u - t * r);
+            let a = &*s * RISTRETTO_BASEPOINT_TABLE;
+            let b = pk.times(&s) + &(t * (Scalar::from(l) - m_scalar)) * RISTRETTO_BASEPOINT_TABLE;
             commitments.push((Element::from_point(a), Element::from_point(b)));
             secrets.push((real, k, t, z_sim));
         }
-        let c = challenge(label, ctx, pk, ct, lo, hi, &commitments);
+        let c = challenge(label, ctx, pk.key(), ct, lo, hi, &commitments);
         let sum_simulated: Scalar = secrets.iter().map(|s| s.2).sum();
         let c_real = c - sum_simulated;
         let mut all_challenges = Vec::with_capacity(n);

@@ -62,6 +62,10 @@ pub enum LedgerError {
         /// The stored size.
         found: u64,
     },
+    /// This writer's lease session ended (its connection was lost or closed, or the database
+    /// failed over): another node may be the sequencer now. This writer must stop and re-open.
+    #[error("this writer no longer holds the log's sequencer lease")]
+    LeaseLost,
     /// The log was closed; it accepts no more entries.
     #[error("the log is closed")]
     Closed,
@@ -140,6 +144,11 @@ pub(crate) trait Storage: std::fmt::Debug + Send {
     fn stored_size(&self) -> Result<u64, LedgerError>;
     /// Whether the log was closed.
     fn is_closed(&self) -> Result<bool, LedgerError>;
+    /// Whether this writer still holds its lease, as far as it knows without asking the database
+    /// (a backend without leases always does).
+    fn check_lease(&self) -> Result<(), LedgerError> {
+        Ok(())
+    }
     /// Marks the log closed, if the stored log still ends at `size` (the writer's).
     fn close(&mut self, size: u64) -> Result<(), LedgerError>;
     /// The highest-indexed tile of `level`.
@@ -227,8 +236,11 @@ impl Ledger {
     /// Opens (or creates) the log named by `signer` in the PostgreSQL database at `url` (a
     /// libpq-style URL or key/value string; several hosts with `target_session_attrs=read-write`
     /// follow a failover), migrating the schema first and taking the log's sequencer lease:
-    /// [`LedgerError::Busy`] while another writer holds it. The lease lasts as long as this
-    /// ledger's connection.
+    /// [`LedgerError::Busy`] while another writer (in this process or another) holds it. The
+    /// lease is held by this process's lease session for the database (one connection, whatever
+    /// the number of logs) until this ledger is dropped or that session ends; reads and writes go
+    /// through the process's pool of at most [`postgres::POOL_SIZE`] connections, and every
+    /// write first checks that the lease is still held ([`LedgerError::LeaseLost`]).
     #[cfg(feature = "postgres")]
     pub fn open_postgres(url: &str, signer: NoteSigner) -> Result<Self, LedgerError> {
         let store = postgres::PostgresStore::open_writer(url, signer.verifier().name())?;
@@ -321,6 +333,7 @@ impl Ledger {
     /// overtaken, fails: it must stop writing and follow.
     pub fn check_writer(&self) -> Result<(), LedgerError> {
         self.writable()?;
+        self.store.check_lease()?;
         let stored = self.store.stored_size()?;
         if stored != self.size {
             return Err(LedgerError::Superseded {

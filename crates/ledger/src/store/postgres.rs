@@ -1,21 +1,26 @@
 //! The PostgreSQL backend: any number of logs in one database (one row of `ledger_logs` each),
 //! read by every server node, written by one *sequencer* per log at a time.
 //!
-//! **The sequencer lease** is a session-level advisory lock on `(LEASE_CLASS, log id)`, taken by
-//! the writer's connection when it opens the log and held for as long as that connection lives: a
-//! writer whose process or machine dies loses its connection and so its lease, and the next writer
-//! takes it within the server's TCP keepalive or `idle_session_timeout`. Because the lease could
-//! still be lost silently (a connection pooler in transaction mode, an operator's
-//! `pg_terminate_backend`), every append also locks the log's row and checks the stored size equals
-//! the writer's (a compare-and-set): a writer that was overtaken gets
-//! [`LedgerError::Superseded`], writes nothing and must re-open. No index is written twice.
+//! **The sequencer lease** is a session-level advisory lock on `(LEASE_CLASS, log id)`. A process
+//! holds the leases of every log it writes in one *lease session* per database, a connection of
+//! its own, until the writer is dropped or the session ends: a writer whose process or machine
+//! dies loses its session and so its leases, and the next writer takes them within the server's
+//! TCP keepalive or `idle_session_timeout`. Reads and writes go through a pool of at most
+//! [`POOL_SIZE`] connections per process and database, shared by all its logs, so the number of
+//! connections does not grow with the number of logs (elections) a node hosts. Every write's
+//! transaction starts with a fence: it locks the log's row, checks that the lease session still
+//! holds the lease (`pg_locks`), else [`LedgerError::LeaseLost`], and that the stored size equals
+//! the writer's (a compare-and-set), else [`LedgerError::Superseded`] (the lease could be lost
+//! silently, e.g. behind a connection pooler in transaction mode). A refused writer writes
+//! nothing and must re-open. No index is written twice.
 //!
 //! **Durability**: a [`Commit`](super::Commit) is returned only after PostgreSQL's `COMMIT`
 //! returned, with `synchronous_commit` at least `on` for this session (raised from `off` or `local`
 //! if the server is configured lower), so with a synchronous standby an acknowledged entry is on
 //! both.
-use std::cell::RefCell;
+use std::collections::{HashMap, HashSet};
 use std::str::FromStr;
+use std::sync::{Arc, Condvar, Mutex, OnceLock, PoisonError};
 use std::time::Duration;
 
 use postgres::{Client, Config, NoTls};
@@ -115,11 +120,170 @@ pub fn run_migrations(
         .collect())
 }
 
-/// One log's rows in a PostgreSQL database.
+/// Connections kept per database by one process, shared by every log it opens there: at most
+/// this many, opened only while that many statements run at once. A node hosting many elections
+/// so holds at most `POOL_SIZE + 1` connections for their logs, whatever their number.
+pub const POOL_SIZE: usize = 16;
+
+/// One process's connections to one database (by URL): a pool for every log's reads and writes,
+/// and one *lease session* that holds the sequencer leases of every log this process writes.
+struct Hub {
+    url: String,
+    pool: Mutex<Pool>,
+    freed: Condvar,
+    lease: Mutex<LeaseSession>,
+    migrated: Mutex<bool>,
+}
+
+#[derive(Default)]
+struct Pool {
+    idle: Vec<Client>,
+    open: usize,
+}
+
+/// The session holding this process's leases, and which logs it holds them for.
+#[derive(Default)]
+struct LeaseSession {
+    client: Option<Client>,
+    /// Its backend's process id, which `pg_locks` shows as the holder.
+    pid: i32,
+    held: HashSet<i32>,
+}
+
+/// Every hub of this process, by URL.
+fn hub(url: &str) -> Arc<Hub> {
+    static HUBS: OnceLock<Mutex<HashMap<String, Arc<Hub>>>> = OnceLock::new();
+    let mut hubs = HUBS
+        .get_or_init(Default::default)
+        .lock()
+        .unwrap_or_else(PoisonError::into_inner);
+    hubs.entry(url.to_string())
+        .or_insert_with(|| {
+            Arc::new(Hub {
+                url: url.to_string(),
+                pool: Default::default(),
+                freed: Condvar::new(),
+                lease: Default::default(),
+                migrated: Mutex::new(false),
+            })
+        })
+        .clone()
+}
+
+impl Hub {
+    /// Runs `f` on a pooled connection (an idle one, a new one while fewer than [`POOL_SIZE`] are
+    /// open, else the next one freed). A connection found closed afterwards is dropped, so the
+    /// next statement connects again (as after a database failover).
+    fn with<T>(
+        &self,
+        f: impl FnOnce(&mut Client) -> Result<T, LedgerError>,
+    ) -> Result<T, LedgerError> {
+        let mut client = self.checkout()?;
+        let out = f(&mut client);
+        let mut pool = self.pool.lock().unwrap_or_else(PoisonError::into_inner);
+        if client.is_closed() {
+            pool.open -= 1;
+        } else {
+            pool.idle.push(client);
+        }
+        drop(pool);
+        self.freed.notify_one();
+        out
+    }
+
+    fn checkout(&self) -> Result<Client, LedgerError> {
+        let mut pool = self.pool.lock().unwrap_or_else(PoisonError::into_inner);
+        loop {
+            while let Some(client) = pool.idle.pop() {
+                if !client.is_closed() {
+                    return Ok(client);
+                }
+                pool.open -= 1;
+            }
+            if pool.open < POOL_SIZE {
+                pool.open += 1;
+                drop(pool);
+                let connected = connect(&self.url).and_then(|mut c| {
+                    durable_session(&mut c)?;
+                    Ok(c)
+                });
+                if connected.is_err() {
+                    self.pool
+                        .lock()
+                        .unwrap_or_else(PoisonError::into_inner)
+                        .open -= 1;
+                    self.freed.notify_one();
+                }
+                return connected;
+            }
+            pool = self
+                .freed
+                .wait(pool)
+                .unwrap_or_else(PoisonError::into_inner);
+        }
+    }
+
+    /// Migrates the ledger's schema, once per process and database.
+    fn migrate_once(&self) -> Result<(), LedgerError> {
+        let mut migrated = self.migrated.lock().unwrap_or_else(PoisonError::into_inner);
+        if !*migrated {
+            self.with(|c| migrate(c).map(drop))?;
+            *migrated = true;
+        }
+        Ok(())
+    }
+
+    /// Takes the lease on log `key` in the lease session (connecting it first if it has none or
+    /// lost it: every lease it held went with it). Answers the session's backend pid, or
+    /// [`LedgerError::Busy`] when another session, or another writer of this process, holds it.
+    fn take_lease(&self, key: i32, origin: &str) -> Result<i32, LedgerError> {
+        let mut lease = self.lease.lock().unwrap_or_else(PoisonError::into_inner);
+        if lease.held.contains(&key) && lease.client.as_ref().is_some_and(|c| !c.is_closed()) {
+            return Err(LedgerError::Busy(origin.to_string()));
+        }
+        let mut fresh = false;
+        loop {
+            if lease.client.as_ref().is_none_or(Client::is_closed) {
+                let mut client = connect(&self.url)?;
+                lease.pid = client.query_one("SELECT pg_backend_pid()", &[])?.get(0);
+                lease.client = Some(client);
+                lease.held.clear();
+                fresh = true;
+            }
+            let client = lease.client.as_mut().ok_or(LedgerError::Closed)?;
+            match client.query_one("SELECT pg_try_advisory_lock($1, $2)", &[&LEASE_CLASS, &key]) {
+                Ok(row) => {
+                    if !row.get::<_, bool>(0) {
+                        return Err(LedgerError::Busy(origin.to_string()));
+                    }
+                    lease.held.insert(key);
+                    return Ok(lease.pid);
+                }
+                // A session that died since its last use: connect once more.
+                Err(_) if !fresh && client.is_closed() => lease.client = None,
+                Err(e) => return Err(e.into()),
+            }
+        }
+    }
+
+    /// Gives the lease on `key` back, if the session that took it (`pid`) still holds it.
+    fn release_lease(&self, key: i32, pid: i32) {
+        let mut lease = self.lease.lock().unwrap_or_else(PoisonError::into_inner);
+        if lease.pid != pid || !lease.held.remove(&key) {
+            return;
+        }
+        if let Some(client) = lease.client.as_mut() {
+            let _ = client.execute("SELECT pg_advisory_unlock($1, $2)", &[&LEASE_CLASS, &key]);
+        }
+    }
+}
+
+/// One log's rows in a PostgreSQL database, reached through this process's [`Hub`] for it.
 pub(super) struct PostgresStore {
-    // `postgres::Client` needs `&mut` even to read; the ledger's reads take `&self`.
-    client: RefCell<Client>,
+    hub: Arc<Hub>,
     log: i64,
+    /// A writer's lease: the log's lock key and the lease session's pid.
+    lease: Option<(i32, i32)>,
 }
 
 impl std::fmt::Debug for PostgresStore {
@@ -130,13 +294,31 @@ impl std::fmt::Debug for PostgresStore {
     }
 }
 
+impl Drop for PostgresStore {
+    fn drop(&mut self) {
+        if let Some((key, pid)) = self.lease {
+            self.hub.release_lease(key, pid);
+        }
+    }
+}
+
 /// The compare-and-set every write starts with: locks the log's row until COMMIT and refuses unless
-/// the stored size is the writer's. Returns whether the log is closed.
-fn fence(tx: &mut postgres::Transaction<'_>, log: i64, expected: u64) -> Result<bool, LedgerError> {
+/// the stored size is the writer's and the writer's lease session still holds the lease (had
+/// that session ended, another node may be the sequencer now). Returns whether the log is closed.
+fn fence(
+    tx: &mut postgres::Transaction<'_>,
+    log: i64,
+    lease: Option<(i32, i32)>,
+    expected: u64,
+) -> Result<bool, LedgerError> {
+    let (key, pid) = lease.ok_or(LedgerError::LeaseLost)?;
     let row = tx.query_one(
-        "SELECT size, closed FROM ledger_logs WHERE id = $1 FOR UPDATE",
-        &[&log],
+        "SELECT size, closed, EXISTS (SELECT 1 FROM pg_locks WHERE locktype = 'advisory'          AND granted AND pid = $4 AND classid = $2::int8::oid AND objid = $3::int8::oid          AND objsubid = 2 AND database = (SELECT oid FROM pg_database          WHERE datname = current_database())) FROM ledger_logs WHERE id = $1 FOR UPDATE",
+        &[&log, &i64::from(LEASE_CLASS), &i64::from(key), &pid],
     )?;
+    if !row.get::<_, bool>(2) {
+        return Err(LedgerError::LeaseLost);
+    }
     let stored = uint(row.get(0))?;
     if stored != expected {
         return Err(LedgerError::Superseded {
@@ -156,122 +338,144 @@ fn uint(x: i64) -> Result<u64, LedgerError> {
 }
 
 impl PostgresStore {
-    /// The writer: migrates, registers the log `origin` if new and takes its lease.
+    /// The writer: migrates (once per process), registers the log `origin` if new and takes its
+    /// lease.
     pub(super) fn open_writer(url: &str, origin: &str) -> Result<Self, LedgerError> {
-        let mut client = connect(url)?;
-        migrate(&mut client)?;
-        durable_session(&mut client)?;
+        let hub = hub(url);
+        hub.migrate_once()?;
         let find = "SELECT id FROM ledger_logs WHERE origin = $1";
-        // Look first: a refused INSERT would still use up a sequence value at every open.
-        let log: i64 = match client.query_opt(find, &[&origin])? {
-            Some(row) => row.get(0),
-            None => {
-                client.execute(
-                    "INSERT INTO ledger_logs (origin) VALUES ($1) ON CONFLICT (origin) DO NOTHING",
-                    &[&origin],
-                )?;
-                client.query_one(find, &[&origin])?.get(0)
-            }
-        };
+        let log: i64 = hub.with(|client| {
+            // Look first: a refused INSERT would still use up a sequence value at every open.
+            Ok(match client.query_opt(find, &[&origin])? {
+                Some(row) => row.get(0),
+                None => {
+                    client.execute(
+                        "INSERT INTO ledger_logs (origin) VALUES ($1)                          ON CONFLICT (origin) DO NOTHING",
+                        &[&origin],
+                    )?;
+                    client.query_one(find, &[&origin])?.get(0)
+                }
+            })
+        })?;
         let key = i32::try_from(log)
             .map_err(|_| LedgerError::Corrupt(format!("log id {log} out of range")))?;
-        let leased: bool = client
-            .query_one("SELECT pg_try_advisory_lock($1, $2)", &[&LEASE_CLASS, &key])?
-            .get(0);
-        if !leased {
-            return Err(LedgerError::Busy(origin.to_string()));
-        }
+        let pid = hub.take_lease(key, origin)?;
         Ok(Self {
-            client: RefCell::new(client),
+            hub,
             log,
+            lease: Some((key, pid)),
         })
     }
 
     /// A reader of the existing log `origin` (no lease, no migration).
     pub(super) fn open_reader(url: &str, origin: &str) -> Result<Self, LedgerError> {
-        let mut client = connect(url)?;
-        let log: i64 = client
-            .query_opt("SELECT id FROM ledger_logs WHERE origin = $1", &[&origin])?
+        let hub = hub(url);
+        let log: i64 = hub
+            .with(|c| Ok(c.query_opt("SELECT id FROM ledger_logs WHERE origin = $1", &[&origin])?))?
             .ok_or_else(|| LedgerError::NotFound(format!("log {origin}")))?
             .get(0);
         Ok(Self {
-            client: RefCell::new(client),
+            hub,
             log,
+            lease: None,
         })
     }
 }
 
 impl Storage for PostgresStore {
     fn stored_size(&self) -> Result<u64, LedgerError> {
-        let size: i64 = self
-            .client
-            .borrow_mut()
-            .query_one("SELECT size FROM ledger_logs WHERE id = $1", &[&self.log])?
-            .get(0);
+        let size: i64 = self.hub.with(|c| {
+            Ok(
+                c.query_one("SELECT size FROM ledger_logs WHERE id = $1", &[&self.log])?
+                    .get(0),
+            )
+        })?;
         uint(size)
     }
 
     fn is_closed(&self) -> Result<bool, LedgerError> {
-        Ok(self
-            .client
-            .borrow_mut()
-            .query_one("SELECT closed FROM ledger_logs WHERE id = $1", &[&self.log])?
-            .get(0))
+        self.hub.with(|c| {
+            Ok(
+                c.query_one("SELECT closed FROM ledger_logs WHERE id = $1", &[&self.log])?
+                    .get(0),
+            )
+        })
+    }
+
+    fn check_lease(&self) -> Result<(), LedgerError> {
+        let (key, pid) = self.lease.ok_or(LedgerError::LeaseLost)?;
+        let lease = self
+            .hub
+            .lease
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        let alive = lease.client.as_ref().is_some_and(|c| !c.is_closed());
+        if alive && lease.pid == pid && lease.held.contains(&key) {
+            Ok(())
+        } else {
+            Err(LedgerError::LeaseLost)
+        }
     }
 
     fn close(&mut self, size: u64) -> Result<(), LedgerError> {
-        let log = self.log;
-        let mut tx = self.client.get_mut().transaction()?;
-        fence(&mut tx, log, size)?;
-        tx.execute(
-            "UPDATE ledger_logs SET closed = TRUE WHERE id = $1",
-            &[&log],
-        )?;
-        tx.commit()?;
-        Ok(())
+        let (log, lease) = (self.log, self.lease);
+        self.hub.with(|c| {
+            let mut tx = c.transaction()?;
+            fence(&mut tx, log, lease, size)?;
+            tx.execute(
+                "UPDATE ledger_logs SET closed = TRUE WHERE id = $1",
+                &[&log],
+            )?;
+            tx.commit()?;
+            Ok(())
+        })
     }
 
     fn last_tile(&self, level: u32) -> Result<Option<(u64, Vec<u8>)>, LedgerError> {
-        let row = self.client.borrow_mut().query_opt(
-            "SELECT idx, data FROM ledger_tiles WHERE log_id = $1 AND level = $2 \
-             ORDER BY idx DESC LIMIT 1",
-            &[&self.log, &(level as i32)],
-        )?;
+        let row = self.hub.with(|c| {
+            Ok(c.query_opt(
+                "SELECT idx, data FROM ledger_tiles WHERE log_id = $1 AND level = $2 \
+                 ORDER BY idx DESC LIMIT 1",
+                &[&self.log, &(level as i32)],
+            )?)
+        })?;
         row.map(|r| Ok((uint(r.get(0))?, r.get(1)))).transpose()
     }
 
     fn tile(&self, level: u32, index: u64) -> Result<Option<Vec<u8>>, LedgerError> {
-        Ok(self
-            .client
-            .borrow_mut()
-            .query_opt(
+        let index = int(index)?;
+        self.hub.with(|c| {
+            Ok(c.query_opt(
                 "SELECT data FROM ledger_tiles WHERE log_id = $1 AND level = $2 AND idx = $3",
-                &[&self.log, &(level as i32), &int(index)?],
+                &[&self.log, &(level as i32), &index],
             )?
             .map(|r| r.get(0)))
+        })
     }
 
     fn entries(&self, start: u64, end: u64) -> Result<Vec<Vec<u8>>, LedgerError> {
-        Ok(self
-            .client
-            .borrow_mut()
-            .query(
+        let (start, end) = (int(start)?, int(end)?);
+        self.hub.with(|c| {
+            Ok(c.query(
                 "SELECT data FROM ledger_entries WHERE log_id = $1 AND idx >= $2 AND idx < $3 \
                  ORDER BY idx",
-                &[&self.log, &int(start)?, &int(end)?],
+                &[&self.log, &start, &end],
             )?
             .iter()
             .map(|r| r.get(0))
             .collect())
+        })
     }
 
     fn index_of(&self, leaf: &Hash, size: u64) -> Result<Option<u64>, LedgerError> {
-        self.client
-            .borrow_mut()
-            .query_opt(
-                "SELECT idx FROM ledger_leaves WHERE log_id = $1 AND hash = $2 AND idx < $3",
-                &[&self.log, &&leaf[..], &int(size)?],
-            )?
+        let size = int(size)?;
+        self.hub
+            .with(|c| {
+                Ok(c.query_opt(
+                    "SELECT idx FROM ledger_leaves WHERE log_id = $1 AND hash = $2 AND idx < $3",
+                    &[&self.log, &&leaf[..], &size],
+                )?)
+            })?
             .map(|r| uint(r.get(0)))
             .transpose()
     }
@@ -283,17 +487,14 @@ impl Storage for PostgresStore {
         size: u64,
         limit: u32,
     ) -> Result<Vec<(Hash, u64)>, LedgerError> {
-        let rows = self.client.borrow_mut().query(
-            "SELECT hash, idx FROM ledger_leaves WHERE log_id = $1 AND hash >= $2 AND hash <= $3 \
-             AND idx < $4 ORDER BY hash LIMIT $5",
-            &[
-                &self.log,
-                &&lo[..],
-                &&hi[..],
-                &int(size)?,
-                &i64::from(limit),
-            ],
-        )?;
+        let size = int(size)?;
+        let rows = self.hub.with(|c| {
+            Ok(c.query(
+                "SELECT hash, idx FROM ledger_leaves WHERE log_id = $1 AND hash >= $2 \
+                 AND hash <= $3 AND idx < $4 ORDER BY hash LIMIT $5",
+                &[&self.log, &&lo[..], &&hi[..], &size, &i64::from(limit)],
+            )?)
+        })?;
         let mut out = Vec::with_capacity(rows.len());
         for r in rows {
             let h: Vec<u8> = r.get(0);
@@ -305,34 +506,34 @@ impl Storage for PostgresStore {
     }
 
     fn checkpoint_at(&self, size: u64) -> Result<Option<String>, LedgerError> {
-        Ok(self
-            .client
-            .borrow_mut()
-            .query_opt(
+        let size = int(size)?;
+        self.hub.with(|c| {
+            Ok(c.query_opt(
                 "SELECT note FROM ledger_checkpoints WHERE log_id = $1 AND size = $2",
-                &[&self.log, &int(size)?],
+                &[&self.log, &size],
             )?
             .map(|r| r.get(0)))
+        })
     }
 
     fn latest_checkpoint(&self) -> Result<Option<String>, LedgerError> {
-        Ok(self
-            .client
-            .borrow_mut()
-            .query_opt(
+        self.hub.with(|c| {
+            Ok(c.query_opt(
                 "SELECT note FROM ledger_checkpoints WHERE log_id = $1 ORDER BY size DESC LIMIT 1",
                 &[&self.log],
             )?
             .map(|r| r.get(0)))
+        })
     }
 
     fn checkpoint_sizes(&self) -> Result<Vec<u64>, LedgerError> {
-        self.client
-            .borrow_mut()
-            .query(
-                "SELECT size FROM ledger_checkpoints WHERE log_id = $1 ORDER BY size",
-                &[&self.log],
-            )?
+        self.hub
+            .with(|c| {
+                Ok(c.query(
+                    "SELECT size FROM ledger_checkpoints WHERE log_id = $1 ORDER BY size",
+                    &[&self.log],
+                )?)
+            })?
             .iter()
             .map(|r| uint(r.get(0)))
             .collect()
@@ -344,39 +545,25 @@ impl Storage for PostgresStore {
         size: u64,
         note: &str,
     ) -> Result<(), LedgerError> {
-        let log = self.log;
-        let mut tx = self.client.get_mut().transaction()?;
-        fence(&mut tx, log, writer_size)?;
-        tx.execute(
-            "UPDATE ledger_checkpoints SET note = $3 WHERE log_id = $1 AND size = $2",
-            &[&log, &int(size)?, &note],
-        )?;
-        tx.commit()?;
-        Ok(())
+        let (log, lease, size) = (self.log, self.lease, int(size)?);
+        self.hub.with(|c| {
+            let mut tx = c.transaction()?;
+            fence(&mut tx, log, lease, writer_size)?;
+            tx.execute(
+                "UPDATE ledger_checkpoints SET note = $3 WHERE log_id = $1 AND size = $2",
+                &[&log, &size, &note],
+            )?;
+            tx.commit()?;
+            Ok(())
+        })
     }
 
     fn append(&mut self, a: &Append<'_>) -> Result<(), LedgerError> {
-        let log = self.log;
-        let mut tx = self.client.get_mut().transaction()?;
-        if fence(&mut tx, log, a.first)? {
-            return Err(LedgerError::Closed);
-        }
+        let (log, lease) = (self.log, self.lease);
         // One statement per table (arrays unnested server-side), not one round trip per row.
         let first = int(a.first)?;
         let idxs: Vec<i64> = (first..first + a.entries.len() as i64).collect();
-        tx.execute(
-            "INSERT INTO ledger_entries (log_id, idx, data) \
-             SELECT $1, * FROM unnest($2::int8[], $3::bytea[])",
-            &[&log, &idxs, &a.entries],
-        )?;
         let hashes: Vec<&[u8]> = a.leaves.iter().map(|h| &h[..]).collect();
-        // A repeated hash keeps its first index (the earlier row wins), as in SQLite.
-        tx.execute(
-            "INSERT INTO ledger_leaves (log_id, hash, idx) \
-             SELECT $1, h, i FROM unnest($2::bytea[], $3::int8[]) AS u(h, i) ORDER BY i \
-             ON CONFLICT (log_id, hash) DO NOTHING",
-            &[&log, &hashes, &idxs],
-        )?;
         let levels: Vec<i32> = a.tiles.iter().map(|t| t.0 as i32).collect();
         let tile_idxs = a
             .tiles
@@ -384,22 +571,40 @@ impl Storage for PostgresStore {
             .map(|t| int(t.1))
             .collect::<Result<Vec<_>, _>>()?;
         let blobs: Vec<&[u8]> = a.tiles.iter().map(|t| &t.2[..]).collect();
-        tx.execute(
-            "INSERT INTO ledger_tiles (log_id, level, idx, data) \
-             SELECT $1, * FROM unnest($2::int4[], $3::int8[], $4::bytea[]) \
-             ON CONFLICT (log_id, level, idx) DO UPDATE SET data = EXCLUDED.data",
-            &[&log, &levels, &tile_idxs, &blobs],
-        )?;
         let size = int(a.size())?;
-        tx.execute(
-            "INSERT INTO ledger_checkpoints (log_id, size, note) VALUES ($1, $2, $3)",
-            &[&log, &size, &a.checkpoint],
-        )?;
-        tx.execute(
-            "UPDATE ledger_logs SET size = $2 WHERE id = $1",
-            &[&log, &size],
-        )?;
-        tx.commit()?;
-        Ok(())
+        self.hub.with(|c| {
+            let mut tx = c.transaction()?;
+            if fence(&mut tx, log, lease, a.first)? {
+                return Err(LedgerError::Closed);
+            }
+            tx.execute(
+                "INSERT INTO ledger_entries (log_id, idx, data) \
+                 SELECT $1, * FROM unnest($2::int8[], $3::bytea[])",
+                &[&log, &idxs, &a.entries],
+            )?;
+            // A repeated hash keeps its first index (the earlier row wins), as in SQLite.
+            tx.execute(
+                "INSERT INTO ledger_leaves (log_id, hash, idx) \
+                 SELECT $1, h, i FROM unnest($2::bytea[], $3::int8[]) AS u(h, i) ORDER BY i \
+                 ON CONFLICT (log_id, hash) DO NOTHING",
+                &[&log, &hashes, &idxs],
+            )?;
+            tx.execute(
+                "INSERT INTO ledger_tiles (log_id, level, idx, data) \
+                 SELECT $1, * FROM unnest($2::int4[], $3::int8[], $4::bytea[]) \
+                 ON CONFLICT (log_id, level, idx) DO UPDATE SET data = EXCLUDED.data",
+                &[&log, &levels, &tile_idxs, &blobs],
+            )?;
+            tx.execute(
+                "INSERT INTO ledger_checkpoints (log_id, size, note) VALUES ($1, $2, $3)",
+                &[&log, &size, &a.checkpoint],
+            )?;
+            tx.execute(
+                "UPDATE ledger_logs SET size = $2 WHERE id = $1",
+                &[&log, &size],
+            )?;
+            tx.commit()?;
+            Ok(())
+        })
     }
 }
