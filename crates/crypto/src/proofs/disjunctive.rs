@@ -15,7 +15,9 @@
 //! Branch selection uses constant-time selects, so timing does not reveal `m`. The prover knows
 //! `r` and `m`, so it computes the same commitments as `A_ℓ = s_ℓ·G` and
 //! `B_ℓ = s_ℓ·K + t_ℓ·(ℓ − m)·G` with `s_ℓ = u_ℓ − t_ℓ·r`: two fixed-base multiplications by `G`
-//! (precomputed table) and one by `K` (a table too with [`KeyTable`](crate::elgamal::KeyTable)), instead of two multiscalar multiplications over `G, α, K, β`.
+//! (precomputed table) and one by `K` (from a table too with
+//! [`KeyTable`](crate::elgamal::KeyTable)), instead of two multiscalar multiplications over
+//! `G, α, K, β`.
 //!
 //! Proof: `(A_ℓ, B_ℓ)_{ℓ=lo..hi}`, `(c_ℓ)_{ℓ=lo..hi−1}`, `(z_ℓ)_{ℓ=lo..hi}`; `c_hi = c − Σ_{ℓ<hi} c_ℓ`.
 //! Verifier, for each `ℓ`: `z_ℓ·G − A_ℓ − c_ℓ·α = 0` and `z_ℓ·K − B_ℓ − c_ℓ·β + c_ℓ·ℓ·G = 0`.

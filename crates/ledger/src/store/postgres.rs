@@ -150,6 +150,13 @@ struct LeaseSession {
     held: HashSet<i32>,
 }
 
+impl LeaseSession {
+    /// Whether the session is connected (a closed one held its leases no longer).
+    fn alive(&self) -> bool {
+        self.client.as_ref().is_some_and(|c| !c.is_closed())
+    }
+}
+
 /// Every hub of this process, by URL.
 fn hub(url: &str) -> Arc<Hub> {
     static HUBS: OnceLock<Mutex<HashMap<String, Arc<Hub>>>> = OnceLock::new();
@@ -238,12 +245,12 @@ impl Hub {
     /// [`LedgerError::Busy`] when another session, or another writer of this process, holds it.
     fn take_lease(&self, key: i32, origin: &str) -> Result<i32, LedgerError> {
         let mut lease = self.lease.lock().unwrap_or_else(PoisonError::into_inner);
-        if lease.held.contains(&key) && lease.client.as_ref().is_some_and(|c| !c.is_closed()) {
+        if lease.held.contains(&key) && lease.alive() {
             return Err(LedgerError::Busy(origin.to_string()));
         }
         let mut fresh = false;
         loop {
-            if lease.client.as_ref().is_none_or(Client::is_closed) {
+            if !lease.alive() {
                 let mut client = connect(&self.url)?;
                 lease.pid = client.query_one("SELECT pg_backend_pid()", &[])?.get(0);
                 lease.client = Some(client);
@@ -313,7 +320,10 @@ fn fence(
 ) -> Result<bool, LedgerError> {
     let (key, pid) = lease.ok_or(LedgerError::LeaseLost)?;
     let row = tx.query_one(
-        "SELECT size, closed, EXISTS (SELECT 1 FROM pg_locks WHERE locktype = 'advisory'          AND granted AND pid = $4 AND classid = $2::int8::oid AND objid = $3::int8::oid          AND objsubid = 2 AND database = (SELECT oid FROM pg_database          WHERE datname = current_database())) FROM ledger_logs WHERE id = $1 FOR UPDATE",
+        "SELECT size, closed, EXISTS (SELECT 1 FROM pg_locks WHERE locktype = 'advisory' \
+         AND granted AND pid = $4 AND classid = $2::int8::oid AND objid = $3::int8::oid \
+         AND objsubid = 2 AND database = (SELECT oid FROM pg_database \
+         WHERE datname = current_database())) FROM ledger_logs WHERE id = $1 FOR UPDATE",
         &[&log, &i64::from(LEASE_CLASS), &i64::from(key), &pid],
     )?;
     if !row.get::<_, bool>(2) {
@@ -350,7 +360,8 @@ impl PostgresStore {
                 Some(row) => row.get(0),
                 None => {
                     client.execute(
-                        "INSERT INTO ledger_logs (origin) VALUES ($1)                          ON CONFLICT (origin) DO NOTHING",
+                        "INSERT INTO ledger_logs (origin) VALUES ($1) \
+                         ON CONFLICT (origin) DO NOTHING",
                         &[&origin],
                     )?;
                     client.query_one(find, &[&origin])?.get(0)
@@ -409,8 +420,7 @@ impl Storage for PostgresStore {
             .lease
             .lock()
             .unwrap_or_else(PoisonError::into_inner);
-        let alive = lease.client.as_ref().is_some_and(|c| !c.is_closed());
-        if alive && lease.pid == pid && lease.held.contains(&key) {
+        if lease.alive() && lease.pid == pid && lease.held.contains(&key) {
             Ok(())
         } else {
             Err(LedgerError::LeaseLost)
