@@ -365,3 +365,87 @@ fn two_nodes_go_on_after_the_database_fails_over_to_its_standby() {
     let _ = std::fs::remove_dir_all(&data);
     let _ = std::fs::remove_dir_all(&receipts);
 }
+
+/// Idle, two nodes wait for the database's notifications instead of polling it: a few statements
+/// a second in all for the demo's two elections (polling made about forty). And a ballot cast
+/// through the node that is not the sequencer is recorded as soon as one cast through the
+/// sequencer: the idle sequencer is woken by the forwarded row, and the asking node by its answer.
+#[test]
+fn idle_nodes_are_woken_by_notifications_instead_of_polling() {
+    let _serial = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
+    let data = scratch("nodes-idle");
+    let url = fresh_database("idle");
+    let db = url.rsplit_once('/').expect("url").1.to_string();
+    let nodes = two_nodes(&data, &url);
+    let origin = "hanpyo.local/demo-2026";
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let sequencer = loop {
+        if let Some(holder) = sequencer_of(&url, origin) {
+            break holder;
+        }
+        assert!(Instant::now() < deadline, "no sequencer");
+        std::thread::sleep(Duration::from_millis(200));
+    };
+    // Statistics reach pg_stat_database up to 10 s late: a long enough window.
+    let transactions = || -> i64 {
+        psql(
+            None,
+            &format!(
+                "SELECT xact_commit + xact_rollback FROM pg_stat_database WHERE datname = '{db}'"
+            ),
+        )
+        .trim()
+        .parse()
+        .expect("count")
+    };
+    std::thread::sleep(Duration::from_secs(5));
+    let before = transactions();
+    std::thread::sleep(Duration::from_secs(30));
+    let per_second = (transactions() - before) as f64 / 30.0;
+    eprintln!("idle: {per_second:.1} statements a second for two nodes and two elections");
+    assert!(
+        per_second < 10.0,
+        "{per_second:.1} statements a second while idle"
+    );
+    // Three ballots through each node, the sequencer's first (a baseline from the same run).
+    let (direct, forwarded) = {
+        let nodes = nodes.lock().expect("nodes");
+        let at = |follower: bool| {
+            nodes
+                .iter()
+                .find(|n| (n.name == sequencer) != follower)
+                .expect("node")
+                .url
+                .clone()
+        };
+        (at(false), at(true))
+    };
+    let voters = voters(&data);
+    let mut took = Vec::new();
+    for (k, node) in [&direct, &forwarded].into_iter().enumerate() {
+        let started = Instant::now();
+        for i in 0..3 {
+            let receipt = data.join(format!("idle-{k}-{i}.json"));
+            assert!(
+                cast(node, &data, &voters[k * 3 + i], "0;1;", &receipt),
+                "cast"
+            );
+            // Idle again before the next, so each forwarded ballot must wake the sequencer.
+            std::thread::sleep(Duration::from_secs(1));
+        }
+        took.push(started.elapsed());
+    }
+    eprintln!(
+        "three ballots through the sequencer: {:?}; through the other node: {:?}",
+        took[0], took[1]
+    );
+    // Were the sequencer left to its safety net (a look every 15 s), each would wait 7.5 s.
+    assert!(
+        took[1] < took[0] + Duration::from_secs(6),
+        "forwarded ballots took {:?}, direct ones {:?}",
+        took[1],
+        took[0]
+    );
+    drop(nodes);
+    let _ = std::fs::remove_dir_all(&data);
+}

@@ -4,6 +4,7 @@
 mod common;
 
 use std::process::{Command, Stdio};
+use std::time::Duration;
 
 use common::Db;
 
@@ -662,6 +663,72 @@ fn postgres_a_follower_reads_what_the_writer_commits_and_writes_nothing() {
             found: 604
         })
     ));
+}
+
+/// Every committed write of a log is announced on `hanpyo_ledger` with the log's origin; a refused
+/// write is not. Who holds the lease is answered without a statement per log, and a writer whose
+/// write failed compares sizes before it says it still holds its log.
+#[test]
+fn postgres_commits_are_announced_and_leases_looked_at_cheaply() {
+    use postgres::fallible_iterator::FallibleIterator;
+    let db = Db::postgres("notify");
+    let Db::Postgres { url, .. } = &db else {
+        unreachable!()
+    };
+    let mut listener = postgres::Client::connect(url, postgres::NoTls).expect("listener");
+    listener
+        .batch_execute(&format!(
+            "LISTEN {}",
+            hanpyo_ledger::store::postgres::NOTIFY_CHANNEL
+        ))
+        .expect("listen");
+    let mut heard = |within: Duration| -> Vec<String> {
+        let mut n = listener.notifications();
+        let mut it = n.timeout_iter(within);
+        let mut out = Vec::new();
+        while let Some(x) = it.next().expect("notification") {
+            out.push(x.payload().to_string());
+        }
+        out
+    };
+    let origin = signer().verifier().name().to_string();
+    let mut writer = Ledger::open_postgres(url, signer()).expect("writer");
+    assert!(
+        heard(Duration::from_millis(200)).is_empty(),
+        "opening writes nothing"
+    );
+    writer.append_batch(&[entry(0)]).expect("append");
+    writer.append_batch(&[entry(1), entry(2)]).expect("append");
+    assert_eq!(
+        heard(Duration::from_millis(500)),
+        vec![origin.clone(), origin.clone()]
+    );
+    let follower = Ledger::follow_postgres(url, signer()).expect("follower");
+    assert!(follower.lease_taken().expect("look"), "the writer holds it");
+    assert!(matches!(follower.holds_lease(), Err(LedgerError::Busy(_))));
+    writer.holds_lease().expect("the writer holds its lease");
+    // Advanced behind the writer's back: its append is refused, announces nothing, and from then
+    // on the cheap check compares sizes too.
+    postgres::Client::connect(url, postgres::NoTls)
+        .expect("connect")
+        .execute("UPDATE ledger_logs SET size = size + 1", &[])
+        .expect("advance");
+    assert!(matches!(
+        writer.append_batch(&[entry(3)]),
+        Err(LedgerError::Superseded { .. })
+    ));
+    assert!(
+        heard(Duration::from_millis(500)).is_empty(),
+        "a refused write"
+    );
+    assert!(matches!(
+        writer.holds_lease(),
+        Err(LedgerError::Superseded { .. })
+    ));
+    drop(writer);
+    // The look at the leases is at most a second old.
+    std::thread::sleep(Duration::from_millis(1100));
+    assert!(!follower.lease_taken().expect("look"), "given back");
 }
 
 /// The schema is migrated once, by whichever node comes first; migrating again applies nothing.

@@ -11,7 +11,7 @@
 //! what it left, and a ballot already in the log is answered with its index, never appended twice.
 use crate::error::ApiError;
 use crate::sequencer::AdminAction;
-use crate::sql::{Param, SqlError, SqlPool};
+use crate::sql::{Param, Sql, SqlError, SqlPool};
 use crate::sql_params;
 
 /// Answered rows are deleted after this many seconds.
@@ -68,6 +68,15 @@ fn stored_code(code: &str) -> &'static str {
     kept
 }
 
+/// Wakes the election's sequencer threads on every node, at `COMMIT` ([`crate::wakeup`]).
+fn notify(tx: &mut Sql) -> Result<(), SqlError> {
+    tx.execute(
+        "SELECT pg_notify(?1, current_schema())",
+        sql_params![crate::wakeup::PENDING_CHANNEL],
+    )?;
+    Ok(())
+}
+
 /// One election's `pending` table.
 pub struct Pending {
     db: SqlPool,
@@ -115,7 +124,8 @@ impl Pending {
                     )?
                     .int(0)
                     })
-                    .collect()
+                    .collect::<Result<Vec<i64>, SqlError>>()
+                    .and_then(|ids| notify(tx).map(|()| ids))
             })
         })
     }
@@ -187,7 +197,7 @@ impl Pending {
                         ],
                     )?;
                 }
-                Ok(())
+                notify(tx)
             })
         })
     }

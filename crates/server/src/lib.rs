@@ -32,6 +32,7 @@ pub mod sequencer;
 pub mod sql;
 pub mod tlog;
 pub mod tls;
+pub mod wakeup;
 pub mod web;
 pub mod witnesses;
 
@@ -348,6 +349,7 @@ pub async fn serve(
         delivery: options.delivery,
         witness_urls: options.witness_urls,
         metrics,
+        wakeups: options.database.url().map(wakeup::Wakeups::start),
         database: options.database,
     };
     // Opening reads every ledger and connects to the database: blocking work, off the runtime
@@ -537,6 +539,7 @@ pub(crate) fn open_election(
                 let identity = identity.clone();
                 Box::new(move || identity.opened().unwrap_or(false))
             },
+            wakeups: shared.wakeups.clone(),
         }),
     };
     let witness_file_path = witnesses_path.clone();
@@ -585,6 +588,10 @@ pub(crate) fn open_election(
         metrics.clone(),
         shared_log,
     );
+    if let (Some(wakeups), LogPlace::Postgres { origin, .. }) = (&shared.wakeups, &log_place) {
+        wakeups.register(origin.clone(), sequencer.waker());
+        wakeups.register(sql::schema_name(id), sequencer.waker());
+    }
     let state = api::AppState {
         election_id: id.to_string(),
         election,

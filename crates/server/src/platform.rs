@@ -36,8 +36,13 @@ pub(crate) struct Shared {
     pub(crate) delivery: Option<crate::delivery::Delivery>,
     pub(crate) witness_urls: Vec<(String, String)>,
     pub(crate) metrics: Arc<crate::metrics::Metrics>,
+    /// The node's listener for the database's notifications (PostgreSQL only).
+    pub(crate) wakeups: Option<crate::wakeup::Wakeups>,
     pub(crate) database: crate::database::Database,
 }
+
+/// How many elections are opened at once when the server starts.
+const OPENERS: usize = 8;
 
 /// One election being served.
 pub(crate) struct Hosted {
@@ -80,10 +85,39 @@ impl Platform {
         shared: Shared,
     ) -> Result<Self, crate::ServerError> {
         let shared = Arc::new(shared);
+        let ids = crate::layout::election_ids(data, &shared.database)?;
+        // Opening an election mostly waits (for the database's round trips, the disk), so a few
+        // are opened at once; each has its own files, schema and log.
+        let next = std::sync::atomic::AtomicUsize::new(0);
+        let mut opened: Vec<(usize, Result<Hosted, crate::ServerError>)> =
+            std::thread::scope(|scope| {
+                let workers: Vec<_> = (0..OPENERS.min(ids.len()))
+                    .map(|_| {
+                        scope.spawn(|| {
+                            let mut out = Vec::new();
+                            loop {
+                                let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                                let Some(id) = ids.get(i) else {
+                                    return out;
+                                };
+                                out.push((
+                                    i,
+                                    crate::open_election(data, id, &shared, accounts.clone()),
+                                ));
+                            }
+                        })
+                    })
+                    .collect();
+                workers
+                    .into_iter()
+                    .flat_map(|w| w.join().unwrap_or_else(|p| std::panic::resume_unwind(p)))
+                    .collect()
+            });
+        // The first failure in the ids' order is the one reported, as when opened one by one.
+        opened.sort_by_key(|(i, _)| *i);
         let mut elections = BTreeMap::new();
-        for id in crate::layout::election_ids(data, &shared.database)? {
-            let hosted = crate::open_election(data, &id, &shared, accounts.clone())?;
-            elections.insert(id, hosted);
+        for (i, hosted) in opened {
+            elections.insert(ids[i].clone(), hosted?);
         }
         check_witness_names(&shared.witness_urls, &elections)?;
         Ok(Self {

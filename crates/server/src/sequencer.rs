@@ -3,7 +3,8 @@
 //! state moves on in ledger order. Administrative steps (close, tally) go through the same queue,
 //! so no ballot can be recorded after the close.
 use std::sync::mpsc::{Receiver, SyncSender, TrySendError};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, Weak};
+use std::time::{Duration, Instant};
 
 use hanpyo_crypto::threshold::KeyShare;
 use hanpyo_ledger::merkle::leaf_hash;
@@ -72,6 +73,8 @@ pub enum Request {
     Trustee(u32, Vec<u8>, oneshot::Sender<Result<u64, ApiError>>),
     /// A read.
     Read(ReadFn),
+    /// Another node changed the log or the forwarded writes ([`crate::wakeup`]): look now.
+    Wake,
 }
 
 /// What only a demo server holds: trustees' key shares (never in a real deployment) and
@@ -181,12 +184,39 @@ pub struct SharedLog {
     /// Whether an administrator opened voting (a flag in the state, not an entry, so every node
     /// looks).
     pub opened: Box<dyn FnMut() -> bool + Send>,
+    /// The node's listener for the database's notifications, if it has one: while it listens, an
+    /// idle sequencer waits to be woken instead of polling.
+    pub wakeups: Option<crate::wakeup::Wakeups>,
 }
 
-/// Handle to submit requests.
+impl SharedLog {
+    fn listening(&self) -> bool {
+        self.wakeups.as_ref().is_some_and(|w| w.listening())
+    }
+}
+
+/// Handle to submit requests. The thread ends once every handle is dropped.
 #[derive(Clone)]
 pub struct Sequencer {
-    tx: SyncSender<Request>,
+    tx: Arc<SyncSender<Request>>,
+}
+
+/// Wakes a sequencer thread ([`Request::Wake`]) without keeping it alive.
+#[derive(Clone)]
+pub struct Waker(Weak<SyncSender<Request>>);
+
+impl Waker {
+    /// Wakes the thread (unless its queue is full: then it is busy anyway); answers whether it
+    /// is still running.
+    pub fn wake(&self) -> bool {
+        match self.0.upgrade() {
+            Some(tx) => !matches!(
+                tx.try_send(Request::Wake),
+                Err(TrySendError::Disconnected(_))
+            ),
+            None => false,
+        }
+    }
 }
 
 impl Sequencer {
@@ -212,14 +242,19 @@ impl Sequencer {
                 after_commit,
                 metrics,
                 clock: 0,
-                forgotten: std::time::Instant::now(),
+                forgotten: Instant::now(),
             };
             match shared {
                 None => seq.run(rx),
                 Some(shared) => seq.run_shared(rx, shared),
             }
         });
-        (Self { tx }, handle)
+        (Self { tx: Arc::new(tx) }, handle)
+    }
+
+    /// A handle that wakes the thread.
+    pub fn waker(&self) -> Waker {
+        Waker(Arc::downgrade(&self.tx))
     }
 
     /// Queues a request; 503 when the queue is full.
@@ -276,9 +311,17 @@ enum Waiter {
 }
 
 /// How long a forwarded write waits for the sequencer before its client is told to try again.
-const FORWARD_PATIENCE: std::time::Duration = std::time::Duration::from_secs(30);
+const FORWARD_PATIENCE: Duration = Duration::from_secs(30);
 /// How often a node tries to take a free lease, checks its own, and looks at the opened flag.
-const MAINTENANCE: std::time::Duration = std::time::Duration::from_secs(1);
+const MAINTENANCE: Duration = Duration::from_secs(1);
+/// How soon a node sharing a log looks at it and the forwarded writes again while writes flow.
+const FAST_LOOK: Duration = Duration::from_millis(5);
+/// ... while its own forwarded writes wait for answers it would be woken for.
+const WAITING_LOOK: Duration = Duration::from_millis(100);
+/// ... when idle and not woken by notifications (backing off from `FAST_LOOK`).
+const IDLE_LOOK: Duration = Duration::from_millis(200);
+/// ... when idle and woken by notifications: a safety net only.
+const SAFETY_LOOK: Duration = Duration::from_secs(15);
 
 /// The sequencer thread's own state.
 struct Seq {
@@ -290,7 +333,7 @@ struct Seq {
     metrics: Arc<Metrics>,
     clock: u64,
     /// When answered forwarded writes were last deleted.
-    forgotten: std::time::Instant,
+    forgotten: Instant,
 }
 
 impl Seq {
@@ -310,6 +353,7 @@ impl Seq {
                     turn.write = Some(Write::Trustee(i, e, reply));
                     break;
                 }
+                Request::Wake => {}
             }
             if turn.ballots.len() < MAX_GROUP {
                 next = rx.try_recv().ok();
@@ -341,7 +385,7 @@ impl Seq {
         if ballots.is_empty() {
             return;
         }
-        let started = std::time::Instant::now();
+        let started = Instant::now();
         let n = ballots.len() as u64;
         commit_ballots(
             &mut self.ledger,
@@ -397,7 +441,7 @@ impl Seq {
                     Err(_) => break,
                 }
             } else {
-                match rx.recv_timeout(std::time::Duration::from_secs(1)) {
+                match rx.recv_timeout(Duration::from_secs(1)) {
                     Ok(r) => r,
                     Err(std::sync::mpsc::RecvTimeoutError::Timeout) => {
                         self.tick();
@@ -419,46 +463,63 @@ impl Seq {
     /// state current and forwards its writes; either way it answers its clients when their
     /// forwarded writes are answered.
     fn run_shared(mut self, rx: Receiver<Request>, mut shared: SharedLog) {
-        let mut waiting: Vec<(i64, Waiter, std::time::Instant)> = Vec::new();
-        let mut last_maintenance = std::time::Instant::now() - MAINTENANCE;
-        let mut idle = std::time::Duration::from_millis(5);
+        let mut waiting: Vec<(i64, Waiter, Instant)> = Vec::new();
+        let mut next_maintenance = Instant::now();
+        let mut next_look = Instant::now();
+        let mut idle = FAST_LOOK;
         loop {
-            // Polled: quickly while anything is in flight, backing off to 200 ms when idle.
-            let wait = if waiting.is_empty() {
-                idle
-            } else {
-                std::time::Duration::from_millis(5)
-            };
-            let first = match rx.recv_timeout(wait) {
+            let now = Instant::now();
+            let first = match rx.recv_timeout(
+                next_look
+                    .min(next_maintenance)
+                    .saturating_duration_since(now),
+            ) {
                 Ok(r) => Some(r),
                 Err(std::sync::mpsc::RecvTimeoutError::Timeout) => None,
                 Err(std::sync::mpsc::RecvTimeoutError::Disconnected) => break,
             };
-            let mut busy = first.is_some();
-            if self.ledger.is_follower() {
-                self.follow(&shared);
-            }
-            if let Some(first) = first {
-                let turn = self.gather(first, &rx);
+            // Woken (a request, or a notification), or time to look anyway.
+            if first.is_some() || Instant::now() >= next_look {
+                let mut busy = matches!(&first, Some(r) if !matches!(r, Request::Wake));
                 if self.ledger.is_follower() {
-                    self.forward(&mut shared, &mut waiting, turn);
-                } else {
-                    self.commit_turn(turn);
+                    self.follow(&shared);
                 }
+                if let Some(first) = first {
+                    let turn = self.gather(first, &rx);
+                    busy |= !turn.ballots.is_empty() || turn.write.is_some();
+                    if self.ledger.is_follower() {
+                        self.forward(&mut shared, &mut waiting, turn);
+                    } else {
+                        self.commit_turn(turn);
+                    }
+                }
+                if !self.ledger.is_follower() {
+                    busy |= self.pump(&mut shared);
+                }
+                self.resolve(&mut shared, &mut waiting);
+                // Looking again soon while anything is in flight. Idle, without notifications,
+                // backing off to every 200 ms; with them, only as a safety net.
+                let listening = shared.listening();
+                idle = if busy {
+                    FAST_LOOK
+                } else if listening {
+                    SAFETY_LOOK
+                } else {
+                    (idle * 2).clamp(FAST_LOOK, IDLE_LOOK)
+                };
+                let wait = if waiting.is_empty() {
+                    idle
+                } else if listening {
+                    idle.min(WAITING_LOOK)
+                } else {
+                    FAST_LOOK
+                };
+                next_look = Instant::now() + wait;
             }
-            if !self.ledger.is_follower() {
-                busy |= self.pump(&mut shared);
-            }
-            self.resolve(&mut shared, &mut waiting);
-            if last_maintenance.elapsed() >= MAINTENANCE {
-                last_maintenance = std::time::Instant::now();
+            if Instant::now() >= next_maintenance {
+                next_maintenance = Instant::now() + MAINTENANCE;
                 self.maintain(&mut shared, &mut waiting);
             }
-            idle = if busy {
-                std::time::Duration::from_millis(5)
-            } else {
-                (idle * 2).min(std::time::Duration::from_millis(200))
-            };
         }
     }
 
@@ -525,7 +586,7 @@ impl Seq {
     fn forward(
         &mut self,
         shared: &mut SharedLog,
-        waiting: &mut Vec<(i64, Waiter, std::time::Instant)>,
+        waiting: &mut Vec<(i64, Waiter, Instant)>,
         turn: Turn,
     ) {
         use crate::forward::Forwarded;
@@ -551,7 +612,7 @@ impl Seq {
         }
         match shared.pending.enqueue(&writes) {
             Ok(ids) => {
-                let now = std::time::Instant::now();
+                let now = Instant::now();
                 waiting.extend(ids.into_iter().zip(waiters).map(|(id, w)| (id, w, now)));
             }
             Err(e) => {
@@ -702,11 +763,7 @@ impl Seq {
     }
 
     /// Answers this node's clients whose forwarded writes were answered (or waited too long).
-    fn resolve(
-        &mut self,
-        shared: &mut SharedLog,
-        waiting: &mut Vec<(i64, Waiter, std::time::Instant)>,
-    ) {
+    fn resolve(&mut self, shared: &mut SharedLog, waiting: &mut Vec<(i64, Waiter, Instant)>) {
         if waiting.is_empty() {
             return;
         }
@@ -771,12 +828,12 @@ impl Seq {
 
     /// Once a second: a follower takes the lease if it is free (a writer that died has lost it); a
     /// writer checks it still holds it and otherwise follows; both look at the opened flag.
-    fn maintain(
-        &mut self,
-        shared: &mut SharedLog,
-        waiting: &mut [(i64, Waiter, std::time::Instant)],
-    ) {
+    fn maintain(&mut self, shared: &mut SharedLog, waiting: &mut [(i64, Waiter, Instant)]) {
         if self.ledger.is_follower() {
+            // One look at the database per node and second answers this for every log.
+            if matches!(self.ledger.lease_taken(), Ok(true)) {
+                return self.look_at_opened(shared);
+            }
             match (shared.signer)().and_then(|s| Ledger::open_postgres(&shared.url, s)) {
                 Ok(writer) => {
                     self.switch_to(writer);
@@ -800,17 +857,22 @@ impl Seq {
                 Err(hanpyo_ledger::store::LedgerError::Busy(_)) => {}
                 Err(e) => tracing::warn!(error = %e, "taking the log's lease"),
             }
-        } else if let Err(e) = self.ledger.check_writer() {
+        } else if let Err(e) = self.ledger.holds_lease() {
             tracing::warn!(error = %e, "this node lost the log's lease: following it");
             if let Err(e) = self.follow_anew(shared) {
                 tracing::error!(error = %e, "following the log");
             }
-        } else if self.forgotten.elapsed() >= std::time::Duration::from_secs(60) {
-            self.forgotten = std::time::Instant::now();
+        } else if self.forgotten.elapsed() >= Duration::from_secs(60) {
+            self.forgotten = Instant::now();
             if let Err(e) = shared.pending.forget_answered() {
                 tracing::warn!(error = %e, "deleting answered forwarded writes");
             }
         }
+        self.look_at_opened(shared);
+    }
+
+    /// Opens voting on this node once an administrator opened it (on any node).
+    fn look_at_opened(&mut self, shared: &mut SharedLog) {
         let st = lock(&self.state);
         if st.phase == Phase::Credentials && !st.credentials.is_empty() {
             drop(st);

@@ -144,10 +144,15 @@ pub(crate) trait Storage: std::fmt::Debug + Send {
     fn stored_size(&self) -> Result<u64, LedgerError>;
     /// Whether the log was closed.
     fn is_closed(&self) -> Result<bool, LedgerError>;
-    /// Whether this writer still holds its lease, as far as it knows without asking the database
-    /// (a backend without leases always does).
+    /// Whether this writer still holds its lease, as far as it knows without a statement of its
+    /// own (PostgreSQL asks its lease session once a second for every log of the process; a
+    /// backend without leases always holds it).
     fn check_lease(&self) -> Result<(), LedgerError> {
         Ok(())
+    }
+    /// Whether any process holds this log's lease (a backend without leases: never).
+    fn lease_taken(&self) -> Result<bool, LedgerError> {
+        Ok(false)
     }
     /// Marks the log closed, if the stored log still ends at `size` (the writer's).
     fn close(&mut self, size: u64) -> Result<(), LedgerError>;
@@ -197,6 +202,9 @@ pub struct Ledger {
     closed: bool,
     /// Following another writer's log (no lease): every write is refused.
     follower: bool,
+    /// The last write failed: the store may hold it after all (its commit's answer was lost), so
+    /// [`Ledger::holds_lease`] compares sizes until a write succeeds.
+    write_failed: bool,
     /// Full tiles never change: keep the most recently read ones (upper levels are shared by every proof).
     tile_cache: RefCell<TileCache>,
 }
@@ -279,6 +287,7 @@ impl Ledger {
             frontier: Frontier::new(),
             closed: false,
             follower: false,
+            write_failed: false,
             tile_cache: Default::default(),
         }
     }
@@ -342,6 +351,24 @@ impl Ledger {
             });
         }
         Ok(())
+    }
+
+    /// Checks that this writer still holds its log's lease, without a statement of its own (the
+    /// backend asks the database once in a while for all its logs together) unless its last
+    /// write failed: then as [`Ledger::check_writer`]. Cheap enough to ask every second for every
+    /// log of a node.
+    pub fn holds_lease(&self) -> Result<(), LedgerError> {
+        if self.write_failed {
+            return self.check_writer();
+        }
+        self.writable()?;
+        self.store.check_lease()
+    }
+
+    /// Whether some process holds this log's lease: a follower tries to take it only when not.
+    /// Answered for every log of a process from one look at the database per second.
+    pub fn lease_taken(&self) -> Result<bool, LedgerError> {
+        self.store.lease_taken()
     }
 
     /// Refuses a write on a follower.
@@ -459,7 +486,7 @@ impl Ledger {
         let mut note = SignedNote::new(body.clone());
         note.add_signature_line(&self.signer.signature_line(&body, 0))?;
         let note = note.to_text();
-        self.store.append(&Append {
+        let stored = self.store.append(&Append {
             first,
             entries: entries.iter().map(AsRef::as_ref).collect(),
             leaves: &leaf_hashes,
@@ -469,7 +496,9 @@ impl Ledger {
                 .map(|(level, idx, hashes)| (*level, *idx, blob_of(hashes)))
                 .collect(),
             checkpoint: &note,
-        })?;
+        });
+        self.write_failed = stored.is_err();
+        stored?;
         // Only now, durably committed, does the in-memory state move on.
         self.size = size;
         self.edge = edge;

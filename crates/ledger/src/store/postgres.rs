@@ -14,6 +14,10 @@
 //! silently, e.g. behind a connection pooler in transaction mode). A refused writer writes
 //! nothing and must re-open. No index is written twice.
 //!
+//! **Wake-ups**: every write's transaction also sends `NOTIFY` on [`NOTIFY_CHANNEL`] with the
+//! log's origin as payload (delivered at `COMMIT`, not at all on rollback), so the nodes that
+//! follow the log can `LISTEN` instead of polling it.
+//!
 //! **Durability**: a [`Commit`](super::Commit) is returned only after PostgreSQL's `COMMIT`
 //! returned, with `synchronous_commit` at least `on` for this session (raised from `off` or `local`
 //! if the server is configured lower), so with a synchronous standby an acknowledged entry is on
@@ -33,6 +37,13 @@ use crate::merkle::Hash;
 pub const LEASE_CLASS: i32 = 0x4850_4c47;
 /// The advisory lock that serialises schema migrations between nodes starting together: "HPMG".
 const MIGRATE_CLASS: i32 = 0x4850_4d47;
+/// The channel every committed write of a log is announced on (`pg_notify`, payload: the log's
+/// origin).
+pub const NOTIFY_CHANNEL: &str = "hanpyo_ledger";
+/// How long what a process learnt of the leases (its lease session alive; which leases any
+/// session holds) is trusted before the database is asked again: one question per process and
+/// database per period, whatever the number of logs.
+const LEASE_LOOK: Duration = Duration::from_secs(1);
 /// The table in which `refinery` records the ledger's applied migrations.
 pub const MIGRATION_TABLE: &str = "ledger_schema_history";
 
@@ -133,6 +144,8 @@ struct Hub {
     freed: Condvar,
     lease: Mutex<LeaseSession>,
     migrated: Mutex<bool>,
+    /// Which logs' leases some session of the database held when last looked, and when.
+    taken: Mutex<Option<(std::time::Instant, HashSet<i32>)>>,
 }
 
 #[derive(Default)]
@@ -148,6 +161,8 @@ struct LeaseSession {
     /// Its backend's process id, which `pg_locks` shows as the holder.
     pid: i32,
     held: HashSet<i32>,
+    /// When the session last answered.
+    answered: Option<std::time::Instant>,
 }
 
 impl LeaseSession {
@@ -172,6 +187,7 @@ fn hub(url: &str) -> Arc<Hub> {
                 freed: Condvar::new(),
                 lease: Default::default(),
                 migrated: Mutex::new(false),
+                taken: Mutex::new(None),
             })
         })
         .clone()
@@ -255,6 +271,7 @@ impl Hub {
                 lease.pid = client.query_one("SELECT pg_backend_pid()", &[])?.get(0);
                 lease.client = Some(client);
                 lease.held.clear();
+                lease.answered = Some(std::time::Instant::now());
                 fresh = true;
             }
             let client = lease.client.as_mut().ok_or(LedgerError::Closed)?;
@@ -283,12 +300,61 @@ impl Hub {
             let _ = client.execute("SELECT pg_advisory_unlock($1, $2)", &[&LEASE_CLASS, &key]);
         }
     }
+
+    /// Whether the lease session that took the lease on `key` (`pid`) still holds it. The session
+    /// is asked at most once per [`LEASE_LOOK`] (for every log of the process), so a session the
+    /// database ended is noticed within that period, not only at the next write.
+    fn holds_lease(&self, key: i32, pid: i32) -> bool {
+        let mut lease = self.lease.lock().unwrap_or_else(PoisonError::into_inner);
+        let stale = lease.answered.is_none_or(|t| t.elapsed() >= LEASE_LOOK);
+        if stale && let Some(client) = lease.client.as_mut() {
+            if client.simple_query("SELECT 1").is_ok() {
+                lease.answered = Some(std::time::Instant::now());
+            } else {
+                lease.client = None;
+            }
+        }
+        lease.alive() && lease.pid == pid && lease.held.contains(&key)
+    }
+
+    /// Whether some session of the database holds the lease on `key`, from a look at `pg_locks`
+    /// made at most once per [`LEASE_LOOK`] for every log of the process.
+    fn lease_taken(&self, key: i32) -> Result<bool, LedgerError> {
+        let mut taken = self.taken.lock().unwrap_or_else(PoisonError::into_inner);
+        if let Some((at, keys)) = taken.as_ref()
+            && at.elapsed() < LEASE_LOOK
+        {
+            return Ok(keys.contains(&key));
+        }
+        let rows = self.with(|c| {
+            Ok(c.query(
+                "SELECT objid::int8 FROM pg_locks WHERE locktype = 'advisory' AND granted \
+                 AND classid = $1::int8::oid AND objsubid = 2 AND database = (SELECT oid \
+                 FROM pg_database WHERE datname = current_database())",
+                &[&i64::from(LEASE_CLASS)],
+            )?)
+        })?;
+        let keys: HashSet<i32> = rows
+            .iter()
+            .filter_map(|r| i32::try_from(r.get::<_, i64>(0)).ok())
+            .collect();
+        let held = keys.contains(&key);
+        *taken = Some((std::time::Instant::now(), keys));
+        Ok(held)
+    }
+}
+
+/// Announces a committed write of log `origin` to the nodes listening on [`NOTIFY_CHANNEL`].
+fn notify(tx: &mut postgres::Transaction<'_>, origin: &str) -> Result<(), LedgerError> {
+    tx.execute("SELECT pg_notify($1, $2)", &[&NOTIFY_CHANNEL, &origin])?;
+    Ok(())
 }
 
 /// One log's rows in a PostgreSQL database, reached through this process's [`Hub`] for it.
 pub(super) struct PostgresStore {
     hub: Arc<Hub>,
     log: i64,
+    origin: String,
     /// A writer's lease: the log's lock key and the lease session's pid.
     lease: Option<(i32, i32)>,
 }
@@ -374,6 +440,7 @@ impl PostgresStore {
         Ok(Self {
             hub,
             log,
+            origin: origin.to_string(),
             lease: Some((key, pid)),
         })
     }
@@ -388,6 +455,7 @@ impl PostgresStore {
         Ok(Self {
             hub,
             log,
+            origin: origin.to_string(),
             lease: None,
         })
     }
@@ -415,20 +483,21 @@ impl Storage for PostgresStore {
 
     fn check_lease(&self) -> Result<(), LedgerError> {
         let (key, pid) = self.lease.ok_or(LedgerError::LeaseLost)?;
-        let lease = self
-            .hub
-            .lease
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner);
-        if lease.alive() && lease.pid == pid && lease.held.contains(&key) {
+        if self.hub.holds_lease(key, pid) {
             Ok(())
         } else {
             Err(LedgerError::LeaseLost)
         }
     }
 
+    fn lease_taken(&self) -> Result<bool, LedgerError> {
+        let key = i32::try_from(self.log)
+            .map_err(|_| LedgerError::Corrupt(format!("log id {} out of range", self.log)))?;
+        self.hub.lease_taken(key)
+    }
+
     fn close(&mut self, size: u64) -> Result<(), LedgerError> {
-        let (log, lease) = (self.log, self.lease);
+        let (log, lease, origin) = (self.log, self.lease, &self.origin);
         self.hub.with(|c| {
             let mut tx = c.transaction()?;
             fence(&mut tx, log, lease, size)?;
@@ -436,6 +505,7 @@ impl Storage for PostgresStore {
                 "UPDATE ledger_logs SET closed = TRUE WHERE id = $1",
                 &[&log],
             )?;
+            notify(&mut tx, origin)?;
             tx.commit()?;
             Ok(())
         })
@@ -555,7 +625,7 @@ impl Storage for PostgresStore {
         size: u64,
         note: &str,
     ) -> Result<(), LedgerError> {
-        let (log, lease, size) = (self.log, self.lease, int(size)?);
+        let (log, lease, size, origin) = (self.log, self.lease, int(size)?, &self.origin);
         self.hub.with(|c| {
             let mut tx = c.transaction()?;
             fence(&mut tx, log, lease, writer_size)?;
@@ -563,13 +633,14 @@ impl Storage for PostgresStore {
                 "UPDATE ledger_checkpoints SET note = $3 WHERE log_id = $1 AND size = $2",
                 &[&log, &size, &note],
             )?;
+            notify(&mut tx, origin)?;
             tx.commit()?;
             Ok(())
         })
     }
 
     fn append(&mut self, a: &Append<'_>) -> Result<(), LedgerError> {
-        let (log, lease) = (self.log, self.lease);
+        let (log, lease, origin) = (self.log, self.lease, &self.origin);
         // One statement per table (arrays unnested server-side), not one round trip per row.
         let first = int(a.first)?;
         let idxs: Vec<i64> = (first..first + a.entries.len() as i64).collect();
@@ -613,6 +684,7 @@ impl Storage for PostgresStore {
                 "UPDATE ledger_logs SET size = $2 WHERE id = $1",
                 &[&log, &size],
             )?;
+            notify(&mut tx, origin)?;
             tx.commit()?;
             Ok(())
         })
