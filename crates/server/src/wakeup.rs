@@ -105,10 +105,9 @@ impl Wakeups {
 fn listen(url: &str, inner: &Weak<Inner>) {
     let mut failures = 0u32;
     loop {
-        let Some(strong) = inner.upgrade() else {
+        if inner.strong_count() == 0 {
             return;
-        };
-        drop(strong);
+        }
         let mut client = match hanpyo_ledger::store::postgres::connect(url).and_then(|mut c| {
             c.batch_execute(&format!(
                 "LISTEN {}; LISTEN {PENDING_CHANNEL}",

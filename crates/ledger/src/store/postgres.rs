@@ -405,6 +405,11 @@ fn fence(
     Ok(row.get(1))
 }
 
+/// The second key of log `log`'s lease (`pg_try_advisory_lock(LEASE_CLASS, key)`): its id.
+fn lease_key(log: i64) -> Result<i32, LedgerError> {
+    i32::try_from(log).map_err(|_| LedgerError::Corrupt(format!("log id {log} out of range")))
+}
+
 fn int(x: u64) -> Result<i64, LedgerError> {
     i64::try_from(x).map_err(|_| LedgerError::NotFound(format!("index {x}")))
 }
@@ -434,8 +439,7 @@ impl PostgresStore {
                 }
             })
         })?;
-        let key = i32::try_from(log)
-            .map_err(|_| LedgerError::Corrupt(format!("log id {log} out of range")))?;
+        let key = lease_key(log)?;
         let pid = hub.take_lease(key, origin)?;
         Ok(Self {
             hub,
@@ -491,9 +495,7 @@ impl Storage for PostgresStore {
     }
 
     fn lease_taken(&self) -> Result<bool, LedgerError> {
-        let key = i32::try_from(self.log)
-            .map_err(|_| LedgerError::Corrupt(format!("log id {} out of range", self.log)))?;
-        self.hub.lease_taken(key)
+        self.hub.lease_taken(lease_key(self.log)?)
     }
 
     fn close(&mut self, size: u64) -> Result<(), LedgerError> {
