@@ -3,6 +3,7 @@
 
 mod admin;
 mod ca;
+mod cert;
 mod db;
 mod http;
 mod loadtest;
@@ -67,6 +68,11 @@ enum Command {
     /// An independent witness: co-signs a log's checkpoints only when consistent.
     #[command(subcommand)]
     Witness(witness::Command),
+    /// Verifiable public certificates (badges, licences, notarised documents, battery
+    /// certificates, pension receipts, provenance) on a certificate log; `cert verify FILE`:
+    /// exit 0 valid, 1 refused, 2 usage or I/O error.
+    #[command(subcommand)]
+    Cert(cert::Command),
     /// The shared PostgreSQL database of a multi-node deployment: schema migrations, log status.
     #[command(subcommand)]
     Db(db::Command),
@@ -89,6 +95,7 @@ fn main() -> ExitCode {
         Command::Mirror(args) => mirror::run(&args),
         Command::Trustee(cmd) => trustee::run(&cmd),
         Command::Db(cmd) => db::run(&cmd),
+        Command::Cert(cmd) => cert::run(&cmd),
     };
     match result {
         Ok(code) => code,

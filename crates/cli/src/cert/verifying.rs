@@ -1,0 +1,340 @@
+//! Holders' and verifiers' commands: present, verify, audit.
+use std::collections::BTreeSet;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use anyhow::{Context, Result, bail};
+use clap::Args;
+use hanpyo_certs::bundle::{Anchors, Bundle};
+use hanpyo_certs::registry::Registry;
+use hanpyo_certs::verify::{self, Challenge, Options, Status};
+use hanpyo_certs::{directory, parse_datetime};
+use serde_json::{Map, Value, json};
+
+/// `hanpyo cert present`.
+#[derive(Args, Debug)]
+pub struct PresentArgs {
+    /// The certificate file.
+    #[arg(long)]
+    pub certificate: PathBuf,
+    /// The holder's key file.
+    #[arg(long)]
+    pub key: PathBuf,
+    /// Fields to disclose, comma-separated (SD-JWT certificates; the others are shown whole).
+    #[arg(long, value_delimiter = ',')]
+    pub disclose: Vec<String>,
+    /// The verifier (its URL or name), as it asked.
+    #[arg(long)]
+    pub audience: String,
+    /// The verifier's one-time nonce.
+    #[arg(long)]
+    pub nonce: String,
+    /// Where to write the presentation.
+    #[arg(long)]
+    pub out: PathBuf,
+}
+
+/// `hanpyo cert verify`.
+#[derive(Args, Debug)]
+pub struct VerifyArgs {
+    /// The certificate (or presentation) file.
+    pub file: PathBuf,
+    /// The registry's trust anchors to pin (its trust.json); without it, the keys the
+    /// certificate carries are used and the result says so.
+    #[arg(long)]
+    pub trust: Option<PathBuf>,
+    /// A status list credential (file) to check revocation against; without it the issuer's
+    /// list is fetched from its URL, and if that fails the copy stapled to the certificate is used.
+    #[arg(long)]
+    pub status: Option<PathBuf>,
+    /// Do not fetch the status list (use --status or the stapled copy).
+    #[arg(long)]
+    pub offline: bool,
+    /// Accept a certificate whose status cannot be checked (reported as unchecked).
+    #[arg(long)]
+    pub allow_unchecked_status: bool,
+    /// Require a presentation made to this verifier (with --nonce).
+    #[arg(long, requires = "nonce")]
+    pub audience: Option<String>,
+    /// The nonce the verifier gave the holder.
+    #[arg(long, requires = "audience")]
+    pub nonce: Option<String>,
+    /// How old a presentation may be, in seconds.
+    #[arg(long, default_value_t = 300)]
+    pub max_age: u64,
+    /// Verify as of this time (`YYYY-MM-DDTHH:MM:SSZ`) instead of now.
+    #[arg(long)]
+    pub at: Option<String>,
+    /// Print the result as JSON.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// `hanpyo cert audit`.
+#[derive(Args, Debug)]
+pub struct AuditArgs {
+    /// The registry's directory.
+    #[arg(long)]
+    pub data: PathBuf,
+    /// As JSON.
+    #[arg(long)]
+    pub json: bool,
+}
+
+pub fn present(a: &PresentArgs) -> Result<ExitCode> {
+    let b = read_bundle(&a.certificate)?;
+    let key = directory::read_key(&a.key)?;
+    let disclose: BTreeSet<String> = a
+        .disclose
+        .iter()
+        .filter(|s| !s.is_empty())
+        .cloned()
+        .collect();
+    let offered = b.disclosable()?;
+    if let Some(unknown) = disclose.iter().find(|d| !offered.contains(d)) {
+        bail!(
+            "--disclose {unknown}: the certificate's disclosable fields are {}",
+            offered.join(", ")
+        );
+    }
+    let shown = b.present(&key, &disclose, &a.audience, &a.nonce, super::now())?;
+    std::fs::write(&a.out, shown.to_json())
+        .with_context(|| format!("writing {}", a.out.display()))?;
+    println!(
+        "presentation for {} written to {}",
+        a.audience,
+        a.out.display()
+    );
+    Ok(ExitCode::SUCCESS)
+}
+
+fn read_bundle(path: &std::path::Path) -> Result<Bundle> {
+    let bytes = std::fs::read(path).with_context(|| format!("reading {}", path.display()))?;
+    Ok(Bundle::parse(&bytes)?)
+}
+
+fn read_json_object(path: &std::path::Path) -> Result<Map<String, Value>> {
+    let bytes = std::fs::read(path).with_context(|| format!("reading {}", path.display()))?;
+    match serde_json::from_slice(&bytes) {
+        Ok(Value::Object(m)) => Ok(m),
+        _ => bail!("{}: not a JSON object", path.display()),
+    }
+}
+
+/// Fetches the certificate's status list from its URL (a short timeout; `None` if unreachable).
+/// The status list's URL and what its server answered.
+type Fetched = (String, Result<Map<String, Value>, String>);
+
+fn fetch_status(b: &Bundle) -> Option<Fetched> {
+    let url = match b.format {
+        hanpyo_certs::template::Format::DataIntegrity => b
+            .credential
+            .as_ref()?
+            .get("credentialStatus")?
+            .get("statusListCredential")?
+            .as_str()?
+            .to_string(),
+        hanpyo_certs::template::Format::SdJwt => {
+            let jwt = b.sd_jwt.as_deref()?.split('~').next()?;
+            let payload = jwt.split('.').nth(1)?;
+            use base64::Engine;
+            let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
+                .decode(payload)
+                .ok()?;
+            let v: Value = serde_json::from_slice(&bytes).ok()?;
+            v.get("status")?
+                .get("status_list")?
+                .get("uri")?
+                .as_str()?
+                .to_string()
+        }
+    };
+    if !(url.starts_with("http://") || url.starts_with("https://")) {
+        return None;
+    }
+    let agent: ureq::Agent = ureq::Agent::config_builder()
+        .timeout_global(Some(std::time::Duration::from_secs(5)))
+        .build()
+        .into();
+    let answer = agent.get(&url).call();
+    let result = match answer {
+        Err(ureq::Error::StatusCode(code)) => Err(format!("HTTP {code}")),
+        Err(e) => {
+            eprintln!(
+                "status list {url} unreachable ({e}): using the copy stapled to the certificate"
+            );
+            return None;
+        }
+        Ok(mut resp) => resp
+            .body_mut()
+            .with_config()
+            .limit(4 * 1024 * 1024)
+            .read_json::<Map<String, Value>>()
+            .map_err(|e| format!("not a status list: {e}")),
+    };
+    Some((url, result))
+}
+
+pub fn verify(a: &VerifyArgs) -> Result<ExitCode> {
+    let b = read_bundle(&a.file)?;
+    let now = match &a.at {
+        Some(t) => parse_datetime(t).with_context(|| format!("--at {t}: YYYY-MM-DDTHH:MM:SSZ"))?,
+        None => super::now(),
+    };
+    let trust: Option<Anchors> = match &a.trust {
+        Some(p) => Some(
+            serde_json::from_value(Value::Object(read_json_object(p)?))
+                .with_context(|| format!("{}: not a trust file", p.display()))?,
+        ),
+        None => None,
+    };
+    let mut source = "stapled to the certificate".to_string();
+    let status = match (&a.status, a.offline) {
+        (Some(p), _) => {
+            source = format!("from {}", p.display());
+            Some(read_json_object(p)?)
+        }
+        (None, true) => None,
+        (None, false) => match fetch_status(&b) {
+            Some((url, Ok(list))) => {
+                source = format!("fetched from {url}");
+                Some(list)
+            }
+            Some((url, Err(why))) => {
+                // The issuer answered but not with a list: say so, and refuse rather than fall
+                // back to an older stapled copy.
+                let refusal = verify::Refusal::StatusUnavailable(format!("{url}: {why}"));
+                return Ok(report(a, Err(refusal), &source));
+            }
+            None => None,
+        },
+    };
+    let opts = Options {
+        now,
+        trust,
+        status,
+        allow_unchecked_status: a.allow_unchecked_status,
+        challenge: a
+            .audience
+            .as_ref()
+            .zip(a.nonce.as_ref())
+            .map(|(aud, nonce)| Challenge {
+                audience: aud.clone(),
+                nonce: nonce.clone(),
+                max_age: a.max_age,
+            }),
+    };
+    Ok(report(a, verify::verify(&b, &opts), &source))
+}
+
+fn report(
+    a: &VerifyArgs,
+    result: Result<verify::Verified, verify::Refusal>,
+    status_source: &str,
+) -> ExitCode {
+    match result {
+        Ok(v) => {
+            if a.json {
+                let mut out = serde_json::to_value(&v).unwrap_or_default();
+                out["valid"] = json!(true);
+                out["statusSource"] = json!(status_source);
+                println!("{out}");
+            } else {
+                println!("VALID: {} / {}", v.title_ko, v.title_en);
+                println!("issuer: {} ({})", v.issuer_name, v.issuer);
+                for (k, val) in &v.fields {
+                    println!(
+                        "  {k}: {}",
+                        val.as_str().map_or_else(|| val.to_string(), str::to_string)
+                    );
+                }
+                println!(
+                    "valid from {}{}",
+                    v.valid_from,
+                    v.valid_until
+                        .as_ref()
+                        .map(|u| format!(" until {u}"))
+                        .unwrap_or_default()
+                );
+                match &v.status {
+                    Status::Active { as_of } => {
+                        println!("status: not revoked (list signed {as_of}, {status_source})")
+                    }
+                    Status::Unchecked => println!("status: NOT CHECKED (no status list)"),
+                }
+                println!(
+                    "on the log {} at index {} (checkpoint size {}, witnessed)",
+                    v.origin, v.log_index, v.checkpoint_size
+                );
+                if !v.trust_pinned {
+                    println!(
+                        "trust: the log keys the certificate carries (pin the registry's with --trust)"
+                    );
+                }
+                if let Some(aud) = &v.presented_to {
+                    println!("presented to {aud} by the holder");
+                }
+            }
+            ExitCode::SUCCESS
+        }
+        Err(r) => {
+            if a.json {
+                println!(
+                    "{}",
+                    json!({"valid": false, "code": r.code(), "reason": r.to_string()})
+                );
+            } else {
+                println!("REFUSED ({}): {r}", r.code());
+            }
+            ExitCode::from(1)
+        }
+    }
+}
+
+pub fn audit(a: &AuditArgs) -> Result<ExitCode> {
+    let log = super::open(&a.data)?;
+    let checked = log.ledger().verify_history()?;
+    let size = log.ledger().size();
+    let mut entries = Vec::new();
+    let mut start = 0;
+    while start < size {
+        let end = (start + 1000).min(size);
+        entries.extend(log.ledger().entries(start, end)?);
+        start = end;
+    }
+    let r = match Registry::replay(&entries) {
+        Ok(r) => r,
+        Err((at, e)) => {
+            println!("INVALID: entry {at} breaks the log's rules: {e}");
+            return Ok(ExitCode::from(1));
+        }
+    };
+    let issuers: Vec<Value> = r
+        .issuers
+        .iter()
+        .map(|(did, s)| {
+            json!({"issuer": did, "name": s.name, "types": s.types, "issued": s.issued,
+                   "issuedTotal": s.next_index, "revoked": s.revoked.len(), "provenanceEvents": s.events})
+        })
+        .collect();
+    if a.json {
+        println!(
+            "{}",
+            json!({"valid": true, "entries": size, "checkpoints": checked, "issuers": issuers, "lots": r.lots.len()})
+        );
+    } else {
+        println!("VALID: {size} entries obey the rules, {checked} checkpoints match the tree");
+        for i in &issuers {
+            println!(
+                "  {}: issued {} {}, revoked {}, provenance events {}",
+                i["name"].as_str().unwrap_or_default(),
+                i["issuedTotal"],
+                i["issued"],
+                i["revoked"],
+                i["provenanceEvents"]
+            );
+        }
+        println!("  lots recorded: {}", r.lots.len());
+    }
+    Ok(ExitCode::SUCCESS)
+}

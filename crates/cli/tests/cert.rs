@@ -1,0 +1,490 @@
+//! `hanpyo cert …` from the outside: the commands, their files and exit codes (docs/certs.md).
+mod common;
+
+use std::path::PathBuf;
+use std::process::{Command, Output};
+
+use serde_json::Value;
+
+fn hanpyo(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_hanpyo"))
+        .args(args)
+        .output()
+        .expect("run hanpyo")
+}
+
+fn ok(args: &[&str]) -> String {
+    let out = hanpyo(args);
+    assert!(
+        out.status.success(),
+        "{args:?}: {}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).trim().to_string()
+}
+
+fn code(out: &Output) -> i32 {
+    out.status.code().unwrap_or(-1)
+}
+
+fn verify_json(args: &[&str]) -> (i32, Value) {
+    let mut all = vec!["cert", "verify", "--json"];
+    all.extend_from_slice(args);
+    let out = hanpyo(&all);
+    let v = serde_json::from_slice(&out.stdout).unwrap_or(Value::Null);
+    (code(&out), v)
+}
+
+struct Registry {
+    dir: PathBuf,
+}
+
+impl Registry {
+    fn new(name: &str) -> Self {
+        let dir = common::scratch(name);
+        std::fs::create_dir_all(&dir).expect("dir");
+        ok(&[
+            "cert",
+            "init",
+            "--data",
+            dir.join("reg").to_str().expect("utf8"),
+            "--name",
+            "테스트 레지스트리",
+        ]);
+        Self { dir }
+    }
+    fn reg(&self) -> String {
+        self.dir.join("reg").display().to_string()
+    }
+    fn path(&self, name: &str) -> String {
+        self.dir.join(name).display().to_string()
+    }
+    /// A new key file; answers its DID.
+    fn key(&self, name: &str) -> String {
+        ok(&["cert", "key", "--out", &self.path(name)])
+    }
+}
+
+impl Drop for Registry {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
+#[test]
+fn issue_present_verify_revoke_from_the_command_line() {
+    let r = Registry::new("cert-cli");
+    let issuer = r.key("issuer.key");
+    let holder = r.key("holder.key");
+    ok(&[
+        "cert",
+        "register-issuer",
+        "--data",
+        &r.reg(),
+        "--issuer",
+        &issuer,
+        "--name",
+        "한국교통안전공단",
+        "--types",
+        "drone-licence,badge",
+    ]);
+    let (lic, trust) = (r.path("licence.json"), format!("{}/trust.json", r.reg()));
+    ok(&[
+        "cert",
+        "issue",
+        "--data",
+        &r.reg(),
+        "--key",
+        &r.path("issuer.key"),
+        "--type",
+        "drone-licence",
+        "--field",
+        "holderName=박지성",
+        "--field",
+        "birthDate=1990-05-17",
+        "--field",
+        "licenceNumber=DR-2026-1",
+        "--field",
+        "category=C1",
+        "--holder",
+        &holder,
+        "--out",
+        &lic,
+    ]);
+    // Valid, offline, with the trust anchors pinned.
+    let (c, v) = verify_json(&[&lic, "--offline", "--trust", &trust]);
+    assert_eq!(c, 0, "{v}");
+    assert_eq!(v["valid"], true);
+    assert_eq!(v["trustPinned"], true);
+    assert_eq!(v["fields"]["category"], "C1");
+    // Presented with only the category: the birth date is not in the file.
+    let shown = r.path("shown.json");
+    ok(&[
+        "cert",
+        "present",
+        "--certificate",
+        &lic,
+        "--key",
+        &r.path("holder.key"),
+        "--disclose",
+        "category",
+        "--audience",
+        "https://hire.example",
+        "--nonce",
+        "n-42",
+        "--out",
+        &shown,
+    ]);
+    assert!(
+        !std::fs::read_to_string(&shown)
+            .expect("read")
+            .contains("1990-05-17")
+    );
+    let (c, v) = verify_json(&[
+        &shown,
+        "--offline",
+        "--audience",
+        "https://hire.example",
+        "--nonce",
+        "n-42",
+    ]);
+    assert_eq!(c, 0, "{v}");
+    assert_eq!(v["fields"].as_object().map(|f| f.len()), Some(1));
+    assert_eq!(v["presentedTo"], "https://hire.example");
+    // Replayed to another verifier or with another nonce.
+    let (c, v) = verify_json(&[
+        &shown,
+        "--offline",
+        "--audience",
+        "https://hire.example",
+        "--nonce",
+        "n-43",
+    ]);
+    assert_eq!((c, v["code"].as_str()), (1, Some("replayed")));
+    // Expired (five years later).
+    let (c, v) = verify_json(&[
+        &lic,
+        "--offline",
+        "--allow-unchecked-status",
+        "--at",
+        "2032-01-01T00:00:00Z",
+    ]);
+    assert_eq!((c, v["code"].as_str()), (1, Some("expired")));
+    // Tampered: a field changed in the file.
+    let badge = r.path("badge.json");
+    ok(&[
+        "cert",
+        "issue",
+        "--data",
+        &r.reg(),
+        "--key",
+        &r.path("issuer.key"),
+        "--type",
+        "badge",
+        "--field",
+        "recipientName=김하늘",
+        "--field",
+        "achievementName=드론 교관 과정",
+        "--field",
+        "achievementDescription=40시간 과정",
+        "--field",
+        "criteria=실기 평가 통과",
+        "--field",
+        "awardedOn=2026-11-30",
+        "--out",
+        &badge,
+    ]);
+    let text = std::fs::read_to_string(&badge)
+        .expect("read")
+        .replace("40시간 과정", "400시간 과정");
+    let forged = r.path("forged.json");
+    std::fs::write(&forged, text).expect("write");
+    let (c, v) = verify_json(&[&forged, "--offline"]);
+    assert_eq!((c, v["code"].as_str()), (1, Some("tampered")));
+    // Not a certificate at all: a usage/I-O error, exit 2.
+    std::fs::write(r.path("junk.json"), "{\"hello\": 1}").expect("write");
+    assert_eq!(code(&hanpyo(&["cert", "verify", &r.path("junk.json")])), 2);
+    assert_eq!(
+        code(&hanpyo(&["cert", "verify", &r.path("missing.json")])),
+        2
+    );
+    // Revoked: the issuer's fresh status list says so.
+    ok(&[
+        "cert",
+        "revoke",
+        "--data",
+        &r.reg(),
+        "--key",
+        &r.path("issuer.key"),
+        "--certificate",
+        &lic,
+        "--reason",
+        "fraud",
+    ]);
+    let list = r.path("status.json");
+    ok(&[
+        "cert",
+        "status-list",
+        "--data",
+        &r.reg(),
+        "--key",
+        &r.path("issuer.key"),
+        "--out",
+        &list,
+    ]);
+    let (c, v) = verify_json(&[&lic, "--status", &list]);
+    assert_eq!((c, v["code"].as_str()), (1, Some("revoked")));
+    let (c, _) = verify_json(&[&badge, "--status", &list]);
+    assert_eq!(c, 0);
+    // Not allowed: this issuer is not registered for notarised documents.
+    let out = hanpyo(&[
+        "cert",
+        "issue",
+        "--data",
+        &r.reg(),
+        "--key",
+        &r.path("issuer.key"),
+        "--type",
+        "notarised-document",
+        "--field",
+        "documentTitle=x",
+        "--out",
+        &r.path("n.json"),
+    ]);
+    assert_ne!(code(&out), 0);
+    // The audit counts what was issued and revoked.
+    let audit: Value =
+        serde_json::from_str(&ok(&["cert", "audit", "--data", &r.reg(), "--json"])).expect("json");
+    assert_eq!(audit["valid"], true);
+    assert_eq!(audit["issuers"][0]["issuedTotal"], 2);
+    assert_eq!(audit["issuers"][0]["revoked"], 1);
+}
+
+#[test]
+fn bulk_issuance_from_csv() {
+    let r = Registry::new("cert-csv");
+    let issuer = r.key("issuer.key");
+    ok(&[
+        "cert",
+        "register-issuer",
+        "--data",
+        &r.reg(),
+        "--issuer",
+        &issuer,
+        "--name",
+        "Battery Lab",
+        "--types",
+        "battery-certificate",
+    ]);
+    let csv = r.path("rows.csv");
+    std::fs::write(
+        &csv,
+        "\u{feff}batterySerial,vehicleModel,stateOfHealthPercent,remainingCapacityWh,testMethod,testedOn\n\
+         SN-1,\"Ioniq 5, 2022\",87,63684,KS R 1200,2026-11-28\n\
+         SN-2,EV6,91,70000,KS R 1200,2026-11-28\n\
+         SN-3,Niro EV,78,50100,KS R 1200,2026-11-29\n",
+    )
+    .expect("csv");
+    let out = r.path("issued");
+    ok(&[
+        "cert",
+        "issue",
+        "--data",
+        &r.reg(),
+        "--key",
+        &r.path("issuer.key"),
+        "--type",
+        "battery-certificate",
+        "--csv",
+        &csv,
+        "--out",
+        &out,
+    ]);
+    let mut files: Vec<_> = std::fs::read_dir(&out)
+        .expect("dir")
+        .map(|e| e.expect("entry").path())
+        .collect();
+    files.sort();
+    assert_eq!(files.len(), 3);
+    let (c, v) = verify_json(&[files[0].to_str().expect("utf8"), "--offline"]);
+    assert_eq!(c, 0, "{v}");
+    assert_eq!(v["fields"]["vehicleModel"], "Ioniq 5, 2022");
+    // A bad row refuses the whole file, with the row named.
+    std::fs::write(&csv, "batterySerial,vehicleModel,stateOfHealthPercent,remainingCapacityWh,testMethod,testedOn\nSN-9,X,eighty,1,T,2026-11-28\n").expect("csv");
+    let bad = hanpyo(&[
+        "cert",
+        "issue",
+        "--data",
+        &r.reg(),
+        "--key",
+        &r.path("issuer.key"),
+        "--type",
+        "battery-certificate",
+        "--csv",
+        &csv,
+        "--out",
+        &r.path("bad"),
+    ]);
+    assert_eq!(code(&bad), 2);
+    assert!(String::from_utf8_lossy(&bad.stderr).contains("stateOfHealthPercent"));
+}
+
+#[test]
+fn provenance_chain_and_balance() {
+    let r = Registry::new("cert-prov");
+    let reg = r.reg();
+    for (who, name) in [
+        ("collector", "서울 수거"),
+        ("carrier", "한강 운송"),
+        ("refiner", "울산 정제"),
+    ] {
+        let did = r.key(&format!("{who}.key"));
+        ok(&[
+            "cert",
+            "register-issuer",
+            "--data",
+            &reg,
+            "--issuer",
+            &did,
+            "--name",
+            name,
+            "--types",
+            "provenance-lot",
+        ]);
+    }
+    let k = |who: &str| r.path(&format!("{who}.key"));
+    let record = |who: &str, rest: &[&str]| {
+        let key = k(who);
+        let mut args = vec![
+            "cert",
+            "provenance",
+            "record",
+            "--data",
+            &reg,
+            "--key",
+            &key,
+        ];
+        args.extend_from_slice(rest);
+        hanpyo(&args)
+    };
+    assert_eq!(
+        code(&record(
+            "collector",
+            &[
+                "--lot",
+                "COL-1",
+                "--stage",
+                "collection",
+                "--quantity",
+                "1000"
+            ]
+        )),
+        0
+    );
+    assert_eq!(
+        code(&record(
+            "carrier",
+            &[
+                "--lot",
+                "TRN-1",
+                "--stage",
+                "transport",
+                "--quantity",
+                "990",
+                "--input",
+                "COL-1=1000"
+            ]
+        )),
+        0
+    );
+    assert_eq!(
+        code(&record(
+            "refiner",
+            &[
+                "--lot",
+                "REF-1",
+                "--stage",
+                "refining",
+                "--quantity",
+                "900",
+                "--input",
+                "TRN-1=990"
+            ]
+        )),
+        0
+    );
+    // Outputs exceeding inputs are refused with the reason.
+    let out = record(
+        "refiner",
+        &[
+            "--lot",
+            "EXP-1",
+            "--stage",
+            "export",
+            "--quantity",
+            "950",
+            "--input",
+            "REF-1=900",
+        ],
+    );
+    assert_eq!(code(&out), 1);
+    assert!(String::from_utf8_lossy(&out.stdout).contains("exceeds its inputs"));
+    let h: Value = serde_json::from_str(&ok(&[
+        "cert",
+        "provenance",
+        "show",
+        "--data",
+        &reg,
+        "--lot",
+        "REF-1",
+        "--json",
+    ]))
+    .expect("json");
+    assert_eq!(h["balanced"], true);
+    let lots: Vec<&str> = h["history"]
+        .as_array()
+        .expect("history")
+        .iter()
+        .filter_map(|e| e["lot"].as_str())
+        .collect();
+    assert_eq!(lots, ["REF-1", "TRN-1", "COL-1"]);
+    assert_eq!(h["history"][1]["loss"], 10);
+    // The refiner's lot certificate verifies.
+    let cert = r.path("lot.json");
+    ok(&[
+        "cert",
+        "issue",
+        "--data",
+        &reg,
+        "--key",
+        &k("refiner"),
+        "--type",
+        "provenance-lot",
+        "--field",
+        "lot=REF-1",
+        "--field",
+        "product=UCO",
+        "--out",
+        &cert,
+    ]);
+    assert_eq!(verify_json(&[&cert, "--offline"]).0, 0);
+    // Another party cannot certify the refiner's lot.
+    let out = hanpyo(&[
+        "cert",
+        "issue",
+        "--data",
+        &reg,
+        "--key",
+        &k("carrier"),
+        "--type",
+        "provenance-lot",
+        "--field",
+        "lot=REF-1",
+        "--field",
+        "product=UCO",
+        "--out",
+        &r.path("x.json"),
+    ]);
+    assert_eq!(code(&out), 2);
+}
