@@ -192,16 +192,21 @@ export async function currentElection(base = electionBase) {
   return api(`/api/v1/elections/${encodeURIComponent(list[0].election_id)}`, { base });
 }
 
-let wasmReady;
+const wasmBundles = new Map();
+/** A WebAssembly bundle of hanpyo-wasm in `dir` (`/pkg`, `/pkg-certs`), loaded once. */
+export async function loadWasm(dir) {
+  if (!wasmBundles.has(dir)) {
+    wasmBundles.set(dir, import(`${dir}/hanpyo_wasm.js`).then(async (m) => {
+      await m.default({ module_or_path: `${dir}/hanpyo_wasm_bg.wasm` });
+      return m;
+    }));
+  }
+  return wasmBundles.get(dir);
+}
+
 /** The WebAssembly crypto (hanpyo-wasm), loaded once. */
 export async function crypto() {
-  if (!wasmReady) {
-    wasmReady = import('/pkg/hanpyo_wasm.js').then(async (m) => {
-      await m.default({ module_or_path: '/pkg/hanpyo_wasm_bg.wasm' });
-      return m;
-    });
-  }
-  return wasmReady;
+  return loadWasm('/pkg');
 }
 
 /** Offers `data` as a file download. */

@@ -9,22 +9,13 @@ import { mkdtempSync, readFileSync, writeFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
-  startDemo, startServe, runInBackground, launch, newPage, axe, shot, tabTo, out, bin,
+  startDemo, startServe, runInBackground, launch, newPage, shot, tabTo, out, bin, noViolations, noProblems,
 } from './harness.mjs';
 
 const TRACKING = /^[0-9A-Z]{5}(-[0-9A-Z]{5}){3}$/;
 let browser;
 before(async () => { browser = await launch(); });
 after(async () => { await browser?.close(); });
-
-async function noViolations(page, where) {
-  const v = await axe(page);
-  assert.deepEqual(v, [], `axe-core violations on ${where}:\n${v.join('\n')}`);
-}
-
-function noProblems(page) {
-  assert.deepEqual(page.problems, [], page.problems.join('\n'));
-}
 
 const visible = (page, sel) => page.locator(`${sel}:not([hidden])`).waitFor();
 

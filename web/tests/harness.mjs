@@ -6,6 +6,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createRequire } from 'node:module';
+import assert from 'node:assert/strict';
 import { chromium } from 'playwright-core';
 
 const here = dirname(fileURLToPath(import.meta.url));
@@ -57,8 +58,12 @@ export async function startDemo(args = []) {
       const root = printedUrl(text);
       const election = printedElection(text);
       const admin = text.match(/^admin login: (\S+) (\S+)$/m);
+      const issuers = text.match(/^issuer logins: .* password (\S+)$/m);
       return root && election && admin && text.includes('vote:')
-        ? { root, url: election[1], election: election[0], admin: { name: admin[1], password: admin[2] } }
+        ? {
+          root, url: election[1], election: election[0], admin: { name: admin[1], password: admin[2] },
+          issuerPassword: issuers?.[1],
+        }
         : null;
     },
     120_000,
@@ -116,6 +121,17 @@ export async function axe(page) {
     runOnly: { type: 'tag', values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa', 'wcag22aa', 'best-practice'] },
   }));
   return r.violations.map((v) => `${v.id} (${v.impact}): ${v.help} — ${v.nodes.slice(0, 3).map((n) => n.target.join(' ')).join(' | ')}`);
+}
+
+/** Fails the test with axe-core's violations on `page`, if any (`where` names the state). */
+export async function noViolations(page, where) {
+  const v = await axe(page);
+  assert.deepEqual(v, [], `axe-core violations on ${where}:\n${v.join('\n')}`);
+}
+
+/** Fails the test with the page's console errors and uncaught exceptions, if any. */
+export function noProblems(page) {
+  assert.deepEqual(page.problems, [], page.problems.join('\n'));
 }
 
 export async function shot(page, name) {

@@ -132,10 +132,7 @@ pub fn issue<R: CryptoRng + ?Sized>(
             if let Some(u) = valid_until {
                 vc.insert("validUntil".into(), json!(crate::datetime(u)));
             }
-            vc.insert(
-                "credentialSubject".into(),
-                Value::Object(t.subject(&visible, holder.as_deref(), &id)),
-            );
+            vc.extend(t.credential_members(&visible, holder.as_deref(), &id));
             vc.insert(
                 "credentialStatus".into(),
                 json!({

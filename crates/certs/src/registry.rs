@@ -8,6 +8,18 @@ use ed25519_dalek::VerifyingKey;
 use crate::entry::{Entry, Issuance, Provenance, REVOCATION_REASONS, STAGES, UNITS, valid_lot};
 use crate::{did, template};
 
+/// The largest quantity (2^53: JSON numbers above it are not exact, and JCS writes every number
+/// as a double).
+pub const MAX_QUANTITY: u64 = 1 << 53;
+
+/// The longest name of a registry or an issuer, in characters.
+pub const MAX_NAME: usize = 200;
+
+fn valid_name(name: &str) -> bool {
+    let n = name.chars().count();
+    n > 0 && n <= MAX_NAME && name.trim() == name && !name.chars().any(char::is_control)
+}
+
 /// Why an entry breaks the log's rules.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum RuleError {
@@ -70,6 +82,8 @@ pub struct IssuerState {
     pub revoked: BTreeMap<u64, String>,
     /// Provenance events recorded.
     pub events: u64,
+    /// The log indexes of its issuance entries, in order (status index `i` is `issuances[i]`).
+    pub issuances: Vec<u64>,
 }
 
 /// A provenance lot.
@@ -131,7 +145,9 @@ impl Registry {
         }
         match (&entry, self.operator) {
             (Entry::Registry(r), None) => {
-                if r.version != 1 || r.name.is_empty() || !r.status_base.starts_with("http") {
+                let web =
+                    r.status_base.starts_with("https://") || r.status_base.starts_with("http://");
+                if r.version != 1 || !valid_name(&r.name) || !web || r.status_base.len() > 500 {
                     return Err(RuleError::Malformed(
                         "registry entry: version 1, a name, an http(s) statusBase".into(),
                     ));
@@ -148,10 +164,10 @@ impl Registry {
                         i.issuer
                     )));
                 }
-                if i.name.is_empty() || i.name.chars().count() > 200 {
-                    return Err(RuleError::Malformed(
-                        "an issuer's name is 1–200 characters".into(),
-                    ));
+                if !valid_name(&i.name) {
+                    return Err(RuleError::Malformed(format!(
+                        "an issuer's name is 1–{MAX_NAME} characters, no control characters or surrounding spaces"
+                    )));
                 }
                 if i.types.is_empty() || i.types.iter().any(|t| template::find(t).is_none()) {
                     return Err(RuleError::Malformed(
@@ -262,8 +278,13 @@ impl Registry {
                 UNITS.join(", ")
             )));
         }
-        if p.quantity == 0 {
-            return Err(RuleError::Malformed("a lot's quantity is positive".into()));
+        if p.quantity == 0
+            || p.quantity > MAX_QUANTITY
+            || p.inputs.iter().any(|i| i.quantity > MAX_QUANTITY)
+        {
+            return Err(RuleError::Malformed(format!(
+                "quantities are 1 to {MAX_QUANTITY}"
+            )));
         }
         if crate::parse_datetime(&p.recorded).is_none() {
             return Err(RuleError::Malformed("recorded is a UTC dateTime".into()));
@@ -346,6 +367,7 @@ impl Registry {
                         next_index: 0,
                         revoked: BTreeMap::new(),
                         events: 0,
+                        issuances: Vec::new(),
                     },
                 );
             }
@@ -353,6 +375,7 @@ impl Registry {
                 if let Some(s) = self.issuers.get_mut(&i.issuer) {
                     *s.issued.entry(i.doc_type.clone()).or_default() += 1;
                     s.next_index += 1;
+                    s.issuances.push(index);
                 }
                 self.commitments.insert(i.commitment.clone(), index);
             }
@@ -400,6 +423,42 @@ impl Registry {
             }
         }
         out
+    }
+
+    /// A lot's report, as `hanpyo cert provenance show --json` and the provenance page show it:
+    /// its history back to collection with each event's balance (input total, loss, how much
+    /// later events used, how much is left), the lots made from it, and whether it balances.
+    pub fn lot_report(&self, lot: &str) -> Option<serde_json::Value> {
+        use serde_json::json;
+        self.lots.get(lot)?;
+        let party = |did: &str| {
+            self.issuers
+                .get(did)
+                .map(|i| i.name.clone())
+                .unwrap_or_default()
+        };
+        let events: Vec<serde_json::Value> = self
+            .history(lot)
+            .into_iter()
+            .map(|l| {
+                let e = &l.event;
+                let input: u64 = e.inputs.iter().map(|i| i.quantity).sum();
+                json!({
+                    "lot": e.lot, "stage": e.stage, "party": e.party, "partyName": party(&e.party),
+                    "quantity": e.quantity, "unit": e.unit, "recorded": e.recorded, "logIndex": l.index,
+                    "inputs": e.inputs, "inputTotal": input, "loss": input.saturating_sub(e.quantity),
+                    "usedLater": l.used, "left": e.quantity.saturating_sub(l.used),
+                    "balanced": e.stage == STAGES[0] || e.quantity <= input,
+                })
+            })
+            .collect();
+        let used_by: Vec<serde_json::Value> = self
+            .uses(lot)
+            .iter()
+            .map(|l| json!({"lot": l.event.lot, "stage": l.event.stage}))
+            .collect();
+        let balanced = events.iter().all(|e| e["balanced"] == json!(true));
+        Some(json!({"lot": lot, "balanced": balanced, "history": events, "usedBy": used_by}))
     }
 
     /// The lots made from `lot` (its later history).

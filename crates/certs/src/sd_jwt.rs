@@ -8,7 +8,8 @@
 //!   the **key-binding JWT** (`typ: kb+jwt`) is signed by the holder's key named in the JWT's
 //!   `cnf.jwk` and carries `iat`, `aud`, `nonce` and `sd_hash`, the digest of everything before it.
 //! - Only flat (top-level) disclosures are made and accepted; nested and array-element
-//!   disclosures, decoys and other algorithms are refused.
+//!   disclosures and other algorithms are refused. No decoy digests are added (a verifier could
+//!   not tell them from undisclosed claims anyway).
 use std::collections::{BTreeMap, BTreeSet};
 
 use base64::Engine;
@@ -119,7 +120,14 @@ fn parse_jwk(jwk: &Value) -> Result<VerifyingKey, CertError> {
     let bytes: [u8; 32] = decode_b64(x, "cnf.jwk.x")?
         .try_into()
         .map_err(|_| CertError::malformed("cnf.jwk.x is not 32 bytes"))?;
-    VerifyingKey::from_bytes(&bytes).map_err(|_| CertError::malformed("cnf.jwk.x is not a key"))
+    let key = VerifyingKey::from_bytes(&bytes)
+        .map_err(|_| CertError::malformed("cnf.jwk.x is not a key"))?;
+    if key.is_weak() {
+        return Err(CertError::malformed(
+            "cnf.jwk.x is a weak (small-order) key",
+        ));
+    }
+    Ok(key)
 }
 
 /// Makes a disclosure `[salt, name, value]` with a fresh 128-bit salt.

@@ -272,6 +272,38 @@ impl CertLog {
             .issuers
             .get(&did)
             .ok_or_else(|| RuleError::NotRegistered(did.clone()))?;
+        if let Some((t, _, _)) = rows
+            .iter()
+            .find(|(t, _, _)| !state.types.iter().any(|a| a == t.id))
+        {
+            return Err(RuleError::NotAllowed {
+                issuer: did,
+                doc_type: t.id.to_string(),
+            }
+            .into());
+        }
+        // A lot's certificate comes only from the party that recorded the lot.
+        for (t, values, _) in rows
+            .iter()
+            .filter(|(t, _, _)| t.id == crate::template::PROVENANCE)
+        {
+            let lot = values.get("lot").map(String::as_str).unwrap_or_default();
+            match self.registry.lots.get(lot) {
+                Some(l) if l.event.party == did => {}
+                Some(_) => {
+                    return Err(RuleError::NotAllowed {
+                        issuer: did,
+                        doc_type: format!("{} of lot {lot}, recorded by another party", t.id),
+                    }
+                    .into());
+                }
+                None => {
+                    return Err(ServiceError::NotFound(format!(
+                        "lot {lot} is not recorded on the log"
+                    )));
+                }
+            }
+        }
         let (name, first) = (state.name.clone(), state.next_index);
         let base = self.status_base()?;
         let mut issued = Vec::with_capacity(rows.len());

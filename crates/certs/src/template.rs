@@ -54,7 +54,44 @@ pub enum Kind {
     Integer,
     /// A SHA-256 digest in lowercase hex (a notarised document's fingerprint).
     Sha256,
+    /// One of a fixed list of words.
+    Choice(&'static [&'static str]),
 }
+
+/// Open Badges 3.0's `achievementType` vocabulary.
+pub const OB_ACHIEVEMENT_TYPES: &[&str] = &[
+    "Achievement",
+    "ApprenticeshipCertificate",
+    "Assessment",
+    "Assignment",
+    "AssociateDegree",
+    "Award",
+    "Badge",
+    "BachelorDegree",
+    "Certificate",
+    "CertificateOfCompletion",
+    "Certification",
+    "CommunityService",
+    "Competency",
+    "Course",
+    "CoCurricular",
+    "Degree",
+    "Diploma",
+    "DoctoralDegree",
+    "Fieldwork",
+    "GeneralEducationDevelopment",
+    "JourneymanCertificate",
+    "LearningProgram",
+    "License",
+    "Membership",
+    "ProfessionalDoctorate",
+    "QualityAssuranceCredential",
+    "MasterCertificate",
+    "MasterDegree",
+    "MicroCredential",
+    "ResearchDoctorate",
+    "SecondarySchoolDiploma",
+];
 
 /// One field of a template.
 #[derive(Debug, Clone, Serialize)]
@@ -148,11 +185,11 @@ pub fn all() -> Vec<Template> {
                 field("criteria", Text, true, false, "취득 기준", "Criteria"),
                 field(
                     "achievementType",
-                    Text,
+                    Choice(OB_ACHIEVEMENT_TYPES),
                     false,
                     false,
                     "종류",
-                    "Type (e.g. Certificate, License)",
+                    "Type (Open Badges: Certificate, License, Course, …)",
                 ),
                 field("awardedOn", Date, true, false, "취득일", "Awarded on"),
             ],
@@ -341,6 +378,13 @@ pub fn field_value(field: &Field, raw: &str) -> Result<Value, CertError> {
             Ok(v) if v.to_string() == raw && v <= 1 << 53 => Ok(json!(v)),
             _ => Err(bad("a whole number without leading zeros")),
         },
+        Kind::Choice(words) => {
+            if words.contains(&raw) {
+                Ok(json!(raw))
+            } else {
+                Err(bad(&format!("one of {}", words.join(", "))))
+            }
+        }
         Kind::Sha256 => {
             if raw.len() == 64
                 && raw
@@ -401,9 +445,10 @@ impl Template {
         }
     }
 
-    /// The credential subject of a Data Integrity credential from its claims (Open Badges 3.0
-    /// nests the achievement).
-    pub fn subject(
+    /// The members a Data Integrity credential gets from its claims: `credentialSubject`, and for
+    /// an Open Badges 3.0 badge also `awardedDate` (the recipient is an `IdentityObject` by name,
+    /// the achievement nested, as the 1EdTech schema has them).
+    pub fn credential_members(
         &self,
         claims: &Map<String, Value>,
         holder: Option<&str>,
@@ -413,11 +458,15 @@ impl Template {
         if let Some(h) = holder {
             s.insert("id".into(), json!(h));
         }
+        let mut out = Map::new();
         if self.vc_type == "OpenBadgeCredential" {
-            s.insert("type".into(), json!([self.subject_type]));
             let get = |n: &str| claims.get(n).cloned().unwrap_or(Value::Null);
-            s.insert("name".into(), get("recipientName"));
-            s.insert("awardedDate".into(), get("awardedOn"));
+            s.insert("type".into(), json!([self.subject_type]));
+            s.insert(
+                "identifier".into(),
+                json!([{"type": "IdentityObject", "identityType": "name", "hashed": false,
+                        "identityHash": get("recipientName")}]),
+            );
             let mut a = Map::new();
             a.insert("id".into(), json!(format!("{credential_id}#achievement")));
             a.insert("type".into(), json!(["Achievement"]));
@@ -428,24 +477,46 @@ impl Template {
                 a.insert("achievementType".into(), t.clone());
             }
             s.insert("achievement".into(), Value::Object(a));
+            if let Some(d) = claims.get("awardedOn").and_then(Value::as_str) {
+                out.insert("awardedDate".into(), json!(format!("{d}T00:00:00Z")));
+            }
         } else {
             s.insert("type".into(), json!(self.subject_type));
             for (k, v) in claims {
                 s.insert(k.clone(), v.clone());
             }
         }
-        s
+        out.insert("credentialSubject".into(), Value::Object(s));
+        out
     }
 
-    /// Reads the fields back out of a credential subject (for display and checks).
-    pub fn fields_of_subject(&self, subject: &Map<String, Value>) -> BTreeMap<String, Value> {
+    /// Reads the fields back out of a Data Integrity credential (for display and checks).
+    pub fn fields_of_credential(&self, vc: &Map<String, Value>) -> BTreeMap<String, Value> {
         let mut out = BTreeMap::new();
+        let empty = Map::new();
+        let subject = vc
+            .get("credentialSubject")
+            .and_then(Value::as_object)
+            .unwrap_or(&empty);
         if self.vc_type == "OpenBadgeCredential" {
             let a = subject.get("achievement").and_then(Value::as_object);
             let pick = |v: Option<&Value>| v.filter(|v| !v.is_null()).cloned();
-            for (name, v) in [
-                ("recipientName", pick(subject.get("name"))),
-                ("awardedOn", pick(subject.get("awardedDate"))),
+            let name = subject
+                .get("identifier")
+                .and_then(Value::as_array)
+                .and_then(|ids| {
+                    ids.iter()
+                        .find(|i| i.get("identityType") == Some(&json!("name")))
+                })
+                .and_then(|i| i.get("identityHash"));
+            let awarded = vc
+                .get("awardedDate")
+                .and_then(Value::as_str)
+                .and_then(|d| d.strip_suffix("T00:00:00Z"))
+                .map(|d| json!(d));
+            for (field, v) in [
+                ("recipientName", pick(name)),
+                ("awardedOn", awarded),
                 ("achievementName", pick(a.and_then(|a| a.get("name")))),
                 (
                     "achievementDescription",
@@ -464,7 +535,7 @@ impl Template {
                 ),
             ] {
                 if let Some(v) = v {
-                    out.insert(name.to_string(), v);
+                    out.insert(field.to_string(), v);
                 }
             }
         } else {

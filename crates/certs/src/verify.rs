@@ -134,6 +134,7 @@ pub enum Status {
     /// Not revoked in a list valid from `as_of`.
     Active {
         /// When the list was signed.
+        #[serde(rename = "asOf")]
         as_of: String,
     },
     /// Not checked (allowed by the caller).
@@ -280,7 +281,7 @@ fn data_integrity(b: &Bundle, t: &Template) -> Result<Credential, Refusal> {
     };
     Ok(Credential {
         issuer_key: proof.key,
-        fields: t.fields_of_subject(subject),
+        fields: t.fields_of_credential(vc),
         valid_from,
         valid_until: date("validUntil")?,
         status_url: text(status, "statusListCredential")?.to_string(),
@@ -315,7 +316,16 @@ fn sd_jwt_credential(
             t.id
         )));
     }
-    let num = |n: &str| p.get(n).and_then(Value::as_u64);
+    // Present means a whole number of seconds: anything else is refused, not ignored.
+    let num = |n: &str| -> Result<Option<u64>, Refusal> {
+        match p.get(n) {
+            None => Ok(None),
+            Some(v) => v
+                .as_u64()
+                .map(Some)
+                .ok_or_else(|| Refusal::Malformed(format!("{n} is not a whole number of seconds"))),
+        }
+    };
     let sl = p
         .get("status")
         .and_then(|s| s.get("status_list"))
@@ -332,10 +342,10 @@ fn sd_jwt_credential(
         Credential {
             issuer_key: v.issuer,
             fields,
-            valid_from: num("nbf")
-                .or(num("iat"))
+            valid_from: num("nbf")?
+                .or(num("iat")?)
                 .ok_or_else(|| Refusal::Malformed("no nbf".into()))?,
-            valid_until: num("exp"),
+            valid_until: num("exp")?,
             status_url: text(sl, "uri")?.to_string(),
             status_index: sl
                 .get("idx")
@@ -538,7 +548,7 @@ pub fn verify(b: &Bundle, opts: &Options) -> Result<Verified, Refusal> {
                     did::clip(&aud)
                 )));
             }
-            if iat + c.max_age < opts.now || iat > opts.now + 60 {
+            if iat.saturating_add(c.max_age) < opts.now || iat > opts.now.saturating_add(60) {
                 return Err(Refusal::Replayed(format!(
                     "made at {}",
                     crate::datetime(iat)

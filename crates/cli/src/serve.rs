@@ -614,7 +614,8 @@ pub fn demo(args: &DemoArgs) -> Result<ExitCode> {
     let mut pw = [0u8; 12];
     hanpyo_crypto::os_rng().fill_bytes(&mut pw);
     let password = hex::encode(pw);
-    hanpyo_server::accounts::Accounts::open(&data, &args.db.database())?
+    let mut accounts = hanpyo_server::accounts::Accounts::open(&data, &args.db.database())?;
+    accounts
         .create_user(
             "admin",
             hanpyo_server::accounts::Role::Administrator,
@@ -622,6 +623,21 @@ pub fn demo(args: &DemoArgs) -> Result<ExitCode> {
             &password,
         )
         .map_err(|e| anyhow::anyhow!("{e}"))?;
+    // The certificate registry's status lists are served at this address: a port picked now.
+    let listen = if args.listen.port() == 0 {
+        std::net::TcpListener::bind(args.listen)?.local_addr()?
+    } else {
+        args.listen
+    };
+    hanpyo_crypto::os_rng().fill_bytes(&mut pw);
+    let issuer_password = hex::encode(pw);
+    crate::cert::demo::create(
+        &data,
+        &mut accounts,
+        &format!("http://{listen}/api/v1/certs/status"),
+        &issuer_password,
+    )?;
+    drop(accounts);
     let shown_dir = data.clone();
     // A demo runs on one machine, load generator included: no per-address limit worth the name.
     let mut options = hanpyo_server::Options::defaults();
@@ -637,7 +653,7 @@ pub fn demo(args: &DemoArgs) -> Result<ExitCode> {
     let shown_witnesses: Vec<String> = witness_processes.iter().map(|p| p.banner()).collect();
     let served = run_server(
         &data,
-        args.listen,
+        listen,
         args.metrics_listen,
         options,
         move |addr, metrics| {
@@ -660,6 +676,17 @@ pub fn demo(args: &DemoArgs) -> Result<ExitCode> {
                 println!("metrics: http://{m}/metrics");
             }
             println!("admin login: admin {password}");
+            println!(
+                "certificates: http://{addr}/cert-issuer.html (issuer console), cert-wallet.html (holder), cert-verify.html (verifier), cert-provenance.html (provenance)"
+            );
+            let logins: Vec<&str> = crate::cert::demo::DEMO_ISSUERS
+                .iter()
+                .map(|i| i.0)
+                .collect();
+            println!(
+                "issuer logins: {} password {issuer_password}",
+                logins.join(", ")
+            );
             for e in &elections {
                 println!(
                     "voters: {} credentials of {} in {}",

@@ -202,9 +202,9 @@ fn issue_present_verify_revoke_from_the_command_line() {
     std::fs::write(&forged, text).expect("write");
     let (c, v) = verify_json(&[&forged, "--offline"]);
     assert_eq!((c, v["code"].as_str()), (1, Some("tampered")));
-    // Not a certificate at all: a usage/I-O error, exit 2.
+    // Not a certificate at all: refused as malformed (exit 1); a missing file is an I/O error (exit 2).
     std::fs::write(r.path("junk.json"), "{\"hello\": 1}").expect("write");
-    assert_eq!(code(&hanpyo(&["cert", "verify", &r.path("junk.json")])), 2);
+    assert_eq!(code(&hanpyo(&["cert", "verify", &r.path("junk.json")])), 1);
     assert_eq!(
         code(&hanpyo(&["cert", "verify", &r.path("missing.json")])),
         2
@@ -259,6 +259,30 @@ fn issue_present_verify_revoke_from_the_command_line() {
     assert_eq!(audit["valid"], true);
     assert_eq!(audit["issuers"][0]["issuedTotal"], 2);
     assert_eq!(audit["issuers"][0]["revoked"], 1);
+    assert_eq!(audit["trustPinned"], false);
+    // Against other trust anchors (another log key), the audit fails: exit 1, with the problem.
+    let mut other: Value =
+        serde_json::from_str(&std::fs::read_to_string(&trust).expect("trust")).expect("json");
+    other["logKey"] = other["witnesses"][0]["key"].clone();
+    let other_trust = r.path("other-trust.json");
+    std::fs::write(&other_trust, other.to_string()).expect("write");
+    let out = hanpyo(&[
+        "cert",
+        "audit",
+        "--data",
+        &r.reg(),
+        "--trust",
+        &other_trust,
+        "--json",
+    ]);
+    assert_eq!(code(&out), 1);
+    let v: Value = serde_json::from_slice(&out.stdout).expect("json");
+    assert!(
+        v["problems"][0]
+            .as_str()
+            .is_some_and(|p| p.contains("not signed by the log")),
+        "{v}"
+    );
 }
 
 #[test]
@@ -487,4 +511,148 @@ fn provenance_chain_and_balance() {
         &r.path("x.json"),
     ]);
     assert_eq!(code(&out), 2);
+}
+
+/// The demo's root address and its issuers' password, from its banner.
+fn demo_root(s: &common::Server) -> (String, String) {
+    let line = |prefix: &str| {
+        s.banner
+            .iter()
+            .find_map(|l| l.strip_prefix(prefix).map(str::to_string))
+            .unwrap_or_else(|| panic!("no {prefix} line"))
+    };
+    let root = line("url: ").trim_end_matches('/').to_string();
+    let issuers = line("issuer logins: ");
+    let password = issuers.rsplit(' ').next().expect("password").to_string();
+    (root, password)
+}
+
+#[test]
+fn the_server_registers_issues_revokes_relays_and_is_audited() {
+    let dir = common::scratch("cert-http");
+    let s = common::start(&[
+        "demo",
+        "--listen",
+        "127.0.0.1:0",
+        "--data",
+        dir.to_str().expect("utf8"),
+        "--voters",
+        "5",
+    ]);
+    let (root, issuer_password) = demo_root(&s);
+    let admin = s.token.clone().expect("admin session");
+    // Public: the registry and its issuers, a lot's balanced history.
+    let reg = common::get_json(&format!("{root}/api/v1/certs"));
+    assert_eq!(reg["issuers"].as_array().map(Vec::len), Some(9));
+    let lot = common::get_json(&format!("{root}/api/v1/certs/lots/EXP-2026-001"));
+    assert_eq!(lot["balanced"], true);
+    assert_eq!(lot["history"].as_array().map(Vec::len), Some(5));
+    // The operator (platform administrator) registers an issuer with its console account.
+    let body = serde_json::json!({"name": "한국배터리평가원", "types": ["battery-certificate"], "account": "battery-lab", "password": "battery-lab-password"}).to_string();
+    let (status, v) = common::post(
+        &format!("{root}/api/v1/certs/issuers"),
+        body.as_bytes(),
+        Some(&admin),
+    );
+    assert_eq!(status, 201, "{v}");
+    // The operator may not issue; the issuer's account may, and only its own types.
+    let issue = serde_json::json!({"type": "battery-certificate", "fields": {"batterySerial": "SN-1", "vehicleModel": "EV6", "stateOfHealthPercent": "91", "remainingCapacityWh": "70000", "testMethod": "KS R 1200", "testedOn": "2026-11-28"}}).to_string();
+    let (status, v) = common::post(
+        &format!("{root}/api/v1/certs/issue"),
+        issue.as_bytes(),
+        Some(&admin),
+    );
+    assert_eq!((status, v["code"].as_str()), (403, Some("not-an-issuer")));
+    let lab = common::admin_login(&root, "battery-lab", "battery-lab-password");
+    let (status, v) = common::post(
+        &format!("{root}/api/v1/certs/issue"),
+        issue.as_bytes(),
+        Some(&lab),
+    );
+    assert_eq!(status, 201, "{v}");
+    let cert = dir.join("battery.json");
+    std::fs::write(&cert, v["certificates"][0].to_string()).expect("write");
+    let badge = serde_json::json!({"type": "badge", "fields": {"recipientName": "x"}}).to_string();
+    let (status, v) = common::post(
+        &format!("{root}/api/v1/certs/issue"),
+        badge.as_bytes(),
+        Some(&lab),
+    );
+    assert_eq!((status, v["code"].as_str()), (403, Some("not-allowed")));
+    // An issuer's account is no election's administrator.
+    let (status, _) =
+        common::get_authorized(&format!("{root}/e/demo-2026/api/v1/admin/status"), &lab);
+    assert_eq!(status, 403);
+    // Verified with the status list fetched from the server, then revoked there.
+    let (c, v) = verify_json(&[cert.to_str().expect("utf8")]);
+    assert_eq!(c, 0, "{v}");
+    assert!(
+        v["statusSource"]
+            .as_str()
+            .is_some_and(|s| s.starts_with("fetched")),
+        "{v}"
+    );
+    let (status, v) = common::post(
+        &format!("{root}/api/v1/certs/revoke"),
+        br#"{"status_index": 0, "reason": "superseded"}"#,
+        Some(&lab),
+    );
+    assert_eq!(status, 200, "{v}");
+    let (c, v) = verify_json(&[cert.to_str().expect("utf8")]);
+    assert_eq!((c, v["code"].as_str()), (1, Some("revoked")));
+    // Offline, the stapled list (signed at issuance) still says not revoked: it is reported.
+    let (c, v) = verify_json(&[cert.to_str().expect("utf8"), "--offline"]);
+    assert_eq!(c, 0);
+    assert_eq!(v["statusSource"], "stapled to the certificate");
+    // Bulk from CSV through the API, one commit.
+    let csv = "batterySerial,vehicleModel,stateOfHealthPercent,remainingCapacityWh,testMethod,testedOn\nSN-2,EV6,90,1,T,2026-11-28\nSN-3,EV9,88,2,T,2026-11-28\n";
+    let body = serde_json::json!({"type": "battery-certificate", "csv": csv}).to_string();
+    let (status, v) = common::post(
+        &format!("{root}/api/v1/certs/issue"),
+        body.as_bytes(),
+        Some(&lab),
+    );
+    assert_eq!(
+        (status, v["certificates"].as_array().map(Vec::len)),
+        (201, Some(2)),
+        "{v}"
+    );
+    // A provenance event that does not balance is refused with its code.
+    let party = common::admin_login(&root, "party-exporter", &issuer_password);
+    let over = br#"{"lot": "EXP-2026-002", "stage": "export", "quantity": 400, "unit": "kg", "inputs": [{"lot": "REF-2026-001", "quantity": 300}]}"#;
+    let (status, v) = common::post(
+        &format!("{root}/api/v1/certs/provenance"),
+        over,
+        Some(&party),
+    );
+    assert_eq!(
+        (status, v["code"].as_str()),
+        (409, Some("unbalanced")),
+        "{v}"
+    );
+    // The relay takes presentations only, and gives each out once.
+    let (status, v) = common::post(
+        &format!("{root}/api/v1/certs/presentations"),
+        &std::fs::read(&cert).expect("read"),
+        None,
+    );
+    assert_eq!((status, v["code"].as_str()), (400, Some("malformed")));
+    // Anyone audits the whole log from the server: valid, with the counts.
+    let out = hanpyo(&["cert", "audit", "--url", &root, "--json"]);
+    assert_eq!(code(&out), 0, "{}", String::from_utf8_lossy(&out.stdout));
+    let audit: Value = serde_json::from_slice(&out.stdout).expect("json");
+    let lab_counts = audit["issuers"]
+        .as_array()
+        .and_then(|a| a.iter().find(|i| i["name"] == "한국배터리평가원"))
+        .cloned()
+        .unwrap_or_default();
+    assert_eq!(
+        (
+            lab_counts["issuedTotal"].as_u64(),
+            lab_counts["revoked"].as_u64()
+        ),
+        (Some(3), Some(1))
+    );
+    drop(s);
+    let _ = std::fs::remove_dir_all(&dir);
 }

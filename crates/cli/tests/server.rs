@@ -3,7 +3,7 @@
 //! mid-election, and the downloaded record verified against the votes cast.
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 
 use hanpyo_crypto::credential::SecretCredential;
 use hanpyo_crypto::elgamal::PublicKey;
@@ -16,66 +16,6 @@ use serde_json::Value;
 
 mod common;
 use common::*;
-
-struct Server {
-    child: Child,
-    url: String,
-    token: Option<String>,
-    /// The banner's lines (up to the `vote:` line of a demo).
-    banner: Vec<String>,
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-/// Starts `hanpyo ARGS` and reads its banner up to the `url:` line (and the admin token if any).
-fn start(args: &[&str]) -> Server {
-    let mut child = Command::new(bin())
-        .args(args)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("spawn");
-    let out = child.stdout.take().expect("stdout");
-    let mut lines = BufReader::new(out).lines();
-    let (mut url, mut token) = (None, None);
-    let mut banner = Vec::new();
-    for line in lines.by_ref() {
-        let line = line.expect("line");
-        banner.push(line.clone());
-        if let Some(t) = line.strip_prefix("admin login: admin ") {
-            token = Some(t.to_string());
-        }
-        if let Some(u) = line.strip_prefix("url: ") {
-            url = Some(u.trim_end_matches('/').to_string());
-        }
-        // A demo's first election: the tests work at its own address, `/e/<id>`.
-        if let Some(e) = line.strip_prefix("election: ")
-            && !url.as_deref().is_some_and(|u| u.contains("/e/"))
-            && let Some(u) = e.split(' ').nth(1)
-        {
-            url = Some(u.trim_end_matches('/').to_string());
-        }
-        if line.starts_with("vote:") || (url.is_some() && args[0] == "serve") {
-            break;
-        }
-    }
-    // Keep draining stdout so the server never blocks on a full pipe.
-    std::thread::spawn(move || for _ in lines {});
-    let url = url.expect("the server printed its url");
-    // The demo prints the administrator's password; the tests work with a session.
-    let token = token.map(|password| admin_login(&url, "admin", &password));
-    Server {
-        child,
-        url,
-        token,
-        banner,
-    }
-}
 
 /// `hanpyo demo` with `voters` voters on the data directory `data`.
 fn start_demo(data: &Path, voters: u32) -> Server {
@@ -109,14 +49,6 @@ fn start_demo_with(data: &Path, voters: u32, extra: &[&str]) -> Server {
     start(&args)
 }
 
-/// Logs an administrator in; returns the session token.
-fn admin_login(url: &str, name: &str, password: &str) -> String {
-    let body = serde_json::json!({"name": name, "password": password}).to_string();
-    let (s, v) = post_json(&format!("{url}/api/v1/admin/login"), &body);
-    assert_eq!(s, 200, "{v}");
-    v["session"].as_str().expect("session").to_string()
-}
-
 /// `{url}/api/v1/elections/{id}` of the server's only election.
 fn election_url(url: &str) -> String {
     let list = get_json(&format!("{url}/api/v1/elections"));
@@ -125,19 +57,6 @@ fn election_url(url: &str) -> String {
         .expect("one election")
         .to_string();
     format!("{url}/api/v1/elections/{id}")
-}
-
-fn post(url: &str, body: &[u8], token: Option<&str>) -> (u16, Value) {
-    let mut req = agent()
-        .post(url)
-        .header("content-type", "application/octet-stream");
-    if let Some(t) = token {
-        req = req.header("authorization", format!("Bearer {t}"));
-    }
-    let mut resp = req.send(body).expect("post");
-    let status = resp.status().as_u16();
-    let v = resp.body_mut().read_json().unwrap_or(Value::Null);
-    (status, v)
 }
 
 fn ledger_size(url: &str) -> u64 {
@@ -263,18 +182,6 @@ fn post_from(from: &str, url: &str, json: &str) -> (u16, Value) {
         .expect("status");
     let body = answer.split("\r\n\r\n").nth(1).unwrap_or("");
     (status, serde_json::from_str(body).unwrap_or(Value::Null))
-}
-
-fn post_json(url: &str, json: &str) -> (u16, Value) {
-    let mut resp = agent()
-        .post(url)
-        .header("content-type", "application/json")
-        .send(json.as_bytes())
-        .expect("post");
-    (
-        resp.status().as_u16(),
-        resp.body_mut().read_json().unwrap_or(Value::Null),
-    )
 }
 
 /// The choices string for voter `i` (deterministic, valid for the demo manifest) and its
@@ -2138,16 +2045,6 @@ fn get_raw(url: &str) -> (u16, std::collections::HashMap<String, String>, Vec<u8
     let status = resp.status().as_u16();
     let body = resp.body_mut().read_to_vec().unwrap_or_default();
     (status, headers, body)
-}
-
-fn get_authorized(url: &str, token: &str) -> (u16, Value) {
-    let mut resp = agent()
-        .get(url)
-        .header("authorization", format!("Bearer {token}"))
-        .call()
-        .expect("get");
-    let status = resp.status().as_u16();
-    (status, resp.body_mut().read_json().unwrap_or(Value::Null))
 }
 
 #[test]

@@ -74,7 +74,12 @@ pub enum Scope {
     Platform,
     /// These elections only.
     Elections(std::collections::BTreeSet<String>),
+    /// No election: one certificate issuer's console (its key's multibase form, `z…`).
+    Issuer(String),
 }
+
+/// The prefix of an issuer account's scope.
+const ISSUER_SCOPE: &str = "issuer:";
 
 impl Scope {
     /// `*` for the platform, else the election ids separated by commas.
@@ -82,12 +87,18 @@ impl Scope {
         match self {
             Scope::Platform => "*".into(),
             Scope::Elections(ids) => ids.iter().cloned().collect::<Vec<_>>().join(","),
+            Scope::Issuer(key) => format!("{ISSUER_SCOPE}{key}"),
         }
     }
     /// The inverse of [`Scope::encode`]; election ids must be well formed.
     pub fn parse(s: &str) -> Result<Self, ApiError> {
         if s == "*" {
             return Ok(Scope::Platform);
+        }
+        if let Some(key) = s.strip_prefix(ISSUER_SCOPE) {
+            return hanpyo_certs::did::parse_multibase_key(key)
+                .map(|_| Scope::Issuer(key.to_string()))
+                .map_err(|_| ApiError::malformed("issuer:<the issuer's z… key>"));
         }
         let ids: std::collections::BTreeSet<String> = s
             .split(',')
@@ -109,6 +120,7 @@ impl Scope {
         match self {
             Scope::Platform => vec!["*".into()],
             Scope::Elections(ids) => ids.iter().cloned().collect(),
+            Scope::Issuer(_) => vec![self.encode()],
         }
     }
     /// Whether the account may act on `election`.
@@ -116,6 +128,7 @@ impl Scope {
         match self {
             Scope::Platform => true,
             Scope::Elections(ids) => ids.contains(election),
+            Scope::Issuer(_) => false,
         }
     }
 }
@@ -255,6 +268,16 @@ impl Accounts {
             &format!("{} of {}", role.as_str(), scope.encode()),
         );
         Ok(())
+    }
+
+    /// Removes an account (one just made whose purpose then failed); unknown names are ignored.
+    pub fn delete_user(&mut self, name: &str) {
+        if let Err(e) = self
+            .db
+            .execute("DELETE FROM admins WHERE name = ?1", sql_params![name])
+        {
+            tracing::error!(error = %e, "removing an account");
+        }
     }
 
     /// Sets which elections an account may act on; its live sessions follow at once (a session

@@ -12,6 +12,7 @@
 
 pub mod accounts;
 pub mod api;
+pub mod certs;
 pub mod connections;
 pub mod database;
 pub mod delivery;

@@ -55,7 +55,9 @@ pub(crate) struct Hosted {
 #[derive(Clone)]
 pub(crate) struct Platform {
     data: PathBuf,
-    accounts: Arc<Mutex<Accounts>>,
+    pub(crate) accounts: Arc<Mutex<Accounts>>,
+    /// The certificate registry, when the deployment hosts one (`DATA/certs`).
+    pub(crate) certs: Option<Arc<crate::certs::Certs>>,
     elections: Arc<RwLock<BTreeMap<String, Hosted>>>,
     shared: Arc<Shared>,
     /// One creation at a time.
@@ -120,9 +122,13 @@ impl Platform {
             elections.insert(ids[i].clone(), hosted?);
         }
         check_witness_names(&shared.witness_urls, &elections)?;
+        let certs = crate::certs::Certs::open(data)
+            .map_err(|e| crate::data_err(&crate::certs::certs_dir(data), e))?
+            .map(Arc::new);
         Ok(Self {
             data: data.to_path_buf(),
             accounts,
+            certs,
             elections: Arc::new(RwLock::new(elections)),
             shared,
             creating: Arc::new(tokio::sync::Mutex::new(())),
@@ -138,7 +144,7 @@ impl Platform {
         self.elections.read().unwrap_or_else(|e| e.into_inner())
     }
 
-    fn accounts(&self) -> std::sync::MutexGuard<'_, Accounts> {
+    pub(crate) fn accounts(&self) -> std::sync::MutexGuard<'_, Accounts> {
         self.accounts.lock().unwrap_or_else(|e| e.into_inner())
     }
 
@@ -242,6 +248,8 @@ pub(crate) fn is_platform_path(path: &str) -> bool {
             | "/api/v1/admin/accounts"
             | "/api/v1/admin/manifest-check"
     ) || path.starts_with("/api/v1/admin/accounts/")
+        || path == "/api/v1/certs"
+        || path.starts_with("/api/v1/certs/")
 }
 
 fn with_path(req: axum::extract::Request, path: &str) -> axum::extract::Request {
@@ -349,6 +357,19 @@ pub(crate) fn operations() -> OpenApiRouter<Platform> {
         .routes(routes!(create, managed))
         .routes(routes!(accounts, create_account))
         .routes(routes!(assign))
+        .routes(routes!(crate::certs::api::registry))
+        .routes(routes!(crate::certs::api::templates))
+        .routes(routes!(crate::certs::api::status))
+        .routes(routes!(crate::certs::api::lot))
+        .routes(routes!(crate::certs::api::entries))
+        .routes(routes!(crate::certs::api::checkpoint))
+        .routes(routes!(crate::certs::api::register))
+        .routes(routes!(crate::certs::api::console))
+        .routes(routes!(crate::certs::api::issue_certificates))
+        .routes(routes!(crate::certs::api::revoke))
+        .routes(routes!(crate::certs::api::provenance))
+        .routes(routes!(crate::certs::api::relay_put))
+        .routes(routes!(crate::certs::api::relay_get))
 }
 
 /// This server's elections, oldest id first: each one's phase and voting window and, once voting

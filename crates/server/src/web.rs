@@ -65,6 +65,12 @@ mod tests {
             "i18n/en.json",
             "pkg/hanpyo_wasm.js",
             "pkg/hanpyo_wasm_bg.wasm",
+            "pkg-certs/hanpyo_wasm.js",
+            "pkg-certs/hanpyo_wasm_bg.wasm",
+            "cert-issuer.html",
+            "cert-wallet.html",
+            "cert-verify.html",
+            "cert-provenance.html",
             "favicon.svg",
         ] {
             assert!(Assets::get(p).is_some(), "{p} is not embedded");

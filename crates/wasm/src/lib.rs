@@ -11,6 +11,8 @@
 #![forbid(unsafe_code)]
 
 pub mod booth;
+#[cfg(feature = "certs")]
+pub mod wallet;
 
 use wasm_bindgen::prelude::*;
 
@@ -99,4 +101,47 @@ pub fn check_standing(
         trust_policy.as_deref(),
     )
     .map_err(|e| JsError::new(&e))
+}
+
+/// A new holder key made on this device. See [`wallet::new_holder_key`].
+#[cfg(feature = "certs")]
+#[wasm_bindgen(js_name = certNewHolderKey)]
+pub fn cert_new_holder_key() -> String {
+    wallet::new_holder_key()
+}
+
+/// The `did:key` of a holder key. See [`wallet::holder_did`].
+#[cfg(feature = "certs")]
+#[wasm_bindgen(js_name = certHolderDid)]
+pub fn cert_holder_did(seed: &str) -> Result<String, JsError> {
+    wallet::holder_did(seed).map_err(|e| JsError::new(&e))
+}
+
+/// The fields of a certificate its holder may choose to show. See [`wallet::disclosable`].
+#[cfg(feature = "certs")]
+#[wasm_bindgen(js_name = certDisclosable)]
+pub fn cert_disclosable(bundle: &str) -> Result<String, JsError> {
+    wallet::disclosable(bundle).map_err(|e| JsError::new(&e))
+}
+
+/// A presentation for one verifier. See [`wallet::present`].
+#[cfg(feature = "certs")]
+#[wasm_bindgen(js_name = certPresent)]
+pub fn cert_present(
+    bundle: &str,
+    seed: &str,
+    disclose: &str,
+    audience: &str,
+    nonce: &str,
+    now: f64,
+) -> Result<String, JsError> {
+    wallet::present(bundle, seed, disclose, audience, nonce, now as u64)
+        .map_err(|e| JsError::new(&e))
+}
+
+/// Verifies a certificate file in the browser. See [`wallet::verify_certificate`].
+#[cfg(feature = "certs")]
+#[wasm_bindgen(js_name = certVerify)]
+pub fn cert_verify(bundle: &str, options: &str) -> Result<String, JsError> {
+    wallet::verify_certificate(bundle, options).map_err(|e| JsError::new(&e))
 }

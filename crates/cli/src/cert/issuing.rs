@@ -164,19 +164,6 @@ pub fn issue(a: &IssueArgs) -> Result<ExitCode> {
             })
             .collect::<Result<_>>()?,
     };
-    if t.id == template::PROVENANCE {
-        let did = did::did_key(&key.verifying_key());
-        for (row, _) in &rows {
-            let lot = row.get("lot").map(String::as_str).unwrap_or_default();
-            match log.registry().lots.get(lot) {
-                Some(l) if l.event.party == did => {}
-                Some(_) => bail!("lot {lot} was recorded by another party"),
-                None => {
-                    bail!("lot {lot} is not recorded on the log (hanpyo cert provenance record)")
-                }
-            }
-        }
-    }
     let batch: Vec<_> = rows.into_iter().map(|(v, h)| (&t, v, h)).collect();
     let bundles = log
         .issue(

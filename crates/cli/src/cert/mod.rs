@@ -3,6 +3,7 @@
 //! The registry's operator creates the log and approves issuers; issuers issue (one at a time or
 //! from a CSV file), revoke and publish their status lists, or record provenance events; holders
 //! make presentations; anyone verifies a certificate file offline or audits the whole log.
+pub mod demo;
 mod issuing;
 mod provenance;
 mod verifying;

@@ -4,10 +4,9 @@ use std::process::ExitCode;
 
 use anyhow::{Context, Result, bail};
 use clap::{Args, Subcommand};
-use hanpyo_certs::entry::{LotInput, STAGES};
-use hanpyo_certs::registry::Registry;
+use hanpyo_certs::entry::LotInput;
 use hanpyo_certs::{directory, issue};
-use serde_json::{Value, json};
+use serde_json::json;
 
 /// Provenance commands.
 #[derive(Subcommand, Debug)]
@@ -107,42 +106,9 @@ fn record(a: &RecordArgs) -> Result<ExitCode> {
     }
 }
 
-/// A lot's history as JSON, with each event's balance (shared with the server's page).
-pub fn history_json(r: &Registry, lot: &str) -> Option<Value> {
-    r.lots.get(lot)?;
-    let party = |did: &str| {
-        r.issuers
-            .get(did)
-            .map(|i| i.name.clone())
-            .unwrap_or_default()
-    };
-    let events: Vec<Value> = r
-        .history(lot)
-        .into_iter()
-        .map(|l| {
-            let e = &l.event;
-            let input: u64 = e.inputs.iter().map(|i| i.quantity).sum();
-            json!({
-                "lot": e.lot, "stage": e.stage, "party": e.party, "partyName": party(&e.party),
-                "quantity": e.quantity, "unit": e.unit, "recorded": e.recorded, "logIndex": l.index,
-                "inputs": e.inputs, "inputTotal": input, "loss": input.saturating_sub(e.quantity),
-                "usedLater": l.used, "left": e.quantity - l.used,
-                "balanced": e.stage == STAGES[0] || e.quantity <= input,
-            })
-        })
-        .collect();
-    let uses: Vec<Value> = r
-        .uses(lot)
-        .iter()
-        .map(|l| json!({"lot": l.event.lot, "stage": l.event.stage}))
-        .collect();
-    let balanced = events.iter().all(|e| e["balanced"] == json!(true));
-    Some(json!({"lot": lot, "balanced": balanced, "history": events, "usedBy": uses}))
-}
-
 fn show(a: &ShowArgs) -> Result<ExitCode> {
     let log = super::open(&a.data)?;
-    let Some(h) = history_json(log.registry(), &a.lot) else {
+    let Some(h) = log.registry().lot_report(&a.lot) else {
         bail!("lot {} is not recorded on the log", a.lot);
     };
     if a.json {

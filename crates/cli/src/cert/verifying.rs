@@ -9,6 +9,8 @@ use hanpyo_certs::bundle::{Anchors, Bundle};
 use hanpyo_certs::registry::Registry;
 use hanpyo_certs::verify::{self, Challenge, Options, Status};
 use hanpyo_certs::{directory, parse_datetime};
+use hanpyo_ledger::checkpoint::{Checkpoint, SignedNote};
+use hanpyo_ledger::store::LedgerReader;
 use serde_json::{Map, Value, json};
 
 /// `hanpyo cert present`.
@@ -72,10 +74,18 @@ pub struct VerifyArgs {
 
 /// `hanpyo cert audit`.
 #[derive(Args, Debug)]
+#[command(group(clap::ArgGroup::new("source").required(true).args(["data", "url"])))]
 pub struct AuditArgs {
-    /// The registry's directory.
+    /// A registry's directory (its log is only read).
     #[arg(long)]
-    pub data: PathBuf,
+    pub data: Option<PathBuf>,
+    /// Or a server hosting a registry (`/api/v1/certs/…`).
+    #[arg(long)]
+    pub url: Option<String>,
+    /// The registry's trust anchors to pin (its trust.json); default the directory's own, or
+    /// the server's answer (reported as not pinned).
+    #[arg(long)]
+    pub trust: Option<PathBuf>,
     /// As JSON.
     #[arg(long)]
     pub json: bool,
@@ -176,7 +186,18 @@ fn fetch_status(b: &Bundle) -> Option<Fetched> {
 }
 
 pub fn verify(a: &VerifyArgs) -> Result<ExitCode> {
-    let b = read_bundle(&a.file)?;
+    let bytes = std::fs::read(&a.file).with_context(|| format!("reading {}", a.file.display()))?;
+    let b = match Bundle::parse(&bytes) {
+        Ok(b) => b,
+        // Not a certificate: refused (exit 1), as any other file that does not verify.
+        Err(e) => {
+            return Ok(report(
+                a,
+                Err(verify::Refusal::Malformed(e.to_string())),
+                "",
+            ));
+        }
+    };
     let now = match &a.at {
         Some(t) => parse_datetime(t).with_context(|| format!("--at {t}: YYYY-MM-DDTHH:MM:SSZ"))?,
         None => super::now(),
@@ -188,31 +209,10 @@ pub fn verify(a: &VerifyArgs) -> Result<ExitCode> {
         ),
         None => None,
     };
-    let mut source = "stapled to the certificate".to_string();
-    let status = match (&a.status, a.offline) {
-        (Some(p), _) => {
-            source = format!("from {}", p.display());
-            Some(read_json_object(p)?)
-        }
-        (None, true) => None,
-        (None, false) => match fetch_status(&b) {
-            Some((url, Ok(list))) => {
-                source = format!("fetched from {url}");
-                Some(list)
-            }
-            Some((url, Err(why))) => {
-                // The issuer answered but not with a list: say so, and refuse rather than fall
-                // back to an older stapled copy.
-                let refusal = verify::Refusal::StatusUnavailable(format!("{url}: {why}"));
-                return Ok(report(a, Err(refusal), &source));
-            }
-            None => None,
-        },
-    };
-    let opts = Options {
+    let mut opts = Options {
         now,
         trust,
-        status,
+        status: None,
         allow_unchecked_status: a.allow_unchecked_status,
         challenge: a
             .audience
@@ -224,6 +224,41 @@ pub fn verify(a: &VerifyArgs) -> Result<ExitCode> {
                 max_age: a.max_age,
             }),
     };
+    let mut source = "stapled to the certificate".to_string();
+    match (&a.status, a.offline) {
+        (Some(p), _) => {
+            source = format!("from {}", p.display());
+            opts.status = Some(read_json_object(p)?);
+        }
+        (None, true) => {}
+        (None, false) => {
+            // Everything else first: only a certificate that holds otherwise makes this verifier
+            // contact the status list's address (which its issuer signed).
+            let first = verify::verify(
+                &b,
+                &Options {
+                    allow_unchecked_status: true,
+                    ..opts.clone()
+                },
+            );
+            if first.is_err() {
+                return Ok(report(a, first, &source));
+            }
+            match fetch_status(&b) {
+                Some((url, Ok(list))) => {
+                    source = format!("fetched from {url}");
+                    opts.status = Some(list);
+                }
+                Some((url, Err(why))) => {
+                    // The issuer's server answered, but not with a list: refused, rather than
+                    // falling back to an older stapled copy.
+                    let refusal = verify::Refusal::StatusUnavailable(format!("{url}: {why}"));
+                    return Ok(report(a, Err(refusal), &source));
+                }
+                None => {}
+            }
+        }
+    }
     Ok(report(a, verify::verify(&b, &opts), &source))
 }
 
@@ -291,39 +326,135 @@ fn report(
     }
 }
 
-pub fn audit(a: &AuditArgs) -> Result<ExitCode> {
-    let log = super::open(&a.data)?;
-    let checked = log.ledger().verify_history()?;
-    let size = log.ledger().size();
+/// The log's entries and its latest checkpoint, from a directory or a server.
+fn audit_source(a: &AuditArgs) -> Result<(Vec<Vec<u8>>, String, Option<Anchors>)> {
+    if let Some(dir) = &a.data {
+        let reader = LedgerReader::open(&dir.join("certs.db"))
+            .with_context(|| format!("reading {}", dir.display()))?;
+        let note = reader
+            .latest_checkpoint()?
+            .context("the log has no checkpoint")?;
+        let size = Checkpoint::parse_body(&SignedNote::parse(&note)?.body)?.size;
+        let mut entries = Vec::new();
+        while (entries.len() as u64) < size {
+            let start = entries.len() as u64;
+            entries.extend(reader.entries(start, (start + 1000).min(size))?);
+        }
+        let own: Option<Anchors> = std::fs::read(dir.join("trust.json"))
+            .ok()
+            .and_then(|b| serde_json::from_slice(&b).ok());
+        return Ok((entries, note, own));
+    }
+    let url = a.url.as_deref().unwrap_or_default().trim_end_matches('/');
+    let client = crate::http::Client::new(url);
+    let note = String::from_utf8(client.get_ok("/api/v1/certs/checkpoint")?)
+        .context("the checkpoint is not text")?;
+    let size = Checkpoint::parse_body(&SignedNote::parse(&note)?.body)?.size;
     let mut entries = Vec::new();
-    let mut start = 0;
-    while start < size {
-        let end = (start + 1000).min(size);
-        entries.extend(log.ledger().entries(start, end)?);
-        start = end;
+    while (entries.len() as u64) < size {
+        let start = entries.len() as u64;
+        let page: Value = serde_json::from_slice(&client.get_ok(&format!(
+            "/api/v1/certs/entries?start={start}&end={}",
+            (start + 256).min(size)
+        ))?)?;
+        let list = page["entries"].as_array().context("no entries")?;
+        if list.is_empty() {
+            bail!("the server sent no entries from {start}");
+        }
+        for e in list {
+            // The log's bytes are the entry's JCS form (docs/certs.md).
+            entries.push(hanpyo_certs::jcs::canonical(&e["entry"])?);
+        }
+    }
+    let registry: Value = serde_json::from_slice(&client.get_ok("/api/v1/certs")?)?;
+    Ok((
+        entries,
+        note,
+        serde_json::from_value(registry["trust"].clone()).ok(),
+    ))
+}
+
+pub fn audit(a: &AuditArgs) -> Result<ExitCode> {
+    let (entries, note, own) = audit_source(a)?;
+    let pinned: Option<Anchors> = match &a.trust {
+        Some(p) => Some(
+            serde_json::from_value(Value::Object(read_json_object(p)?))
+                .with_context(|| format!("{}: not a trust file", p.display()))?,
+        ),
+        None => None,
+    };
+    let anchors = pinned
+        .clone()
+        .or(own)
+        .context("no trust anchors: pass --trust")?;
+    let mut problems = Vec::new();
+    // The checkpoint: the log's signature, a quorum of witnesses, and the root of these entries.
+    let (log, witnesses) = anchors.verifiers()?;
+    let signed = SignedNote::parse(&note)?;
+    if let Err(e) = signed.verify(&log) {
+        problems.push(format!(
+            "the checkpoint is not signed by the log's key: {e}"
+        ));
+    }
+    let cosigned = witnesses
+        .iter()
+        .filter(|w| signed.verify(w).is_ok())
+        .count();
+    if cosigned < anchors.quorum {
+        problems.push(format!(
+            "{cosigned} witness cosignature(s), {} required",
+            anchors.quorum
+        ));
+    }
+    let cp = Checkpoint::parse_body(&signed.body)?;
+    let leaves: Vec<_> = entries
+        .iter()
+        .map(|e| hanpyo_ledger::merkle::leaf_hash(e))
+        .collect();
+    if hanpyo_ledger::merkle::root_of(&leaves) != cp.root || cp.size != entries.len() as u64 {
+        problems.push("the entries do not make the checkpoint's tree".into());
     }
     let r = match Registry::replay(&entries) {
-        Ok(r) => r,
+        Ok(r) => Some(r),
         Err((at, e)) => {
-            println!("INVALID: entry {at} breaks the log's rules: {e}");
-            return Ok(ExitCode::from(1));
+            problems.push(format!("entry {at} breaks the log's rules: {e}"));
+            None
         }
     };
+    if r.as_ref()
+        .and_then(|r| r.registry.as_ref())
+        .is_some_and(|g| g.operator != anchors.operator)
+    {
+        problems
+            .push("the log's registry entry names another operator than the trust anchors".into());
+    }
     let issuers: Vec<Value> = r
-        .issuers
         .iter()
+        .flat_map(|r| r.issuers.iter())
         .map(|(did, s)| {
             json!({"issuer": did, "name": s.name, "types": s.types, "issued": s.issued,
                    "issuedTotal": s.next_index, "revoked": s.revoked.len(), "provenanceEvents": s.events})
         })
         .collect();
+    let valid = problems.is_empty();
     if a.json {
         println!(
             "{}",
-            json!({"valid": true, "entries": size, "checkpoints": checked, "issuers": issuers, "lots": r.lots.len()})
+            json!({"valid": valid, "problems": problems, "entries": entries.len(), "checkpointSize": cp.size,
+                   "witnesses": cosigned, "trustPinned": pinned.is_some(), "issuers": issuers,
+                   "lots": r.as_ref().map_or(0, |r| r.lots.len())})
         );
     } else {
-        println!("VALID: {size} entries obey the rules, {checked} checkpoints match the tree");
+        if valid {
+            println!(
+                "VALID: {} entries obey the rules and make the checkpoint's tree, signed by the log and {cosigned} witness(es)",
+                entries.len()
+            );
+        } else {
+            for p in &problems {
+                println!("INVALID: {p}");
+            }
+        }
         for i in &issuers {
             println!(
                 "  {}: issued {} {}, revoked {}, provenance events {}",
@@ -334,7 +465,13 @@ pub fn audit(a: &AuditArgs) -> Result<ExitCode> {
                 i["provenanceEvents"]
             );
         }
-        println!("  lots recorded: {}", r.lots.len());
+        if pinned.is_none() {
+            println!("trust: the registry's own anchors (pin them with --trust)");
+        }
     }
-    Ok(ExitCode::SUCCESS)
+    Ok(if valid {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(1)
+    })
 }
