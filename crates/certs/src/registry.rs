@@ -63,6 +63,16 @@ impl From<crate::CertError> for RuleError {
     }
 }
 
+/// A commitment's 32 bytes from its 64 lowercase hex digits.
+fn commitment_bytes(hex_text: &str) -> Result<[u8; 32], RuleError> {
+    let mut out = [0u8; 32];
+    hex::decode_to_slice(hex_text, &mut out)
+        .ok()
+        .filter(|_| hex::encode(out) == hex_text)
+        .ok_or_else(|| RuleError::Malformed("a commitment is 64 lowercase hex digits".into()))?;
+    Ok(out)
+}
+
 /// An issuer as the log knows it.
 #[derive(Debug, Clone)]
 pub struct IssuerState {
@@ -107,9 +117,9 @@ pub struct Registry {
     pub issuers: BTreeMap<String, IssuerState>,
     /// Lots by id.
     pub lots: BTreeMap<String, Lot>,
-    /// Issuance entries' indexes by commitment.
-    pub commitments: BTreeMap<String, u64>,
-    seen: HashSet<[u8; 32]>,
+    /// Every issuance's commitment (32 bytes each: with every other rule, no entry can be
+    /// logged twice, so no other set of what was seen is kept).
+    pub commitments: HashSet<[u8; 32]>,
     /// Entries applied.
     pub size: u64,
 }
@@ -137,12 +147,6 @@ impl Registry {
     /// Checks the entry's bytes against the rules; applies nothing.
     pub fn check(&self, bytes: &[u8]) -> Result<Entry, RuleError> {
         let entry = Entry::parse(bytes)?;
-        let leaf = hanpyo_ledger::merkle::leaf_hash(bytes);
-        if self.seen.contains(&leaf) {
-            return Err(RuleError::Duplicate(
-                "this entry is already on the log".into(),
-            ));
-        }
         match (&entry, self.operator) {
             (Entry::Registry(r), None) => {
                 let web =
@@ -230,15 +234,8 @@ impl Registry {
                 i.issuer, issuer.next_index, i.status_index
             )));
         }
-        if i.commitment.len() != 64
-            || hex::decode(&i.commitment).map(hex::encode).ok().as_deref()
-                != Some(i.commitment.as_str())
-        {
-            return Err(RuleError::Malformed(
-                "a commitment is 64 lowercase hex digits".into(),
-            ));
-        }
-        if self.commitments.contains_key(&i.commitment) {
+        let commitment = commitment_bytes(&i.commitment)?;
+        if self.commitments.contains(&commitment) {
             return Err(RuleError::Duplicate(
                 "this commitment is already on the log".into(),
             ));
@@ -349,6 +346,12 @@ impl Registry {
     /// Checks and applies the entry.
     pub fn apply(&mut self, bytes: &[u8]) -> Result<Entry, RuleError> {
         let entry = self.check(bytes)?;
+        self.record(&entry)?;
+        Ok(entry)
+    }
+
+    /// Applies an entry [`Registry::check`] accepted in this very state (the log's next entry).
+    pub fn record(&mut self, entry: &Entry) -> Result<(), RuleError> {
         let index = self.size;
         match &entry {
             Entry::Registry(r) => {
@@ -377,7 +380,7 @@ impl Registry {
                     s.next_index += 1;
                     s.issuances.push(index);
                 }
-                self.commitments.insert(i.commitment.clone(), index);
+                self.commitments.insert(commitment_bytes(&i.commitment)?);
             }
             Entry::Revocation(r) => {
                 if let Some(s) = self.issuers.get_mut(&r.issuer) {
@@ -403,9 +406,8 @@ impl Registry {
                 );
             }
         }
-        self.seen.insert(hanpyo_ledger::merkle::leaf_hash(bytes));
         self.size += 1;
-        Ok(entry)
+        Ok(())
     }
 
     /// A lot's history: the lot, then every lot it was made from, back to collection, each once

@@ -151,15 +151,35 @@ impl CertLog {
     /// witnesses co-sign, and returns each with its receipt. Nothing is appended if one breaks
     /// a rule.
     pub fn append(&mut self, entries: &[Entry], now: u64) -> Result<Vec<Evidence>, ServiceError> {
+        let bytes = entries
+            .iter()
+            .map(Entry::to_bytes)
+            .collect::<Result<Vec<_>, _>>()?;
+        if let [one] = bytes.as_slice() {
+            // One entry: checked on the state itself, applied once it is committed.
+            let entry = self.registry.check(one)?;
+            let commit = self.ledger.append_batch(&bytes)?;
+            self.registry.record(&entry)?;
+            return self.answer(entries, commit, now);
+        }
+        // Several: each may depend on the one before (status indexes), so they are applied to a
+        // copy of the state first (one copy per batch).
         let mut next = self.registry.clone();
-        let mut bytes = Vec::with_capacity(entries.len());
-        for e in entries {
-            let b = e.to_bytes()?;
-            next.apply(&b)?;
-            bytes.push(b);
+        for b in &bytes {
+            next.apply(b)?;
         }
         let commit = self.ledger.append_batch(&bytes)?;
         self.registry = next;
+        self.answer(entries, commit, now)
+    }
+
+    /// Has the witnesses co-sign a commit and answers each entry with its receipt.
+    fn answer(
+        &mut self,
+        entries: &[Entry],
+        commit: hanpyo_ledger::store::Commit,
+        now: u64,
+    ) -> Result<Vec<Evidence>, ServiceError> {
         self.cosign(now)?;
         let receipts = self
             .ledger
