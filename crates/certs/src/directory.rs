@@ -91,6 +91,14 @@ pub fn init<R: CryptoRng + ?Sized>(
     if exists(dir) {
         return Err(io(dir, "already holds a certificate registry"));
     }
+    // The registry entry the log will begin with, checked before anything is written.
+    let probe = crate::entry::Entry::Registry(crate::entry::Registry {
+        name: name.to_string(),
+        operator: crate::did::did_key(&new_key(rng).verifying_key()),
+        status_base: status_base.trim_end_matches('/').to_string(),
+        version: 1,
+    });
+    crate::registry::Registry::default().check(&probe.to_bytes()?)?;
     std::fs::create_dir_all(dir).map_err(|e| io(dir, e))?;
     {
         use std::os::unix::fs::PermissionsExt;

@@ -238,6 +238,14 @@ pub fn provenance(
     inputs: Vec<LotInput>,
     now: u64,
 ) -> Result<Entry, CertError> {
+    // Checked here, on the numbers themselves: above 2^53 the log's JSON would round them.
+    let max = crate::registry::MAX_QUANTITY;
+    if quantity > max || inputs.iter().any(|i| i.quantity > max) {
+        return Err(CertError::Field {
+            field: "quantity".into(),
+            reason: format!("at most {max}"),
+        });
+    }
     Entry::Provenance(entry::Provenance {
         party: did::did_key(&party.verifying_key()),
         lot: lot.to_string(),

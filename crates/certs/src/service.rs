@@ -262,7 +262,10 @@ impl CertLog {
         let did = did::did_key(&issuer.verifying_key());
         let bits = self.bitstring(&did, list)?;
         let base = self.status_base()?;
-        let url = issue::status_url(&base, &issuer.verifying_key(), list * LIST_BITS);
+        let first = list
+            .checked_mul(LIST_BITS)
+            .ok_or_else(|| ServiceError::NotFound(format!("no status list {list}")))?;
+        let url = issue::status_url(&base, &issuer.verifying_key(), first);
         Ok(status_list::credential(&bits, &url, issuer, now)?)
     }
 

@@ -486,7 +486,7 @@ pub fn verify(b: &Bundle, opts: &Options) -> Result<Verified, Refusal> {
                     "the status list is not the credential's".into(),
                 ));
             }
-            if list.valid_until <= opts.now || list.valid_from > opts.now + 300 {
+            if list.valid_until <= opts.now || list.valid_from > opts.now.saturating_add(300) {
                 return Err(Refusal::StatusUnavailable(format!(
                     "the status list is valid {} to {}",
                     crate::datetime(list.valid_from),

@@ -286,6 +286,25 @@ fn issue_present_verify_revoke_from_the_command_line() {
 }
 
 #[test]
+fn a_registry_that_would_break_its_own_rules_is_not_created() {
+    let dir = common::scratch("cert-init");
+    let reg = dir.join("reg");
+    let out = hanpyo(&[
+        "cert",
+        "init",
+        "--data",
+        reg.to_str().expect("utf8"),
+        "--name",
+        " padded ",
+        "--status-base",
+        "ftp://x",
+    ]);
+    assert_eq!(code(&out), 2);
+    assert!(!reg.join("registry.json").exists(), "nothing is written");
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
 fn bulk_issuance_from_csv() {
     let r = Registry::new("cert-csv");
     let issuer = r.key("issuer.key");
@@ -628,6 +647,20 @@ fn the_server_registers_issues_revokes_relays_and_is_audited() {
     assert_eq!(
         (status, v["code"].as_str()),
         (409, Some("unbalanced")),
+        "{v}"
+    );
+    // An issuer's console scope can be given only for an issuer this server keeps on its log.
+    let body = serde_json::json!({"name": "stray", "role": "administrator", "password": "stray-password-1",
+        "elections": ["issuer:z6MkhaXgBZDvotDkL5257faiztiGiC2QtKLGpbnnEGta2doK"]})
+    .to_string();
+    let (status, v) = common::post(
+        &format!("{root}/api/v1/admin/accounts"),
+        body.as_bytes(),
+        Some(&admin),
+    );
+    assert_eq!(
+        (status, v["code"].as_str()),
+        (404, Some("unknown-issuer")),
         "{v}"
     );
     // The relay takes presentations only, and gives each out once.

@@ -135,6 +135,16 @@ impl Platform {
         })
     }
 
+    /// Takes one request from `ip`'s allowance (429 `rate-limited` when it is spent).
+    pub(crate) fn limit_client(&self, ip: std::net::IpAddr) -> Result<(), ApiError> {
+        self.shared
+            .client_limits
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .take(ip)
+            .map_err(crate::api::limited)
+    }
+
     /// How many elections are served.
     pub(crate) fn len(&self) -> usize {
         self.read().len()
@@ -615,6 +625,29 @@ impl Platform {
             return Ok(Scope::Platform);
         }
         let scope = Scope::parse(&elections.join(","))?;
+        // An issuer's console: only for an issuer on this server's log whose key it keeps.
+        if let Scope::Issuer(key) = &scope {
+            let certs = self.certs.as_ref().ok_or_else(|| {
+                ApiError::new(
+                    404,
+                    "no-certificates",
+                    "this server hosts no certificate registry",
+                )
+            })?;
+            certs.issuer_key(key)?;
+            if !certs
+                .log()
+                .registry()
+                .issuers
+                .contains_key(&format!("did:key:{key}"))
+            {
+                return Err(ApiError::new(
+                    404,
+                    "unknown-issuer",
+                    "that issuer is not on the log",
+                ));
+            }
+        }
         if let Scope::Elections(ids) = &scope {
             if ids.is_empty() {
                 return Err(ApiError::malformed(
@@ -646,7 +679,7 @@ impl Platform {
         (status = 400, description = "`malformed`", body = ErrorBody),
         (status = 401, description = "`unauthorized`", body = ErrorBody),
         (status = 403, description = "`forbidden`, `platform-only`", body = ErrorBody),
-        (status = 404, description = "`unknown-election`", body = ErrorBody),
+        (status = 404, description = "`unknown-election`, `no-certificates`, `unknown-issuer`", body = ErrorBody),
     )
 )]
 pub(crate) async fn create_account(
@@ -700,7 +733,7 @@ pub(crate) async fn create_account(
         (status = 400, description = "`malformed`", body = ErrorBody),
         (status = 401, description = "`unauthorized`", body = ErrorBody),
         (status = 403, description = "`forbidden`, `platform-only`", body = ErrorBody),
-        (status = 404, description = "`no-account`, `unknown-election`", body = ErrorBody),
+        (status = 404, description = "`no-account`, `unknown-election`, `no-certificates`, `unknown-issuer`", body = ErrorBody),
     )
 )]
 pub(crate) async fn assign(

@@ -99,10 +99,12 @@ fn record(a: &RecordArgs) -> Result<ExitCode> {
             );
             Ok(ExitCode::SUCCESS)
         }
-        Err(e) => {
+        // Refused by the log's rules: exit 1. Anything else (storage, witnesses) is an error.
+        Err(hanpyo_certs::service::ServiceError::Rule(e)) => {
             println!("REFUSED: {e}");
             Ok(ExitCode::from(1))
         }
+        Err(e) => Err(e.into()),
     }
 }
 

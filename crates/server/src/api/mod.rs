@@ -193,7 +193,14 @@ fn public_read(method: &axum::http::Method, path: &str) -> bool {
             || path.starts_with("/api/v1/board/")
             || path.starts_with("/api/v1/record/")
             || path.starts_with("/api/v1/elections")
-            || path == "/api/v1/progress")
+            || path == "/api/v1/progress"
+            // Certificates: a verifier's page anywhere reads the registry, status lists, lots.
+            || path == "/api/v1/certs"
+            || path.starts_with("/api/v1/certs/status/")
+            || path.starts_with("/api/v1/certs/lots/")
+            || path == "/api/v1/certs/templates"
+            || path == "/api/v1/certs/checkpoint"
+            || path.starts_with("/api/v1/certs/entries"))
 }
 
 /// A state-changing request sent by a page of another origin.

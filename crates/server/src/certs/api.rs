@@ -333,32 +333,32 @@ pub(crate) async fn register(
     if req.password.chars().count() < 12 {
         return Err(ApiError::malformed("passwords have at least 12 characters"));
     }
-    if p.accounts().list()?.iter().any(|a| a.name == req.account) {
-        return Err(ApiError::new(
-            409,
-            "account-exists",
-            "an account of that name exists",
-        ));
-    }
     let accounts = p.accounts.clone();
     let out = blocking(move || {
-        // The account first (its name is checked there), then the key and the log entry.
-        let placeholder = Scope::Elections(Default::default());
-        let mut a = accounts.lock().unwrap_or_else(|e| e.into_inner());
-        a.create_user(
-            &req.account,
-            Role::Administrator,
-            &placeholder,
-            &req.password,
-        )?;
+        let lock = || accounts.lock().unwrap_or_else(|e| e.into_inner());
+        // The account first, made under the same lock that found its name free (making it
+        // replaces an account of that name), with no rights until the issuer is on the log.
+        {
+            let mut a = lock();
+            if a.list()?.iter().any(|x| x.name == req.account) {
+                return Err(ApiError::new(
+                    409,
+                    "account-exists",
+                    "an account of that name exists",
+                ));
+            }
+            let none = Scope::Elections(Default::default());
+            a.create_user(&req.account, Role::Administrator, &none, &req.password)?;
+        }
+        // The key and the log entry without the accounts' lock (the witnesses take a while).
         let key = match c.register_hosted_issuer(&req.name, &req.types, now()) {
             Ok(k) => k,
             Err(e) => {
-                a.delete_user(&req.account);
+                lock().delete_user(&req.account);
                 return Err(e);
             }
         };
-        a.set_scope(&req.account, &Scope::Issuer(key.clone()))?;
+        lock().set_scope(&req.account, &Scope::Issuer(key.clone()))?;
         Ok(IssuerRegistered {
             issuer: format!("did:key:{key}"),
             key,
@@ -583,7 +583,13 @@ pub(crate) async fn issue_certificates(
                 now(),
                 valid_until,
             )
-            .map_err(rule_error)?;
+            .map_err(|e| match e {
+                // The only thing issuing looks up: a provenance lot.
+                hanpyo_certs::service::ServiceError::NotFound(m) => {
+                    ApiError::new(404, "unknown-lot", m)
+                }
+                e => rule_error(e),
+            })?;
         Ok(IssuedCertificates {
             certificates: bundles
                 .iter()
@@ -646,13 +652,15 @@ pub(crate) async fn revoke(
         let issuer = c2.issuer_key(&k2)?;
         let entry = issue::revoke(&issuer, index, &reason, now())
             .map_err(|e| ApiError::malformed(e.to_string()))?;
-        let ev = c2.log().append(&[entry], now()).map_err(rule_error)?;
+        let appended = c2.log().append(&[entry], now());
+        // Whatever came of it (a witness round can fail after the commit), the list is signed anew.
+        c2.status_changed(&k2);
+        let ev = appended.map_err(rule_error)?;
         Ok(Logged {
             log_index: ev[0].receipt.index,
         })
     })
     .await?;
-    c.status_changed(&key);
     p.accounts().audit(
         None,
         &account,
@@ -766,12 +774,16 @@ pub(crate) struct Relayed {
         (status = 201, description = "Waiting", body = Relayed),
         (status = 400, description = "`malformed`", body = ErrorBody),
         (status = 404, description = "`no-certificates`", body = ErrorBody),
+        (status = 429, description = "`rate-limited`", body = ErrorBody),
+        (status = 503, description = "`busy`: too many presentations waiting", body = ErrorBody),
     )
 )]
 pub(crate) async fn relay_put(
     State(p): State<Platform>,
+    axum::extract::ConnectInfo(peer): axum::extract::ConnectInfo<std::net::SocketAddr>,
     body: Bytes,
 ) -> Result<(StatusCode, Json<Relayed>), ApiError> {
+    p.limit_client(peer.ip())?;
     let c = certs(&p)?;
     let b = Bundle::parse(&body).map_err(|e| ApiError::malformed(e.to_string()))?;
     if b.presentation.is_none() && b.sd_jwt.as_deref().is_none_or(|s| s.ends_with('~')) {
@@ -779,7 +791,7 @@ pub(crate) async fn relay_put(
             "only presentations (made for one verifier) are relayed",
         ));
     }
-    let id = c.relay_put(b.to_json());
+    let id = c.relay_put(b.to_json())?;
     Ok((
         StatusCode::CREATED,
         Json(Relayed {

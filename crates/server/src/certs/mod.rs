@@ -23,6 +23,9 @@ use crate::error::ApiError;
 pub const RELAY_TTL: Duration = Duration::from_secs(300);
 /// Presentations waiting at most (the oldest are dropped first).
 pub const RELAY_MAX: usize = 10_000;
+/// Bytes of presentations waiting at most: past it, new ones are refused (503 `busy`) until
+/// the old ones are fetched or expire.
+pub const RELAY_MAX_BYTES: usize = 64 * 1024 * 1024;
 /// How long a signed status list is reused before it is signed again.
 pub const STATUS_TTL: Duration = Duration::from_secs(60);
 
@@ -141,7 +144,11 @@ impl Certs {
         log.registry()
             .check(&bytes)
             .map_err(|r| rule_error(r.into()))?;
-        std::fs::create_dir_all(self.dir.join("issuers")).map_err(|_| ApiError::internal())?;
+        // The issuers' keys: a directory only its owner may list, each key file 0600.
+        crate::secure_data_dir(&self.dir.join("issuers")).map_err(|e| {
+            tracing::error!(error = %e, "the issuers' key directory");
+            ApiError::internal()
+        })?;
         directory::write_key(&issuer_key_path(&self.dir, &multibase), &key).map_err(|e| {
             tracing::error!(error = %e, "writing an issuer key");
             ApiError::internal()
@@ -198,12 +205,16 @@ impl Certs {
     }
 
     /// Keeps a presentation for one fetch within [`RELAY_TTL`]; answers its id.
-    pub(crate) fn relay_put(&self, presentation: String) -> String {
+    pub(crate) fn relay_put(&self, presentation: String) -> Result<String, ApiError> {
         let mut id = [0u8; 12];
         rand_core::Rng::fill_bytes(&mut hanpyo_crypto::os_rng(), &mut id);
         let id = hex::encode(id);
         let mut relay = self.relay.lock().unwrap_or_else(|e| e.into_inner());
         relay.retain(|_, (at, _)| at.elapsed() < RELAY_TTL);
+        let held: usize = relay.values().map(|(_, p)| p.len()).sum();
+        if held + presentation.len() > RELAY_MAX_BYTES {
+            return Err(ApiError::busy());
+        }
         if relay.len() >= RELAY_MAX
             && let Some(oldest) = relay
                 .iter()
@@ -213,7 +224,7 @@ impl Certs {
             relay.remove(&oldest);
         }
         relay.insert(id.clone(), (Instant::now(), presentation));
-        id
+        Ok(id)
     }
 
     /// Takes a relayed presentation (once).
