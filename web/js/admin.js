@@ -292,7 +292,8 @@ function renderAudit() {
       el('td', {}, new Date(a.time * 1000).toISOString().replace('T', ' ').slice(0, 19)),
       el('td', {}, a.account),
       el('td', {}, a.action),
-      el('td', {}, a.outcome))))));
+      // Outcomes may name keys (an issuer's `issuer:z6Mk…` scope): long words wrap anywhere.
+      el('td', { class: 'wrap-anywhere' }, a.outcome))))));
 }
 
 /** The record downloads name the managed election's files. */

@@ -58,9 +58,16 @@ async function verifyText(text) {
   const w = await certsWasm();
   const bundle = JSON.parse(text);
   const reg = await registry();
+  if (!reg) {
+    // Without this server's registry there are no anchors to pin: a certificate would vouch for
+    // its own log. Refuse rather than show it as valid.
+    say($('error'), t('verify.no-registry'));
+    $('error').focus();
+    return;
+  }
   const options = {
     now: now(),
-    trust: reg ? reg.trust : undefined,
+    trust: reg.trust,
     allowUncheckedStatus: false,
     challenge: $('require-presentation').checked ? { ...request, maxAge: 300 } : undefined,
   };
@@ -74,6 +81,8 @@ async function verifyText(text) {
     result = JSON.parse(w.certVerify(text, JSON.stringify({ ...options, status: status ?? undefined })));
   }
   last = { result, bundle };
+  // A request is answered once: the next presentation needs a new nonce (no replay on this page).
+  if ($('require-presentation').checked) newRequest();
   render();
   $('result').hidden = false;
   $('h-result').focus();

@@ -99,6 +99,8 @@ pub fn init<R: CryptoRng + ?Sized>(
         version: 1,
     });
     crate::registry::Registry::default().check(&probe.to_bytes()?)?;
+    NoteSigner::new(origin, new_key(rng), KeyKind::Ed25519)
+        .map_err(|e| io(dir, format!("origin: {e}")))?;
     std::fs::create_dir_all(dir).map_err(|e| io(dir, e))?;
     {
         use std::os::unix::fs::PermissionsExt;

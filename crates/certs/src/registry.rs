@@ -414,13 +414,14 @@ impl Registry {
     /// (in the order met walking back).
     pub fn history(&self, lot: &str) -> Vec<&Lot> {
         let mut out: Vec<&Lot> = Vec::new();
-        let mut todo = vec![lot.to_string()];
+        let mut seen: HashSet<&str> = HashSet::new();
+        let mut todo = vec![lot];
         while let Some(id) = todo.pop() {
-            if out.iter().any(|l| l.event.lot == id) {
+            if !seen.insert(id) {
                 continue;
             }
-            if let Some(l) = self.lots.get(&id) {
-                todo.extend(l.event.inputs.iter().rev().map(|i| i.lot.clone()));
+            if let Some(l) = self.lots.get(id) {
+                todo.extend(l.event.inputs.iter().rev().map(|i| i.lot.as_str()));
                 out.push(l);
             }
         }

@@ -387,7 +387,7 @@ pub fn verify(b: &Bundle, opts: &Options) -> Result<Verified, Refusal> {
         .map_err(|_| {
             Refusal::IssuerNotRegistered(format!(
                 "{} is not approved by the log's operator",
-                reg.name
+                did::clip(&reg.name)
             ))
         })?;
     let issuer_key = did::parse_did_key(&reg.issuer).map_err(malformed)?;

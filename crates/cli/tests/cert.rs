@@ -209,6 +209,27 @@ fn issue_present_verify_revoke_from_the_command_line() {
         code(&hanpyo(&["cert", "verify", &r.path("missing.json")])),
         2
     );
+    // A file whose status index was changed (to have someone else's certificate revoked) is
+    // not revoked: it is not this registry's certificate.
+    let mut forged: Value =
+        serde_json::from_str(&std::fs::read_to_string(&lic).expect("read")).expect("json");
+    forged["issuance"]["entry"]["statusIndex"] = Value::from(1);
+    let forged_path = r.path("forged-index.json");
+    std::fs::write(&forged_path, forged.to_string()).expect("write");
+    let out = hanpyo(&[
+        "cert",
+        "revoke",
+        "--data",
+        &r.reg(),
+        "--key",
+        &r.path("issuer.key"),
+        "--certificate",
+        &forged_path,
+        "--reason",
+        "holder-request",
+    ]);
+    assert_eq!(code(&out), 2, "{}", String::from_utf8_lossy(&out.stdout));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("not a certificate of this registry"));
     // Revoked: the issuer's fresh status list says so.
     ok(&[
         "cert",

@@ -635,12 +635,15 @@ impl Platform {
                 )
             })?;
             certs.issuer_key(key)?;
-            if !certs
-                .log()
-                .registry()
-                .issuers
-                .contains_key(&format!("did:key:{key}"))
-            {
+            // The log's lock may be held by an issuance: wait for it off the async workers.
+            let on_log = tokio::task::block_in_place(|| {
+                certs
+                    .log()
+                    .registry()
+                    .issuers
+                    .contains_key(&format!("did:key:{key}"))
+            });
+            if !on_log {
                 return Err(ApiError::new(
                     404,
                     "unknown-issuer",

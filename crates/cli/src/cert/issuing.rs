@@ -218,6 +218,30 @@ pub fn revoke(a: &RevokeArgs) -> Result<ExitCode> {
             if b.issuance.entry["issuer"] != serde_json::json!(did::did_key(&key.verifying_key())) {
                 bail!("{} was not issued with this key", path.display());
             }
+            // The file's status index is believed only once the file is shown to be this log's
+            // certificate (its commitment ties the credential to the issuance entry): a holder
+            // asking for a revocation cannot point it at someone else's index. It is checked as
+            // of its issuance, so an expired certificate can still be revoked.
+            let issued = b.issuance.entry["issued"]
+                .as_str()
+                .and_then(hanpyo_certs::parse_datetime)
+                .context("the certificate's issuance has no time")?;
+            let unstapled = Bundle {
+                status: None,
+                ..b.clone()
+            };
+            let opts = hanpyo_certs::verify::Options {
+                now: issued,
+                trust: Some(log.anchors().clone()),
+                allow_unchecked_status: true,
+                ..Default::default()
+            };
+            if let Err(r) = hanpyo_certs::verify::verify(&unstapled, &opts) {
+                bail!(
+                    "{} is not a certificate of this registry: {r}",
+                    path.display()
+                );
+            }
             b.issuance.entry["statusIndex"]
                 .as_u64()
                 .context("the certificate has no status index")?

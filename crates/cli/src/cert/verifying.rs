@@ -267,6 +267,20 @@ pub fn verify(a: &VerifyArgs) -> Result<ExitCode> {
     Ok(report(a, verify::verify(&b, &opts), &source))
 }
 
+/// Text from a certificate as the terminal shows it: control characters (escape sequences)
+/// written out, not obeyed.
+fn shown(text: &str) -> String {
+    text.chars()
+        .flat_map(|c| {
+            if c.is_control() {
+                c.escape_default().collect::<Vec<_>>()
+            } else {
+                vec![c]
+            }
+        })
+        .collect()
+}
+
 fn report(
     a: &VerifyArgs,
     result: Result<verify::Verified, verify::Refusal>,
@@ -281,11 +295,12 @@ fn report(
                 println!("{out}");
             } else {
                 println!("VALID: {} / {}", v.title_ko, v.title_en);
-                println!("issuer: {} ({})", v.issuer_name, v.issuer);
+                println!("issuer: {} ({})", shown(&v.issuer_name), shown(&v.issuer));
                 for (k, val) in &v.fields {
                     println!(
-                        "  {k}: {}",
-                        val.as_str().map_or_else(|| val.to_string(), str::to_string)
+                        "  {}: {}",
+                        shown(k),
+                        shown(&val.as_str().map_or_else(|| val.to_string(), str::to_string))
                     );
                 }
                 println!(
@@ -312,7 +327,7 @@ fn report(
                     );
                 }
                 if let Some(aud) = &v.presented_to {
-                    println!("presented to {aud} by the holder");
+                    println!("presented to {} by the holder", shown(aud));
                 }
             }
             ExitCode::SUCCESS
@@ -324,7 +339,7 @@ fn report(
                     json!({"valid": false, "code": r.code(), "reason": r.to_string()})
                 );
             } else {
-                println!("REFUSED ({}): {r}", r.code());
+                println!("REFUSED ({}): {}", r.code(), shown(&r.to_string()));
             }
             ExitCode::from(1)
         }
@@ -332,7 +347,10 @@ fn report(
 }
 
 /// The log's entries and its latest checkpoint, from a directory or a server.
-fn audit_source(a: &AuditArgs) -> Result<(Vec<Vec<u8>>, String, Option<Anchors>)> {
+fn audit_source(
+    a: &AuditArgs,
+    pinned: Option<&Anchors>,
+) -> Result<(Vec<Vec<u8>>, String, Option<Anchors>)> {
     if let Some(dir) = &a.data {
         let reader = LedgerReader::open(&dir.join("certs.db"))
             .with_context(|| format!("reading {}", dir.display()))?;
@@ -354,7 +372,18 @@ fn audit_source(a: &AuditArgs) -> Result<(Vec<Vec<u8>>, String, Option<Anchors>)
     let client = crate::http::Client::new(url);
     let note = String::from_utf8(client.get_ok("/api/v1/certs/checkpoint")?)
         .context("the checkpoint is not text")?;
-    let size = Checkpoint::parse_body(&SignedNote::parse(&note)?.body)?.size;
+    let registry: Value = serde_json::from_slice(&client.get_ok("/api/v1/certs")?)?;
+    let served: Option<Anchors> = serde_json::from_value(registry["trust"].clone()).ok();
+    // The size the server claims is believed (and that many entries fetched) only from a
+    // checkpoint the log's key signed.
+    let anchors = pinned
+        .or(served.as_ref())
+        .context("no trust anchors: pass --trust")?;
+    let signed = SignedNote::parse(&note)?;
+    signed
+        .verify(&anchors.verifiers()?.0)
+        .context("the server's checkpoint is not signed by the log's key")?;
+    let size = Checkpoint::parse_body(&signed.body)?.size;
     let mut entries = Vec::new();
     while (entries.len() as u64) < size {
         let start = entries.len() as u64;
@@ -371,16 +400,10 @@ fn audit_source(a: &AuditArgs) -> Result<(Vec<Vec<u8>>, String, Option<Anchors>)
             entries.push(hanpyo_certs::jcs::canonical(&e["entry"])?);
         }
     }
-    let registry: Value = serde_json::from_slice(&client.get_ok("/api/v1/certs")?)?;
-    Ok((
-        entries,
-        note,
-        serde_json::from_value(registry["trust"].clone()).ok(),
-    ))
+    Ok((entries, note, served))
 }
 
 pub fn audit(a: &AuditArgs) -> Result<ExitCode> {
-    let (entries, note, own) = audit_source(a)?;
     let pinned: Option<Anchors> = match &a.trust {
         Some(p) => Some(
             serde_json::from_value(Value::Object(read_json_object(p)?))
@@ -388,6 +411,7 @@ pub fn audit(a: &AuditArgs) -> Result<ExitCode> {
         ),
         None => None,
     };
+    let (entries, note, own) = audit_source(a, pinned.as_ref())?;
     let anchors = pinned
         .clone()
         .or(own)

@@ -99,33 +99,36 @@ pub(crate) struct RegistryOut {
 )]
 pub(crate) async fn registry(State(p): State<Platform>) -> Result<Json<RegistryOut>, ApiError> {
     let c = certs(&p)?;
-    let log = c.log();
-    let r = log.registry();
-    Ok(Json(RegistryOut {
-        name: r
-            .registry
-            .as_ref()
-            .map(|g| g.name.clone())
-            .unwrap_or_default(),
-        origin: log.anchors().origin.clone(),
-        size: r.size,
-        trust: serde_json::to_value(log.anchors()).unwrap_or_default(),
-        issuers: r
-            .issuers
-            .iter()
-            .map(|(d, s)| IssuerOut {
-                issuer: d.clone(),
-                key: did::multibase_key(&s.key),
-                name: s.name.clone(),
-                types: s.types.clone(),
-                issued: s.issued.clone(),
-                issued_total: s.next_index,
-                revoked: s.revoked.len() as u64,
-                provenance_events: s.events,
-            })
-            .collect(),
-        lots: r.lots.len() as u64,
-    }))
+    blocking(move || {
+        let log = c.log();
+        let r = log.registry();
+        Ok(Json(RegistryOut {
+            name: r
+                .registry
+                .as_ref()
+                .map(|g| g.name.clone())
+                .unwrap_or_default(),
+            origin: log.anchors().origin.clone(),
+            size: r.size,
+            trust: serde_json::to_value(log.anchors()).unwrap_or_default(),
+            issuers: r
+                .issuers
+                .iter()
+                .map(|(d, s)| IssuerOut {
+                    issuer: d.clone(),
+                    key: did::multibase_key(&s.key),
+                    name: s.name.clone(),
+                    types: s.types.clone(),
+                    issued: s.issued.clone(),
+                    issued_total: s.next_index,
+                    revoked: s.revoked.len() as u64,
+                    provenance_events: s.events,
+                })
+                .collect(),
+            lots: r.lots.len() as u64,
+        }))
+    })
+    .await
 }
 
 /// The document types (templates): fields, kinds, labels, which are disclosable.
@@ -181,10 +184,13 @@ pub(crate) async fn lot(
     UrlPath(lot): UrlPath<String>,
 ) -> Result<Json<Value>, ApiError> {
     let c = certs(&p)?;
-    let report = c.log().registry().lot_report(&lot);
-    report
-        .map(Json)
-        .ok_or_else(|| ApiError::new(404, "unknown-lot", "no such lot on the log"))
+    blocking(move || {
+        let report = c.log().registry().lot_report(&lot);
+        report
+            .map(Json)
+            .ok_or_else(|| ApiError::new(404, "unknown-lot", "no such lot on the log"))
+    })
+    .await
 }
 
 /// A range of entries.
@@ -260,12 +266,14 @@ pub(crate) async fn entries(
 )]
 pub(crate) async fn checkpoint(State(p): State<Platform>) -> Result<Response, ApiError> {
     let c = certs(&p)?;
-    let note = c
-        .log()
-        .ledger()
-        .latest_checkpoint()
-        .map_err(|_| ApiError::internal())?
-        .unwrap_or_default();
+    let note = blocking(move || {
+        c.log()
+            .ledger()
+            .latest_checkpoint()
+            .map_err(|_| ApiError::internal())
+    })
+    .await?
+    .unwrap_or_default();
     Ok(([(header::CONTENT_TYPE, "text/plain; charset=utf-8")], note).into_response())
 }
 
@@ -573,9 +581,10 @@ pub(crate) async fn issue_certificates(
     let doc_type = t.id;
     let out = blocking(move || {
         let issuer = c.issuer_key(&key)?;
-        let mut log = c.log();
         let batch: Vec<_> = rows.into_iter().map(|(v, h)| (&t, v, h)).collect();
-        let bundles = log
+        // The log is locked for the issuance only, not while the files are written out.
+        let bundles = c
+            .log()
             .issue(
                 &mut hanpyo_crypto::os_rng(),
                 &issuer,
@@ -652,9 +661,12 @@ pub(crate) async fn revoke(
         let issuer = c2.issuer_key(&k2)?;
         let entry = issue::revoke(&issuer, index, &reason, now())
             .map_err(|e| ApiError::malformed(e.to_string()))?;
-        let appended = c2.log().append(&[entry], now());
-        // Whatever came of it (a witness round can fail after the commit), the list is signed anew.
+        let mut log = c2.log();
+        let appended = log.append(&[entry], now());
+        // Whatever came of it (a witness round can fail after the commit), the list is signed anew;
+        // forgotten under the log's lock, so no list signed before the revocation is cached after it.
         c2.status_changed(&k2);
+        drop(log);
         let ev = appended.map_err(rule_error)?;
         Ok(Logged {
             log_index: ev[0].receipt.index,

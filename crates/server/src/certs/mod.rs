@@ -175,8 +175,10 @@ impl Certs {
             return Ok(cred.clone());
         }
         let key = self.issuer_key(multibase)?;
-        let issued = self
-            .log()
+        // Signed and cached under the log's lock: a revocation (which takes it to append, then
+        // forgets the cached lists) cannot fall between the two and leave a stale list cached.
+        let log = self.log();
+        let issued = log
             .registry()
             .issuers
             .get(&did::did_key(&key.verifying_key()))
@@ -184,15 +186,14 @@ impl Certs {
         if list > issued / hanpyo_certs::status_list::LIST_BITS {
             return Err(ApiError::not_found("no such status list"));
         }
-        let cred = self
-            .log()
-            .status_list(&key, list, now)
-            .map_err(rule_error)?;
+        let cred = log.status_list(&key, list, now).map_err(rule_error)?;
         let mut cache = self.status.lock().unwrap_or_else(|e| e.into_inner());
         if cache.len() > 10_000 {
             cache.clear();
         }
         cache.insert(cache_key, (Instant::now(), cred.clone()));
+        drop(cache);
+        drop(log);
         Ok(cred)
     }
 
