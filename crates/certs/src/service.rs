@@ -329,23 +329,40 @@ impl CertLog {
         }
         let (name, first) = (state.name.clone(), state.next_index);
         let base = self.status_base()?;
-        let mut issued = Vec::with_capacity(rows.len());
-        for (i, (template, values, holder)) in rows.iter().enumerate() {
-            issued.push(issue::issue(
-                rng,
-                issuer,
-                &Request {
-                    template,
-                    values,
-                    holder: *holder,
-                    issuer_name: &name,
-                    status_index: first + i as u64,
-                    status_base: &base,
-                    now,
-                    valid_until,
-                },
-            )?);
-        }
+        // Each row's credential is built (and signed) on every core, from a generator seeded from
+        // the caller's: rows are independent once their status indexes are fixed.
+        let seeds: Vec<[u8; 32]> = rows
+            .iter()
+            .map(|_| {
+                let mut s = [0u8; 32];
+                rng.fill_bytes(&mut s);
+                s
+            })
+            .collect();
+        let issued: Vec<issue::Issued> = {
+            use rand_core::SeedableRng;
+            use rayon::prelude::*;
+            rows.par_iter()
+                .zip(seeds.par_iter())
+                .enumerate()
+                .map(|(i, ((template, values, holder), seed))| {
+                    issue::issue(
+                        &mut chacha20::ChaCha20Rng::from_seed(*seed),
+                        issuer,
+                        &Request {
+                            template,
+                            values,
+                            holder: *holder,
+                            issuer_name: &name,
+                            status_index: first + i as u64,
+                            status_base: &base,
+                            now,
+                            valid_until,
+                        },
+                    )
+                })
+                .collect::<Result<_, _>>()?
+        };
         let entries: Vec<Entry> = issued.iter().map(|i| i.entry.clone()).collect();
         let evidence = self.append(&entries, now)?;
         let registration = self.issuer_evidence(&did)?;

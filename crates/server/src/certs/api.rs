@@ -68,6 +68,21 @@ pub(crate) struct IssuerOut {
     provenance_events: u64,
 }
 
+impl IssuerOut {
+    fn of(did: &str, s: &hanpyo_certs::registry::IssuerState) -> Self {
+        Self {
+            issuer: did.to_string(),
+            key: did::multibase_key(&s.key),
+            name: s.name.clone(),
+            types: s.types.clone(),
+            issued: s.issued.clone(),
+            issued_total: s.next_index,
+            revoked: s.revoked.len() as u64,
+            provenance_events: s.events,
+        }
+    }
+}
+
 /// The registry: who runs it, its log, its issuers.
 #[derive(Debug, Serialize, ToSchema)]
 pub(crate) struct RegistryOut {
@@ -111,20 +126,7 @@ pub(crate) async fn registry(State(p): State<Platform>) -> Result<Json<RegistryO
             origin: log.anchors().origin.clone(),
             size: r.size,
             trust: serde_json::to_value(log.anchors()).unwrap_or_default(),
-            issuers: r
-                .issuers
-                .iter()
-                .map(|(d, s)| IssuerOut {
-                    issuer: d.clone(),
-                    key: did::multibase_key(&s.key),
-                    name: s.name.clone(),
-                    types: s.types.clone(),
-                    issued: s.issued.clone(),
-                    issued_total: s.next_index,
-                    revoked: s.revoked.len() as u64,
-                    provenance_events: s.events,
-                })
-                .collect(),
+            issuers: r.issuers.iter().map(|(d, s)| IssuerOut::of(d, s)).collect(),
             lots: r.lots.len() as u64,
         }))
     })
@@ -470,16 +472,7 @@ pub(crate) async fn console(
         }
         Ok(Json(ConsoleOut {
             account,
-            issuer: IssuerOut {
-                issuer: did.clone(),
-                key,
-                name: s.name.clone(),
-                types: s.types.clone(),
-                issued: s.issued.clone(),
-                issued_total: s.next_index,
-                revoked: s.revoked.len() as u64,
-                provenance_events: s.events,
-            },
+            issuer: IssuerOut::of(&did, s),
             recent,
         }))
     })
