@@ -36,9 +36,27 @@ pub struct Config {
     pub status_base: String,
     /// The co-located witnesses' names.
     pub witnesses: Vec<String>,
+    /// Independent witnesses, each run by another organisation (`hanpyo witness serve`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub remote_witnesses: Vec<RemoteWitness>,
     /// Cosignatures required.
     pub quorum: usize,
 }
+
+/// An independent witness of the log, reached over C2SP tlog-witness.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RemoteWitness {
+    /// Its key name (as in its cosignature lines).
+    pub name: String,
+    /// Its Ed25519 key, hex.
+    pub key: String,
+    /// Where it answers (`<url>/add-checkpoint`).
+    pub url: String,
+}
+
+/// Makes the client of an independent witness (the caller's HTTP: this crate does none).
+pub type Connect<'a> = &'a dyn Fn(&RemoteWitness) -> Result<Box<dyn Cosigner>, ServiceError>;
 
 fn io(path: &Path, e: impl std::fmt::Display) -> ServiceError {
     ServiceError::Io(format!("{}: {e}", path.display()))
@@ -119,13 +137,61 @@ pub fn init<R: CryptoRng + ?Sized>(
         origin: origin.to_string(),
         status_base: status_base.trim_end_matches('/').to_string(),
         witnesses: names,
+        remote_witnesses: Vec::new(),
         quorum: witnesses,
     };
     let text = serde_json::to_string_pretty(&config).map_err(|e| io(dir, e))?;
     std::fs::write(dir.join("registry.json"), text).map_err(|e| io(dir, e))?;
-    let log = open(dir)?;
+    let log = open(dir, &|w| {
+        Err(io(dir, format!("no client for witness {}", w.name)))
+    })?;
+    write_trust(dir, &log)?;
+    Ok(log)
+}
+
+fn write_trust(dir: &Path, log: &CertLog) -> Result<(), ServiceError> {
     let anchors = serde_json::to_string_pretty(log.anchors()).map_err(|e| io(dir, e))?;
-    std::fs::write(dir.join("trust.json"), anchors).map_err(|e| io(dir, e))?;
+    std::fs::write(dir.join("trust.json"), anchors).map_err(|e| io(dir, e))
+}
+
+/// Adds an independent witness (which must already follow the log: `hanpyo witness follow`) and
+/// sets the quorum (`None` keeps it); the trust file is written again. Certificates issued from
+/// now on carry checkpoints it co-signed.
+pub fn add_remote_witness(
+    dir: &Path,
+    witness: RemoteWitness,
+    quorum: Option<usize>,
+    connect: Connect<'_>,
+) -> Result<CertLog, ServiceError> {
+    let mut c = config(dir)?;
+    let key: [u8; 32] = hex::decode(&witness.key)
+        .ok()
+        .and_then(|k| k.try_into().ok())
+        .ok_or_else(|| io(dir, "a witness key is 64 hex digits"))?;
+    ed25519_dalek::VerifyingKey::from_bytes(&key).map_err(|_| io(dir, "not an Ed25519 key"))?;
+    if c.witnesses.contains(&witness.name)
+        || c.remote_witnesses.iter().any(|w| w.name == witness.name)
+    {
+        return Err(io(
+            dir,
+            format!("a witness named {} is already there", witness.name),
+        ));
+    }
+    c.remote_witnesses.push(witness);
+    let all = c.witnesses.len() + c.remote_witnesses.len();
+    c.quorum = quorum.unwrap_or(c.quorum);
+    if c.quorum > all {
+        return Err(io(
+            dir,
+            format!("a quorum of {} among {all} witnesses", c.quorum),
+        ));
+    }
+    let text = serde_json::to_string_pretty(&c).map_err(|e| io(dir, e))?;
+    std::fs::write(dir.join("registry.json"), text).map_err(|e| io(dir, e))?;
+    let mut log = open(dir, connect)?;
+    // The latest checkpoint co-signed by the new witness too, before anything depends on it.
+    log.cosign_now(crate::service::unix_now())?;
+    write_trust(dir, &log)?;
     Ok(log)
 }
 
@@ -136,8 +202,9 @@ pub fn config(dir: &Path) -> Result<Config, ServiceError> {
     serde_json::from_str(&text).map_err(|e| io(&path, e))
 }
 
-/// Opens the registry in `dir` with its co-located witnesses.
-pub fn open(dir: &Path) -> Result<CertLog, ServiceError> {
+/// Opens the registry in `dir` with its co-located witnesses and, through `connect`, its
+/// independent ones.
+pub fn open(dir: &Path, connect: Connect<'_>) -> Result<CertLog, ServiceError> {
     let config = config(dir)?;
     let operator = read_key(&dir.join("operator.key"))?;
     let log_key = read_key(&dir.join("log.key"))?;
@@ -168,6 +235,16 @@ pub fn open(dir: &Path) -> Result<CertLog, ServiceError> {
         witnesses.push(Box::new(
             Witness::new(name, key, state).map_err(|e| io(dir, e))?,
         ));
+    }
+    for w in &config.remote_witnesses {
+        let key: [u8; 32] = hex::decode(&w.key)
+            .ok()
+            .and_then(|k| k.try_into().ok())
+            .ok_or_else(|| io(dir, format!("witness {}: a key is 64 hex digits", w.name)))?;
+        let key = ed25519_dalek::VerifyingKey::from_bytes(&key)
+            .map_err(|_| io(dir, format!("witness {}: not an Ed25519 key", w.name)))?;
+        keys.push((w.name.clone(), key));
+        witnesses.push(connect(w)?);
     }
     let signer =
         NoteSigner::new(&config.origin, log_key, KeyKind::Ed25519).map_err(|e| io(dir, e))?;

@@ -67,6 +67,13 @@ impl std::fmt::Debug for CertLog {
     }
 }
 
+/// Now, in Unix seconds.
+pub fn unix_now() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs())
+}
+
 /// The witnesses' public keys with the quorum, for the anchors.
 pub fn witness_keys(witnesses: &[(String, VerifyingKey)]) -> Vec<WitnessKey> {
     witnesses
@@ -194,6 +201,11 @@ impl CertLog {
                 })
             })
             .collect()
+    }
+
+    /// Asks the witnesses to co-sign the latest checkpoint now (one that joined since).
+    pub fn cosign_now(&mut self, now: u64) -> Result<(), ServiceError> {
+        self.cosign(now)
     }
 
     fn cosign(&mut self, now: u64) -> Result<(), ServiceError> {

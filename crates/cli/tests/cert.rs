@@ -24,6 +24,17 @@ fn ok(args: &[&str]) -> String {
     String::from_utf8_lossy(&out.stdout).trim().to_string()
 }
 
+/// `out` succeeded; its standard output.
+fn ok_out(out: Output) -> String {
+    assert!(
+        out.status.success(),
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).trim().to_string()
+}
+
 fn code(out: &Output) -> i32 {
     out.status.code().unwrap_or(-1)
 }
@@ -60,6 +71,32 @@ impl Registry {
     fn path(&self, name: &str) -> String {
         self.dir.join(name).display().to_string()
     }
+    /// A new issuer key file, registered by the operator for `types`; answers its DID.
+    fn register(&self, key_file: &str, name: &str, types: &str) -> String {
+        let did = self.key(key_file);
+        ok(&[
+            "cert",
+            "register-issuer",
+            "--data",
+            &self.reg(),
+            "--issuer",
+            &did,
+            "--name",
+            name,
+            "--types",
+            types,
+        ]);
+        did
+    }
+    /// `hanpyo cert issue` with `key_file`'s key, a `doc_type`, and `rest` (fields, holder, out…).
+    fn issue(&self, key_file: &str, doc_type: &str, rest: &[&str]) -> Output {
+        let (reg, key) = (self.reg(), self.path(key_file));
+        let mut args = vec![
+            "cert", "issue", "--data", &reg, "--key", &key, "--type", doc_type,
+        ];
+        args.extend_from_slice(rest);
+        hanpyo(&args)
+    }
     /// A new key file; answers its DID.
     fn key(&self, name: &str) -> String {
         ok(&["cert", "key", "--out", &self.path(name)])
@@ -90,28 +127,24 @@ fn issue_present_verify_revoke_from_the_command_line() {
         "drone-licence,badge",
     ]);
     let (lic, trust) = (r.path("licence.json"), format!("{}/trust.json", r.reg()));
-    ok(&[
-        "cert",
-        "issue",
-        "--data",
-        &r.reg(),
-        "--key",
-        &r.path("issuer.key"),
-        "--type",
+    ok_out(r.issue(
+        "issuer.key",
         "drone-licence",
-        "--field",
-        "holderName=박지성",
-        "--field",
-        "birthDate=1990-05-17",
-        "--field",
-        "licenceNumber=DR-2026-1",
-        "--field",
-        "category=C1",
-        "--holder",
-        &holder,
-        "--out",
-        &lic,
-    ]);
+        &[
+            "--field",
+            "holderName=박지성",
+            "--field",
+            "birthDate=1990-05-17",
+            "--field",
+            "licenceNumber=DR-2026-1",
+            "--field",
+            "category=C1",
+            "--holder",
+            &holder,
+            "--out",
+            &lic,
+        ],
+    ));
     // Valid, offline, with the trust anchors pinned.
     let (c, v) = verify_json(&[&lic, "--offline", "--trust", &trust]);
     assert_eq!(c, 0, "{v}");
@@ -173,28 +206,24 @@ fn issue_present_verify_revoke_from_the_command_line() {
     assert_eq!((c, v["code"].as_str()), (1, Some("expired")));
     // Tampered: a field changed in the file.
     let badge = r.path("badge.json");
-    ok(&[
-        "cert",
-        "issue",
-        "--data",
-        &r.reg(),
-        "--key",
-        &r.path("issuer.key"),
-        "--type",
+    ok_out(r.issue(
+        "issuer.key",
         "badge",
-        "--field",
-        "recipientName=김하늘",
-        "--field",
-        "achievementName=드론 교관 과정",
-        "--field",
-        "achievementDescription=40시간 과정",
-        "--field",
-        "criteria=실기 평가 통과",
-        "--field",
-        "awardedOn=2026-11-30",
-        "--out",
-        &badge,
-    ]);
+        &[
+            "--field",
+            "recipientName=김하늘",
+            "--field",
+            "achievementName=드론 교관 과정",
+            "--field",
+            "achievementDescription=40시간 과정",
+            "--field",
+            "criteria=실기 평가 통과",
+            "--field",
+            "awardedOn=2026-11-30",
+            "--out",
+            &badge,
+        ],
+    ));
     let text = std::fs::read_to_string(&badge)
         .expect("read")
         .replace("40시간 과정", "400시간 과정");
@@ -259,20 +288,11 @@ fn issue_present_verify_revoke_from_the_command_line() {
     let (c, _) = verify_json(&[&badge, "--status", &list]);
     assert_eq!(c, 0);
     // Not allowed: this issuer is not registered for notarised documents.
-    let out = hanpyo(&[
-        "cert",
-        "issue",
-        "--data",
-        &r.reg(),
-        "--key",
-        &r.path("issuer.key"),
-        "--type",
+    let out = r.issue(
+        "issuer.key",
         "notarised-document",
-        "--field",
-        "documentTitle=x",
-        "--out",
-        &r.path("n.json"),
-    ]);
+        &["--field", "documentTitle=x", "--out", &r.path("n.json")],
+    );
     assert_ne!(code(&out), 0);
     // The audit counts what was issued and revoked.
     let audit: Value =
@@ -328,19 +348,7 @@ fn a_registry_that_would_break_its_own_rules_is_not_created() {
 #[test]
 fn bulk_issuance_from_csv() {
     let r = Registry::new("cert-csv");
-    let issuer = r.key("issuer.key");
-    ok(&[
-        "cert",
-        "register-issuer",
-        "--data",
-        &r.reg(),
-        "--issuer",
-        &issuer,
-        "--name",
-        "Battery Lab",
-        "--types",
-        "battery-certificate",
-    ]);
+    r.register("issuer.key", "Battery Lab", "battery-certificate");
     let csv = r.path("rows.csv");
     std::fs::write(
         &csv,
@@ -351,20 +359,11 @@ fn bulk_issuance_from_csv() {
     )
     .expect("csv");
     let out = r.path("issued");
-    ok(&[
-        "cert",
-        "issue",
-        "--data",
-        &r.reg(),
-        "--key",
-        &r.path("issuer.key"),
-        "--type",
+    ok_out(r.issue(
+        "issuer.key",
         "battery-certificate",
-        "--csv",
-        &csv,
-        "--out",
-        &out,
-    ]);
+        &["--csv", &csv, "--out", &out],
+    ));
     let mut files: Vec<_> = std::fs::read_dir(&out)
         .expect("dir")
         .map(|e| e.expect("entry").path())
@@ -376,20 +375,11 @@ fn bulk_issuance_from_csv() {
     assert_eq!(v["fields"]["vehicleModel"], "Ioniq 5, 2022");
     // A bad row refuses the whole file, with the row named.
     std::fs::write(&csv, "batterySerial,vehicleModel,stateOfHealthPercent,remainingCapacityWh,testMethod,testedOn\nSN-9,X,eighty,1,T,2026-11-28\n").expect("csv");
-    let bad = hanpyo(&[
-        "cert",
-        "issue",
-        "--data",
-        &r.reg(),
-        "--key",
-        &r.path("issuer.key"),
-        "--type",
+    let bad = r.issue(
+        "issuer.key",
         "battery-certificate",
-        "--csv",
-        &csv,
-        "--out",
-        &r.path("bad"),
-    ]);
+        &["--csv", &csv, "--out", &r.path("bad")],
+    );
     assert_eq!(code(&bad), 2);
     assert!(String::from_utf8_lossy(&bad.stderr).contains("stateOfHealthPercent"));
 }
@@ -709,4 +699,134 @@ fn the_server_registers_issues_revokes_relays_and_is_audited() {
     );
     drop(s);
     let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn an_independent_witness_cosigns_what_the_registry_issues() {
+    let r = Registry::new("cert-witness");
+    let trust_path = format!("{}/trust.json", r.reg());
+    let trust: Value =
+        serde_json::from_str(&std::fs::read_to_string(&trust_path).expect("trust")).expect("json");
+    // Another organisation's witness: its own key (sealed), following the certificate log.
+    let wdir = r.path("witness");
+    let pass = r.path("witness-pass");
+    std::fs::write(&pass, "another organisation's passphrase\n").expect("pass");
+    let out = ok(&[
+        "witness",
+        "init",
+        "--dir",
+        &wdir,
+        "--name",
+        "witness.ngo.example",
+        "--passphrase-file",
+        &pass,
+    ]);
+    let key = out.rsplit(' ').next().expect("key").to_string();
+    ok(&[
+        "witness",
+        "follow",
+        "--dir",
+        &wdir,
+        "--origin",
+        trust["origin"].as_str().expect("origin"),
+        "--log-key",
+        trust["logKey"].as_str().expect("key"),
+    ]);
+    let (witness, url) = common::spawn_until(
+        {
+            let mut c = Command::new(env!("CARGO_BIN_EXE_hanpyo"));
+            c.args([
+                "witness",
+                "serve",
+                "--exit-with-parent",
+                "--listen",
+                "127.0.0.1:0",
+                "--dir",
+                &wdir,
+                "--passphrase-file",
+                &pass,
+            ]);
+            c
+        },
+        "witness witness.ngo.example serving on ",
+    );
+    let url = url
+        .split(' ')
+        .next()
+        .expect("url")
+        .trim_end_matches('/')
+        .to_string();
+    // The registry takes it, with a quorum of all three.
+    ok(&[
+        "cert",
+        "add-witness",
+        "--data",
+        &r.reg(),
+        "--name",
+        "witness.ngo.example",
+        "--key",
+        &key,
+        "--url",
+        &url,
+        "--quorum",
+        "3",
+    ]);
+    r.register("issuer.key", "Notary", "notarised-document");
+    let cert = r.path("doc.json");
+    ok_out(r.issue(
+        "issuer.key",
+        "notarised-document",
+        &[
+            "--field",
+            "documentTitle=계약서",
+            "--field",
+            "documentSha256=9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08",
+            "--field",
+            "notary=공증인",
+            "--field",
+            "notarisedOn=2026-11-30",
+            "--field",
+            "registerNumber=1",
+            "--out",
+            &cert,
+        ],
+    ));
+    let file = std::fs::read_to_string(&cert).expect("read");
+    assert!(
+        file.contains("witness.ngo.example"),
+        "the checkpoint carries the independent witness's cosignature"
+    );
+    let (c, v) = verify_json(&[&cert, "--offline", "--trust", &trust_path]);
+    assert_eq!(c, 0, "{v}");
+    let audit: Value =
+        serde_json::from_str(&ok(&["cert", "audit", "--data", &r.reg(), "--json"])).expect("json");
+    assert_eq!(
+        (audit["valid"].as_bool(), audit["witnesses"].as_u64()),
+        (Some(true), Some(3))
+    );
+    // With the independent witness gone, the quorum of three is not met: issuing fails loudly.
+    let mut witness = witness;
+    let _ = witness.kill();
+    let _ = witness.wait();
+    let out = r.issue(
+        "issuer.key",
+        "notarised-document",
+        &[
+            "--field",
+            "documentTitle=x",
+            "--field",
+            "documentSha256=9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08",
+            "--field",
+            "notary=n",
+            "--field",
+            "notarisedOn=2026-11-30",
+            "--field",
+            "registerNumber=2",
+            "--out",
+            &r.path("doc2.json"),
+        ],
+    );
+    assert_eq!(code(&out), 2);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("witness cosignatures"), "{err}");
 }

@@ -22,6 +22,9 @@ pub use verifying::VerifyArgs;
 pub enum Command {
     /// Creates a certificate registry (its log, operator and log keys, co-located witnesses).
     Init(InitArgs),
+    /// Adds an independent witness (one that follows the log: `hanpyo witness follow`, then
+    /// `hanpyo witness serve`) and rewrites the trust file.
+    AddWitness(AddWitnessArgs),
     /// Generates a key file (an issuer's, a provenance party's or a holder's) and prints its DID.
     Key(KeyArgs),
     /// The operator approves an issuer: its key, name and the document types it may issue.
@@ -66,6 +69,26 @@ pub struct InitArgs {
     pub witnesses: usize,
 }
 
+/// `hanpyo cert add-witness`.
+#[derive(Args, Debug)]
+pub struct AddWitnessArgs {
+    /// The registry's directory.
+    #[arg(long)]
+    pub data: PathBuf,
+    /// The witness's key name (as `hanpyo witness init --name` gave it).
+    #[arg(long)]
+    pub name: String,
+    /// Its public key, hex (printed by `hanpyo witness init`).
+    #[arg(long)]
+    pub key: String,
+    /// Where it serves (`hanpyo witness serve` prints it).
+    #[arg(long)]
+    pub url: String,
+    /// The number of cosignatures required from now on (default: unchanged).
+    #[arg(long)]
+    pub quorum: Option<usize>,
+}
+
 /// `hanpyo cert key`.
 #[derive(Args, Debug)]
 pub struct KeyArgs {
@@ -84,9 +107,7 @@ pub struct TemplatesArgs {
 
 /// Now, in Unix seconds.
 pub fn now() -> u64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs())
+    hanpyo_certs::service::unix_now()
 }
 
 /// Opens the registry in `dir`.
@@ -98,7 +119,7 @@ pub fn open(dir: &Path) -> Result<hanpyo_certs::service::CertLog> {
             dir.display()
         );
     }
-    directory::open(dir)
+    directory::open(dir, &hanpyo_server::certs::connect_witness)
         .with_context(|| format!("opening the certificate registry {}", dir.display()))
 }
 
@@ -123,6 +144,27 @@ pub fn run(cmd: &Command) -> Result<ExitCode> {
             println!("operator: {}", log.anchors().operator);
             println!(
                 "trust anchors for verifiers: {}",
+                a.data.join("trust.json").display()
+            );
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::AddWitness(a) => {
+            let w = directory::RemoteWitness {
+                name: a.name.clone(),
+                key: a.key.clone(),
+                url: a.url.clone(),
+            };
+            let log = directory::add_remote_witness(
+                &a.data,
+                w,
+                a.quorum,
+                &hanpyo_server::certs::connect_witness,
+            )?;
+            println!(
+                "witness {} added: {} witnesses, quorum {}; trust anchors rewritten in {}",
+                a.name,
+                log.anchors().witnesses.len(),
+                log.anchors().quorum,
                 a.data.join("trust.json").display()
             );
             Ok(ExitCode::SUCCESS)

@@ -23,9 +23,7 @@ use crate::error::{ApiError, ErrorBody};
 use crate::platform::Platform;
 
 fn now() -> u64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs())
+    hanpyo_certs::service::unix_now()
 }
 
 fn certs(p: &Platform) -> Result<Arc<Certs>, ApiError> {
