@@ -601,16 +601,6 @@ pub fn demo(args: &DemoArgs) -> Result<ExitCode> {
             )
         })
         .collect::<Result<_>>()?;
-    let mut witness_processes = Vec::new();
-    if !args.co_located_witnesses {
-        // Each witness in its own directory and process, as another organisation runs it,
-        // following every election's log.
-        for w in &demo_witnesses {
-            let dir = data.join("witnesses").join(&w.name);
-            crate::witness::create_demo(&dir, &w.name, &w.seed, &w.state)?;
-        }
-        witness_processes = crate::witness::start_demo_witnesses(&data)?;
-    }
     let mut pw = [0u8; 12];
     hanpyo_crypto::os_rng().fill_bytes(&mut pw);
     let password = hex::encode(pw);
@@ -638,6 +628,20 @@ pub fn demo(args: &DemoArgs) -> Result<ExitCode> {
         &issuer_password,
     )?;
     drop(accounts);
+    let mut witness_processes = Vec::new();
+    if !args.co_located_witnesses {
+        // Each witness in its own directory and process, as another organisation runs it,
+        // following every election's log and the certificate log.
+        let (cert_origin, cert_key) = crate::cert::demo::log_of(&data)?;
+        for w in &demo_witnesses {
+            let dir = data.join("witnesses").join(&w.name);
+            let mut state = w.state.clone();
+            state.follow(&cert_origin, &cert_key);
+            crate::witness::create_demo(&dir, &w.name, &w.seed, &state)?;
+        }
+        witness_processes = crate::witness::start_demo_witnesses(&data)?;
+        crate::cert::demo::add_witnesses(&data, &witness_processes)?;
+    }
     let shown_dir = data.clone();
     // A demo runs on one machine, load generator included: no per-address limit worth the name.
     let mut options = hanpyo_server::Options::defaults();

@@ -45,6 +45,34 @@ pub const DEMO_ISSUERS: &[(&str, &str, &[&str])] = &[
     ("party-exporter", "부산 수출 (데모)", &["provenance-lot"]),
 ];
 
+/// The demo registry log's origin and key.
+pub fn log_of(data: &Path) -> Result<(String, ed25519_dalek::VerifyingKey)> {
+    let config = directory::config(&certs_dir(data))?;
+    let key = directory::read_key(&certs_dir(data).join("log.key"))?;
+    Ok((config.origin, key.verifying_key()))
+}
+
+/// Makes the demo's witness processes (which follow the certificate log) witnesses of the
+/// registry too, all of them required.
+pub fn add_witnesses(data: &Path, witnesses: &[crate::witness::Process]) -> Result<()> {
+    let dir = certs_dir(data);
+    let colocated = directory::config(&dir)?.witnesses.len();
+    for (i, w) in witnesses.iter().enumerate() {
+        let remote = directory::RemoteWitness {
+            name: w.name.clone(),
+            key: w.key.clone(),
+            url: w.url.clone(),
+        };
+        directory::add_remote_witness(
+            &dir,
+            remote,
+            Some(colocated + i + 1),
+            &hanpyo_server::certs::connect_witness,
+        )?;
+    }
+    Ok(())
+}
+
 /// Creates the registry in `data` (status lists at `status_base`) with the demo's issuers, their
 /// accounts (all with `password`) and a provenance chain.
 pub fn create(
