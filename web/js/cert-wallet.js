@@ -2,7 +2,7 @@
 // checked in the browser; a presentation to one verifier with only the chosen fields, left on the
 // server's relay for one fetch and shown as a QR code.
 import { setupPage, api, errorText, say, t, el, download } from './common.js';
-import { certsWasm, registry, fetchStatus, typeTitle, refusalText, now } from './certs.js';
+import { certsWasm, registry, fetchStatus, typeTitle, refusalText, fieldLabel, now } from './certs.js';
 
 const $ = (id) => document.getElementById(id);
 const KEY = 'hanpyo-wallet-key';
@@ -107,9 +107,8 @@ async function choose(i) {
   $('present-what').textContent = typeTitle(templates, bundle.type);
   $('disclose-set').hidden = names.length === 0;
   $('disclose').replaceChildren(...names.map((n) => {
-    const label = templates.find((x) => x.id === bundle.type)?.fields.find((f) => f.name === n);
-    const shown = label ? (document.documentElement.lang === 'en' ? label.label_en : label.label_ko) : n;
-    return el('label', { class: 'choice' }, el('input', { type: 'checkbox', name: 'disclose', value: n }), ' ', shown);
+    return el('label', { class: 'choice' }, el('input', { type: 'checkbox', name: 'disclose', value: n }), ' ',
+      fieldLabel(templates, bundle.type, n));
   }));
   $('shown').hidden = true;
   $('present').hidden = false;

@@ -56,7 +56,8 @@ pub struct Anchors {
     pub quorum: usize,
 }
 
-fn hex_key(s: &str) -> Result<VerifyingKey, CertError> {
+/// An Ed25519 public key written as 64 lowercase hex digits (a log's or a witness's key).
+pub fn hex_key(s: &str) -> Result<VerifyingKey, CertError> {
     let bytes: [u8; 32] = hex::decode(s)
         .ok()
         .filter(|b| hex::encode(b) == s)

@@ -15,13 +15,14 @@ use std::io::Write;
 use std::path::Path;
 
 use ed25519_dalek::SigningKey;
-use hanpyo_ledger::checkpoint::{Checkpoint, KeyKind, NoteSigner, SignedNote};
+use hanpyo_ledger::checkpoint::{Checkpoint, KeyKind, NoteSigner, NoteVerifier, SignedNote};
 use hanpyo_ledger::store::LedgerReader;
 use hanpyo_ledger::witness::{Cosigner, Witness, WitnessState};
 use rand_core::CryptoRng;
 use serde::{Deserialize, Serialize};
 use zeroize::Zeroizing;
 
+use crate::CertError;
 use crate::service::{CertLog, ServiceError, witness_keys};
 
 /// The public configuration of a registry.
@@ -53,6 +54,18 @@ pub struct RemoteWitness {
     pub key: String,
     /// Where it answers (`<url>/add-checkpoint`).
     pub url: String,
+}
+
+impl RemoteWitness {
+    /// Its cosignature verifier (name and key, checked).
+    pub fn verifier(&self) -> Result<NoteVerifier, CertError> {
+        NoteVerifier::new(
+            &self.name,
+            crate::bundle::hex_key(&self.key)?,
+            KeyKind::Cosignature,
+        )
+        .map_err(|e| CertError::Malformed(format!("witness {}: {e}", self.name)))
+    }
 }
 
 /// Makes the client of an independent witness (the caller's HTTP: this crate does none).
@@ -164,11 +177,7 @@ pub fn add_remote_witness(
     connect: Connect<'_>,
 ) -> Result<CertLog, ServiceError> {
     let mut c = config(dir)?;
-    let key: [u8; 32] = hex::decode(&witness.key)
-        .ok()
-        .and_then(|k| k.try_into().ok())
-        .ok_or_else(|| io(dir, "a witness key is 64 hex digits"))?;
-    ed25519_dalek::VerifyingKey::from_bytes(&key).map_err(|_| io(dir, "not an Ed25519 key"))?;
+    witness.verifier()?;
     if c.witnesses.contains(&witness.name)
         || c.remote_witnesses.iter().any(|w| w.name == witness.name)
     {
@@ -237,13 +246,7 @@ pub fn open(dir: &Path, connect: Connect<'_>) -> Result<CertLog, ServiceError> {
         ));
     }
     for w in &config.remote_witnesses {
-        let key: [u8; 32] = hex::decode(&w.key)
-            .ok()
-            .and_then(|k| k.try_into().ok())
-            .ok_or_else(|| io(dir, format!("witness {}: a key is 64 hex digits", w.name)))?;
-        let key = ed25519_dalek::VerifyingKey::from_bytes(&key)
-            .map_err(|_| io(dir, format!("witness {}: not an Ed25519 key", w.name)))?;
-        keys.push((w.name.clone(), key));
+        keys.push((w.name.clone(), *w.verifier()?.key()));
         witnesses.push(connect(w)?);
     }
     let signer =

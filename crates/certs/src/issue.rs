@@ -118,7 +118,7 @@ pub fn issue<R: CryptoRng + ?Sized>(
             let holder = req.holder.as_ref().map(did::did_key);
             let mut issuer = Map::new();
             issuer.insert("id".into(), json!(issuer_did));
-            if t.vc_type == "OpenBadgeCredential" {
+            if t.is_open_badge() {
                 issuer.insert("type".into(), json!(["Profile"]));
             }
             issuer.insert("name".into(), json!(req.issuer_name));

@@ -400,6 +400,11 @@ pub fn field_value(field: &Field, raw: &str) -> Result<Value, CertError> {
 }
 
 impl Template {
+    /// An Open Badges 3.0 badge (its own context, subject and achievement).
+    pub fn is_open_badge(&self) -> bool {
+        self.vc_type == "OpenBadgeCredential"
+    }
+
     /// Checks a row of values: every required field given, no unknown field, each of its kind.
     /// Returns the visible and the personal claims, in field order.
     pub fn claims(&self, values: &BTreeMap<String, String>) -> Result<Claims, CertError> {
@@ -438,7 +443,7 @@ impl Template {
 
     /// The credential's `@context`.
     pub fn context(&self) -> Value {
-        if self.vc_type == "OpenBadgeCredential" {
+        if self.is_open_badge() {
             json!([VC_CONTEXT, OB_CONTEXT])
         } else {
             json!([VC_CONTEXT])
@@ -459,7 +464,7 @@ impl Template {
             s.insert("id".into(), json!(h));
         }
         let mut out = Map::new();
-        if self.vc_type == "OpenBadgeCredential" {
+        if self.is_open_badge() {
             let get = |n: &str| claims.get(n).cloned().unwrap_or(Value::Null);
             s.insert("type".into(), json!([self.subject_type]));
             s.insert(
@@ -498,7 +503,7 @@ impl Template {
             .get("credentialSubject")
             .and_then(Value::as_object)
             .unwrap_or(&empty);
-        if self.vc_type == "OpenBadgeCredential" {
+        if self.is_open_badge() {
             let a = subject.get("achievement").and_then(Value::as_object);
             let pick = |v: Option<&Value>| v.filter(|v| !v.is_null()).cloned();
             let name = subject

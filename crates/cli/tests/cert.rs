@@ -14,14 +14,7 @@ fn hanpyo(args: &[&str]) -> Output {
 }
 
 fn ok(args: &[&str]) -> String {
-    let out = hanpyo(args);
-    assert!(
-        out.status.success(),
-        "{args:?}: {}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8_lossy(&out.stdout).trim().to_string()
+    ok_out(hanpyo(args))
 }
 
 /// `out` succeeded; its standard output.

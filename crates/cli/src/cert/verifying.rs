@@ -123,6 +123,12 @@ fn read_bundle(path: &std::path::Path) -> Result<Bundle> {
     Ok(Bundle::parse(&bytes)?)
 }
 
+/// A trust file (a registry's `trust.json`).
+fn read_trust(path: &std::path::Path) -> Result<Anchors> {
+    serde_json::from_value(Value::Object(read_json_object(path)?))
+        .with_context(|| format!("{}: not a trust file", path.display()))
+}
+
 fn read_json_object(path: &std::path::Path) -> Result<Map<String, Value>> {
     let bytes = std::fs::read(path).with_context(|| format!("reading {}", path.display()))?;
     match serde_json::from_slice(&bytes) {
@@ -203,10 +209,7 @@ pub fn verify(a: &VerifyArgs) -> Result<ExitCode> {
         None => super::now(),
     };
     let trust: Option<Anchors> = match &a.trust {
-        Some(p) => Some(
-            serde_json::from_value(Value::Object(read_json_object(p)?))
-                .with_context(|| format!("{}: not a trust file", p.display()))?,
-        ),
+        Some(p) => Some(read_trust(p)?),
         None => None,
     };
     let mut opts = Options {
@@ -405,10 +408,7 @@ fn audit_source(
 
 pub fn audit(a: &AuditArgs) -> Result<ExitCode> {
     let pinned: Option<Anchors> = match &a.trust {
-        Some(p) => Some(
-            serde_json::from_value(Value::Object(read_json_object(p)?))
-                .with_context(|| format!("{}: not a trust file", p.display()))?,
-        ),
+        Some(p) => Some(read_trust(p)?),
         None => None,
     };
     let (entries, note, own) = audit_source(a, pinned.as_ref())?;

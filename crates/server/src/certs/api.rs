@@ -646,17 +646,15 @@ pub(crate) async fn revoke(
     let c = certs(&p)?;
     let req: RevokeRequest = parse_json(&headers, &body)?;
     let (index, reason) = (req.status_index, req.reason.clone());
-    let c2 = c.clone();
-    let k2 = key.clone();
     let out = blocking(move || {
-        let issuer = c2.issuer_key(&k2)?;
+        let issuer = c.issuer_key(&key)?;
         let entry = issue::revoke(&issuer, index, &reason, now())
             .map_err(|e| ApiError::malformed(e.to_string()))?;
-        let mut log = c2.log();
+        let mut log = c.log();
         let appended = log.append(&[entry], now());
         // Whatever came of it (a witness round can fail after the commit), the list is signed anew;
         // forgotten under the log's lock, so no list signed before the revocation is cached after it.
-        c2.status_changed(&k2);
+        c.status_changed(&key);
         drop(log);
         let ev = appended.map_err(rule_error)?;
         Ok(Logged {

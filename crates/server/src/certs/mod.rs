@@ -50,21 +50,9 @@ impl std::fmt::Debug for Certs {
 pub fn connect_witness(
     w: &directory::RemoteWitness,
 ) -> Result<Box<dyn hanpyo_ledger::witness::Cosigner>, ServiceError> {
-    let bad = |why: &str| ServiceError::Io(format!("witness {}: {why}", w.name));
-    let key: [u8; 32] = hex::decode(&w.key)
-        .ok()
-        .and_then(|k| k.try_into().ok())
-        .ok_or_else(|| bad("a key is 64 hex digits"))?;
-    let key =
-        ed25519_dalek::VerifyingKey::from_bytes(&key).map_err(|_| bad("not an Ed25519 key"))?;
-    let verifier = hanpyo_ledger::checkpoint::NoteVerifier::new(
-        &w.name,
-        key,
-        hanpyo_ledger::checkpoint::KeyKind::Cosignature,
-    )
-    .map_err(|e| bad(&e.to_string()))?;
     Ok(Box::new(crate::witnesses::RemoteWitness::new(
-        verifier, &w.url,
+        w.verifier()?,
+        &w.url,
     )))
 }
 
